@@ -1,0 +1,81 @@
+//! The command line: argument definitions and dispatch to the library.
+
+use crate::config::{Config, Format, RunArgs};
+use crate::error::RunError;
+use crate::progress::Progress;
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "Exit codes:
+  0  success: all outputs written (bad rows, if any, are in rejects.csv)
+  1  internal error (a bug: please report it)
+  2  bad command line or config file: nothing read or written
+  3  an input file cannot be used (missing, unreadable, not CSV, missing a column): nothing written
+  4  outputs could not be written (permissions, disk full, unsafe --out): previous outputs intact";
+
+#[derive(Parser, Debug)]
+#[command(name = "underwater", version, about = "Negative equity, LTV and deficiency exposure for auto-loan books, exact to the cent", after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the book: match valuations, compute per-account figures and summaries, write them to --out.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct RunCmd {
+    /// Loans CSV (account_id, vin, origination_date, amount_financed, term_months, current_balance, ...)
+    #[arg(long, value_name = "LOANS.csv")]
+    pub loans: PathBuf,
+    /// Valuations CSV (vin, valuation_date, value, [source])
+    #[arg(long, value_name = "VALUATIONS.csv")]
+    pub valuations: PathBuf,
+    /// Valuation date to run as of (YYYY-MM-DD); wins over the config's as_of; default today (UTC)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// TOML config: as_of, ltv_bands, recovery_rate, repossession_cost, pd_by_days_past_due, segments
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Output directory; replaced whole and atomically when the run succeeds
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Format of the per-account file
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress, no log lines, no summary on stdout
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs a parsed command line; prints results on stdout.
+pub fn execute(cli: Cli) -> Result<(), RunError> {
+    match cli.command {
+        Command::Run(cmd) => {
+            let config = Config::build(RunArgs {
+                loans: cmd.loans,
+                valuations: cmd.valuations,
+                out: cmd.out,
+                config_file: cmd.config,
+                as_of: cmd.as_of,
+                format: cmd.format,
+                threads: cmd.threads,
+                quiet: cmd.quiet,
+            })?;
+            let outcome = crate::run::run(&config, Progress::new(config.quiet))?;
+            if !config.quiet {
+                // A closed stdout (`| head`) is not a failure of the run: outputs are already in place.
+                let _ = std::io::stdout().write_all(outcome.summary.as_bytes());
+            }
+            Ok(())
+        }
+    }
+}

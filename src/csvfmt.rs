@@ -1,0 +1,94 @@
+//! Writing CSV fields safely: RFC 4180 quoting, and neutralizing text a spreadsheet would run as a formula.
+//!
+//! Following the OWASP CSV-injection guidance, a text cell starting with `=`, `+`, `-`, `@`, tab or CR is
+//! prefixed with a single quote so Excel and LibreOffice show it as text. Numbers are never touched: the
+//! program's own figures go through [`push_field`], and a text field that is a plain number (`-5.25`) is
+//! left as it is.
+
+use std::borrow::Cow;
+
+/// Appends `field` to `out`, quoted if it holds a comma, quote, CR, LF or edge spaces.
+pub fn push_field(out: &mut String, field: &str) {
+    let needs_quotes = field
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+        || field.starts_with(' ')
+        || field.ends_with(' ');
+    if needs_quotes {
+        out.push('"');
+        for c in field.chars() {
+            if c == '"' {
+                out.push('"');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    } else {
+        out.push_str(field);
+    }
+}
+
+/// Appends a text field from the input (ids, names, reasons, raw records), neutralized and quoted.
+pub fn push_text(out: &mut String, field: &str) {
+    push_field(out, &neutralize(field));
+}
+
+/// The OWASP neutralization of one text cell.
+pub fn neutralize(field: &str) -> Cow<'_, str> {
+    let risky = matches!(field.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    if risky && !is_plain_number(field) {
+        Cow::Owned(format!("'{field}"))
+    } else {
+        Cow::Borrowed(field)
+    }
+}
+
+/// `-12.5`, `-3`, `+4` are numbers, not formulas: a spreadsheet reads them as values.
+fn is_plain_number(field: &str) -> bool {
+    let body = field.strip_prefix(['-', '+']).unwrap_or(field);
+    let mut parts = body.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    !(int.is_empty() && frac.is_none_or(str::is_empty)) && digits(int) && frac.is_none_or(digits)
+}
+
+/// Appends a line of fields (already formatted) and a newline.
+pub fn push_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_field(out, f);
+    }
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_when_needed() {
+        let mut s = String::new();
+        push_line(&mut s, ["a", "b,c", "say \"hi\"", "x\ny", " pad"]);
+        assert_eq!(s, "a,\"b,c\",\"say \"\"hi\"\"\",\"x\ny\",\" pad\"\n");
+    }
+
+    #[test]
+    fn neutralizes_formulas_but_not_numbers() {
+        for (input, want) in [
+            ("=1+1", "'=1+1"),
+            ("+SUM(A1)", "'+SUM(A1)"),
+            ("-cmd", "'-cmd"),
+            ("@x", "'@x"),
+            ("\tx", "'\tx"),
+            ("-5.25", "-5.25"),
+            ("+4", "+4"),
+            ("-", "'-"),
+            ("ok", "ok"),
+        ] {
+            assert_eq!(neutralize(input), want, "{input:?}");
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! Loading the two inputs into typed rows, with every unusable row turned into a reject.
+//!
+//! Each chunk of a file (see [`crate::reader`]) is parsed independently, so this runs in parallel;
+//! results are put back in file order. A row is either accepted (one typed struct) or rejected (one
+//! [`Reject`] naming its line, field and reason): never both, never neither.
+
+use crate::config::{Model, DERIVED_SEGMENTS};
+use crate::csvfmt;
+use crate::date::Date;
+use crate::error::InputError;
+use crate::money::{parse_amount, parse_count, AmountError};
+use crate::reader::{Chunk, Header, Row};
+use rust_decimal::Decimal;
+use std::path::Path;
+
+/// Which input a reject came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum InputKind {
+    Loans,
+    Valuations,
+}
+
+/// A row that could not be used.
+#[derive(Clone, Debug)]
+pub struct Reject {
+    pub input: InputKind,
+    pub line: u64,
+    pub field: String,
+    pub reason: String,
+    pub raw: String,
+}
+
+pub const LOAN_REQUIRED: [&str; 6] = [
+    "account_id",
+    "vin",
+    "origination_date",
+    "amount_financed",
+    "term_months",
+    "current_balance",
+];
+pub const LOAN_OPTIONAL: [&str; 10] = [
+    "days_past_due",
+    "apr",
+    "monthly_payment",
+    "credit_score",
+    "origination_value",
+    "vehicle_year",
+    "make",
+    "model",
+    "new_used",
+    "state",
+];
+pub const VALUATION_REQUIRED: [&str; 3] = ["vin", "valuation_date", "value"];
+
+/// Columns of accounts.csv written before the loan's own columns; a loan column with one of these
+/// names is carried as `loan_<name>` so no output column name repeats.
+pub const ACCOUNT_COLUMNS: [&str; 15] = [
+    "account_id",
+    "vin",
+    "balance",
+    "value",
+    "value_date",
+    "value_source",
+    "equity",
+    "negative_equity",
+    "ltv",
+    "ltv_bucket",
+    "net_recovery",
+    "deficiency_if_default",
+    "days_past_due",
+    "pd",
+    "expected_deficiency",
+];
+
+/// Where a segment's value comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SegmentSource {
+    Vintage,
+    CreditTier,
+    TermBand,
+    /// The n-th entry of [`Loan::segment_values`].
+    Column(usize),
+}
+
+/// How a loan column is echoed in accounts.csv.
+#[derive(Clone, Copy, Debug)]
+enum Echo {
+    /// Free text, neutralized against formula injection.
+    Text,
+    /// A number we parsed: written in plain form (`$19,000.00` becomes `19000.00`).
+    Amount,
+    Count,
+}
+
+/// The layout of the loans file, resolved from its header.
+#[derive(Clone, Debug)]
+pub struct LoanLayout {
+    width: usize,
+    account_id: usize,
+    vin: usize,
+    origination_date: usize,
+    amount_financed: usize,
+    term_months: usize,
+    current_balance: usize,
+    days_past_due: Option<usize>,
+    apr: Option<usize>,
+    monthly_payment: Option<usize>,
+    credit_score: Option<usize>,
+    origination_value: Option<usize>,
+    vehicle_year: Option<usize>,
+    /// Columns echoed after the computed ones: (file column, echo rule).
+    tail: Vec<(usize, Echo)>,
+    /// Names of the echoed columns, as written in accounts.csv.
+    pub tail_names: Vec<String>,
+    /// Segment names in config order, with their sources.
+    pub segments: Vec<(String, SegmentSource)>,
+    /// File columns read for `SegmentSource::Column` segments (None: a known optional column that is absent).
+    segment_columns: Vec<Option<usize>>,
+}
+
+fn missing_columns(path: &Path, header: &Header, required: &[&str]) -> Result<(), InputError> {
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|c| header.find(c).is_none())
+        .map(|c| c.to_string())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError::MissingColumns {
+            path: path.to_path_buf(),
+            missing,
+            found: header.names.clone(),
+        })
+    }
+}
+
+impl LoanLayout {
+    pub fn new(path: &Path, header: &Header, model: &Model) -> Result<LoanLayout, InputError> {
+        missing_columns(path, header, &LOAN_REQUIRED)?;
+        let req = |name: &str| header.find(name).expect("checked by missing_columns");
+        let opt = |name: &str| header.find(name);
+        let mut tail = Vec::new();
+        let mut tail_names = Vec::new();
+        for (i, name) in header.names.iter().enumerate() {
+            let lower = name.to_ascii_lowercase();
+            if matches!(lower.as_str(), "account_id" | "vin" | "current_balance" | "days_past_due") {
+                continue;
+            }
+            let echo = match lower.as_str() {
+                "amount_financed" | "apr" | "monthly_payment" | "origination_value" => Echo::Amount,
+                "term_months" | "credit_score" | "vehicle_year" => Echo::Count,
+                _ => Echo::Text,
+            };
+            tail.push((i, echo));
+            let clash = ACCOUNT_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name));
+            tail_names.push(if clash { format!("loan_{name}") } else { name.clone() });
+        }
+        let mut segments = Vec::new();
+        let mut segment_columns = Vec::new();
+        for name in &model.segments {
+            let source = match name.as_str() {
+                "vintage" => SegmentSource::Vintage,
+                "credit_tier" => SegmentSource::CreditTier,
+                "term_band" => SegmentSource::TermBand,
+                other => {
+                    let col = header.find(other);
+                    let known = LOAN_OPTIONAL.contains(&other) || LOAN_REQUIRED.contains(&other);
+                    if col.is_none() && !known {
+                        return Err(InputError::UnknownSegment {
+                            segment: other.to_string(),
+                            path: path.to_path_buf(),
+                            found: header.names.clone(),
+                        });
+                    }
+                    segment_columns.push(col);
+                    SegmentSource::Column(segment_columns.len() - 1)
+                }
+            };
+            debug_assert!(
+                !matches!(source, SegmentSource::Column(_)) || !DERIVED_SEGMENTS.contains(&name.as_str())
+            );
+            segments.push((name.clone(), source));
+        }
+        Ok(LoanLayout {
+            width: header.names.len(),
+            account_id: req("account_id"),
+            vin: req("vin"),
+            origination_date: req("origination_date"),
+            amount_financed: req("amount_financed"),
+            term_months: req("term_months"),
+            current_balance: req("current_balance"),
+            days_past_due: opt("days_past_due"),
+            apr: opt("apr"),
+            monthly_payment: opt("monthly_payment"),
+            credit_score: opt("credit_score"),
+            origination_value: opt("origination_value"),
+            vehicle_year: opt("vehicle_year"),
+            tail,
+            tail_names,
+            segments,
+            segment_columns,
+        })
+    }
+}
+
+/// An accepted loan: the fields the figures need, its segment values and its echoed columns.
+#[derive(Clone, Debug)]
+pub struct Loan {
+    pub line: u64,
+    pub account_id: Box<str>,
+    /// Upper-cased, spaces trimmed: the matching key.
+    pub vin: Box<str>,
+    pub origination_date: Date,
+    pub term_months: u32,
+    pub balance: Decimal,
+    pub days_past_due: u32,
+    pub credit_score: Option<u32>,
+    /// Values of the column segments, in layout order (empty text for a missing value).
+    pub segment_values: Box<[Box<str>]>,
+    /// The echoed loan columns, already CSV-encoded (one leading comma per field).
+    pub tail: Box<str>,
+}
+
+/// What one chunk of the loans file gave.
+#[derive(Default)]
+pub struct LoanBatch {
+    pub rows: u64,
+    pub loans: Vec<Loan>,
+    /// Rejected rows, with the account id they carried (if any) for duplicate detection.
+    pub rejects: Vec<(Option<Box<str>>, Reject)>,
+}
+
+type Problem = (&'static str, String);
+
+fn text<'a>(row: &Row<'a>, col: usize, name: &'static str) -> Result<&'a str, Problem> {
+    let bytes = row.record.get(col).unwrap_or_default();
+    std::str::from_utf8(bytes)
+        .map(|s| s.trim_matches(|c: char| c == ' ' || c == '\t'))
+        .map_err(|_| (name, "not valid UTF-8 text".to_string()))
+}
+
+fn required<'a>(row: &Row<'a>, col: usize, name: &'static str) -> Result<&'a str, Problem> {
+    let t = text(row, col, name)?;
+    if t.is_empty() {
+        Err((name, "required value is empty".into()))
+    } else {
+        Ok(t)
+    }
+}
+
+fn amount(t: &str, name: &'static str) -> Result<Decimal, Problem> {
+    parse_amount(t).map_err(|e| match e {
+        AmountError::Empty => (name, "required value is empty".to_string()),
+        e => (name, format!("{e}: `{t}`")),
+    })
+}
+
+fn count(t: &str, name: &'static str) -> Result<u32, Problem> {
+    parse_count(t)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| (name, format!("not a whole number >= 0: `{t}`")))
+}
+
+fn optional<'a>(row: &Row<'a>, col: Option<usize>, name: &'static str) -> Result<Option<&'a str>, Problem> {
+    match col {
+        None => Ok(None),
+        Some(c) => text(row, c, name).map(|t| (!t.is_empty()).then_some(t)),
+    }
+}
+
+fn field_count_problem(row: &Row<'_>, width: usize) -> Option<Problem> {
+    (row.record.len() != width).then(|| {
+        (
+            "",
+            format!("expected {width} fields as in the header, found {}", row.record.len()),
+        )
+    })
+}
+
+fn reject(input: InputKind, row: &Row<'_>, (field, reason): Problem) -> Reject {
+    Reject {
+        input,
+        line: row.line,
+        field: field.to_string(),
+        reason,
+        raw: String::from_utf8_lossy(row.raw).into_owned(),
+    }
+}
+
+/// Parses one chunk of the loans file.
+pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
+    let mut batch = LoanBatch::default();
+    chunk.for_each_row(|row| {
+        batch.rows += 1;
+        match parse_loan(&row, layout) {
+            Ok(loan) => batch.loans.push(loan),
+            Err(problem) => {
+                let id = row
+                    .record
+                    .get(layout.account_id)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(Box::from);
+                batch.rejects.push((id, reject(InputKind::Loans, &row, problem)));
+            }
+        }
+    });
+    batch
+}
+
+fn parse_loan(row: &Row<'_>, l: &LoanLayout) -> Result<Loan, Problem> {
+    if let Some(p) = field_count_problem(row, l.width) {
+        return Err(p);
+    }
+    let account_id = required(row, l.account_id, "account_id")?;
+    let vin = required(row, l.vin, "vin")?;
+    let date_text = required(row, l.origination_date, "origination_date")?;
+    let origination_date = Date::parse(date_text).ok_or((
+        "origination_date",
+        format!("not a date: `{date_text}` (write YYYY-MM-DD)"),
+    ))?;
+    let financed = amount(required(row, l.amount_financed, "amount_financed")?, "amount_financed")?;
+    if financed < Decimal::ZERO {
+        return Err(("amount_financed", format!("negative: `{financed}`")));
+    }
+    let term_months = count(required(row, l.term_months, "term_months")?, "term_months")?;
+    if term_months == 0 {
+        return Err(("term_months", "must be at least 1".into()));
+    }
+    let balance = amount(required(row, l.current_balance, "current_balance")?, "current_balance")?;
+    if balance < Decimal::ZERO {
+        return Err(("current_balance", format!("negative balance: `{balance}`")));
+    }
+    let days_past_due = match optional(row, l.days_past_due, "days_past_due")? {
+        None => 0,
+        Some(t) => count(t, "days_past_due")?,
+    };
+    for (col, name) in [(l.apr, "apr"), (l.monthly_payment, "monthly_payment")] {
+        if let Some(t) = optional(row, col, name)? {
+            if amount(t, name)? < Decimal::ZERO {
+                return Err((name, format!("must not be negative: `{t}`")));
+            }
+        }
+    }
+    let origination_value = optional(row, l.origination_value, "origination_value")?
+        .map(|t| amount(t, "origination_value"))
+        .transpose()?;
+    if origination_value.is_some_and(|v| v <= Decimal::ZERO) {
+        return Err(("origination_value", "must be greater than 0".into()));
+    }
+    let credit_score = optional(row, l.credit_score, "credit_score")?
+        .map(|t| count(t, "credit_score"))
+        .transpose()?;
+    if let Some(t) = optional(row, l.vehicle_year, "vehicle_year")? {
+        count(t, "vehicle_year")?;
+    }
+
+    let mut tail = String::with_capacity(row.raw.len());
+    for &(col, echo) in &l.tail {
+        tail.push(',');
+        let name = "a loan column";
+        let t = text(row, col, name)?;
+        match echo {
+            Echo::Text => csvfmt::push_text(&mut tail, t),
+            Echo::Amount | Echo::Count if t.is_empty() => {}
+            // Already validated above when it is a known column; normalize its spelling.
+            Echo::Amount => match parse_amount(t) {
+                Ok(v) => tail.push_str(&v.to_string()),
+                Err(_) => csvfmt::push_text(&mut tail, t),
+            },
+            Echo::Count => match parse_count(t) {
+                Some(v) => tail.push_str(&v.to_string()),
+                None => csvfmt::push_text(&mut tail, t),
+            },
+        }
+    }
+    let segment_values = l
+        .segment_columns
+        .iter()
+        .map(|col| match col {
+            Some(c) => text(row, *c, "a segment column").map(Box::from),
+            None => Ok(Box::from("")),
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .into_boxed_slice();
+    Ok(Loan {
+        line: row.line,
+        account_id: account_id.into(),
+        vin: vin.to_ascii_uppercase().into(),
+        origination_date,
+        term_months,
+        balance,
+        days_past_due,
+        credit_score,
+        segment_values,
+        tail: tail.into(),
+    })
+}
+
+/// The layout of the valuations file.
+#[derive(Clone, Debug)]
+pub struct ValuationLayout {
+    width: usize,
+    vin: usize,
+    date: usize,
+    value: usize,
+    source: Option<usize>,
+}
+
+impl ValuationLayout {
+    pub fn new(path: &Path, header: &Header) -> Result<ValuationLayout, InputError> {
+        missing_columns(path, header, &VALUATION_REQUIRED)?;
+        Ok(ValuationLayout {
+            width: header.names.len(),
+            vin: header.find("vin").expect("checked"),
+            date: header.find("valuation_date").expect("checked"),
+            value: header.find("value").expect("checked"),
+            source: header.find("source"),
+        })
+    }
+}
+
+/// One accepted valuation row, borrowing its text from the chunk.
+pub struct ValuationRow<'a> {
+    pub vin: &'a str,
+    pub date: Date,
+    pub value: Decimal,
+    pub source: &'a str,
+}
+
+/// Parses each valuation row of a chunk, calling `accept` for the good ones; returns rows read and rejects.
+pub fn parse_valuations(
+    chunk: &Chunk,
+    layout: &ValuationLayout,
+    mut accept: impl FnMut(ValuationRow<'_>),
+) -> (u64, Vec<Reject>) {
+    let mut rows = 0;
+    let mut rejects = Vec::new();
+    chunk.for_each_row(|row| {
+        rows += 1;
+        match parse_valuation(&row, layout) {
+            Ok(v) => accept(v),
+            Err(p) => rejects.push(reject(InputKind::Valuations, &row, p)),
+        }
+    });
+    (rows, rejects)
+}
+
+fn parse_valuation<'a>(row: &Row<'a>, l: &ValuationLayout) -> Result<ValuationRow<'a>, Problem> {
+    if let Some(p) = field_count_problem(row, l.width) {
+        return Err(p);
+    }
+    let vin = required(row, l.vin, "vin")?;
+    let date_text = required(row, l.date, "valuation_date")?;
+    let date = Date::parse(date_text).ok_or((
+        "valuation_date",
+        format!("not a date: `{date_text}` (write YYYY-MM-DD)"),
+    ))?;
+    let value = amount(required(row, l.value, "value")?, "value")?;
+    if value <= Decimal::ZERO {
+        return Err(("value", format!("must be greater than 0: `{value}`")));
+    }
+    let source = optional(row, l.source, "source")?.unwrap_or("");
+    Ok(ValuationRow {
+        vin,
+        date,
+        value,
+        source,
+    })
+}

@@ -1,0 +1,159 @@
+//! Matching each loan to the valuation of its vehicle as of the run date.
+//!
+//! Rule: among a VIN's valuations dated on or before `as_of`, take the latest; on a tie of dates take the
+//! lowest value (the conservative choice for a risk report), then the lowest source name, so the choice
+//! never depends on file order. Valuations dated after `as_of` are ignored and counted.
+//!
+//! The valuations file is streamed: only the best candidate per VIN of the book is kept, so memory is
+//! bounded by the book, not by the valuations file.
+
+use crate::date::Date;
+use crate::load::{parse_valuations, Loan, Reject, ValuationLayout};
+use crate::reader::Chunk;
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+/// The valuation an account was matched to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Valuation {
+    pub date: Date,
+    pub value: Decimal,
+    pub source: Box<str>,
+}
+
+/// `Less` when `(date, value, source)` is the better choice than `other`'s.
+fn rank(date: Date, value: Decimal, source: &str, other: &Valuation) -> Ordering {
+    other
+        .date
+        .cmp(&date)
+        .then(value.cmp(&other.value))
+        .then(source.cmp(&other.source))
+}
+
+/// The distinct VINs of the book, each with a dense id.
+pub struct VinIndex<'a> {
+    ids: FxHashMap<&'a str, u32>,
+}
+
+impl<'a> VinIndex<'a> {
+    /// Builds the index; returns it with each loan's VIN id, in loan order.
+    pub fn build(loans: &'a [Loan]) -> (VinIndex<'a>, Vec<u32>) {
+        let mut ids = FxHashMap::with_capacity_and_hasher(loans.len(), Default::default());
+        let loan_ids = loans
+            .iter()
+            .map(|l| {
+                let next = ids.len() as u32;
+                *ids.entry(&*l.vin).or_insert(next)
+            })
+            .collect();
+        (VinIndex { ids }, loan_ids)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    fn get(&self, vin: &str) -> Option<u32> {
+        if vin.bytes().any(|b| b.is_ascii_lowercase()) {
+            self.ids.get(vin.to_ascii_uppercase().as_str()).copied()
+        } else {
+            self.ids.get(vin).copied()
+        }
+    }
+}
+
+/// Counts from matching, for the data-quality report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MatchCounts {
+    /// Accepted valuation rows dated after as_of (ignored).
+    pub future_dated: u64,
+    /// Accepted valuation rows for VINs not in the book.
+    pub vin_not_in_book: u64,
+    /// Accepted valuation rows that were candidates for a loan of the book.
+    pub candidates: u64,
+}
+
+impl MatchCounts {
+    fn add(&mut self, o: MatchCounts) {
+        self.future_dated += o.future_dated;
+        self.vin_not_in_book += o.vin_not_in_book;
+        self.candidates += o.candidates;
+    }
+}
+
+/// What one chunk of the valuations file gave.
+pub struct ValuationBatch {
+    pub rows: u64,
+    pub rejects: Vec<Reject>,
+    pub best: Vec<(u32, Valuation)>,
+    pub counts: MatchCounts,
+}
+
+/// Parses one chunk and keeps, per VIN of the book, its best candidate within the chunk.
+pub fn match_chunk(chunk: &Chunk, layout: &ValuationLayout, index: &VinIndex<'_>, as_of: Date) -> ValuationBatch {
+    let mut counts = MatchCounts::default();
+    let mut local: FxHashMap<u32, (Date, Decimal, Cow<'_, str>)> = FxHashMap::default();
+    let (rows, rejects) = parse_valuations(chunk, layout, |v| {
+        if v.date > as_of {
+            counts.future_dated += 1;
+            return;
+        }
+        let Some(id) = index.get(v.vin) else {
+            counts.vin_not_in_book += 1;
+            return;
+        };
+        counts.candidates += 1;
+        let better = |cur: &(Date, Decimal, Cow<'_, str>)| {
+            cur.0
+                .cmp(&v.date)
+                .then(v.value.cmp(&cur.1))
+                .then(v.source.cmp(&cur.2))
+                == Ordering::Less
+        };
+        match local.get_mut(&id) {
+            Some(cur) if !better(cur) => {}
+            Some(cur) => *cur = (v.date, v.value, Cow::Owned(v.source.to_string())),
+            None => {
+                local.insert(id, (v.date, v.value, Cow::Owned(v.source.to_string())));
+            }
+        }
+    });
+    let best = local
+        .into_iter()
+        .map(|(id, (date, value, source))| {
+            (
+                id,
+                Valuation {
+                    date,
+                    value,
+                    source: source.into_owned().into(),
+                },
+            )
+        })
+        .collect();
+    ValuationBatch {
+        rows,
+        rejects,
+        best,
+        counts,
+    }
+}
+
+/// Folds chunk results into the best valuation per VIN id. The rule is a total order, so the result
+/// does not depend on the order batches arrive in.
+pub fn merge_best(best: &mut [Option<Valuation>], counts: &mut MatchCounts, batch: ValuationBatch) {
+    counts.add(batch.counts);
+    for (id, v) in batch.best {
+        let slot = &mut best[id as usize];
+        match slot {
+            Some(cur) if rank(v.date, v.value, &v.source, cur) != Ordering::Less => {}
+            _ => *slot = Some(v),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Per-account figures: equity, LTV and its band, deficiency if default, and expected deficiency.
+//!
+//! Every figure is computed from the raw inputs with exact decimal arithmetic and rounded once, at the
+//! end: money to cents and LTV to 4 places, both half to even. No rounded figure feeds another one, and
+//! the band is chosen from the exact ratio `balance / value`, never from the rounded LTV.
+
+use crate::config::Model;
+use crate::load::Loan;
+use crate::matching::Valuation;
+use crate::money::{cents, cmp_ratio, ratio};
+use rust_decimal::Decimal;
+use std::cmp::Ordering;
+
+/// The per-account figures, as written to accounts.csv (money already rounded to cents).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Figures {
+    pub balance: Decimal,
+    /// Present when the account has a valuation.
+    pub valued: Option<Valued>,
+    /// Index into [`Bands::labels`]; the last index is `no_value`.
+    pub bucket: usize,
+    pub net_recovery: Decimal,
+    pub deficiency_if_default: Decimal,
+    pub pd: Decimal,
+    pub expected_deficiency: Decimal,
+}
+
+/// Figures that exist only for accounts with a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Valued {
+    pub value: Decimal,
+    pub equity: Decimal,
+    pub negative_equity: Decimal,
+    pub ltv: Decimal,
+    /// balance × exact LTV (unrounded), for balance-weighted average LTV in summaries.
+    pub balance_times_ltv: Decimal,
+}
+
+/// LTV band edges (percent) and their labels, in band order, then `no_value`.
+#[derive(Clone, Debug)]
+pub struct Bands {
+    /// Edges as fractions (80% is 0.8), for comparing against balance / value.
+    edges: Vec<Decimal>,
+    pub labels: Vec<String>,
+}
+
+pub const NO_VALUE: &str = "no_value";
+
+impl Bands {
+    pub fn new(edges_percent: &[Decimal]) -> Bands {
+        let show = |d: &Decimal| d.normalize().to_string();
+        let mut labels = Vec::with_capacity(edges_percent.len() + 2);
+        if let Some(first) = edges_percent.first() {
+            labels.push(format!("<={}", show(first)));
+        }
+        for w in edges_percent.windows(2) {
+            labels.push(format!("{}-{}", show(&w[0]), show(&w[1])));
+        }
+        if let Some(last) = edges_percent.last() {
+            labels.push(format!(">{}", show(last)));
+        }
+        labels.push(NO_VALUE.to_string());
+        Bands {
+            edges: edges_percent.iter().map(|e| e / Decimal::ONE_HUNDRED).collect(),
+            labels,
+        }
+    }
+
+    pub fn no_value(&self) -> usize {
+        self.labels.len() - 1
+    }
+
+    /// Right-closed bands: the first band whose edge is >= balance / value (exactly).
+    pub fn bucket(&self, balance: Decimal, value: Decimal) -> usize {
+        self.edges
+            .iter()
+            .position(|&edge| cmp_ratio(balance, value, edge) != Ordering::Greater)
+            .unwrap_or(self.edges.len())
+    }
+}
+
+/// Computes one account's figures from its loan and matched valuation.
+pub fn figures(loan: &Loan, valuation: Option<&Valuation>, model: &Model, bands: &Bands) -> Figures {
+    let balance = loan.balance;
+    let pd = model.pd_for(loan.days_past_due);
+    let (valued, bucket, net_recovery) = match valuation {
+        Some(v) => {
+            let value = v.value;
+            let net = (value * model.recovery_rate - model.repossession_cost).max(Decimal::ZERO);
+            let exact_ltv = balance / value;
+            let valued = Valued {
+                value: cents(value),
+                equity: cents(value - balance),
+                negative_equity: cents((balance - value).max(Decimal::ZERO)),
+                ltv: ratio(balance, value, 4),
+                balance_times_ltv: balance * exact_ltv,
+            };
+            (Some(valued), bands.bucket(balance, value), net)
+        }
+        None => (None, bands.no_value(), Decimal::ZERO),
+    };
+    let deficiency = (balance - net_recovery).max(Decimal::ZERO);
+    Figures {
+        balance: cents(balance),
+        valued,
+        bucket,
+        net_recovery: cents(net_recovery),
+        deficiency_if_default: cents(deficiency),
+        pd,
+        expected_deficiency: cents(pd * deficiency),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::Date;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn loan(balance: &str, dpd: u32) -> Loan {
+        Loan {
+            line: 2,
+            account_id: "A".into(),
+            vin: "V".into(),
+            origination_date: Date::parse("2022-01-01").unwrap(),
+            term_months: 60,
+            balance: d(balance),
+            days_past_due: dpd,
+            credit_score: None,
+            segment_values: Box::new([]),
+            tail: "".into(),
+        }
+    }
+
+    fn val(value: &str) -> Valuation {
+        Valuation {
+            date: Date::parse("2024-01-01").unwrap(),
+            value: d(value),
+            source: "kbb".into(),
+        }
+    }
+
+    #[test]
+    fn the_readme_example() {
+        let m = Model::default();
+        let b = Bands::new(&m.ltv_bands);
+        let f = figures(&loan("19000", 0), Some(&val("15500")), &m, &b);
+        let v = f.valued.clone().unwrap();
+        assert_eq!(v.negative_equity.to_string(), "3500.00");
+        assert_eq!(v.equity.to_string(), "-3500.00");
+        assert_eq!(v.ltv.to_string(), "1.2258");
+        assert_eq!(b.labels[f.bucket], "120-140");
+        // 15500 × 0.85 − 1000 = 12175; 19000 − 12175 = 6825; × 0.02 = 136.50
+        assert_eq!(f.net_recovery.to_string(), "12175.00");
+        assert_eq!(f.deficiency_if_default.to_string(), "6825.00");
+        assert_eq!(f.expected_deficiency.to_string(), "136.50");
+    }
+
+    #[test]
+    fn band_edges_are_right_closed_on_the_exact_ratio() {
+        let b = Bands::new(&Model::default().ltv_bands);
+        assert_eq!(b.labels, ["<=80", "80-100", "100-120", "120-140", ">140", "no_value"]);
+        assert_eq!(b.labels[b.bucket(d("10000"), d("10000"))], "80-100");
+        assert_eq!(b.labels[b.bucket(d("10000.01"), d("10000"))], "100-120");
+        assert_eq!(b.labels[b.bucket(d("8000"), d("10000"))], "<=80");
+        assert_eq!(b.labels[b.bucket(d("8000.01"), d("10000"))], "80-100");
+        // 100.004% rounds to an LTV of 1.0000 but is above the 100% edge.
+        assert_eq!(b.labels[b.bucket(d("100004"), d("100000"))], "100-120");
+    }
+
+    #[test]
+    fn no_value_means_the_whole_balance_is_at_risk() {
+        let m = Model::default();
+        let b = Bands::new(&m.ltv_bands);
+        let f = figures(&loan("10.10", 0), None, &m, &b);
+        assert!(f.valued.is_none());
+        assert_eq!(b.labels[f.bucket], "no_value");
+        assert_eq!(f.deficiency_if_default.to_string(), "10.10");
+        // 0.02 × 10.10 = 0.202
+        assert_eq!(f.expected_deficiency.to_string(), "0.20");
+    }
+
+    #[test]
+    fn expected_deficiency_rounds_half_even() {
+        let m = Model::default();
+        let b = Bands::new(&m.ltv_bands);
+        // dpd 1 → pd 0.05; 0.05 × 10.10 = 0.505 → 0.50; 0.05 × 10.30 = 0.515 → 0.52
+        assert_eq!(figures(&loan("10.10", 1), None, &m, &b).expected_deficiency.to_string(), "0.50");
+        assert_eq!(figures(&loan("10.30", 1), None, &m, &b).expected_deficiency.to_string(), "0.52");
+    }
+}

@@ -1,0 +1,254 @@
+//! Exact money: parsing the amounts real exports carry, and rounding each output figure once.
+//!
+//! Everything here is integer or `rust_decimal` arithmetic; no binary floating point touches a money
+//! figure or a band decision. Inputs are bounded (at most 12 integer digits and 4 decimal places), which
+//! keeps every product and comparison below inside `i128` / `Decimal`'s exact range.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::cmp::Ordering;
+
+/// Largest number of integer digits accepted in an amount (just under a trillion dollars).
+pub const MAX_INTEGER_DIGITS: usize = 12;
+/// Most decimal places an amount may carry (trailing zeros beyond this are allowed: they change nothing).
+pub const MAX_DECIMAL_PLACES: u32 = 4;
+
+/// Why an amount could not be read; the text becomes a reject reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("empty")]
+    Empty,
+    #[error("not a plain decimal amount")]
+    NotANumber,
+    #[error("thousands separators must group digits in threes, like 19,000.00")]
+    BadGrouping,
+    #[error("more than 4 decimal places")]
+    TooManyDecimals,
+    #[error("too large (more than 12 integer digits)")]
+    TooLarge,
+}
+
+/// Parses a plain decimal, also accepting what US-formatted exports write: a leading `$` (after an
+/// optional `-`) and comma thousands separators in groups of three (`"$19,000.00"`). Surrounding ASCII
+/// spaces are ignored. Anything else (`1e5`, `(5.00)`, `12.34.5`, `1,00`, `€5`) is an error.
+pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
+    let mut s = text.trim_matches(|c: char| c == ' ' || c == '\t').as_bytes();
+    if s.is_empty() {
+        return Err(AmountError::Empty);
+    }
+    let negative = s[0] == b'-';
+    if negative {
+        s = &s[1..];
+    }
+    if s.first() == Some(&b'$') {
+        s = &s[1..];
+    }
+    let (int_part, frac_part) = match s.iter().position(|&c| c == b'.') {
+        Some(dot) => (&s[..dot], Some(&s[dot + 1..])),
+        None => (s, None),
+    };
+    let mut mantissa: i128 = 0;
+    let mut int_digits = 0usize;
+    if int_part.contains(&b',') {
+        let mut groups = int_part.split(|&c| c == b',');
+        let first = groups.next().unwrap_or_default();
+        if first.is_empty() || first.len() > 3 || first[0] == b'0' {
+            return Err(AmountError::BadGrouping);
+        }
+        for (i, group) in std::iter::once(first).chain(groups).enumerate() {
+            if i > 0 && group.len() != 3 {
+                return Err(AmountError::BadGrouping);
+            }
+            for &c in group {
+                if !c.is_ascii_digit() {
+                    return Err(AmountError::NotANumber);
+                }
+                mantissa = mantissa * 10 + i128::from(c - b'0');
+                int_digits += 1;
+                if int_digits > MAX_INTEGER_DIGITS {
+                    return Err(AmountError::TooLarge);
+                }
+            }
+        }
+    } else {
+        for &c in int_part {
+            if !c.is_ascii_digit() {
+                return Err(AmountError::NotANumber);
+            }
+            mantissa = mantissa * 10 + i128::from(c - b'0');
+            // Leading zeros do not make a number larger.
+            if mantissa > 0 {
+                int_digits += 1;
+            }
+            if int_digits > MAX_INTEGER_DIGITS {
+                return Err(AmountError::TooLarge);
+            }
+        }
+    }
+    if int_digits > MAX_INTEGER_DIGITS {
+        return Err(AmountError::TooLarge);
+    }
+    let mut scale = 0u32;
+    if let Some(frac) = frac_part {
+        if frac.is_empty() && int_part.is_empty() {
+            return Err(AmountError::NotANumber);
+        }
+        // Trailing zeros beyond four places are harmless; significant digits there are not.
+        let significant = frac.iter().rposition(|&c| c != b'0').map_or(0, |p| p + 1);
+        if frac.iter().any(|c| !c.is_ascii_digit()) {
+            return Err(AmountError::NotANumber);
+        }
+        if significant > MAX_DECIMAL_PLACES as usize {
+            return Err(AmountError::TooManyDecimals);
+        }
+        for &c in &frac[..frac.len().min(MAX_DECIMAL_PLACES as usize)] {
+            mantissa = mantissa * 10 + i128::from(c - b'0');
+            scale += 1;
+        }
+    } else if int_part.is_empty() {
+        return Err(AmountError::NotANumber);
+    }
+    if negative {
+        mantissa = -mantissa;
+    }
+    Ok(Decimal::from_i128_with_scale(mantissa, scale))
+}
+
+/// Parses a whole number written as plain ASCII digits (surrounding spaces ignored), no sign.
+pub fn parse_count(text: &str) -> Option<u64> {
+    let s = text.trim_matches(|c: char| c == ' ' || c == '\t');
+    if s.is_empty() || s.len() > 18 || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Rounds to cents, half to even (banker's rounding), and never shows `-0.00`.
+pub fn cents(value: Decimal) -> Decimal {
+    round_to(value, 2)
+}
+
+/// Rounds to `places`, half to even, with exactly `places` decimals and no negative zero.
+pub fn round_to(value: Decimal, places: u32) -> Decimal {
+    let mut r = value.round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven);
+    r.rescale(places);
+    if r.is_zero() {
+        r.set_sign_positive(true);
+    }
+    r
+}
+
+/// The value of `d` as an integer count of units of 10^-scale (`scale >= d.scale()`).
+fn mantissa_at(d: Decimal, scale: u32) -> i128 {
+    d.mantissa() * 10i128.pow(scale - d.scale())
+}
+
+/// `numerator / denominator` rounded to `places` decimals, half to even, from the exact quotient
+/// (integer division and remainder; no 28-digit truncation can create a false tie).
+/// `denominator` must be positive.
+pub fn ratio(numerator: Decimal, denominator: Decimal, places: u32) -> Decimal {
+    debug_assert!(denominator > Decimal::ZERO);
+    let s = numerator.scale().max(denominator.scale());
+    let n = mantissa_at(numerator, s) * 10i128.pow(places);
+    let d = mantissa_at(denominator, s);
+    let (mut q, r) = (n.div_euclid(d), n.rem_euclid(d));
+    match (2 * r).cmp(&d) {
+        Ordering::Greater => q += 1,
+        Ordering::Equal if q % 2 != 0 => q += 1,
+        _ => {}
+    }
+    Decimal::from_i128_with_scale(q, places)
+}
+
+/// Compares the exact ratio `numerator / denominator` with `k`, without dividing.
+/// `denominator` must be positive.
+pub fn cmp_ratio(numerator: Decimal, denominator: Decimal, k: Decimal) -> Ordering {
+    debug_assert!(denominator > Decimal::ZERO);
+    // n/d <=> k  is  n <=> k*d  when d > 0; compare at one common scale.
+    let s = numerator.scale().max(denominator.scale() + k.scale());
+    let lhs = mantissa_at(numerator, s);
+    let kd = k.mantissa() * denominator.mantissa(); // scale k.scale() + d.scale()
+    let rhs = kd * 10i128.pow(s - (k.scale() + denominator.scale()));
+    lhs.cmp(&rhs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn parses_plain_and_us_formatted_amounts() {
+        for (text, want) in [
+            ("19000", "19000"),
+            ("19000.5", "19000.5"),
+            ("$19,000.00", "19000.00"),
+            ("1,234,567.8900", "1234567.8900"),
+            ("-$5.25", "-5.25"),
+            ("  12.3456 ", "12.3456"),
+            (".5", "0.5"),
+            ("007", "7"),
+            ("1.50000", "1.5000"),
+            ("0", "0"),
+        ] {
+            assert_eq!(parse_amount(text), Ok(d(want)), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_everything_that_is_not_a_plain_decimal() {
+        use AmountError::*;
+        for (text, why) in [
+            ("", Empty),
+            ("   ", Empty),
+            ("1e5", NotANumber),
+            ("(5.00)", NotANumber),
+            ("12.34.5", NotANumber),
+            ("€5", NotANumber),
+            ("$", NotANumber),
+            ("-", NotANumber),
+            (".", NotANumber),
+            ("1,00", BadGrouping),
+            ("1,0000", BadGrouping),
+            (",100", BadGrouping),
+            ("0,100", BadGrouping),
+            ("1.23456", TooManyDecimals),
+            ("1234567890123", TooLarge),
+            ("5 000", NotANumber),
+            ("+5", NotANumber),
+            ("$$5", NotANumber),
+        ] {
+            assert_eq!(parse_amount(text), Err(why), "{text}");
+        }
+    }
+
+    #[test]
+    fn rounds_half_to_even_once() {
+        assert_eq!(cents(d("0.505")).to_string(), "0.50");
+        assert_eq!(cents(d("0.515")).to_string(), "0.52");
+        assert_eq!(cents(d("0.5050001")).to_string(), "0.51");
+        assert_eq!(cents(d("-0.004")).to_string(), "0.00");
+        assert_eq!(cents(d("3500")).to_string(), "3500.00");
+    }
+
+    #[test]
+    fn ratio_is_exact_half_even() {
+        assert_eq!(ratio(d("19000"), d("15500"), 4).to_string(), "1.2258");
+        assert_eq!(ratio(d("1.00005"), d("1"), 4).to_string(), "1.0000");
+        assert_eq!(ratio(d("1.00015"), d("1"), 4).to_string(), "1.0002");
+        assert_eq!(ratio(d("833.33"), d("1000.00"), 4).to_string(), "0.8333");
+        assert_eq!(ratio(d("2"), d("3"), 4).to_string(), "0.6667");
+    }
+
+    #[test]
+    fn compares_ratios_exactly_at_band_edges() {
+        assert_eq!(cmp_ratio(d("10000"), d("10000"), d("1")), Ordering::Equal);
+        assert_eq!(cmp_ratio(d("10000.01"), d("10000"), d("1")), Ordering::Greater);
+        assert_eq!(cmp_ratio(d("9999.99"), d("10000"), d("1")), Ordering::Less);
+        assert_eq!(cmp_ratio(d("12000"), d("10000"), d("1.2")), Ordering::Equal);
+        assert_eq!(cmp_ratio(d("1"), d("3"), d("0.3333")), Ordering::Greater);
+    }
+}

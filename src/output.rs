@@ -1,0 +1,187 @@
+//! All-or-nothing output directories.
+//!
+//! Outputs are written into a hidden staging directory beside `--out`, flushed to disk, then swapped
+//! into place with one atomic `renameat2(RENAME_EXCHANGE)`: at every instant `--out` holds either the
+//! complete previous outputs or the complete new ones. A failed or killed run leaves only a staging
+//! directory, which the next run removes. A directory underwater did not write is never replaced.
+
+use anyhow::{bail, Context, Result};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Marks a directory as underwater's output, so a later run may replace it.
+pub const MARKER: &str = ".underwater";
+const STAGING_TAG: &str = ".underwater-staging-";
+
+/// A staging directory that becomes `--out` on [`Staging::commit`], or disappears on drop.
+pub struct Staging {
+    target: PathBuf,
+    dir: PathBuf,
+    committed: bool,
+}
+
+fn names(target: &Path) -> Result<(PathBuf, String)> {
+    let name = target
+        .file_name()
+        .with_context(|| format!("--out {} has no directory name. Fix: name a directory, e.g. --out results", target.display()))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((parent, name))
+}
+
+/// Checks that `target` may be (re)placed: not a file, and empty or written by underwater before.
+pub fn check_target(target: &Path) -> Result<()> {
+    names(target)?;
+    match fs::metadata(target) {
+        Err(_) => Ok(()),
+        Ok(m) if !m.is_dir() => bail!(
+            "--out {} is a file, not a directory. Fix: name a new or empty directory",
+            target.display()
+        ),
+        Ok(_) => {
+            let mut entries = fs::read_dir(target).with_context(|| format!("cannot list --out {}", target.display()))?;
+            let empty = entries.next().is_none();
+            if empty || target.join(MARKER).is_file() {
+                Ok(())
+            } else {
+                bail!(
+                    "refusing to replace --out {}: it holds files underwater did not write. \
+                     Fix: name a new or empty directory, or a previous underwater output directory",
+                    target.display()
+                )
+            }
+        }
+    }
+}
+
+impl Staging {
+    /// Creates the staging directory beside `target` (creating `target`'s parent if needed), after
+    /// removing staging directories left by runs that died.
+    pub fn new(target: &Path) -> Result<Staging> {
+        check_target(target)?;
+        let (parent, name) = names(target)?;
+        fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        remove_dead_staging(&parent, &name);
+        let dir = parent.join(format!(".{name}{STAGING_TAG}{}", std::process::id()));
+        if dir.exists() {
+            fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
+        fs::create_dir(&dir).with_context(|| {
+            format!("cannot create a directory beside --out ({}). Fix: check write permission", dir.display())
+        })?;
+        Ok(Staging {
+            target: target.to_path_buf(),
+            dir,
+            committed: false,
+        })
+    }
+
+    /// Opens a new file in the staging directory.
+    pub fn create(&self, file: &str) -> Result<File> {
+        let path = self.dir.join(file);
+        File::create(&path).with_context(|| format!("cannot create {}", path.display()))
+    }
+
+    /// Writes a whole file into the staging directory and flushes it to disk.
+    pub fn write(&self, file: &str, bytes: &[u8]) -> Result<()> {
+        let mut f = self.create(file)?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .with_context(|| format!("cannot write {} (disk full?)", self.dir.join(file).display()))
+    }
+
+    /// Flushes a file created with [`Staging::create`] to disk.
+    pub fn finish_file(&self, file: &str, f: File) -> Result<()> {
+        f.sync_all()
+            .with_context(|| format!("cannot write {} (disk full?)", self.dir.join(file).display()))
+    }
+
+    /// Moves the complete outputs into place atomically and removes the previous ones.
+    pub fn commit(mut self) -> Result<()> {
+        self.write(MARKER, format!("written by underwater {}\n", env!("CARGO_PKG_VERSION")).as_bytes())?;
+        sync_dir(&self.dir);
+        check_target(&self.target)?;
+        if fs::symlink_metadata(&self.target).is_ok() {
+            exchange(&self.dir, &self.target)?;
+            // The staging path now holds the previous outputs.
+            let _ = fs::remove_dir_all(&self.dir);
+        } else {
+            fs::rename(&self.dir, &self.target)
+                .with_context(|| format!("cannot move outputs into {}", self.target.display()))?;
+        }
+        if let Ok((parent, _)) = names(&self.target) {
+            sync_dir(&parent);
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // Best effort: some filesystems refuse fsync on directories, and the data files are synced already.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Swaps two directories atomically (Linux `renameat2(RENAME_EXCHANGE)`); where the filesystem cannot,
+/// falls back to two renames, which leave a moment with the previous outputs under a backup name.
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let ca = CString::new(a.as_os_str().as_bytes())?;
+        let cb = CString::new(b.as_os_str().as_bytes())?;
+        // SAFETY: both are valid NUL-terminated paths; the syscall reads them and touches no memory of ours.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                ca.as_ptr(),
+                libc::AT_FDCWD,
+                cb.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if !matches!(err.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)) {
+            return Err(err).with_context(|| format!("cannot move outputs into {}", b.display()));
+        }
+    }
+    let backup = a.with_extension("previous");
+    fs::rename(b, &backup).with_context(|| format!("cannot move aside previous outputs in {}", b.display()))?;
+    fs::rename(a, b).with_context(|| format!("cannot move outputs into {}", b.display()))?;
+    fs::rename(&backup, a).with_context(|| format!("cannot clean up {}", backup.display()))?;
+    Ok(())
+}
+
+fn remove_dead_staging(parent: &Path, name: &str) {
+    let prefix = format!(".{name}{STAGING_TAG}");
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for e in entries.flatten() {
+        let file_name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else { continue };
+        let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| p != std::process::id() && Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! accounts.parquet: the per-account file with typed columns, money as exact `Decimal(38, 2)`.
+//!
+//! polars builds the frame and writes it; money goes in as the i128 mantissa at a fixed scale, so no
+//! figure passes through a binary float on the way.
+
+use crate::run::Book;
+use polars::prelude::*;
+use rust_decimal::Decimal;
+use std::fs::File;
+
+fn at_scale(d: Decimal, scale: u32) -> i128 {
+    let mut d = d;
+    d.rescale(scale);
+    d.mantissa()
+}
+
+fn money(name: &str, values: impl Iterator<Item = Option<Decimal>>, scale: u32) -> PolarsResult<Column> {
+    let ca = Int128Chunked::from_iter_options(name.into(), values.map(|v| v.map(|d| at_scale(d, scale))));
+    Ok(ca.into_decimal(38, scale as usize)?.into_column())
+}
+
+fn text<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
+    StringChunked::from_iter_options(name.into(), values).into_column()
+}
+
+/// Builds the accounts frame and writes it as Parquet (zstd) to `file`.
+pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
+    let n = book.loans.len();
+    let idx = || 0..n;
+    let f = |i: usize| &book.figures[i];
+    let v = |i: usize| book.figures[i].valued.as_ref();
+    let val = |i: usize| book.valuation(i);
+    let pd_scale = book.figures.iter().map(|f| f.pd.scale()).max().unwrap_or(2);
+    let mut columns = vec![
+        text("account_id", idx().map(|i| Some(&*book.loans[i].account_id))),
+        text("vin", idx().map(|i| Some(&*book.loans[i].vin))),
+        money("balance", idx().map(|i| Some(f(i).balance)), 2)?,
+        money("value", idx().map(|i| v(i).map(|v| v.value)), 2)?,
+        Int32Chunked::from_iter_options(
+            "value_date".into(),
+            idx().map(|i| val(i).map(|v| v.date.days_since_epoch())),
+        )
+        .into_date()
+        .into_column(),
+        text(
+            "value_source",
+            idx().map(|i| {
+                Some(match val(i) {
+                    Some(v) if v.source.is_empty() => crate::report::UNNAMED_SOURCE,
+                    Some(v) => &*v.source,
+                    None => crate::report::NO_SOURCE,
+                })
+            }),
+        ),
+        money("equity", idx().map(|i| v(i).map(|v| v.equity)), 2)?,
+        money("negative_equity", idx().map(|i| v(i).map(|v| v.negative_equity)), 2)?,
+        money("ltv", idx().map(|i| v(i).map(|v| v.ltv)), 4)?,
+        text("ltv_bucket", idx().map(|i| Some(book.bands.labels[f(i).bucket].as_str()))),
+        money("net_recovery", idx().map(|i| Some(f(i).net_recovery)), 2)?,
+        money("deficiency_if_default", idx().map(|i| Some(f(i).deficiency_if_default)), 2)?,
+        UInt32Chunked::from_iter_options(
+            "days_past_due".into(),
+            idx().map(|i| Some(book.loans[i].days_past_due)),
+        )
+        .into_column(),
+        money("pd", idx().map(|i| Some(f(i).pd)), pd_scale)?,
+        money("expected_deficiency", idx().map(|i| Some(f(i).expected_deficiency)), 2)?,
+    ];
+    // The loan's own columns, from their CSV-encoded form.
+    let mut tail: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(n); book.layout.tail_names.len()];
+    let mut record = csv::StringRecord::new();
+    for loan in &book.loans {
+        let encoded = loan.tail.strip_prefix(',').unwrap_or(&loan.tail);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(encoded.as_bytes());
+        let ok = rdr.read_record(&mut record).unwrap_or(false);
+        for (c, col) in tail.iter_mut().enumerate() {
+            let field = if ok { record.get(c) } else { None };
+            col.push(field.filter(|s| !s.is_empty()).map(str::to_string));
+        }
+    }
+    for (name, values) in book.layout.tail_names.iter().zip(&tail) {
+        columns.push(text(name, values.iter().map(|v| v.as_deref())));
+    }
+    let mut df = DataFrame::new(n, columns)?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut df)?;
+    Ok(())
+}

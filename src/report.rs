@@ -1,0 +1,272 @@
+//! Reports as pure serializers: results in, bytes out. Writing files is [`crate::output`]'s job.
+
+use crate::csvfmt::{push_field, push_line, push_text};
+use crate::load::{InputKind, Loan, LoanLayout, Reject, ACCOUNT_COLUMNS};
+use crate::matching::Valuation;
+use crate::metrics::{Bands, Figures};
+use crate::summarize::{Summaries, Table, Tally};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+/// `value_source` for a valuation without a `source` field.
+pub const UNNAMED_SOURCE: &str = "valuation";
+/// `value_source` for an account with no usable valuation.
+pub const NO_SOURCE: &str = "none";
+
+/// Header line of accounts.csv.
+pub fn accounts_header(layout: &LoanLayout) -> String {
+    let mut out = String::new();
+    push_line(
+        &mut out,
+        ACCOUNT_COLUMNS.iter().copied().chain(layout.tail_names.iter().map(String::as_str)),
+    );
+    out
+}
+
+/// Appends one account's line of accounts.csv.
+pub fn account_line(out: &mut String, loan: &Loan, val: Option<&Valuation>, f: &Figures, bands: &Bands) {
+    push_text(out, &loan.account_id);
+    out.push(',');
+    push_text(out, &loan.vin);
+    out.push(',');
+    out.push_str(&f.balance.to_string());
+    out.push(',');
+    match (&f.valued, val) {
+        (Some(v), Some(val)) => {
+            out.push_str(&v.value.to_string());
+            out.push(',');
+            out.push_str(&val.date.to_string());
+            out.push(',');
+            push_text(out, if val.source.is_empty() { UNNAMED_SOURCE } else { &val.source });
+            out.push(',');
+            out.push_str(&v.equity.to_string());
+            out.push(',');
+            out.push_str(&v.negative_equity.to_string());
+            out.push(',');
+            out.push_str(&v.ltv.to_string());
+        }
+        _ => {
+            out.push_str(",,");
+            out.push_str(NO_SOURCE);
+            out.push_str(",,,");
+        }
+    }
+    out.push(',');
+    push_field(out, &bands.labels[f.bucket]);
+    for figure in [&f.net_recovery, &f.deficiency_if_default] {
+        out.push(',');
+        out.push_str(&figure.to_string());
+    }
+    out.push(',');
+    out.push_str(&loan.days_past_due.to_string());
+    out.push(',');
+    out.push_str(&f.pd.to_string());
+    out.push(',');
+    out.push_str(&f.expected_deficiency.to_string());
+    out.push_str(&loan.tail);
+    out.push('\n');
+}
+
+fn opt(d: Option<Decimal>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+const METRICS: [&str; 7] = [
+    "accounts",
+    "balance",
+    "value",
+    "underwater_accounts",
+    "negative_equity",
+    "deficiency_if_default",
+    "expected_deficiency",
+];
+
+fn metric_cells(t: &Tally) -> [String; 7] {
+    [
+        t.accounts.to_string(),
+        t.balance.to_string(),
+        t.value.to_string(),
+        t.underwater_accounts.to_string(),
+        t.negative_equity.to_string(),
+        t.deficiency_if_default.to_string(),
+        t.expected_deficiency.to_string(),
+    ]
+}
+
+/// A summary table as CSV; segment tables add `share_underwater` and `avg_ltv` (balance-weighted).
+pub fn table_csv(table: &Table, with_ratios: bool) -> Vec<u8> {
+    let mut out = String::new();
+    let mut header: Vec<&str> = vec![&table.dimension];
+    header.extend(METRICS);
+    if with_ratios {
+        header.extend(["share_underwater", "avg_ltv"]);
+    }
+    push_line(&mut out, header);
+    let total = ("TOTAL".to_string(), table.total.clone());
+    for (label, t) in table.rows.iter().chain(std::iter::once(&total)) {
+        push_text(&mut out, label);
+        for cell in metric_cells(t) {
+            out.push(',');
+            out.push_str(&cell);
+        }
+        if with_ratios {
+            out.push(',');
+            out.push_str(&opt(t.share_underwater()));
+            out.push(',');
+            out.push_str(&opt(t.avg_ltv()));
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// rejects.csv: one line per rejected row, in file then line order.
+pub fn rejects_csv(rejects: &[Reject], loans_path: &str, valuations_path: &str) -> Vec<u8> {
+    let mut out = String::from("file,line,field,reason,raw_record\n");
+    for r in rejects {
+        push_text(
+            &mut out,
+            match r.input {
+                InputKind::Loans => loans_path,
+                InputKind::Valuations => valuations_path,
+            },
+        );
+        out.push(',');
+        out.push_str(&r.line.to_string());
+        out.push(',');
+        push_text(&mut out, &r.field);
+        out.push(',');
+        push_text(&mut out, &r.reason);
+        out.push(',');
+        push_text(&mut out, &r.raw);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// A tally as JSON; money as strings so no reader turns it into a binary float.
+pub fn tally_json(t: &Tally) -> Value {
+    json!({
+        "accounts": t.accounts,
+        "balance": t.balance.to_string(),
+        "value": t.value.to_string(),
+        "valued_accounts": t.valued_accounts,
+        "underwater_accounts": t.underwater_accounts,
+        "negative_equity": t.negative_equity.to_string(),
+        "deficiency_if_default": t.deficiency_if_default.to_string(),
+        "expected_deficiency": t.expected_deficiency.to_string(),
+        "share_underwater": t.share_underwater().map(|d| d.to_string()),
+        "avg_ltv": t.avg_ltv().map(|d| d.to_string()),
+    })
+}
+
+pub fn table_json(table: &Table) -> Value {
+    let mut rows: Vec<Value> = table
+        .rows
+        .iter()
+        .map(|(label, t)| {
+            let mut v = tally_json(t);
+            v[&table.dimension] = json!(label);
+            v
+        })
+        .collect();
+    let mut total = tally_json(&table.total);
+    total[&table.dimension] = json!("TOTAL");
+    rows.push(total);
+    json!(rows)
+}
+
+/// Money with thousands separators, for people.
+pub fn human_money(d: &Decimal) -> String {
+    let s = d.to_string();
+    let (sign, s) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if frac.is_empty() {
+        format!("{sign}${grouped}")
+    } else {
+        format!("{sign}${grouped}.{frac}")
+    }
+}
+
+fn human_count(n: u64) -> String {
+    human_money(&Decimal::from(n)).trim_start_matches('$').to_string()
+}
+
+/// The short summary printed on stdout at the end of a run.
+pub fn terminal_summary(s: &Summaries, accepted: u64, rejected: u64, as_of: &str, out_dir: &str) -> String {
+    let t = &s.ltv.total;
+    let pct = |d: Option<Decimal>| d.map_or("-".into(), |d| format!("{:.1}%", d * Decimal::ONE_HUNDRED));
+    let mut out = format!(
+        "underwater: book as of {as_of}: {} accounts ({} rows rejected), balance {}\n  \
+         underwater {} accounts ({}), negative equity {}\n  \
+         deficiency if default {}, expected deficiency {}\n\n",
+        human_count(accepted),
+        human_count(rejected),
+        human_money(&t.balance),
+        human_count(t.underwater_accounts),
+        pct(t.share_underwater()),
+        human_money(&t.negative_equity),
+        human_money(&t.deficiency_if_default),
+        human_money(&t.expected_deficiency),
+    );
+    let header = ["LTV band", "accounts", "balance", "underwater", "negative equity", "exp. deficiency"];
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let total = ("TOTAL".to_string(), t.clone());
+    for (label, r) in s.ltv.rows.iter().chain(std::iter::once(&total)) {
+        rows.push([
+            label.clone(),
+            human_count(r.accounts),
+            human_money(&r.balance),
+            human_count(r.underwater_accounts),
+            human_money(&r.negative_equity),
+            human_money(&r.expected_deficiency),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: &[&str]| {
+        let mut l = String::from(" ");
+        for (i, c) in cells.iter().enumerate() {
+            if i == 0 {
+                l.push_str(&format!(" {:<w$}", c, w = widths[i]));
+            } else {
+                l.push_str(&format!("  {:>w$}", c, w = widths[i]));
+            }
+        }
+        l.push('\n');
+        l
+    };
+    out.push_str(&line(&header));
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    out.push_str(&line(&rule.iter().map(String::as_str).collect::<Vec<_>>()));
+    for (i, r) in rows.iter().enumerate() {
+        if i == rows.len() - 1 {
+            out.push_str(&line(&rule.iter().map(String::as_str).collect::<Vec<_>>()));
+        }
+        out.push_str(&line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
+    out.push_str(&format!("\n  outputs in {out_dir}\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_money_groups_thousands() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(human_money(&d("1234567.89")), "$1,234,567.89");
+        assert_eq!(human_money(&d("-3500.00")), "-$3,500.00");
+        assert_eq!(human_money(&d("12.00")), "$12.00");
+        assert_eq!(human_count(1234), "1,234");
+    }
+}

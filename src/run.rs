@@ -1,0 +1,430 @@
+//! `underwater run`: load, validate, match, compute, summarize, write — the nightly job end to end.
+
+use crate::config::{Config, Format};
+use crate::date::rfc3339_utc;
+use crate::error::{InputError, RunError};
+use crate::load::{parse_loans, InputKind, Loan, LoanBatch, LoanLayout, Reject, ValuationLayout};
+use crate::matching::{match_chunk, merge_best, MatchCounts, Valuation, VinIndex};
+use crate::metrics::{figures, Bands, Figures};
+use crate::output::Staging;
+use crate::progress::Progress;
+use crate::reader::{ChunkReader, FileFacts};
+use crate::report;
+use crate::summarize::{summarize, Summaries};
+use anyhow::Context;
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::SystemTime;
+
+/// What a finished run reports back to the command line.
+pub struct Outcome {
+    /// The human summary for stdout.
+    pub summary: String,
+}
+
+/// Rows read, accepted and rejected from one input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+/// Everything computed from the inputs, before any output is written.
+pub struct Book {
+    pub loans: Vec<Loan>,
+    pub valuations: Vec<Option<Valuation>>,
+    pub vin_ids: Vec<u32>,
+    pub figures: Vec<Figures>,
+    pub rejects: Vec<Reject>,
+    pub loan_counts: RowCounts,
+    pub valuation_counts: RowCounts,
+    pub duplicate_rows: u64,
+    pub match_counts: MatchCounts,
+    pub loans_file: FileFacts,
+    pub valuations_file: FileFacts,
+    pub layout: LoanLayout,
+    pub bands: Bands,
+    pub summaries: Summaries,
+}
+
+impl Book {
+    /// The valuation matched to the i-th loan.
+    pub fn valuation(&self, i: usize) -> Option<&Valuation> {
+        self.valuations[self.vin_ids[i] as usize].as_ref()
+    }
+}
+
+/// Runs the whole job on `config`'s thread pool and writes the outputs.
+pub fn run(config: &Config, progress: Progress) -> Result<Outcome, RunError> {
+    let started = SystemTime::now();
+    refuse_unsafe_out(config)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+        .map_err(|e| RunError::Internal(e.into()))?;
+    pool.install(|| {
+        let book = compute(config, progress)?;
+        let stage = progress.spinner("write");
+        write_outputs(config, &book, started).map_err(RunError::Output)?;
+        stage.finish(&format!("outputs in {}", config.out.display()));
+        let summary = report::terminal_summary(
+            &book.summaries,
+            book.loan_counts.accepted,
+            book.loan_counts.rejected + book.valuation_counts.rejected,
+            &config.as_of.to_string(),
+            &config.out.display().to_string(),
+        );
+        Ok(Outcome { summary })
+    })
+}
+
+/// Refuses an `--out` that would replace or contain an input, before anything is read.
+fn refuse_unsafe_out(config: &Config) -> Result<(), RunError> {
+    crate::output::check_target(&config.out).map_err(RunError::Output)?;
+    let Ok(out) = config.out.canonicalize() else { return Ok(()) };
+    for input in [&config.loans, &config.valuations] {
+        if let Ok(input) = input.canonicalize() {
+            if input.starts_with(&out) {
+                return Err(RunError::Output(anyhow::anyhow!(
+                    "--out {} contains the input {}; a run replaces its output directory whole. \
+                     Fix: write outputs to a separate directory",
+                    config.out.display(),
+                    input.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Loads both inputs, matches, and computes every figure and summary. Writes nothing.
+pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
+    let model = &config.model;
+
+    // Loans: parsed chunk by chunk in parallel, put back in file order.
+    let stage = progress.bytes("loans", file_size(&config.loans));
+    let bar = stage.bar();
+    let (mut reader, header) = ChunkReader::open(&config.loans, Box::new(move |n| bar.inc(n)))?;
+    let layout = LoanLayout::new(&config.loans, &header, model)?;
+    let mut batches: Vec<(usize, LoanBatch)> = (&mut reader)
+        .par_bridge()
+        .map(|chunk| chunk.map(|c| (c.index, parse_loans(&c, &layout))))
+        .collect::<Result<_, InputError>>()?;
+    let loans_file = reader.finish();
+    batches.sort_unstable_by_key(|(i, _)| *i);
+    let mut loans = Vec::with_capacity(batches.iter().map(|(_, b)| b.loans.len()).sum());
+    let mut loan_rejects = Vec::new();
+    let mut rows_read = 0;
+    for (_, b) in batches {
+        rows_read += b.rows;
+        loans.extend(b.loans);
+        loan_rejects.extend(b.rejects);
+    }
+    let (loans, mut rejects, duplicate_rows) = reject_duplicates(loans, loan_rejects);
+    let loan_counts = RowCounts {
+        read: rows_read,
+        accepted: loans.len() as u64,
+        rejected: rejects.len() as u64,
+    };
+    stage.finish(&format!(
+        "{} rows: {} accepted, {} rejected",
+        loan_counts.read, loan_counts.accepted, loan_counts.rejected
+    ));
+
+    // Valuations: streamed, keeping only the best candidate per VIN of the book.
+    let stage = progress.bytes("valuations", file_size(&config.valuations));
+    let bar = stage.bar();
+    let (index, vin_ids) = VinIndex::build(&loans);
+    let (mut reader, header) = ChunkReader::open(&config.valuations, Box::new(move |n| bar.inc(n)))?;
+    let vlayout = ValuationLayout::new(&config.valuations, &header)?;
+    let mut vbatches: Vec<_> = (&mut reader)
+        .par_bridge()
+        .map(|chunk| chunk.map(|c| (c.index, match_chunk(&c, &vlayout, &index, config.as_of))))
+        .collect::<Result<_, InputError>>()?;
+    let valuations_file = reader.finish();
+    vbatches.sort_unstable_by_key(|(i, _)| *i);
+    let mut best: Vec<Option<Valuation>> = vec![None; index.len()];
+    let mut match_counts = MatchCounts::default();
+    let mut valuation_counts = RowCounts::default();
+    for (_, b) in vbatches {
+        valuation_counts.read += b.rows;
+        valuation_counts.rejected += b.rejects.len() as u64;
+        rejects.extend(b.rejects.iter().cloned());
+        merge_best(&mut best, &mut match_counts, b);
+    }
+    valuation_counts.accepted = valuation_counts.read - valuation_counts.rejected;
+    drop(index);
+    stage.finish(&format!(
+        "{} rows: {} accepted, {} rejected; {} dated after {} ignored",
+        valuation_counts.read, valuation_counts.accepted, valuation_counts.rejected, match_counts.future_dated, config.as_of
+    ));
+
+    // Figures and summaries.
+    let stage = progress.spinner("figures");
+    let bands = Bands::new(&model.ltv_bands);
+    let figures: Vec<Figures> = loans
+        .par_iter()
+        .zip(vin_ids.par_iter())
+        .map(|(loan, &id)| figures(loan, best[id as usize].as_ref(), model, &bands))
+        .collect();
+    let summaries = summarize(&loans, &figures, &bands, &layout.segments);
+    stage.finish(&format!("{} accounts", figures.len()));
+    rejects.sort_by(|a, b| (a.input, a.line).cmp(&(b.input, b.line)));
+
+    Ok(Book {
+        loans,
+        valuations: best,
+        vin_ids,
+        figures,
+        rejects,
+        loan_counts,
+        valuation_counts,
+        duplicate_rows,
+        match_counts,
+        loans_file,
+        valuations_file,
+        layout,
+        bands,
+        summaries,
+    })
+}
+
+/// Sorts loans by account id and rejects every row of an id that appears more than once (among
+/// accepted and rejected rows alike). Returns the loans, all loan rejects, and the duplicate count.
+fn reject_duplicates(
+    mut loans: Vec<Loan>,
+    rejected: Vec<(Option<Box<str>>, Reject)>,
+) -> (Vec<Loan>, Vec<Reject>, u64) {
+    loans.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id).then(a.line.cmp(&b.line)));
+    let mut lines_by_id: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    let rejected_ids: FxHashSet<&str> = rejected.iter().filter_map(|(id, _)| id.as_deref()).collect();
+    for w in loans.windows(2) {
+        if w[0].account_id == w[1].account_id {
+            lines_by_id.entry(&w[0].account_id).or_default();
+        }
+    }
+    for l in &loans {
+        if rejected_ids.contains(&*l.account_id) {
+            lines_by_id.entry(&l.account_id).or_default();
+        }
+    }
+    for (id, r) in &rejected {
+        if let Some(lines) = id.as_deref().and_then(|id| lines_by_id.get_mut(id)) {
+            lines.push(r.line);
+        }
+    }
+    for l in &loans {
+        if let Some(lines) = lines_by_id.get_mut(&*l.account_id) {
+            lines.push(l.line);
+        }
+    }
+    let dup_reasons: BTreeMap<String, String> = lines_by_id
+        .into_iter()
+        .map(|(id, mut lines)| {
+            lines.sort_unstable();
+            let shown: Vec<String> = lines.iter().take(10).map(|l| l.to_string()).collect();
+            let more = if lines.len() > 10 { ", …" } else { "" };
+            (
+                id.to_string(),
+                format!(
+                    "duplicate account_id: appears on {} rows (lines {}{more}); every row of a repeated id is rejected",
+                    lines.len(),
+                    shown.join(", ")
+                ),
+            )
+        })
+        .collect();
+    let mut rejects: Vec<Reject> = rejected.into_iter().map(|(_, r)| r).collect();
+    if dup_reasons.is_empty() {
+        return (loans, rejects, 0);
+    }
+    let mut kept = Vec::with_capacity(loans.len());
+    let mut duplicates = 0;
+    for loan in loans {
+        match dup_reasons.get(&*loan.account_id) {
+            Some(reason) => {
+                duplicates += 1;
+                rejects.push(Reject {
+                    input: InputKind::Loans,
+                    line: loan.line,
+                    field: "account_id".into(),
+                    reason: reason.clone(),
+                    raw: loan_raw_placeholder(&loan),
+                });
+            }
+            None => kept.push(loan),
+        }
+    }
+    (kept, rejects, duplicates)
+}
+
+/// Accepted rows do not keep their raw text (to save memory), so a duplicate's reject shows its id and line.
+fn loan_raw_placeholder(loan: &Loan) -> String {
+    format!("account_id={} vin={} (see line {} of the loans file)", loan.account_id, loan.vin, loan.line)
+}
+
+/// The rows of accounts.csv for a slice of the book.
+fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
+    let mut out = String::with_capacity(range.len() * 200);
+    for i in range {
+        report::account_line(&mut out, &book.loans[i], book.valuation(i), &book.figures[i], &book.bands);
+    }
+    out
+}
+
+fn write_outputs(config: &Config, book: &Book, started: SystemTime) -> anyhow::Result<()> {
+    let staging = Staging::new(&config.out)?;
+    let mut outputs = Vec::new();
+    match config.format {
+        Format::Csv => {
+            let name = "accounts.csv";
+            let file = staging.create(name)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            w.write_all(report::accounts_header(&book.layout).as_bytes())?;
+            // Serialize in parallel a group at a time, so memory stays bounded at book scale.
+            const GROUP: usize = 1 << 18;
+            const PIECE: usize = 1 << 12;
+            for start in (0..book.loans.len()).step_by(GROUP) {
+                let end = (start + GROUP).min(book.loans.len());
+                let pieces: Vec<String> = (start..end)
+                    .step_by(PIECE)
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|s| account_lines(book, s..(s + PIECE).min(end)))
+                    .collect();
+                for p in pieces {
+                    w.write_all(p.as_bytes()).context("cannot write accounts.csv (disk full?)")?;
+                }
+            }
+            let file = w.into_inner().map_err(|e| e.into_error()).context("cannot write accounts.csv")?;
+            staging.finish_file(name, file)?;
+            outputs.push(name.to_string());
+        }
+        Format::Parquet => {
+            let name = "accounts.parquet";
+            let file = staging.create(name)?;
+            crate::parquet::write_accounts(book, file).context("cannot write accounts.parquet")?;
+            outputs.push(name.to_string());
+        }
+    }
+    let loans_path = config.loans.display().to_string();
+    let valuations_path = config.valuations.display().to_string();
+    staging.write("rejects.csv", &report::rejects_csv(&book.rejects, &loans_path, &valuations_path))?;
+    outputs.push("rejects.csv".into());
+    staging.write("summary_by_ltv_bucket.csv", &report::table_csv(&book.summaries.ltv, false))?;
+    outputs.push("summary_by_ltv_bucket.csv".into());
+    for table in &book.summaries.segments {
+        let name = format!("summary_by_{}.csv", sanitize(&table.dimension));
+        staging.write(&name, &report::table_csv(table, true))?;
+        outputs.push(name);
+    }
+    outputs.push("summary.json".into());
+    let json = summary_json(config, book, started, &outputs);
+    let mut bytes = serde_json::to_vec_pretty(&json)?;
+    bytes.push(b'\n');
+    staging.write("summary.json", &bytes)?;
+    staging.commit()
+}
+
+/// A segment name as a safe file-name part.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .collect()
+}
+
+fn input_json(facts: &FileFacts, counts: RowCounts) -> Value {
+    json!({
+        "path": facts.path.display().to_string(),
+        "bytes": facts.bytes,
+        "sha256": facts.sha256,
+        "rows_read": counts.read,
+        "rows_accepted": counts.accepted,
+        "rows_rejected": counts.rejected,
+    })
+}
+
+fn rejects_by_field(rejects: &[Reject], input: InputKind) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for r in rejects.iter().filter(|r| r.input == input) {
+        let field = if r.field.is_empty() { "(field count)" } else { &r.field };
+        *m.entry(field.to_string()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// summary.json: totals, every table, data quality and the manifest. Money is written as strings.
+fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[String]) -> Value {
+    let model = &config.model;
+    let t = &book.summaries.ltv.total;
+    let mut tables = serde_json::Map::new();
+    tables.insert("ltv_bucket".into(), report::table_json(&book.summaries.ltv));
+    for table in &book.summaries.segments {
+        tables.insert(table.dimension.clone(), report::table_json(table));
+    }
+    let score_out_of_range = book
+        .loans
+        .iter()
+        .filter(|l| l.credit_score.is_some_and(|s| !(300..=850).contains(&s)))
+        .count();
+    let zero_balance = book.figures.iter().filter(|f| f.balance.is_zero()).count();
+    json!({
+        "portfolio": report::tally_json(t),
+        "tables": tables,
+        "data_quality": {
+            "loans": {
+                "rows_read": book.loan_counts.read,
+                "rows_accepted": book.loan_counts.accepted,
+                "rows_rejected": book.loan_counts.rejected,
+                "duplicate_account_id_rows": book.duplicate_rows,
+                "rejects_by_field": rejects_by_field(&book.rejects, InputKind::Loans),
+                "credit_score_outside_300_850": score_out_of_range,
+                "zero_balance_accounts": zero_balance,
+            },
+            "valuations": {
+                "rows_read": book.valuation_counts.read,
+                "rows_accepted": book.valuation_counts.accepted,
+                "rows_rejected": book.valuation_counts.rejected,
+                "rejects_by_field": rejects_by_field(&book.rejects, InputKind::Valuations),
+                "dated_after_as_of_ignored": book.match_counts.future_dated,
+                "vin_not_in_book": book.match_counts.vin_not_in_book,
+                "candidates_for_book_vins": book.match_counts.candidates,
+            },
+            "accounts_without_value": t.accounts - t.valued_accounts,
+        },
+        "manifest": {
+            "program": "underwater",
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": "run",
+            "as_of": config.as_of.to_string(),
+            "as_of_source": config.as_of_source.as_str(),
+            "inputs": {
+                "loans": input_json(&book.loans_file, book.loan_counts),
+                "valuations": input_json(&book.valuations_file, book.valuation_counts),
+            },
+            "config": {
+                "config_file": config.config_file.as_ref().map(|p| p.display().to_string()),
+                "as_of": config.as_of.to_string(),
+                "ltv_bands": model.ltv_bands.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                "recovery_rate": model.recovery_rate.to_string(),
+                "repossession_cost": model.repossession_cost.to_string(),
+                "pd_by_days_past_due": model.pd_by_days_past_due.iter().map(|(d, p)| json!([d, p.to_string()])).collect::<Vec<_>>(),
+                "segments": model.segments,
+                "format": match config.format { Format::Csv => "csv", Format::Parquet => "parquet" },
+            },
+            "outputs": outputs,
+            "threads": config.threads,
+            "started_at": rfc3339_utc(started),
+            "finished_at": rfc3339_utc(SystemTime::now()),
+        },
+    })
+}

@@ -1,0 +1,253 @@
+//! Book totals: the LTV-band table and one table per segment.
+//!
+//! Totals are sums of the *rounded* per-account figures, so every summary reconciles to accounts.csv to
+//! the cent. Sums are exact decimals, so the result does not depend on how the parallel fold splits work.
+
+use crate::load::{Loan, SegmentSource};
+use crate::metrics::{Bands, Figures};
+use crate::money::ratio;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// The summary metrics of a group of accounts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub accounts: u64,
+    pub balance: Decimal,
+    /// Sum of values over accounts with a value.
+    pub value: Decimal,
+    pub valued_accounts: u64,
+    /// Balance of the accounts with a value (the weight of the average LTV).
+    pub valued_balance_raw: Decimal,
+    pub underwater_accounts: u64,
+    pub negative_equity: Decimal,
+    pub deficiency_if_default: Decimal,
+    pub expected_deficiency: Decimal,
+    /// Σ balance × exact LTV over accounts with a value; `None` if it left Decimal's range.
+    pub balance_times_ltv: Option<Decimal>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            balance_times_ltv: Some(Decimal::ZERO),
+            ..Tally::default()
+        }
+    }
+
+    pub fn add(&mut self, loan: &Loan, f: &Figures) {
+        self.accounts += 1;
+        self.balance += f.balance;
+        self.deficiency_if_default += f.deficiency_if_default;
+        self.expected_deficiency += f.expected_deficiency;
+        if let Some(v) = &f.valued {
+            self.valued_accounts += 1;
+            self.value += v.value;
+            self.valued_balance_raw += loan.balance;
+            if v.negative_equity > Decimal::ZERO {
+                self.underwater_accounts += 1;
+                self.negative_equity += v.negative_equity;
+            }
+            self.balance_times_ltv = self.balance_times_ltv.and_then(|s| s.checked_add(v.balance_times_ltv));
+        }
+    }
+
+    pub fn merge(&mut self, o: &Tally) {
+        self.accounts += o.accounts;
+        self.balance += o.balance;
+        self.value += o.value;
+        self.valued_accounts += o.valued_accounts;
+        self.valued_balance_raw += o.valued_balance_raw;
+        self.underwater_accounts += o.underwater_accounts;
+        self.negative_equity += o.negative_equity;
+        self.deficiency_if_default += o.deficiency_if_default;
+        self.expected_deficiency += o.expected_deficiency;
+        self.balance_times_ltv = match (self.balance_times_ltv, o.balance_times_ltv) {
+            (Some(a), Some(b)) => a.checked_add(b),
+            _ => None,
+        };
+    }
+
+    /// Share of accounts underwater, 4 places (None for an empty group).
+    pub fn share_underwater(&self) -> Option<Decimal> {
+        (self.accounts > 0).then(|| ratio(Decimal::from(self.underwater_accounts), Decimal::from(self.accounts), 4))
+    }
+
+    /// Balance-weighted average LTV over accounts with a value, 4 places.
+    pub fn avg_ltv(&self) -> Option<Decimal> {
+        if self.valued_balance_raw.is_zero() {
+            return None;
+        }
+        let weighted = self.balance_times_ltv?;
+        // The weighted sum carries 28 significant digits; round it once to 4 places.
+        weighted
+            .checked_div(self.valued_balance_raw)
+            .map(|q| crate::money::round_to(q, 4))
+    }
+}
+
+/// A segment value's sort position and label.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key<'a> {
+    rank: u32,
+    label: &'a str,
+}
+
+const UNKNOWN: &str = "unknown";
+const UNKNOWN_RANK: u32 = u32::MAX;
+pub const CREDIT_TIERS: [(u32, u32, &str); 5] = [
+    (300, 579, "deep_subprime"),
+    (580, 619, "subprime"),
+    (620, 659, "near_prime"),
+    (660, 719, "prime"),
+    (720, 850, "super_prime"),
+];
+pub const TERM_BANDS: [(u32, &str); 6] = [
+    (36, "<=36"),
+    (48, "37-48"),
+    (60, "49-60"),
+    (72, "61-72"),
+    (84, "73-84"),
+    (u32::MAX, ">84"),
+];
+
+fn key<'a>(loan: &'a Loan, source: &SegmentSource) -> Key<'a> {
+    match source {
+        SegmentSource::Vintage => Key {
+            rank: loan.origination_date.year() as u32,
+            label: "",
+        },
+        SegmentSource::CreditTier => loan
+            .credit_score
+            .and_then(|s| CREDIT_TIERS.iter().position(|&(lo, hi, _)| (lo..=hi).contains(&s)))
+            .map_or(
+                Key {
+                    rank: UNKNOWN_RANK,
+                    label: UNKNOWN,
+                },
+                |i| Key {
+                    rank: i as u32,
+                    label: CREDIT_TIERS[i].2,
+                },
+            ),
+        SegmentSource::TermBand => {
+            let i = TERM_BANDS
+                .iter()
+                .position(|&(hi, _)| loan.term_months <= hi)
+                .unwrap_or(TERM_BANDS.len() - 1);
+            Key {
+                rank: i as u32,
+                label: TERM_BANDS[i].1,
+            }
+        }
+        SegmentSource::Column(n) => match &*loan.segment_values[*n] {
+            "" => Key {
+                rank: UNKNOWN_RANK,
+                label: UNKNOWN,
+            },
+            v => Key { rank: 0, label: v },
+        },
+    }
+}
+
+/// One summary table: rows in order, then the total.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// Column name of the group label (`ltv_bucket`, or the segment name).
+    pub dimension: String,
+    pub rows: Vec<(String, Tally)>,
+    pub total: Tally,
+}
+
+/// All summaries of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summaries {
+    pub ltv: Table,
+    pub segments: Vec<Table>,
+}
+
+#[derive(Clone)]
+struct Acc<'a> {
+    buckets: Vec<Tally>,
+    segments: Vec<BTreeMap<Key<'a>, Tally>>,
+}
+
+impl<'a> Acc<'a> {
+    fn new(buckets: usize, segments: usize) -> Acc<'a> {
+        Acc {
+            buckets: vec![Tally::new(); buckets],
+            segments: vec![BTreeMap::new(); segments],
+        }
+    }
+
+    fn merge(mut self, other: Acc<'a>) -> Acc<'a> {
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            a.merge(b);
+        }
+        for (mine, theirs) in self.segments.iter_mut().zip(other.segments) {
+            for (k, t) in theirs {
+                mine.entry(k).or_insert_with(Tally::new).merge(&t);
+            }
+        }
+        self
+    }
+}
+
+/// Summarizes accepted loans and their figures (same order, same length).
+pub fn summarize(
+    loans: &[Loan],
+    figures: &[Figures],
+    bands: &Bands,
+    segments: &[(String, SegmentSource)],
+) -> Summaries {
+    let n_buckets = bands.labels.len();
+    let acc = loans
+        .par_iter()
+        .zip(figures.par_iter())
+        .fold(
+            || Acc::new(n_buckets, segments.len()),
+            |mut acc, (loan, f)| {
+                acc.buckets[f.bucket].add(loan, f);
+                for (i, (_, source)) in segments.iter().enumerate() {
+                    acc.segments[i].entry(key(loan, source)).or_insert_with(Tally::new).add(loan, f);
+                }
+                acc
+            },
+        )
+        .reduce(|| Acc::new(n_buckets, segments.len()), Acc::merge);
+    let total_of = |rows: &[(String, Tally)]| {
+        rows.iter().fold(Tally::new(), |mut t, (_, r)| {
+            t.merge(r);
+            t
+        })
+    };
+    let ltv_rows: Vec<(String, Tally)> = bands.labels.iter().cloned().zip(acc.buckets).collect();
+    let ltv = Table {
+        dimension: "ltv_bucket".into(),
+        total: total_of(&ltv_rows),
+        rows: ltv_rows,
+    };
+    let segments = segments
+        .iter()
+        .zip(acc.segments)
+        .map(|((name, source), groups)| {
+            let rows: Vec<(String, Tally)> = groups
+                .into_iter()
+                .map(|(k, t)| {
+                    let label = match (source, k.label) {
+                        (SegmentSource::Vintage, "") => k.rank.to_string(),
+                        (_, l) => l.to_string(),
+                    };
+                    (label, t)
+                })
+                .collect();
+            Table {
+                dimension: name.clone(),
+                total: total_of(&rows),
+                rows,
+            }
+        })
+        .collect();
+    Summaries { ltv, segments }
+}
