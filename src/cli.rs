@@ -26,6 +26,36 @@ pub enum Command {
     /// Run the book: match valuations, compute per-account figures and summaries, write them to --out.
     #[command(after_help = EXIT_CODES)]
     Run(RunCmd),
+    /// Write a deterministic synthetic book (loans.csv, valuations.csv) for samples, tests and benchmarks.
+    Generate(GenerateCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateCmd {
+    /// Number of loans
+    #[arg(long, value_name = "N")]
+    pub loans: u64,
+    /// Random seed: the same arguments always give byte-identical files
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory for loans.csv and valuations.csv
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Book date the balances and valuations are generated for
+    #[arg(long, value_name = "YYYY-MM-DD", default_value = "2025-06-30")]
+    pub as_of: String,
+    /// Valuations per vehicle (before ties, future-dated and unvalued vehicles)
+    #[arg(long, default_value_t = 3)]
+    pub valuations_per_loan: u32,
+    /// Inject the bad rows real exports carry, listed in dirty_manifest.csv
+    #[arg(long)]
+    pub dirty: bool,
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress or log lines
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +106,29 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
                 let _ = std::io::stdout().write_all(outcome.summary.as_bytes());
             }
             Ok(())
+        }
+        Command::Generate(cmd) => {
+            let as_of = crate::date::Date::parse(&cmd.as_of)
+                .ok_or_else(|| crate::config::ConfigError::BadAsOf(cmd.as_of.clone()))?;
+            let args = crate::generate::GenerateArgs {
+                loans: cmd.loans,
+                seed: cmd.seed,
+                out: cmd.out,
+                as_of,
+                valuations_per_loan: cmd.valuations_per_loan,
+                dirty: cmd.dirty,
+            };
+            let threads = match cmd.threads {
+                Some(0) => return Err(crate::config::ConfigError::BadThreads.into()),
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            };
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| RunError::Internal(e.into()))?;
+            pool.install(|| crate::generate::generate(&args, Progress::new(cmd.quiet)))
+                .map_err(RunError::Output)
         }
     }
 }

@@ -54,6 +54,9 @@ impl Chunk {
             .flexible(true)
             .from_reader(&self.bytes[..]);
         let mut record = csv::ByteRecord::new();
+        // Lines are counted here rather than taken from `csv`, whose positions put a CRLF record's start
+        // on the LF of the line before. A record starts at its first byte that is not a line end.
+        let (mut counted_to, mut line) = (0usize, self.first_line);
         loop {
             // With `flexible`, `csv` reports no error for field counts; an I/O error cannot happen
             // on a byte slice, so an Err here is the end of usable input.
@@ -61,14 +64,18 @@ impl Chunk {
                 Ok(true) => {}
                 Ok(false) | Err(_) => break,
             }
-            let start = record.position().map_or(0, |p| p.byte()) as usize;
             let end = (reader.position().byte() as usize).min(self.bytes.len());
-            let line = self.first_line + record.position().map_or(1, |p| p.line()) - 1;
-            let raw = trim_line_end(&self.bytes[start.min(end)..end]);
+            let mut start = (record.position().map_or(0, |p| p.byte()) as usize).min(end);
+            start = start.max(counted_to);
+            while start < end && matches!(self.bytes[start], b'\r' | b'\n') {
+                start += 1;
+            }
+            line += memchr::memchr_iter(b'\n', &self.bytes[counted_to..start]).count() as u64;
+            counted_to = start;
             each(Row {
                 line,
                 record: &record,
-                raw,
+                raw: trim_line_end(&self.bytes[start..end]),
             });
         }
     }

@@ -67,6 +67,11 @@ pub fn account_line(out: &mut String, loan: &Loan, val: Option<&Valuation>, f: &
     out.push('\n');
 }
 
+/// A money total as written in reports: always two decimals.
+pub fn money(d: &Decimal) -> String {
+    crate::money::cents(*d).to_string()
+}
+
 fn opt(d: Option<Decimal>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
 }
@@ -84,12 +89,12 @@ const METRICS: [&str; 7] = [
 fn metric_cells(t: &Tally) -> [String; 7] {
     [
         t.accounts.to_string(),
-        t.balance.to_string(),
-        t.value.to_string(),
+        money(&t.balance),
+        money(&t.value),
         t.underwater_accounts.to_string(),
-        t.negative_equity.to_string(),
-        t.deficiency_if_default.to_string(),
-        t.expected_deficiency.to_string(),
+        money(&t.negative_equity),
+        money(&t.deficiency_if_default),
+        money(&t.expected_deficiency),
     ]
 }
 
@@ -148,13 +153,13 @@ pub fn rejects_csv(rejects: &[Reject], loans_path: &str, valuations_path: &str) 
 pub fn tally_json(t: &Tally) -> Value {
     json!({
         "accounts": t.accounts,
-        "balance": t.balance.to_string(),
-        "value": t.value.to_string(),
+        "balance": money(&t.balance),
+        "value": money(&t.value),
         "valued_accounts": t.valued_accounts,
         "underwater_accounts": t.underwater_accounts,
-        "negative_equity": t.negative_equity.to_string(),
-        "deficiency_if_default": t.deficiency_if_default.to_string(),
-        "expected_deficiency": t.expected_deficiency.to_string(),
+        "negative_equity": money(&t.negative_equity),
+        "deficiency_if_default": money(&t.deficiency_if_default),
+        "expected_deficiency": money(&t.expected_deficiency),
         "share_underwater": t.share_underwater().map(|d| d.to_string()),
         "avg_ltv": t.avg_ltv().map(|d| d.to_string()),
     })
@@ -176,27 +181,27 @@ pub fn table_json(table: &Table) -> Value {
     json!(rows)
 }
 
-/// Money with thousands separators, for people.
+/// Money with thousands separators, for people: `$1,234,567.89`.
 pub fn human_money(d: &Decimal) -> String {
-    let s = d.to_string();
+    let s = money(d);
     let (sign, s) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+    let (int, frac) = s.split_once('.').unwrap_or((s, "00"));
+    format!("{sign}${}.{frac}", group_thousands(int))
+}
+
+fn group_thousands(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
             grouped.push(',');
         }
         grouped.push(c);
     }
-    if frac.is_empty() {
-        format!("{sign}${grouped}")
-    } else {
-        format!("{sign}${grouped}.{frac}")
-    }
+    grouped
 }
 
 fn human_count(n: u64) -> String {
-    human_money(&Decimal::from(n)).trim_start_matches('$').to_string()
+    group_thousands(&n.to_string())
 }
 
 /// The short summary printed on stdout at the end of a run.
@@ -266,7 +271,8 @@ mod tests {
         let d = |s: &str| s.parse::<Decimal>().unwrap();
         assert_eq!(human_money(&d("1234567.89")), "$1,234,567.89");
         assert_eq!(human_money(&d("-3500.00")), "-$3,500.00");
-        assert_eq!(human_money(&d("12.00")), "$12.00");
+        assert_eq!(human_money(&d("12")), "$12.00");
+        assert_eq!(human_money(&Decimal::ZERO), "$0.00");
         assert_eq!(human_count(1234), "1,234");
     }
 }

@@ -130,6 +130,9 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         loan_rejects.extend(b.rejects);
     }
     let (loans, mut rejects, duplicate_rows) = reject_duplicates(loans, loan_rejects);
+    if duplicate_rows > 0 {
+        fill_raw_records(&config.loans, &mut rejects)?;
+    }
     let loan_counts = RowCounts {
         read: rows_read,
         accepted: loans.len() as u64,
@@ -258,7 +261,8 @@ fn reject_duplicates(
                     line: loan.line,
                     field: "account_id".into(),
                     reason: reason.clone(),
-                    raw: loan_raw_placeholder(&loan),
+                    // Filled in by `fill_raw_records`: accepted rows do not keep their raw text.
+                    raw: String::new(),
                 });
             }
             None => kept.push(loan),
@@ -267,9 +271,25 @@ fn reject_duplicates(
     (kept, rejects, duplicates)
 }
 
-/// Accepted rows do not keep their raw text (to save memory), so a duplicate's reject shows its id and line.
-fn loan_raw_placeholder(loan: &Loan) -> String {
-    format!("account_id={} vin={} (see line {} of the loans file)", loan.account_id, loan.vin, loan.line)
+/// Reads the raw text of rejects that lack it (duplicates of accepted rows) with a second pass over the
+/// loans file; only runs when there are duplicates, which a clean book does not have.
+fn fill_raw_records(path: &Path, rejects: &mut [Reject]) -> Result<(), InputError> {
+    let wanted: FxHashSet<u64> = rejects.iter().filter(|r| r.raw.is_empty()).map(|r| r.line).collect();
+    let mut found: rustc_hash::FxHashMap<u64, String> = Default::default();
+    let (reader, _) = ChunkReader::open(path, Box::new(|_| {}))?;
+    for chunk in reader {
+        chunk?.for_each_row(|row| {
+            if wanted.contains(&row.line) {
+                found.insert(row.line, String::from_utf8_lossy(row.raw).into_owned());
+            }
+        });
+    }
+    for r in rejects.iter_mut().filter(|r| r.raw.is_empty()) {
+        if let Some(raw) = found.remove(&r.line) {
+            r.raw = raw;
+        }
+    }
+    Ok(())
 }
 
 /// The rows of accounts.csv for a slice of the book.
