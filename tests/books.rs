@@ -1,0 +1,278 @@
+//! Hand-computed books run through the real binary: band edges, valuation matching, rounding, config.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+
+const LOANS: &str = "\
+account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,state,new_used
+E080,VIN080,2022-01-15,20000,60,8000.00,0,TX,used
+E080P,VIN080P,2022-01-15,20000,60,8000.01,0,TX,used
+E080M,VIN080M,2022-01-15,20000,60,7999.99,0,TX,used
+E100,VIN100,2022-01-15,20000,60,10000.00,0,TX,new
+E100P,VIN100P,2022-01-15,20000,60,10000.01,0,CA,new
+E100M,VIN100M,2022-01-15,20000,60,9999.99,0,CA,new
+E120,VIN120,2023-03-01,20000,72,12000.00,0,CA,new
+E120P,VIN120P,2023-03-01,20000,72,12000.01,0,CA,new
+E120M,VIN120M,2023-03-01,20000,72,11999.99,0,CA,new
+E140,VIN140,2023-03-01,20000,84,14000.00,0,NY,used
+E140P,VIN140P,2023-03-01,20000,84,14000.01,0,NY,used
+E140M,VIN140M,2023-03-01,20000,84,13999.99,0,NY,used
+TIE,VINTIE,2021-07-01,15000,60,9000.00,0,NY,used
+FUT,VINFUT,2021-07-01,15000,60,9000.00,0,,used
+ONLYFUT,VINONLYFUT,2021-07-01,15000,60,5000.00,,,used
+NOVAL,VINNOVAL,2021-07-01,15000,60,7000.00,95,TX,used
+HE1,VINHE1,2021-07-01,15000,60,10.10,1,TX,used
+HE2,VINHE2,2021-07-01,15000,60,10.30,1,TX,used
+README,lower1,2024-01-10,21000,72,\"$19,000.00\",0,TX,used
+";
+
+fn valuations() -> String {
+    let mut v = String::from("vin,valuation_date,value,source\n");
+    for vin in ["VIN080", "VIN080P", "VIN080M", "VIN100", "VIN100P", "VIN100M", "VIN120", "VIN120P", "VIN120M"] {
+        v.push_str(&format!("{vin},2024-06-01,10000.00,kbb\n"));
+    }
+    for vin in ["VIN140", "VIN140P", "VIN140M"] {
+        v.push_str(&format!("{vin},2024-06-01,10000.00,kbb\n"));
+    }
+    // Ties on the latest date take the lowest value; an older, lower one is not the latest.
+    v.push_str("VINTIE,2024-06-01,9000.00,nada\nVINTIE,2024-06-01,8500.00,kbb\nVINTIE,2024-01-01,7000.00,kbb\n");
+    // Valuations after as_of are ignored.
+    v.push_str("VINFUT,2024-07-15,5000.00,kbb\nVINFUT,2024-05-01,9000.00,kbb\nVINONLYFUT,2024-08-01,4000.00,kbb\n");
+    // VINs match case-insensitively.
+    v.push_str("LOWER1,2024-06-15,15500.00,appraisal\n");
+    v
+}
+
+fn book() -> Sandbox {
+    let s = Sandbox::new();
+    s.write("loans.csv", LOANS);
+    s.write("valuations.csv", &valuations());
+    s
+}
+
+fn accounts(s: &Sandbox, out: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    read_csv(&s.path(&format!("{out}/accounts.csv")))
+        .into_iter()
+        .map(|r| (r["account_id"].clone(), r))
+        .collect()
+}
+
+fn check(row: &BTreeMap<String, String>, expected: &[(&str, &str)]) {
+    for (col, want) in expected {
+        assert_eq!(row[*col], *want, "{} column {col}", row["account_id"]);
+    }
+}
+
+#[test]
+fn band_edges_and_one_cent_either_side() {
+    let s = book();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let a = accounts(&s, "out");
+    for (id, ltv, bucket) in [
+        ("E080M", "0.8000", "<=80"),
+        ("E080", "0.8000", "<=80"),
+        ("E080P", "0.8000", "80-100"),
+        ("E100M", "1.0000", "80-100"),
+        ("E100", "1.0000", "80-100"),
+        ("E100P", "1.0000", "100-120"),
+        ("E120M", "1.2000", "100-120"),
+        ("E120", "1.2000", "100-120"),
+        ("E120P", "1.2000", "120-140"),
+        ("E140M", "1.4000", "120-140"),
+        ("E140", "1.4000", "120-140"),
+        ("E140P", "1.4000", ">140"),
+    ] {
+        check(&a[id], &[("ltv", ltv), ("ltv_bucket", bucket)]);
+    }
+    check(
+        &a["E100"],
+        &[
+            ("balance", "10000.00"),
+            ("value", "10000.00"),
+            ("equity", "0.00"),
+            ("negative_equity", "0.00"),
+            ("net_recovery", "7500.00"),
+            ("deficiency_if_default", "2500.00"),
+            ("pd", "0.02"),
+            ("expected_deficiency", "50.00"),
+        ],
+    );
+}
+
+#[test]
+fn valuation_ties_future_dates_and_missing_values() {
+    let s = book();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let a = accounts(&s, "out");
+    // 9000 / 8500 = 1.058823…; 8500 × 0.85 − 1000 = 6225; 9000 − 6225 = 2775; × 0.02 = 55.50
+    check(
+        &a["TIE"],
+        &[
+            ("value", "8500.00"),
+            ("value_date", "2024-06-01"),
+            ("value_source", "kbb"),
+            ("equity", "-500.00"),
+            ("negative_equity", "500.00"),
+            ("ltv", "1.0588"),
+            ("ltv_bucket", "100-120"),
+            ("net_recovery", "6225.00"),
+            ("deficiency_if_default", "2775.00"),
+            ("expected_deficiency", "55.50"),
+        ],
+    );
+    check(&a["FUT"], &[("value", "9000.00"), ("value_date", "2024-05-01"), ("expected_deficiency", "47.00")]);
+    for id in ["ONLYFUT", "NOVAL", "HE1"] {
+        check(
+            &a[id],
+            &[
+                ("value", ""),
+                ("value_date", ""),
+                ("value_source", "none"),
+                ("equity", ""),
+                ("negative_equity", ""),
+                ("ltv", ""),
+                ("ltv_bucket", "no_value"),
+                ("net_recovery", "0.00"),
+            ],
+        );
+    }
+    check(&a["ONLYFUT"], &[("days_past_due", "0"), ("deficiency_if_default", "5000.00"), ("expected_deficiency", "100.00")]);
+    // 95 days past due: pd 0.65 × 7000 = 4550
+    check(&a["NOVAL"], &[("pd", "0.65"), ("expected_deficiency", "4550.00")]);
+}
+
+#[test]
+fn half_even_rounding_of_expected_deficiency() {
+    let s = book();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let a = accounts(&s, "out");
+    // 0.05 × 10.10 = 0.505 → 0.50 ; 0.05 × 10.30 = 0.515 → 0.52
+    check(&a["HE1"], &[("pd", "0.05"), ("expected_deficiency", "0.50")]);
+    check(&a["HE2"], &[("pd", "0.05"), ("expected_deficiency", "0.52")]);
+}
+
+#[test]
+fn the_readme_example_19000_on_15500() {
+    let s = book();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    check(
+        &accounts(&s, "out")["README"],
+        &[
+            ("vin", "LOWER1"),
+            ("balance", "19000.00"),
+            ("value", "15500.00"),
+            ("value_source", "appraisal"),
+            ("negative_equity", "3500.00"),
+            ("ltv", "1.2258"),
+            ("ltv_bucket", "120-140"),
+            ("net_recovery", "12175.00"),
+            ("deficiency_if_default", "6825.00"),
+            ("expected_deficiency", "136.50"),
+        ],
+    );
+}
+
+#[test]
+fn reports_match_golden_files() {
+    let s = book();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    for file in [
+        "accounts.csv",
+        "rejects.csv",
+        "summary_by_ltv_bucket.csv",
+        "summary_by_vintage.csv",
+        "summary_by_new_used.csv",
+        "summary_by_credit_tier.csv",
+        "summary_by_term_band.csv",
+        "summary_by_state.csv",
+    ] {
+        golden(&format!("hand_book/{file}"), &s.read(&format!("out/{file}")));
+    }
+    let mut json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    let m = json["manifest"].as_object_mut().unwrap();
+    for volatile in ["started_at", "finished_at", "threads"] {
+        m.remove(volatile);
+    }
+    for input in ["loans", "valuations"] {
+        m["inputs"][input]["path"] = serde_json::json!("(path)");
+    }
+    m["version"] = serde_json::json!("(version)");
+    golden("hand_book/summary.json", &serde_json::to_string_pretty(&json).unwrap());
+}
+
+#[test]
+fn stdout_summary_is_a_table_of_the_book() {
+    let s = book();
+    let out = s.run(&[
+        "run", "--loans", "loans.csv", "--valuations", "valuations.csv", "--out", "out", "--as-of", "2024-06-30",
+    ]);
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("19 accounts"), "{stdout}");
+    assert!(stdout.contains("LTV band"), "{stdout}");
+    assert!(stdout.contains("TOTAL"), "{stdout}");
+    assert!(stdout.contains("$22,000.01"), "negative equity total (hand sum): {stdout}");
+}
+
+#[test]
+fn custom_config_changes_bands_recovery_pd_and_segments() {
+    let s = book();
+    s.write(
+        "custom.toml",
+        "as_of = \"2024-06-30\"\nltv_bands = [90, 110]\nrecovery_rate = 0.5\nrepossession_cost = 500.50\n\
+         pd_by_days_past_due = [[0, 0.1], [90, 0.9]]\nsegments = [\"state\"]\n",
+    );
+    assert_ok(&s.run_book("out", &["--config", "custom.toml"]));
+    let a = accounts(&s, "out");
+    // 10000 × 0.5 − 500.50 = 4499.50; 10000 − 4499.50 = 5500.50; × 0.1 = 550.05
+    check(
+        &a["E100"],
+        &[
+            ("ltv_bucket", "90-110"),
+            ("net_recovery", "4499.50"),
+            ("deficiency_if_default", "5500.50"),
+            ("pd", "0.1"),
+            ("expected_deficiency", "550.05"),
+        ],
+    );
+    check(&a["E120"], &[("ltv_bucket", ">110")]);
+    check(&a["E080"], &[("ltv_bucket", "<=90")]);
+    check(&a["NOVAL"], &[("pd", "0.9"), ("expected_deficiency", "6300.00")]);
+    assert!(s.path("out/summary_by_state.csv").exists());
+    assert!(!s.path("out/summary_by_vintage.csv").exists());
+    let buckets: Vec<String> = read_csv(&s.path("out/summary_by_ltv_bucket.csv"))
+        .into_iter()
+        .map(|r| r["ltv_bucket"].clone())
+        .collect();
+    assert_eq!(buckets, ["<=90", "90-110", ">110", "no_value", "TOTAL"]);
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(json["manifest"]["as_of"], "2024-06-30");
+    assert_eq!(json["manifest"]["as_of_source"], "config as_of");
+    assert_eq!(json["manifest"]["config"]["recovery_rate"], "0.5");
+}
+
+#[test]
+fn command_line_as_of_wins_over_config() {
+    let s = book();
+    s.write("c.toml", "as_of = \"2024-06-30\"\n");
+    assert_ok(&s.run_book("out", &["--config", "c.toml", "--as-of", "2024-08-31"]));
+    let a = accounts(&s, "out");
+    // As of 2024-08-31 the 2024-08-01 valuation counts.
+    check(&a["ONLYFUT"], &[("value", "4000.00"), ("value_date", "2024-08-01")]);
+    check(&a["FUT"], &[("value", "5000.00"), ("value_date", "2024-07-15")]);
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(json["manifest"]["as_of"], "2024-08-31");
+    assert_eq!(json["manifest"]["as_of_source"], "--as-of");
+}
+
+#[test]
+fn accounts_are_sorted_by_account_id() {
+    let s = book();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let ids: Vec<String> = read_csv(&s.path("out/accounts.csv")).into_iter().map(|r| r["account_id"].clone()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+    assert_eq!(ids.len(), 19);
+}

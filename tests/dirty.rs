@@ -1,0 +1,126 @@
+//! Dirty inputs: every bad row goes to rejects.csv with its file, line, field and reason; the run goes
+//! on; rows read = accepted + rejected for every input.
+
+mod common;
+use common::*;
+
+/// A hand-made export with a BOM, CRLF line ends, a quoted comma, a record spanning two lines,
+/// US-formatted amounts, and one row of each kind of problem. Line numbers are in the comments.
+fn dirty_loans() -> Vec<u8> {
+    let lines = [
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,make", // 1
+        "OK1,VIN1,2022-01-15,\"$21,000.00\",60,\"$19,000.00\",0,\"Mercedes-Benz, Inc\"",                    // 2
+        "OK2,VIN2,2022-01-15,21000,60,\"1,000.5\",0,\"two\nline make\"",                                   // 3-4
+        "BADCOUNT,VIN3,2022-01-15,21000,60,100.00,0",                                                      // 5
+        "BADAMT,VIN4,2022-01-15,21000,60,1.000.00,0,x",                                                    // 6
+        "BADDATE,VIN5,2022-02-30,21000,60,100.00,0,x",                                                     // 7
+        ",VIN6,2022-01-15,21000,60,100.00,0,x",                                                            // 8
+        "NEG,VIN7,2022-01-15,21000,60,-5.00,0,x",                                                          // 9
+        "DUP,VIN8,2022-01-15,21000,60,100.00,0,x",                                                         // 10
+        "BADGROUP,VIN9,2022-01-15,21000,60,\"1,00\",0,x",                                                  // 11
+        "DUP,VIN10,2022-01-15,21000,60,200.00,0,x",                                                        // 12
+        "ZEROTERM,VIN11,2022-01-15,21000,0,100.00,0,x",                                                    // 13
+        "BADDPD,VIN12,2022-01-15,21000,60,100.00,-3,x",                                                    // 14
+        "",                                                                                                // 15 (blank: not a row)
+        "OK3,VIN13,2022-01-15,21000,60,0,,=HYPERLINK(\"x\")",                                              // 16
+    ];
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(lines.join("\r\n").into_bytes());
+    bytes.extend(b"\r\n");
+    bytes
+}
+
+const DIRTY_VALUATIONS: &str = "vin,valuation_date,value\nVIN1,2024-06-01,\"$15,500.00\"\nVIN2,2024-06-01,0\nVIN2,06/01/2024,100\nVIN13,2024-06-01,abc\nVIN13,2024-06-01,100,extra\n";
+
+#[test]
+fn every_bad_row_is_rejected_with_its_line_and_reason() {
+    let s = Sandbox::new();
+    s.write_bytes("loans.csv", &dirty_loans());
+    s.write("valuations.csv", DIRTY_VALUATIONS);
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let rejects = read_csv(&s.path("out/rejects.csv"));
+    let got: Vec<(String, String, String)> = rejects
+        .iter()
+        .map(|r| (r["file"].clone(), r["line"].clone(), r["field"].clone()))
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("loans.csv", "5", ""),
+        ("loans.csv", "6", "current_balance"),
+        ("loans.csv", "7", "origination_date"),
+        ("loans.csv", "8", "account_id"),
+        ("loans.csv", "9", "current_balance"),
+        ("loans.csv", "10", "account_id"),
+        ("loans.csv", "11", "current_balance"),
+        ("loans.csv", "12", "account_id"),
+        ("loans.csv", "13", "term_months"),
+        ("loans.csv", "14", "days_past_due"),
+        ("valuations.csv", "3", "value"),
+        ("valuations.csv", "4", "valuation_date"),
+        ("valuations.csv", "5", "value"),
+        ("valuations.csv", "6", ""),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let dup = &rejects[5];
+    assert!(dup["reason"].contains("duplicate account_id") && dup["reason"].contains("lines 10, 12"), "{dup:?}");
+    assert_eq!(dup["raw_record"], "DUP,VIN8,2022-01-15,21000,60,100.00,0,x");
+    assert!(rejects[1]["reason"].contains("1.000.00"), "{:?}", rejects[1]);
+
+    let accounts = read_csv(&s.path("out/accounts.csv"));
+    let ids: Vec<&str> = accounts.iter().map(|r| r["account_id"].as_str()).collect();
+    assert_eq!(ids, ["OK1", "OK2", "OK3"]);
+    assert_eq!(accounts[0]["balance"], "19000.00");
+    assert_eq!(accounts[0]["amount_financed"], "21000.00");
+    assert_eq!(accounts[0]["value"], "15500.00");
+    assert_eq!(accounts[0]["negative_equity"], "3500.00");
+    assert_eq!(accounts[0]["make"], "Mercedes-Benz, Inc");
+    assert_eq!(accounts[1]["balance"], "1000.50");
+    assert_eq!(accounts[1]["make"], "two\nline make");
+    // A formula from the input is neutralized, never executed by a spreadsheet.
+    assert_eq!(accounts[2]["make"], "'=HYPERLINK(\"x\")");
+
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    let loans = &json["manifest"]["inputs"]["loans"];
+    assert_eq!((loans["rows_read"].as_u64(), loans["rows_accepted"].as_u64(), loans["rows_rejected"].as_u64()), (Some(13), Some(3), Some(10)));
+    let vals = &json["manifest"]["inputs"]["valuations"];
+    assert_eq!((vals["rows_read"].as_u64(), vals["rows_accepted"].as_u64(), vals["rows_rejected"].as_u64()), (Some(5), Some(1), Some(4)));
+}
+
+#[test]
+fn generated_dirty_book_rejects_exactly_what_its_manifest_lists() {
+    let s = Sandbox::new();
+    let out = s.run(&["generate", "--loans", "5000", "--seed", "11", "--out", "book", "--dirty", "-q"]);
+    assert_ok(&out);
+    let run = s.run(&[
+        "run", "--loans", "book/loans.csv", "--valuations", "book/valuations.csv", "--as-of", "2025-06-30", "--out", "out", "-q",
+    ]);
+    assert_ok(&run);
+    let manifest = read_csv(&s.path("book/dirty_manifest.csv"));
+    let rejects = read_csv(&s.path("out/rejects.csv"));
+    let rejected: std::collections::BTreeSet<(String, String)> = rejects
+        .iter()
+        .map(|r| (r["file"].trim_start_matches("book/").to_string(), r["line"].clone()))
+        .collect();
+    let expected: std::collections::BTreeSet<(String, String)> = manifest
+        .iter()
+        .filter(|m| m["expected"] == "reject")
+        .map(|m| (m["file"].clone(), m["line"].clone()))
+        .collect();
+    assert!(expected.len() >= 20, "the generator injected {} bad rows", expected.len());
+    assert_eq!(rejected, expected, "rejects differ from the generator's manifest");
+    let accepted_injections = manifest.iter().filter(|m| m["expected"] == "accept").count();
+    assert!(accepted_injections > 0);
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    for input in ["loans", "valuations"] {
+        let i = &json["manifest"]["inputs"][input];
+        assert_eq!(
+            i["rows_read"].as_u64().unwrap(),
+            i["rows_accepted"].as_u64().unwrap() + i["rows_rejected"].as_u64().unwrap(),
+            "{input}"
+        );
+    }
+    let loan_lines = s.read("book/loans.csv").matches('\n').count() as u64 - 1;
+    assert_eq!(json["manifest"]["inputs"]["loans"]["rows_read"].as_u64().unwrap(), loan_lines);
+}
