@@ -85,21 +85,21 @@ pub fn run(config: &Config, progress: Progress) -> Result<Outcome, RunError> {
 
 /// Refuses an `--out` that would replace or contain an input, before anything is read.
 fn refuse_unsafe_out(config: &Config) -> Result<(), RunError> {
-    crate::output::check_target(&config.out).map_err(RunError::Output)?;
-    let Ok(out) = config.out.canonicalize() else { return Ok(()) };
-    for input in [&config.loans, &config.valuations] {
-        if let Ok(input) = input.canonicalize() {
-            if input.starts_with(&out) {
-                return Err(RunError::Output(anyhow::anyhow!(
-                    "--out {} contains the input {}; a run replaces its output directory whole. \
-                     Fix: write outputs to a separate directory",
-                    config.out.display(),
-                    input.display()
-                )));
+    if let Ok(out) = config.out.canonicalize() {
+        for input in [&config.loans, &config.valuations] {
+            if let Ok(input) = input.canonicalize() {
+                if input.starts_with(&out) {
+                    return Err(RunError::Output(anyhow::anyhow!(
+                        "--out {} contains the input {}; a run replaces its output directory whole. \
+                         Fix: write outputs to a separate directory",
+                        config.out.display(),
+                        input.display()
+                    )));
+                }
             }
         }
     }
-    Ok(())
+    crate::output::check_target(&config.out).map_err(RunError::Output)
 }
 
 fn file_size(path: &Path) -> u64 {

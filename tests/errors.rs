@@ -1,0 +1,174 @@
+//! Every error path: a clear message naming the problem and the fix, the documented exit code, one
+//! error line on stderr, nothing on stdout, and no outputs written (previous ones left intact).
+
+mod common;
+use common::*;
+use std::process::Output;
+
+const LOANS: &str = "account_id,vin,origination_date,amount_financed,term_months,current_balance\nA1,V1,2022-01-01,20000,60,15000.00\n";
+const VALS: &str = "vin,valuation_date,value\nV1,2024-01-01,12000.00\n";
+
+fn sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.write("loans.csv", LOANS);
+    s.write("valuations.csv", VALS);
+    s
+}
+
+fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
+    assert_eq!(out.status.code(), Some(code), "stderr: {}", stderr(out));
+    let err = stderr(out);
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}: {err}");
+    }
+    assert_eq!(err.matches("underwater: error:").count(), 1, "error printed once: {err}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+}
+
+fn no_outputs(s: &Sandbox) {
+    assert!(!s.path("out").exists(), "no output directory after a failed run");
+    let leftovers: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("staging"))
+        .collect();
+    assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
+}
+
+#[test]
+fn missing_required_column_names_file_column_and_fix() {
+    let s = sandbox();
+    s.write("loans.csv", "account_id,vin,origination_date,amount_financed,term_months\nA1,V1,2022-01-01,20000,60\n");
+    let out = s.run_book("out", &["--as-of", "2024-06-30"]);
+    assert_fails(&out, 3, &["loans.csv", "current_balance", "Fix"]);
+    no_outputs(&s);
+    s.write("loans.csv", LOANS);
+    s.write("valuations.csv", "vin,date,value\n");
+    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["valuations.csv", "valuation_date"]);
+    no_outputs(&s);
+}
+
+#[test]
+fn unreadable_input_is_an_input_error() {
+    let s = sandbox();
+    let out = s.run(&["run", "--loans", "nope.csv", "--valuations", "valuations.csv", "--out", "out", "--as-of", "2024-06-30"]);
+    assert_fails(&out, 3, &["nope.csv", "cannot open"]);
+    no_outputs(&s);
+    let out = s.run(&["run", "--loans", ".", "--valuations", "valuations.csv", "--out", "out", "--as-of", "2024-06-30"]);
+    assert_fails(&out, 3, &["directory"]);
+}
+
+#[test]
+fn binary_empty_and_malformed_header_files_are_refused() {
+    let s = sandbox();
+    s.write_bytes("loans.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x00\x00!\x00\xb7\xac\xce\x00\n");
+    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["not a CSV file"]);
+    s.write_bytes("loans.csv", b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n");
+    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["loans.csv"]);
+    s.write("loans.csv", "");
+    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["is empty"]);
+    s.write_bytes("loans.csv", b"\xEF\xBB\xBF\r\n");
+    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["is empty"]);
+    s.write("loans.csv", "account_id,vin,vin,origination_date,amount_financed,term_months,current_balance\n");
+    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["`vin` appears twice"]);
+    no_outputs(&s);
+}
+
+#[test]
+fn header_only_file_is_a_valid_empty_book() {
+    let s = sandbox();
+    s.write("loans.csv", "account_id,vin,origination_date,amount_financed,term_months,current_balance\n");
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_eq!(read_csv(&s.path("out/accounts.csv")).len(), 0);
+    let ltv = read_csv(&s.path("out/summary_by_ltv_bucket.csv"));
+    assert_eq!(ltv.last().unwrap()["accounts"], "0");
+}
+
+#[test]
+fn bad_config_fails_before_any_input_is_read() {
+    let s = Sandbox::new(); // no input files at all: a config error must come first
+    for (toml, key) in [
+        ("bands = [1, 2]", "unknown key `bands`"),
+        ("ltv_bands = [100, 80]", "ltv_bands"),
+        ("recovery_rate = 1.2", "recovery_rate"),
+        ("repossession_cost = -5", "repossession_cost"),
+        ("pd_by_days_past_due = [[30, 0.1]]", "must start at day 0"),
+        ("as_of = \"June 30\"", "as_of"),
+        ("ltv_bands = [80, 100", "not valid TOML"),
+    ] {
+        s.write("bad.toml", toml);
+        let out = s.run(&["run", "--loans", "l.csv", "--valuations", "v.csv", "--out", "out", "--config", "bad.toml"]);
+        assert_fails(&out, 2, &["bad.toml", key]);
+    }
+    let out = s.run(&["run", "--loans", "l.csv", "--valuations", "v.csv", "--out", "out", "--config", "missing.toml"]);
+    assert_fails(&out, 2, &["missing.toml"]);
+    let out = s.run(&["run", "--loans", "l.csv", "--valuations", "v.csv", "--out", "out", "--as-of", "2024-02-30"]);
+    assert_fails(&out, 2, &["--as-of", "YYYY-MM-DD"]);
+    no_outputs(&s);
+}
+
+#[test]
+fn unknown_segment_lists_the_available_columns() {
+    let s = sandbox();
+    s.write("c.toml", "segments = [\"dealer\"]\n");
+    let out = s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]);
+    assert_fails(&out, 3, &["segment `dealer`", "vintage", "current_balance"]);
+    no_outputs(&s);
+}
+
+#[test]
+fn a_failed_run_leaves_previous_outputs_intact() {
+    let s = sandbox();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let before = outputs_without_times(&s.path("out"));
+    s.write("loans.csv", "account_id,vin\nA,B\n");
+    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["current_balance"]);
+    assert_eq!(outputs_without_times(&s.path("out")), before);
+    // A successful rerun replaces the directory whole: a stray file from before does not survive.
+    s.write("loans.csv", LOANS);
+    s.write("out/stray.txt", "old");
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert!(!s.path("out/stray.txt").exists());
+}
+
+#[test]
+fn out_directory_that_holds_inputs_or_foreign_files_is_refused() {
+    let s = sandbox();
+    // --out containing an input
+    s.write("book/loans.csv", LOANS);
+    let out = s.run(&["run", "--loans", "book/loans.csv", "--valuations", "valuations.csv", "--out", "book", "--as-of", "2024-06-30"]);
+    assert_fails(&out, 4, &["contains the input"]);
+    assert_eq!(s.read("book/loans.csv"), LOANS);
+    // --out with files underwater did not write
+    s.write("mine/notes.txt", "keep me");
+    assert_fails(&s.run_book("mine", &["--as-of", "2024-06-30"]), 4, &["refusing to replace"]);
+    assert_eq!(s.read("mine/notes.txt"), "keep me");
+    // --out that is a file
+    assert_fails(&s.run_book("loans.csv", &["--as-of", "2024-06-30"]), 4, &["contains the input"]);
+    assert_eq!(s.read("loans.csv"), LOANS);
+    s.write("report.txt", "mine");
+    assert_fails(&s.run_book("report.txt", &["--as-of", "2024-06-30"]), 4, &["is a file"]);
+    assert_eq!(s.read("report.txt"), "mine");
+}
+
+#[test]
+fn staging_left_by_a_killed_run_is_cleaned_up() {
+    let s = sandbox();
+    s.write(".out.underwater-staging-4000000/accounts.csv", "half");
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert!(!s.path(".out.underwater-staging-4000000").exists());
+}
+
+#[test]
+fn threads_zero_is_a_usage_error() {
+    let s = sandbox();
+    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30", "--threads", "0"]), 2, &["--threads"]);
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let s = Sandbox::new();
+    let out = s.run(&["run", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Exit codes") && text.contains("3  an input file"), "{text}");
+}
