@@ -84,6 +84,9 @@ pub struct RunCmd {
     /// No progress, no log lines, no summary on stdout
     #[arg(long, short)]
     pub quiet: bool,
+    /// Bytes of input per parallel chunk (for tests of chunk boundaries)
+    #[arg(long, hide = true, default_value_t = crate::reader::CHUNK_BYTES)]
+    pub chunk_bytes: usize,
 }
 
 /// Runs a parsed command line; prints results on stdout.
@@ -99,6 +102,7 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
                 format: cmd.format,
                 threads: cmd.threads,
                 quiet: cmd.quiet,
+                chunk_bytes: cmd.chunk_bytes,
             })?;
             let outcome = crate::run::run(&config, Progress::new(config.quiet))?;
             if !config.quiet {

@@ -102,6 +102,8 @@ pub struct Config {
     pub format: Format,
     pub threads: usize,
     pub quiet: bool,
+    /// Target bytes per parallel chunk of input (tests lower it to exercise chunk boundaries).
+    pub chunk_bytes: usize,
     pub as_of: Date,
     pub as_of_source: AsOfSource,
     pub model: Model,
@@ -142,6 +144,7 @@ pub struct RunArgs {
     pub format: Format,
     pub threads: Option<usize>,
     pub quiet: bool,
+    pub chunk_bytes: usize,
 }
 
 impl Config {
@@ -179,6 +182,7 @@ impl Config {
             format: args.format,
             threads,
             quiet: args.quiet,
+            chunk_bytes: args.chunk_bytes.max(1),
             as_of,
             as_of_source,
             model,

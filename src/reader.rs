@@ -13,8 +13,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Target size of one chunk; big enough to amortize per-chunk work, small enough to bound memory.
-const CHUNK_BYTES: usize = 4 << 20;
+/// Default target size of one chunk: big enough to amortize per-chunk work, small enough to bound memory.
+pub const CHUNK_BYTES: usize = 4 << 20;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The header of an input file: column names as written (trimmed), in order.
@@ -98,6 +98,7 @@ pub struct ChunkReader {
     next_index: usize,
     hasher: Sha256,
     bytes_read: u64,
+    chunk_bytes: usize,
     on_bytes: Box<dyn FnMut(u64) + Send>,
 }
 
@@ -110,8 +111,13 @@ pub struct FileFacts {
 }
 
 impl ChunkReader {
-    /// Opens `path` and reads its header. `on_bytes` is told how many bytes each read added.
-    pub fn open(path: &Path, on_bytes: Box<dyn FnMut(u64) + Send>) -> Result<(ChunkReader, Header), InputError> {
+    /// Opens `path` and reads its header; chunks will be about `chunk_bytes` long. `on_bytes` is told how
+    /// many bytes each read added.
+    pub fn open(
+        path: &Path,
+        chunk_bytes: usize,
+        on_bytes: Box<dyn FnMut(u64) + Send>,
+    ) -> Result<(ChunkReader, Header), InputError> {
         let file = File::open(path).map_err(|source| InputError::Open {
             path: path.to_path_buf(),
             source,
@@ -131,6 +137,7 @@ impl ChunkReader {
             next_index: 0,
             hasher: Sha256::new(),
             bytes_read: 0,
+            chunk_bytes: chunk_bytes.max(1),
             on_bytes,
         };
         let header = reader.read_header()?;
@@ -224,16 +231,16 @@ impl ChunkReader {
 
     /// The next chunk of whole records, or `None` at the end of the file.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, InputError> {
-        let mut want = CHUNK_BYTES;
+        let mut want = self.chunk_bytes;
         loop {
             self.fill(want)?;
             if self.pending.is_empty() {
                 return Ok(None);
             }
-            let cut = if self.eof {
+            let cut = if self.eof && self.pending.len() <= want {
                 Some(self.pending.len())
             } else {
-                last_boundary(&self.pending)
+                last_boundary(&self.pending[..want.min(self.pending.len())])
             };
             if let Some(cut) = cut.filter(|&c| c > 0) {
                 let rest = self.pending.split_off(cut);
@@ -247,8 +254,8 @@ impl ChunkReader {
                 self.next_line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
                 return Ok(Some(chunk));
             }
-            // One record longer than the buffer (a huge quoted field): read more.
-            want = self.pending.len() * 2;
+            // A record longer than the window (a huge quoted field): widen it.
+            want = want.saturating_mul(2);
         }
     }
 

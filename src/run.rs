@@ -113,7 +113,7 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     // Loans: parsed chunk by chunk in parallel, put back in file order.
     let stage = progress.bytes("loans", file_size(&config.loans));
     let bar = stage.bar();
-    let (mut reader, header) = ChunkReader::open(&config.loans, Box::new(move |n| bar.inc(n)))?;
+    let (mut reader, header) = ChunkReader::open(&config.loans, config.chunk_bytes, Box::new(move |n| bar.inc(n)))?;
     let layout = LoanLayout::new(&config.loans, &header, model)?;
     let mut batches: Vec<(usize, LoanBatch)> = (&mut reader)
         .par_bridge()
@@ -147,7 +147,7 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     let stage = progress.bytes("valuations", file_size(&config.valuations));
     let bar = stage.bar();
     let (index, vin_ids) = VinIndex::build(&loans);
-    let (mut reader, header) = ChunkReader::open(&config.valuations, Box::new(move |n| bar.inc(n)))?;
+    let (mut reader, header) = ChunkReader::open(&config.valuations, config.chunk_bytes, Box::new(move |n| bar.inc(n)))?;
     let vlayout = ValuationLayout::new(&config.valuations, &header)?;
     let mut vbatches: Vec<_> = (&mut reader)
         .par_bridge()
@@ -276,7 +276,7 @@ fn reject_duplicates(
 fn fill_raw_records(path: &Path, rejects: &mut [Reject]) -> Result<(), InputError> {
     let wanted: FxHashSet<u64> = rejects.iter().filter(|r| r.raw.is_empty()).map(|r| r.line).collect();
     let mut found: rustc_hash::FxHashMap<u64, String> = Default::default();
-    let (reader, _) = ChunkReader::open(path, Box::new(|_| {}))?;
+    let (reader, _) = ChunkReader::open(path, crate::reader::CHUNK_BYTES, Box::new(|_| {}))?;
     for chunk in reader {
         chunk?.for_each_row(|row| {
             if wanted.contains(&row.line) {
