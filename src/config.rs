@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// Segments reported when the config names none.
-pub const DEFAULT_SEGMENTS: [&str; 5] = ["vintage", "new_used", "credit_tier", "term_band", "state"];
+pub const DEFAULT_SEGMENTS: [&str; 5] =
+    ["vintage", "new_used", "credit_tier", "term_band", "state"];
 /// Segments computed from loan fields rather than read from a column of the same name.
 pub const DERIVED_SEGMENTS: [&str; 3] = ["vintage", "credit_tier", "term_band"];
 const KEYS: [&str; 6] = [
@@ -151,7 +152,9 @@ impl Config {
     /// Merges flags over the config file over defaults, and validates the result.
     pub fn build(args: RunArgs) -> Result<Config, ConfigError> {
         let cli_as_of = match &args.as_of {
-            Some(text) => Some(Date::parse(text.trim()).ok_or_else(|| ConfigError::BadAsOf(text.clone()))?),
+            Some(text) => {
+                Some(Date::parse(text.trim()).ok_or_else(|| ConfigError::BadAsOf(text.clone()))?)
+            }
             None => None,
         };
         let (model, file_as_of) = match &args.config_file {
@@ -213,12 +216,18 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
                     _ => String::new(),
                 };
                 as_of = Some(Date::parse(text.trim()).ok_or_else(|| {
-                    bad("as_of", "must be a date written YYYY-MM-DD, e.g. as_of = \"2024-06-30\"".into())
+                    bad(
+                        "as_of",
+                        "must be a date written YYYY-MM-DD, e.g. as_of = \"2024-06-30\"".into(),
+                    )
                 })?);
             }
             "ltv_bands" => {
                 let edges = decimal_list(value).ok_or_else(|| {
-                    bad("ltv_bands", "must be a list of numbers in percent, e.g. [80, 100, 120, 140]".into())
+                    bad(
+                        "ltv_bands",
+                        "must be a list of numbers in percent, e.g. [80, 100, 120, 140]".into(),
+                    )
                 })?;
                 if edges.is_empty() {
                     return Err(bad("ltv_bands", "must list at least one band edge".into()));
@@ -232,13 +241,19 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
                     }
                 }
                 if edges.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(bad("ltv_bands", "edges must be strictly increasing, e.g. [80, 100, 120, 140]".into()));
+                    return Err(bad(
+                        "ltv_bands",
+                        "edges must be strictly increasing, e.g. [80, 100, 120, 140]".into(),
+                    ));
                 }
                 model.ltv_bands = edges;
             }
             "recovery_rate" => {
                 let rate = value.and_then(decimal).ok_or_else(|| {
-                    bad("recovery_rate", "must be a number between 0 and 1, e.g. 0.85".into())
+                    bad(
+                        "recovery_rate",
+                        "must be a number between 0 and 1, e.g. 0.85".into(),
+                    )
                 })?;
                 if rate < Decimal::ZERO || rate > Decimal::ONE || rate.scale() > 6 {
                     return Err(bad(
@@ -250,9 +265,13 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
             }
             "repossession_cost" => {
                 let cost = value.and_then(decimal).ok_or_else(|| {
-                    bad("repossession_cost", "must be an amount in dollars, e.g. 1000.00".into())
+                    bad(
+                        "repossession_cost",
+                        "must be an amount in dollars, e.g. 1000.00".into(),
+                    )
                 })?;
-                if cost < Decimal::ZERO || cost.scale() > 4 || cost >= Decimal::from(1_000_000_000) {
+                if cost < Decimal::ZERO || cost.scale() > 4 || cost >= Decimal::from(1_000_000_000)
+                {
                     return Err(bad(
                         "repossession_cost",
                         format!("is {cost}; it must be zero or more, below 1e9, with at most 4 decimals"),
@@ -261,7 +280,8 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
                 model.repossession_cost = cost;
             }
             "pd_by_days_past_due" => {
-                model.pd_by_days_past_due = pd_table(value).map_err(|p| bad("pd_by_days_past_due", p))?;
+                model.pd_by_days_past_due =
+                    pd_table(value).map_err(|p| bad("pd_by_days_past_due", p))?;
             }
             "segments" => {
                 let names = value.and_then(|v| v.as_array()).and_then(|a| {
@@ -270,10 +290,19 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
                         .collect::<Option<Vec<_>>>()
                 });
                 let names = names.ok_or_else(|| {
-                    bad("segments", "must be a list of column names, e.g. [\"vintage\", \"state\"]".into())
+                    bad(
+                        "segments",
+                        "must be a list of column names, e.g. [\"vintage\", \"state\"]".into(),
+                    )
                 })?;
-                if let Some(n) = names.iter().find(|n| n.is_empty() || n.as_str() == "ltv_bucket") {
-                    return Err(bad("segments", format!("`{n}` cannot be a segment (empty or reserved)")));
+                if let Some(n) = names
+                    .iter()
+                    .find(|n| n.is_empty() || n.as_str() == "ltv_bucket")
+                {
+                    return Err(bad(
+                        "segments",
+                        format!("`{n}` cannot be a segment (empty or reserved)"),
+                    ));
                 }
                 let mut seen = std::collections::BTreeSet::new();
                 if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
@@ -295,25 +324,37 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
 fn pd_table(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, String> {
     let usage = "must be a list of [first day past due, probability] pairs starting at day 0, \
                  e.g. [[0, 0.02], [30, 0.15], [90, 0.65]]";
-    let rows = value.and_then(|v| v.as_array()).ok_or_else(|| usage.to_string())?;
+    let rows = value
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| usage.to_string())?;
     let mut table = Vec::new();
     for row in rows.iter() {
-        let pair = row.as_array().filter(|a| a.len() == 2).ok_or_else(|| usage.to_string())?;
+        let pair = row
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| usage.to_string())?;
         let day = pair
             .get(0)
             .and_then(|v| v.as_integer())
             .and_then(|i| u32::try_from(i).ok())
             .ok_or_else(|| format!("day thresholds must be whole numbers >= 0; {usage}"))?;
-        let pd = pair.get(1).and_then(decimal).ok_or_else(|| usage.to_string())?;
+        let pd = pair
+            .get(1)
+            .and_then(decimal)
+            .ok_or_else(|| usage.to_string())?;
         if pd < Decimal::ZERO || pd > Decimal::ONE || pd.scale() > 6 {
-            return Err(format!("probability {pd} for day {day} must be between 0 and 1, at most 6 decimals"));
+            return Err(format!(
+                "probability {pd} for day {day} must be between 0 and 1, at most 6 decimals"
+            ));
         }
         table.push((day, pd));
     }
     match table.first() {
         None => return Err(usage.to_string()),
         Some((first, _)) if *first != 0 => {
-            return Err(format!("must start at day 0 (it starts at day {first}) so every account has a PD"))
+            return Err(format!(
+                "must start at day 0 (it starts at day {first}) so every account has a PD"
+            ))
         }
         _ => {}
     }
@@ -382,7 +423,10 @@ mod tests {
             ("recovery_rate = -0.1", "recovery_rate"),
             ("repossession_cost = -1", "repossession_cost"),
             ("pd_by_days_past_due = [[1, 0.05]]", "pd_by_days_past_due"),
-            ("pd_by_days_past_due = [[0, 0.05], [0, 0.1]]", "pd_by_days_past_due"),
+            (
+                "pd_by_days_past_due = [[0, 0.05], [0, 0.1]]",
+                "pd_by_days_past_due",
+            ),
             ("pd_by_days_past_due = [[0, 2]]", "pd_by_days_past_due"),
             ("as_of = \"30/06/2024\"", "as_of"),
             ("segments = [\"a\", \"a\"]", "segments"),

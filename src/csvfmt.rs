@@ -35,7 +35,10 @@ pub fn push_text(out: &mut String, field: &str) {
 
 /// The OWASP neutralization of one text cell.
 pub fn neutralize(field: &str) -> Cow<'_, str> {
-    let risky = matches!(field.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    let risky = matches!(
+        field.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
     if risky && !is_plain_number(field) {
         Cow::Owned(format!("'{field}"))
     } else {

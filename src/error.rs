@@ -22,14 +22,26 @@ pub const EXIT_OUTPUT: u8 = 4;
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("cannot open {path}: {source}. Fix: check the path and that the file is readable")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path} is empty. Fix: it needs a header line naming the columns, then one row per record")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is empty. Fix: it needs a header line naming the columns, then one row per record"
+    )]
     Empty { path: PathBuf },
-    #[error("{path} is not a CSV file: {reason}. Fix: pass the CSV export, not another kind of file")]
+    #[error(
+        "{path} is not a CSV file: {reason}. Fix: pass the CSV export, not another kind of file"
+    )]
     NotCsv { path: PathBuf, reason: String },
-    #[error("{path}: bad header: {problem}. Fix: give every column one unique name in the header line")]
+    #[error(
+        "{path}: bad header: {problem}. Fix: give every column one unique name in the header line"
+    )]
     BadHeader { path: PathBuf, problem: String },
     #[error(
         "{path} is missing required column{} {}. Fix: add {} to the header (names are case-insensitive). \

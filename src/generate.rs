@@ -119,7 +119,9 @@ struct Generated {
 }
 
 fn vin(rng: &mut Rng) -> String {
-    (0..17).map(|_| VIN_CHARS[rng.below(VIN_CHARS.len() as u64) as usize] as char).collect()
+    (0..17)
+        .map(|_| VIN_CHARS[rng.below(VIN_CHARS.len() as u64) as usize] as char)
+        .collect()
 }
 
 fn add_months(d: Date, months: i32) -> Date {
@@ -190,7 +192,11 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
     let financed = price * ltv;
     let r = apr / 12.0;
     let n = f64::from(term);
-    let payment = if r > 0.0 { financed * r / (1.0 - (1.0 + r).powf(-n)) } else { financed / n };
+    let payment = if r > 0.0 {
+        financed * r / (1.0 - (1.0 + r).powf(-n))
+    } else {
+        financed / n
+    };
     let dpd: u32 = match rng.unit() {
         x if x < 0.88 => 0,
         x if x < 0.94 => 1 + rng.below(29) as u32,
@@ -216,9 +222,18 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
     let year = orig.year() - if new { 0 } else { 1 + rng.below(8) as i32 };
     let state = rng.pick(&STATES);
     let the_vin = vin(&mut rng);
-    let account = format!("AC{:010}", (i.wrapping_mul(2_654_435_761) ^ seed) % 10_000_000_000);
+    let account = format!(
+        "AC{:010}",
+        (i.wrapping_mul(2_654_435_761) ^ seed) % 10_000_000_000
+    );
     let vehicle_noise = 1.0 + 0.08 * rng.normal();
-    let money_text = |x: f64, rng: &mut Rng| if dirty && rng.chance(0.2) { us_money(x) } else { money(x) };
+    let money_text = |x: f64, rng: &mut Rng| {
+        if dirty && rng.chance(0.2) {
+            us_money(x)
+        } else {
+            money(x)
+        }
+    };
     let loan_row = vec![
         account,
         the_vin.clone(),
@@ -229,7 +244,11 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
         dpd.to_string(),
         format!("{:.4}", apr),
         money(payment),
-        if has_score { score.to_string() } else { String::new() },
+        if has_score {
+            score.to_string()
+        } else {
+            String::new()
+        },
         money(price),
         year.to_string(),
         make.to_string(),
@@ -242,19 +261,32 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
     if !rng.chance(0.04) {
         let age_years = |d: Date| f64::from(orig.days_until(d).max(0)) / 365.25;
         for _ in 0..k {
-            let date = Date::from_days_since_epoch(as_of.days_since_epoch() - rng.below(540) as i32);
+            let date =
+                Date::from_days_since_epoch(as_of.days_since_epoch() - rng.below(540) as i32);
             let date = if date < orig { orig } else { date };
-            let v = price * retained(new, age_years(date)) * vehicle_noise * (1.0 + 0.03 * rng.normal());
-            valuations.push((date, v.max(500.0), SOURCES[rng.below(SOURCES.len() as u64) as usize]));
+            let v = price
+                * retained(new, age_years(date))
+                * vehicle_noise
+                * (1.0 + 0.03 * rng.normal());
+            valuations.push((
+                date,
+                v.max(500.0),
+                SOURCES[rng.below(SOURCES.len() as u64) as usize],
+            ));
         }
         if rng.chance(0.10) {
             if let Some(&(date, v, src)) = valuations.first() {
-                let other = SOURCES.iter().find(|s| **s != src).copied().unwrap_or("kbb");
+                let other = SOURCES
+                    .iter()
+                    .find(|s| **s != src)
+                    .copied()
+                    .unwrap_or("kbb");
                 valuations.push((date, v * (1.0 + 0.04 * rng.normal()), other));
             }
         }
         if rng.chance(0.03) {
-            let date = Date::from_days_since_epoch(as_of.days_since_epoch() + 1 + rng.below(60) as i32);
+            let date =
+                Date::from_days_since_epoch(as_of.days_since_epoch() + 1 + rng.below(60) as i32);
             valuations.push((date, price * retained(new, 3.0), "kbb"));
         }
     }
@@ -299,18 +331,33 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
     let eol = if args.dirty { "\r\n" } else { "\n" };
     let mut b = Block {
         loans: String::with_capacity(((end - start) * 170) as usize),
-        valuations: String::with_capacity(((end - start) * 40 * u64::from(args.valuations_per_loan)) as usize),
+        valuations: String::with_capacity(
+            ((end - start) * 40 * u64::from(args.valuations_per_loan)) as usize,
+        ),
         loan_lines: 0,
         valuation_lines: 0,
         injected: Vec::new(),
     };
     let mut stray = Rng::new(args.seed ^ 0x5eed, start);
     for i in start..end {
-        let g = generate_loan(args.seed, i, args.as_of, args.valuations_per_loan, args.dirty);
+        let g = generate_loan(
+            args.seed,
+            i,
+            args.as_of,
+            args.valuations_per_loan,
+            args.dirty,
+        );
         push_row(&mut b.loans, &g.loan_row, eol);
         b.loan_lines += 1;
         for (date, v, src) in &g.valuations {
-            let _ = write!(b.valuations, "{},{},{},{}{eol}", g.vin, date, money(*v), src);
+            let _ = write!(
+                b.valuations,
+                "{},{},{},{}{eol}",
+                g.vin,
+                date,
+                money(*v),
+                src
+            );
             b.valuation_lines += 1;
         }
         if stray.chance(0.05 * f64::from(args.valuations_per_loan) / 3.0) {
@@ -318,7 +365,9 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
                 b.valuations,
                 "{},{},{},auction{eol}",
                 vin(&mut stray),
-                Date::from_days_since_epoch(args.as_of.days_since_epoch() - stray.below(365) as i32),
+                Date::from_days_since_epoch(
+                    args.as_of.days_since_epoch() - stray.below(365) as i32
+                ),
                 money(5_000.0 + 20_000.0 * stray.unit())
             );
             b.valuation_lines += 1;
@@ -354,7 +403,12 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
                 _ => {
                     // A second row with this loan's own id: both rows must be rejected.
                     bad[0] = g.loan_row[0].clone();
-                    b.injected.push((true, b.loan_lines, "duplicate account_id (original)", "reject"));
+                    b.injected.push((
+                        true,
+                        b.loan_lines,
+                        "duplicate account_id (original)",
+                        "reject",
+                    ));
                     ("duplicate account_id", "reject")
                 }
             };
@@ -365,7 +419,10 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
         if args.dirty && i % 499 == 251 {
             let (row, kind) = match (i / 499) % 3 {
                 0 => (format!("{},2024-01-01,abc,kbb", g.vin), "unparsable value"),
-                1 => (format!("{},2024-02-30,1000.00,kbb", g.vin), "impossible date"),
+                1 => (
+                    format!("{},2024-02-30,1000.00,kbb", g.vin),
+                    "impossible date",
+                ),
                 _ => (format!("{},2024-01-01,0,kbb", g.vin), "zero value"),
             };
             b.valuations.push_str(&row);
@@ -379,13 +436,15 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
 
 /// Writes loans.csv, valuations.csv (and dirty_manifest.csv with --dirty) into `args.out`.
 pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Result<()> {
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let stage = progress.bytes("generate", args.loans);
     let bar = stage.bar();
     let eol = if args.dirty { "\r\n" } else { "\n" };
     let create = |name: &str| -> Result<std::io::BufWriter<std::fs::File>> {
         let path = args.out.join(name);
-        let f = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let f = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
         Ok(std::io::BufWriter::with_capacity(1 << 20, f))
     };
     let mut loans = create("loans.csv")?;
@@ -407,7 +466,11 @@ pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Res
             loans.write_all(b.loans.as_bytes())?;
             vals.write_all(b.valuations.as_bytes())?;
             for &(is_loan, local, kind, expected) in &b.injected {
-                let (file, base) = if is_loan { ("loans.csv", loan_line) } else { ("valuations.csv", val_line) };
+                let (file, base) = if is_loan {
+                    ("loans.csv", loan_line)
+                } else {
+                    ("valuations.csv", val_line)
+                };
                 injected.push(Injected {
                     file,
                     line: base + local,

@@ -144,7 +144,10 @@ impl LoanLayout {
         let mut tail_names = Vec::new();
         for (i, name) in header.names.iter().enumerate() {
             let lower = name.to_ascii_lowercase();
-            if matches!(lower.as_str(), "account_id" | "vin" | "current_balance" | "days_past_due") {
+            if matches!(
+                lower.as_str(),
+                "account_id" | "vin" | "current_balance" | "days_past_due"
+            ) {
                 continue;
             }
             let echo = match lower.as_str() {
@@ -154,7 +157,11 @@ impl LoanLayout {
             };
             tail.push((i, echo));
             let clash = ACCOUNT_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name));
-            tail_names.push(if clash { format!("loan_{name}") } else { name.clone() });
+            tail_names.push(if clash {
+                format!("loan_{name}")
+            } else {
+                name.clone()
+            });
         }
         let mut segments = Vec::new();
         let mut segment_columns = Vec::new();
@@ -178,7 +185,8 @@ impl LoanLayout {
                 }
             };
             debug_assert!(
-                !matches!(source, SegmentSource::Column(_)) || !DERIVED_SEGMENTS.contains(&name.as_str())
+                !matches!(source, SegmentSource::Column(_))
+                    || !DERIVED_SEGMENTS.contains(&name.as_str())
             );
             segments.push((name.clone(), source));
         }
@@ -262,7 +270,11 @@ fn count(t: &str, name: &'static str) -> Result<u32, Problem> {
         .ok_or_else(|| (name, format!("not a whole number >= 0: `{t}`")))
 }
 
-fn optional<'a>(row: &Row<'a>, col: Option<usize>, name: &'static str) -> Result<Option<&'a str>, Problem> {
+fn optional<'a>(
+    row: &Row<'a>,
+    col: Option<usize>,
+    name: &'static str,
+) -> Result<Option<&'a str>, Problem> {
     match col {
         None => Ok(None),
         Some(c) => text(row, c, name).map(|t| (!t.is_empty()).then_some(t)),
@@ -273,7 +285,10 @@ fn field_count_problem(row: &Row<'_>, width: usize) -> Option<Problem> {
     (row.record.len() != width).then(|| {
         (
             "",
-            format!("expected {width} fields as in the header, found {}", row.record.len()),
+            format!(
+                "expected {width} fields as in the header, found {}",
+                row.record.len()
+            ),
         )
     })
 }
@@ -303,7 +318,9 @@ pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(Box::from);
-                batch.rejects.push((id, reject(InputKind::Loans, &row, problem)));
+                batch
+                    .rejects
+                    .push((id, reject(InputKind::Loans, &row, problem)));
             }
         }
     });
@@ -321,7 +338,10 @@ fn parse_loan(row: &Row<'_>, l: &LoanLayout) -> Result<Loan, Problem> {
         "origination_date",
         format!("not a date: `{date_text}` (write YYYY-MM-DD)"),
     ))?;
-    let financed = amount(required(row, l.amount_financed, "amount_financed")?, "amount_financed")?;
+    let financed = amount(
+        required(row, l.amount_financed, "amount_financed")?,
+        "amount_financed",
+    )?;
     if financed < Decimal::ZERO {
         return Err(("amount_financed", format!("negative: `{financed}`")));
     }
@@ -329,7 +349,10 @@ fn parse_loan(row: &Row<'_>, l: &LoanLayout) -> Result<Loan, Problem> {
     if term_months == 0 {
         return Err(("term_months", "must be at least 1".into()));
     }
-    let balance = amount(required(row, l.current_balance, "current_balance")?, "current_balance")?;
+    let balance = amount(
+        required(row, l.current_balance, "current_balance")?,
+        "current_balance",
+    )?;
     if balance < Decimal::ZERO {
         return Err(("current_balance", format!("negative balance: `{balance}`")));
     }

@@ -96,7 +96,12 @@ pub struct ValuationBatch {
 }
 
 /// Parses one chunk and keeps, per VIN of the book, its best candidate within the chunk.
-pub fn match_chunk(chunk: &Chunk, layout: &ValuationLayout, index: &VinIndex<'_>, as_of: Date) -> ValuationBatch {
+pub fn match_chunk(
+    chunk: &Chunk,
+    layout: &ValuationLayout,
+    index: &VinIndex<'_>,
+    as_of: Date,
+) -> ValuationBatch {
     let mut counts = MatchCounts::default();
     let mut local: FxHashMap<u32, (Date, Decimal, Cow<'_, str>)> = FxHashMap::default();
     let (rows, rejects) = parse_valuations(chunk, layout, |v| {

@@ -61,7 +61,10 @@ impl Bands {
         }
         labels.push(NO_VALUE.to_string());
         Bands {
-            edges: edges_percent.iter().map(|e| e / Decimal::ONE_HUNDRED).collect(),
+            edges: edges_percent
+                .iter()
+                .map(|e| e / Decimal::ONE_HUNDRED)
+                .collect(),
             labels,
         }
     }
@@ -80,7 +83,12 @@ impl Bands {
 }
 
 /// Computes one account's figures from its loan and matched valuation.
-pub fn figures(loan: &Loan, valuation: Option<&Valuation>, model: &Model, bands: &Bands) -> Figures {
+pub fn figures(
+    loan: &Loan,
+    valuation: Option<&Valuation>,
+    model: &Model,
+    bands: &Bands,
+) -> Figures {
     let balance = loan.balance;
     let pd = model.pd_for(loan.days_past_due);
     let (valued, bucket, net_recovery) = match valuation {
@@ -163,7 +171,10 @@ mod tests {
     #[test]
     fn band_edges_are_right_closed_on_the_exact_ratio() {
         let b = Bands::new(&Model::default().ltv_bands);
-        assert_eq!(b.labels, ["<=80", "80-100", "100-120", "120-140", ">140", "no_value"]);
+        assert_eq!(
+            b.labels,
+            ["<=80", "80-100", "100-120", "120-140", ">140", "no_value"]
+        );
         assert_eq!(b.labels[b.bucket(d("10000"), d("10000"))], "80-100");
         assert_eq!(b.labels[b.bucket(d("10000.01"), d("10000"))], "100-120");
         assert_eq!(b.labels[b.bucket(d("8000"), d("10000"))], "<=80");
@@ -189,7 +200,17 @@ mod tests {
         let m = Model::default();
         let b = Bands::new(&m.ltv_bands);
         // dpd 1 → pd 0.05; 0.05 × 10.10 = 0.505 → 0.50; 0.05 × 10.30 = 0.515 → 0.52
-        assert_eq!(figures(&loan("10.10", 1), None, &m, &b).expected_deficiency.to_string(), "0.50");
-        assert_eq!(figures(&loan("10.30", 1), None, &m, &b).expected_deficiency.to_string(), "0.52");
+        assert_eq!(
+            figures(&loan("10.10", 1), None, &m, &b)
+                .expected_deficiency
+                .to_string(),
+            "0.50"
+        );
+        assert_eq!(
+            figures(&loan("10.30", 1), None, &m, &b)
+                .expected_deficiency
+                .to_string(),
+            "0.52"
+        );
     }
 }

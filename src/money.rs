@@ -31,7 +31,9 @@ pub enum AmountError {
 /// optional `-`) and comma thousands separators in groups of three (`"$19,000.00"`). Surrounding ASCII
 /// spaces are ignored. Anything else (`1e5`, `(5.00)`, `12.34.5`, `1,00`, `€5`) is an error.
 pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
-    let mut s = text.trim_matches(|c: char| c == ' ' || c == '\t').as_bytes();
+    let mut s = text
+        .trim_matches(|c: char| c == ' ' || c == '\t')
+        .as_bytes();
     if s.is_empty() {
         return Err(AmountError::Empty);
     }
@@ -246,7 +248,10 @@ mod tests {
     #[test]
     fn compares_ratios_exactly_at_band_edges() {
         assert_eq!(cmp_ratio(d("10000"), d("10000"), d("1")), Ordering::Equal);
-        assert_eq!(cmp_ratio(d("10000.01"), d("10000"), d("1")), Ordering::Greater);
+        assert_eq!(
+            cmp_ratio(d("10000.01"), d("10000"), d("1")),
+            Ordering::Greater
+        );
         assert_eq!(cmp_ratio(d("9999.99"), d("10000"), d("1")), Ordering::Less);
         assert_eq!(cmp_ratio(d("12000"), d("10000"), d("1.2")), Ordering::Equal);
         assert_eq!(cmp_ratio(d("1"), d("3"), d("0.3333")), Ordering::Greater);

@@ -24,7 +24,12 @@ pub struct Staging {
 fn names(target: &Path) -> Result<(PathBuf, String)> {
     let name = target
         .file_name()
-        .with_context(|| format!("--out {} has no directory name. Fix: name a directory, e.g. --out results", target.display()))?
+        .with_context(|| {
+            format!(
+                "--out {} has no directory name. Fix: name a directory, e.g. --out results",
+                target.display()
+            )
+        })?
         .to_string_lossy()
         .into_owned();
     let parent = match target.parent() {
@@ -44,7 +49,8 @@ pub fn check_target(target: &Path) -> Result<()> {
             target.display()
         ),
         Ok(_) => {
-            let mut entries = fs::read_dir(target).with_context(|| format!("cannot list --out {}", target.display()))?;
+            let mut entries = fs::read_dir(target)
+                .with_context(|| format!("cannot list --out {}", target.display()))?;
             let empty = entries.next().is_none();
             if empty || target.join(MARKER).is_file() {
                 Ok(())
@@ -65,14 +71,18 @@ impl Staging {
     pub fn new(target: &Path) -> Result<Staging> {
         check_target(target)?;
         let (parent, name) = names(target)?;
-        fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(&parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
         remove_dead_staging(&parent, &name);
         let dir = parent.join(format!(".{name}{STAGING_TAG}{}", std::process::id()));
         if dir.exists() {
             fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         }
         fs::create_dir(&dir).with_context(|| {
-            format!("cannot create a directory beside --out ({}). Fix: check write permission", dir.display())
+            format!(
+                "cannot create a directory beside --out ({}). Fix: check write permission",
+                dir.display()
+            )
         })?;
         Ok(Staging {
             target: target.to_path_buf(),
@@ -92,18 +102,30 @@ impl Staging {
         let mut f = self.create(file)?;
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
-            .with_context(|| format!("cannot write {} (disk full?)", self.dir.join(file).display()))
+            .with_context(|| {
+                format!(
+                    "cannot write {} (disk full?)",
+                    self.dir.join(file).display()
+                )
+            })
     }
 
     /// Flushes a file created with [`Staging::create`] to disk.
     pub fn finish_file(&self, file: &str, f: File) -> Result<()> {
-        f.sync_all()
-            .with_context(|| format!("cannot write {} (disk full?)", self.dir.join(file).display()))
+        f.sync_all().with_context(|| {
+            format!(
+                "cannot write {} (disk full?)",
+                self.dir.join(file).display()
+            )
+        })
     }
 
     /// Moves the complete outputs into place atomically and removes the previous ones.
     pub fn commit(mut self) -> Result<()> {
-        self.write(MARKER, format!("written by underwater {}\n", env!("CARGO_PKG_VERSION")).as_bytes())?;
+        self.write(
+            MARKER,
+            format!("written by underwater {}\n", env!("CARGO_PKG_VERSION")).as_bytes(),
+        )?;
         sync_dir(&self.dir);
         check_target(&self.target)?;
         if fs::symlink_metadata(&self.target).is_ok() {
@@ -161,12 +183,16 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
             return Ok(());
         }
         let err = std::io::Error::last_os_error();
-        if !matches!(err.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)) {
+        if !matches!(
+            err.raw_os_error(),
+            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
+        ) {
             return Err(err).with_context(|| format!("cannot move outputs into {}", b.display()));
         }
     }
     let backup = a.with_extension("previous");
-    fs::rename(b, &backup).with_context(|| format!("cannot move aside previous outputs in {}", b.display()))?;
+    fs::rename(b, &backup)
+        .with_context(|| format!("cannot move aside previous outputs in {}", b.display()))?;
     fs::rename(a, b).with_context(|| format!("cannot move outputs into {}", b.display()))?;
     fs::rename(&backup, a).with_context(|| format!("cannot clean up {}", backup.display()))?;
     Ok(())
@@ -174,12 +200,17 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
 
 fn remove_dead_staging(parent: &Path, name: &str) {
     let prefix = format!(".{name}{STAGING_TAG}");
-    let Ok(entries) = fs::read_dir(parent) else { return };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
     for e in entries.flatten() {
         let file_name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file_name.strip_prefix(&prefix) else { continue };
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
         let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
-        let alive = pid.is_some_and(|p| p != std::process::id() && Path::new(&format!("/proc/{p}")).exists());
+        let alive = pid
+            .is_some_and(|p| p != std::process::id() && Path::new(&format!("/proc/{p}")).exists());
         if !alive {
             let _ = fs::remove_dir_all(e.path());
         }

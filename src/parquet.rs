@@ -14,8 +14,15 @@ fn at_scale(d: Decimal, scale: u32) -> i128 {
     d.mantissa()
 }
 
-fn money(name: &str, values: impl Iterator<Item = Option<Decimal>>, scale: u32) -> PolarsResult<Column> {
-    let ca = Int128Chunked::from_iter_options(name.into(), values.map(|v| v.map(|d| at_scale(d, scale))));
+fn money(
+    name: &str,
+    values: impl Iterator<Item = Option<Decimal>>,
+    scale: u32,
+) -> PolarsResult<Column> {
+    let ca = Int128Chunked::from_iter_options(
+        name.into(),
+        values.map(|v| v.map(|d| at_scale(d, scale))),
+    );
     Ok(ca.into_decimal(38, scale as usize)?.into_column())
 }
 
@@ -32,7 +39,10 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
     let val = |i: usize| book.valuation(i);
     let pd_scale = book.figures.iter().map(|f| f.pd.scale()).max().unwrap_or(2);
     let mut columns = vec![
-        text("account_id", idx().map(|i| Some(&*book.loans[i].account_id))),
+        text(
+            "account_id",
+            idx().map(|i| Some(&*book.loans[i].account_id)),
+        ),
         text("vin", idx().map(|i| Some(&*book.loans[i].vin))),
         money("balance", idx().map(|i| Some(f(i).balance)), 2)?,
         money("value", idx().map(|i| v(i).map(|v| v.value)), 2)?,
@@ -53,21 +63,37 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
             }),
         ),
         money("equity", idx().map(|i| v(i).map(|v| v.equity)), 2)?,
-        money("negative_equity", idx().map(|i| v(i).map(|v| v.negative_equity)), 2)?,
+        money(
+            "negative_equity",
+            idx().map(|i| v(i).map(|v| v.negative_equity)),
+            2,
+        )?,
         money("ltv", idx().map(|i| v(i).map(|v| v.ltv)), 4)?,
-        text("ltv_bucket", idx().map(|i| Some(book.bands.labels[f(i).bucket].as_str()))),
+        text(
+            "ltv_bucket",
+            idx().map(|i| Some(book.bands.labels[f(i).bucket].as_str())),
+        ),
         money("net_recovery", idx().map(|i| Some(f(i).net_recovery)), 2)?,
-        money("deficiency_if_default", idx().map(|i| Some(f(i).deficiency_if_default)), 2)?,
+        money(
+            "deficiency_if_default",
+            idx().map(|i| Some(f(i).deficiency_if_default)),
+            2,
+        )?,
         UInt32Chunked::from_iter_options(
             "days_past_due".into(),
             idx().map(|i| Some(book.loans[i].days_past_due)),
         )
         .into_column(),
         money("pd", idx().map(|i| Some(f(i).pd)), pd_scale)?,
-        money("expected_deficiency", idx().map(|i| Some(f(i).expected_deficiency)), 2)?,
+        money(
+            "expected_deficiency",
+            idx().map(|i| Some(f(i).expected_deficiency)),
+            2,
+        )?,
     ];
     // The loan's own columns, from their CSV-encoded form.
-    let mut tail: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(n); book.layout.tail_names.len()];
+    let mut tail: Vec<Vec<Option<String>>> =
+        vec![Vec::with_capacity(n); book.layout.tail_names.len()];
     let mut record = csv::StringRecord::new();
     for loan in &book.loans {
         let encoded = loan.tail.strip_prefix(',').unwrap_or(&loan.tail);

@@ -37,15 +37,18 @@ impl Progress {
 
     /// A stage measured in bytes of a file of `total` bytes.
     pub fn bytes(&self, name: &str, total: u64) -> Stage {
-        let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+        let style = ProgressStyle::with_template(
+            "{prefix:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
         self.start(name, ProgressBar::new(total).with_style(style))
     }
 
     /// A stage with no measure of its size.
     pub fn spinner(&self, name: &str) -> Stage {
-        let style = ProgressStyle::with_template("{prefix:>12} {spinner} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let style = ProgressStyle::with_template("{prefix:>12} {spinner} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let bar = ProgressBar::new_spinner().with_style(style);
         if self.bars {
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -88,6 +91,7 @@ impl Stage {
     pub fn finish(self, detail: &str) {
         self.bar.finish_and_clear();
         let secs = self.started.elapsed().as_secs_f64();
-        self.progress.log(&format!("{:>12}: {detail} ({secs:.2}s)", self.name));
+        self.progress
+            .log(&format!("{:>12}: {detail} ({secs:.2}s)", self.name));
     }
 }

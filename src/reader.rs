@@ -57,13 +57,9 @@ impl Chunk {
         // Lines are counted here rather than taken from `csv`, whose positions put a CRLF record's start
         // on the LF of the line before. A record starts at its first byte that is not a line end.
         let (mut counted_to, mut line) = (0usize, self.first_line);
-        loop {
-            // With `flexible`, `csv` reports no error for field counts; an I/O error cannot happen
-            // on a byte slice, so an Err here is the end of usable input.
-            match reader.read_byte_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) | Err(_) => break,
-            }
+        // With `flexible`, `csv` reports no error for field counts, and no I/O error can happen on a byte
+        // slice, so anything but Ok(true) is the end of the chunk.
+        while let Ok(true) = reader.read_byte_record(&mut record) {
             let end = (reader.position().byte() as usize).min(self.bytes.len());
             let mut start = (record.position().map_or(0, |p| p.byte()) as usize).min(end);
             start = start.max(counted_to);
@@ -149,10 +145,13 @@ impl ChunkReader {
             let old = self.pending.len();
             let grow = (want - old).max(64 << 10);
             self.pending.resize(old + grow, 0);
-            let n = self.file.read(&mut self.pending[old..]).map_err(|source| InputError::Read {
-                path: self.path.clone(),
-                source,
-            })?;
+            let n =
+                self.file
+                    .read(&mut self.pending[old..])
+                    .map_err(|source| InputError::Read {
+                        path: self.path.clone(),
+                        source,
+                    })?;
             self.pending.truncate(old + n);
             if n == 0 {
                 self.eof = true;
@@ -195,10 +194,13 @@ impl ChunkReader {
             });
         }
         if head.contains(&0) {
-            return Err(not_csv("its first line contains NUL bytes (a binary file such as a zip or PDF?)"));
+            return Err(not_csv(
+                "its first line contains NUL bytes (a binary file such as a zip or PDF?)",
+            ));
         }
-        let text = std::str::from_utf8(head)
-            .map_err(|_| not_csv("its header line is not UTF-8 text (a binary file, or another encoding?)"))?;
+        let text = std::str::from_utf8(head).map_err(|_| {
+            not_csv("its header line is not UTF-8 text (a binary file, or another encoding?)")
+        })?;
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)

@@ -18,13 +18,22 @@ pub fn accounts_header(layout: &LoanLayout) -> String {
     let mut out = String::new();
     push_line(
         &mut out,
-        ACCOUNT_COLUMNS.iter().copied().chain(layout.tail_names.iter().map(String::as_str)),
+        ACCOUNT_COLUMNS
+            .iter()
+            .copied()
+            .chain(layout.tail_names.iter().map(String::as_str)),
     );
     out
 }
 
 /// Appends one account's line of accounts.csv.
-pub fn account_line(out: &mut String, loan: &Loan, val: Option<&Valuation>, f: &Figures, bands: &Bands) {
+pub fn account_line(
+    out: &mut String,
+    loan: &Loan,
+    val: Option<&Valuation>,
+    f: &Figures,
+    bands: &Bands,
+) {
     push_text(out, &loan.account_id);
     out.push(',');
     push_text(out, &loan.vin);
@@ -37,7 +46,14 @@ pub fn account_line(out: &mut String, loan: &Loan, val: Option<&Valuation>, f: &
             out.push(',');
             out.push_str(&val.date.to_string());
             out.push(',');
-            push_text(out, if val.source.is_empty() { UNNAMED_SOURCE } else { &val.source });
+            push_text(
+                out,
+                if val.source.is_empty() {
+                    UNNAMED_SOURCE
+                } else {
+                    &val.source
+                },
+            );
             out.push(',');
             out.push_str(&v.equity.to_string());
             out.push(',');
@@ -205,9 +221,16 @@ fn human_count(n: u64) -> String {
 }
 
 /// The short summary printed on stdout at the end of a run.
-pub fn terminal_summary(s: &Summaries, accepted: u64, rejected: u64, as_of: &str, out_dir: &str) -> String {
+pub fn terminal_summary(
+    s: &Summaries,
+    accepted: u64,
+    rejected: u64,
+    as_of: &str,
+    out_dir: &str,
+) -> String {
     let t = &s.ltv.total;
-    let pct = |d: Option<Decimal>| d.map_or("-".into(), |d| format!("{:.1}%", d * Decimal::ONE_HUNDRED));
+    let pct =
+        |d: Option<Decimal>| d.map_or("-".into(), |d| format!("{:.1}%", d * Decimal::ONE_HUNDRED));
     let mut out = format!(
         "underwater: book as of {as_of}: {} accounts ({} rows rejected), balance {}\n  \
          underwater {} accounts ({}), negative equity {}\n  \
@@ -221,7 +244,14 @@ pub fn terminal_summary(s: &Summaries, accepted: u64, rejected: u64, as_of: &str
         human_money(&t.deficiency_if_default),
         human_money(&t.expected_deficiency),
     );
-    let header = ["LTV band", "accounts", "balance", "underwater", "negative equity", "exp. deficiency"];
+    let header = [
+        "LTV band",
+        "accounts",
+        "balance",
+        "underwater",
+        "negative equity",
+        "exp. deficiency",
+    ];
     let mut rows: Vec<[String; 6]> = Vec::new();
     let total = ("TOTAL".to_string(), t.clone());
     for (label, r) in s.ltv.rows.iter().chain(std::iter::once(&total)) {
@@ -235,7 +265,13 @@ pub fn terminal_summary(s: &Summaries, accepted: u64, rejected: u64, as_of: &str
         ]);
     }
     let widths: Vec<usize> = (0..6)
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: &[&str]| {
         let mut l = String::from(" ");

@@ -113,7 +113,11 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     // Loans: parsed chunk by chunk in parallel, put back in file order.
     let stage = progress.bytes("loans", file_size(&config.loans));
     let bar = stage.bar();
-    let (mut reader, header) = ChunkReader::open(&config.loans, config.chunk_bytes, Box::new(move |n| bar.inc(n)))?;
+    let (mut reader, header) = ChunkReader::open(
+        &config.loans,
+        config.chunk_bytes,
+        Box::new(move |n| bar.inc(n)),
+    )?;
     let layout = LoanLayout::new(&config.loans, &header, model)?;
     let mut batches: Vec<(usize, LoanBatch)> = (&mut reader)
         .par_bridge()
@@ -147,7 +151,11 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     let stage = progress.bytes("valuations", file_size(&config.valuations));
     let bar = stage.bar();
     let (index, vin_ids) = VinIndex::build(&loans);
-    let (mut reader, header) = ChunkReader::open(&config.valuations, config.chunk_bytes, Box::new(move |n| bar.inc(n)))?;
+    let (mut reader, header) = ChunkReader::open(
+        &config.valuations,
+        config.chunk_bytes,
+        Box::new(move |n| bar.inc(n)),
+    )?;
     let vlayout = ValuationLayout::new(&config.valuations, &header)?;
     let mut vbatches: Vec<_> = (&mut reader)
         .par_bridge()
@@ -168,7 +176,11 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     drop(index);
     stage.finish(&format!(
         "{} rows: {} accepted, {} rejected; {} dated after {} ignored",
-        valuation_counts.read, valuation_counts.accepted, valuation_counts.rejected, match_counts.future_dated, config.as_of
+        valuation_counts.read,
+        valuation_counts.accepted,
+        valuation_counts.rejected,
+        match_counts.future_dated,
+        config.as_of
     ));
 
     // Figures and summaries.
@@ -181,7 +193,7 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         .collect();
     let summaries = summarize(&loans, &figures, &bands, &layout.segments);
     stage.finish(&format!("{} accounts", figures.len()));
-    rejects.sort_by(|a, b| (a.input, a.line).cmp(&(b.input, b.line)));
+    rejects.sort_by_key(|r| (r.input, r.line));
 
     Ok(Book {
         loans,
@@ -209,7 +221,10 @@ fn reject_duplicates(
 ) -> (Vec<Loan>, Vec<Reject>, u64) {
     loans.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id).then(a.line.cmp(&b.line)));
     let mut lines_by_id: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    let rejected_ids: FxHashSet<&str> = rejected.iter().filter_map(|(id, _)| id.as_deref()).collect();
+    let rejected_ids: FxHashSet<&str> = rejected
+        .iter()
+        .filter_map(|(id, _)| id.as_deref())
+        .collect();
     for w in loans.windows(2) {
         if w[0].account_id == w[1].account_id {
             lines_by_id.entry(&w[0].account_id).or_default();
@@ -274,7 +289,11 @@ fn reject_duplicates(
 /// Reads the raw text of rejects that lack it (duplicates of accepted rows) with a second pass over the
 /// loans file; only runs when there are duplicates, which a clean book does not have.
 fn fill_raw_records(path: &Path, rejects: &mut [Reject]) -> Result<(), InputError> {
-    let wanted: FxHashSet<u64> = rejects.iter().filter(|r| r.raw.is_empty()).map(|r| r.line).collect();
+    let wanted: FxHashSet<u64> = rejects
+        .iter()
+        .filter(|r| r.raw.is_empty())
+        .map(|r| r.line)
+        .collect();
     let mut found: rustc_hash::FxHashMap<u64, String> = Default::default();
     let (reader, _) = ChunkReader::open(path, crate::reader::CHUNK_BYTES, Box::new(|_| {}))?;
     for chunk in reader {
@@ -296,7 +315,13 @@ fn fill_raw_records(path: &Path, rejects: &mut [Reject]) -> Result<(), InputErro
 fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
     let mut out = String::with_capacity(range.len() * 200);
     for i in range {
-        report::account_line(&mut out, &book.loans[i], book.valuation(i), &book.figures[i], &book.bands);
+        report::account_line(
+            &mut out,
+            &book.loans[i],
+            book.valuation(i),
+            &book.figures[i],
+            &book.bands,
+        );
     }
     out
 }
@@ -322,10 +347,14 @@ fn write_outputs(config: &Config, book: &Book, started: SystemTime) -> anyhow::R
                     .map(|s| account_lines(book, s..(s + PIECE).min(end)))
                     .collect();
                 for p in pieces {
-                    w.write_all(p.as_bytes()).context("cannot write accounts.csv (disk full?)")?;
+                    w.write_all(p.as_bytes())
+                        .context("cannot write accounts.csv (disk full?)")?;
                 }
             }
-            let file = w.into_inner().map_err(|e| e.into_error()).context("cannot write accounts.csv")?;
+            let file = w
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .context("cannot write accounts.csv")?;
             staging.finish_file(name, file)?;
             outputs.push(name.to_string());
         }
@@ -338,9 +367,15 @@ fn write_outputs(config: &Config, book: &Book, started: SystemTime) -> anyhow::R
     }
     let loans_path = config.loans.display().to_string();
     let valuations_path = config.valuations.display().to_string();
-    staging.write("rejects.csv", &report::rejects_csv(&book.rejects, &loans_path, &valuations_path))?;
+    staging.write(
+        "rejects.csv",
+        &report::rejects_csv(&book.rejects, &loans_path, &valuations_path),
+    )?;
     outputs.push("rejects.csv".into());
-    staging.write("summary_by_ltv_bucket.csv", &report::table_csv(&book.summaries.ltv, false))?;
+    staging.write(
+        "summary_by_ltv_bucket.csv",
+        &report::table_csv(&book.summaries.ltv, false),
+    )?;
     outputs.push("summary_by_ltv_bucket.csv".into());
     for table in &book.summaries.segments {
         let name = format!("summary_by_{}.csv", sanitize(&table.dimension));
@@ -358,7 +393,13 @@ fn write_outputs(config: &Config, book: &Book, started: SystemTime) -> anyhow::R
 /// A segment name as a safe file-name part.
 fn sanitize(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -376,7 +417,11 @@ fn input_json(facts: &FileFacts, counts: RowCounts) -> Value {
 fn rejects_by_field(rejects: &[Reject], input: InputKind) -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
     for r in rejects.iter().filter(|r| r.input == input) {
-        let field = if r.field.is_empty() { "(field count)" } else { &r.field };
+        let field = if r.field.is_empty() {
+            "(field count)"
+        } else {
+            &r.field
+        };
         *m.entry(field.to_string()).or_insert(0) += 1;
     }
     m

@@ -49,7 +49,9 @@ impl Tally {
                 self.underwater_accounts += 1;
                 self.negative_equity += v.negative_equity;
             }
-            self.balance_times_ltv = self.balance_times_ltv.and_then(|s| s.checked_add(v.balance_times_ltv));
+            self.balance_times_ltv = self
+                .balance_times_ltv
+                .and_then(|s| s.checked_add(v.balance_times_ltv));
         }
     }
 
@@ -71,7 +73,13 @@ impl Tally {
 
     /// Share of accounts underwater, 4 places (None for an empty group).
     pub fn share_underwater(&self) -> Option<Decimal> {
-        (self.accounts > 0).then(|| ratio(Decimal::from(self.underwater_accounts), Decimal::from(self.accounts), 4))
+        (self.accounts > 0).then(|| {
+            ratio(
+                Decimal::from(self.underwater_accounts),
+                Decimal::from(self.accounts),
+                4,
+            )
+        })
     }
 
     /// Balance-weighted average LTV over accounts with a value, 4 places.
@@ -120,7 +128,11 @@ fn key<'a>(loan: &'a Loan, source: &SegmentSource) -> Key<'a> {
         },
         SegmentSource::CreditTier => loan
             .credit_score
-            .and_then(|s| CREDIT_TIERS.iter().position(|&(lo, hi, _)| (lo..=hi).contains(&s)))
+            .and_then(|s| {
+                CREDIT_TIERS
+                    .iter()
+                    .position(|&(lo, hi, _)| (lo..=hi).contains(&s))
+            })
             .map_or(
                 Key {
                     rank: UNKNOWN_RANK,
@@ -210,7 +222,10 @@ pub fn summarize(
             |mut acc, (loan, f)| {
                 acc.buckets[f.bucket].add(loan, f);
                 for (i, (_, source)) in segments.iter().enumerate() {
-                    acc.segments[i].entry(key(loan, source)).or_insert_with(Tally::new).add(loan, f);
+                    acc.segments[i]
+                        .entry(key(loan, source))
+                        .or_insert_with(Tally::new)
+                        .add(loan, f);
                 }
                 acc
             },

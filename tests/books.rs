@@ -29,7 +29,10 @@ README,lower1,2024-01-10,21000,72,\"$19,000.00\",0,TX,used
 
 fn valuations() -> String {
     let mut v = String::from("vin,valuation_date,value,source\n");
-    for vin in ["VIN080", "VIN080P", "VIN080M", "VIN100", "VIN100P", "VIN100M", "VIN120", "VIN120P", "VIN120M"] {
+    for vin in [
+        "VIN080", "VIN080P", "VIN080M", "VIN100", "VIN100P", "VIN100M", "VIN120", "VIN120P",
+        "VIN120M",
+    ] {
         v.push_str(&format!("{vin},2024-06-01,10000.00,kbb\n"));
     }
     for vin in ["VIN140", "VIN140P", "VIN140M"] {
@@ -121,7 +124,14 @@ fn valuation_ties_future_dates_and_missing_values() {
             ("expected_deficiency", "55.50"),
         ],
     );
-    check(&a["FUT"], &[("value", "9000.00"), ("value_date", "2024-05-01"), ("expected_deficiency", "47.00")]);
+    check(
+        &a["FUT"],
+        &[
+            ("value", "9000.00"),
+            ("value_date", "2024-05-01"),
+            ("expected_deficiency", "47.00"),
+        ],
+    );
     for id in ["ONLYFUT", "NOVAL", "HE1"] {
         check(
             &a[id],
@@ -137,9 +147,19 @@ fn valuation_ties_future_dates_and_missing_values() {
             ],
         );
     }
-    check(&a["ONLYFUT"], &[("days_past_due", "0"), ("deficiency_if_default", "5000.00"), ("expected_deficiency", "100.00")]);
+    check(
+        &a["ONLYFUT"],
+        &[
+            ("days_past_due", "0"),
+            ("deficiency_if_default", "5000.00"),
+            ("expected_deficiency", "100.00"),
+        ],
+    );
     // 95 days past due: pd 0.65 × 7000 = 4550
-    check(&a["NOVAL"], &[("pd", "0.65"), ("expected_deficiency", "4550.00")]);
+    check(
+        &a["NOVAL"],
+        &[("pd", "0.65"), ("expected_deficiency", "4550.00")],
+    );
 }
 
 #[test]
@@ -148,8 +168,14 @@ fn half_even_rounding_of_expected_deficiency() {
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
     let a = accounts(&s, "out");
     // 0.05 × 10.10 = 0.505 → 0.50 ; 0.05 × 10.30 = 0.515 → 0.52
-    check(&a["HE1"], &[("pd", "0.05"), ("expected_deficiency", "0.50")]);
-    check(&a["HE2"], &[("pd", "0.05"), ("expected_deficiency", "0.52")]);
+    check(
+        &a["HE1"],
+        &[("pd", "0.05"), ("expected_deficiency", "0.50")],
+    );
+    check(
+        &a["HE2"],
+        &[("pd", "0.05"), ("expected_deficiency", "0.52")],
+    );
 }
 
 #[test]
@@ -187,7 +213,10 @@ fn reports_match_golden_files() {
         "summary_by_term_band.csv",
         "summary_by_state.csv",
     ] {
-        golden(&format!("hand_book/{file}"), &s.read(&format!("out/{file}")));
+        golden(
+            &format!("hand_book/{file}"),
+            &s.read(&format!("out/{file}")),
+        );
     }
     let mut json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
     let m = json["manifest"].as_object_mut().unwrap();
@@ -198,21 +227,35 @@ fn reports_match_golden_files() {
         m["inputs"][input]["path"] = serde_json::json!("(path)");
     }
     m["version"] = serde_json::json!("(version)");
-    golden("hand_book/summary.json", &serde_json::to_string_pretty(&json).unwrap());
+    golden(
+        "hand_book/summary.json",
+        &serde_json::to_string_pretty(&json).unwrap(),
+    );
 }
 
 #[test]
 fn stdout_summary_is_a_table_of_the_book() {
     let s = book();
     let out = s.run(&[
-        "run", "--loans", "loans.csv", "--valuations", "valuations.csv", "--out", "out", "--as-of", "2024-06-30",
+        "run",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--out",
+        "out",
+        "--as-of",
+        "2024-06-30",
     ]);
     assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("19 accounts"), "{stdout}");
     assert!(stdout.contains("LTV band"), "{stdout}");
     assert!(stdout.contains("TOTAL"), "{stdout}");
-    assert!(stdout.contains("$22,000.01"), "negative equity total (hand sum): {stdout}");
+    assert!(
+        stdout.contains("$22,000.01"),
+        "negative equity total (hand sum): {stdout}"
+    );
 }
 
 #[test]
@@ -238,7 +281,10 @@ fn custom_config_changes_bands_recovery_pd_and_segments() {
     );
     check(&a["E120"], &[("ltv_bucket", ">110")]);
     check(&a["E080"], &[("ltv_bucket", "<=90")]);
-    check(&a["NOVAL"], &[("pd", "0.9"), ("expected_deficiency", "6300.00")]);
+    check(
+        &a["NOVAL"],
+        &[("pd", "0.9"), ("expected_deficiency", "6300.00")],
+    );
     assert!(s.path("out/summary_by_state.csv").exists());
     assert!(!s.path("out/summary_by_vintage.csv").exists());
     let buckets: Vec<String> = read_csv(&s.path("out/summary_by_ltv_bucket.csv"))
@@ -259,8 +305,14 @@ fn command_line_as_of_wins_over_config() {
     assert_ok(&s.run_book("out", &["--config", "c.toml", "--as-of", "2024-08-31"]));
     let a = accounts(&s, "out");
     // As of 2024-08-31 the 2024-08-01 valuation counts.
-    check(&a["ONLYFUT"], &[("value", "4000.00"), ("value_date", "2024-08-01")]);
-    check(&a["FUT"], &[("value", "5000.00"), ("value_date", "2024-07-15")]);
+    check(
+        &a["ONLYFUT"],
+        &[("value", "4000.00"), ("value_date", "2024-08-01")],
+    );
+    check(
+        &a["FUT"],
+        &[("value", "5000.00"), ("value_date", "2024-07-15")],
+    );
     let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
     assert_eq!(json["manifest"]["as_of"], "2024-08-31");
     assert_eq!(json["manifest"]["as_of_source"], "--as-of");
@@ -270,7 +322,10 @@ fn command_line_as_of_wins_over_config() {
 fn accounts_are_sorted_by_account_id() {
     let s = book();
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
-    let ids: Vec<String> = read_csv(&s.path("out/accounts.csv")).into_iter().map(|r| r["account_id"].clone()).collect();
+    let ids: Vec<String> = read_csv(&s.path("out/accounts.csv"))
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(ids, sorted);

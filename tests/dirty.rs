@@ -64,9 +64,16 @@ fn every_bad_row_is_rejected_with_its_line_and_reason() {
     .collect();
     assert_eq!(got, want);
     let dup = &rejects[5];
-    assert!(dup["reason"].contains("duplicate account_id") && dup["reason"].contains("lines 10, 12"), "{dup:?}");
+    assert!(
+        dup["reason"].contains("duplicate account_id") && dup["reason"].contains("lines 10, 12"),
+        "{dup:?}"
+    );
     assert_eq!(dup["raw_record"], "DUP,VIN8,2022-01-15,21000,60,100.00,0,x");
-    assert!(rejects[1]["reason"].contains("1.000.00"), "{:?}", rejects[1]);
+    assert!(
+        rejects[1]["reason"].contains("1.000.00"),
+        "{:?}",
+        rejects[1]
+    );
 
     let accounts = read_csv(&s.path("out/accounts.csv"));
     let ids: Vec<&str> = accounts.iter().map(|r| r["account_id"].as_str()).collect();
@@ -82,39 +89,92 @@ fn every_bad_row_is_rejected_with_its_line_and_reason() {
     assert_eq!(accounts[2]["make"], "'=HYPERLINK(\"x\")");
 
     // Tiny chunks cut the file at every record boundary, including inside the CRLF and quoted lines.
-    assert_ok(&s.run_book("small", &["--as-of", "2024-06-30", "--chunk-bytes", "7", "--threads", "3"]));
-    assert_eq!(outputs_without_times(&s.path("out")), outputs_without_times(&s.path("small")));
+    assert_ok(&s.run_book(
+        "small",
+        &[
+            "--as-of",
+            "2024-06-30",
+            "--chunk-bytes",
+            "7",
+            "--threads",
+            "3",
+        ],
+    ));
+    assert_eq!(
+        outputs_without_times(&s.path("out")),
+        outputs_without_times(&s.path("small"))
+    );
 
     let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
     let loans = &json["manifest"]["inputs"]["loans"];
-    assert_eq!((loans["rows_read"].as_u64(), loans["rows_accepted"].as_u64(), loans["rows_rejected"].as_u64()), (Some(13), Some(3), Some(10)));
+    assert_eq!(
+        (
+            loans["rows_read"].as_u64(),
+            loans["rows_accepted"].as_u64(),
+            loans["rows_rejected"].as_u64()
+        ),
+        (Some(13), Some(3), Some(10))
+    );
     let vals = &json["manifest"]["inputs"]["valuations"];
-    assert_eq!((vals["rows_read"].as_u64(), vals["rows_accepted"].as_u64(), vals["rows_rejected"].as_u64()), (Some(5), Some(1), Some(4)));
+    assert_eq!(
+        (
+            vals["rows_read"].as_u64(),
+            vals["rows_accepted"].as_u64(),
+            vals["rows_rejected"].as_u64()
+        ),
+        (Some(5), Some(1), Some(4))
+    );
 }
 
 #[test]
 fn generated_dirty_book_rejects_exactly_what_its_manifest_lists() {
     let s = Sandbox::new();
-    let out = s.run(&["generate", "--loans", "5000", "--seed", "11", "--out", "book", "--dirty", "-q"]);
+    let out = s.run(&[
+        "generate", "--loans", "5000", "--seed", "11", "--out", "book", "--dirty", "-q",
+    ]);
     assert_ok(&out);
     let run = s.run(&[
-        "run", "--loans", "book/loans.csv", "--valuations", "book/valuations.csv", "--as-of", "2025-06-30", "--out", "out", "-q",
+        "run",
+        "--loans",
+        "book/loans.csv",
+        "--valuations",
+        "book/valuations.csv",
+        "--as-of",
+        "2025-06-30",
+        "--out",
+        "out",
+        "-q",
     ]);
     assert_ok(&run);
     let manifest = read_csv(&s.path("book/dirty_manifest.csv"));
     let rejects = read_csv(&s.path("out/rejects.csv"));
     let rejected: std::collections::BTreeSet<(String, String)> = rejects
         .iter()
-        .map(|r| (r["file"].trim_start_matches("book/").to_string(), r["line"].clone()))
+        .map(|r| {
+            (
+                r["file"].trim_start_matches("book/").to_string(),
+                r["line"].clone(),
+            )
+        })
         .collect();
     let expected: std::collections::BTreeSet<(String, String)> = manifest
         .iter()
         .filter(|m| m["expected"] == "reject")
         .map(|m| (m["file"].clone(), m["line"].clone()))
         .collect();
-    assert!(expected.len() >= 20, "the generator injected {} bad rows", expected.len());
-    assert_eq!(rejected, expected, "rejects differ from the generator's manifest");
-    let accepted_injections = manifest.iter().filter(|m| m["expected"] == "accept").count();
+    assert!(
+        expected.len() >= 20,
+        "the generator injected {} bad rows",
+        expected.len()
+    );
+    assert_eq!(
+        rejected, expected,
+        "rejects differ from the generator's manifest"
+    );
+    let accepted_injections = manifest
+        .iter()
+        .filter(|m| m["expected"] == "accept")
+        .count();
     assert!(accepted_injections > 0);
     let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
     for input in ["loans", "valuations"] {
@@ -126,5 +186,10 @@ fn generated_dirty_book_rejects_exactly_what_its_manifest_lists() {
         );
     }
     let loan_lines = s.read("book/loans.csv").matches('\n').count() as u64 - 1;
-    assert_eq!(json["manifest"]["inputs"]["loans"]["rows_read"].as_u64().unwrap(), loan_lines);
+    assert_eq!(
+        json["manifest"]["inputs"]["loans"]["rows_read"]
+            .as_u64()
+            .unwrap(),
+        loan_lines
+    );
 }

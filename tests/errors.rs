@@ -21,12 +21,19 @@ fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
     for n in needles {
         assert!(err.contains(n), "stderr lacks {n:?}: {err}");
     }
-    assert_eq!(err.matches("underwater: error:").count(), 1, "error printed once: {err}");
+    assert_eq!(
+        err.matches("underwater: error:").count(),
+        1,
+        "error printed once: {err}"
+    );
     assert!(out.stdout.is_empty(), "nothing on stdout");
 }
 
 fn no_outputs(s: &Sandbox) {
-    assert!(!s.path("out").exists(), "no output directory after a failed run");
+    assert!(
+        !s.path("out").exists(),
+        "no output directory after a failed run"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(s.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -38,46 +45,102 @@ fn no_outputs(s: &Sandbox) {
 #[test]
 fn missing_required_column_names_file_column_and_fix() {
     let s = sandbox();
-    s.write("loans.csv", "account_id,vin,origination_date,amount_financed,term_months\nA1,V1,2022-01-01,20000,60\n");
+    s.write(
+        "loans.csv",
+        "account_id,vin,origination_date,amount_financed,term_months\nA1,V1,2022-01-01,20000,60\n",
+    );
     let out = s.run_book("out", &["--as-of", "2024-06-30"]);
     assert_fails(&out, 3, &["loans.csv", "current_balance", "Fix"]);
     no_outputs(&s);
     s.write("loans.csv", LOANS);
     s.write("valuations.csv", "vin,date,value\n");
-    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["valuations.csv", "valuation_date"]);
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30"]),
+        3,
+        &["valuations.csv", "valuation_date"],
+    );
     no_outputs(&s);
 }
 
 #[test]
 fn unreadable_input_is_an_input_error() {
     let s = sandbox();
-    let out = s.run(&["run", "--loans", "nope.csv", "--valuations", "valuations.csv", "--out", "out", "--as-of", "2024-06-30"]);
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "nope.csv",
+        "--valuations",
+        "valuations.csv",
+        "--out",
+        "out",
+        "--as-of",
+        "2024-06-30",
+    ]);
     assert_fails(&out, 3, &["nope.csv", "cannot open"]);
     no_outputs(&s);
-    let out = s.run(&["run", "--loans", ".", "--valuations", "valuations.csv", "--out", "out", "--as-of", "2024-06-30"]);
+    let out = s.run(&[
+        "run",
+        "--loans",
+        ".",
+        "--valuations",
+        "valuations.csv",
+        "--out",
+        "out",
+        "--as-of",
+        "2024-06-30",
+    ]);
     assert_fails(&out, 3, &["directory"]);
 }
 
 #[test]
 fn binary_empty_and_malformed_header_files_are_refused() {
     let s = sandbox();
-    s.write_bytes("loans.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x00\x00!\x00\xb7\xac\xce\x00\n");
-    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["not a CSV file"]);
+    s.write_bytes(
+        "loans.csv",
+        b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x00\x00!\x00\xb7\xac\xce\x00\n",
+    );
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30"]),
+        3,
+        &["not a CSV file"],
+    );
     s.write_bytes("loans.csv", b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n");
-    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["loans.csv"]);
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30"]),
+        3,
+        &["loans.csv"],
+    );
     s.write("loans.csv", "");
-    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["is empty"]);
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30"]),
+        3,
+        &["is empty"],
+    );
     s.write_bytes("loans.csv", b"\xEF\xBB\xBF\r\n");
-    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["is empty"]);
-    s.write("loans.csv", "account_id,vin,vin,origination_date,amount_financed,term_months,current_balance\n");
-    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["`vin` appears twice"]);
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30"]),
+        3,
+        &["is empty"],
+    );
+    s.write(
+        "loans.csv",
+        "account_id,vin,vin,origination_date,amount_financed,term_months,current_balance\n",
+    );
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30"]),
+        3,
+        &["`vin` appears twice"],
+    );
     no_outputs(&s);
 }
 
 #[test]
 fn header_only_file_is_a_valid_empty_book() {
     let s = sandbox();
-    s.write("loans.csv", "account_id,vin,origination_date,amount_financed,term_months,current_balance\n");
+    s.write(
+        "loans.csv",
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance\n",
+    );
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
     assert_eq!(read_csv(&s.path("out/accounts.csv")).len(), 0);
     let ltv = read_csv(&s.path("out/summary_by_ltv_bucket.csv"));
@@ -97,12 +160,42 @@ fn bad_config_fails_before_any_input_is_read() {
         ("ltv_bands = [80, 100", "not valid TOML"),
     ] {
         s.write("bad.toml", toml);
-        let out = s.run(&["run", "--loans", "l.csv", "--valuations", "v.csv", "--out", "out", "--config", "bad.toml"]);
+        let out = s.run(&[
+            "run",
+            "--loans",
+            "l.csv",
+            "--valuations",
+            "v.csv",
+            "--out",
+            "out",
+            "--config",
+            "bad.toml",
+        ]);
         assert_fails(&out, 2, &["bad.toml", key]);
     }
-    let out = s.run(&["run", "--loans", "l.csv", "--valuations", "v.csv", "--out", "out", "--config", "missing.toml"]);
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "l.csv",
+        "--valuations",
+        "v.csv",
+        "--out",
+        "out",
+        "--config",
+        "missing.toml",
+    ]);
     assert_fails(&out, 2, &["missing.toml"]);
-    let out = s.run(&["run", "--loans", "l.csv", "--valuations", "v.csv", "--out", "out", "--as-of", "2024-02-30"]);
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "l.csv",
+        "--valuations",
+        "v.csv",
+        "--out",
+        "out",
+        "--as-of",
+        "2024-02-30",
+    ]);
     assert_fails(&out, 2, &["--as-of", "YYYY-MM-DD"]);
     no_outputs(&s);
 }
@@ -122,7 +215,11 @@ fn a_failed_run_leaves_previous_outputs_intact() {
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
     let before = outputs_without_times(&s.path("out"));
     s.write("loans.csv", "account_id,vin\nA,B\n");
-    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, &["current_balance"]);
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30"]),
+        3,
+        &["current_balance"],
+    );
     assert_eq!(outputs_without_times(&s.path("out")), before);
     // A successful rerun replaces the directory whole: a stray file from before does not survive.
     s.write("loans.csv", LOANS);
@@ -136,18 +233,40 @@ fn out_directory_that_holds_inputs_or_foreign_files_is_refused() {
     let s = sandbox();
     // --out containing an input
     s.write("book/loans.csv", LOANS);
-    let out = s.run(&["run", "--loans", "book/loans.csv", "--valuations", "valuations.csv", "--out", "book", "--as-of", "2024-06-30"]);
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "book/loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--out",
+        "book",
+        "--as-of",
+        "2024-06-30",
+    ]);
     assert_fails(&out, 4, &["contains the input"]);
     assert_eq!(s.read("book/loans.csv"), LOANS);
     // --out with files underwater did not write
     s.write("mine/notes.txt", "keep me");
-    assert_fails(&s.run_book("mine", &["--as-of", "2024-06-30"]), 4, &["refusing to replace"]);
+    assert_fails(
+        &s.run_book("mine", &["--as-of", "2024-06-30"]),
+        4,
+        &["refusing to replace"],
+    );
     assert_eq!(s.read("mine/notes.txt"), "keep me");
     // --out that is a file
-    assert_fails(&s.run_book("loans.csv", &["--as-of", "2024-06-30"]), 4, &["contains the input"]);
+    assert_fails(
+        &s.run_book("loans.csv", &["--as-of", "2024-06-30"]),
+        4,
+        &["contains the input"],
+    );
     assert_eq!(s.read("loans.csv"), LOANS);
     s.write("report.txt", "mine");
-    assert_fails(&s.run_book("report.txt", &["--as-of", "2024-06-30"]), 4, &["is a file"]);
+    assert_fails(
+        &s.run_book("report.txt", &["--as-of", "2024-06-30"]),
+        4,
+        &["is a file"],
+    );
     assert_eq!(s.read("report.txt"), "mine");
 }
 
@@ -162,7 +281,11 @@ fn staging_left_by_a_killed_run_is_cleaned_up() {
 #[test]
 fn threads_zero_is_a_usage_error() {
     let s = sandbox();
-    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30", "--threads", "0"]), 2, &["--threads"]);
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30", "--threads", "0"]),
+        2,
+        &["--threads"],
+    );
 }
 
 #[test]
@@ -170,5 +293,8 @@ fn help_documents_exit_codes() {
     let s = Sandbox::new();
     let out = s.run(&["run", "--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Exit codes") && text.contains("3  an input file"), "{text}");
+    assert!(
+        text.contains("Exit codes") && text.contains("3  an input file"),
+        "{text}"
+    );
 }

@@ -35,7 +35,11 @@ fn amount(max_units: i64) -> impl Strategy<Value = Decimal> {
 }
 
 fn loans() -> impl Strategy<Value = Vec<Loan>> {
-    prop::collection::vec((0usize..12, amount(6_000_000), 0u32..200, 2018u32..2025), 0..40).prop_map(|v| {
+    prop::collection::vec(
+        (0usize..12, amount(6_000_000), 0u32..200, 2018u32..2025),
+        0..40,
+    )
+    .prop_map(|v| {
         v.into_iter()
             .enumerate()
             .map(|(i, (vin, balance, dpd, year))| Loan {
@@ -51,7 +55,12 @@ fn loans() -> impl Strategy<Value = Vec<Loan>> {
 
 fn vals() -> impl Strategy<Value = Vec<Val>> {
     prop::collection::vec(
-        (0usize..12, 10u32..=25, (1i64..4_000_000, 0u32..=4), prop::sample::select(vec!["kbb", "nada", ""])),
+        (
+            0usize..12,
+            10u32..=25,
+            (1i64..4_000_000, 0u32..=4),
+            prop::sample::select(vec!["kbb", "nada", ""]),
+        ),
         0..40,
     )
     .prop_map(|v| {
@@ -69,7 +78,10 @@ fn vals() -> impl Strategy<Value = Vec<Val>> {
 fn loans_csv(loans: &[Loan]) -> String {
     let mut s = String::from("account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due\n");
     for l in loans {
-        s.push_str(&format!("{},{},{}-03-01,30000,60,{},{}\n", l.id, l.vin, l.year, l.balance, l.dpd));
+        s.push_str(&format!(
+            "{},{},{}-03-01,30000,60,{},{}\n",
+            l.id, l.vin, l.year, l.balance, l.dpd
+        ));
     }
     s
 }
@@ -77,7 +89,10 @@ fn loans_csv(loans: &[Loan]) -> String {
 fn vals_csv(vals: &[Val]) -> String {
     let mut s = String::from("vin,valuation_date,value,source\n");
     for v in vals {
-        s.push_str(&format!("{},2024-06-{:02},{},{}\n", v.vin, v.day, v.value, v.source));
+        s.push_str(&format!(
+            "{},2024-06-{:02},{},{}\n",
+            v.vin, v.day, v.value, v.source
+        ));
     }
     s
 }
@@ -96,8 +111,16 @@ fn expected(loans: &[Loan], vals: &[Val]) -> BTreeMap<String, BTreeMap<&'static 
     let d = |s: &str| Decimal::from_str(s).unwrap();
     let mut out = BTreeMap::new();
     for l in loans {
-        let mut cands: Vec<&Val> = vals.iter().filter(|v| v.vin == l.vin && v.day <= AS_OF_DAY).collect();
-        cands.sort_by(|a, b| b.day.cmp(&a.day).then(a.value.cmp(&b.value)).then(a.source.cmp(b.source)));
+        let mut cands: Vec<&Val> = vals
+            .iter()
+            .filter(|v| v.vin == l.vin && v.day <= AS_OF_DAY)
+            .collect();
+        cands.sort_by(|a, b| {
+            b.day
+                .cmp(&a.day)
+                .then(a.value.cmp(&b.value))
+                .then(a.source.cmp(b.source))
+        });
         let pd = match l.dpd {
             0 => d("0.02"),
             1..=29 => d("0.05"),
@@ -120,7 +143,14 @@ fn expected(loans: &[Loan], vals: &[Val]) -> BTreeMap<String, BTreeMap<&'static 
                     .position(|&e| b * Decimal::ONE_HUNDRED <= Decimal::from(e) * v.value)
                     .unwrap_or(4);
                 row.insert("ltv_bucket", labels[i].to_string());
-                row.insert("value_source", if v.source.is_empty() { "valuation".into() } else { v.source.to_string() });
+                row.insert(
+                    "value_source",
+                    if v.source.is_empty() {
+                        "valuation".into()
+                    } else {
+                        v.source.to_string()
+                    },
+                );
                 (v.value * d("0.85") - d("1000")).max(Decimal::ZERO)
             }
             None => {
@@ -157,7 +187,13 @@ fn dec(s: &str) -> Decimal {
 /// Every summary row equals the sum of its accounts' rounded figures; every TOTAL is the book total.
 fn assert_reconciles(s: &Sandbox, out: &str) {
     let accounts = read_csv(&s.path(&format!("{out}/accounts.csv")));
-    let money = ["balance", "value", "negative_equity", "deficiency_if_default", "expected_deficiency"];
+    let money = [
+        "balance",
+        "value",
+        "negative_equity",
+        "deficiency_if_default",
+        "expected_deficiency",
+    ];
     let mut by_bucket: BTreeMap<String, BTreeMap<&str, Decimal>> = BTreeMap::new();
     for a in &accounts {
         for key in [a["ltv_bucket"].clone(), "TOTAL".to_string()] {
@@ -174,9 +210,20 @@ fn assert_reconciles(s: &Sandbox, out: &str) {
     let ltv = read_csv(&s.path(&format!("{out}/summary_by_ltv_bucket.csv")));
     let total = ltv.last().unwrap().clone();
     for row in &ltv {
-        let want = by_bucket.get(&row["ltv_bucket"]).cloned().unwrap_or_default();
-        for col in ["accounts", "underwater_accounts"].iter().chain(money.iter()) {
-            assert_eq!(dec(&row[*col]), want.get(col).copied().unwrap_or_default(), "{} {col}", row["ltv_bucket"]);
+        let want = by_bucket
+            .get(&row["ltv_bucket"])
+            .cloned()
+            .unwrap_or_default();
+        for col in ["accounts", "underwater_accounts"]
+            .iter()
+            .chain(money.iter())
+        {
+            assert_eq!(
+                dec(&row[*col]),
+                want.get(col).copied().unwrap_or_default(),
+                "{} {col}",
+                row["ltv_bucket"]
+            );
         }
     }
     for seg in ["vintage", "credit_tier", "term_band"] {
@@ -184,13 +231,23 @@ fn assert_reconciles(s: &Sandbox, out: &str) {
         let seg_total = rows.last().unwrap();
         let mut sum: BTreeMap<&str, Decimal> = BTreeMap::new();
         for row in &rows[..rows.len() - 1] {
-            for col in ["accounts", "underwater_accounts"].iter().chain(money.iter()) {
+            for col in ["accounts", "underwater_accounts"]
+                .iter()
+                .chain(money.iter())
+            {
                 *sum.entry(col).or_default() += dec(&row[*col]);
             }
         }
-        for col in ["accounts", "underwater_accounts"].iter().chain(money.iter()) {
+        for col in ["accounts", "underwater_accounts"]
+            .iter()
+            .chain(money.iter())
+        {
             assert_eq!(seg_total[*col], total[*col], "{seg} TOTAL {col}");
-            assert_eq!(sum.get(col).copied().unwrap_or_default(), dec(&total[*col]), "{seg} rows sum {col}");
+            assert_eq!(
+                sum.get(col).copied().unwrap_or_default(),
+                dec(&total[*col]),
+                "{seg} rows sum {col}"
+            );
         }
     }
 }
@@ -255,11 +312,25 @@ proptest! {
 #[test]
 fn generated_book_is_identical_across_threads_and_chunk_sizes() {
     let s = Sandbox::new();
-    assert_ok(&s.run(&["generate", "--loans", "3000", "--seed", "5", "--out", "book", "--dirty", "-q"]));
+    assert_ok(&s.run(&[
+        "generate", "--loans", "3000", "--seed", "5", "--out", "book", "--dirty", "-q",
+    ]));
     let run = |out: &str, threads: &str, chunk: &str| {
         let o = s.run(&[
-            "run", "--loans", "book/loans.csv", "--valuations", "book/valuations.csv", "--as-of", "2025-06-30",
-            "--out", out, "-q", "--threads", threads, "--chunk-bytes", chunk,
+            "run",
+            "--loans",
+            "book/loans.csv",
+            "--valuations",
+            "book/valuations.csv",
+            "--as-of",
+            "2025-06-30",
+            "--out",
+            out,
+            "-q",
+            "--threads",
+            threads,
+            "--chunk-bytes",
+            chunk,
         ]);
         assert_ok(&o);
     };
@@ -275,11 +346,35 @@ fn generated_book_is_identical_across_threads_and_chunk_sizes() {
 #[test]
 fn generator_is_deterministic() {
     let s = Sandbox::new();
-    assert_ok(&s.run(&["generate", "--loans", "2000", "--seed", "9", "--out", "x", "-q", "--threads", "1"]));
-    assert_ok(&s.run(&["generate", "--loans", "2000", "--seed", "9", "--out", "y", "-q", "--threads", "2"]));
+    assert_ok(&s.run(&[
+        "generate",
+        "--loans",
+        "2000",
+        "--seed",
+        "9",
+        "--out",
+        "x",
+        "-q",
+        "--threads",
+        "1",
+    ]));
+    assert_ok(&s.run(&[
+        "generate",
+        "--loans",
+        "2000",
+        "--seed",
+        "9",
+        "--out",
+        "y",
+        "-q",
+        "--threads",
+        "2",
+    ]));
     for f in ["loans.csv", "valuations.csv"] {
         assert_eq!(s.read(&format!("x/{f}")), s.read(&format!("y/{f}")), "{f}");
     }
-    assert_ok(&s.run(&["generate", "--loans", "2000", "--seed", "10", "--out", "z", "-q"]));
+    assert_ok(&s.run(&[
+        "generate", "--loans", "2000", "--seed", "10", "--out", "z", "-q",
+    ]));
     assert_ne!(s.read("x/loans.csv"), s.read("z/loans.csv"));
 }

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const LOAN_HEADER: &str = "account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due";
+pub const LOAN_HEADER: &str =
+    "account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due";
 
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -49,7 +50,16 @@ impl Sandbox {
 
     /// Runs `underwater run` on loans.csv and valuations.csv with `extra` flags, into `out`.
     pub fn run_book(&self, out: &str, extra: &[&str]) -> Output {
-        let mut args = vec!["run", "--loans", "loans.csv", "--valuations", "valuations.csv", "--out", out, "-q"];
+        let mut args = vec![
+            "run",
+            "--loans",
+            "loans.csv",
+            "--valuations",
+            "valuations.csv",
+            "--out",
+            out,
+            "-q",
+        ];
         args.extend_from_slice(extra);
         self.run(&args)
     }
@@ -71,27 +81,43 @@ pub fn stderr(out: &Output) -> String {
 
 /// Parses a CSV file into rows of (column name → value) maps, in file order.
 pub fn read_csv(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
-    let mut rdr = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut rdr =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = rdr.headers().unwrap().clone();
     rdr.records()
         .map(|r| {
             let r = r.unwrap();
-            headers.iter().map(String::from).zip(r.iter().map(String::from)).collect()
+            headers
+                .iter()
+                .map(String::from)
+                .zip(r.iter().map(String::from))
+                .collect()
         })
         .collect()
 }
 
 /// Compares `actual` with the golden file tests/golden/NAME; `UPDATE_GOLDEN=1` rewrites it.
 pub fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("golden file {} missing ({e}); run with UPDATE_GOLDEN=1", path.display()));
-    assert_eq!(actual, expected, "output differs from golden file {}", path.display());
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "golden file {} missing ({e}); run with UPDATE_GOLDEN=1",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual,
+        expected,
+        "output differs from golden file {}",
+        path.display()
+    );
 }
 
 /// Every file of an output directory with its content, summary.json's run times and thread count removed.
