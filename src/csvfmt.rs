@@ -9,18 +9,20 @@ use std::borrow::Cow;
 
 /// Appends `field` to `out`, quoted if it holds a comma, quote, CR, LF or edge spaces.
 pub fn push_field(out: &mut String, field: &str) {
-    let needs_quotes = field
-        .bytes()
-        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    let bytes = field.as_bytes();
+    let needs_quotes = memchr::memchr3(b',', b'"', b'\n', bytes).is_some()
+        || memchr::memchr(b'\r', bytes).is_some()
         || field.starts_with(' ')
         || field.ends_with(' ');
     if needs_quotes {
         out.push('"');
-        for c in field.chars() {
-            if c == '"' {
-                out.push('"');
-            }
-            out.push(c);
+        let mut parts = field.split('"');
+        if let Some(first) = parts.next() {
+            out.push_str(first);
+        }
+        for part in parts {
+            out.push_str("\"\"");
+            out.push_str(part);
         }
         out.push('"');
     } else {
@@ -56,6 +58,24 @@ fn is_plain_number(field: &str) -> bool {
     !(int.is_empty() && frac.is_none_or(str::is_empty)) && digits(int) && frac.is_none_or(digits)
 }
 
+/// Appends a decimal exactly as `Decimal`'s `Display` would (all of its scale's digits), without the
+/// temporary string `Display` builds: this runs for every figure of every account.
+pub fn push_decimal(out: &mut String, d: rust_decimal::Decimal) {
+    use std::fmt::Write as _;
+    let m = d.mantissa();
+    let scale = d.scale();
+    if m < 0 {
+        out.push('-');
+    }
+    let a = m.unsigned_abs();
+    if scale == 0 {
+        let _ = write!(out, "{a}");
+    } else {
+        let p = 10u128.pow(scale);
+        let _ = write!(out, "{}.{:0w$}", a / p, a % p, w = scale as usize);
+    }
+}
+
 /// Appends a line of fields (already formatted) and a newline.
 pub fn push_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
     for (i, f) in fields.into_iter().enumerate() {
@@ -76,6 +96,24 @@ mod tests {
         let mut s = String::new();
         push_line(&mut s, ["a", "b,c", "say \"hi\"", "x\ny", " pad"]);
         assert_eq!(s, "a,\"b,c\",\"say \"\"hi\"\"\",\"x\ny\",\" pad\"\n");
+    }
+
+    #[test]
+    fn push_decimal_matches_display() {
+        for text in [
+            "0",
+            "0.00",
+            "-3500.00",
+            "1.2258",
+            "12345678901.2345",
+            "-0.0001",
+            "7",
+        ] {
+            let d: rust_decimal::Decimal = text.parse().unwrap();
+            let mut s = String::new();
+            push_decimal(&mut s, d);
+            assert_eq!(s, d.to_string());
+        }
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Reports as pure serializers: results in, bytes out. Writing files is [`crate::output`]'s job.
 
-use crate::csvfmt::{push_field, push_line, push_text};
+use crate::csvfmt::{push_decimal, push_field, push_line, push_text};
 use crate::load::{InputKind, Loan, LoanLayout, Reject, ACCOUNT_COLUMNS};
 use crate::matching::Valuation;
 use crate::metrics::{Bands, Figures};
 use crate::summarize::{Summaries, Table, Tally};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
+use std::fmt::Write as _;
 
 /// `value_source` for a valuation without a `source` field.
 pub const UNNAMED_SOURCE: &str = "valuation";
@@ -38,13 +39,13 @@ pub fn account_line(
     out.push(',');
     push_text(out, &loan.vin);
     out.push(',');
-    out.push_str(&f.balance.to_string());
+    push_decimal(out, f.balance);
     out.push(',');
     match (&f.valued, val) {
         (Some(v), Some(val)) => {
-            out.push_str(&v.value.to_string());
+            push_decimal(out, v.value);
             out.push(',');
-            out.push_str(&val.date.to_string());
+            let _ = write!(out, "{}", val.date);
             out.push(',');
             push_text(
                 out,
@@ -55,11 +56,11 @@ pub fn account_line(
                 },
             );
             out.push(',');
-            out.push_str(&v.equity.to_string());
+            push_decimal(out, v.equity);
             out.push(',');
-            out.push_str(&v.negative_equity.to_string());
+            push_decimal(out, v.negative_equity);
             out.push(',');
-            out.push_str(&v.ltv.to_string());
+            push_decimal(out, v.ltv);
         }
         _ => {
             out.push_str(",,");
@@ -71,14 +72,14 @@ pub fn account_line(
     push_field(out, &bands.labels[f.bucket]);
     for figure in [&f.net_recovery, &f.deficiency_if_default] {
         out.push(',');
-        out.push_str(&figure.to_string());
+        push_decimal(out, *figure);
     }
     out.push(',');
-    out.push_str(&loan.days_past_due.to_string());
+    let _ = write!(out, "{}", loan.days_past_due);
     out.push(',');
-    out.push_str(&f.pd.to_string());
+    push_decimal(out, f.pd);
     out.push(',');
-    out.push_str(&f.expected_deficiency.to_string());
+    push_decimal(out, f.expected_deficiency);
     out.push_str(&loan.tail);
     out.push('\n');
 }
@@ -105,12 +106,12 @@ const METRICS: [&str; 7] = [
 fn metric_cells(t: &Tally) -> [String; 7] {
     [
         t.accounts.to_string(),
-        money(&t.balance),
-        money(&t.value),
+        money(&t.balance.dec()),
+        money(&t.value.dec()),
         t.underwater_accounts.to_string(),
-        money(&t.negative_equity),
-        money(&t.deficiency_if_default),
-        money(&t.expected_deficiency),
+        money(&t.negative_equity.dec()),
+        money(&t.deficiency_if_default.dec()),
+        money(&t.expected_deficiency.dec()),
     ]
 }
 
@@ -153,7 +154,7 @@ pub fn rejects_csv(rejects: &[Reject], loans_path: &str, valuations_path: &str) 
             },
         );
         out.push(',');
-        out.push_str(&r.line.to_string());
+        let _ = write!(out, "{}", r.line);
         out.push(',');
         push_text(&mut out, &r.field);
         out.push(',');
@@ -169,13 +170,13 @@ pub fn rejects_csv(rejects: &[Reject], loans_path: &str, valuations_path: &str) 
 pub fn tally_json(t: &Tally) -> Value {
     json!({
         "accounts": t.accounts,
-        "balance": money(&t.balance),
-        "value": money(&t.value),
+        "balance": money(&t.balance.dec()),
+        "value": money(&t.value.dec()),
         "valued_accounts": t.valued_accounts,
         "underwater_accounts": t.underwater_accounts,
-        "negative_equity": money(&t.negative_equity),
-        "deficiency_if_default": money(&t.deficiency_if_default),
-        "expected_deficiency": money(&t.expected_deficiency),
+        "negative_equity": money(&t.negative_equity.dec()),
+        "deficiency_if_default": money(&t.deficiency_if_default.dec()),
+        "expected_deficiency": money(&t.expected_deficiency.dec()),
         "share_underwater": t.share_underwater().map(|d| d.to_string()),
         "avg_ltv": t.avg_ltv().map(|d| d.to_string()),
     })
@@ -237,12 +238,12 @@ pub fn terminal_summary(
          deficiency if default {}, expected deficiency {}\n\n",
         human_count(accepted),
         human_count(rejected),
-        human_money(&t.balance),
+        human_money(&t.balance.dec()),
         human_count(t.underwater_accounts),
         pct(t.share_underwater()),
-        human_money(&t.negative_equity),
-        human_money(&t.deficiency_if_default),
-        human_money(&t.expected_deficiency),
+        human_money(&t.negative_equity.dec()),
+        human_money(&t.deficiency_if_default.dec()),
+        human_money(&t.expected_deficiency.dec()),
     );
     let header = [
         "LTV band",
@@ -258,10 +259,10 @@ pub fn terminal_summary(
         rows.push([
             label.clone(),
             human_count(r.accounts),
-            human_money(&r.balance),
+            human_money(&r.balance.dec()),
             human_count(r.underwater_accounts),
-            human_money(&r.negative_equity),
-            human_money(&r.expected_deficiency),
+            human_money(&r.negative_equity.dec()),
+            human_money(&r.expected_deficiency.dec()),
         ]);
     }
     let widths: Vec<usize> = (0..6)

@@ -8,22 +8,49 @@ use crate::metrics::{Bands, Figures};
 use crate::money::ratio;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
+
+/// An exact sum of cent amounts. Per-account figures are already rounded to cents, so their sums are
+/// integers of cents: adding them as `i128` is exact and much cheaper than decimal addition.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cents(pub i128);
+
+impl Cents {
+    /// Cents of a figure rounded to 2 places (see [`crate::money::cents`]).
+    pub fn of(d: Decimal) -> Cents {
+        debug_assert_eq!(
+            d.scale(),
+            2,
+            "figures are rounded to cents before they are summed"
+        );
+        Cents(d.mantissa())
+    }
+
+    pub fn dec(self) -> Decimal {
+        Decimal::from_i128_with_scale(self.0, 2)
+    }
+}
+
+impl std::ops::AddAssign for Cents {
+    fn add_assign(&mut self, o: Cents) {
+        self.0 += o.0;
+    }
+}
 
 /// The summary metrics of a group of accounts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     pub accounts: u64,
-    pub balance: Decimal,
+    pub balance: Cents,
     /// Sum of values over accounts with a value.
-    pub value: Decimal,
+    pub value: Cents,
     pub valued_accounts: u64,
-    /// Balance of the accounts with a value (the weight of the average LTV).
+    /// Balance of the accounts with a value (the weight of the average LTV), unrounded.
     pub valued_balance_raw: Decimal,
     pub underwater_accounts: u64,
-    pub negative_equity: Decimal,
-    pub deficiency_if_default: Decimal,
-    pub expected_deficiency: Decimal,
+    pub negative_equity: Cents,
+    pub deficiency_if_default: Cents,
+    pub expected_deficiency: Cents,
     /// Σ balance × exact LTV over accounts with a value; `None` if it left Decimal's range.
     pub balance_times_ltv: Option<Decimal>,
 }
@@ -38,16 +65,16 @@ impl Tally {
 
     pub fn add(&mut self, loan: &Loan, f: &Figures) {
         self.accounts += 1;
-        self.balance += f.balance;
-        self.deficiency_if_default += f.deficiency_if_default;
-        self.expected_deficiency += f.expected_deficiency;
+        self.balance += Cents::of(f.balance);
+        self.deficiency_if_default += Cents::of(f.deficiency_if_default);
+        self.expected_deficiency += Cents::of(f.expected_deficiency);
         if let Some(v) = &f.valued {
             self.valued_accounts += 1;
-            self.value += v.value;
+            self.value += Cents::of(v.value);
             self.valued_balance_raw += loan.balance;
             if v.negative_equity > Decimal::ZERO {
                 self.underwater_accounts += 1;
-                self.negative_equity += v.negative_equity;
+                self.negative_equity += Cents::of(v.negative_equity);
             }
             self.balance_times_ltv = self
                 .balance_times_ltv
@@ -96,7 +123,7 @@ impl Tally {
 }
 
 /// A segment value's sort position and label.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Key<'a> {
     rank: u32,
     label: &'a str,
@@ -182,14 +209,14 @@ pub struct Summaries {
 #[derive(Clone)]
 struct Acc<'a> {
     buckets: Vec<Tally>,
-    segments: Vec<BTreeMap<Key<'a>, Tally>>,
+    segments: Vec<FxHashMap<Key<'a>, Tally>>,
 }
 
 impl<'a> Acc<'a> {
     fn new(buckets: usize, segments: usize) -> Acc<'a> {
         Acc {
             buckets: vec![Tally::new(); buckets],
-            segments: vec![BTreeMap::new(); segments],
+            segments: vec![FxHashMap::default(); segments],
         }
     }
 
@@ -247,6 +274,9 @@ pub fn summarize(
         .iter()
         .zip(acc.segments)
         .map(|((name, source), groups)| {
+            // Hash maps for speed while folding; sorted by key here, so the order is fixed.
+            let mut groups: Vec<(Key<'_>, Tally)> = groups.into_iter().collect();
+            groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let rows: Vec<(String, Tally)> = groups
                 .into_iter()
                 .map(|(k, t)| {
