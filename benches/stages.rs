@@ -1,3 +1,176 @@
+//! Micro-benchmarks of the hot stages, on a generated 20,000-loan book: `cargo bench --bench stages`.
+//! The end-to-end comparison with DuckDB and pandas is `benches/compare.sh` (see BENCHMARKS.md).
+
+use std::sync::OnceLock;
+use underwater::config::Model;
+use underwater::date::Date;
+use underwater::load::{parse_loans, Loan, LoanLayout, ValuationLayout};
+use underwater::matching::{match_chunk, merge_best, MatchCounts, Valuation, VinIndex};
+use underwater::metrics::{figures, Bands, Figures};
+use underwater::reader::{Chunk, ChunkReader, Header};
+
 fn main() {
     divan::main();
+}
+
+const AS_OF: &str = "2025-06-30";
+
+struct Book {
+    loans_chunk: Chunk,
+    loans_header: Header,
+    vals_chunk: Chunk,
+    vals_header: Header,
+    loans: Vec<Loan>,
+    best: Vec<Option<Valuation>>,
+    vin_ids: Vec<u32>,
+    figures: Vec<Figures>,
+    layout: LoanLayout,
+}
+
+/// Reads a whole file as one chunk.
+fn one_chunk(path: &std::path::Path) -> (Chunk, Header) {
+    let (mut r, header) = ChunkReader::open(
+        path,
+        std::fs::metadata(path).unwrap().len() as usize + 1,
+        Box::new(|_| {}),
+    )
+    .unwrap();
+    (r.next_chunk().unwrap().unwrap(), header)
+}
+
+fn book() -> &'static Book {
+    static BOOK: OnceLock<Book> = OnceLock::new();
+    BOOK.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("underwater-bench-{}", std::process::id()));
+        let args = underwater::generate::GenerateArgs {
+            loans: 20_000,
+            seed: 1,
+            out: dir.clone(),
+            as_of: Date::parse(AS_OF).unwrap(),
+            valuations_per_loan: 3,
+            dirty: false,
+        };
+        underwater::generate::generate(&args, underwater::progress::Progress::hidden()).unwrap();
+        let (loans_chunk, loans_header) = one_chunk(&dir.join("loans.csv"));
+        let (vals_chunk, vals_header) = one_chunk(&dir.join("valuations.csv"));
+        let model = Model::default();
+        let layout = LoanLayout::new(&dir.join("loans.csv"), &loans_header, &model).unwrap();
+        let loans = parse_loans(&loans_chunk, &layout).loans;
+        let (index, vin_ids) = VinIndex::build(&loans);
+        let vlayout = ValuationLayout::new(&dir.join("valuations.csv"), &vals_header).unwrap();
+        let mut best = vec![None; index.len()];
+        let batch = match_chunk(&vals_chunk, &vlayout, &index, Date::parse(AS_OF).unwrap());
+        merge_best(&mut best, &mut MatchCounts::default(), batch);
+        drop(index);
+        let bands = Bands::new(&model.ltv_bands);
+        let figures = loans
+            .iter()
+            .zip(&vin_ids)
+            .map(|(l, &id)| figures(l, best[id as usize].as_ref(), &model, &bands))
+            .collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        Book {
+            loans_chunk,
+            loans_header,
+            vals_chunk,
+            vals_header,
+            loans,
+            best,
+            vin_ids,
+            figures,
+            layout,
+        }
+    })
+}
+
+#[divan::bench]
+fn parse_amounts(bencher: divan::Bencher) {
+    let inputs = [
+        "19000.00",
+        "$19,000.00",
+        "1234.5678",
+        "0",
+        "-5.25",
+        "12,345,678.90",
+    ];
+    bencher.bench(|| {
+        for s in divan::black_box(inputs) {
+            divan::black_box(underwater::money::parse_amount(s).ok());
+        }
+    });
+}
+
+#[divan::bench]
+fn parse_and_validate_loans(bencher: divan::Bencher) {
+    let b = book();
+    let layout = LoanLayout::new(
+        std::path::Path::new("loans.csv"),
+        &b.loans_header,
+        &Model::default(),
+    )
+    .unwrap();
+    bencher
+        .counter(divan::counter::BytesCount::new(b.loans_chunk.bytes.len()))
+        .bench(|| parse_loans(&b.loans_chunk, &layout).loans.len());
+}
+
+#[divan::bench]
+fn match_valuations(bencher: divan::Bencher) {
+    let b = book();
+    let vlayout =
+        ValuationLayout::new(std::path::Path::new("valuations.csv"), &b.vals_header).unwrap();
+    let (index, _) = VinIndex::build(&b.loans);
+    let as_of = Date::parse(AS_OF).unwrap();
+    bencher
+        .counter(divan::counter::BytesCount::new(b.vals_chunk.bytes.len()))
+        .bench(|| {
+            match_chunk(&b.vals_chunk, &vlayout, &index, as_of)
+                .best
+                .len()
+        });
+}
+
+#[divan::bench]
+fn per_account_figures(bencher: divan::Bencher) {
+    let b = book();
+    let model = Model::default();
+    let bands = Bands::new(&model.ltv_bands);
+    bencher
+        .counter(divan::counter::ItemsCount::new(b.loans.len()))
+        .bench(|| {
+            b.loans
+                .iter()
+                .zip(&b.vin_ids)
+                .map(|(l, &id)| figures(l, b.best[id as usize].as_ref(), &model, &bands).bucket)
+                .sum::<usize>()
+        });
+}
+
+#[divan::bench]
+fn summaries(bencher: divan::Bencher) {
+    let b = book();
+    let bands = Bands::new(&Model::default().ltv_bands);
+    bencher
+        .counter(divan::counter::ItemsCount::new(b.loans.len()))
+        .bench(|| {
+            underwater::summarize::summarize(&b.loans, &b.figures, &bands, &b.layout.segments)
+                .segments
+                .len()
+        });
+}
+
+#[divan::bench]
+fn accounts_csv_lines(bencher: divan::Bencher) {
+    let b = book();
+    let bands = Bands::new(&Model::default().ltv_bands);
+    bencher
+        .counter(divan::counter::ItemsCount::new(b.loans.len()))
+        .bench(|| {
+            let mut out = String::with_capacity(b.loans.len() * 200);
+            for (i, loan) in b.loans.iter().enumerate() {
+                let val = b.best[b.vin_ids[i] as usize].as_ref();
+                underwater::report::account_line(&mut out, loan, val, &b.figures[i], &bands);
+            }
+            out.len()
+        });
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod csvfmt;
 pub mod date;
 pub mod error;
+pub mod floor;
 pub mod generate;
 pub mod load;
 pub mod matching;

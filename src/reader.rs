@@ -133,7 +133,8 @@ impl ChunkReader {
             next_index: 0,
             hasher: Sha256::new(),
             bytes_read: 0,
-            chunk_bytes: chunk_bytes.max(1),
+            // Reads grow the buffer to the chunk size, so bound it.
+            chunk_bytes: chunk_bytes.clamp(1, 1 << 30),
             on_bytes,
         };
         let header = reader.read_header()?;

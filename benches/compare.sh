@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# End-to-end comparison: underwater vs the polars read floor vs DuckDB vs pandas, on the same generated books.
+# usage: bash benches/compare.sh [LOANS ...]     (default: 1000000; e.g. bash benches/compare.sh 1000000 10000000)
+# Runs are alternated, RUNS times each; prints median wall time, median peak RSS and ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+WORK=${WORK:-/tmp/underwater-bench}
+AS_OF=2025-06-30
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/underwater-target}"
+cargo build --release -q
+UW="$CARGO_TARGET_DIR/release/underwater"
+mkdir -p "$WORK"
+if [ ! -x "$WORK/venv/bin/python" ]; then
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install -q duckdb pandas numpy
+fi
+PY="$WORK/venv/bin/python"
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)"; exit 1; }
+
+measure() { # name outdir cmd... -> appends "name seconds kb" to $WORK/times
+  local name=$1 out=$2; shift 2
+  rm -rf "$out"; mkdir -p "$out"
+  /usr/bin/time -f "%e %M" -o "$WORK/t.$$" "$@" >/dev/null 2>"$WORK/err.$$" || { cat "$WORK/err.$$"; exit 1; }
+  echo "$name $(cat "$WORK/t.$$")" >>"$WORK/times"
+}
+
+for N in "${@:-1000000}"; do
+  BOOK="$WORK/book-$N"
+  [ -f "$BOOK/loans.csv" ] || "$UW" generate --loans "$N" --seed 1 --out "$BOOK" --as-of $AS_OF -q
+  L="$BOOK/loans.csv"; V="$BOOK/valuations.csv"
+  : >"$WORK/times"
+  for i in $(seq "$RUNS"); do
+    rm -rf "$WORK/uw"
+    measure underwater "$WORK/uw-stage" "$UW" run --loans "$L" --valuations "$V" --as-of $AS_OF --out "$WORK/uw" -q
+    measure floor "$WORK/floor" "$UW" floor --loans "$L" --valuations "$V"
+    measure duckdb "$WORK/duckdb" "$PY" benches/duckdb_job.py "$L" "$V" $AS_OF "$WORK/duckdb"
+    measure pandas "$WORK/pandas" "$PY" benches/pandas_job.py "$L" "$V" $AS_OF "$WORK/pandas"
+  done
+  echo "== $N loans ($(du -h "$L" | cut -f1) loans, $(du -h "$V" | cut -f1) valuations), $RUNS alternating runs, $(nproc) cores, $(date -u +%F)"
+  "$PY" - "$WORK/times" <<'PYEOF'
+import sys, statistics
+rows = {}
+for line in open(sys.argv[1]):
+    name, secs, kb = line.split()
+    rows.setdefault(name, []).append((float(secs), int(kb)))
+med = {n: (statistics.median(s for s, _ in v), statistics.median(k for _, k in v)) for n, v in rows.items()}
+print(f"{'tool':<12}{'median s':>10}{'peak RSS MiB':>14}")
+for n in ["underwater", "floor", "duckdb", "pandas"]:
+    s, k = med[n]
+    print(f"{n:<12}{s:>10.2f}{k / 1024:>14.0f}")
+u = med["underwater"][0]
+print(f"ratios: underwater/floor {u / med['floor'][0]:.2f}  underwater/duckdb {u / med['duckdb'][0]:.2f}  underwater/pandas {u / med['pandas'][0]:.2f}")
+PYEOF
+  "$PY" benches/agree.py "$WORK/uw" "$WORK/duckdb" "$WORK/pandas"
+done
