@@ -12,7 +12,9 @@ const EXIT_CODES: &str = "Exit codes:
   1  internal error (a bug: please report it)
   2  bad command line or config file: nothing read or written
   3  an input file cannot be used (missing, unreadable, not CSV, missing a column): nothing written
-  4  outputs could not be written (permissions, disk full, unsafe --out): previous outputs intact";
+  4  outputs could not be written (permissions, disk full, unsafe --out): previous outputs intact
+  5  --max-reject-rate exceeded: rejects.csv and summary.json written, the book not published
+  6  --fail-on-stale: valuations too old: rejects.csv and summary.json written, the book not published";
 
 #[derive(Parser, Debug)]
 #[command(name = "underwater", version, about = "Negative equity, LTV and deficiency exposure for auto-loan books, exact to the cent", after_help = EXIT_CODES)]
@@ -92,6 +94,12 @@ pub struct RunCmd {
     /// No progress, no log lines, no summary on stdout
     #[arg(long, short)]
     pub quiet: bool,
+    /// Fail with exit code 5 when more than this share of an input's rows is rejected (e.g. 0.01)
+    #[arg(long, value_name = "SHARE")]
+    pub max_reject_rate: Option<String>,
+    /// Fail with exit code 6 when any account's valuation is older than N days at as_of
+    #[arg(long, value_name = "DAYS")]
+    pub fail_on_stale: Option<u32>,
     /// Bytes of input per parallel chunk (for tests of chunk boundaries)
     #[arg(long, hide = true, default_value_t = crate::reader::CHUNK_BYTES)]
     pub chunk_bytes: usize,
@@ -111,6 +119,8 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
                 threads: cmd.threads,
                 quiet: cmd.quiet,
                 chunk_bytes: cmd.chunk_bytes,
+                max_reject_rate: cmd.max_reject_rate,
+                fail_on_stale: cmd.fail_on_stale,
             })?;
             let outcome = crate::run::run(&config, Progress::new(config.quiet))?;
             if !config.quiet {

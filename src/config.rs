@@ -105,6 +105,10 @@ pub struct Config {
     pub quiet: bool,
     /// Target bytes per parallel chunk of input (tests lower it to exercise chunk boundaries).
     pub chunk_bytes: usize,
+    /// Fail (exit 5) when an input's share of rejected rows exceeds this.
+    pub max_reject_rate: Option<Decimal>,
+    /// Fail (exit 6) when an account's valuation is older than this many days at as_of.
+    pub fail_on_stale: Option<u32>,
     pub as_of: Date,
     pub as_of_source: AsOfSource,
     pub model: Model,
@@ -132,6 +136,8 @@ pub enum ConfigError {
     BadAsOf(String),
     #[error("--threads must be at least 1")]
     BadThreads,
+    #[error("--max-reject-rate `{0}` must be a share between 0 and 1, e.g. 0.01 for 1%")]
+    BadRejectRate(String),
 }
 
 /// The command-line part of a `run`, before the config file is merged in.
@@ -146,6 +152,8 @@ pub struct RunArgs {
     pub threads: Option<usize>,
     pub quiet: bool,
     pub chunk_bytes: usize,
+    pub max_reject_rate: Option<String>,
+    pub fail_on_stale: Option<u32>,
 }
 
 impl Config {
@@ -177,6 +185,13 @@ impl Config {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let max_reject_rate = match &args.max_reject_rate {
+            None => None,
+            Some(text) => match Decimal::from_str(text.trim()) {
+                Ok(r) if r >= Decimal::ZERO && r <= Decimal::ONE => Some(r),
+                _ => return Err(ConfigError::BadRejectRate(text.clone())),
+            },
+        };
         Ok(Config {
             loans: args.loans,
             valuations: args.valuations,
@@ -186,6 +201,8 @@ impl Config {
             threads,
             quiet: args.quiet,
             chunk_bytes: args.chunk_bytes.max(1),
+            max_reject_rate,
+            fail_on_stale: args.fail_on_stale,
             as_of,
             as_of_source,
             model,

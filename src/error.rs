@@ -7,6 +7,8 @@
 //! | 2 | bad command line or config file: nothing was read or written |
 //! | 3 | an input file cannot be used (missing, unreadable, not CSV, missing a required column): nothing written |
 //! | 4 | outputs could not be written (permissions, disk full, unsafe --out): previous outputs left intact |
+//! | 5 | `--max-reject-rate` exceeded: rejects.csv and summary.json written, the book not published |
+//! | 6 | `--fail-on-stale`: some valuations are too old: rejects.csv and summary.json written, book not published |
 //!
 //! Bad *rows* are not errors: they go to `rejects.csv` and the run succeeds.
 
@@ -17,6 +19,8 @@ pub const EXIT_INTERNAL: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_INPUT: u8 = 3;
 pub const EXIT_OUTPUT: u8 = 4;
+pub const EXIT_REJECT_RATE: u8 = 5;
+pub const EXIT_STALE: u8 = 6;
 
 /// An input file that cannot be used as a whole. Messages name the file and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +83,21 @@ pub enum RunError {
     Output(anyhow::Error),
     #[error("{0:#}")]
     Internal(anyhow::Error),
+    #[error(
+        "{rejected} of {read} {input} rows were rejected, above --max-reject-rate {max}. \
+         See rejects.csv and summary.json in the output directory; the book was not published"
+    )]
+    RejectRate {
+        input: &'static str,
+        rejected: u64,
+        read: u64,
+        max: rust_decimal::Decimal,
+    },
+    #[error(
+        "{accounts} accounts are valued by valuations older than {days} days (--fail-on-stale). \
+         See summary.json in the output directory; the book was not published"
+    )]
+    Stale { accounts: u64, days: u32 },
 }
 
 impl RunError {
@@ -88,6 +107,8 @@ impl RunError {
             RunError::Input(_) => EXIT_INPUT,
             RunError::Output(_) => EXIT_OUTPUT,
             RunError::Internal(_) => EXIT_INTERNAL,
+            RunError::RejectRate { .. } => EXIT_REJECT_RATE,
+            RunError::Stale { .. } => EXIT_STALE,
         }
     }
 }

@@ -69,9 +69,13 @@ pub fn run(config: &Config, progress: Progress) -> Result<Outcome, RunError> {
         .map_err(|e| RunError::Internal(e.into()))?;
     pool.install(|| {
         let book = compute(config, progress)?;
+        let guards = check_guards(config, &book);
         let stage = progress.spinner("write");
-        write_outputs(config, &book, started).map_err(RunError::Output)?;
+        write_outputs(config, &book, started, &guards).map_err(RunError::Output)?;
         stage.finish(&format!("outputs in {}", config.out.display()));
+        if let Some(failure) = guards.failure {
+            return Err(failure);
+        }
         let summary = report::terminal_summary(
             &book.summaries,
             book.loan_counts.accepted,
@@ -326,10 +330,70 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
     out
 }
 
-fn write_outputs(config: &Config, book: &Book, started: SystemTime) -> anyhow::Result<()> {
+/// What the nightly guard rails found.
+pub struct Guards {
+    /// Matched valuations older than `--fail-on-stale` days (None when the flag is not given).
+    pub stale_valuations: Option<u64>,
+    /// The guard that failed the run, if any.
+    pub failure: Option<RunError>,
+}
+
+/// Applies `--max-reject-rate` and `--fail-on-stale`. A failed guard still writes rejects.csv and
+/// summary.json (so the cause can be read), but not the book itself, and exits with its own code.
+fn check_guards(config: &Config, book: &Book) -> Guards {
+    let mut failure = None;
+    if let Some(max) = config.max_reject_rate {
+        for (name, c) in [
+            ("loans", book.loan_counts),
+            ("valuations", book.valuation_counts),
+        ] {
+            let rate = if c.read == 0 {
+                rust_decimal::Decimal::ZERO
+            } else {
+                rust_decimal::Decimal::from(c.rejected) / rust_decimal::Decimal::from(c.read)
+            };
+            if failure.is_none() && rate > max {
+                failure = Some(RunError::RejectRate {
+                    input: name,
+                    rejected: c.rejected,
+                    read: c.read,
+                    max,
+                });
+            }
+        }
+    }
+    let stale_valuations = config.fail_on_stale.map(|days| {
+        let stale = (0..book.loans.len())
+            .filter(|&i| {
+                book.valuation(i)
+                    .is_some_and(|v| v.date.days_until(config.as_of) > days as i32)
+            })
+            .count() as u64;
+        if failure.is_none() && stale > 0 {
+            failure = Some(RunError::Stale {
+                accounts: stale,
+                days,
+            });
+        }
+        stale
+    });
+    Guards {
+        stale_valuations,
+        failure,
+    }
+}
+
+fn write_outputs(
+    config: &Config,
+    book: &Book,
+    started: SystemTime,
+    guards: &Guards,
+) -> anyhow::Result<()> {
     let staging = Staging::new(&config.out)?;
     let mut outputs = Vec::new();
+    let publish = guards.failure.is_none();
     match config.format {
+        _ if !publish => {}
         Format::Csv => {
             let name = "accounts.csv";
             let file = staging.create(name)?;
@@ -372,18 +436,31 @@ fn write_outputs(config: &Config, book: &Book, started: SystemTime) -> anyhow::R
         &report::rejects_csv(&book.rejects, &loans_path, &valuations_path),
     )?;
     outputs.push("rejects.csv".into());
-    staging.write(
-        "summary_by_ltv_bucket.csv",
-        &report::table_csv(&book.summaries.ltv, false),
-    )?;
-    outputs.push("summary_by_ltv_bucket.csv".into());
-    for table in &book.summaries.segments {
-        let name = format!("summary_by_{}.csv", sanitize(&table.dimension));
-        staging.write(&name, &report::table_csv(table, true))?;
-        outputs.push(name);
+    if publish {
+        staging.write(
+            "summary_by_ltv_bucket.csv",
+            &report::table_csv(&book.summaries.ltv, false),
+        )?;
+        outputs.push("summary_by_ltv_bucket.csv".into());
+        for table in &book.summaries.segments {
+            let name = format!("summary_by_{}.csv", sanitize(&table.dimension));
+            staging.write(&name, &report::table_csv(table, true))?;
+            outputs.push(name);
+        }
     }
     outputs.push("summary.json".into());
-    let json = summary_json(config, book, started, &outputs);
+    let mut json = summary_json(config, book, started, &outputs);
+    json["status"] = match &guards.failure {
+        None => json!({"ok": true}),
+        Some(e) => json!({"ok": false, "exit_code": e.exit_code(), "reason": e.to_string(),
+                          "note": "guard rail failed: the book (accounts and summaries) was not published"}),
+    };
+    if let Some(stale) = guards.stale_valuations {
+        json["data_quality"]["stale_valuations"] = json!({
+            "older_than_days": config.fail_on_stale,
+            "accounts": stale,
+        });
+    }
     let mut bytes = serde_json::to_vec_pretty(&json)?;
     bytes.push(b'\n');
     staging.write("summary.json", &bytes)?;
@@ -485,6 +562,8 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
                 "pd_by_days_past_due": model.pd_by_days_past_due.iter().map(|(d, p)| json!([d, p.to_string()])).collect::<Vec<_>>(),
                 "segments": model.segments,
                 "format": match config.format { Format::Csv => "csv", Format::Parquet => "parquet" },
+                "max_reject_rate": config.max_reject_rate.map(|d| d.to_string()),
+                "fail_on_stale_days": config.fail_on_stale,
             },
             "outputs": outputs,
             "threads": config.threads,

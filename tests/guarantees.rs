@@ -1,0 +1,137 @@
+//! Guarantees for nightly runs: guard rails with their own exit codes, and outputs that a SIGKILL at any
+//! moment leaves either completely old or completely new.
+
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const LOANS: &str = "account_id,vin,origination_date,amount_financed,term_months,current_balance\n\
+A1,V1,2022-01-01,20000,60,15000.00\nA2,V2,2022-01-01,20000,60,oops\nA3,V3,2022-01-01,20000,60,9000.00\n\
+A4,V4,2022-01-01,20000,60,8000.00\n";
+const VALS: &str = "vin,valuation_date,value\nV1,2024-06-01,12000.00\nV3,2023-01-01,9500.00\nV4,2024-05-01,10000.00\n";
+
+fn sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.write("loans.csv", LOANS);
+    s.write("valuations.csv", VALS);
+    s
+}
+
+#[test]
+fn reject_rate_above_the_limit_fails_with_exit_5_and_does_not_publish_the_book() {
+    let s = sandbox();
+    // 1 of 4 loan rows is rejected: 25%.
+    let out = s.run_book(
+        "out",
+        &["--as-of", "2024-06-30", "--max-reject-rate", "0.2"],
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 of 4 loans rows were rejected"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(s.path("out/rejects.csv").exists());
+    assert!(
+        !s.path("out/accounts.csv").exists(),
+        "a failed book is not published"
+    );
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(json["status"]["ok"], false);
+    assert_eq!(json["status"]["exit_code"], 5);
+    assert_ok(&s.run_book(
+        "out",
+        &["--as-of", "2024-06-30", "--max-reject-rate", "0.25"],
+    ));
+    assert!(s.path("out/accounts.csv").exists());
+    let bad = s.run_book("out", &["--as-of", "2024-06-30", "--max-reject-rate", "2"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn stale_valuations_fail_with_exit_6_when_asked() {
+    let s = sandbox();
+    // V3's valuation (2023-01-01) is 546 days old at 2024-06-30.
+    let out = s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "365"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 accounts are valued by valuations older than 365 days"));
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(json["data_quality"]["stale_valuations"]["accounts"], 1);
+    assert!(!s.path("out/accounts.csv").exists());
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "600"]));
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(json["data_quality"]["stale_valuations"]["accounts"], 0);
+    assert_eq!(json["status"]["ok"], true);
+}
+
+/// SIGKILL during a run, many times at spread-out moments: `out` always holds one complete set of
+/// outputs (the previous run's or the new run's), never a mix and never a truncated file.
+#[test]
+fn a_run_killed_at_any_moment_leaves_old_or_new_outputs_whole() {
+    let s = Sandbox::new();
+    assert_ok(&s.run(&[
+        "generate", "--loans", "60000", "--seed", "4", "--out", "book", "-q",
+    ]));
+    let run_args = |out: &str, as_of: &str| {
+        vec![
+            "run".to_string(),
+            "--loans".into(),
+            "book/loans.csv".into(),
+            "--valuations".into(),
+            "book/valuations.csv".into(),
+            "--as-of".into(),
+            as_of.into(),
+            "--out".into(),
+            out.into(),
+            "-q".into(),
+        ]
+    };
+    let run = |out: &str, as_of: &str| {
+        let o = s.run(
+            &run_args(out, as_of)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        assert_ok(&o);
+    };
+    run("old", "2025-03-31");
+    run("new", "2025-06-30");
+    let old = outputs_without_times(&s.path("old"));
+    let new = outputs_without_times(&s.path("new"));
+    assert_ne!(old, new);
+    // Time one run to spread the kills over its whole length.
+    let t = std::time::Instant::now();
+    run("timing", "2025-06-30");
+    let full = t.elapsed().as_micros() as u64;
+    let (mut saw_old, mut saw_new) = (0, 0);
+    let kills = 24;
+    for i in 0..kills {
+        let _ = std::fs::remove_dir_all(s.path("out"));
+        run("out", "2025-03-31");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_underwater"))
+            .args(run_args("out", "2025-06-30"))
+            .current_dir(s.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(full * (i + 1) / kills));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let now = outputs_without_times(&s.path("out"));
+        if now == old {
+            saw_old += 1;
+        } else if now == new {
+            saw_new += 1;
+        } else {
+            panic!(
+                "kill {i}: out holds a mix of outputs: {:?}",
+                now.iter().map(|(n, b)| (n, b.len())).collect::<Vec<_>>()
+            );
+        }
+    }
+    eprintln!("{kills} kills: {saw_old} left the previous outputs, {saw_new} the new ones");
+    assert_eq!(saw_old + saw_new, kills as usize);
+}
