@@ -133,18 +133,7 @@ fn generated_dirty_book_rejects_exactly_what_its_manifest_lists() {
         "generate", "--loans", "5000", "--seed", "11", "--out", "book", "--dirty", "-q",
     ]);
     assert_ok(&out);
-    let run = s.run(&[
-        "run",
-        "--loans",
-        "book/loans.csv",
-        "--valuations",
-        "book/valuations.csv",
-        "--as-of",
-        "2025-06-30",
-        "--out",
-        "out",
-        "-q",
-    ]);
+    let run = s.run_generated("out", &[]);
     assert_ok(&run);
     let manifest = read_csv(&s.path("book/dirty_manifest.csv"));
     let rejects = read_csv(&s.path("out/rejects.csv"));

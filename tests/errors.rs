@@ -29,6 +29,11 @@ fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
     assert!(out.stdout.is_empty(), "nothing on stdout");
 }
 
+/// Runs the sandbox's book and expects an input error (exit 3) mentioning `needles`.
+fn assert_input_error(s: &Sandbox, needles: &[&str]) {
+    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, needles);
+}
+
 fn no_outputs(s: &Sandbox) {
     assert!(
         !s.path("out").exists(),
@@ -54,11 +59,7 @@ fn missing_required_column_names_file_column_and_fix() {
     no_outputs(&s);
     s.write("loans.csv", LOANS);
     s.write("valuations.csv", "vin,date,value\n");
-    assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30"]),
-        3,
-        &["valuations.csv", "valuation_date"],
-    );
+    assert_input_error(&s, &["valuations.csv", "valuation_date"]);
     no_outputs(&s);
 }
 
@@ -99,38 +100,18 @@ fn binary_empty_and_malformed_header_files_are_refused() {
         "loans.csv",
         b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x00\x00!\x00\xb7\xac\xce\x00\n",
     );
-    assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30"]),
-        3,
-        &["not a CSV file"],
-    );
+    assert_input_error(&s, &["not a CSV file"]);
     s.write_bytes("loans.csv", b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n");
-    assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30"]),
-        3,
-        &["loans.csv"],
-    );
+    assert_input_error(&s, &["loans.csv"]);
     s.write("loans.csv", "");
-    assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30"]),
-        3,
-        &["is empty"],
-    );
+    assert_input_error(&s, &["is empty"]);
     s.write_bytes("loans.csv", b"\xEF\xBB\xBF\r\n");
-    assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30"]),
-        3,
-        &["is empty"],
-    );
+    assert_input_error(&s, &["is empty"]);
     s.write(
         "loans.csv",
         "account_id,vin,vin,origination_date,amount_financed,term_months,current_balance\n",
     );
-    assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30"]),
-        3,
-        &["`vin` appears twice"],
-    );
+    assert_input_error(&s, &["`vin` appears twice"]);
     no_outputs(&s);
 }
 
@@ -215,11 +196,7 @@ fn a_failed_run_leaves_previous_outputs_intact() {
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
     let before = outputs_without_times(&s.path("out"));
     s.write("loans.csv", "account_id,vin\nA,B\n");
-    assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30"]),
-        3,
-        &["current_balance"],
-    );
+    assert_input_error(&s, &["current_balance"]);
     assert_eq!(outputs_without_times(&s.path("out")), before);
     // A successful rerun replaces the directory whole: a stray file from before does not survive.
     s.write("loans.csv", LOANS);

@@ -10,24 +10,8 @@ fn parquet_accounts_hold_the_same_exact_figures_as_csv() {
     assert_ok(&s.run(&[
         "generate", "--loans", "500", "--seed", "3", "--out", "book", "-q",
     ]));
-    let args = |out: &'static str, format: &'static str| {
-        vec![
-            "run",
-            "--loans",
-            "book/loans.csv",
-            "--valuations",
-            "book/valuations.csv",
-            "--as-of",
-            "2025-06-30",
-            "--out",
-            out,
-            "--format",
-            format,
-            "-q",
-        ]
-    };
-    assert_ok(&s.run(&args("csv", "csv")));
-    assert_ok(&s.run(&args("pq", "parquet")));
+    assert_ok(&s.run_generated("csv", &["--format", "csv"]));
+    assert_ok(&s.run_generated("pq", &["--format", "parquet"]));
     assert!(!s.path("pq/accounts.csv").exists());
     for f in [
         "summary_by_ltv_bucket.csv",

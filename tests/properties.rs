@@ -316,23 +316,7 @@ fn generated_book_is_identical_across_threads_and_chunk_sizes() {
         "generate", "--loans", "3000", "--seed", "5", "--out", "book", "--dirty", "-q",
     ]));
     let run = |out: &str, threads: &str, chunk: &str| {
-        let o = s.run(&[
-            "run",
-            "--loans",
-            "book/loans.csv",
-            "--valuations",
-            "book/valuations.csv",
-            "--as-of",
-            "2025-06-30",
-            "--out",
-            out,
-            "-q",
-            "--threads",
-            threads,
-            "--chunk-bytes",
-            chunk,
-        ]);
-        assert_ok(&o);
+        assert_ok(&s.run_generated(out, &["--threads", threads, "--chunk-bytes", chunk]));
     };
     run("a", "1", "4194304");
     run("b", "2", "1000");

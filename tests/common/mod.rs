@@ -65,6 +65,26 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Runs `underwater run` on the generated book in `book/` as of 2025-06-30, into `out`.
+    pub fn run_generated(&self, out: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "run",
+            "--loans",
+            "book/loans.csv",
+            "--valuations",
+            "book/valuations.csv",
+            "--as-of",
+            "2025-06-30",
+            "--out",
+            out,
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+}
+
 pub fn assert_ok(out: &Output) {
     assert!(
         out.status.success(),
