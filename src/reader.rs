@@ -49,10 +49,20 @@ pub struct Row<'a> {
 impl Chunk {
     /// Calls `each` for every record, in order. Blank lines are not records (as in `csv`).
     pub fn for_each_row(&self, mut each: impl FnMut(Row<'_>)) {
+        // `csv` drops a UTF-8 BOM at the start of its input, which is right for a file but wrong for a
+        // chunk that happens to start with a row beginning with BOM bytes: that row must read the same
+        // wherever the chunk boundaries fall. A leading blank line (not a record) disarms the stripping.
+        let prefixed;
+        let (data, shift) = if self.bytes.starts_with(UTF8_BOM) {
+            prefixed = [b"\n".as_slice(), &self.bytes].concat();
+            (&prefixed[..], 1)
+        } else {
+            (&self.bytes[..], 0)
+        };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(&self.bytes[..]);
+            .from_reader(data);
         let mut record = csv::ByteRecord::new();
         // Lines are counted here rather than taken from `csv`, whose positions put a CRLF record's start
         // on the LF of the line before. A record starts at its first byte that is not a line end.
@@ -60,8 +70,12 @@ impl Chunk {
         // With `flexible`, `csv` reports no error for field counts, and no I/O error can happen on a byte
         // slice, so anything but Ok(true) is the end of the chunk.
         while let Ok(true) = reader.read_byte_record(&mut record) {
-            let end = (reader.position().byte() as usize).min(self.bytes.len());
-            let mut start = (record.position().map_or(0, |p| p.byte()) as usize).min(end);
+            let end = (reader.position().byte() as usize)
+                .saturating_sub(shift)
+                .min(self.bytes.len());
+            let mut start = (record.position().map_or(0, |p| p.byte()) as usize)
+                .saturating_sub(shift)
+                .min(end);
             start = start.max(counted_to);
             while start < end && matches!(self.bytes[start], b'\r' | b'\n') {
                 start += 1;
