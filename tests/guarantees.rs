@@ -135,3 +135,52 @@ fn a_run_killed_at_any_moment_leaves_old_or_new_outputs_whole() {
     eprintln!("{kills} kills: {saw_old} left the previous outputs, {saw_new} the new ones");
     assert_eq!(saw_old + saw_new, kills as usize);
 }
+
+/// Unmounts the test's tmpfs when the test ends, even on failure.
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A disk that fills up mid-write: a clear error (exit 4), the previous outputs intact, no staging left.
+#[test]
+fn disk_full_mid_write_keeps_previous_outputs() {
+    let s = Sandbox::new();
+    let disk = s.path("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&disk)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|st| st.success());
+    if !mounted {
+        eprintln!("SKIPPED disk_full_mid_write_keeps_previous_outputs: cannot mount a small tmpfs (needs root)");
+        return;
+    }
+    let _unmount = Mount(disk.clone());
+    s.write("loans.csv", LOANS);
+    s.write("valuations.csv", VALS);
+    assert_ok(&s.run_book("disk/out", &["--as-of", "2024-06-30"]));
+    let before = outputs_without_times(&s.path("disk/out"));
+    // A 20,000-loan book's accounts.csv (~4 MB) cannot fit on the 1 MiB disk.
+    assert_ok(&s.run(&[
+        "generate", "--loans", "20000", "--seed", "2", "--out", "book", "-q",
+    ]));
+    let out = s.run_generated("disk/out", &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("disk full") || stderr(&out).contains("No space"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(outputs_without_times(&s.path("disk/out")), before);
+    let left: Vec<String> = std::fs::read_dir(&disk)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["out"], "no staging directory left on the full disk");
+}
