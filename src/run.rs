@@ -170,10 +170,10 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     let mut best: Vec<Option<Valuation>> = vec![None; index.len()];
     let mut match_counts = MatchCounts::default();
     let mut valuation_counts = RowCounts::default();
-    for (_, b) in vbatches {
+    for (_, mut b) in vbatches {
         valuation_counts.read += b.rows;
         valuation_counts.rejected += b.rejects.len() as u64;
-        rejects.extend(b.rejects.iter().cloned());
+        rejects.append(&mut b.rejects);
         merge_best(&mut best, &mut match_counts, b);
     }
     valuation_counts.accepted = valuation_counts.read - valuation_counts.rejected;
