@@ -191,3 +191,40 @@ fn regression_bom_at_the_start_of_a_chunk_is_kept() {
         assert_eq!(ids, ["A1", "\u{feff}A2"], "chunk size {chunk}");
     }
 }
+
+/// A large file (many default-size chunks) with one bad row near the end reports exactly that line.
+#[test]
+fn one_bad_row_near_the_end_of_a_large_file_reports_its_line() {
+    let rows = 400_000u64;
+    let bad_line = rows - 1; // the header is line 1, so data row k is on line k + 1
+    let mut loans = String::with_capacity(rows as usize * 40 + HEADER.len());
+    loans.push_str(HEADER);
+    for k in 1..=rows {
+        if k + 1 == bad_line {
+            loans.push_str(&format!("A{k},V1,2022-01-01,100,60,12.3.4,0\n"));
+        } else {
+            loans.push_str(&format!("A{k},V1,2022-01-01,100,60,50.00,0\n"));
+        }
+    }
+    let s = Sandbox::new();
+    s.write("loans.csv", &loans);
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2024-01-01,100\n",
+    );
+    let book = underwater::run::compute(
+        &config(&s, underwater::reader::CHUNK_BYTES),
+        Progress::hidden(),
+    )
+    .unwrap();
+    assert!(
+        loans.len() > 3 * underwater::reader::CHUNK_BYTES,
+        "spans several chunks"
+    );
+    assert_eq!(
+        (book.loan_counts.read, book.loan_counts.rejected),
+        (rows, 1)
+    );
+    assert_eq!(book.rejects[0].line, bad_line);
+    assert_eq!(book.rejects[0].field, "current_balance");
+}
