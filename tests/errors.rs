@@ -131,6 +131,19 @@ fn header_only_file_is_a_valid_empty_book() {
 #[test]
 fn bad_config_fails_before_any_input_is_read() {
     let s = Sandbox::new(); // no input files at all: a config error must come first
+    let run_with_config = |config: &str| {
+        s.run(&[
+            "run",
+            "--loans",
+            "l.csv",
+            "--valuations",
+            "v.csv",
+            "--out",
+            "out",
+            "--config",
+            config,
+        ])
+    };
     for (toml, key) in [
         ("bands = [1, 2]", "unknown key `bands`"),
         ("ltv_bands = [100, 80]", "ltv_bands"),
@@ -141,31 +154,9 @@ fn bad_config_fails_before_any_input_is_read() {
         ("ltv_bands = [80, 100", "not valid TOML"),
     ] {
         s.write("bad.toml", toml);
-        let out = s.run(&[
-            "run",
-            "--loans",
-            "l.csv",
-            "--valuations",
-            "v.csv",
-            "--out",
-            "out",
-            "--config",
-            "bad.toml",
-        ]);
-        assert_fails(&out, 2, &["bad.toml", key]);
+        assert_fails(&run_with_config("bad.toml"), 2, &["bad.toml", key]);
     }
-    let out = s.run(&[
-        "run",
-        "--loans",
-        "l.csv",
-        "--valuations",
-        "v.csv",
-        "--out",
-        "out",
-        "--config",
-        "missing.toml",
-    ]);
-    assert_fails(&out, 2, &["missing.toml"]);
+    assert_fails(&run_with_config("missing.toml"), 2, &["missing.toml"]);
     let out = s.run(&[
         "run",
         "--loans",
