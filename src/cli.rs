@@ -71,11 +71,18 @@ pub struct GenerateCmd {
 #[derive(Args, Debug)]
 pub struct RunCmd {
     /// Loans CSV (account_id, vin, origination_date, amount_financed, term_months, current_balance, ...)
-    #[arg(long, value_name = "LOANS.csv")]
-    pub loans: PathBuf,
-    /// Valuations CSV (vin, valuation_date, value, [source])
+    #[arg(long, value_name = "LOANS.csv", required_unless_present = "tape_file", conflicts_with = "tape_file")]
+    pub loans: Option<PathBuf>,
+    /// The loan tape, with --tape (same as --loans)
+    #[arg(value_name = "TAPE.csv", requires = "tape")]
+    pub tape_file: Option<PathBuf>,
+    /// The loans file is a loan tape in this format: regab = SEC Reg AB II EX-102 auto-loan data.
+    /// Its columns are mapped, as_of defaults to its reporting period, values are estimated
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub tape: Option<crate::tape::Tape>,
+    /// Valuations CSV (vin, valuation_date, value, [source]); optional when values are estimated
     #[arg(long, value_name = "VALUATIONS.csv")]
-    pub valuations: PathBuf,
+    pub valuations: Option<PathBuf>,
     /// Valuation date to run as of (YYYY-MM-DD); wins over the config's as_of; default today (UTC)
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<String>,
@@ -109,9 +116,20 @@ pub struct RunCmd {
 pub fn execute(cli: Cli) -> Result<(), RunError> {
     match cli.command {
         Command::Run(cmd) => {
+            let loans = cmd
+                .loans
+                .or(cmd.tape_file)
+                .expect("clap requires --loans or a tape file");
+            // The tape's period is its own default as_of; read before the config is built.
+            let tape_period = match cmd.tape {
+                Some(_) => crate::tape::peek_period(&loans)?,
+                None => None,
+            };
             let config = Config::build(RunArgs {
-                loans: cmd.loans,
+                loans,
                 valuations: cmd.valuations,
+                tape: cmd.tape,
+                tape_period,
                 out: cmd.out,
                 config_file: cmd.config,
                 as_of: cmd.as_of,

@@ -5,6 +5,8 @@
 //! bad config fails with its key named before a single loan is loaded.
 
 use crate::date::Date;
+use crate::estimate::{Curve, Estimate, PriceIndex};
+use crate::tape::Tape;
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -14,8 +16,10 @@ pub const DEFAULT_SEGMENTS: [&str; 5] =
     ["vintage", "new_used", "credit_tier", "term_band", "state"];
 /// Segments computed from loan fields rather than read from a column of the same name.
 pub const DERIVED_SEGMENTS: [&str; 3] = ["vintage", "credit_tier", "term_band"];
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 8] = [
     "as_of",
+    "columns",
+    "estimate",
     "ltv_bands",
     "recovery_rate",
     "repossession_cost",
@@ -35,6 +39,8 @@ pub enum Format {
 pub enum AsOfSource {
     CommandLine,
     ConfigFile,
+    /// The tape's reporting period end (its first row's `reportingPeriodEndingDate`).
+    Tape,
     Today,
 }
 
@@ -43,6 +49,7 @@ impl AsOfSource {
         match self {
             AsOfSource::CommandLine => "--as-of",
             AsOfSource::ConfigFile => "config as_of",
+            AsOfSource::Tape => "tape reportingPeriodEndingDate",
             AsOfSource::Today => "today (UTC)",
         }
     }
@@ -97,7 +104,15 @@ impl Model {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub loans: PathBuf,
-    pub valuations: PathBuf,
+    /// None when values are only estimated (loan tapes carry no VIN to match).
+    pub valuations: Option<PathBuf>,
+    /// The loans file is a loan tape of this format.
+    pub tape: Option<Tape>,
+    /// The tape's reporting period; rows of other periods are rejected.
+    pub tape_period: Option<Date>,
+    /// Loan column renames, `(ours, theirs)`: the tape's fixed mapping, then the config's `[columns]`.
+    pub columns: Vec<(String, String)>,
+    pub estimate: Estimate,
     pub out: PathBuf,
     pub config_file: Option<PathBuf>,
     pub format: Format,
@@ -138,13 +153,21 @@ pub enum ConfigError {
     BadThreads,
     #[error("--max-reject-rate `{0}` must be a share between 0 and 1, e.g. 0.01 for 1%")]
     BadRejectRate(String),
+    #[error("no --valuations file and value estimates are off, so no account could have a value. \
+             Fix: pass --valuations FILE, or set `enabled = true` under [estimate] in the config")]
+    NothingToValue,
+    #[error("price index {path}: {problem}")]
+    PriceIndex { path: PathBuf, problem: String },
 }
 
 /// The command-line part of a `run`, before the config file is merged in.
 #[derive(Clone, Debug)]
 pub struct RunArgs {
     pub loans: PathBuf,
-    pub valuations: PathBuf,
+    pub valuations: Option<PathBuf>,
+    pub tape: Option<Tape>,
+    /// The tape's period as read from its first row (see [`crate::tape::peek_period`]).
+    pub tape_period: Option<Date>,
     pub out: PathBuf,
     pub config_file: Option<PathBuf>,
     pub as_of: Option<String>,
@@ -165,7 +188,7 @@ impl Config {
             }
             None => None,
         };
-        let (model, file_as_of) = match &args.config_file {
+        let file = match &args.config_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.clone(),
@@ -173,13 +196,35 @@ impl Config {
                 })?;
                 parse_toml(path, &text)?
             }
-            None => (Model::default(), None),
+            None => FileSettings::default(),
         };
-        let (as_of, as_of_source) = match (cli_as_of, file_as_of) {
-            (Some(d), _) => (d, AsOfSource::CommandLine),
-            (None, Some(d)) => (d, AsOfSource::ConfigFile),
-            (None, None) => (Date::today_utc(), AsOfSource::Today),
+        let (as_of, as_of_source) = match (cli_as_of, file.as_of, args.tape_period) {
+            (Some(d), _, _) => (d, AsOfSource::CommandLine),
+            (None, Some(d), _) => (d, AsOfSource::ConfigFile),
+            (None, None, Some(d)) => (d, AsOfSource::Tape),
+            (None, None, None) => (Date::today_utc(), AsOfSource::Today),
         };
+        let mut estimate = file.estimate;
+        estimate.enabled = file.estimate_enabled.unwrap_or(args.tape.is_some());
+        if args.valuations.is_none() && !estimate.enabled {
+            return Err(ConfigError::NothingToValue);
+        }
+        if let Some(path) = &file.price_index {
+            let index = read_price_index(path)?;
+            let (y, m, _) = as_of.ymd();
+            let month = Date::from_ymd(y, m, 1).expect("first day of a real month");
+            if !index.levels.contains_key(&month) {
+                return Err(ConfigError::PriceIndex {
+                    path: path.clone(),
+                    problem: format!(
+                        "has no level for the as_of month {}. Fix: add a row `{},<level>`",
+                        &month.to_string()[..7],
+                        &month.to_string()[..7]
+                    ),
+                });
+            }
+            estimate.index = Some(index);
+        }
         let threads = match args.threads {
             Some(0) => return Err(ConfigError::BadThreads),
             Some(n) => n,
@@ -195,6 +240,10 @@ impl Config {
         Ok(Config {
             loans: args.loans,
             valuations: args.valuations,
+            tape: args.tape,
+            tape_period: args.tape_period,
+            columns: crate::tape::mapping(args.tape, &file.columns),
+            estimate,
             out: args.out,
             config_file: args.config_file,
             format: args.format,
@@ -205,13 +254,40 @@ impl Config {
             fail_on_stale: args.fail_on_stale,
             as_of,
             as_of_source,
-            model,
+            model: file.model,
         })
     }
 }
 
-/// Parses a config file into a model (defaults for absent keys) and its optional `as_of`.
-pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), ConfigError> {
+/// What a config file says; defaults for absent keys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileSettings {
+    pub model: Model,
+    pub as_of: Option<Date>,
+    /// `[columns]`: our name = the file's name.
+    pub columns: Vec<(String, String)>,
+    /// `[estimate] enabled`; None: on for tapes, off otherwise.
+    pub estimate_enabled: Option<bool>,
+    /// `[estimate]` curves (`enabled` is resolved later).
+    pub estimate: Estimate,
+    pub price_index: Option<PathBuf>,
+}
+
+impl Default for FileSettings {
+    fn default() -> Self {
+        FileSettings {
+            model: Model::default(),
+            as_of: None,
+            columns: Vec::new(),
+            estimate_enabled: None,
+            estimate: Estimate::defaults(false),
+            price_index: None,
+        }
+    }
+}
+
+/// Parses a config file; defaults for absent keys.
+pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
     let doc = toml_edit::DocumentMut::from_str(text).map_err(|e| ConfigError::Syntax {
         path: path.to_path_buf(),
         message: e.to_string().trim().replace('\n', " "),
@@ -221,11 +297,69 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
         key,
         problem,
     };
-    let mut model = Model::default();
+    let mut settings = FileSettings::default();
     let mut as_of = None;
     for (key, item) in doc.as_table().iter() {
         let value = item.as_value();
         match key {
+            "columns" => {
+                let table = item.as_table_like().ok_or_else(|| {
+                    bad(
+                        "columns",
+                        "must be a table of our_name = \"their column\", e.g. [columns] account_id = \"LoanNo\"".into(),
+                    )
+                })?;
+                for (ours, theirs) in table.iter() {
+                    let theirs = theirs.as_str().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
+                        bad("columns", format!("`{ours}` must name a column of the loans file as a string, e.g. {ours} = \"LoanNo\""))
+                    })?;
+                    let known = crate::load::LOAN_REQUIRED.contains(&ours)
+                        || crate::load::LOAN_OPTIONAL.contains(&ours)
+                        || ours == crate::tape::PERIOD;
+                    if !known {
+                        return Err(bad(
+                            "columns",
+                            format!(
+                                "`{ours}` is not a loan column underwater reads. Known: {}, {}, {}",
+                                crate::load::LOAN_REQUIRED.join(", "),
+                                crate::load::LOAN_OPTIONAL.join(", "),
+                                crate::tape::PERIOD
+                            ),
+                        ));
+                    }
+                    settings.columns.push((ours.to_string(), theirs.to_string()));
+                }
+            }
+            "estimate" => {
+                let table = item.as_table_like().ok_or_else(|| {
+                    bad("estimate", "must be a table: [estimate] enabled = true, new = [[0, 1.0], [12, 0.8]], used = [...], price_index = \"index.csv\"".into())
+                })?;
+                for (k, v) in table.iter() {
+                    let v = v.as_value();
+                    match k {
+                        "enabled" => {
+                            settings.estimate_enabled = Some(v.and_then(|v| v.as_bool()).ok_or_else(|| {
+                                bad("estimate", "`enabled` must be true or false".into())
+                            })?);
+                        }
+                        "new" => settings.estimate.new = curve_points(v).map_err(|p| bad("estimate", format!("`new` {p}")))?,
+                        "used" => settings.estimate.used = curve_points(v).map_err(|p| bad("estimate", format!("`used` {p}")))?,
+                        "price_index" => {
+                            let p = v.and_then(|v| v.as_str()).ok_or_else(|| {
+                                bad("estimate", "`price_index` must be the path of a CSV of month,index".into())
+                            })?;
+                            // Relative to the config file, so a config and its index travel together.
+                            settings.price_index = Some(path.parent().unwrap_or(Path::new("")).join(p));
+                        }
+                        other => {
+                            return Err(bad(
+                                "estimate",
+                                format!("has unknown key `{other}`. Valid keys: enabled, new, used, price_index"),
+                            ))
+                        }
+                    }
+                }
+            }
             "as_of" => {
                 let text = match value {
                     Some(toml_edit::Value::String(s)) => s.value().clone(),
@@ -263,7 +397,7 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
                         "edges must be strictly increasing, e.g. [80, 100, 120, 140]".into(),
                     ));
                 }
-                model.ltv_bands = edges;
+                settings.model.ltv_bands = edges;
             }
             "recovery_rate" => {
                 let rate = value.and_then(decimal).ok_or_else(|| {
@@ -278,7 +412,7 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
                         format!("is {rate}; it must be between 0 and 1 (a share of the value, 0.85 = 85%), at most 6 decimals"),
                     ));
                 }
-                model.recovery_rate = rate;
+                settings.model.recovery_rate = rate;
             }
             "repossession_cost" => {
                 let cost = value.and_then(decimal).ok_or_else(|| {
@@ -294,10 +428,10 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
                         format!("is {cost}; it must be zero or more, below 1e9, with at most 4 decimals"),
                     ));
                 }
-                model.repossession_cost = cost;
+                settings.model.repossession_cost = cost;
             }
             "pd_by_days_past_due" => {
-                model.pd_by_days_past_due =
+                settings.model.pd_by_days_past_due =
                     pd_table(value).map_err(|p| bad("pd_by_days_past_due", p))?;
             }
             "segments" => {
@@ -325,7 +459,7 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
                 if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
                     return Err(bad("segments", format!("lists `{dup}` twice")));
                 }
-                model.segments = names;
+                settings.model.segments = names;
             }
             other => {
                 return Err(ConfigError::UnknownKey {
@@ -335,7 +469,79 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<(Model, Option<Date>), Conf
             }
         }
     }
-    Ok((model, as_of))
+    settings.as_of = as_of;
+    Ok(settings)
+}
+
+/// A retained-value curve: `[[months, fraction], ...]` from month 0, months strictly increasing.
+fn curve_points(value: Option<&toml_edit::Value>) -> Result<Curve, String> {
+    let usage = "must be a list of [months since origination, share of the origination value kept] \
+                 pairs starting at month 0, e.g. [[0, 1.0], [12, 0.80], [24, 0.70]]";
+    let rows = value.and_then(|v| v.as_array()).ok_or_else(|| usage.to_string())?;
+    let mut points = Vec::new();
+    for row in rows.iter() {
+        let pair = row.as_array().filter(|a| a.len() == 2).ok_or_else(|| usage.to_string())?;
+        let months = pair
+            .get(0)
+            .and_then(|v| v.as_integer())
+            .and_then(|i| u32::try_from(i).ok())
+            .ok_or_else(|| format!("months must be whole numbers >= 0; {usage}"))?;
+        let kept = pair.get(1).and_then(decimal).ok_or_else(|| usage.to_string())?;
+        if kept < Decimal::ZERO || kept > Decimal::TWO || kept.scale() > 6 {
+            return Err(format!(
+                "share {kept} at month {months} must be between 0 and 2, at most 6 decimals"
+            ));
+        }
+        points.push((months, kept));
+    }
+    if points.first().map(|p| p.0) != Some(0) {
+        return Err(format!("must start at month 0; {usage}"));
+    }
+    if points.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err("months must be strictly increasing".into());
+    }
+    Ok(Curve(points))
+}
+
+/// Reads a price index CSV: a header, then `YYYY-MM` (or `YYYY-MM-DD`, any day) and a level > 0.
+fn read_price_index(path: &Path) -> Result<PriceIndex, ConfigError> {
+    let bad = |problem: String| ConfigError::PriceIndex {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(format!("cannot be read: {e}. Fix: check [estimate] price_index")))?;
+    let mut levels = std::collections::BTreeMap::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let usage = || {
+            bad(format!(
+                "line {}: `{line}` is not `month,level` (e.g. `2020-07,150.2`, level > 0)",
+                i + 1
+            ))
+        };
+        let (month, level) = line.split_once(',').ok_or_else(usage)?;
+        let month = month.trim();
+        let date = Date::parse(&format!("{month}-01"))
+            .or_else(|| Date::parse(month))
+            .ok_or_else(usage)?;
+        let (y, m, _) = date.ymd();
+        let level = Decimal::from_str(level.trim())
+            .ok()
+            .filter(|l| *l > Decimal::ZERO)
+            .ok_or_else(usage)?;
+        let first = Date::from_ymd(y, m, 1).expect("first day of a real month");
+        if levels.insert(first, level).is_some() {
+            return Err(bad(format!("line {}: month {month} appears twice", i + 1)));
+        }
+    }
+    Ok(PriceIndex {
+        path: path.to_path_buf(),
+        levels,
+    })
 }
 
 fn pd_table(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, String> {
@@ -405,7 +611,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<(Model, Option<Date>), ConfigError> {
-        parse_toml(Path::new("test.toml"), text)
+        parse_toml(Path::new("test.toml"), text).map(|f| (f.model, f.as_of))
     }
 
     #[test]
@@ -448,6 +654,10 @@ mod tests {
             ("as_of = \"30/06/2024\"", "as_of"),
             ("segments = [\"a\", \"a\"]", "segments"),
             ("bands = [1]", "bands"),
+            ("[columns]\naccount = \"LoanNo\"", "columns"),
+            ("[estimate]\nnew = [[1, 0.9]]", "estimate"),
+            ("[estimate]\nused = [[0, 1], [12, 3]]", "estimate"),
+            ("[estimate]\nspeed = 1", "estimate"),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text}: {err}");

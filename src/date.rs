@@ -38,6 +38,32 @@ impl Date {
         Date::from_ymd(year as i32, month, day)
     }
 
+    /// Parses the date forms of SEC loan tapes: `MM/YYYY` (a month: its first day) and `MM-DD-YYYY` or
+    /// `MM/DD/YYYY`. Only for columns whose format the tape standard fixes; never guessed for other files.
+    pub fn parse_tape(text: &str) -> Option<Date> {
+        let b = text.as_bytes();
+        let num = |s: &[u8]| -> Option<u32> {
+            (!s.is_empty() && s.iter().all(u8::is_ascii_digit))
+                .then(|| s.iter().fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0')))
+        };
+        match b.len() {
+            7 if b[2] == b'/' => Date::from_ymd(num(&b[3..7])? as i32, num(&b[0..2])?, 1),
+            10 if b[2] == b[5] && (b[2] == b'-' || b[2] == b'/') => {
+                Date::from_ymd(num(&b[6..10])? as i32, num(&b[0..2])?, num(&b[3..5])?)
+            }
+            _ => Date::parse(text),
+        }
+    }
+
+    /// Whole calendar months from `self` to `later` (0 when `later` is earlier): a month counts once its
+    /// day of month is reached, so 2020-01-15 → 2020-02-14 is 0 and → 2020-02-15 is 1.
+    pub fn months_until(self, later: Date) -> u32 {
+        let (y1, m1, d1) = self.ymd();
+        let (y2, m2, d2) = later.ymd();
+        let months = (y2 * 12 + m2 as i32) - (y1 * 12 + m1 as i32) - i32::from(d2 < d1);
+        months.max(0) as u32
+    }
+
     /// Today's date in UTC, from the system clock.
     pub fn today_utc() -> Date {
         let secs = std::time::SystemTime::now()

@@ -10,6 +10,7 @@ use crate::date::Date;
 use crate::error::InputError;
 use crate::money::{parse_amount, parse_count, AmountError};
 use crate::reader::{Chunk, Header, Row};
+use crate::tape::{Dialect, PERIOD};
 use rust_decimal::Decimal;
 use std::path::Path;
 
@@ -54,7 +55,7 @@ pub const VALUATION_REQUIRED: [&str; 3] = ["vin", "valuation_date", "value"];
 
 /// Columns of accounts.csv written before the loan's own columns; a loan column with one of these
 /// names is carried as `loan_<name>` so no output column name repeats.
-pub const ACCOUNT_COLUMNS: [&str; 15] = [
+pub const ACCOUNT_COLUMNS: [&str; 17] = [
     "account_id",
     "vin",
     "balance",
@@ -65,6 +66,8 @@ pub const ACCOUNT_COLUMNS: [&str; 15] = [
     "negative_equity",
     "ltv",
     "ltv_bucket",
+    "origination_ltv",
+    "origination_ltv_bucket",
     "net_recovery",
     "deficiency_if_default",
     "days_past_due",
@@ -90,6 +93,44 @@ enum Echo {
     /// A number we parsed: written in plain form (`$19,000.00` becomes `19000.00`).
     Amount,
     Count,
+    /// A tape's rate, a fraction: written in percent like underwater's own `apr` (0.0687 → 6.87).
+    FractionAsPercent,
+}
+
+/// New or used vehicle, from `new_used` (`new`/`used`, `n`/`u`, or the EX-102 codes 1/2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewUsed {
+    New,
+    Used,
+}
+
+impl NewUsed {
+    pub fn parse(text: &str) -> Option<NewUsed> {
+        match text.to_ascii_lowercase().as_str() {
+            "new" | "n" | "1" => Some(NewUsed::New),
+            "used" | "u" | "2" => Some(NewUsed::Used),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            NewUsed::New => "new",
+            NewUsed::Used => "used",
+        }
+    }
+}
+
+/// How to read a loans file beyond its header: its value conventions and what the run needs of it.
+#[derive(Clone, Debug, Default)]
+pub struct LoanFileRules {
+    pub dialect: Dialect,
+    /// Matching needs a VIN; a run on estimated values alone does not.
+    pub need_vin: bool,
+    /// Only rows of this reporting period are loans of the run (tapes).
+    pub period: Option<Date>,
+    /// `(ours, theirs)` renames applied to the header, to name the file's own column in rejects.
+    pub columns: Vec<(String, String)>,
 }
 
 /// The layout of the loans file, resolved from its header.
@@ -97,7 +138,7 @@ enum Echo {
 pub struct LoanLayout {
     width: usize,
     account_id: usize,
-    vin: usize,
+    vin: Option<usize>,
     origination_date: usize,
     amount_financed: usize,
     term_months: usize,
@@ -108,6 +149,10 @@ pub struct LoanLayout {
     credit_score: Option<usize>,
     origination_value: Option<usize>,
     vehicle_year: Option<usize>,
+    new_used: Option<usize>,
+    period: Option<(usize, Date)>,
+    dialect: Dialect,
+    columns: Vec<(String, String)>,
     /// Columns echoed after the computed ones: (file column, echo rule).
     tail: Vec<(usize, Echo)>,
     /// Names of the echoed columns, as written in accounts.csv.
@@ -136,8 +181,34 @@ fn missing_columns(path: &Path, header: &Header, required: &[&str]) -> Result<()
 }
 
 impl LoanLayout {
-    pub fn new(path: &Path, header: &Header, model: &Model) -> Result<LoanLayout, InputError> {
-        missing_columns(path, header, &LOAN_REQUIRED)?;
+    pub fn new(
+        path: &Path,
+        header: &Header,
+        model: &Model,
+        rules: &LoanFileRules,
+    ) -> Result<LoanLayout, InputError> {
+        header.check_unique(path)?;
+        let required: Vec<&str> = LOAN_REQUIRED
+            .iter()
+            .copied()
+            .filter(|c| rules.need_vin || *c != "vin")
+            .collect();
+        missing_columns(path, header, &required).map_err(|e| match e {
+            InputError::MissingColumns {
+                path,
+                missing,
+                found,
+            } => InputError::MissingColumns {
+                path,
+                // Name the file's own column for a mapped one: "account_id (assetNumber)".
+                missing: missing
+                    .into_iter()
+                    .map(|m| label(&rules.columns, &m))
+                    .collect(),
+                found,
+            },
+            e => e,
+        })?;
         let req = |name: &str| header.find(name).expect("checked by missing_columns");
         let opt = |name: &str| header.find(name);
         let mut tail = Vec::new();
@@ -151,6 +222,7 @@ impl LoanLayout {
                 continue;
             }
             let echo = match lower.as_str() {
+                "apr" if rules.dialect.tape => Echo::FractionAsPercent,
                 "amount_financed" | "apr" | "monthly_payment" | "origination_value" => Echo::Amount,
                 "term_months" | "credit_score" | "vehicle_year" => Echo::Count,
                 _ => Echo::Text,
@@ -193,7 +265,7 @@ impl LoanLayout {
         Ok(LoanLayout {
             width: header.names.len(),
             account_id: req("account_id"),
-            vin: req("vin"),
+            vin: opt("vin"),
             origination_date: req("origination_date"),
             amount_financed: req("amount_financed"),
             term_months: req("term_months"),
@@ -204,11 +276,25 @@ impl LoanLayout {
             credit_score: opt("credit_score"),
             origination_value: opt("origination_value"),
             vehicle_year: opt("vehicle_year"),
+            new_used: opt("new_used"),
+            period: rules
+                .period
+                .and_then(|date| opt(PERIOD).map(|col| (col, date))),
+            dialect: rules.dialect,
+            columns: rules.columns.clone(),
             tail,
             tail_names,
             segments,
             segment_columns,
         })
+    }
+}
+
+/// A column's name for messages: ours, with the file's own name when it was mapped.
+fn label(columns: &[(String, String)], ours: &str) -> String {
+    match columns.iter().find(|(o, _)| o == ours) {
+        Some((_, theirs)) => format!("{ours} ({theirs})"),
+        None => ours.to_string(),
     }
 }
 
@@ -221,6 +307,9 @@ pub struct Loan {
     pub vin: Box<str>,
     pub origination_date: Date,
     pub term_months: u32,
+    pub amount_financed: Decimal,
+    pub origination_value: Option<Decimal>,
+    pub new_used: Option<NewUsed>,
     pub balance: Decimal,
     pub days_past_due: u32,
     pub credit_score: Option<u32>,
@@ -248,10 +337,17 @@ fn text<'a>(row: &Row<'a>, col: usize, name: &'static str) -> Result<&'a str, Pr
         .map_err(|_| (name, "not valid UTF-8 text".to_string()))
 }
 
-fn required<'a>(row: &Row<'a>, col: usize, name: &'static str) -> Result<&'a str, Problem> {
+fn required<'a>(
+    row: &Row<'a>,
+    col: usize,
+    name: &'static str,
+    dialect: Dialect,
+) -> Result<&'a str, Problem> {
     let t = text(row, col, name)?;
     if t.is_empty() {
         Err((name, "required value is empty".into()))
+    } else if dialect.is_missing(t) {
+        Err((name, format!("required value is missing (`{t}`)")))
     } else {
         Ok(t)
     }
@@ -264,6 +360,16 @@ fn amount(t: &str, name: &'static str) -> Result<Decimal, Problem> {
     })
 }
 
+/// A tape's interest rate: a fraction, often written through a binary float by the filer's tools
+/// (`0.053900000000000003`). A rate is not money, so it is rounded to 6 places (0.0001%): the float
+/// noise goes, every real rate stays exact.
+fn tape_rate(t: &str) -> Result<Decimal, Problem> {
+    use std::str::FromStr;
+    Decimal::from_str(t)
+        .map(|v| v.round_dp(6).normalize())
+        .map_err(|_| ("apr", format!("not a rate (a fraction such as 0.0539): `{t}`")))
+}
+
 fn count(t: &str, name: &'static str) -> Result<u32, Problem> {
     parse_count(t)
         .and_then(|n| u32::try_from(n).ok())
@@ -274,10 +380,11 @@ fn optional<'a>(
     row: &Row<'a>,
     col: Option<usize>,
     name: &'static str,
+    dialect: Dialect,
 ) -> Result<Option<&'a str>, Problem> {
     match col {
         None => Ok(None),
-        Some(c) => text(row, c, name).map(|t| (!t.is_empty()).then_some(t)),
+        Some(c) => text(row, c, name).map(|t| (!dialect.is_missing(t)).then_some(t)),
     }
 }
 
@@ -310,7 +417,8 @@ pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
         batch.rows += 1;
         match parse_loan(&row, layout) {
             Ok(loan) => batch.loans.push(loan),
-            Err(problem) => {
+            Err((field, reason)) => {
+                let field = label(&layout.columns, field);
                 let id = row
                     .record
                     .get(layout.account_id)
@@ -318,9 +426,9 @@ pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(Box::from);
-                batch
-                    .rejects
-                    .push((id, reject(InputKind::Loans, &row, problem)));
+                let mut r = reject(InputKind::Loans, &row, ("", reason));
+                r.field = field;
+                batch.rejects.push((id, r));
             }
         }
     });
@@ -331,54 +439,88 @@ fn parse_loan(row: &Row<'_>, l: &LoanLayout) -> Result<Loan, Problem> {
     if let Some(p) = field_count_problem(row, l.width) {
         return Err(p);
     }
-    let account_id = required(row, l.account_id, "account_id")?;
-    let vin = required(row, l.vin, "vin")?;
-    let date_text = required(row, l.origination_date, "origination_date")?;
-    let origination_date = Date::parse(date_text).ok_or((
-        "origination_date",
-        format!("not a date: `{date_text}` (write YYYY-MM-DD)"),
-    ))?;
-    let financed = amount(
-        required(row, l.amount_financed, "amount_financed")?,
+    let d = l.dialect;
+    if let Some((col, period)) = l.period {
+        let t = required(row, col, PERIOD, d)?;
+        match d.parse_date(t) {
+            Some(date) if date == period => {}
+            Some(_) => {
+                return Err((
+                    PERIOD,
+                    format!(
+                        "row of reporting period `{t}`, but this run is the tape's period {period} \
+                         (its first row); run one period at a time"
+                    ),
+                ))
+            }
+            None => return Err((PERIOD, format!("not a date: `{t}` ({})", d.date_hint()))),
+        }
+    }
+    let account_id = required(row, l.account_id, "account_id", d)?;
+    let vin = match l.vin {
+        Some(col) => required(row, col, "vin", d)?,
+        None => "",
+    };
+    let date_text = required(row, l.origination_date, "origination_date", d)?;
+    let origination_date = d.parse_date(date_text).ok_or_else(|| {
+        (
+            "origination_date",
+            format!("not a date: `{date_text}` ({})", d.date_hint()),
+        )
+    })?;
+    let amount_financed = amount(
+        required(row, l.amount_financed, "amount_financed", d)?,
         "amount_financed",
     )?;
-    if financed < Decimal::ZERO {
-        return Err(("amount_financed", format!("negative: `{financed}`")));
+    if amount_financed < Decimal::ZERO {
+        return Err((
+            "amount_financed",
+            format!("negative: `{amount_financed}`"),
+        ));
     }
-    let term_months = count(required(row, l.term_months, "term_months")?, "term_months")?;
+    let term_months = count(
+        required(row, l.term_months, "term_months", d)?,
+        "term_months",
+    )?;
     if term_months == 0 {
         return Err(("term_months", "must be at least 1".into()));
     }
     let balance = amount(
-        required(row, l.current_balance, "current_balance")?,
+        required(row, l.current_balance, "current_balance", d)?,
         "current_balance",
     )?;
     if balance < Decimal::ZERO {
         return Err(("current_balance", format!("negative balance: `{balance}`")));
     }
-    let days_past_due = match optional(row, l.days_past_due, "days_past_due")? {
+    let days_past_due = match optional(row, l.days_past_due, "days_past_due", d)? {
         None => 0,
         Some(t) => count(t, "days_past_due")?,
     };
     for (col, name) in [(l.apr, "apr"), (l.monthly_payment, "monthly_payment")] {
-        if let Some(t) = optional(row, col, name)? {
-            if amount(t, name)? < Decimal::ZERO {
+        if let Some(t) = optional(row, col, name, d)? {
+            let v = if name == "apr" && d.tape {
+                tape_rate(t)?
+            } else {
+                amount(t, name)?
+            };
+            if v < Decimal::ZERO {
                 return Err((name, format!("must not be negative: `{t}`")));
             }
         }
     }
-    let origination_value = optional(row, l.origination_value, "origination_value")?
+    let origination_value = optional(row, l.origination_value, "origination_value", d)?
         .map(|t| amount(t, "origination_value"))
         .transpose()?;
     if origination_value.is_some_and(|v| v <= Decimal::ZERO) {
         return Err(("origination_value", "must be greater than 0".into()));
     }
-    let credit_score = optional(row, l.credit_score, "credit_score")?
+    let credit_score = optional(row, l.credit_score, "credit_score", d)?
         .map(|t| count(t, "credit_score"))
         .transpose()?;
-    if let Some(t) = optional(row, l.vehicle_year, "vehicle_year")? {
+    if let Some(t) = optional(row, l.vehicle_year, "vehicle_year", d)? {
         count(t, "vehicle_year")?;
     }
+    let new_used = optional(row, l.new_used, "new_used", d)?.and_then(NewUsed::parse);
 
     let mut tail = String::with_capacity(row.raw.len());
     for &(col, echo) in &l.tail {
@@ -387,10 +529,14 @@ fn parse_loan(row: &Row<'_>, l: &LoanLayout) -> Result<Loan, Problem> {
         let t = text(row, col, name)?;
         match echo {
             Echo::Text => csvfmt::push_text(&mut tail, t),
-            Echo::Amount | Echo::Count if t.is_empty() => {}
+            _ if d.is_missing(t) => {}
             // Already validated above when it is a known column; normalize its spelling.
             Echo::Amount => match parse_amount(t) {
                 Ok(v) => tail.push_str(&v.to_string()),
+                Err(_) => csvfmt::push_text(&mut tail, t),
+            },
+            Echo::FractionAsPercent => match tape_rate(t) {
+                Ok(v) => tail.push_str(&(v * Decimal::ONE_HUNDRED).normalize().to_string()),
                 Err(_) => csvfmt::push_text(&mut tail, t),
             },
             Echo::Count => match parse_count(t) {
@@ -403,6 +549,11 @@ fn parse_loan(row: &Row<'_>, l: &LoanLayout) -> Result<Loan, Problem> {
         .segment_columns
         .iter()
         .map(|col| match col {
+            // new/used reads the same whichever way the file codes it.
+            Some(c) if Some(*c) == l.new_used => Ok(Box::from(match new_used {
+                Some(nu) => nu.label(),
+                None => text(row, *c, "new_used")?,
+            })),
             Some(c) => text(row, *c, "a segment column").map(Box::from),
             None => Ok(Box::from("")),
         })
@@ -414,6 +565,9 @@ fn parse_loan(row: &Row<'_>, l: &LoanLayout) -> Result<Loan, Problem> {
         vin: vin.to_ascii_uppercase().into(),
         origination_date,
         term_months,
+        amount_financed,
+        origination_value,
+        new_used,
         balance,
         days_past_due,
         credit_score,
@@ -434,6 +588,7 @@ pub struct ValuationLayout {
 
 impl ValuationLayout {
     pub fn new(path: &Path, header: &Header) -> Result<ValuationLayout, InputError> {
+        header.check_unique(path)?;
         missing_columns(path, header, &VALUATION_REQUIRED)?;
         Ok(ValuationLayout {
             width: header.names.len(),
@@ -475,17 +630,18 @@ fn parse_valuation<'a>(row: &Row<'a>, l: &ValuationLayout) -> Result<ValuationRo
     if let Some(p) = field_count_problem(row, l.width) {
         return Err(p);
     }
-    let vin = required(row, l.vin, "vin")?;
-    let date_text = required(row, l.date, "valuation_date")?;
+    let d = Dialect::default();
+    let vin = required(row, l.vin, "vin", d)?;
+    let date_text = required(row, l.date, "valuation_date", d)?;
     let date = Date::parse(date_text).ok_or((
         "valuation_date",
         format!("not a date: `{date_text}` (write YYYY-MM-DD)"),
     ))?;
-    let value = amount(required(row, l.value, "value")?, "value")?;
+    let value = amount(required(row, l.value, "value", d)?, "value")?;
     if value <= Decimal::ZERO {
         return Err(("value", format!("must be greater than 0: `{value}`")));
     }
-    let source = optional(row, l.source, "source")?.unwrap_or("");
+    let source = optional(row, l.source, "source", d)?.unwrap_or("");
     Ok(ValuationRow {
         vin,
         date,

@@ -21,6 +21,8 @@ pub struct Valuation {
     pub date: Date,
     pub value: Decimal,
     pub source: Box<str>,
+    /// An estimate from the depreciation curve (see [`crate::estimate`]), not an appraisal.
+    pub estimated: bool,
 }
 
 /// `Less` when `(date, value, source)` is the better choice than `other`'s.
@@ -138,6 +140,7 @@ pub fn match_chunk(
                     date,
                     value,
                     source: source.into_owned().into(),
+                    estimated: false,
                 },
             )
         })

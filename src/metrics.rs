@@ -19,6 +19,10 @@ pub struct Figures {
     pub valued: Option<Valued>,
     /// Index into [`Bands::labels`]; the last index is `no_value`.
     pub bucket: usize,
+    /// amount_financed / origination_value, 4 places; None without an origination value.
+    pub origination_ltv: Option<Decimal>,
+    /// Band of the exact origination ratio (`no_value` without an origination value).
+    pub origination_bucket: usize,
     pub net_recovery: Decimal,
     pub deficiency_if_default: Decimal,
     pub pd: Decimal,
@@ -34,6 +38,8 @@ pub struct Valued {
     pub ltv: Decimal,
     /// balance × exact LTV (unrounded), for balance-weighted average LTV in summaries.
     pub balance_times_ltv: Decimal,
+    /// The value is an estimate, not an appraisal.
+    pub estimated: bool,
 }
 
 /// LTV band edges (percent) and their labels, in band order, then `no_value`.
@@ -102,16 +108,26 @@ pub fn figures(
                 negative_equity: cents((balance - value).max(Decimal::ZERO)),
                 ltv: ratio(balance, value, 4),
                 balance_times_ltv: balance * exact_ltv,
+                estimated: v.estimated,
             };
             (Some(valued), bands.bucket(balance, value), net)
         }
         None => (None, bands.no_value(), Decimal::ZERO),
     };
     let deficiency = (balance - net_recovery).max(Decimal::ZERO);
+    let (origination_ltv, origination_bucket) = match loan.origination_value {
+        Some(ov) => (
+            Some(ratio(loan.amount_financed, ov, 4)),
+            bands.bucket(loan.amount_financed, ov),
+        ),
+        None => (None, bands.no_value()),
+    };
     Figures {
         balance: cents(balance),
         valued,
         bucket,
+        origination_ltv,
+        origination_bucket,
         net_recovery: cents(net_recovery),
         deficiency_if_default: cents(deficiency),
         pd,
@@ -136,6 +152,9 @@ mod tests {
             vin: "V".into(),
             origination_date: Date::parse("2022-01-01").unwrap(),
             term_months: 60,
+            amount_financed: d("20000"),
+            origination_value: None,
+            new_used: None,
             balance: d(balance),
             days_past_due: dpd,
             credit_score: None,
@@ -149,6 +168,7 @@ mod tests {
             date: Date::parse("2024-01-01").unwrap(),
             value: d(value),
             source: "kbb".into(),
+            estimated: false,
         }
     }
 

@@ -73,6 +73,15 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
             "ltv_bucket",
             idx().map(|i| Some(book.bands.labels[f(i).bucket].as_str())),
         ),
+        money(
+            "origination_ltv",
+            idx().map(|i| f(i).origination_ltv),
+            4,
+        )?,
+        text(
+            "origination_ltv_bucket",
+            idx().map(|i| Some(book.bands.labels[f(i).origination_bucket].as_str())),
+        ),
         money("net_recovery", idx().map(|i| Some(f(i).net_recovery)), 2)?,
         money(
             "deficiency_if_default",

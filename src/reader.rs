@@ -28,6 +28,20 @@ impl Header {
     pub fn find(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n.eq_ignore_ascii_case(name))
     }
+
+    /// Refuses a header that names a column twice (names compare case-insensitively). Layouts call it
+    /// after any column mapping, which may number repeats first (loan tapes).
+    pub fn check_unique(&self, path: &Path) -> Result<(), InputError> {
+        for (i, name) in self.names.iter().enumerate() {
+            if self.names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                return Err(InputError::BadHeader {
+                    path: path.to_path_buf(),
+                    problem: format!("column name `{name}` appears twice"),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A run of whole records from one file.
@@ -232,12 +246,6 @@ impl ChunkReader {
                 return Err(InputError::BadHeader {
                     path: self.path.clone(),
                     problem: format!("column {} has an empty name", i + 1),
-                });
-            }
-            if names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
-                return Err(InputError::BadHeader {
-                    path: self.path.clone(),
-                    problem: format!("column name `{name}` appears twice"),
                 });
             }
         }

@@ -4,7 +4,7 @@ use crate::csvfmt::{push_decimal, push_field, push_line, push_text};
 use crate::load::{InputKind, Loan, LoanLayout, Reject, ACCOUNT_COLUMNS};
 use crate::matching::Valuation;
 use crate::metrics::{Bands, Figures};
-use crate::summarize::{Summaries, Table, Tally};
+use crate::summarize::{Migration, Summaries, Table, Tally};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -70,6 +70,12 @@ pub fn account_line(
     }
     out.push(',');
     push_field(out, &bands.labels[f.bucket]);
+    out.push(',');
+    if let Some(r) = f.origination_ltv {
+        push_decimal(out, r);
+    }
+    out.push(',');
+    push_field(out, &bands.labels[f.origination_bucket]);
     for figure in [&f.net_recovery, &f.deficiency_if_default] {
         out.push(',');
         push_decimal(out, *figure);
@@ -93,7 +99,7 @@ fn opt(d: Option<Decimal>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
 }
 
-const METRICS: [&str; 7] = [
+const METRICS: [&str; 9] = [
     "accounts",
     "balance",
     "value",
@@ -101,9 +107,11 @@ const METRICS: [&str; 7] = [
     "negative_equity",
     "deficiency_if_default",
     "expected_deficiency",
+    "estimated_value_accounts",
+    "estimated_underwater_accounts",
 ];
 
-fn metric_cells(t: &Tally) -> [String; 7] {
+fn metric_cells(t: &Tally) -> [String; 9] {
     [
         t.accounts.to_string(),
         money(&t.balance.dec()),
@@ -112,6 +120,8 @@ fn metric_cells(t: &Tally) -> [String; 7] {
         money(&t.negative_equity.dec()),
         money(&t.deficiency_if_default.dec()),
         money(&t.expected_deficiency.dec()),
+        t.estimated_accounts.to_string(),
+        t.estimated_underwater_accounts.to_string(),
     ]
 }
 
@@ -179,6 +189,40 @@ pub fn tally_json(t: &Tally) -> Value {
         "expected_deficiency": money(&t.expected_deficiency.dec()),
         "share_underwater": t.share_underwater().map(|d| d.to_string()),
         "avg_ltv": t.avg_ltv().map(|d| d.to_string()),
+        "estimated_value_accounts": t.estimated_accounts,
+        "estimated_underwater_accounts": t.estimated_underwater_accounts,
+    })
+}
+
+/// summary_ltv_migration.csv: accounts and balance for every (origination band, current band) pair,
+/// in band order, zeros included, so the file pivots straight into the matrix.
+pub fn migration_csv(m: &Migration) -> Vec<u8> {
+    let mut out = String::from("origination_ltv_bucket,current_ltv_bucket,accounts,balance\n");
+    for (o, from) in m.labels.iter().enumerate() {
+        for (c, to) in m.labels.iter().enumerate() {
+            let (accounts, balance) = m.cell(o, c);
+            push_line(
+                &mut out,
+                [
+                    from.as_str(),
+                    to.as_str(),
+                    &accounts.to_string(),
+                    &money(&balance.dec()),
+                ],
+            );
+        }
+    }
+    out.into_bytes()
+}
+
+/// The migration matrix for summary.json: rows are origination bands, columns current bands.
+pub fn migration_json(m: &Migration) -> Value {
+    let n = m.labels.len();
+    json!({
+        "rows_origination_ltv_bucket": m.labels,
+        "columns_current_ltv_bucket": m.labels,
+        "accounts": (0..n).map(|o| (0..n).map(|c| m.cell(o, c).0).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "balance": (0..n).map(|o| (0..n).map(|c| money(&m.cell(o, c).1.dec())).collect::<Vec<_>>()).collect::<Vec<_>>(),
     })
 }
 
@@ -245,6 +289,28 @@ pub fn terminal_summary(
         human_money(&t.deficiency_if_default.dec()),
         human_money(&t.expected_deficiency.dec()),
     );
+    if t.estimated_accounts > 0 {
+        out.insert_str(
+            out.len() - 1,
+            &format!(
+                "  values estimated from origination value and age for {} accounts, {} of them underwater\n",
+                human_count(t.estimated_accounts),
+                human_count(t.estimated_underwater_accounts),
+            ),
+        );
+    }
+    if let Some(p) = &s.origination_ltv {
+        out.insert_str(
+            out.len() - 1,
+            &format!(
+                "  origination LTV median {} (5th-95th percentile {}-{}) over {} accounts\n",
+                p.median,
+                p.p05,
+                p.p95,
+                human_count(p.count)
+            ),
+        );
+    }
     let header = [
         "LTV band",
         "accounts",

@@ -3,7 +3,10 @@
 use crate::config::{Config, Format};
 use crate::date::rfc3339_utc;
 use crate::error::{InputError, RunError};
-use crate::load::{parse_loans, InputKind, Loan, LoanBatch, LoanLayout, Reject, ValuationLayout};
+use crate::estimate::{estimate, NoEstimate};
+use crate::load::{
+    parse_loans, InputKind, Loan, LoanBatch, LoanFileRules, LoanLayout, Reject, ValuationLayout,
+};
 use crate::matching::{match_chunk, merge_best, MatchCounts, Valuation, VinIndex};
 use crate::metrics::{figures, Bands, Figures};
 use crate::output::Staging;
@@ -39,24 +42,46 @@ pub struct Book {
     pub loans: Vec<Loan>,
     pub valuations: Vec<Option<Valuation>>,
     pub vin_ids: Vec<u32>,
+    /// Per loan: the estimated value of a loan with no matched valuation (empty when estimates are off).
+    pub estimates: Vec<Option<Valuation>>,
+    pub estimate_counts: EstimateCounts,
     pub figures: Vec<Figures>,
     pub rejects: Vec<Reject>,
     pub loan_counts: RowCounts,
     pub valuation_counts: RowCounts,
     pub duplicate_rows: u64,
+    /// Ids shared by different loans in a tape, kept apart as `<id>#<n>` (see `disambiguate_ids`).
+    pub shared_ids: SharedIds,
     pub match_counts: MatchCounts,
     pub loans_file: FileFacts,
-    pub valuations_file: FileFacts,
+    pub valuations_file: Option<FileFacts>,
     pub layout: LoanLayout,
     pub bands: Bands,
     pub summaries: Summaries,
 }
 
 impl Book {
-    /// The valuation matched to the i-th loan.
+    /// The valuation of the i-th loan: matched, else estimated.
     pub fn valuation(&self, i: usize) -> Option<&Valuation> {
-        self.valuations[self.vin_ids[i] as usize].as_ref()
+        self.valuations[self.vin_ids[i] as usize]
+            .as_ref()
+            .or_else(|| self.estimates.get(i).and_then(Option::as_ref))
     }
+}
+
+/// Accounts with no matched valuation, by what estimation made of them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EstimateCounts {
+    pub estimated: u64,
+    pub no_origination_value: u64,
+    pub no_index_for_origination_month: u64,
+}
+
+/// Account ids that several different loans of a tape share.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SharedIds {
+    pub ids: u64,
+    pub rows: u64,
 }
 
 /// Runs the whole job on `config`'s thread pool and writes the outputs.
@@ -90,7 +115,7 @@ pub fn run(config: &Config, progress: Progress) -> Result<Outcome, RunError> {
 /// Refuses an `--out` that would replace or contain an input, before anything is read.
 fn refuse_unsafe_out(config: &Config) -> Result<(), RunError> {
     if let Ok(out) = config.out.canonicalize() {
-        for input in [&config.loans, &config.valuations] {
+        for input in std::iter::once(&config.loans).chain(&config.valuations) {
             if let Ok(input) = input.canonicalize() {
                 if input.starts_with(&out) {
                     return Err(RunError::Output(anyhow::anyhow!(
@@ -122,7 +147,22 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         config.chunk_bytes,
         Box::new(move |n| bar.inc(n)),
     )?;
-    let layout = LoanLayout::new(&config.loans, &header, model)?;
+    let mut header = header;
+    crate::tape::apply_mapping(
+        &mut header,
+        &config.columns,
+        config.tape.is_some(),
+        &config.loans,
+    )?;
+    let rules = LoanFileRules {
+        dialect: crate::tape::Dialect {
+            tape: config.tape.is_some(),
+        },
+        need_vin: config.valuations.is_some(),
+        period: config.tape_period,
+        columns: config.columns.clone(),
+    };
+    let layout = LoanLayout::new(&config.loans, &header, model, &rules)?;
     let mut batches: Vec<(usize, LoanBatch)> = (&mut reader)
         .par_bridge()
         .map(|chunk| chunk.map(|c| (c.index, parse_loans(&c, &layout))))
@@ -137,7 +177,17 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         loans.extend(b.loans);
         loan_rejects.extend(b.rejects);
     }
-    let (loans, mut rejects, duplicate_rows) = reject_duplicates(loans, loan_rejects);
+    let (loans, shared_ids) = if config.tape.is_some() {
+        disambiguate_ids(loans)
+    } else {
+        (loans, SharedIds::default())
+    };
+    let (loans, mut rejects, duplicate_rows) = reject_duplicates(
+        loans,
+        loan_rejects,
+        // A tape's ids are not reliable enough to tie a rejected row to an accepted one.
+        config.tape.is_none(),
+    );
     if duplicate_rows > 0 {
         fill_raw_records(&config.loans, &mut rejects)?;
     }
@@ -152,48 +202,85 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     ));
 
     // Valuations: streamed, keeping only the best candidate per VIN of the book.
-    let stage = progress.bytes("valuations", file_size(&config.valuations));
-    let bar = stage.bar();
     let (index, vin_ids) = VinIndex::build(&loans);
-    let (mut reader, header) = ChunkReader::open(
-        &config.valuations,
-        config.chunk_bytes,
-        Box::new(move |n| bar.inc(n)),
-    )?;
-    let vlayout = ValuationLayout::new(&config.valuations, &header)?;
-    let mut vbatches: Vec<_> = (&mut reader)
-        .par_bridge()
-        .map(|chunk| chunk.map(|c| (c.index, match_chunk(&c, &vlayout, &index, config.as_of))))
-        .collect::<Result<_, InputError>>()?;
-    let valuations_file = reader.finish();
-    vbatches.sort_unstable_by_key(|(i, _)| *i);
     let mut best: Vec<Option<Valuation>> = vec![None; index.len()];
     let mut match_counts = MatchCounts::default();
     let mut valuation_counts = RowCounts::default();
-    for (_, mut b) in vbatches {
-        valuation_counts.read += b.rows;
-        valuation_counts.rejected += b.rejects.len() as u64;
-        rejects.append(&mut b.rejects);
-        merge_best(&mut best, &mut match_counts, b);
+    let mut valuations_file = None;
+    if let Some(path) = &config.valuations {
+        let stage = progress.bytes("valuations", file_size(path));
+        let bar = stage.bar();
+        let (mut reader, header) =
+            ChunkReader::open(path, config.chunk_bytes, Box::new(move |n| bar.inc(n)))?;
+        let vlayout = ValuationLayout::new(path, &header)?;
+        let mut vbatches: Vec<_> = (&mut reader)
+            .par_bridge()
+            .map(|chunk| chunk.map(|c| (c.index, match_chunk(&c, &vlayout, &index, config.as_of))))
+            .collect::<Result<_, InputError>>()?;
+        valuations_file = Some(reader.finish());
+        vbatches.sort_unstable_by_key(|(i, _)| *i);
+        for (_, mut b) in vbatches {
+            valuation_counts.read += b.rows;
+            valuation_counts.rejected += b.rejects.len() as u64;
+            rejects.append(&mut b.rejects);
+            merge_best(&mut best, &mut match_counts, b);
+        }
+        valuation_counts.accepted = valuation_counts.read - valuation_counts.rejected;
+        stage.finish(&format!(
+            "{} rows: {} accepted, {} rejected; {} dated after {} ignored",
+            valuation_counts.read,
+            valuation_counts.accepted,
+            valuation_counts.rejected,
+            match_counts.future_dated,
+            config.as_of
+        ));
     }
-    valuation_counts.accepted = valuation_counts.read - valuation_counts.rejected;
     drop(index);
-    stage.finish(&format!(
-        "{} rows: {} accepted, {} rejected; {} dated after {} ignored",
-        valuation_counts.read,
-        valuation_counts.accepted,
-        valuation_counts.rejected,
-        match_counts.future_dated,
-        config.as_of
-    ));
+
+    // Estimates for loans that no valuation matched.
+    let mut estimate_counts = EstimateCounts::default();
+    let estimates: Vec<Option<Valuation>> = if config.estimate.enabled {
+        let estimates: Vec<Result<Option<Valuation>, NoEstimate>> = loans
+            .par_iter()
+            .zip(vin_ids.par_iter())
+            .map(|(loan, &id)| match best[id as usize] {
+                Some(_) => Ok(None),
+                None => estimate(loan, config.as_of, &config.estimate).map(Some),
+            })
+            .collect();
+        estimates
+            .into_iter()
+            .map(|e| match e {
+                Ok(v) => {
+                    estimate_counts.estimated += u64::from(v.is_some());
+                    v
+                }
+                Err(NoEstimate::NoOriginationValue) => {
+                    estimate_counts.no_origination_value += 1;
+                    None
+                }
+                Err(NoEstimate::NoIndexForOriginationMonth) => {
+                    estimate_counts.no_index_for_origination_month += 1;
+                    None
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     // Figures and summaries.
     let stage = progress.spinner("figures");
     let bands = Bands::new(&model.ltv_bands);
+    let valuation_of = |i: usize| {
+        best[vin_ids[i] as usize]
+            .as_ref()
+            .or_else(|| estimates.get(i).and_then(Option::as_ref))
+    };
     let figures: Vec<Figures> = loans
         .par_iter()
-        .zip(vin_ids.par_iter())
-        .map(|(loan, &id)| figures(loan, best[id as usize].as_ref(), model, &bands))
+        .enumerate()
+        .map(|(i, loan)| figures(loan, valuation_of(i), model, &bands))
         .collect();
     let summaries = summarize(&loans, &figures, &bands, &layout.segments);
     stage.finish(&format!("{} accounts", figures.len()));
@@ -203,11 +290,14 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         loans,
         valuations: best,
         vin_ids,
+        estimates,
+        estimate_counts,
         figures,
         rejects,
         loan_counts,
         valuation_counts,
         duplicate_rows,
+        shared_ids,
         match_counts,
         loans_file,
         valuations_file,
@@ -217,16 +307,52 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     })
 }
 
+/// Tapes re-published by researchers can carry ids that went through a floating-point column, so
+/// different loans share one id (every World Omni 2020-A assetNumber is a multiple of 128). In a tape,
+/// rows that share an id but differ are different loans: each is kept as `<id>#<n>`, numbered in file
+/// order, so no one mistakes it for the filer's id. Rows identical in every field are left alone, and
+/// `reject_duplicates` rejects them as duplicates.
+fn disambiguate_ids(mut loans: Vec<Loan>) -> (Vec<Loan>, SharedIds) {
+    loans.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id).then(a.line.cmp(&b.line)));
+    let mut shared = SharedIds::default();
+    let mut start = 0;
+    while start < loans.len() {
+        let mut end = start + 1;
+        while end < loans.len() && loans[end].account_id == loans[start].account_id {
+            end += 1;
+        }
+        let group = &mut loans[start..end];
+        // Every field but the id (the echoed columns, balance, VIN, days past due) tells loans apart.
+        let distinct = group.len() > 1 && {
+            let mut seen = FxHashSet::default();
+            group
+                .iter()
+                .all(|l| seen.insert((&*l.tail, l.balance, &*l.vin, l.days_past_due)))
+        };
+        if distinct {
+            shared.ids += 1;
+            shared.rows += group.len() as u64;
+            for (n, loan) in group.iter_mut().enumerate() {
+                loan.account_id = format!("{}#{}", loan.account_id, n + 1).into();
+            }
+        }
+        start = end;
+    }
+    (loans, shared)
+}
+
 /// Sorts loans by account id and rejects every row of an id that appears more than once (among
 /// accepted and rejected rows alike). Returns the loans, all loan rejects, and the duplicate count.
 fn reject_duplicates(
     mut loans: Vec<Loan>,
     rejected: Vec<(Option<Box<str>>, Reject)>,
+    count_rejected_ids: bool,
 ) -> (Vec<Loan>, Vec<Reject>, u64) {
     loans.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id).then(a.line.cmp(&b.line)));
     let mut lines_by_id: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     let rejected_ids: FxHashSet<&str> = rejected
         .iter()
+        .filter(|_| count_rejected_ids)
         .filter_map(|(id, _)| id.as_deref())
         .collect();
     for w in loans.windows(2) {
@@ -430,7 +556,11 @@ fn write_outputs(
         }
     }
     let loans_path = config.loans.display().to_string();
-    let valuations_path = config.valuations.display().to_string();
+    let valuations_path = config
+        .valuations
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     staging.write(
         "rejects.csv",
         &report::rejects_csv(&book.rejects, &loans_path, &valuations_path),
@@ -442,6 +572,11 @@ fn write_outputs(
             &report::table_csv(&book.summaries.ltv, false),
         )?;
         outputs.push("summary_by_ltv_bucket.csv".into());
+        staging.write(
+            "summary_ltv_migration.csv",
+            &report::migration_csv(&book.summaries.migration),
+        )?;
+        outputs.push("summary_ltv_migration.csv".into());
         for table in &book.summaries.segments {
             let name = format!("summary_by_{}.csv", sanitize(&table.dimension));
             staging.write(&name, &report::table_csv(table, true))?;
@@ -510,6 +645,10 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
     let t = &book.summaries.ltv.total;
     let mut tables = serde_json::Map::new();
     tables.insert("ltv_bucket".into(), report::table_json(&book.summaries.ltv));
+    tables.insert(
+        "ltv_migration".into(),
+        report::migration_json(&book.summaries.migration),
+    );
     for table in &book.summaries.segments {
         tables.insert(table.dimension.clone(), report::table_json(table));
     }
@@ -519,8 +658,19 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
         .filter(|l| l.credit_score.is_some_and(|s| !(300..=850).contains(&s)))
         .count();
     let zero_balance = book.figures.iter().filter(|f| f.balance.is_zero()).count();
+    let mut portfolio = report::tally_json(t);
+    portfolio["origination_ltv"] = match &book.summaries.origination_ltv {
+        Some(p) => json!({
+            "accounts_with_origination_value": p.count,
+            "p05": p.p05.to_string(),
+            "median": p.median.to_string(),
+            "p95": p.p95.to_string(),
+            "method": "nearest rank over the 4-place per-account origination_ltv",
+        }),
+        None => Value::Null,
+    };
     json!({
-        "portfolio": report::tally_json(t),
+        "portfolio": portfolio,
         "tables": tables,
         "data_quality": {
             "loans": {
@@ -531,6 +681,17 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
                 "rejects_by_field": rejects_by_field(&book.rejects, InputKind::Loans),
                 "credit_score_outside_300_850": score_out_of_range,
                 "zero_balance_accounts": zero_balance,
+                "ids_shared_by_different_loans": {
+                    "ids": book.shared_ids.ids,
+                    "rows": book.shared_ids.rows,
+                    "rule": "tapes only: rows sharing an id but differing in any field are kept as <id>#<n> in file order",
+                },
+            },
+            "estimates": {
+                "enabled": config.estimate.enabled,
+                "accounts_estimated": book.estimate_counts.estimated,
+                "no_valuation_and_no_origination_value": book.estimate_counts.no_origination_value,
+                "no_price_index_for_origination_month": book.estimate_counts.no_index_for_origination_month,
             },
             "valuations": {
                 "rows_read": book.valuation_counts.read,
@@ -551,7 +712,7 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
             "as_of_source": config.as_of_source.as_str(),
             "inputs": {
                 "loans": input_json(&book.loans_file, book.loan_counts),
-                "valuations": input_json(&book.valuations_file, book.valuation_counts),
+                "valuations": book.valuations_file.as_ref().map(|f| input_json(f, book.valuation_counts)),
             },
             "config": {
                 "config_file": config.config_file.as_ref().map(|p| p.display().to_string()),
@@ -561,6 +722,15 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
                 "repossession_cost": model.repossession_cost.to_string(),
                 "pd_by_days_past_due": model.pd_by_days_past_due.iter().map(|(d, p)| json!([d, p.to_string()])).collect::<Vec<_>>(),
                 "segments": model.segments,
+                "tape": config.tape.map(|_| "regab"),
+                "tape_period": config.tape_period.map(|d| d.to_string()),
+                "columns": config.columns.iter().map(|(o, t)| (o.clone(), json!(t))).collect::<serde_json::Map<_, _>>(),
+                "estimate": {
+                    "enabled": config.estimate.enabled,
+                    "new": config.estimate.new.0.iter().map(|(m, f)| json!([m, f.to_string()])).collect::<Vec<_>>(),
+                    "used": config.estimate.used.0.iter().map(|(m, f)| json!([m, f.to_string()])).collect::<Vec<_>>(),
+                    "price_index": config.estimate.index.as_ref().map(|i| i.path.display().to_string()),
+                },
                 "format": match config.format { Format::Csv => "csv", Format::Parquet => "parquet" },
                 "max_reject_rate": config.max_reject_rate.map(|d| d.to_string()),
                 "fail_on_stale_days": config.fail_on_stale,

@@ -48,6 +48,9 @@ pub struct Tally {
     /// Balance of the accounts with a value (the weight of the average LTV), unrounded.
     pub valued_balance_raw: Decimal,
     pub underwater_accounts: u64,
+    /// Accounts whose value is an estimate (loan tapes), and how many of them are underwater.
+    pub estimated_accounts: u64,
+    pub estimated_underwater_accounts: u64,
     pub negative_equity: Cents,
     pub deficiency_if_default: Cents,
     pub expected_deficiency: Cents,
@@ -72,9 +75,14 @@ impl Tally {
             self.valued_accounts += 1;
             self.value += Cents::of(v.value);
             self.valued_balance_raw += loan.balance;
-            if v.negative_equity > Decimal::ZERO {
+            let underwater = v.negative_equity > Decimal::ZERO;
+            if underwater {
                 self.underwater_accounts += 1;
                 self.negative_equity += Cents::of(v.negative_equity);
+            }
+            if v.estimated {
+                self.estimated_accounts += 1;
+                self.estimated_underwater_accounts += u64::from(underwater);
             }
             self.balance_times_ltv = self
                 .balance_times_ltv
@@ -89,6 +97,8 @@ impl Tally {
         self.valued_accounts += o.valued_accounts;
         self.valued_balance_raw += o.valued_balance_raw;
         self.underwater_accounts += o.underwater_accounts;
+        self.estimated_accounts += o.estimated_accounts;
+        self.estimated_underwater_accounts += o.estimated_underwater_accounts;
         self.negative_equity += o.negative_equity;
         self.deficiency_if_default += o.deficiency_if_default;
         self.expected_deficiency += o.expected_deficiency;
@@ -204,12 +214,57 @@ pub struct Table {
 pub struct Summaries {
     pub ltv: Table,
     pub segments: Vec<Table>,
+    pub migration: Migration,
+    /// Origination LTV percentiles over accounts with an origination value.
+    pub origination_ltv: Option<Percentiles>,
+}
+
+/// Origination LTV band × current LTV band: how the book drifted since origination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Migration {
+    pub labels: Vec<String>,
+    /// `(accounts, balance)` at `[origination band × labels.len() + current band]`.
+    pub cells: Vec<(u64, Cents)>,
+}
+
+impl Migration {
+    pub fn cell(&self, origination: usize, current: usize) -> (u64, Cents) {
+        self.cells[origination * self.labels.len() + current]
+    }
+}
+
+/// Nearest-rank percentiles (the value at rank ⌈p·n⌉ of the sorted values) of a 4-place ratio.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p05: Decimal,
+    pub median: Decimal,
+    pub p95: Decimal,
+}
+
+impl Percentiles {
+    pub fn of(mut values: Vec<Decimal>) -> Option<Percentiles> {
+        if values.is_empty() {
+            return None;
+        }
+        values.par_sort_unstable();
+        let n = values.len();
+        // ⌈p·n⌉ with p in hundredths, as integers: no float rounding in the rank.
+        let at = |pct: usize| values[(pct * n).div_ceil(100).clamp(1, n) - 1];
+        Some(Percentiles {
+            count: n as u64,
+            p05: at(5),
+            median: at(50),
+            p95: at(95),
+        })
+    }
 }
 
 #[derive(Clone)]
 struct Acc<'a> {
     buckets: Vec<Tally>,
     segments: Vec<FxHashMap<Key<'a>, Tally>>,
+    migration: Vec<(u64, Cents)>,
 }
 
 impl<'a> Acc<'a> {
@@ -217,12 +272,17 @@ impl<'a> Acc<'a> {
         Acc {
             buckets: vec![Tally::new(); buckets],
             segments: vec![FxHashMap::default(); segments],
+            migration: vec![(0, Cents(0)); buckets * buckets],
         }
     }
 
     fn merge(mut self, other: Acc<'a>) -> Acc<'a> {
         for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
             a.merge(b);
+        }
+        for (a, b) in self.migration.iter_mut().zip(&other.migration) {
+            a.0 += b.0;
+            a.1 += b.1;
         }
         for (mine, theirs) in self.segments.iter_mut().zip(other.segments) {
             for (k, t) in theirs {
@@ -248,6 +308,9 @@ pub fn summarize(
             || Acc::new(n_buckets, segments.len()),
             |mut acc, (loan, f)| {
                 acc.buckets[f.bucket].add(loan, f);
+                let cell = &mut acc.migration[f.origination_bucket * n_buckets + f.bucket];
+                cell.0 += 1;
+                cell.1 += Cents::of(f.balance);
                 for (i, (_, source)) in segments.iter().enumerate() {
                     acc.segments[i]
                         .entry(key(loan, source))
@@ -294,5 +357,16 @@ pub fn summarize(
             }
         })
         .collect();
-    Summaries { ltv, segments }
+    let migration = Migration {
+        labels: bands.labels.clone(),
+        cells: acc.migration,
+    };
+    let origination_ltv =
+        Percentiles::of(figures.iter().filter_map(|f| f.origination_ltv).collect());
+    Summaries {
+        ltv,
+        segments,
+        migration,
+        origination_ltv,
+    }
 }
