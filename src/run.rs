@@ -655,7 +655,7 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
     let score_out_of_range = book
         .loans
         .iter()
-        .filter(|l| l.credit_score.is_some_and(|s| !(300..=850).contains(&s)))
+        .filter(|l| l.credit_score.is_some_and(|s| !(250..=900).contains(&s)))
         .count();
     let zero_balance = book.figures.iter().filter(|f| f.balance.is_zero()).count();
     let mut portfolio = report::tally_json(t);
@@ -679,7 +679,7 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
                 "rows_rejected": book.loan_counts.rejected,
                 "duplicate_account_id_rows": book.duplicate_rows,
                 "rejects_by_field": rejects_by_field(&book.rejects, InputKind::Loans),
-                "credit_score_outside_300_850": score_out_of_range,
+                "credit_score_outside_250_900": score_out_of_range,
                 "zero_balance_accounts": zero_balance,
                 "ids_shared_by_different_loans": {
                     "ids": book.shared_ids.ids,
@@ -693,7 +693,7 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
                 "no_valuation_and_no_origination_value": book.estimate_counts.no_origination_value,
                 "no_price_index_for_origination_month": book.estimate_counts.no_index_for_origination_month,
             },
-            "valuations": {
+            "valuations": if config.valuations.is_none() { Value::Null } else { json!({
                 "rows_read": book.valuation_counts.read,
                 "rows_accepted": book.valuation_counts.accepted,
                 "rows_rejected": book.valuation_counts.rejected,
@@ -701,7 +701,7 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
                 "dated_after_as_of_ignored": book.match_counts.future_dated,
                 "vin_not_in_book": book.match_counts.vin_not_in_book,
                 "candidates_for_book_vins": book.match_counts.candidates,
-            },
+            })},
             "accounts_without_value": t.accounts - t.valued_accounts,
         },
         "manifest": {

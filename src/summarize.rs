@@ -142,11 +142,11 @@ struct Key<'a> {
 const UNKNOWN: &str = "unknown";
 const UNKNOWN_RANK: u32 = u32::MAX;
 pub const CREDIT_TIERS: [(u32, u32, &str); 5] = [
-    (300, 579, "deep_subprime"),
+    (250, 579, "deep_subprime"),
     (580, 619, "subprime"),
     (620, 659, "near_prime"),
     (660, 719, "prime"),
-    (720, 850, "super_prime"),
+    (720, 900, "super_prime"),
 ];
 pub const TERM_BANDS: [(u32, &str); 6] = [
     (36, "<=36"),

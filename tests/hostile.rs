@@ -14,7 +14,9 @@ const HEADER: &str =
 fn config(s: &Sandbox, chunk_bytes: usize) -> Config {
     Config::build(RunArgs {
         loans: s.path("loans.csv"),
-        valuations: s.path("valuations.csv"),
+        valuations: Some(s.path("valuations.csv")),
+        tape: None,
+        tape_period: None,
         out: s.path("out"),
         config_file: None,
         as_of: Some("2024-06-30".into()),
