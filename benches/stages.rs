@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use underwater::config::Model;
 use underwater::date::Date;
-use underwater::load::{parse_loans, Loan, LoanLayout, ValuationLayout};
+use underwater::load::{parse_loans, Loan, LoanFileRules, LoanLayout, ValuationLayout};
 use underwater::matching::{match_chunk, merge_best, MatchCounts, Valuation, VinIndex};
 use underwater::metrics::{figures, Bands, Figures};
 use underwater::reader::{Chunk, ChunkReader, Header};
@@ -54,7 +54,13 @@ fn book() -> &'static Book {
         let (loans_chunk, loans_header) = one_chunk(&dir.join("loans.csv"));
         let (vals_chunk, vals_header) = one_chunk(&dir.join("valuations.csv"));
         let model = Model::default();
-        let layout = LoanLayout::new(&dir.join("loans.csv"), &loans_header, &model).unwrap();
+        let layout = LoanLayout::new(
+            &dir.join("loans.csv"),
+            &loans_header,
+            &model,
+            &LoanFileRules::own_csv(),
+        )
+        .unwrap();
         let loans = parse_loans(&loans_chunk, &layout).loans;
         let (index, vin_ids) = VinIndex::build(&loans);
         let vlayout = ValuationLayout::new(&dir.join("valuations.csv"), &vals_header).unwrap();
@@ -107,6 +113,7 @@ fn parse_and_validate_loans(bencher: divan::Bencher) {
         std::path::Path::new("loans.csv"),
         &b.loans_header,
         &Model::default(),
+        &LoanFileRules::own_csv(),
     )
     .unwrap();
     bencher

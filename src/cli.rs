@@ -71,7 +71,12 @@ pub struct GenerateCmd {
 #[derive(Args, Debug)]
 pub struct RunCmd {
     /// Loans CSV (account_id, vin, origination_date, amount_financed, term_months, current_balance, ...)
-    #[arg(long, value_name = "LOANS.csv", required_unless_present = "tape_file", conflicts_with = "tape_file")]
+    #[arg(
+        long,
+        value_name = "LOANS.csv",
+        required_unless_present = "tape_file",
+        conflicts_with = "tape_file"
+    )]
     pub loans: Option<PathBuf>,
     /// The loan tape, with --tape (same as --loans)
     #[arg(value_name = "TAPE.csv", requires = "tape")]

@@ -153,8 +153,10 @@ pub enum ConfigError {
     BadThreads,
     #[error("--max-reject-rate `{0}` must be a share between 0 and 1, e.g. 0.01 for 1%")]
     BadRejectRate(String),
-    #[error("no --valuations file and value estimates are off, so no account could have a value. \
-             Fix: pass --valuations FILE, or set `enabled = true` under [estimate] in the config")]
+    #[error(
+        "no --valuations file and value estimates are off, so no account could have a value. \
+             Fix: pass --valuations FILE, or set `enabled = true` under [estimate] in the config"
+    )]
     NothingToValue,
     #[error("price index {path}: {problem}")]
     PriceIndex { path: PathBuf, problem: String },
@@ -327,7 +329,9 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
                             ),
                         ));
                     }
-                    settings.columns.push((ours.to_string(), theirs.to_string()));
+                    settings
+                        .columns
+                        .push((ours.to_string(), theirs.to_string()));
                 }
             }
             "estimate" => {
@@ -475,18 +479,27 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
 
 /// A retained-value curve: `[[months, fraction], ...]` from month 0, months strictly increasing.
 fn curve_points(value: Option<&toml_edit::Value>) -> Result<Curve, String> {
-    let usage = "must be a list of [months since origination, share of the origination value kept] \
+    let usage =
+        "must be a list of [months since origination, share of the origination value kept] \
                  pairs starting at month 0, e.g. [[0, 1.0], [12, 0.80], [24, 0.70]]";
-    let rows = value.and_then(|v| v.as_array()).ok_or_else(|| usage.to_string())?;
+    let rows = value
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| usage.to_string())?;
     let mut points = Vec::new();
     for row in rows.iter() {
-        let pair = row.as_array().filter(|a| a.len() == 2).ok_or_else(|| usage.to_string())?;
+        let pair = row
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| usage.to_string())?;
         let months = pair
             .get(0)
             .and_then(|v| v.as_integer())
             .and_then(|i| u32::try_from(i).ok())
             .ok_or_else(|| format!("months must be whole numbers >= 0; {usage}"))?;
-        let kept = pair.get(1).and_then(decimal).ok_or_else(|| usage.to_string())?;
+        let kept = pair
+            .get(1)
+            .and_then(decimal)
+            .ok_or_else(|| usage.to_string())?;
         if kept < Decimal::ZERO || kept > Decimal::TWO || kept.scale() > 6 {
             return Err(format!(
                 "share {kept} at month {months} must be between 0 and 2, at most 6 decimals"
@@ -509,8 +522,11 @@ fn read_price_index(path: &Path) -> Result<PriceIndex, ConfigError> {
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad(format!("cannot be read: {e}. Fix: check [estimate] price_index")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "cannot be read: {e}. Fix: check [estimate] price_index"
+        ))
+    })?;
     let mut levels = std::collections::BTreeMap::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let line = line.trim();

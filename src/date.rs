@@ -43,8 +43,10 @@ impl Date {
     pub fn parse_tape(text: &str) -> Option<Date> {
         let b = text.as_bytes();
         let num = |s: &[u8]| -> Option<u32> {
-            (!s.is_empty() && s.iter().all(u8::is_ascii_digit))
-                .then(|| s.iter().fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0')))
+            (!s.is_empty() && s.iter().all(u8::is_ascii_digit)).then(|| {
+                s.iter()
+                    .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'))
+            })
         };
         match b.len() {
             7 if b[2] == b'/' => Date::from_ymd(num(&b[3..7])? as i32, num(&b[0..2])?, 1),

@@ -47,7 +47,12 @@ fn curve(points: &[(u32, &str)]) -> Curve {
     Curve(
         points
             .iter()
-            .map(|&(m, f)| (m, Decimal::from_str(f).expect("literal default is a decimal")))
+            .map(|&(m, f)| {
+                (
+                    m,
+                    Decimal::from_str(f).expect("literal default is a decimal"),
+                )
+            })
             .collect(),
     )
 }

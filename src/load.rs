@@ -133,6 +133,16 @@ pub struct LoanFileRules {
     pub columns: Vec<(String, String)>,
 }
 
+impl LoanFileRules {
+    /// underwater's own loans CSV, matched to a valuations file by VIN.
+    pub fn own_csv() -> LoanFileRules {
+        LoanFileRules {
+            need_vin: true,
+            ..LoanFileRules::default()
+        }
+    }
+}
+
 /// The layout of the loans file, resolved from its header.
 #[derive(Clone, Debug)]
 pub struct LoanLayout {
@@ -367,7 +377,12 @@ fn tape_rate(t: &str) -> Result<Decimal, Problem> {
     use std::str::FromStr;
     Decimal::from_str(t)
         .map(|v| v.round_dp(6).normalize())
-        .map_err(|_| ("apr", format!("not a rate (a fraction such as 0.0539): `{t}`")))
+        .map_err(|_| {
+            (
+                "apr",
+                format!("not a rate (a fraction such as 0.0539): `{t}`"),
+            )
+        })
 }
 
 fn count(t: &str, name: &'static str) -> Result<u32, Problem> {
@@ -473,10 +488,7 @@ fn parse_loan(row: &Row<'_>, l: &LoanLayout) -> Result<Loan, Problem> {
         "amount_financed",
     )?;
     if amount_financed < Decimal::ZERO {
-        return Err((
-            "amount_financed",
-            format!("negative: `{amount_financed}`"),
-        ));
+        return Err(("amount_financed", format!("negative: `{amount_financed}`")));
     }
     let term_months = count(
         required(row, l.term_months, "term_months", d)?,

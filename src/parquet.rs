@@ -73,11 +73,7 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
             "ltv_bucket",
             idx().map(|i| Some(book.bands.labels[f(i).bucket].as_str())),
         ),
-        money(
-            "origination_ltv",
-            idx().map(|i| f(i).origination_ltv),
-            4,
-        )?,
+        money("origination_ltv", idx().map(|i| f(i).origination_ltv), 4)?,
         text(
             "origination_ltv_bucket",
             idx().map(|i| Some(book.bands.labels[f(i).origination_bucket].as_str())),

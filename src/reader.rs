@@ -29,10 +29,16 @@ impl Header {
         self.names.iter().position(|n| n.eq_ignore_ascii_case(name))
     }
 
-    /// Refuses a header that names a column twice (names compare case-insensitively). Layouts call it
+    /// Refuses a header with an unnamed column or a name used twice (case-insensitively). Layouts call it
     /// after any column mapping, which may number repeats first (loan tapes).
     pub fn check_unique(&self, path: &Path) -> Result<(), InputError> {
         for (i, name) in self.names.iter().enumerate() {
+            if name.is_empty() {
+                return Err(InputError::BadHeader {
+                    path: path.to_path_buf(),
+                    problem: format!("column {} has an empty name", i + 1),
+                });
+            }
             if self.names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
                 return Err(InputError::BadHeader {
                     path: path.to_path_buf(),
@@ -241,14 +247,6 @@ impl ChunkReader {
             });
         }
         let names: Vec<String> = record.iter().map(|s| s.trim().to_string()).collect();
-        for (i, name) in names.iter().enumerate() {
-            if name.is_empty() {
-                return Err(InputError::BadHeader {
-                    path: self.path.clone(),
-                    problem: format!("column {} has an empty name", i + 1),
-                });
-            }
-        }
         self.next_line += memchr::memchr_iter(b'\n', &self.pending[..end]).count() as u64;
         self.pending.drain(..end);
         Ok(Header { names })

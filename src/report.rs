@@ -265,6 +265,13 @@ fn human_count(n: u64) -> String {
     group_thousands(&n.to_string())
 }
 
+/// A share as a percent with one decimal, rounded half-even (`{:.1}` on a Decimal truncates).
+fn percent(share: Option<Decimal>) -> String {
+    share.map_or("-".into(), |d| {
+        format!("{}%", crate::money::round_to(d * Decimal::ONE_HUNDRED, 1))
+    })
+}
+
 /// The short summary printed on stdout at the end of a run.
 pub fn terminal_summary(
     s: &Summaries,
@@ -274,8 +281,7 @@ pub fn terminal_summary(
     out_dir: &str,
 ) -> String {
     let t = &s.ltv.total;
-    let pct =
-        |d: Option<Decimal>| d.map_or("-".into(), |d| format!("{:.1}%", d * Decimal::ONE_HUNDRED));
+    let pct = percent;
     let mut out = format!(
         "underwater: book as of {as_of}: {} accounts ({} rows rejected), balance {}\n  \
          underwater {} accounts ({}), negative equity {}\n  \
@@ -377,5 +383,15 @@ mod tests {
         assert_eq!(human_money(&d("12")), "$12.00");
         assert_eq!(human_money(&Decimal::ZERO), "$0.00");
         assert_eq!(human_count(1234), "1,234");
+    }
+
+    #[test]
+    fn terminal_share_rounds_instead_of_truncating() {
+        let d = |s: &str| Some(s.parse::<Decimal>().unwrap());
+        // 6 of 9 accounts: share 0.6667 printed as 66.6% before the fix.
+        assert_eq!(percent(d("0.6667")), "66.7%");
+        assert_eq!(percent(d("0.2750")), "27.5%");
+        assert_eq!(percent(d("0.00025")), "0.0%");
+        assert_eq!(percent(None), "-");
     }
 }

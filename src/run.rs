@@ -309,9 +309,10 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
 
 /// Tapes re-published by researchers can carry ids that went through a floating-point column, so
 /// different loans share one id (every World Omni 2020-A assetNumber is a multiple of 128). In a tape,
-/// rows that share an id but differ are different loans: each is kept as `<id>#<n>`, numbered in file
-/// order, so no one mistakes it for the filer's id. Rows identical in every field are left alone, and
-/// `reject_duplicates` rejects them as duplicates.
+/// rows that share an id but differ in their terms (origination date, amount financed, term, origination
+/// value, balance) are different loans: each is kept as `<id>#<n>`, numbered in file order, so no one
+/// mistakes it for the filer's id. If any two rows of an id agree on all of those, the id is left alone
+/// and `reject_duplicates` rejects all its rows as duplicates.
 fn disambiguate_ids(mut loans: Vec<Loan>) -> (Vec<Loan>, SharedIds) {
     loans.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id).then(a.line.cmp(&b.line)));
     let mut shared = SharedIds::default();
@@ -322,12 +323,19 @@ fn disambiguate_ids(mut loans: Vec<Loan>) -> (Vec<Loan>, SharedIds) {
             end += 1;
         }
         let group = &mut loans[start..end];
-        // Every field but the id (the echoed columns, balance, VIN, days past due) tells loans apart.
+        // The terms of the loan tell loans apart (not, say, an R row-number column).
         let distinct = group.len() > 1 && {
             let mut seen = FxHashSet::default();
-            group
-                .iter()
-                .all(|l| seen.insert((&*l.tail, l.balance, &*l.vin, l.days_past_due)))
+            group.iter().all(|l| {
+                seen.insert((
+                    l.origination_date,
+                    l.amount_financed,
+                    l.term_months,
+                    l.origination_value,
+                    l.balance,
+                    &*l.vin,
+                ))
+            })
         };
         if distinct {
             shared.ids += 1;
@@ -684,7 +692,7 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
                 "ids_shared_by_different_loans": {
                     "ids": book.shared_ids.ids,
                     "rows": book.shared_ids.rows,
-                    "rule": "tapes only: rows sharing an id but differing in any field are kept as <id>#<n> in file order",
+                    "rule": "tapes only: rows sharing an id but differing in origination date, amount financed, term, origination value or balance are kept as <id>#<n> in file order",
                 },
             },
             "estimates": {

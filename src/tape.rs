@@ -14,7 +14,8 @@
 //! - `originalInterestRatePercentage` is a fraction (0.0687); accounts.csv shows `apr` in percent (6.87).
 //! - `vehicleNewUsedCode` 1 is new, 2 is used.
 //! - One reporting period per run: the period of the first row. Rows of another period are rejects.
-//! - Repeated header names are numbered as R and pandas do (`subvented`, `subvented.1`).
+//! - Repeated header names are numbered as R and pandas do (`subvented`, `subvented.1`); an unnamed
+//!   column (R's row names) is called `column_<n>`.
 
 use crate::date::Date;
 use crate::error::InputError;
@@ -92,6 +93,12 @@ pub fn apply_mapping(
     path: &Path,
 ) -> Result<(), InputError> {
     if number_repeats {
+        for (i, name) in header.names.iter_mut().enumerate() {
+            // R writes its row names as a first column with an empty name.
+            if name.is_empty() {
+                *name = format!("column_{}", i + 1);
+            }
+        }
         for i in 0..header.names.len() {
             let name = header.names[i].clone();
             let seen = header.names[..i]
@@ -127,7 +134,9 @@ fn is_numbered(candidate: &str, base: &str) -> bool {
     candidate.len() > base.len()
         && candidate[..base.len()].eq_ignore_ascii_case(base)
         && candidate[base.len()..].starts_with('.')
-        && candidate[base.len() + 1..].bytes().all(|b| b.is_ascii_digit())
+        && candidate[base.len() + 1..]
+            .bytes()
+            .all(|b| b.is_ascii_digit())
 }
 
 /// The mapping for a run: the tape's fixed one, then the config's `[columns]` (which win).
@@ -165,10 +174,10 @@ pub fn peek_period(path: &Path) -> Result<Option<Date>, InputError> {
     let Ok(names) = rdr.byte_headers().cloned() else {
         return Ok(None);
     };
-    let Some(col) = names
-        .iter()
-        .position(|n| n.trim_ascii().eq_ignore_ascii_case(b"reportingPeriodEndingDate"))
-    else {
+    let Some(col) = names.iter().position(|n| {
+        n.trim_ascii()
+            .eq_ignore_ascii_case(b"reportingPeriodEndingDate")
+    }) else {
         return Ok(None);
     };
     let mut record = csv::ByteRecord::new();
