@@ -44,6 +44,11 @@ pub enum InputError {
     )]
     NotCsv { path: PathBuf, reason: String },
     #[error(
+        "{path} is not an EX-102 auto-loan asset data XML file: {reason}. Fix: pass the filing's EX-102 \
+         exhibit as downloaded from EDGAR, or its CSV flattening"
+    )]
+    NotTape { path: PathBuf, reason: String },
+    #[error(
         "{path}: bad header: {problem}. Fix: give every column one unique name in the header line"
     )]
     BadHeader { path: PathBuf, problem: String },

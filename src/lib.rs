@@ -26,3 +26,4 @@ pub mod report;
 pub mod run;
 pub mod summarize;
 pub mod tape;
+pub mod xmltape;

@@ -140,10 +140,22 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     let model = &config.model;
 
     // Loans: parsed chunk by chunk in parallel, put back in file order.
-    let stage = progress.bytes("loans", file_size(&config.loans));
+    // An EX-102 XML tape is streamed into a temporary CSV first; rejects still name XML lines.
+    let converted = match config.tape {
+        Some(_) if crate::xmltape::is_xml(&config.loans) => {
+            let stage = progress.spinner("xml tape");
+            let c = crate::xmltape::convert(&config.loans)?;
+            stage.finish(&format!("{} records", c.xml_lines.len()));
+            Some(c)
+        }
+        _ => None,
+    };
+    let loans_path = converted.as_ref().map_or(&config.loans, |c| &c.csv);
+    let line_of = |line: u64| converted.as_ref().map_or(line, |c| c.xml_line(line));
+    let stage = progress.bytes("loans", file_size(loans_path));
     let bar = stage.bar();
     let (mut reader, header) = ChunkReader::open(
-        &config.loans,
+        loans_path,
         config.chunk_bytes,
         Box::new(move |n| bar.inc(n)),
     )?;
@@ -167,7 +179,10 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         .par_bridge()
         .map(|chunk| chunk.map(|c| (c.index, parse_loans(&c, &layout))))
         .collect::<Result<_, InputError>>()?;
-    let loans_file = reader.finish();
+    let loans_file = match &converted {
+        Some(c) => c.facts.clone(),
+        None => reader.finish(),
+    };
     batches.sort_unstable_by_key(|(i, _)| *i);
     let mut loans = Vec::with_capacity(batches.iter().map(|(_, b)| b.loans.len()).sum());
     let mut loan_rejects = Vec::new();
@@ -176,6 +191,12 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         rows_read += b.rows;
         loans.extend(b.loans);
         loan_rejects.extend(b.rejects);
+    }
+    if converted.is_some() {
+        loans.iter_mut().for_each(|l| l.line = line_of(l.line));
+        loan_rejects
+            .iter_mut()
+            .for_each(|(_, r)| r.line = line_of(r.line));
     }
     let (loans, shared_ids) = if config.tape.is_some() {
         disambiguate_ids(loans)
@@ -189,7 +210,7 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         config.tape.is_none(),
     );
     if duplicate_rows > 0 {
-        fill_raw_records(&config.loans, &mut rejects)?;
+        fill_raw_records(loans_path, &line_of, &mut rejects)?;
     }
     let loan_counts = RowCounts {
         read: rows_read,
@@ -426,7 +447,11 @@ fn reject_duplicates(
 
 /// Reads the raw text of rejects that lack it (duplicates of accepted rows) with a second pass over the
 /// loans file; only runs when there are duplicates, which a clean book does not have.
-fn fill_raw_records(path: &Path, rejects: &mut [Reject]) -> Result<(), InputError> {
+fn fill_raw_records(
+    path: &Path,
+    line_of: &dyn Fn(u64) -> u64,
+    rejects: &mut [Reject],
+) -> Result<(), InputError> {
     let wanted: FxHashSet<u64> = rejects
         .iter()
         .filter(|r| r.raw.is_empty())
@@ -436,8 +461,9 @@ fn fill_raw_records(path: &Path, rejects: &mut [Reject]) -> Result<(), InputErro
     let (reader, _) = ChunkReader::open(path, crate::reader::CHUNK_BYTES, Box::new(|_| {}))?;
     for chunk in reader {
         chunk?.for_each_row(|row| {
-            if wanted.contains(&row.line) {
-                found.insert(row.line, String::from_utf8_lossy(row.raw).into_owned());
+            let line = line_of(row.line);
+            if wanted.contains(&line) {
+                found.insert(line, String::from_utf8_lossy(row.raw).into_owned());
             }
         });
     }

@@ -157,6 +157,9 @@ pub fn mapping(tape: Option<Tape>, columns: &[(String, String)]) -> Vec<(String,
 /// reading the rest of the file. `None` when the tape has no such column or no rows.
 pub fn peek_period(path: &Path) -> Result<Option<Date>, InputError> {
     use std::io::Read;
+    if crate::xmltape::is_xml(path) {
+        return crate::xmltape::peek_period(path);
+    }
     let file = std::fs::File::open(path).map_err(|source| InputError::Open {
         path: path.to_path_buf(),
         source,

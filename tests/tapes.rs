@@ -365,3 +365,157 @@ fn carmax_extract_with_r_row_names_runs() {
     assert_eq!(j["manifest"]["as_of"], "2017-03-31");
     assert!(String::from_utf8_lossy(&out.stdout).contains("(66.7%)"));
 }
+
+/// Writes an EX-102 XML tape from rows of (element, value); `NA` values are left out, as filers do.
+fn xml_tape(records: &[Vec<(String, String)>], prefix: &str) -> String {
+    let p = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}:")
+    };
+    let ns = if prefix.is_empty() {
+        "xmlns".to_string()
+    } else {
+        format!("xmlns:{prefix}")
+    };
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{p}assetData {ns}=\"http://www.sec.gov/edgar/document/absee/autoloan/assetdata\">\n"
+    );
+    for r in records {
+        x.push_str(&format!("  <{p}assets>\n"));
+        for (k, v) in r.iter().filter(|(_, v)| v != "NA") {
+            let v = v.replace('&', "&amp;").replace('<', "&lt;");
+            x.push_str(&format!("    <{p}{k}>{v}</{p}{k}>\n"));
+        }
+        x.push_str(&format!("  </{p}assets>\n"));
+    }
+    x.push_str(&format!("</{p}assetData>\n"));
+    x
+}
+
+fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn sec_xml_tape_is_streamed_and_rejects_name_the_xml_line() {
+    let s = Sandbox::new();
+    let base = [
+        ("assetNumber", "X1"),
+        ("reportingPeriodEndingDate", "07-31-2020"),
+        ("originationDate", "06/2019"),
+        ("originalLoanAmount", "22000"),
+        ("originalLoanTerm", "72"),
+        ("vehicleNewUsedCode", "1"),
+        ("vehicleValueAmount", "20000"),
+        ("vehicleManufacturerName", "A&B Motors"),
+        ("reportingPeriodActualEndBalanceAmount", "18000.00"),
+        ("zeroBalanceCode", "1"),
+        ("zeroBalanceCode", "2"),
+    ];
+    let mut bad = fields(&base);
+    bad[0].1 = "X2".into();
+    bad[3].1 = "abc".into();
+    // An element left out (no rate) is missing, not an error.
+    let xml = xml_tape(&[fields(&base), bad], "ns1");
+    s.write("tape.xml", &xml);
+    assert_ok(&s.run(&["run", "--tape", "regab", "tape.xml", "--out", "out", "-q"]));
+    let accounts = by_id(&read_csv(&s.path("out/accounts.csv")));
+    let x1 = &accounts["X1"];
+    assert_eq!(x1["value"], "15826.67");
+    assert_eq!(x1["make"], "A&B Motors");
+    assert_eq!(x1["zeroBalanceCode"], "1");
+    assert_eq!(x1["zeroBalanceCode.1"], "2");
+    let rejects = read_csv(&s.path("out/rejects.csv"));
+    assert_eq!(rejects.len(), 1);
+    // Records start on lines 3 and 16: the second record's <assets> is on line 3 + 1 + 11 + 1 = 16.
+    assert_eq!(rejects[0]["line"], "16");
+    assert_eq!(rejects[0]["file"], "tape.xml");
+    assert_eq!(rejects[0]["field"], "amount_financed (originalLoanAmount)");
+    let j = summary(&s, "out");
+    assert_eq!(j["manifest"]["as_of"], "2020-07-31");
+    assert_eq!(
+        j["manifest"]["inputs"]["loans"]["bytes"],
+        xml.len() as u64,
+        "the manifest describes the XML as given"
+    );
+
+    // Another XML document is a clear input error, and nothing is written.
+    s.write(
+        "other.xml",
+        "<?xml version=\"1.0\"?><invoice><total>3</total></invoice>",
+    );
+    let out = s.run(&["run", "--tape", "regab", "other.xml", "--out", "out2", "-q"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`invoice`, not `assetData`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!s.path("out2").exists());
+    // A truncated download is an XML error with its line.
+    s.write("cut.xml", &xml[..xml.len() / 2]);
+    let out = s.run(&["run", "--tape", "regab", "cut.xml", "--out", "out3", "-q"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(!s.path("out3").exists());
+}
+
+#[test]
+fn world_omni_as_sec_xml_gives_the_same_figures_as_its_csv() {
+    let Some(tape) = real_tape("world_omni_2020_07.csv") else {
+        return;
+    };
+    let mut rdr = csv::Reader::from_path(&tape).unwrap();
+    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    // The schema's own fields: not the publisher's added columns or R's numbered repeats.
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| {
+            let h = &header[i];
+            !h.contains('.')
+                && !h.ends_with("_clean")
+                && !h.contains("_cat")
+                && !h.contains("_n")
+                && !h.ends_with("_char")
+        })
+        .collect();
+    let records: Vec<Vec<(String, String)>> = rdr
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            keep.iter()
+                .map(|&i| (header[i].clone(), r[i].to_string()))
+                .collect()
+        })
+        .collect();
+    let s = Sandbox::new();
+    s.write("wo.xml", &xml_tape(&records, ""));
+    assert_ok(&s.run(&["run", "--tape", "regab", "wo.xml", "--out", "xml", "-q"]));
+    assert_ok(&s.run(&[
+        "run",
+        "--tape",
+        "regab",
+        tape.to_str().unwrap(),
+        "--out",
+        "csv",
+        "-q",
+    ]));
+    let computed = |dir: &str| -> Vec<Vec<String>> {
+        let mut rdr = csv::Reader::from_path(s.path(&format!("{dir}/accounts.csv"))).unwrap();
+        rdr.records()
+            .map(|r| r.unwrap().iter().take(17).map(String::from).collect())
+            .collect()
+    };
+    let (x, c) = (computed("xml"), computed("csv"));
+    assert_eq!(x.len(), 7572);
+    assert!(x == c, "the XML and CSV forms of one tape differ");
+    for f in ["summary_by_ltv_bucket.csv", "summary_ltv_migration.csv"] {
+        assert_eq!(
+            s.read(&format!("xml/{f}")),
+            s.read(&format!("csv/{f}")),
+            "{f}"
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! The SEC's own EX-102 XML (Form ABS-EE auto-loan asset data), read as a filer publishes it.
+//!
+//! The file is `<assetData xmlns=".../absee/autoloan/assetdata">` with one `<assets>` element per loan
+//! and flat leaf elements inside, named as the CSV columns of [`crate::tape`]. It is streamed twice with
+//! quick-xml, never held in memory: the first pass collects the field names in order of first
+//! appearance, the second writes one CSV line per `<assets>` to a temporary file that the normal loader
+//! reads. Elements absent from a record are empty (missing); an element repeated within one record
+//! (the schema allows several zero-balance or modification codes) becomes `name`, `name.1`, … as in
+//! the flattened CSV tapes. Line breaks inside a value become spaces, so each record is one CSV line
+//! and rejects can name the XML line where the record's `<assets>` tag is.
+
+use crate::date::Date;
+use crate::error::InputError;
+use crate::reader::FileFacts;
+use quick_xml::events::Event;
+use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+const ROOT: &[u8] = b"assetData";
+const RECORD: &[u8] = b"assets";
+
+/// Whether `path` holds XML rather than CSV: its first non-blank byte (after a BOM) is `<`.
+pub fn is_xml(path: &Path) -> bool {
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = head[..n]
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&head[..n]);
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
+/// Newline offsets of the bytes read so far, shared with the counting reader.
+#[derive(Default)]
+struct Lines {
+    /// Offsets of newlines read but not yet passed by the parser.
+    pending: VecDeque<u64>,
+    /// Newlines already passed by the parser.
+    passed: u64,
+    read: u64,
+    hasher: Option<Sha256>,
+}
+
+impl Lines {
+    /// The 1-based line of the byte at `offset` (the parser's position).
+    fn line_at(&mut self, offset: u64) -> u64 {
+        while self.pending.front().is_some_and(|&nl| nl < offset) {
+            self.pending.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+/// Reads a file, noting where its newlines are (and hashing it) as the bytes go by.
+struct Counting {
+    file: std::fs::File,
+    lines: Rc<RefCell<Lines>>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        let mut lines = self.lines.borrow_mut();
+        let base = lines.read;
+        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
+            lines.pending.push_back(base + i as u64);
+        }
+        lines.read += n as u64;
+        if let Some(h) = lines.hasher.as_mut() {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+type XmlReader = quick_xml::Reader<BufReader<Counting>>;
+
+fn open(path: &Path, hash: bool) -> Result<(XmlReader, Rc<RefCell<Lines>>), InputError> {
+    let file = std::fs::File::open(path).map_err(|source| InputError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let lines = Rc::new(RefCell::new(Lines {
+        hasher: hash.then(Sha256::new),
+        ..Lines::default()
+    }));
+    let counting = Counting {
+        file,
+        lines: lines.clone(),
+    };
+    Ok((
+        quick_xml::Reader::from_reader(BufReader::with_capacity(1 << 16, counting)),
+        lines,
+    ))
+}
+
+fn bad(path: &Path, reason: String) -> InputError {
+    InputError::NotTape {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// One event of the walk over the records.
+enum Step<'a> {
+    /// A record starts, at this line.
+    Record(u64),
+    /// A leaf field of the current record.
+    Field(&'a [u8], String),
+    /// The current record ends.
+    EndRecord,
+}
+
+/// Streams the file, calling `each` for record starts, leaf fields and record ends. Stops early when
+/// `each` returns false.
+fn walk(
+    path: &Path,
+    hash: bool,
+    mut each: impl FnMut(Step<'_>) -> bool,
+) -> Result<Rc<RefCell<Lines>>, InputError> {
+    let (mut reader, lines) = open(path, hash)?;
+    let mut buf = Vec::new();
+    // Element names from the root down, and the text of the innermost element.
+    let mut stack: Vec<Vec<u8>> = Vec::new();
+    let mut text = String::new();
+    let mut leaf = false;
+    let mut root_seen = false;
+    loop {
+        let event = reader.read_event_into(&mut buf).map_err(|e| {
+            let at = reader.error_position();
+            let line = lines.borrow_mut().line_at(at);
+            bad(path, format!("XML error at line {line}: {e}"))
+        })?;
+        match event {
+            Event::Start(e) | Event::Empty(e) if stack.is_empty() => {
+                if e.local_name().as_ref() != ROOT {
+                    return Err(bad(
+                        path,
+                        format!(
+                            "its root element is `{}`, not `assetData`",
+                            String::from_utf8_lossy(e.local_name().as_ref())
+                        ),
+                    ));
+                }
+                stack.push(ROOT.to_vec());
+                root_seen = true;
+            }
+            Event::Start(e) => {
+                let name = e.local_name().as_ref().to_vec();
+                if stack.len() == 1 && name == RECORD {
+                    let pos = reader.buffer_position();
+                    let line = lines.borrow_mut().line_at(pos);
+                    if !each(Step::Record(line)) {
+                        return Ok(lines);
+                    }
+                }
+                stack.push(name);
+                text.clear();
+                leaf = true;
+            }
+            Event::Empty(e)
+                if stack.len() >= 2
+                    && !each(Step::Field(e.local_name().as_ref(), String::new())) =>
+            {
+                return Ok(lines);
+            }
+            Event::Text(t) => {
+                let t = t
+                    .xml10_content()
+                    .map_err(|e| bad(path, format!("text is not UTF-8: {e}")))?;
+                text.push_str(&t);
+            }
+            Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t.into_inner())),
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    _ => {
+                        let name = r.decode().unwrap_or_default();
+                        quick_xml::escape::resolve_xml_entity(&name)
+                            .unwrap_or_default()
+                            .to_string()
+                    }
+                };
+                text.push_str(&resolved);
+            }
+            Event::End(_) => {
+                let name = stack.pop().unwrap_or_default();
+                if stack.len() >= 2 && leaf {
+                    let value = text.trim().replace(['\r', '\n'], " ");
+                    if !each(Step::Field(&name, value)) {
+                        return Ok(lines);
+                    }
+                } else if stack.len() == 1 && name == RECORD && !each(Step::EndRecord) {
+                    return Ok(lines);
+                }
+                leaf = false;
+                text.clear();
+            }
+            Event::Eof => {
+                if !root_seen {
+                    return Err(bad(path, "it has no root element".into()));
+                }
+                return Ok(lines);
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// A tape converted to CSV in a temporary file (removed on drop), with the XML line of each record.
+pub struct Converted {
+    pub csv: PathBuf,
+    /// `xml_lines[i]` is the XML line of the record on CSV line `i + 2`.
+    pub xml_lines: Vec<u64>,
+    /// The XML file's own facts for the manifest.
+    pub facts: FileFacts,
+}
+
+impl Drop for Converted {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.csv);
+    }
+}
+
+impl Converted {
+    /// The XML line of a CSV line of the converted file.
+    pub fn xml_line(&self, csv_line: u64) -> u64 {
+        csv_line
+            .checked_sub(2)
+            .and_then(|i| self.xml_lines.get(i as usize))
+            .copied()
+            .unwrap_or(csv_line)
+    }
+}
+
+/// Numbers a field name by how often it already appeared in this record: `name`, `name.1`, …
+fn numbered(name: &[u8], seen: &mut FxHashMap<Vec<u8>, usize>) -> String {
+    let n = seen.entry(name.to_vec()).or_insert(0);
+    let text = String::from_utf8_lossy(name);
+    let out = if *n == 0 {
+        text.into_owned()
+    } else {
+        format!("{text}.{n}")
+    };
+    *n += 1;
+    out
+}
+
+/// Converts an EX-102 XML file to a temporary CSV, streaming it twice.
+pub fn convert(path: &Path) -> Result<Converted, InputError> {
+    // Pass 1: the columns, in order of first appearance.
+    let mut columns: Vec<String> = Vec::new();
+    let mut index: FxHashMap<String, usize> = FxHashMap::default();
+    let mut seen = FxHashMap::default();
+    walk(path, false, |step| {
+        match step {
+            Step::Record(_) => seen.clear(),
+            Step::Field(name, _) => {
+                let name = numbered(name, &mut seen);
+                if !index.contains_key(&name) {
+                    index.insert(name.clone(), columns.len());
+                    columns.push(name);
+                }
+            }
+            Step::EndRecord => {}
+        }
+        true
+    })?;
+    if columns.is_empty() {
+        return Err(bad(path, "it has no <assets> records with fields".into()));
+    }
+
+    // Pass 2: one CSV line per record.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let csv = std::env::temp_dir().join(format!(
+        "underwater-tape-{}-{nanos}.csv",
+        std::process::id()
+    ));
+    let mut converted = Converted {
+        csv,
+        xml_lines: Vec::new(),
+        facts: FileFacts {
+            path: path.to_path_buf(),
+            bytes: 0,
+            sha256: String::new(),
+        },
+    };
+    let write_error = |source: std::io::Error| InputError::Read {
+        path: converted_path_hint(path),
+        source,
+    };
+    let file = std::fs::File::create(&converted.csv).map_err(write_error)?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    crate::csvfmt::push_line(&mut line, columns.iter().map(String::as_str));
+    let mut values: Vec<String> = vec![String::new(); columns.len()];
+    let mut io_error = None;
+    let mut xml_lines = Vec::new();
+    let lines = walk(path, true, |step| {
+        match step {
+            Step::Record(at) => {
+                seen.clear();
+                values.iter_mut().for_each(String::clear);
+                xml_lines.push(at);
+            }
+            Step::Field(name, value) => {
+                let name = numbered(name, &mut seen);
+                if let Some(&i) = index.get(&name) {
+                    values[i] = value;
+                }
+            }
+            Step::EndRecord => {
+                crate::csvfmt::push_line(&mut line, values.iter().map(String::as_str));
+                if line.len() > 1 << 20 {
+                    if let Err(e) = out.write_all(line.as_bytes()) {
+                        io_error = Some(e);
+                        return false;
+                    }
+                    line.clear();
+                }
+            }
+        }
+        true
+    })?;
+    if let Some(e) = io_error {
+        return Err(write_error(e));
+    }
+    out.write_all(line.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(write_error)?;
+    let mut lines = lines.borrow_mut();
+    converted.facts.bytes = lines.read;
+    converted.facts.sha256 = lines
+        .hasher
+        .take()
+        .map(|h| format!("{:x}", h.finalize()))
+        .unwrap_or_default();
+    converted.xml_lines = xml_lines;
+    Ok(converted)
+}
+
+fn converted_path_hint(path: &Path) -> PathBuf {
+    PathBuf::from(format!(
+        "{} (its CSV conversion in {})",
+        path.display(),
+        std::env::temp_dir().display()
+    ))
+}
+
+/// The reporting period of an XML tape: its first `reportingPeriodEndingDate`.
+pub fn peek_period(path: &Path) -> Result<Option<Date>, InputError> {
+    let mut found = None;
+    walk(path, false, |step| match step {
+        Step::Field(name, value) if name == b"reportingPeriodEndingDate" => {
+            found = Date::parse_tape(value.trim());
+            found.is_none()
+        }
+        _ => true,
+    })?;
+    Ok(found)
+}
