@@ -18,6 +18,7 @@ struct Loan {
     balance: Decimal,
     dpd: u32,
     year: u32,
+    origination_value: Option<Decimal>,
 }
 
 #[derive(Clone, Debug)]
@@ -36,18 +37,25 @@ fn amount(max_units: i64) -> impl Strategy<Value = Decimal> {
 
 fn loans() -> impl Strategy<Value = Vec<Loan>> {
     prop::collection::vec(
-        (0usize..12, amount(6_000_000), 0u32..200, 2018u32..2025),
+        (
+            0usize..12,
+            amount(6_000_000),
+            0u32..200,
+            2018u32..2025,
+            prop::option::of((1i64..6_000_000, 0u32..=2)),
+        ),
         0..40,
     )
     .prop_map(|v| {
         v.into_iter()
             .enumerate()
-            .map(|(i, (vin, balance, dpd, year))| Loan {
+            .map(|(i, (vin, balance, dpd, year, ov))| Loan {
                 id: format!("A{:03}", (i * 37) % 1000),
                 vin: format!("VIN{vin}"),
                 balance,
                 dpd,
                 year,
+                origination_value: ov.map(|(u, s)| Decimal::new(u, s)),
             })
             .collect()
     })
@@ -76,10 +84,14 @@ fn vals() -> impl Strategy<Value = Vec<Val>> {
 }
 
 fn loans_csv(loans: &[Loan]) -> String {
-    let mut s = String::from("account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due\n");
+    let mut s = String::from("account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,origination_value\n");
     for l in loans {
+        let ov = l
+            .origination_value
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         s.push_str(&format!(
-            "{},{},{}-03-01,30000,60,{},{}\n",
+            "{},{},{}-03-01,30000,60,{},{},{ov}\n",
             l.id, l.vin, l.year, l.balance, l.dpd
         ));
     }
@@ -129,6 +141,25 @@ fn expected(loans: &[Loan], vals: &[Val]) -> BTreeMap<String, BTreeMap<&'static 
             _ => d("0.65"),
         };
         let mut row = BTreeMap::new();
+        let band = |num: Decimal, den: Decimal| {
+            let edges = [80, 100, 120, 140];
+            let labels = ["<=80", "80-100", "100-120", "120-140", ">140"];
+            let i = edges
+                .iter()
+                .position(|&e| num * Decimal::ONE_HUNDRED <= Decimal::from(e) * den)
+                .unwrap_or(4);
+            labels[i].to_string()
+        };
+        match l.origination_value {
+            Some(ov) => {
+                row.insert("origination_ltv", r(d("30000") / ov, 4));
+                row.insert("origination_ltv_bucket", band(d("30000"), ov));
+            }
+            None => {
+                row.insert("origination_ltv", String::new());
+                row.insert("origination_ltv_bucket", "no_value".into());
+            }
+        }
         let net = match cands.first() {
             Some(v) => {
                 let b = l.balance;
@@ -136,13 +167,7 @@ fn expected(loans: &[Loan], vals: &[Val]) -> BTreeMap<String, BTreeMap<&'static 
                 row.insert("equity", r(v.value - b, 2));
                 row.insert("negative_equity", r((b - v.value).max(Decimal::ZERO), 2));
                 row.insert("ltv", r(b / v.value, 4));
-                let edges = [80, 100, 120, 140];
-                let labels = ["<=80", "80-100", "100-120", "120-140", ">140"];
-                let i = edges
-                    .iter()
-                    .position(|&e| b * Decimal::ONE_HUNDRED <= Decimal::from(e) * v.value)
-                    .unwrap_or(4);
-                row.insert("ltv_bucket", labels[i].to_string());
+                row.insert("ltv_bucket", band(b, v.value));
                 row.insert(
                     "value_source",
                     if v.source.is_empty() {
@@ -207,6 +232,24 @@ fn assert_reconciles(s: &Sandbox, out: &str) {
             }
         }
     }
+    // The migration matrix: every cell is the count and balance of its accounts.
+    let mut cells: BTreeMap<(String, String), (Decimal, Decimal)> = BTreeMap::new();
+    for a in &accounts {
+        let c = cells
+            .entry((a["origination_ltv_bucket"].clone(), a["ltv_bucket"].clone()))
+            .or_default();
+        c.0 += Decimal::ONE;
+        c.1 += dec(&a["balance"]);
+    }
+    for m in read_csv(&s.path(&format!("{out}/summary_ltv_migration.csv"))) {
+        let key = (
+            m["origination_ltv_bucket"].clone(),
+            m["current_ltv_bucket"].clone(),
+        );
+        let want = cells.remove(&key).unwrap_or_default();
+        assert_eq!((dec(&m["accounts"]), dec(&m["balance"])), want, "{key:?}");
+    }
+    assert!(cells.is_empty(), "accounts outside the matrix: {cells:?}");
     let ltv = read_csv(&s.path(&format!("{out}/summary_by_ltv_bucket.csv")));
     let total = ltv.last().unwrap().clone();
     for row in &ltv {

@@ -519,3 +519,46 @@ fn world_omni_as_sec_xml_gives_the_same_figures_as_its_csv() {
         );
     }
 }
+
+#[test]
+fn tape_outputs_are_identical_across_threads_and_chunk_sizes() {
+    let s = Sandbox::new();
+    let tape = match real_tape("world_omni_2020_07.csv") {
+        Some(p) => p,
+        None => s.write("tape.csv", &hand_tape()),
+    };
+    let tape = tape.to_str().unwrap();
+    assert_ok(&s.run(&[
+        "run",
+        "--tape",
+        "regab",
+        tape,
+        "--out",
+        "one",
+        "-q",
+        "--threads",
+        "1",
+    ]));
+    assert_ok(&s.run(&[
+        "run",
+        "--tape",
+        "regab",
+        tape,
+        "--out",
+        "many",
+        "-q",
+        "--threads",
+        "4",
+        "--chunk-bytes",
+        "4096",
+    ]));
+    let (one, many) = (
+        outputs_without_times(&s.path("one")),
+        outputs_without_times(&s.path("many")),
+    );
+    assert_eq!(one.len(), many.len());
+    for ((n1, b1), (n2, b2)) in one.iter().zip(&many) {
+        assert_eq!(n1, n2);
+        assert!(b1 == b2, "{n1} differs between 1 thread and 4 threads");
+    }
+}
