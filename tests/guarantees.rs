@@ -184,3 +184,65 @@ fn disk_full_mid_write_keeps_previous_outputs() {
         .collect();
     assert_eq!(left, ["out"], "no staging directory left on the full disk");
 }
+
+/// A permission error (the output's parent is not writable by the user running the job): a clear
+/// error naming the problem (exit 4), the previous outputs intact. Run as `nobody` through setpriv,
+/// because root bypasses file permissions.
+#[test]
+fn permission_denied_keeps_previous_outputs() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = sandbox();
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let has_setpriv = Command::new("setpriv")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|st| st.success());
+    if !is_root || !has_setpriv {
+        eprintln!("SKIPPED permission_denied_keeps_previous_outputs: needs root and setpriv to run as nobody");
+        return;
+    }
+    assert_ok(&s.run_book("shared/out", &["--as-of", "2024-06-30"]));
+    let before = outputs_without_times(&s.path("shared/out"));
+    // nobody can read the inputs and run a copy of the binary, but not write in shared/.
+    let bin = s.path("underwater");
+    std::fs::copy(env!("CARGO_BIN_EXE_underwater"), &bin).unwrap();
+    for (p, mode) in [
+        (s.dir.path().to_path_buf(), 0o755),
+        (s.path("shared"), 0o755),
+        (s.path("loans.csv"), 0o644),
+        (s.path("valuations.csv"), 0o644),
+        (bin.clone(), 0o755),
+    ] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&bin)
+        .args([
+            "run",
+            "--loans",
+            "loans.csv",
+            "--valuations",
+            "valuations.csv",
+            "--as-of",
+            "2024-07-31",
+            "--out",
+            "shared/out",
+            "-q",
+        ])
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("ermission denied"), "{err}");
+    assert!(
+        err.contains("shared"),
+        "the message names the directory: {err}"
+    );
+    assert_eq!(outputs_without_times(&s.path("shared/out")), before);
+}
