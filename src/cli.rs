@@ -28,6 +28,9 @@ pub enum Command {
     /// Run the book: match valuations, compute per-account figures and summaries, write them to --out.
     #[command(after_help = EXIT_CODES)]
     Run(RunCmd),
+    /// Answer a question in SQL over the exact per-account figures of a run or of raw inputs
+    #[command(after_help = QUERY_HELP)]
+    Query(QueryCmd),
     /// Write a deterministic synthetic book (loans.csv, valuations.csv) for samples, tests and benchmarks.
     Generate(GenerateCmd),
     /// Benchmark floor: read both CSVs with polars, nothing else (see BENCHMARKS.md)
@@ -38,6 +41,65 @@ pub enum Command {
         #[arg(long)]
         valuations: PathBuf,
     },
+}
+
+const QUERY_HELP: &str = "Tables: accounts (every figure of `run`, with the loan's own columns), and with raw
+inputs also loans and valuations. Money columns are exact decimals: SUM, MIN, MAX and GROUP BY on them
+are exact to the cent.
+
+Examples:
+  underwater query --run out \"SELECT state, SUM(negative_equity) AS ne FROM accounts GROUP BY state ORDER BY ne DESC\"
+  underwater query --run out --where \"days_past_due >= 60\" --top 20 --order-by expected_deficiency
+  underwater query --run out --by dealer_id,new_used --where \"term_months >= 72\"
+  underwater query --loans data/loans.csv --valuations data/valuations.csv --as-of 2025-06-30 --by state";
+
+#[derive(Args, Debug)]
+pub struct QueryCmd {
+    /// SQL over the tables accounts, loans, valuations
+    #[arg(value_name = "SQL")]
+    pub sql: Option<String>,
+    /// A finished run's output directory: reads accounts.parquet or accounts.csv, recomputes nothing
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["loans", "valuations", "tape", "as_of", "config"], required_unless_present = "loans")]
+    pub run: Option<PathBuf>,
+    /// Loans CSV (or a tape with --tape): the figures are computed exactly as `run` does
+    #[arg(long, value_name = "LOANS.csv")]
+    pub loans: Option<PathBuf>,
+    /// The loans file is a loan tape in this format
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "loans")]
+    pub tape: Option<crate::tape::Tape>,
+    /// Valuations CSV
+    #[arg(long, value_name = "VALUATIONS.csv", requires = "loans")]
+    pub valuations: Option<PathBuf>,
+    /// Valuation date for raw inputs (YYYY-MM-DD)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// TOML config for raw inputs, as for `run`
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Shorthand filter: a SQL condition on accounts columns, e.g. "state = 'TX' AND term_months >= 72"
+    #[arg(long = "where", value_name = "CONDITION")]
+    pub filter: Option<String>,
+    /// Shorthand group-by: the summary metrics per group of these columns, then TOTAL
+    #[arg(long, value_name = "COL,COL", value_delimiter = ',')]
+    pub by: Vec<String>,
+    /// Shorthand: only the N rows with the largest --order-by values
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Shorthand: sort by this column, largest first
+    #[arg(long, value_name = "COL")]
+    pub order_by: Option<String>,
+    /// Output format (default: table on a terminal, CSV when piped, or from the -o file's extension)
+    #[arg(long, value_enum)]
+    pub format: Option<crate::query::QueryFormat>,
+    /// Write the answer to this file (atomically) instead of stdout
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress lines
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -151,6 +213,65 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
                 let _ = std::io::stdout().write_all(outcome.summary.as_bytes());
             }
             Ok(())
+        }
+        Command::Query(cmd) => {
+            use crate::query::{QueryArgs, QueryFormat, Source};
+            let source = match (cmd.run, cmd.loans) {
+                (Some(dir), _) => Source::Run(dir),
+                (None, Some(loans)) => {
+                    let tape_period = match cmd.tape {
+                        Some(_) => crate::tape::peek_period(&loans)?,
+                        None => None,
+                    };
+                    Source::Inputs(Box::new(Config::build(RunArgs {
+                        loans,
+                        valuations: cmd.valuations,
+                        tape: cmd.tape,
+                        tape_period,
+                        out: PathBuf::from("."),
+                        config_file: cmd.config,
+                        as_of: cmd.as_of,
+                        format: Format::Csv,
+                        threads: cmd.threads,
+                        quiet: cmd.quiet,
+                        chunk_bytes: crate::reader::CHUNK_BYTES,
+                        max_reject_rate: None,
+                        fail_on_stale: None,
+                    })?))
+                }
+                (None, None) => unreachable!("clap requires --run or --loans"),
+            };
+            let by_extension = cmd
+                .output
+                .as_ref()
+                .and_then(|p| match p.extension()?.to_str()? {
+                    "parquet" => Some(QueryFormat::Parquet),
+                    "json" => Some(QueryFormat::Json),
+                    "md" => Some(QueryFormat::Markdown),
+                    "csv" => Some(QueryFormat::Csv),
+                    _ => None,
+                });
+            let terminal =
+                cmd.output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let format = cmd.format.or(by_extension).unwrap_or(if terminal {
+                QueryFormat::Table
+            } else {
+                QueryFormat::Csv
+            });
+            let quiet = cmd.quiet;
+            crate::query::query(
+                QueryArgs {
+                    source,
+                    sql: cmd.sql,
+                    filter: cmd.filter,
+                    by: cmd.by,
+                    top: cmd.top,
+                    order_by: cmd.order_by,
+                    format,
+                    output: cmd.output,
+                },
+                Progress::new(quiet),
+            )
         }
         Command::Floor { loans, valuations } => {
             let (l, v) =

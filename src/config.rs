@@ -158,6 +158,8 @@ pub enum ConfigError {
              Fix: pass --valuations FILE, or set `enabled = true` under [estimate] in the config"
     )]
     NothingToValue,
+    #[error("{0}")]
+    Query(String),
     #[error("price index {path}: {problem}")]
     PriceIndex { path: PathBuf, problem: String },
 }

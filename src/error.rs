@@ -43,6 +43,8 @@ pub enum InputError {
         "{path} is not a CSV file: {reason}. Fix: pass the CSV export, not another kind of file"
     )]
     NotCsv { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Query(String),
     #[error(
         "{path} is not an EX-102 auto-loan asset data XML file: {reason}. Fix: pass the filing's EX-102 \
          exhibit as downloaded from EDGAR, or its CSV flattening"

@@ -21,6 +21,7 @@ pub mod money;
 pub mod output;
 pub mod parquet;
 pub mod progress;
+pub mod query;
 pub mod reader;
 pub mod report;
 pub mod run;

@@ -1,4 +1,5 @@
-//! accounts.parquet: the per-account file with typed columns, money as exact `Decimal(38, 2)`.
+//! accounts.parquet: the per-account file with typed columns, money as exact `Decimal(38, 2)`; the same
+//! frame is the `accounts` table of `underwater query`.
 //!
 //! polars builds the frame and writes it; money goes in as the i128 mantissa at a fixed scale, so no
 //! figure passes through a binary float on the way.
@@ -14,7 +15,7 @@ fn at_scale(d: Decimal, scale: u32) -> i128 {
     d.mantissa()
 }
 
-fn money(
+pub fn money(
     name: &str,
     values: impl Iterator<Item = Option<Decimal>>,
     scale: u32,
@@ -26,12 +27,80 @@ fn money(
     Ok(ca.into_decimal(38, scale as usize)?.into_column())
 }
 
-fn text<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
+pub fn text<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
     StringChunked::from_iter_options(name.into(), values).into_column()
+}
+
+/// Columns written as exact decimals at a fixed scale, in accounts.parquet and in query tables.
+pub const MONEY_COLUMNS: [&str; 7] = [
+    "balance",
+    "value",
+    "equity",
+    "negative_equity",
+    "net_recovery",
+    "deficiency_if_default",
+    "expected_deficiency",
+];
+/// Ratio columns, 4 places.
+pub const RATIO_COLUMNS: [&str; 2] = ["ltv", "origination_ltv"];
+
+/// A loan column as the narrowest exact type all its values fit: whole numbers (no leading zeros, so
+/// ZIP codes and ids stay text) as Int64, decimals as Decimal at their largest scale, else text.
+pub fn typed_column(name: &str, values: &[Option<String>]) -> PolarsResult<Column> {
+    let present = || values.iter().flatten().map(String::as_str);
+    let plain_number = |s: &str| {
+        let digits = s.strip_prefix('-').unwrap_or(s);
+        let int = digits.split('.').next().unwrap_or("");
+        !int.is_empty()
+            && !(int.len() > 1 && int.starts_with('0'))
+            && digits.bytes().filter(|&b| b == b'.').count() <= 1
+            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && !digits.ends_with('.')
+    };
+    if present().next().is_some() && present().all(plain_number) {
+        if present().all(|s| !s.contains('.') && s.len() <= 18) {
+            let ca = Int64Chunked::from_iter_options(
+                name.into(),
+                values
+                    .iter()
+                    .map(|v| v.as_deref().and_then(|s| s.parse().ok())),
+            );
+            return Ok(ca.into_column());
+        }
+        let parsed: Vec<Option<Decimal>> = values
+            .iter()
+            .map(|v| v.as_deref().and_then(|s| s.parse().ok()))
+            .collect();
+        let scale = parsed
+            .iter()
+            .flatten()
+            .map(|d| d.scale())
+            .max()
+            .unwrap_or(0);
+        let fits = present().all(|s| s.len() <= 30) && scale <= 12;
+        if fits
+            && parsed
+                .iter()
+                .zip(values)
+                .all(|(p, v)| p.is_some() == v.is_some())
+        {
+            return money(name, parsed.into_iter(), scale);
+        }
+    }
+    Ok(text(name, values.iter().map(|v| v.as_deref())))
 }
 
 /// Builds the accounts frame and writes it as Parquet (zstd) to `file`.
 pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
+    let mut df = accounts_frame(book)?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut df)?;
+    Ok(())
+}
+
+/// The accounts of a book as a typed frame: what accounts.parquet holds and `query` reads.
+pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
     let n = book.loans.len();
     let idx = || 0..n;
     let f = |i: usize| &book.figures[i];
@@ -112,11 +181,7 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
         }
     }
     for (name, values) in book.layout.tail_names.iter().zip(&tail) {
-        columns.push(text(name, values.iter().map(|v| v.as_deref())));
+        columns.push(typed_column(name, values)?);
     }
-    let mut df = DataFrame::new(n, columns)?;
-    ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut df)?;
-    Ok(())
+    DataFrame::new(n, columns)
 }

@@ -162,3 +162,48 @@ pub fn outputs_without_times(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// A hand-computed book: each band edge and one cent either side, ties, future-dated valuations,
+/// no valuation, half-even rounding, the README example (tests/books.rs checks every figure).
+pub const HAND_LOANS: &str = "\
+account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,state,new_used
+E080,VIN080,2022-01-15,20000,60,8000.00,0,TX,used
+E080P,VIN080P,2022-01-15,20000,60,8000.01,0,TX,used
+E080M,VIN080M,2022-01-15,20000,60,7999.99,0,TX,used
+E100,VIN100,2022-01-15,20000,60,10000.00,0,TX,new
+E100P,VIN100P,2022-01-15,20000,60,10000.01,0,CA,new
+E100M,VIN100M,2022-01-15,20000,60,9999.99,0,CA,new
+E120,VIN120,2023-03-01,20000,72,12000.00,0,CA,new
+E120P,VIN120P,2023-03-01,20000,72,12000.01,0,CA,new
+E120M,VIN120M,2023-03-01,20000,72,11999.99,0,CA,new
+E140,VIN140,2023-03-01,20000,84,14000.00,0,NY,used
+E140P,VIN140P,2023-03-01,20000,84,14000.01,0,NY,used
+E140M,VIN140M,2023-03-01,20000,84,13999.99,0,NY,used
+TIE,VINTIE,2021-07-01,15000,60,9000.00,0,NY,used
+FUT,VINFUT,2021-07-01,15000,60,9000.00,0,,used
+ONLYFUT,VINONLYFUT,2021-07-01,15000,60,5000.00,,,used
+NOVAL,VINNOVAL,2021-07-01,15000,60,7000.00,95,TX,used
+HE1,VINHE1,2021-07-01,15000,60,10.10,1,TX,used
+HE2,VINHE2,2021-07-01,15000,60,10.30,1,TX,used
+README,lower1,2024-01-10,21000,72,\"$19,000.00\",0,TX,used
+";
+
+pub fn hand_valuations() -> String {
+    let mut v = String::from("vin,valuation_date,value,source\n");
+    for vin in [
+        "VIN080", "VIN080P", "VIN080M", "VIN100", "VIN100P", "VIN100M", "VIN120", "VIN120P",
+        "VIN120M",
+    ] {
+        v.push_str(&format!("{vin},2024-06-01,10000.00,kbb\n"));
+    }
+    for vin in ["VIN140", "VIN140P", "VIN140M"] {
+        v.push_str(&format!("{vin},2024-06-01,10000.00,kbb\n"));
+    }
+    // Ties on the latest date take the lowest value; an older, lower one is not the latest.
+    v.push_str("VINTIE,2024-06-01,9000.00,nada\nVINTIE,2024-06-01,8500.00,kbb\nVINTIE,2024-01-01,7000.00,kbb\n");
+    // Valuations after as_of are ignored.
+    v.push_str("VINFUT,2024-07-15,5000.00,kbb\nVINFUT,2024-05-01,9000.00,kbb\nVINONLYFUT,2024-08-01,4000.00,kbb\n");
+    // VINs match case-insensitively.
+    v.push_str("LOWER1,2024-06-15,15500.00,appraisal\n");
+    v
+}

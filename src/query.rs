@@ -1,0 +1,580 @@
+//! `underwater query`: analysts' questions answered with the exact figures of `run`, in SQL.
+//!
+//! Tables: `accounts` (every per-account figure of `run` with the loan's own columns), and with raw
+//! inputs also `loans` and `valuations` as polars reads them. The SQL engine is polars'. A source is
+//! either a finished run's directory (accounts.parquet or accounts.csv, read as written, nothing
+//! recomputed) or the raw inputs, computed on the spot exactly as `run` does.
+//!
+//! Exactness through SQL: money columns are `Decimal(38, 2)` and ratios `Decimal(38, 4)`, the same
+//! integers of cents `run` writes. `SUM`, `MIN`, `MAX`, comparisons and `GROUP BY` on them stay exact
+//! decimals, so a sum in a query equals the sum of the per-account figures to the cent. `AVG` and
+//! division leave decimals for floats in polars: use them for ratios, not for money totals.
+//!
+//! The shorthands build SQL: `--where` filters, `--by` groups with the standard metrics of the summary
+//! reports plus a TOTAL row, `--top N --order-by COL` keeps the N largest.
+
+use crate::config::Config;
+use crate::error::RunError;
+use crate::progress::Progress;
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Output formats of a query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryFormat {
+    /// Aligned columns for people: money right-aligned with thousands separators
+    Table,
+    Csv,
+    Json,
+    Markdown,
+    Parquet,
+}
+
+/// Where the `accounts` table comes from.
+pub enum Source {
+    /// A finished run's output directory.
+    Run(PathBuf),
+    /// Raw inputs, computed as `run` does.
+    Inputs(Box<Config>),
+}
+
+/// A query as the command line gave it.
+pub struct QueryArgs {
+    pub source: Source,
+    pub sql: Option<String>,
+    pub filter: Option<String>,
+    pub by: Vec<String>,
+    pub top: Option<usize>,
+    pub order_by: Option<String>,
+    pub format: QueryFormat,
+    pub output: Option<PathBuf>,
+}
+
+/// A query that cannot be answered; each message says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(
+        "nothing to ask: give SQL (e.g. \"SELECT state, SUM(negative_equity) FROM accounts GROUP BY state\") \
+         or a shorthand (--where, --by, --top)"
+    )]
+    Nothing,
+    #[error("give either SQL or the shorthands (--where, --by, --top), not both")]
+    Both,
+    #[error("--top needs --order-by COLUMN (the largest values of that column come first)")]
+    TopWithoutOrder,
+    #[error("SQL error: {message}")]
+    Sql { message: String },
+    #[error("unknown column `{column}`. Columns of accounts: {available}")]
+    UnknownColumn { column: String, available: String },
+    #[error(
+        "{dir} is not the output of `underwater run`: {problem}. Fix: pass the --out directory of a finished run"
+    )]
+    NotARun { dir: PathBuf, problem: String },
+    #[error(
+        "{dir} was written by underwater {found}, whose accounts file lacks {missing}; this is underwater {ours}. \
+         Fix: re-run `underwater run` with this version, then query its output"
+    )]
+    Incompatible {
+        dir: PathBuf,
+        found: String,
+        missing: String,
+        ours: &'static str,
+    },
+}
+
+impl From<QueryError> for RunError {
+    fn from(e: QueryError) -> RunError {
+        match e {
+            QueryError::NotARun { .. } | QueryError::Incompatible { .. } => {
+                RunError::Input(crate::error::InputError::Query(e.to_string()))
+            }
+            e => RunError::Config(crate::config::ConfigError::Query(e.to_string())),
+        }
+    }
+}
+
+/// Columns a run directory's accounts file must have for this version's queries.
+const REQUIRED: [&str; 4] = [
+    "account_id",
+    "balance",
+    "negative_equity",
+    "origination_ltv_bucket",
+];
+
+/// Runs a query and writes its answer (stdout or `-o FILE`).
+pub fn query(args: QueryArgs, progress: Progress) -> Result<(), RunError> {
+    let sql = build_sql(&args)?;
+    let ctx = SQLContext::new();
+    let accounts = match &args.source {
+        Source::Run(dir) => read_run(dir)?,
+        Source::Inputs(config) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(config.threads)
+                .build()
+                .map_err(|e| RunError::Internal(e.into()))?;
+            let book = pool.install(|| crate::run::compute(config, progress))?;
+            for (name, path) in [
+                ("loans", Some(&config.loans)),
+                ("valuations", config.valuations.as_ref()),
+            ] {
+                if let Some(path) = path {
+                    ctx.register(name, read_raw(path)?.lazy());
+                }
+            }
+            crate::parquet::accounts_frame(&book).map_err(internal)?
+        }
+    };
+    let columns: Vec<String> = accounts
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    ctx.register("accounts", accounts.lazy());
+    let mut ctx = ctx;
+    let answer = run_sql(&mut ctx, &sql, &columns)?;
+    let answer = match (&args.by[..], args.sql.is_none()) {
+        (by, true) if !by.is_empty() => with_total(&mut ctx, &args, answer, &columns)?,
+        _ => answer,
+    };
+    let bytes = render(answer, args.format).map_err(internal)?;
+    match &args.output {
+        Some(path) => write_atomically(path, &bytes).map_err(RunError::Output),
+        None => {
+            // A closed stdout (`| head`) is not a failure.
+            let _ = std::io::stdout().write_all(&bytes);
+            Ok(())
+        }
+    }
+}
+
+fn internal(e: PolarsError) -> RunError {
+    RunError::Internal(anyhow::anyhow!("{e}"))
+}
+
+/// The SQL of a query: as given, or built from the shorthands.
+fn build_sql(args: &QueryArgs) -> Result<String, QueryError> {
+    let shorthand = args.filter.is_some() || !args.by.is_empty() || args.top.is_some();
+    match (&args.sql, shorthand) {
+        (Some(_), true) => return Err(QueryError::Both),
+        (Some(sql), false) => return Ok(sql.clone()),
+        (None, false) => return Err(QueryError::Nothing),
+        (None, true) => {}
+    }
+    let filter = args
+        .filter
+        .as_ref()
+        .map(|w| format!(" WHERE {w}"))
+        .unwrap_or_default();
+    if !args.by.is_empty() {
+        let by = args
+            .by
+            .iter()
+            .map(|c| quote(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Ok(format!(
+            "SELECT {by}, {} FROM accounts{filter} GROUP BY {by} ORDER BY {by}",
+            metrics()
+        ));
+    }
+    let order = match (&args.order_by, args.top) {
+        (Some(col), _) => format!(" ORDER BY {} DESC", quote(col)),
+        (None, Some(_)) => return Err(QueryError::TopWithoutOrder),
+        (None, None) => String::new(),
+    };
+    let limit = args.top.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    Ok(format!("SELECT * FROM accounts{filter}{order}{limit}"))
+}
+
+/// The standard metrics of the summary reports, as SQL aggregates over exact decimals.
+fn metrics() -> String {
+    [
+        "COUNT(*) AS accounts",
+        "SUM(balance) AS balance",
+        "SUM(value) AS value",
+        "SUM(CASE WHEN negative_equity > 0 THEN 1 ELSE 0 END) AS underwater_accounts",
+        "SUM(negative_equity) AS negative_equity",
+        "SUM(deficiency_if_default) AS deficiency_if_default",
+        "SUM(expected_deficiency) AS expected_deficiency",
+    ]
+    .join(", ")
+}
+
+fn quote(column: &str) -> String {
+    format!("\"{}\"", column.trim().replace('"', "\"\""))
+}
+
+/// Executes SQL, turning polars' errors into ones an analyst can act on.
+fn run_sql(ctx: &mut SQLContext, sql: &str, columns: &[String]) -> Result<DataFrame, RunError> {
+    let explain = |e: PolarsError| -> RunError {
+        let message = e.to_string();
+        if let PolarsError::ColumnNotFound(_) = e {
+            let column = message
+                .split('"')
+                .nth(1)
+                .unwrap_or(message.as_str())
+                .to_string();
+            return QueryError::UnknownColumn {
+                column,
+                available: columns.join(", "),
+            }
+            .into();
+        }
+        QueryError::Sql {
+            message: message.trim().replace('\n', " "),
+        }
+        .into()
+    };
+    ctx.execute(sql)
+        .and_then(|lf| lf.collect())
+        .map_err(explain)
+}
+
+/// Appends a TOTAL row to a `--by` answer: the same metrics over the whole (filtered) book.
+fn with_total(
+    ctx: &mut SQLContext,
+    args: &QueryArgs,
+    grouped: DataFrame,
+    columns: &[String],
+) -> Result<DataFrame, RunError> {
+    let filter = args
+        .filter
+        .as_ref()
+        .map(|w| format!(" WHERE {w}"))
+        .unwrap_or_default();
+    let total = run_sql(
+        ctx,
+        &format!("SELECT {} FROM accounts{filter}", metrics()),
+        columns,
+    )?;
+    let mut grouped_cols: Vec<Column> = Vec::new();
+    let mut total_cols: Vec<Column> = Vec::new();
+    for (i, name) in args.by.iter().enumerate() {
+        let name = name.trim();
+        let col = grouped
+            .column(name)
+            .and_then(|c| c.cast(&DataType::String))
+            .map_err(internal)?;
+        grouped_cols.push(col);
+        let label = if i == 0 { "TOTAL" } else { "" };
+        total_cols.push(Column::new(name.into(), [label]));
+    }
+    for c in total.columns() {
+        grouped_cols.push(
+            grouped
+                .column(c.name())
+                .and_then(|g| g.cast(c.dtype()))
+                .map_err(internal)?,
+        );
+        total_cols.push(c.clone());
+    }
+    let mut out = DataFrame::new(grouped.height(), grouped_cols).map_err(internal)?;
+    let total = DataFrame::new(1, total_cols).map_err(internal)?;
+    out.vstack_mut(&total).map_err(internal)?;
+    Ok(out)
+}
+
+/// Reads a run directory's accounts, after checking it is one this version can read.
+fn read_run(dir: &Path) -> Result<DataFrame, RunError> {
+    let not_a_run = |problem: String| QueryError::NotARun {
+        dir: dir.to_path_buf(),
+        problem,
+    };
+    let summary = std::fs::read(dir.join("summary.json"))
+        .map_err(|e| not_a_run(format!("cannot read summary.json ({e})")))?;
+    let summary: serde_json::Value = serde_json::from_slice(&summary)
+        .map_err(|e| not_a_run(format!("summary.json is not JSON ({e})")))?;
+    let found = summary["manifest"]["version"]
+        .as_str()
+        .unwrap_or("(unknown)")
+        .to_string();
+    if summary["status"]["ok"] == false {
+        return Err(
+            not_a_run("that run failed a guard rail and published no accounts".into()).into(),
+        );
+    }
+    let parquet = dir.join("accounts.parquet");
+    let df = if parquet.exists() {
+        let file = std::fs::File::open(&parquet)
+            .map_err(|e| not_a_run(format!("cannot open accounts.parquet ({e})")))?;
+        ParquetReader::new(file)
+            .finish()
+            .map_err(|e| not_a_run(format!("accounts.parquet cannot be read ({e})")))?
+    } else {
+        read_accounts_csv(&dir.join("accounts.csv")).map_err(not_a_run)?
+    };
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| df.column(c).is_err())
+        .collect();
+    if !missing.is_empty() {
+        return Err(QueryError::Incompatible {
+            dir: dir.to_path_buf(),
+            found,
+            missing: missing.join(", "),
+            ours: env!("CARGO_PKG_VERSION"),
+        }
+        .into());
+    }
+    Ok(df)
+}
+
+/// accounts.csv as the same typed frame as accounts.parquet: money and ratios as exact decimals.
+fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
+    let mut rdr = csv::Reader::from_path(path)
+        .map_err(|e| format!("cannot read accounts.csv or accounts.parquet ({e})"))?;
+    let names: Vec<String> = rdr
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(String::from)
+        .collect();
+    let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    for record in rdr.records() {
+        let record = record.map_err(|e| format!("accounts.csv: {e}"))?;
+        for (col, field) in values.iter_mut().zip(record.iter()) {
+            col.push((!field.is_empty()).then(|| field.to_string()));
+        }
+    }
+    let n = values.first().map_or(0, Vec::len);
+    let mut columns = Vec::with_capacity(names.len());
+    for (name, vals) in names.iter().zip(&values) {
+        let decimal = |scale: u32| {
+            crate::parquet::money(
+                name,
+                vals.iter()
+                    .map(|v| v.as_deref().and_then(|s| s.parse().ok())),
+                scale,
+            )
+        };
+        let column = if crate::parquet::MONEY_COLUMNS.contains(&name.as_str()) {
+            decimal(2)
+        } else if crate::parquet::RATIO_COLUMNS.contains(&name.as_str()) {
+            decimal(4)
+        } else if matches!(
+            name.as_str(),
+            "account_id" | "vin" | "value_date" | "value_source"
+        ) || name.ends_with("_bucket")
+        {
+            Ok(crate::parquet::text(
+                name,
+                vals.iter().map(|v| v.as_deref()),
+            ))
+        } else {
+            crate::parquet::typed_column(name, vals)
+        };
+        columns.push(column.map_err(|e| format!("accounts.csv column {name}: {e}"))?);
+    }
+    DataFrame::new(n, columns).map_err(|e| e.to_string())
+}
+
+/// A raw input as polars reads it, every column as text (the `accounts` table has the exact figures).
+fn read_raw(path: &Path) -> Result<DataFrame, RunError> {
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|r| r.finish())
+        .map_err(|e| {
+            RunError::Input(crate::error::InputError::Query(format!(
+                "polars could not read {} as a table: {e}",
+                path.display()
+            )))
+        })
+}
+
+/// One cell as text: decimals exactly at their scale, missing as empty.
+fn cell(v: &AnyValue<'_>) -> String {
+    match v {
+        AnyValue::Null => String::new(),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        AnyValue::Decimal(m, _, scale) => {
+            rust_decimal::Decimal::from_i128_with_scale(*m, *scale as u32).to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn is_numeric(dtype: &DataType) -> bool {
+    dtype.is_primitive_numeric() || matches!(dtype, DataType::Decimal(..))
+}
+
+/// Serializes an answer; pure: frame in, bytes out.
+fn render(mut df: DataFrame, format: QueryFormat) -> PolarsResult<Vec<u8>> {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let rows: Vec<Vec<String>> = (0..df.height())
+        .map(|i| {
+            df.columns()
+                .iter()
+                .map(|c| c.get(i).map(|v| cell(&v)).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let numeric: Vec<bool> = df.columns().iter().map(|c| is_numeric(c.dtype())).collect();
+    let mut out = String::new();
+    match format {
+        QueryFormat::Csv => {
+            crate::csvfmt::push_line(&mut out, names.iter().map(String::as_str));
+            for row in &rows {
+                for (i, v) in row.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    if numeric[i] {
+                        out.push_str(v);
+                    } else {
+                        crate::csvfmt::push_text(&mut out, v);
+                    }
+                }
+                out.push('\n');
+            }
+        }
+        QueryFormat::Json => {
+            let items: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|row| {
+                    let mut m = serde_json::Map::new();
+                    for ((name, v), (col, num)) in
+                        names.iter().zip(row).zip(df.columns().iter().zip(&numeric))
+                    {
+                        // Money and ratios stay strings, so no reader turns them into floats.
+                        let value = if v.is_empty() {
+                            serde_json::Value::Null
+                        } else if *num && !matches!(col.dtype(), DataType::Decimal(..)) {
+                            serde_json::from_str(v).unwrap_or(serde_json::json!(v))
+                        } else {
+                            serde_json::json!(v)
+                        };
+                        m.insert(name.clone(), value);
+                    }
+                    serde_json::Value::Object(m)
+                })
+                .collect();
+            out = serde_json::to_string_pretty(&items).unwrap_or_default();
+            out.push('\n');
+        }
+        QueryFormat::Markdown | QueryFormat::Table => {
+            let shown: Vec<Vec<String>> = rows
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .enumerate()
+                        .map(|(i, v)| match format {
+                            QueryFormat::Table if numeric[i] => group_thousands(v),
+                            _ => v.to_string(),
+                        })
+                        .collect()
+                })
+                .collect();
+            let widths: Vec<usize> = (0..names.len())
+                .map(|i| {
+                    shown
+                        .iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([names[i].chars().count()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let pad = |i: usize, v: &str| {
+                let gap = " ".repeat(widths[i] - v.chars().count());
+                if numeric[i] {
+                    format!("{gap}{v}")
+                } else {
+                    format!("{v}{gap}")
+                }
+            };
+            let (open, sep, close) = match format {
+                QueryFormat::Markdown => ("| ", " | ", " |"),
+                _ => ("", "  ", ""),
+            };
+            let line = |cells: Vec<String>| format!("{open}{}{close}", cells.join(sep));
+            out.push_str(line((0..names.len()).map(|i| pad(i, &names[i])).collect()).trim_end());
+            out.push('\n');
+            let rule: Vec<String> = (0..names.len())
+                .map(|i| match format {
+                    QueryFormat::Markdown if numeric[i] => {
+                        format!("{}:", "-".repeat(widths[i].max(2) - 1))
+                    }
+                    _ => "-".repeat(widths[i]),
+                })
+                .collect();
+            out.push_str(&line(rule));
+            out.push('\n');
+            for row in &shown {
+                out.push_str(line((0..row.len()).map(|i| pad(i, &row[i])).collect()).trim_end());
+                out.push('\n');
+            }
+        }
+        QueryFormat::Parquet => {
+            let mut bytes = Vec::new();
+            ParquetWriter::new(&mut bytes).finish(&mut df)?;
+            return Ok(bytes);
+        }
+    }
+    Ok(out.into_bytes())
+}
+
+/// `1234567.89` → `1,234,567.89`, keeping sign and decimals.
+fn group_thousands(v: &str) -> String {
+    let (sign, rest) = v.strip_prefix('-').map_or(("", v), |r| ("-", r));
+    let (int, frac) = rest
+        .split_once('.')
+        .map_or((rest, None), |(a, b)| (a, Some(b)));
+    if !int.bytes().all(|b| b.is_ascii_digit()) {
+        return v.to_string();
+    }
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, then renames it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("-o needs a file name")?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.underwater-{}", std::process::id()));
+    let result = std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands() {
+        assert_eq!(group_thousands("1234567.89"), "1,234,567.89");
+        assert_eq!(group_thousands("-3500.00"), "-3,500.00");
+        assert_eq!(group_thousands("12"), "12");
+        assert_eq!(group_thousands("abc"), "abc");
+    }
+}

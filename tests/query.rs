@@ -1,0 +1,231 @@
+//! `underwater query`: real queries on the hand-computed book (answers checked against its hand-made
+//! figures and summary files), on the sample book (sums reconcile with summary.json), over every
+//! source (run directory in CSV or Parquet, raw inputs), and the errors an analyst can act on.
+
+mod common;
+use common::*;
+use std::process::Output;
+
+/// The hand book, run once to CSV (`out`) and once to Parquet (`pq`).
+fn hand_runs() -> Sandbox {
+    let s = Sandbox::new();
+    s.write("loans.csv", HAND_LOANS);
+    s.write("valuations.csv", &hand_valuations());
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_book("pq", &["--as-of", "2024-06-30", "--format", "parquet"]));
+    s
+}
+
+fn query(s: &Sandbox, args: &[&str]) -> Output {
+    let mut all = vec!["query", "-q"];
+    all.extend_from_slice(args);
+    s.run(&all)
+}
+
+fn answer(s: &Sandbox, args: &[&str]) -> String {
+    let out = query(s, args);
+    assert_ok(&out);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn by_state_matches_the_summary_file_to_the_cent() {
+    let s = hand_runs();
+    let got = answer(&s, &["--run", "out", "--by", "state", "--format", "csv"]);
+    // The hand book's summary_by_state.csv, with the empty state as an empty group, last.
+    assert_eq!(
+        got,
+        "state,accounts,balance,value,underwater_accounts,negative_equity,deficiency_if_default,expected_deficiency\n\
+         CA,5,56000.00,50000.00,4,6000.01,18500.00,370.00\n\
+         NY,4,51000.00,38500.00,4,12500.00,22275.00,445.50\n\
+         TX,8,60020.40,55500.00,1,3500.00,17845.40,4767.52\n\
+         ,2,14000.00,9000.00,0,0.00,7350.00,147.00\n\
+         TOTAL,19,181020.40,153000.00,9,22000.01,65970.40,5730.02\n"
+    );
+    // The same from the Parquet run and from the raw inputs.
+    assert_eq!(
+        answer(&s, &["--run", "pq", "--by", "state", "--format", "csv"]),
+        got
+    );
+    assert_eq!(
+        answer(
+            &s,
+            &[
+                "--loans",
+                "loans.csv",
+                "--valuations",
+                "valuations.csv",
+                "--as-of",
+                "2024-06-30",
+                "--by",
+                "state",
+                "--format",
+                "csv"
+            ]
+        ),
+        got
+    );
+}
+
+#[test]
+fn sql_sums_are_exact_and_shorthands_answer_common_questions() {
+    let s = hand_runs();
+    // CA: 2000.00 + 1999.99 + 2000.01 + 0.01 = 6000.01 of negative equity.
+    let sql = "SELECT SUM(negative_equity) AS ne, COUNT(*) AS n FROM accounts WHERE state = 'CA' AND negative_equity > 0";
+    for run in ["out", "pq"] {
+        assert_eq!(
+            answer(&s, &["--run", run, sql, "--format", "csv"]),
+            "ne,n\n6000.01,4\n"
+        );
+    }
+    // The two largest expected deficiencies among delinquent accounts: NOVAL (0.65 × 7,000) and HE2.
+    let top = answer(
+        &s,
+        &[
+            "--run",
+            "out",
+            "--where",
+            "days_past_due >= 1",
+            "--top",
+            "2",
+            "--order-by",
+            "expected_deficiency",
+            "--format",
+            "csv",
+        ],
+    );
+    let ids: Vec<&str> = top
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["NOVAL", "HE2"]);
+    // Loan columns are typed: term_months compares as a number, from the CSV run as from Parquet.
+    for run in ["out", "pq"] {
+        assert_eq!(
+            answer(
+                &s,
+                &[
+                    "--run",
+                    run,
+                    "SELECT COUNT(*) AS n FROM accounts WHERE term_months >= 72",
+                    "--format",
+                    "csv"
+                ]
+            ),
+            "n\n7\n"
+        );
+    }
+}
+
+#[test]
+fn output_formats_and_atomic_file() {
+    let s = hand_runs();
+    let sql =
+        "SELECT account_id, balance, negative_equity FROM accounts WHERE account_id = 'README'";
+    let table = answer(&s, &["--run", "out", sql, "--format", "table"]);
+    assert_eq!(
+        table,
+        "account_id    balance  negative_equity\n\
+         ----------  ---------  ---------------\n\
+         README      19,000.00         3,500.00\n"
+    );
+    let md = answer(&s, &["--run", "out", sql, "--format", "markdown"]);
+    assert_eq!(
+        md,
+        "| account_id |  balance | negative_equity |\n\
+         | ---------- | -------: | --------------: |\n\
+         | README     | 19000.00 |         3500.00 |\n"
+    );
+    assert_ok(&query(&s, &["--run", "out", sql, "-o", "answer.json"]));
+    let json: serde_json::Value = serde_json::from_str(&s.read("answer.json")).unwrap();
+    assert_eq!(
+        json[0]["negative_equity"], "3500.00",
+        "money stays a string"
+    );
+    assert_ok(&query(&s, &["--run", "out", sql, "-o", "answer.parquet"]));
+    assert!(std::fs::metadata(s.path("answer.parquet")).unwrap().len() > 0);
+}
+
+#[test]
+fn sample_book_query_sums_reconcile_with_the_summary() {
+    let s = Sandbox::new();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let run = s.run(&[
+        "run",
+        "--loans",
+        data.join("loans.csv").to_str().unwrap(),
+        "--valuations",
+        data.join("valuations.csv").to_str().unwrap(),
+        "--config",
+        data.join("example.toml").to_str().unwrap(),
+        "--out",
+        "out",
+        "-q",
+        "--format",
+        "parquet",
+    ]);
+    assert_ok(&run);
+    let got = answer(
+        &s,
+        &[
+            "--run",
+            "out",
+            "SELECT COUNT(*) AS accounts, SUM(balance) AS balance, SUM(negative_equity) AS negative_equity, \
+             SUM(deficiency_if_default) AS deficiency_if_default, SUM(expected_deficiency) AS expected_deficiency \
+             FROM accounts",
+            "--format",
+            "json",
+        ],
+    );
+    let q: serde_json::Value = serde_json::from_str(&got).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    let p = &summary["portfolio"];
+    assert_eq!(q[0]["accounts"], p["accounts"]);
+    for m in [
+        "balance",
+        "negative_equity",
+        "deficiency_if_default",
+        "expected_deficiency",
+    ] {
+        assert_eq!(q[0][m], p[m], "{m}");
+    }
+}
+
+#[test]
+fn errors_say_what_to_change() {
+    let s = hand_runs();
+    let out = query(&s, &["--run", "out", "SELEC * FROM accounts"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("SQL error"), "{}", stderr(&out));
+
+    let out = query(&s, &["--run", "out", "SELECT dealer FROM accounts"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("unknown column `dealer`"), "{err}");
+    assert!(err.contains("negative_equity"), "lists the columns: {err}");
+
+    let out = query(&s, &["--run", "out"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // A run directory from a version whose accounts lack this version's columns.
+    s.write(
+        "old/summary.json",
+        "{\"manifest\": {\"version\": \"0.0.1\"}, \"status\": {\"ok\": true}}",
+    );
+    s.write(
+        "old/accounts.csv",
+        "account_id,balance,negative_equity\nA,1.00,0.00\n",
+    );
+    let out = query(&s, &["--run", "old", "SELECT * FROM accounts"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("underwater 0.0.1"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = query(&s, &["--run", "valuations.csv", "SELECT * FROM accounts"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not the output of `underwater run`"));
+}
