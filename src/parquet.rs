@@ -51,8 +51,13 @@ pub fn typed_column(name: &str, values: &[Option<String>]) -> PolarsResult<Colum
     let plain_number = |s: &str| {
         let digits = s.strip_prefix('-').unwrap_or(s);
         let int = digits.split('.').next().unwrap_or("");
-        !int.is_empty()
-            && !(int.len() > 1 && int.starts_with('0'))
+        // No leading zeros: `007` and ZIP codes are labels, not numbers.
+        let whole = match int.len() {
+            0 => false,
+            1 => true,
+            _ => !int.starts_with('0'),
+        };
+        whole
             && digits.bytes().filter(|&b| b == b'.').count() <= 1
             && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
             && !digits.ends_with('.')

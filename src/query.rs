@@ -223,13 +223,36 @@ fn run_sql(ctx: &mut SQLContext, sql: &str, columns: &[String]) -> Result<DataFr
             .into();
         }
         QueryError::Sql {
-            message: message.trim().replace('\n', " "),
+            message: format!(
+                "{}{}",
+                message.trim().replace('\n', " "),
+                caret(sql, &message)
+            ),
         }
         .into()
     };
     ctx.execute(sql)
         .and_then(|lf| lf.collect())
         .map_err(explain)
+}
+
+/// The SQL line a parser error points at (`at Line: L, Column: C`), with a caret under the column.
+fn caret(sql: &str, message: &str) -> String {
+    let number_after = |key: &str| -> Option<usize> {
+        let rest = &message[message.find(key)? + key.len()..];
+        rest.trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    match (number_after("Line:"), number_after("Column:")) {
+        (Some(line), Some(column)) if line >= 1 && column >= 1 => match sql.lines().nth(line - 1) {
+            Some(text) => format!("\n  {text}\n  {}^", " ".repeat(column - 1)),
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
 }
 
 /// Appends a TOTAL row to a `--by` answer: the same metrics over the whole (filtered) book.

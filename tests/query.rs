@@ -195,9 +195,18 @@ fn sample_book_query_sums_reconcile_with_the_summary() {
 #[test]
 fn errors_say_what_to_change() {
     let s = hand_runs();
-    let out = query(&s, &["--run", "out", "SELEC * FROM accounts"]);
+    let out = query(
+        &s,
+        &["--run", "out", "SELECT state, SUM(balance FROM accounts"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("SQL error"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("SQL error"), "{err}");
+    // The position is shown under the query: the parser stops at FROM, column 27.
+    assert!(
+        err.contains("\n  SELECT state, SUM(balance FROM accounts\n                            ^"),
+        "{err}"
+    );
 
     let out = query(&s, &["--run", "out", "SELECT dealer FROM accounts"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
