@@ -160,9 +160,14 @@ fn summaries(bencher: divan::Bencher) {
     bencher
         .counter(divan::counter::ItemsCount::new(b.loans.len()))
         .bench(|| {
-            underwater::summarize::summarize(&b.loans, &b.figures, &bands, &b.layout.segments)
-                .segments
-                .len()
+            underwater::summarize::summarize(
+                &b.loans,
+                |i| b.figures[i].clone(),
+                &bands,
+                &b.layout.segments,
+            )
+            .segments
+            .len()
         });
 }
 

@@ -32,7 +32,18 @@ pub fn push_field(out: &mut String, field: &str) {
 
 /// Appends a text field from the input (ids, names, reasons, raw records), neutralized and quoted.
 pub fn push_text(out: &mut String, field: &str) {
-    push_field(out, &neutralize(field));
+    // Most text (ids, VINs, makes, states) needs neither: check that in one pass first.
+    let b = field.as_bytes();
+    let plain = !matches!(
+        b.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b' ')
+    ) && b.last() != Some(&b' ')
+        && !b.iter().any(|&c| matches!(c, b',' | b'"' | b'\n' | b'\r'));
+    if plain {
+        out.push_str(field);
+    } else {
+        push_field(out, &neutralize(field));
+    }
 }
 
 /// The OWASP neutralization of one text cell.
@@ -61,19 +72,43 @@ fn is_plain_number(field: &str) -> bool {
 /// Appends a decimal exactly as `Decimal`'s `Display` would (all of its scale's digits), without the
 /// temporary string `Display` builds: this runs for every figure of every account.
 pub fn push_decimal(out: &mut String, d: rust_decimal::Decimal) {
-    use std::fmt::Write as _;
     let m = d.mantissa();
-    let scale = d.scale();
+    let scale = d.scale() as usize;
     if m < 0 {
         out.push('-');
     }
-    let a = m.unsigned_abs();
-    if scale == 0 {
-        let _ = write!(out, "{a}");
-    } else {
-        let p = 10u128.pow(scale);
-        let _ = write!(out, "{}.{:0w$}", a / p, a % p, w = scale as usize);
+    // Digits from the last, a `.` after `scale` of them, and at least one before it. A mantissa has at
+    // most 29 digits and a scale at most 28, so 64 bytes hold any decimal.
+    let mut buf = [0u8; 64];
+    let mut at = buf.len();
+    let mut written = 0;
+    let mut rest = m.unsigned_abs();
+    loop {
+        if scale > 0 && written == scale {
+            at -= 1;
+            buf[at] = b'.';
+        }
+        // u64 arithmetic once the rest fits: every cent figure of a book does from the start.
+        let digit = match u64::try_from(rest) {
+            Ok(small) => {
+                rest = u128::from(small / 10);
+                small % 10
+            }
+            Err(_) => {
+                let digit = (rest % 10) as u64;
+                rest /= 10;
+                digit
+            }
+        };
+        at -= 1;
+        buf[at] = b'0' + digit as u8;
+        written += 1;
+        if rest == 0 && written > scale {
+            break;
+        }
     }
+    // Only ASCII digits and `.` were written.
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
 /// Appends a line of fields (already formatted) and a newline.
@@ -92,6 +127,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn push_text_fast_path_agrees_with_neutralize_and_quote() {
+        for t in [
+            "",
+            "AC1",
+            "Jeep",
+            "a b",
+            " lead",
+            "trail ",
+            "=1+2",
+            "-5.25",
+            "+x",
+            "@a",
+            "\tx",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\r",
+            "x=1",
+            "-",
+        ] {
+            let mut fast = String::new();
+            push_text(&mut fast, t);
+            let mut slow = String::new();
+            push_field(&mut slow, &neutralize(t));
+            assert_eq!(fast, slow, "{t:?}");
+        }
+    }
+
+    #[test]
     fn quotes_only_when_needed() {
         let mut s = String::new();
         push_line(&mut s, ["a", "b,c", "say \"hi\"", "x\ny", " pad"]);
@@ -108,6 +172,10 @@ mod tests {
             "12345678901.2345",
             "-0.0001",
             "7",
+            "79228162514264337593543950335",
+            "-7922816251426433759354395033.5",
+            "0.0000000000000000000000000001",
+            "18446744073709551616.00",
         ] {
             let d: rust_decimal::Decimal = text.parse().unwrap();
             let mut s = String::new();

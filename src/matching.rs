@@ -12,15 +12,16 @@ use crate::load::{parse_valuations, Loan, Reject, ValuationLayout};
 use crate::reader::Chunk;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
-use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// The valuation an account was matched to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Valuation {
     pub date: Date,
     pub value: Decimal,
-    pub source: Box<str>,
+    /// Shared: a book has millions of valuations but a handful of sources.
+    pub source: Arc<str>,
     /// An estimate from the depreciation curve (see [`crate::estimate`]), not an appraisal.
     pub estimated: bool,
 }
@@ -31,7 +32,7 @@ fn rank(date: Date, value: Decimal, source: &str, other: &Valuation) -> Ordering
         .date
         .cmp(&date)
         .then(value.cmp(&other.value))
-        .then(source.cmp(&other.source))
+        .then(source.cmp(&*other.source))
 }
 
 /// The distinct VINs of the book, each with a dense id.
@@ -47,7 +48,7 @@ impl<'a> VinIndex<'a> {
             .iter()
             .map(|l| {
                 let next = ids.len() as u32;
-                *ids.entry(&*l.vin).or_insert(next)
+                *ids.entry(l.vin()).or_insert(next)
             })
             .collect();
         (VinIndex { ids }, loan_ids)
@@ -105,7 +106,16 @@ pub fn match_chunk(
     as_of: Date,
 ) -> ValuationBatch {
     let mut counts = MatchCounts::default();
-    let mut local: FxHashMap<u32, (Date, Decimal, Cow<'_, str>)> = FxHashMap::default();
+    let mut local: FxHashMap<u32, (Date, Decimal, Arc<str>)> = FxHashMap::default();
+    let mut sources: rustc_hash::FxHashSet<Arc<str>> = Default::default();
+    let mut intern = |source: &str| match sources.get(source) {
+        Some(shared) => shared.clone(),
+        None => {
+            let shared: Arc<str> = source.into();
+            sources.insert(shared.clone());
+            shared
+        }
+    };
     let (rows, rejects) = parse_valuations(chunk, layout, |v| {
         if v.date > as_of {
             counts.future_dated += 1;
@@ -116,18 +126,18 @@ pub fn match_chunk(
             return;
         };
         counts.candidates += 1;
-        let better = |cur: &(Date, Decimal, Cow<'_, str>)| {
+        let better = |cur: &(Date, Decimal, Arc<str>)| {
             cur.0
                 .cmp(&v.date)
                 .then(v.value.cmp(&cur.1))
-                .then(v.source.cmp(&cur.2))
+                .then(v.source.cmp(&*cur.2))
                 == Ordering::Less
         };
         match local.get_mut(&id) {
             Some(cur) if !better(cur) => {}
-            Some(cur) => *cur = (v.date, v.value, Cow::Owned(v.source.to_string())),
+            Some(cur) => *cur = (v.date, v.value, intern(v.source)),
             None => {
-                local.insert(id, (v.date, v.value, Cow::Owned(v.source.to_string())));
+                local.insert(id, (v.date, v.value, intern(v.source)));
             }
         }
     });
@@ -139,7 +149,7 @@ pub fn match_chunk(
                 Valuation {
                     date,
                     value,
-                    source: source.into_owned().into(),
+                    source,
                     estimated: false,
                 },
             )

@@ -148,8 +148,6 @@ mod tests {
     fn loan(balance: &str, dpd: u32) -> Loan {
         Loan {
             line: 2,
-            account_id: "A".into(),
-            vin: "V".into(),
             origination_date: Date::parse("2022-01-01").unwrap(),
             term_months: 60,
             amount_financed: d("20000"),
@@ -158,8 +156,7 @@ mod tests {
             balance: d(balance),
             days_past_due: dpd,
             credit_score: None,
-            segment_values: Box::new([]),
-            tail: "".into(),
+            text: crate::load::LoanText::new(&["A", "V", ""]),
         }
     }
 

@@ -6,6 +6,7 @@
 
 use crate::run::Book;
 use polars::prelude::*;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::fs::File;
 
@@ -107,17 +108,19 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
 /// The accounts of a book as a typed frame: what accounts.parquet holds and `query` reads.
 pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
     let n = book.loans.len();
-    let idx = || 0..n;
-    let f = |i: usize| &book.figures[i];
-    let v = |i: usize| book.figures[i].valued.as_ref();
+    let idx = || book.order.iter().map(|&i| i as usize);
+    let figures: Vec<crate::metrics::Figures> =
+        (0..n).into_par_iter().map(|i| book.figures(i)).collect();
+    let f = |i: usize| &figures[i];
+    let v = |i: usize| figures[i].valued.as_ref();
     let val = |i: usize| book.valuation(i);
-    let pd_scale = book.figures.iter().map(|f| f.pd.scale()).max().unwrap_or(2);
+    let pd_scale = figures.iter().map(|f| f.pd.scale()).max().unwrap_or(2);
     let mut columns = vec![
         text(
             "account_id",
-            idx().map(|i| Some(&*book.loans[i].account_id)),
+            idx().map(|i| Some(book.loans[i].account_id())),
         ),
-        text("vin", idx().map(|i| Some(&*book.loans[i].vin))),
+        text("vin", idx().map(|i| Some(book.loans[i].vin()))),
         money("balance", idx().map(|i| Some(f(i).balance)), 2)?,
         money("value", idx().map(|i| v(i).map(|v| v.value)), 2)?,
         Int32Chunked::from_iter_options(
@@ -174,8 +177,8 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
     let mut tail: Vec<Vec<Option<String>>> =
         vec![Vec::with_capacity(n); book.layout.tail_names.len()];
     let mut record = csv::StringRecord::new();
-    for loan in &book.loans {
-        let encoded = loan.tail.strip_prefix(',').unwrap_or(&loan.tail);
+    for loan in idx().map(|i| &book.loans[i]) {
+        let encoded = loan.tail().strip_prefix(',').unwrap_or(loan.tail());
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(encoded.as_bytes());

@@ -120,7 +120,15 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), RunError> {
                 ("valuations", config.valuations.as_ref()),
             ] {
                 if let Some(path) = path {
-                    ctx.register(name, read_raw(path)?.lazy());
+                    let raw =
+                        if name == "loans" && config.tape.is_some() && crate::xmltape::is_xml(path)
+                        {
+                            // polars reads CSV, not XML: give it the tape's CSV form, as `run` reads it.
+                            read_raw(&crate::xmltape::convert(path)?.csv)?
+                        } else {
+                            read_raw(path)?
+                        };
+                    ctx.register(name, raw.lazy());
                 }
             }
             crate::parquet::accounts_frame(&book).map_err(internal)?

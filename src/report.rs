@@ -35,9 +35,9 @@ pub fn account_line(
     f: &Figures,
     bands: &Bands,
 ) {
-    push_text(out, &loan.account_id);
+    push_text(out, loan.account_id());
     out.push(',');
-    push_text(out, &loan.vin);
+    push_text(out, loan.vin());
     out.push(',');
     push_decimal(out, f.balance);
     out.push(',');
@@ -86,7 +86,7 @@ pub fn account_line(
     push_decimal(out, f.pd);
     out.push(',');
     push_decimal(out, f.expected_deficiency);
-    out.push_str(&loan.tail);
+    out.push_str(loan.tail());
     out.push('\n');
 }
 

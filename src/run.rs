@@ -1,6 +1,6 @@
 //! `underwater run`: load, validate, match, compute, summarize, write — the nightly job end to end.
 
-use crate::config::{Config, Format};
+use crate::config::{Config, Format, Model};
 use crate::date::rfc3339_utc;
 use crate::error::{InputError, RunError};
 use crate::estimate::{estimate, NoEstimate};
@@ -39,13 +39,15 @@ pub struct RowCounts {
 
 /// Everything computed from the inputs, before any output is written.
 pub struct Book {
+    /// Accepted loans, in file order.
     pub loans: Vec<Loan>,
+    /// Indices into `loans` in output order (by account id, then line): see [`output_order`].
+    pub order: Vec<u32>,
     pub valuations: Vec<Option<Valuation>>,
     pub vin_ids: Vec<u32>,
     /// Per loan: the estimated value of a loan with no matched valuation (empty when estimates are off).
     pub estimates: Vec<Option<Valuation>>,
     pub estimate_counts: EstimateCounts,
-    pub figures: Vec<Figures>,
     pub rejects: Vec<Reject>,
     pub loan_counts: RowCounts,
     pub valuation_counts: RowCounts,
@@ -56,6 +58,7 @@ pub struct Book {
     pub loans_file: FileFacts,
     pub valuations_file: Option<FileFacts>,
     pub layout: LoanLayout,
+    pub model: Model,
     pub bands: Bands,
     pub summaries: Summaries,
 }
@@ -66,6 +69,12 @@ impl Book {
         self.valuations[self.vin_ids[i] as usize]
             .as_ref()
             .or_else(|| self.estimates.get(i).and_then(Option::as_ref))
+    }
+
+    /// The figures of the i-th account. They are computed where they are used (summaries, then the
+    /// accounts file) rather than held: at 10M accounts, holding them all would take about 2 GiB.
+    pub fn figures(&self, i: usize) -> Figures {
+        figures(&self.loans[i], self.valuation(i), &self.model, &self.bands)
     }
 }
 
@@ -108,6 +117,9 @@ pub fn run(config: &Config, progress: Progress) -> Result<Outcome, RunError> {
             &config.as_of.to_string(),
             &config.out.display().to_string(),
         );
+        // Freeing a book of millions of small allocations takes most of a second; the outputs are
+        // committed, so let a thread do it while the caller carries on (the process usually just exits).
+        std::thread::spawn(move || drop(book));
         Ok(Outcome { summary })
     })
 }
@@ -203,7 +215,7 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
     } else {
         (loans, SharedIds::default())
     };
-    let (loans, mut rejects, duplicate_rows) = reject_duplicates(
+    let (loans, order, mut rejects, duplicate_rows) = reject_duplicates(
         loans,
         loan_rejects,
         // A tape's ids are not reliable enough to tie a rejected row to an accepted one.
@@ -234,18 +246,26 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         let (mut reader, header) =
             ChunkReader::open(path, config.chunk_bytes, Box::new(move |n| bar.inc(n)))?;
         let vlayout = ValuationLayout::new(path, &header)?;
-        let mut vbatches: Vec<_> = (&mut reader)
+        // Chunk results are folded in as they finish, in whatever order: the matching rule is a total
+        // order and rejects are sorted at the end, so the outcome is the same, and at most a few
+        // chunks' candidates are held at once (all of them would be about 1.5 GB for 30M valuations).
+        let merged = std::sync::Mutex::new((best, match_counts, valuation_counts, rejects));
+        (&mut reader)
             .par_bridge()
-            .map(|chunk| chunk.map(|c| (c.index, match_chunk(&c, &vlayout, &index, config.as_of))))
-            .collect::<Result<_, InputError>>()?;
+            .try_for_each(|chunk| -> Result<(), InputError> {
+                let mut batch = match_chunk(&chunk?, &vlayout, &index, config.as_of);
+                // A poisoned lock means another worker panicked; that panic is the error to report.
+                let mut m = merged.lock().unwrap_or_else(|e| e.into_inner());
+                let (best, counts, rows, rejects) = &mut *m;
+                rows.read += batch.rows;
+                rows.rejected += batch.rejects.len() as u64;
+                rejects.append(&mut batch.rejects);
+                merge_best(best, counts, batch);
+                Ok(())
+            })?;
         valuations_file = Some(reader.finish());
-        vbatches.sort_unstable_by_key(|(i, _)| *i);
-        for (_, mut b) in vbatches {
-            valuation_counts.read += b.rows;
-            valuation_counts.rejected += b.rejects.len() as u64;
-            rejects.append(&mut b.rejects);
-            merge_best(&mut best, &mut match_counts, b);
-        }
+        (best, match_counts, valuation_counts, rejects) =
+            merged.into_inner().unwrap_or_else(|e| e.into_inner());
         valuation_counts.accepted = valuation_counts.read - valuation_counts.rejected;
         stage.finish(&format!(
             "{} rows: {} accepted, {} rejected; {} dated after {} ignored",
@@ -298,22 +318,22 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
             .as_ref()
             .or_else(|| estimates.get(i).and_then(Option::as_ref))
     };
-    let figures: Vec<Figures> = loans
-        .par_iter()
-        .enumerate()
-        .map(|(i, loan)| figures(loan, valuation_of(i), model, &bands))
-        .collect();
-    let summaries = summarize(&loans, &figures, &bands, &layout.segments);
-    stage.finish(&format!("{} accounts", figures.len()));
+    let summaries = summarize(
+        &loans,
+        |i| figures(&loans[i], valuation_of(i), model, &bands),
+        &bands,
+        &layout.segments,
+    );
+    stage.finish(&format!("{} accounts", loans.len()));
     rejects.sort_by_key(|r| (r.input, r.line));
 
     Ok(Book {
         loans,
+        order,
         valuations: best,
         vin_ids,
         estimates,
         estimate_counts,
-        figures,
         rejects,
         loan_counts,
         valuation_counts,
@@ -323,6 +343,7 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         loans_file,
         valuations_file,
         layout,
+        model: model.clone(),
         bands,
         summaries,
     })
@@ -335,34 +356,37 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
 /// mistakes it for the filer's id. If any two rows of an id agree on all of those, the id is left alone
 /// and `reject_duplicates` rejects all its rows as duplicates.
 fn disambiguate_ids(mut loans: Vec<Loan>) -> (Vec<Loan>, SharedIds) {
-    loans.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id).then(a.line.cmp(&b.line)));
+    let order = output_order(&loans);
     let mut shared = SharedIds::default();
     let mut start = 0;
-    while start < loans.len() {
+    while start < order.len() {
+        let id = |k: usize| loans[order[k] as usize].account_id_bytes();
         let mut end = start + 1;
-        while end < loans.len() && loans[end].account_id == loans[start].account_id {
+        while end < order.len() && id(end) == id(start) {
             end += 1;
         }
-        let group = &mut loans[start..end];
+        let group = &order[start..end];
         // The terms of the loan tell loans apart (not, say, an R row-number column).
         let distinct = group.len() > 1 && {
             let mut seen = FxHashSet::default();
-            group.iter().all(|l| {
+            group.iter().map(|&i| &loans[i as usize]).all(|l| {
                 seen.insert((
                     l.origination_date,
                     l.amount_financed,
                     l.term_months,
                     l.origination_value,
                     l.balance,
-                    &*l.vin,
+                    l.vin(),
                 ))
             })
         };
         if distinct {
             shared.ids += 1;
             shared.rows += group.len() as u64;
-            for (n, loan) in group.iter_mut().enumerate() {
-                loan.account_id = format!("{}#{}", loan.account_id, n + 1).into();
+            for (n, &i) in group.iter().enumerate() {
+                let loan = &mut loans[i as usize];
+                let id = format!("{}#{}", loan.account_id(), n + 1);
+                loan.set_account_id(&id);
             }
         }
         start = end;
@@ -370,29 +394,70 @@ fn disambiguate_ids(mut loans: Vec<Loan>) -> (Vec<Loan>, SharedIds) {
     (loans, shared)
 }
 
-/// Sorts loans by account id and rejects every row of an id that appears more than once (among
-/// accepted and rejected rows alike). Returns the loans, all loan rejects, and the duplicate count.
+/// Loan indices in output order: by account id, then file line.
+///
+/// The loans themselves stay where they are: sorting 16-byte id prefixes with an index is far cheaper
+/// than moving loans, and ties (ids sharing 16 bytes) fall back to the whole id.
+pub fn output_order(loans: &[Loan]) -> Vec<u32> {
+    let prefix = |id: &[u8]| {
+        let mut b = [0u8; 16];
+        let n = id.len().min(16);
+        b[..n].copy_from_slice(&id[..n]);
+        // Big-endian and zero-padded: integer order is byte order, and a shorter id sorts first.
+        u128::from_be_bytes(b)
+    };
+    let mut keys: Vec<(u128, u32)> = loans
+        .par_iter()
+        .enumerate()
+        .map(|(i, l)| (prefix(l.account_id_bytes()), i as u32))
+        .collect();
+    keys.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (x, y) = (&loans[a.1 as usize], &loans[b.1 as usize]);
+            x.account_id_bytes()
+                .cmp(y.account_id_bytes())
+                .then(x.line.cmp(&y.line))
+        })
+    });
+    keys.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Rejects every row of an account id that appears more than once (among accepted and rejected rows
+/// alike). Returns the kept loans (in file order) with their output order, all loan rejects, and the
+/// duplicate count.
 fn reject_duplicates(
-    mut loans: Vec<Loan>,
+    loans: Vec<Loan>,
     rejected: Vec<(Option<Box<str>>, Reject)>,
     count_rejected_ids: bool,
-) -> (Vec<Loan>, Vec<Reject>, u64) {
-    loans.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id).then(a.line.cmp(&b.line)));
+) -> (Vec<Loan>, Vec<u32>, Vec<Reject>, u64) {
+    let order = output_order(&loans);
     let mut lines_by_id: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     let rejected_ids: FxHashSet<&str> = rejected
         .iter()
         .filter(|_| count_rejected_ids)
         .filter_map(|(id, _)| id.as_deref())
         .collect();
-    for w in loans.windows(2) {
-        if w[0].account_id == w[1].account_id {
-            lines_by_id.entry(&w[0].account_id).or_default();
+    for w in order.windows(2) {
+        let (a, b) = (&loans[w[0] as usize], &loans[w[1] as usize]);
+        if a.account_id_bytes() == b.account_id_bytes() {
+            lines_by_id.entry(a.account_id()).or_default();
         }
     }
-    for l in &loans {
-        if rejected_ids.contains(&*l.account_id) {
-            lines_by_id.entry(&l.account_id).or_default();
+    if !rejected_ids.is_empty() {
+        for l in &loans {
+            if rejected_ids.contains(l.account_id()) {
+                lines_by_id.entry(l.account_id()).or_default();
+            }
         }
+    }
+    // A clean book has no repeated id: nothing more to look up.
+    if lines_by_id.is_empty() {
+        return (
+            loans,
+            order,
+            rejected.into_iter().map(|(_, r)| r).collect(),
+            0,
+        );
     }
     for (id, r) in &rejected {
         if let Some(lines) = id.as_deref().and_then(|id| lines_by_id.get_mut(id)) {
@@ -400,7 +465,7 @@ fn reject_duplicates(
         }
     }
     for l in &loans {
-        if let Some(lines) = lines_by_id.get_mut(&*l.account_id) {
+        if let Some(lines) = lines_by_id.get_mut(l.account_id()) {
             lines.push(l.line);
         }
     }
@@ -421,13 +486,10 @@ fn reject_duplicates(
         })
         .collect();
     let mut rejects: Vec<Reject> = rejected.into_iter().map(|(_, r)| r).collect();
-    if dup_reasons.is_empty() {
-        return (loans, rejects, 0);
-    }
     let mut kept = Vec::with_capacity(loans.len());
     let mut duplicates = 0;
     for loan in loans {
-        match dup_reasons.get(&*loan.account_id) {
+        match dup_reasons.get(loan.account_id()) {
             Some(reason) => {
                 duplicates += 1;
                 rejects.push(Reject {
@@ -442,7 +504,8 @@ fn reject_duplicates(
             None => kept.push(loan),
         }
     }
-    (kept, rejects, duplicates)
+    let order = output_order(&kept);
+    (kept, order, rejects, duplicates)
 }
 
 /// Reads the raw text of rejects that lack it (duplicates of accepted rows) with a second pass over the
@@ -475,19 +538,85 @@ fn fill_raw_records(
     Ok(())
 }
 
-/// The rows of accounts.csv for a slice of the book.
+/// The rows of accounts.csv for a range of the output order.
 fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
     let mut out = String::with_capacity(range.len() * 200);
-    for i in range {
+    for &i in &book.order[range] {
+        let i = i as usize;
         report::account_line(
             &mut out,
             &book.loans[i],
             book.valuation(i),
-            &book.figures[i],
+            &book.figures(i),
             &book.bands,
         );
     }
     out
+}
+
+/// Writes accounts.csv. Lines are formatted in parallel a group at a time (so memory stays bounded at
+/// book scale) while another thread writes the group before, and each written group is handed to the
+/// kernel for writeback at once, so the final fsync finds little left to do.
+fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<std::fs::File> {
+    const GROUP: usize = 1 << 18;
+    const PIECE: usize = 1 << 12;
+    let n = book.loans.len();
+    let header = report::accounts_header(&book.layout);
+    let (groups, received) = std::sync::mpsc::sync_channel::<Vec<String>>(1);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> anyhow::Result<std::fs::File> {
+            let mut file = file;
+            let context = "cannot write accounts.csv (disk full?)";
+            file.write_all(header.as_bytes()).context(context)?;
+            let mut written = header.len() as u64;
+            for pieces in received {
+                let start = written;
+                for p in pieces {
+                    file.write_all(p.as_bytes()).context(context)?;
+                    written += p.len() as u64;
+                }
+                start_writeback(&file, start, written - start);
+            }
+            Ok(file)
+        });
+        for start in (0..n).step_by(GROUP) {
+            let end = (start + GROUP).min(n);
+            let pieces: Vec<String> = (start..end)
+                .step_by(PIECE)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|s| account_lines(book, s..(s + PIECE).min(end)))
+                .collect();
+            if groups.send(pieces).is_err() {
+                // The writer stopped on an error, which `join` returns below.
+                break;
+            }
+        }
+        drop(groups);
+        writer
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the accounts.csv writer panicked")))
+    })
+}
+
+/// Asks the kernel to start writing a range of `file` to disk now, without waiting (Linux only; a hint,
+/// so a failure is ignored: the fsync before the outputs are published is what guarantees durability).
+fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: a plain system call on a file descriptor that `file` keeps open for the call.
+        unsafe {
+            libc::sync_file_range(
+                file.as_raw_fd(),
+                offset as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
 }
 
 /// What the nightly guard rails found.
@@ -556,29 +685,7 @@ fn write_outputs(
         _ if !publish => {}
         Format::Csv => {
             let name = "accounts.csv";
-            let file = staging.create(name)?;
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-            w.write_all(report::accounts_header(&book.layout).as_bytes())?;
-            // Serialize in parallel a group at a time, so memory stays bounded at book scale.
-            const GROUP: usize = 1 << 18;
-            const PIECE: usize = 1 << 12;
-            for start in (0..book.loans.len()).step_by(GROUP) {
-                let end = (start + GROUP).min(book.loans.len());
-                let pieces: Vec<String> = (start..end)
-                    .step_by(PIECE)
-                    .collect::<Vec<_>>()
-                    .into_par_iter()
-                    .map(|s| account_lines(book, s..(s + PIECE).min(end)))
-                    .collect();
-                for p in pieces {
-                    w.write_all(p.as_bytes())
-                        .context("cannot write accounts.csv (disk full?)")?;
-                }
-            }
-            let file = w
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .context("cannot write accounts.csv")?;
+            let file = write_accounts_csv(book, staging.create(name)?)?;
             staging.finish_file(name, file)?;
             outputs.push(name.to_string());
         }
@@ -691,7 +798,7 @@ fn summary_json(config: &Config, book: &Book, started: SystemTime, outputs: &[St
         .iter()
         .filter(|l| l.credit_score.is_some_and(|s| !(250..=900).contains(&s)))
         .count();
-    let zero_balance = book.figures.iter().filter(|f| f.balance.is_zero()).count();
+    let zero_balance = book.summaries.zero_balance_accounts;
     let mut portfolio = report::tally_json(t);
     portfolio["origination_ltv"] = match &book.summaries.origination_ltv {
         Some(p) => json!({

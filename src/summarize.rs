@@ -190,7 +190,7 @@ fn key<'a>(loan: &'a Loan, source: &SegmentSource) -> Key<'a> {
                 label: TERM_BANDS[i].1,
             }
         }
-        SegmentSource::Column(n) => match &*loan.segment_values[*n] {
+        SegmentSource::Column(n) => match loan.segment_value(*n) {
             "" => Key {
                 rank: UNKNOWN_RANK,
                 label: UNKNOWN,
@@ -217,6 +217,8 @@ pub struct Summaries {
     pub migration: Migration,
     /// Origination LTV percentiles over accounts with an origination value.
     pub origination_ltv: Option<Percentiles>,
+    /// Accounts whose balance rounds to $0.00 (paid off but still on the book).
+    pub zero_balance_accounts: u64,
 }
 
 /// Origination LTV band × current LTV band: how the book drifted since origination.
@@ -265,6 +267,8 @@ struct Acc<'a> {
     buckets: Vec<Tally>,
     segments: Vec<FxHashMap<Key<'a>, Tally>>,
     migration: Vec<(u64, Cents)>,
+    origination_ltv: Vec<Decimal>,
+    zero_balance: u64,
 }
 
 impl<'a> Acc<'a> {
@@ -273,10 +277,14 @@ impl<'a> Acc<'a> {
             buckets: vec![Tally::new(); buckets],
             segments: vec![FxHashMap::default(); segments],
             migration: vec![(0, Cents(0)); buckets * buckets],
+            origination_ltv: Vec::new(),
+            zero_balance: 0,
         }
     }
 
-    fn merge(mut self, other: Acc<'a>) -> Acc<'a> {
+    fn merge(mut self, mut other: Acc<'a>) -> Acc<'a> {
+        self.origination_ltv.append(&mut other.origination_ltv);
+        self.zero_balance += other.zero_balance;
         for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
             a.merge(b);
         }
@@ -293,21 +301,23 @@ impl<'a> Acc<'a> {
     }
 }
 
-/// Summarizes accepted loans and their figures (same order, same length).
+/// Summarizes accepted loans; `figures_of(i)` gives the figures of `loans[i]`.
 pub fn summarize(
     loans: &[Loan],
-    figures: &[Figures],
+    figures_of: impl Fn(usize) -> Figures + Sync,
     bands: &Bands,
     segments: &[(String, SegmentSource)],
 ) -> Summaries {
     let n_buckets = bands.labels.len();
-    let acc = loans
-        .par_iter()
-        .zip(figures.par_iter())
+    let acc = (0..loans.len())
+        .into_par_iter()
         .fold(
             || Acc::new(n_buckets, segments.len()),
-            |mut acc, (loan, f)| {
+            |mut acc, i| {
+                let (loan, f) = (&loans[i], &figures_of(i));
                 acc.buckets[f.bucket].add(loan, f);
+                acc.origination_ltv.extend(f.origination_ltv);
+                acc.zero_balance += u64::from(f.balance.is_zero());
                 let cell = &mut acc.migration[f.origination_bucket * n_buckets + f.bucket];
                 cell.0 += 1;
                 cell.1 += Cents::of(f.balance);
@@ -361,12 +371,11 @@ pub fn summarize(
         labels: bands.labels.clone(),
         cells: acc.migration,
     };
-    let origination_ltv =
-        Percentiles::of(figures.iter().filter_map(|f| f.origination_ltv).collect());
     Summaries {
         ltv,
         segments,
         migration,
-        origination_ltv,
+        origination_ltv: Percentiles::of(acc.origination_ltv),
+        zero_balance_accounts: acc.zero_balance,
     }
 }

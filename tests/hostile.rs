@@ -189,7 +189,11 @@ fn regression_bom_at_the_start_of_a_chunk_is_kept() {
     s.write("valuations.csv", "vin,valuation_date,value\n");
     for chunk in [1, 4096] {
         let book = underwater::run::compute(&config(&s, chunk), Progress::hidden()).unwrap();
-        let ids: Vec<&str> = book.loans.iter().map(|l| &*l.account_id).collect();
+        let ids: Vec<&str> = book
+            .order
+            .iter()
+            .map(|&i| book.loans[i as usize].account_id())
+            .collect();
         assert_eq!(ids, ["A1", "\u{feff}A2"], "chunk size {chunk}");
     }
 }

@@ -106,6 +106,9 @@ fn hand_tape_every_quirk_is_a_rule_or_an_explained_reject() {
     assert_eq!(used["origination_ltv"], "0.9000");
     assert_eq!(used["ltv_bucket"], "80-100");
     assert_eq!(used["repossessedProceedsAmount"], "-250.00");
+    // Regression: the filer's code 2 was echoed as `2`, so `query --by new_used` grouped by codes.
+    assert_eq!(used["new_used"], "used");
+    assert_eq!(new1["new_used"], "new");
     let novalue = &accounts["NOVALUE"];
     assert_eq!(novalue["value_source"], "none");
     assert_eq!(novalue["ltv_bucket"], "no_value");
@@ -151,9 +154,12 @@ fn price_index_scales_estimates_and_a_missing_month_is_counted() {
     s.write("tape.csv", &hand_tape());
     s.write("index.csv", "month,level\n2019-06,100\n2020-07,110\n");
     s.write("c.toml", "[estimate]\nprice_index = \"index.csv\"\n");
-    assert_ok(&s.run(&[
-        "run", "--tape", "regab", "tape.csv", "--config", "c.toml", "--out", "out", "-q",
-    ]));
+    let run = |out: &str| {
+        s.run(&[
+            "run", "--tape", "regab", "tape.csv", "--config", "c.toml", "--out", out, "-q",
+        ])
+    };
+    assert_ok(&run("out"));
     let accounts = by_id(&read_csv(&s.path("out/accounts.csv")));
     // 20,000 × 0.791333… × 110/100 = 17,409.33
     assert_eq!(accounts["123456789012345678"]["value"], "17409.33");
@@ -167,9 +173,7 @@ fn price_index_scales_estimates_and_a_missing_month_is_counted() {
 
     // An index without the as_of month is a config error before anything is read.
     s.write("index.csv", "month,level\n2019-06,100\n");
-    let out = s.run(&[
-        "run", "--tape", "regab", "tape.csv", "--config", "c.toml", "--out", "out2", "-q",
-    ]);
+    let out = run("out2");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("2020-07"), "{}", stderr(&out));
     assert!(!s.path("out2").exists());
@@ -194,20 +198,23 @@ fn a_lenders_export_is_read_through_a_columns_mapping() {
          amount_financed = \"Financed\"\nterm_months = \"Months\"\ncurrent_balance = \"Owed\"\n\
          origination_value = \"OrigValue\"\n",
     );
-    assert_ok(&s.run(&[
-        "run",
-        "--loans",
-        "export.csv",
-        "--valuations",
-        "valuations.csv",
-        "--config",
-        "c.toml",
-        "--as-of",
-        "2024-06-30",
-        "--out",
-        "out",
-        "-q",
-    ]));
+    let run = |out: &str| {
+        s.run(&[
+            "run",
+            "--loans",
+            "export.csv",
+            "--valuations",
+            "valuations.csv",
+            "--config",
+            "c.toml",
+            "--as-of",
+            "2024-06-30",
+            "--out",
+            out,
+            "-q",
+        ])
+    };
+    assert_ok(&run("out"));
     let accounts = by_id(&read_csv(&s.path("out/accounts.csv")));
     assert_eq!(accounts["L1"]["negative_equity"], "3500.00");
     assert_eq!(accounts["L1"]["origination_ltv"], "1.0500");
@@ -216,18 +223,7 @@ fn a_lenders_export_is_read_through_a_columns_mapping() {
 
     // A mapped column the file lacks is named in the error, with the file's own name.
     s.write("c.toml", "[columns]\naccount_id = \"LoanNumber\"\n");
-    let out = s.run(&[
-        "run",
-        "--loans",
-        "export.csv",
-        "--valuations",
-        "valuations.csv",
-        "--config",
-        "c.toml",
-        "--out",
-        "out2",
-        "-q",
-    ]);
+    let out = run("out2");
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("account_id (LoanNumber)"),
@@ -461,6 +457,44 @@ fn sec_xml_tape_is_streamed_and_rejects_name_the_xml_line() {
     let out = s.run(&["run", "--tape", "regab", "cut.xml", "--out", "out3", "-q"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(!s.path("out3").exists());
+}
+
+/// Regression: `query --tape regab --loans TAPE.xml` registered the XML file itself as the `loans` table,
+/// which polars read as one meaningless CSV column.
+#[test]
+fn query_over_an_xml_tape_reads_its_records_as_the_loans_table() {
+    let s = Sandbox::new();
+    let record = |id: &str, amount: &str| {
+        fields(&[
+            ("assetNumber", id),
+            ("reportingPeriodEndingDate", "07-31-2020"),
+            ("originationDate", "06/2019"),
+            ("originalLoanAmount", amount),
+            ("originalLoanTerm", "72"),
+            ("vehicleValueAmount", "20000"),
+            ("reportingPeriodActualEndBalanceAmount", "18000.00"),
+        ])
+    };
+    s.write(
+        "tape.xml",
+        &xml_tape(&[record("X2", "abc"), record("X1", "22000")], ""),
+    );
+    let out = s.run(&[
+        "query",
+        "-q",
+        "--tape",
+        "regab",
+        "--loans",
+        "tape.xml",
+        "--format",
+        "csv",
+        "SELECT \"assetNumber\", \"originalLoanAmount\" FROM loans ORDER BY \"assetNumber\"",
+    ]);
+    assert_ok(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "assetNumber,originalLoanAmount\nX1,22000\nX2,abc\n"
+    );
 }
 
 #[test]
