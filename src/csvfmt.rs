@@ -69,6 +69,44 @@ fn is_plain_number(field: &str) -> bool {
     !(int.is_empty() && frac.is_none_or(str::is_empty)) && digits(int) && frac.is_none_or(digits)
 }
 
+/// Appends a whole number, as `Display` would.
+pub fn push_u32(out: &mut String, n: u32) {
+    let mut buf = [0u8; 10];
+    let mut at = buf.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
+/// Appends a date as `YYYY-MM-DD`, as its `Display` does.
+pub fn push_date(out: &mut String, date: crate::date::Date) {
+    let (y, m, d) = date.ymd();
+    if (0..=9999).contains(&y) {
+        let two = |n: u32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        let y = y as u32;
+        let mut buf = [0u8; 10];
+        buf[..2].copy_from_slice(&two(y / 100));
+        buf[2..4].copy_from_slice(&two(y % 100));
+        buf[4] = b'-';
+        buf[5..7].copy_from_slice(&two(m));
+        buf[7] = b'-';
+        buf[8..].copy_from_slice(&two(d));
+        // Only ASCII digits and dashes were written.
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    } else {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{date}");
+    }
+}
+
 /// Appends a decimal exactly as `Decimal`'s `Display` would (all of its scale's digits), without the
 /// temporary string `Display` builds: this runs for every figure of every account.
 pub fn push_decimal(out: &mut String, d: rust_decimal::Decimal) {
@@ -160,6 +198,21 @@ mod tests {
         let mut s = String::new();
         push_line(&mut s, ["a", "b,c", "say \"hi\"", "x\ny", " pad"]);
         assert_eq!(s, "a,\"b,c\",\"say \"\"hi\"\"\",\"x\ny\",\" pad\"\n");
+    }
+
+    #[test]
+    fn push_u32_and_push_date_match_display() {
+        for n in [0, 7, 10, 999, 4_294_967_295] {
+            let mut s = String::new();
+            push_u32(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        for text in ["2025-06-30", "0001-01-01", "1999-12-31", "2024-02-29"] {
+            let d = crate::date::Date::parse(text).unwrap();
+            let mut s = String::new();
+            push_date(&mut s, d);
+            assert_eq!(s, d.to_string());
+        }
     }
 
     #[test]

@@ -428,7 +428,12 @@ fn text<'a>(row: &Row<'a>, col: usize, name: &'static str) -> Result<&'a str, Pr
     } else {
         std::str::from_utf8(bytes).map_err(|_| (name, "not valid UTF-8 text".to_string()))?
     };
-    Ok(text.trim_matches(|c: char| c == ' ' || c == '\t'))
+    let padded = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    if padded(bytes.first()) || padded(bytes.last()) {
+        Ok(text.trim_matches(|c: char| c == ' ' || c == '\t'))
+    } else {
+        Ok(text)
+    }
 }
 
 fn required<'a>(

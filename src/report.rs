@@ -1,6 +1,6 @@
 //! Reports as pure serializers: results in, bytes out. Writing files is [`crate::output`]'s job.
 
-use crate::csvfmt::{push_decimal, push_field, push_line, push_text};
+use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, push_u32};
 use crate::load::{InputKind, Loan, LoanLayout, Reject, ACCOUNT_COLUMNS};
 use crate::matching::Valuation;
 use crate::metrics::{Bands, Figures};
@@ -45,7 +45,7 @@ pub fn account_line(
         (Some(v), Some(val)) => {
             push_decimal(out, v.value);
             out.push(',');
-            let _ = write!(out, "{}", val.date);
+            push_date(out, val.date);
             out.push(',');
             push_text(
                 out,
@@ -81,7 +81,7 @@ pub fn account_line(
         push_decimal(out, *figure);
     }
     out.push(',');
-    let _ = write!(out, "{}", loan.days_past_due);
+    push_u32(out, loan.days_past_due);
     out.push(',');
     push_decimal(out, f.pd);
     out.push(',');

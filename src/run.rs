@@ -187,23 +187,40 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
         columns: config.columns.clone(),
     };
     let layout = LoanLayout::new(&config.loans, &header, model, &rules)?;
-    let mut batches: Vec<(usize, LoanBatch)> = (&mut reader)
+    // Chunks are added as they finish, in whatever order: the output order is by account id and line,
+    // and nothing else depends on where a loan sits in memory. The vector is sized once from the first
+    // chunk's row density, so the book is never copied to grow (which would need twice its memory).
+    let file_bytes = file_size(loans_path);
+    let merged = std::sync::Mutex::new((Vec::<Loan>::new(), Vec::new(), 0u64));
+    (&mut reader)
         .par_bridge()
-        .map(|chunk| chunk.map(|c| (c.index, parse_loans(&c, &layout))))
-        .collect::<Result<_, InputError>>()?;
+        .try_for_each(|chunk| -> Result<(), InputError> {
+            let chunk = chunk?;
+            let batch: LoanBatch = parse_loans(&chunk, &layout);
+            let chunk_bytes = chunk.bytes.len().max(1) as u64;
+            drop(chunk);
+            // A poisoned lock means another worker panicked; that panic is the error to report.
+            let mut m = merged.lock().unwrap_or_else(|e| e.into_inner());
+            let (loans, rejects, rows) = &mut *m;
+            if loans.capacity() == 0 {
+                // Unused capacity is address space, not memory: pages are only touched when written.
+                let estimate =
+                    (batch.rows.saturating_mul(file_bytes) / chunk_bytes).saturating_mul(11) / 10
+                        + 1024;
+                // A row takes at least two bytes, which bounds a wild estimate.
+                loans.reserve(estimate.min(file_bytes / 2 + 1024) as usize);
+            }
+            loans.extend(batch.loans);
+            rejects.extend(batch.rejects);
+            *rows += batch.rows;
+            Ok(())
+        })?;
     let loans_file = match &converted {
         Some(c) => c.facts.clone(),
         None => reader.finish(),
     };
-    batches.sort_unstable_by_key(|(i, _)| *i);
-    let mut loans = Vec::with_capacity(batches.iter().map(|(_, b)| b.loans.len()).sum());
-    let mut loan_rejects = Vec::new();
-    let mut rows_read = 0;
-    for (_, b) in batches {
-        rows_read += b.rows;
-        loans.extend(b.loans);
-        loan_rejects.extend(b.rejects);
-    }
+    let (mut loans, mut loan_rejects, rows_read) =
+        merged.into_inner().unwrap_or_else(|e| e.into_inner());
     if converted.is_some() {
         loans.iter_mut().for_each(|l| l.line = line_of(l.line));
         loan_rejects
