@@ -39,7 +39,7 @@ pub struct RowCounts {
 
 /// Everything computed from the inputs, before any output is written.
 pub struct Book {
-    /// Accepted loans, in file order.
+    /// Accepted loans, in the order their chunks finished parsing (no output depends on it).
     pub loans: Vec<Loan>,
     /// Indices into `loans` in output order (by account id, then line): see [`output_order`].
     pub order: Vec<u32>,
@@ -412,10 +412,16 @@ fn disambiguate_ids(mut loans: Vec<Loan>) -> (Vec<Loan>, SharedIds) {
 }
 
 /// Loan indices in output order: by account id, then file line.
+pub fn output_order(loans: &[Loan]) -> Vec<u32> {
+    sorted_keys(loans).into_iter().map(|(_, i)| i).collect()
+}
+
+/// Each loan's id prefix and index, in output order.
 ///
 /// The loans themselves stay where they are: sorting 16-byte id prefixes with an index is far cheaper
-/// than moving loans, and ties (ids sharing 16 bytes) fall back to the whole id.
-pub fn output_order(loans: &[Loan]) -> Vec<u32> {
+/// than moving loans, and ties (ids sharing 16 bytes) fall back to the whole id. Neighbours with
+/// different prefixes have different ids, so a duplicate scan reads loans only on a prefix tie.
+fn sorted_keys(loans: &[Loan]) -> Vec<(u128, u32)> {
     let prefix = |id: &[u8]| {
         let mut b = [0u8; 16];
         let n = id.len().min(16);
@@ -436,30 +442,34 @@ pub fn output_order(loans: &[Loan]) -> Vec<u32> {
                 .then(x.line.cmp(&y.line))
         })
     });
-    keys.into_iter().map(|(_, i)| i).collect()
+    keys
 }
 
 /// Rejects every row of an account id that appears more than once (among accepted and rejected rows
-/// alike). Returns the kept loans (in file order) with their output order, all loan rejects, and the
+/// alike). Returns the kept loans with their output order, all loan rejects, and the
 /// duplicate count.
 fn reject_duplicates(
     loans: Vec<Loan>,
     rejected: Vec<(Option<Box<str>>, Reject)>,
     count_rejected_ids: bool,
 ) -> (Vec<Loan>, Vec<u32>, Vec<Reject>, u64) {
-    let order = output_order(&loans);
+    let keys = sorted_keys(&loans);
     let mut lines_by_id: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     let rejected_ids: FxHashSet<&str> = rejected
         .iter()
         .filter(|_| count_rejected_ids)
         .filter_map(|(id, _)| id.as_deref())
         .collect();
-    for w in order.windows(2) {
-        let (a, b) = (&loans[w[0] as usize], &loans[w[1] as usize]);
+    for w in keys.windows(2) {
+        if w[0].0 != w[1].0 {
+            continue;
+        }
+        let (a, b) = (&loans[w[0].1 as usize], &loans[w[1].1 as usize]);
         if a.account_id_bytes() == b.account_id_bytes() {
             lines_by_id.entry(a.account_id()).or_default();
         }
     }
+    let order: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
     if !rejected_ids.is_empty() {
         for l in &loans {
             if rejected_ids.contains(l.account_id()) {
