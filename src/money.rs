@@ -131,6 +131,10 @@ pub fn cents(value: Decimal) -> Decimal {
 
 /// Rounds to `places`, half to even, with exactly `places` decimals and no negative zero.
 pub fn round_to(value: Decimal, places: u32) -> Decimal {
+    // Most money already has exactly `places` decimals (balances and values in cents).
+    if value.scale() == places && !value.is_zero() {
+        return value;
+    }
     let mut r = value.round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven);
     r.rescale(places);
     if r.is_zero() {

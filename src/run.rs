@@ -585,7 +585,7 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
 /// book scale) while another thread writes the group before, and each written group is handed to the
 /// kernel for writeback at once, so the final fsync finds little left to do.
 fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<std::fs::File> {
-    const GROUP: usize = 1 << 18;
+    const GROUP: usize = 1 << 16;
     const PIECE: usize = 1 << 12;
     let n = book.loans.len();
     let header = report::accounts_header(&book.layout);
@@ -596,13 +596,15 @@ fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<std::f
             let context = "cannot write accounts.csv (disk full?)";
             file.write_all(header.as_bytes()).context(context)?;
             let mut written = header.len() as u64;
+            let mut previous = (0, written);
             for pieces in received {
                 let start = written;
                 for p in pieces {
                     file.write_all(p.as_bytes()).context(context)?;
                     written += p.len() as u64;
                 }
-                start_writeback(&file, start, written - start);
+                writeback(&file, (start, written), previous);
+                previous = (start, written);
             }
             Ok(file)
         });
@@ -626,24 +628,35 @@ fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<std::f
     })
 }
 
-/// Asks the kernel to start writing a range of `file` to disk now, without waiting (Linux only; a hint,
-/// so a failure is ignored: the fsync before the outputs are published is what guarantees durability).
-fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
+/// Starts writing the byte range `now` of `file` to disk, then waits until the range `before` is on disk
+/// (Linux only). The writer thread waits on the disk while the pool formats the next group, so at the end the
+/// fsync that publishes the outputs has only the last group left. A hint: failures are ignored, the fsync
+/// is what guarantees durability.
+fn writeback(file: &std::fs::File, now: (u64, u64), before: (u64, u64)) {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::io::AsRawFd;
-        // SAFETY: a plain system call on a file descriptor that `file` keeps open for the call.
-        unsafe {
-            libc::sync_file_range(
-                file.as_raw_fd(),
-                offset as libc::off64_t,
-                len as libc::off64_t,
-                libc::SYNC_FILE_RANGE_WRITE,
-            );
-        }
+        let range = |(start, end): (u64, u64), flags| {
+            // SAFETY: a plain system call on a file descriptor that `file` keeps open for the call.
+            unsafe {
+                libc::sync_file_range(
+                    file.as_raw_fd(),
+                    start as libc::off64_t,
+                    (end - start) as libc::off64_t,
+                    flags,
+                );
+            }
+        };
+        range(now, libc::SYNC_FILE_RANGE_WRITE);
+        range(
+            before,
+            libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                | libc::SYNC_FILE_RANGE_WRITE
+                | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+        );
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (file, offset, len);
+    let _ = (file, now, before);
 }
 
 /// What the nightly guard rails found.
