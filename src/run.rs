@@ -204,11 +204,14 @@ pub fn compute(config: &Config, progress: Progress) -> Result<Book, RunError> {
             let (loans, rejects, rows) = &mut *m;
             if loans.capacity() == 0 {
                 // Unused capacity is address space, not memory: pages are only touched when written.
+                let accepted = batch.loans.len() as u64;
                 let estimate =
-                    (batch.rows.saturating_mul(file_bytes) / chunk_bytes).saturating_mul(11) / 10
+                    (accepted.saturating_mul(file_bytes) / chunk_bytes).saturating_mul(11) / 10
                         + 1024;
-                // A row takes at least two bytes, which bounds a wild estimate.
-                loans.reserve(estimate.min(file_bytes / 2 + 1024) as usize);
+                // Bounded by rows of 48 bytes (real loan rows are longer), so a first chunk of odd short
+                // rows cannot ask for an absurd reservation; past the bound, or if even that is refused,
+                // the vector grows as usual.
+                let _ = loans.try_reserve(estimate.min(file_bytes / 48 + 1024) as usize);
             }
             loans.extend(batch.loans);
             rejects.extend(batch.rejects);
