@@ -52,8 +52,6 @@ impl Header {
 
 /// A run of whole records from one file.
 pub struct Chunk {
-    /// Order of the chunk in the file, for putting parallel results back in order.
-    pub index: usize,
     /// File line number of the chunk's first byte (the header is line 1).
     pub first_line: u64,
     pub bytes: Vec<u8>,
@@ -290,7 +288,6 @@ pub struct ChunkReader {
     pending: Vec<u8>,
     eof: bool,
     next_line: u64,
-    next_index: usize,
     hasher: Sha256,
     bytes_read: u64,
     chunk_bytes: usize,
@@ -330,7 +327,6 @@ impl ChunkReader {
             pending: Vec::new(),
             eof: false,
             next_line: 1,
-            next_index: 0,
             hasher: Sha256::new(),
             bytes_read: 0,
             // Reads grow the buffer to the chunk size, so bound it.
@@ -439,12 +435,10 @@ impl ChunkReader {
                 self.pending.truncate(cut);
                 let bytes = std::mem::replace(&mut self.pending, rest);
                 let chunk = Chunk {
-                    index: self.next_index,
                     first_line: self.next_line,
                     bytes,
                     buffers: Some(self.buffers.clone()),
                 };
-                self.next_index += 1;
                 self.next_line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
                 return Ok(Some(chunk));
             }
@@ -555,7 +549,6 @@ mod tests {
 
     fn chunk(bytes: &[u8]) -> Chunk {
         Chunk {
-            index: 0,
             first_line: 7,
             bytes: bytes.to_vec(),
             buffers: None,
