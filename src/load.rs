@@ -336,6 +336,11 @@ impl Loan {
         self.text.bytes(0)
     }
 
+    /// Where the loan's text lives, for a prefetch: reads the loan, not the text.
+    pub(crate) fn text_address(&self) -> *const u8 {
+        self.text.0.as_ptr()
+    }
+
     /// Upper-cased, spaces trimmed: the matching key.
     pub fn vin(&self) -> &str {
         self.text.get(1)
