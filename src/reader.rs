@@ -1,7 +1,8 @@
 //! Line-exact CSV reading at book scale.
 //!
-//! polars cannot say which line a bad row is on, so rows are read here with the `csv` crate, whose
-//! positions are exact. To parse in parallel, the file is cut into chunks of whole records: a fast scan
+//! polars cannot say which line a bad row is on, so rows are read here, exactly as the `csv` crate reads
+//! them and counting lines as they go: a line without quotes is split on commas directly, any other
+//! record goes through `csv_core`, the `csv` crate's own parser. To parse in parallel, the file is cut into chunks of whole records: a fast scan
 //! finds record boundaries with the same quoting rule `csv` uses (a quote opens a quoted field only at
 //! the start of a field; `""` inside one is a literal quote), so a quoted field containing newlines is
 //! never split. Each chunk carries the line number of its first byte, so positions inside a chunk map to
