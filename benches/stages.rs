@@ -2,12 +2,12 @@
 //! The end-to-end comparison with DuckDB and pandas is `benches/compare.sh` (see BENCHMARKS.md).
 
 use std::sync::OnceLock;
-use underwater::config::Model;
+use underwater::book::matching::{match_chunk, merge_best, MatchCounts, Valuation, VinIndex};
+use underwater::book::metrics::{figures, Bands, Figures};
+use underwater::book::model::Model;
 use underwater::date::Date;
-use underwater::load::{parse_loans, Loan, LoanFileRules, LoanLayout, ValuationLayout};
-use underwater::matching::{match_chunk, merge_best, MatchCounts, Valuation, VinIndex};
-use underwater::metrics::{figures, Bands, Figures};
-use underwater::reader::{Chunk, ChunkReader, Header};
+use underwater::input::load::{parse_loans, Loan, LoanFileRules, LoanLayout, ValuationLayout};
+use underwater::input::reader::{Chunk, ChunkReader, Header};
 
 fn main() {
     divan::main();
@@ -42,7 +42,7 @@ fn book() -> &'static Book {
     static BOOK: OnceLock<Book> = OnceLock::new();
     BOOK.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("underwater-bench-{}", std::process::id()));
-        let args = underwater::generate::GenerateArgs {
+        let args = underwater::commands::generate::GenerateArgs {
             loans: 20_000,
             seed: 1,
             out: dir.clone(),
@@ -50,14 +50,14 @@ fn book() -> &'static Book {
             valuations_per_loan: 3,
             dirty: false,
         };
-        underwater::generate::generate(&args, underwater::progress::Progress::hidden()).unwrap();
+        underwater::commands::generate::generate(&args, underwater::progress::Progress::hidden())
+            .unwrap();
         let (loans_chunk, loans_header) = one_chunk(&dir.join("loans.csv"));
         let (vals_chunk, vals_header) = one_chunk(&dir.join("valuations.csv"));
         let model = Model::default();
         let layout = LoanLayout::new(
             &dir.join("loans.csv"),
             &loans_header,
-            &model,
             &LoanFileRules::own_csv(),
         )
         .unwrap();
@@ -112,7 +112,6 @@ fn parse_and_validate_loans(bencher: divan::Bencher) {
     let layout = LoanLayout::new(
         std::path::Path::new("loans.csv"),
         &b.loans_header,
-        &Model::default(),
         &LoanFileRules::own_csv(),
     )
     .unwrap();
@@ -160,7 +159,7 @@ fn summaries(bencher: divan::Bencher) {
     bencher
         .counter(divan::counter::ItemsCount::new(b.loans.len()))
         .bench(|| {
-            underwater::summarize::summarize(
+            underwater::book::summarize::summarize(
                 &b.loans,
                 |i| b.figures[i].clone(),
                 &bands,
@@ -181,7 +180,13 @@ fn accounts_csv_lines(bencher: divan::Bencher) {
             let mut out = String::with_capacity(b.loans.len() * 200);
             for (i, loan) in b.loans.iter().enumerate() {
                 let val = b.best[b.vin_ids[i] as usize].as_ref();
-                underwater::report::account_line(&mut out, loan, val, &b.figures[i], &bands);
+                underwater::output::accounts_csv::account_line(
+                    &mut out,
+                    loan,
+                    val,
+                    &b.figures[i],
+                    &bands,
+                );
             }
             out.len()
         });

@@ -1,23 +1,14 @@
 //! The command line: argument definitions and dispatch to the library.
 
+use crate::commands;
 use crate::config::{Config, Format, RunArgs};
-use crate::error::RunError;
+use crate::error::{ConfigError, Error, OutputError};
 use crate::progress::Progress;
 use clap::{Args, Parser, Subcommand};
-use std::io::Write;
 use std::path::PathBuf;
 
-const EXIT_CODES: &str = "Exit codes:
-  0  success: all outputs written (bad rows, if any, are in rejects.csv)
-  1  internal error (a bug: please report it)
-  2  bad command line or config file: nothing read or written
-  3  an input file cannot be used (missing, unreadable, not CSV, missing a column): nothing written
-  4  outputs could not be written (permissions, disk full, unsafe --out): previous outputs intact
-  5  --max-reject-rate exceeded: rejects.csv and summary.json written, the book not published
-  6  --fail-on-stale: valuations too old: rejects.csv and summary.json written, the book not published";
-
 #[derive(Parser, Debug)]
-#[command(name = "underwater", version, about = "Negative equity, LTV and deficiency exposure for auto-loan books, exact to the cent", after_help = EXIT_CODES)]
+#[command(name = "underwater", version, about = "Negative equity, LTV and deficiency exposure for auto-loan books, exact to the cent", after_help = crate::error::exit_codes_help())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -26,7 +17,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the book: match valuations, compute per-account figures and summaries, write them to --out.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::error::exit_codes_help())]
     Run(RunCmd),
     /// Answer a question in SQL over the exact per-account figures of a run or of raw inputs
     #[command(after_help = QUERY_HELP)]
@@ -66,7 +57,7 @@ pub struct QueryCmd {
     pub loans: Option<PathBuf>,
     /// The loans file is a loan tape in this format
     #[arg(long, value_enum, value_name = "FORMAT", requires = "loans")]
-    pub tape: Option<crate::tape::Tape>,
+    pub tape: Option<crate::input::tape::Tape>,
     /// Valuations CSV
     #[arg(long, value_name = "VALUATIONS.csv", requires = "loans")]
     pub valuations: Option<PathBuf>,
@@ -90,7 +81,7 @@ pub struct QueryCmd {
     pub order_by: Option<String>,
     /// Output format (default: table on a terminal, CSV when piped, or from the -o file's extension)
     #[arg(long, value_enum)]
-    pub format: Option<crate::query::QueryFormat>,
+    pub format: Option<crate::commands::query::QueryFormat>,
     /// Write the answer to this file (atomically) instead of stdout
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -146,7 +137,7 @@ pub struct RunCmd {
     /// The loans file is a loan tape in this format: regab = SEC Reg AB II EX-102 auto-loan data.
     /// Its columns are mapped, as_of defaults to its reporting period, values are estimated
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub tape: Option<crate::tape::Tape>,
+    pub tape: Option<crate::input::tape::Tape>,
     /// Valuations CSV (vin, valuation_date, value, [source]); optional when values are estimated
     #[arg(long, value_name = "VALUATIONS.csv")]
     pub valuations: Option<PathBuf>,
@@ -175,12 +166,12 @@ pub struct RunCmd {
     #[arg(long, value_name = "DAYS")]
     pub fail_on_stale: Option<u32>,
     /// Bytes of input per parallel chunk (for tests of chunk boundaries)
-    #[arg(long, hide = true, default_value_t = crate::reader::CHUNK_BYTES)]
+    #[arg(long, hide = true, default_value_t = crate::input::reader::CHUNK_BYTES)]
     pub chunk_bytes: usize,
 }
 
 /// Runs a parsed command line; prints results on stdout.
-pub fn execute(cli: Cli) -> Result<(), RunError> {
+pub fn execute(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Run(cmd) => {
             let loans = cmd
@@ -189,7 +180,7 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
                 .expect("clap requires --loans or a tape file");
             // The tape's period is its own default as_of; read before the config is built.
             let tape_period = match cmd.tape {
-                Some(_) => crate::tape::peek_period(&loans)?,
+                Some(_) => crate::input::tape::peek_period(&loans)?,
                 None => None,
             };
             let config = Config::build(RunArgs {
@@ -207,20 +198,19 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
                 max_reject_rate: cmd.max_reject_rate,
                 fail_on_stale: cmd.fail_on_stale,
             })?;
-            let outcome = crate::run::run(&config, Progress::new(config.quiet))?;
-            if !config.quiet {
-                // A closed stdout (`| head`) is not a failure of the run: outputs are already in place.
-                let _ = std::io::stdout().write_all(outcome.summary.as_bytes());
+            let outcome = commands::run::run(&config, Progress::new(config.quiet))?;
+            match config.quiet {
+                true => Ok(()),
+                false => commands::print(outcome.summary.as_bytes()),
             }
-            Ok(())
         }
         Command::Query(cmd) => {
-            use crate::query::{QueryArgs, QueryFormat, Source};
+            use crate::commands::query::{QueryArgs, QueryFormat, Source};
             let source = match (cmd.run, cmd.loans) {
                 (Some(dir), _) => Source::Run(dir),
                 (None, Some(loans)) => {
                     let tape_period = match cmd.tape {
-                        Some(_) => crate::tape::peek_period(&loans)?,
+                        Some(_) => crate::input::tape::peek_period(&loans)?,
                         None => None,
                     };
                     Source::Inputs(Box::new(Config::build(RunArgs {
@@ -234,7 +224,7 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
                         format: Format::Csv,
                         threads: cmd.threads,
                         quiet: cmd.quiet,
-                        chunk_bytes: crate::reader::CHUNK_BYTES,
+                        chunk_bytes: crate::input::reader::CHUNK_BYTES,
                         max_reject_rate: None,
                         fail_on_stale: None,
                     })?))
@@ -259,7 +249,7 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
                 QueryFormat::Csv
             });
             let quiet = cmd.quiet;
-            crate::query::query(
+            crate::commands::query::query(
                 QueryArgs {
                     source,
                     sql: cmd.sql,
@@ -275,14 +265,15 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
         }
         Command::Floor { loans, valuations } => {
             let (l, v) =
-                crate::floor::read_both(&loans, &valuations).map_err(RunError::Internal)?;
-            println!("polars read {l} loan rows and {v} valuation rows");
-            Ok(())
+                commands::floor::read_both(&loans, &valuations).map_err(Error::Internal)?;
+            commands::print(
+                format!("polars read {l} loan rows and {v} valuation rows\n").as_bytes(),
+            )
         }
         Command::Generate(cmd) => {
             let as_of = crate::date::Date::parse(&cmd.as_of)
-                .ok_or_else(|| crate::config::ConfigError::BadAsOf(cmd.as_of.clone()))?;
-            let args = crate::generate::GenerateArgs {
+                .ok_or_else(|| ConfigError::BadAsOf(cmd.as_of.clone()))?;
+            let args = crate::commands::generate::GenerateArgs {
                 loans: cmd.loans,
                 seed: cmd.seed,
                 out: cmd.out,
@@ -290,17 +281,12 @@ pub fn execute(cli: Cli) -> Result<(), RunError> {
                 valuations_per_loan: cmd.valuations_per_loan,
                 dirty: cmd.dirty,
             };
-            let threads = match cmd.threads {
-                Some(0) => return Err(crate::config::ConfigError::BadThreads.into()),
-                Some(n) => n,
-                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            };
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| RunError::Internal(e.into()))?;
-            pool.install(|| crate::generate::generate(&args, Progress::new(cmd.quiet)))
-                .map_err(RunError::Output)
+            let threads = cmd
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            commands::thread_pool(threads)?
+                .install(|| commands::generate::generate(&args, Progress::new(cmd.quiet)))
+                .map_err(|e| OutputError(e).into())
         }
     }
 }

@@ -4,19 +4,20 @@
 //! binary float), by reading the literal's own text. Every rule a key must obey is checked here, so a
 //! bad config fails with its key named before a single loan is loaded.
 
+use crate::book::estimate::{Curve, Estimate, PriceIndex};
+use crate::book::model::Model;
+use crate::book::Plan;
 use crate::date::Date;
-use crate::estimate::{Curve, Estimate, PriceIndex};
-use crate::tape::Tape;
+use crate::error::ConfigError;
+use crate::input::load::LoanFileRules;
+use crate::input::tape::{Dialect, Tape};
+use crate::input::LoanSource;
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// Segments reported when the config names none.
-pub const DEFAULT_SEGMENTS: [&str; 5] =
-    ["vintage", "new_used", "credit_tier", "term_band", "state"];
-/// Segments computed from loan fields rather than read from a column of the same name.
-pub const DERIVED_SEGMENTS: [&str; 3] = ["vintage", "credit_tier", "term_band"];
-const KEYS: [&str; 8] = [
+/// The keys a config file may have at its top level.
+pub const KEYS: [&str; 8] = [
     "as_of",
     "columns",
     "estimate",
@@ -55,51 +56,6 @@ impl AsOfSource {
     }
 }
 
-/// The risk model: every figure that changes a number in the outputs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Model {
-    /// LTV band edges in percent, strictly increasing; bands are right-closed.
-    pub ltv_bands: Vec<Decimal>,
-    /// Share of the value recovered at resale, in [0, 1].
-    pub recovery_rate: Decimal,
-    /// Repossession and resale costs per account, in dollars.
-    pub repossession_cost: Decimal,
-    /// (first day past due, probability of default), starting at day 0, strictly increasing days.
-    pub pd_by_days_past_due: Vec<(u32, Decimal)>,
-    /// Segment names for `summary_by_<segment>.csv`.
-    pub segments: Vec<String>,
-}
-
-impl Default for Model {
-    fn default() -> Self {
-        let d = |s: &str| Decimal::from_str(s).expect("literal default is a valid decimal");
-        Model {
-            ltv_bands: ["80", "100", "120", "140"].iter().map(|s| d(s)).collect(),
-            recovery_rate: d("0.85"),
-            repossession_cost: d("1000.00"),
-            pd_by_days_past_due: vec![
-                (0, d("0.02")),
-                (1, d("0.05")),
-                (30, d("0.15")),
-                (60, d("0.35")),
-                (90, d("0.65")),
-            ],
-            segments: DEFAULT_SEGMENTS.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-}
-
-impl Model {
-    /// Probability of default for an account `days` past due.
-    pub fn pd_for(&self, days: u32) -> Decimal {
-        self.pd_by_days_past_due
-            .iter()
-            .rev()
-            .find(|(from, _)| days >= *from)
-            .map_or(Decimal::ZERO, |(_, pd)| *pd)
-    }
-}
-
 /// Everything one `run` needs, validated.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -129,48 +85,13 @@ pub struct Config {
     pub model: Model,
 }
 
-/// A config file or flag that cannot be used. Each message names the key and how to fix it.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}. Fix: check the path passed to --config")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config file {path} is not valid TOML: {message}")]
-    Syntax { path: PathBuf, message: String },
-    #[error("config file {path}: unknown key `{key}`. Valid keys: {}", KEYS.join(", "))]
-    UnknownKey { path: PathBuf, key: String },
-    #[error("config file {path}: `{key}` {problem}")]
-    BadValue {
-        path: PathBuf,
-        key: &'static str,
-        problem: String,
-    },
-    #[error("--as-of `{0}` is not a date. Fix: write it as YYYY-MM-DD, e.g. --as-of 2024-06-30")]
-    BadAsOf(String),
-    #[error("--threads must be at least 1")]
-    BadThreads,
-    #[error("--max-reject-rate `{0}` must be a share between 0 and 1, e.g. 0.01 for 1%")]
-    BadRejectRate(String),
-    #[error(
-        "no --valuations file and value estimates are off, so no account could have a value. \
-             Fix: pass --valuations FILE, or set `enabled = true` under [estimate] in the config"
-    )]
-    NothingToValue,
-    #[error("{0}")]
-    Query(String),
-    #[error("price index {path}: {problem}")]
-    PriceIndex { path: PathBuf, problem: String },
-}
-
 /// The command-line part of a `run`, before the config file is merged in.
 #[derive(Clone, Debug)]
 pub struct RunArgs {
     pub loans: PathBuf,
     pub valuations: Option<PathBuf>,
     pub tape: Option<Tape>,
-    /// The tape's period as read from its first row (see [`crate::tape::peek_period`]).
+    /// The tape's period as read from its first row (see [`crate::input::tape::peek_period`]).
     pub tape_period: Option<Date>,
     pub out: PathBuf,
     pub config_file: Option<PathBuf>,
@@ -184,6 +105,29 @@ pub struct RunArgs {
 }
 
 impl Config {
+    /// What the book stage computes: the inputs, how to read them, the date and the model.
+    pub fn plan(&self) -> Plan<'_> {
+        Plan {
+            loans: LoanSource {
+                path: &self.loans,
+                chunk_bytes: self.chunk_bytes,
+                rules: LoanFileRules {
+                    dialect: Dialect {
+                        tape: self.tape.is_some(),
+                    },
+                    need_vin: self.valuations.is_some(),
+                    period: self.tape_period,
+                    columns: self.columns.clone(),
+                    segments: self.model.segments.clone(),
+                },
+            },
+            valuations: self.valuations.as_deref(),
+            as_of: self.as_of,
+            estimate: &self.estimate,
+            model: &self.model,
+        }
+    }
+
     /// Merges flags over the config file over defaults, and validates the result.
     pub fn build(args: RunArgs) -> Result<Config, ConfigError> {
         let cli_as_of = match &args.as_of {
@@ -246,7 +190,7 @@ impl Config {
             valuations: args.valuations,
             tape: args.tape,
             tape_period: args.tape_period,
-            columns: crate::tape::mapping(args.tape, &file.columns),
+            columns: crate::input::tape::mapping(args.tape, &file.columns),
             estimate,
             out: args.out,
             config_file: args.config_file,
@@ -317,17 +261,17 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
                     let theirs = theirs.as_str().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
                         bad("columns", format!("`{ours}` must name a column of the loans file as a string, e.g. {ours} = \"LoanNo\""))
                     })?;
-                    let known = crate::load::LOAN_REQUIRED.contains(&ours)
-                        || crate::load::LOAN_OPTIONAL.contains(&ours)
-                        || ours == crate::tape::PERIOD;
+                    let known = crate::input::schema::LOAN_REQUIRED.contains(&ours)
+                        || crate::input::schema::LOAN_OPTIONAL.contains(&ours)
+                        || ours == crate::input::tape::PERIOD;
                     if !known {
                         return Err(bad(
                             "columns",
                             format!(
                                 "`{ours}` is not a loan column underwater reads. Known: {}, {}, {}",
-                                crate::load::LOAN_REQUIRED.join(", "),
-                                crate::load::LOAN_OPTIONAL.join(", "),
-                                crate::tape::PERIOD
+                                crate::input::schema::LOAN_REQUIRED.join(", "),
+                                crate::input::schema::LOAN_OPTIONAL.join(", "),
+                                crate::input::tape::PERIOD
                             ),
                         ));
                     }
@@ -471,6 +415,7 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
                 return Err(ConfigError::UnknownKey {
                     path: path.to_path_buf(),
                     key: other.to_string(),
+                    valid: &KEYS,
                 })
             }
         }

@@ -1,16 +1,8 @@
-//! The errors a run can end with, and the exit code each maps to.
+//! The errors a command can end with, one type per layer, and the exit code each maps to.
 //!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | success: all outputs written |
-//! | 1 | unexpected internal error (a bug: please report it) |
-//! | 2 | bad command line or config file: nothing was read or written |
-//! | 3 | an input file cannot be used (missing, unreadable, not CSV, missing a required column): nothing written |
-//! | 4 | outputs could not be written (permissions, disk full, unsafe --out): previous outputs left intact |
-//! | 5 | `--max-reject-rate` exceeded: rejects.csv and summary.json written, the book not published |
-//! | 6 | `--fail-on-stale`: some valuations are too old: rejects.csv and summary.json written, book not published |
-//!
-//! Bad *rows* are not errors: they go to `rejects.csv` and the run succeeds.
+//! [`EXIT_CODES`] is the one table of exit codes: `--help` prints it, [`Error::exit_code`] returns its
+//! codes, and a test checks that the README's table says the same. Bad *rows* are not errors: they go
+//! to `rejects.csv` and the run succeeds.
 
 use std::path::PathBuf;
 
@@ -21,6 +13,39 @@ pub const EXIT_INPUT: u8 = 3;
 pub const EXIT_OUTPUT: u8 = 4;
 pub const EXIT_REJECT_RATE: u8 = 5;
 pub const EXIT_STALE: u8 = 6;
+
+/// Every exit code and what it means, as `--help` and the README show them.
+pub const EXIT_CODES: [(u8, &str); 7] = [
+    (EXIT_OK, "success: all outputs written (bad rows, if any, are in rejects.csv)"),
+    (EXIT_INTERNAL, "internal error (a bug: please report it)"),
+    (EXIT_USAGE, "bad command line, config file or query: nothing read or written"),
+    (
+        EXIT_INPUT,
+        "an input file cannot be used (missing, unreadable, not CSV, missing a required column; \
+         for query, a directory that is not a usable run): nothing written",
+    ),
+    (
+        EXIT_OUTPUT,
+        "outputs could not be written (permissions, disk full, unsafe --out, stdout): previous outputs intact",
+    ),
+    (
+        EXIT_REJECT_RATE,
+        "--max-reject-rate exceeded: rejects.csv and summary.json written, the book not published",
+    ),
+    (
+        EXIT_STALE,
+        "--fail-on-stale: some valuations are too old: rejects.csv and summary.json written, the book not published",
+    ),
+];
+
+/// The exit-code table as `--help` prints it.
+pub fn exit_codes_help() -> String {
+    let mut out = String::from("Exit codes:");
+    for (code, meaning) in EXIT_CODES {
+        out.push_str(&format!("\n  {code}  {meaning}"));
+    }
+    out
+}
 
 /// An input file that cannot be used as a whole. Messages name the file and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +68,10 @@ pub enum InputError {
         "{path} is not a CSV file: {reason}. Fix: pass the CSV export, not another kind of file"
     )]
     NotCsv { path: PathBuf, reason: String },
-    #[error("{0}")]
-    Query(String),
+    #[error(
+        "polars could not read {path} as a table: {reason}. Fix: pass a CSV file with a header line"
+    )]
+    NotATable { path: PathBuf, reason: String },
     #[error(
         "{path} is not an EX-102 auto-loan asset data XML file: {reason}. Fix: pass the filing's EX-102 \
          exhibit as downloaded from EDGAR, or its CSV flattening"
@@ -79,17 +106,84 @@ pub enum InputError {
     },
 }
 
-/// Everything `run` can fail with.
+/// A config file or flag that cannot be used. Each message names the key and how to fix it.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    #[error(transparent)]
-    Input(#[from] InputError),
-    #[error("{0:#}")]
-    Output(anyhow::Error),
-    #[error("{0:#}")]
-    Internal(anyhow::Error),
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}. Fix: check the path passed to --config")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("config file {path}: unknown key `{key}`. Valid keys: {}", valid.join(", "))]
+    UnknownKey {
+        path: PathBuf,
+        key: String,
+        valid: &'static [&'static str],
+    },
+    #[error("config file {path}: `{key}` {problem}")]
+    BadValue {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+    },
+    #[error("--as-of `{0}` is not a date. Fix: write it as YYYY-MM-DD, e.g. --as-of 2024-06-30")]
+    BadAsOf(String),
+    #[error("--threads must be at least 1")]
+    BadThreads,
+    #[error("--max-reject-rate `{0}` must be a share between 0 and 1, e.g. 0.01 for 1%")]
+    BadRejectRate(String),
+    #[error(
+        "no --valuations file and value estimates are off, so no account could have a value. \
+             Fix: pass --valuations FILE, or set `enabled = true` under [estimate] in the config"
+    )]
+    NothingToValue,
+    #[error("price index {path}: {problem}")]
+    PriceIndex { path: PathBuf, problem: String },
+}
+
+/// A query that cannot be answered; each message says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(
+        "nothing to ask: give SQL (e.g. \"SELECT state, SUM(negative_equity) FROM accounts GROUP BY state\") \
+         or a shorthand (--where, --by, --top)"
+    )]
+    Nothing,
+    #[error("give either SQL or the shorthands (--where, --by, --top), not both")]
+    Both,
+    #[error("--top needs --order-by COLUMN (the largest values of that column come first)")]
+    TopWithoutOrder,
+    #[error("SQL error: {message}")]
+    Sql { message: String },
+    #[error("unknown column `{column}`. Columns of accounts: {available}")]
+    UnknownColumn { column: String, available: String },
+    #[error(
+        "{dir} is not the output of `underwater run`: {problem}. Fix: pass the --out directory of a finished run"
+    )]
+    NotARun { dir: PathBuf, problem: String },
+    #[error(
+        "{dir} was written by underwater {found}, whose outputs lack {missing}; this is underwater {ours}. \
+         Fix: re-run `underwater run` with this version, then query its output"
+    )]
+    Incompatible {
+        dir: PathBuf,
+        found: String,
+        missing: String,
+        ours: &'static str,
+    },
+}
+
+/// Outputs that could not be written (permissions, a full disk, an unsafe `--out`, a failed stdout).
+/// Built with context at the I/O edge, so the message names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct OutputError(#[from] pub anyhow::Error);
+
+/// A nightly guard rail that failed the run.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
     #[error(
         "{rejected} of {read} {input} rows were rejected, above --max-reject-rate {max}. \
          See rejects.csv and summary.json in the output directory; the book was not published"
@@ -107,15 +201,63 @@ pub enum RunError {
     Stale { accounts: u64, days: u32 },
 }
 
-impl RunError {
+impl GuardError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Config(_) => EXIT_USAGE,
-            RunError::Input(_) => EXIT_INPUT,
-            RunError::Output(_) => EXIT_OUTPUT,
-            RunError::Internal(_) => EXIT_INTERNAL,
-            RunError::RejectRate { .. } => EXIT_REJECT_RATE,
-            RunError::Stale { .. } => EXIT_STALE,
+            GuardError::RejectRate { .. } => EXIT_REJECT_RATE,
+            GuardError::Stale { .. } => EXIT_STALE,
+        }
+    }
+}
+
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    #[error("{0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) => EXIT_USAGE,
+            Error::Input(_) => EXIT_INPUT,
+            Error::Query(QueryError::NotARun { .. } | QueryError::Incompatible { .. }) => {
+                EXIT_INPUT
+            }
+            Error::Query(_) => EXIT_USAGE,
+            Error::Output(_) => EXIT_OUTPUT,
+            Error::Guard(e) => e.exit_code(),
+            Error::Internal(_) => EXIT_INTERNAL,
+        }
+    }
+
+    /// An unexpected failure of a library (polars, the thread pool): a bug to report, exit 1.
+    pub fn internal(e: impl std::fmt::Display) -> Error {
+        Error::Internal(anyhow::anyhow!("{e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readme_exit_code_table_is_this_table() {
+        let readme = include_str!("../README.md");
+        for (code, meaning) in EXIT_CODES {
+            let row = format!("| {code} | {meaning} |");
+            assert!(readme.contains(&row), "README lacks the row `{row}`");
         }
     }
 }

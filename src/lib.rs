@@ -1,30 +1,28 @@
 //! underwater: negative equity, LTV and deficiency exposure for auto-loan books, exact to the cent.
 //!
-//! The pipeline, one module per stage: [`reader`] cuts input files into line-exact chunks, [`load`] turns
-//! rows into typed loans and valuations (or rejects), [`matching`] picks each vehicle's valuation as of
-//! the run date, [`metrics`] computes per-account figures, [`summarize`] totals them, [`report`]
-//! serializes results to bytes and [`output`] puts them in place atomically. [`run`] strings them
-//! together; [`cli`] and `main` are the thin command line around it.
+//! The folders are the stages, and data flows one way through them:
+//!
+//! - [`input`]: files into typed loans and valuations, or rejects (line-exact CSV reading, the column
+//!   schema, loan tapes, duplicate ids);
+//! - [`book`]: the risk model and everything computed from the inputs (matching, estimated values,
+//!   per-account figures, summaries), built one stage at a time into a [`book::Book`];
+//! - [`output`]: pure serializers from the book to bytes, and the staging directory that publishes them
+//!   atomically;
+//! - [`commands`]: one file per subcommand, stringing the stages together.
+//!
+//! At the top sits only what the stages share: [`config`] (built once, up front), [`error`] (one type
+//! per layer and the exit-code table), [`money`], [`date`], [`csvfmt`] and [`progress`]; [`cli`] and
+//! `main` are the thin command line. `tests/architecture.rs` keeps the imports acyclic and in stage
+//! order.
 
+pub mod book;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod csvfmt;
 pub mod date;
 pub mod error;
-pub mod estimate;
-pub mod floor;
-pub mod generate;
-pub mod load;
-pub mod matching;
-pub mod metrics;
+pub mod input;
 pub mod money;
 pub mod output;
-pub mod parquet;
 pub mod progress;
-pub mod query;
-pub mod reader;
-pub mod report;
-pub mod run;
-pub mod summarize;
-pub mod tape;
-pub mod xmltape;

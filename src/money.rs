@@ -177,6 +177,33 @@ pub fn cmp_ratio(numerator: Decimal, denominator: Decimal, k: Decimal) -> Orderi
     lhs.cmp(&rhs)
 }
 
+/// `1234567.89` → `1,234,567.89`, for people: sign and decimals kept, commas between groups of three
+/// integer digits. Text that is not a plain decimal number is returned as it is. The one grouping
+/// function: the terminal summary, query tables and the generator's US-formatted amounts use it.
+pub fn group_thousands(number: &str) -> String {
+    let (sign, rest) = number.strip_prefix('-').map_or(("", number), |r| ("-", r));
+    let (int, frac) = rest
+        .split_once('.')
+        .map_or((rest, None), |(a, b)| (a, Some(b)));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !frac.is_none_or(digits) {
+        return number.to_string();
+    }
+    let mut grouped = String::with_capacity(number.len() + int.len() / 3);
+    grouped.push_str(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if let Some(f) = frac {
+        grouped.push('.');
+        grouped.push_str(f);
+    }
+    grouped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +286,17 @@ mod tests {
         assert_eq!(cmp_ratio(d("9999.99"), d("10000"), d("1")), Ordering::Less);
         assert_eq!(cmp_ratio(d("12000"), d("10000"), d("1.2")), Ordering::Equal);
         assert_eq!(cmp_ratio(d("1"), d("3"), d("0.3333")), Ordering::Greater);
+    }
+
+    #[test]
+    fn thousands_are_grouped_in_the_integer_part_only() {
+        assert_eq!(group_thousands("1234567.89"), "1,234,567.89");
+        assert_eq!(group_thousands("-3500.00"), "-3,500.00");
+        assert_eq!(group_thousands("12"), "12");
+        assert_eq!(group_thousands("123456"), "123,456");
+        assert_eq!(group_thousands("0.12345"), "0.12345");
+        assert_eq!(group_thousands("abc"), "abc");
+        assert_eq!(group_thousands("1e10"), "1e10");
+        assert_eq!(group_thousands("-"), "-");
     }
 }

@@ -288,3 +288,33 @@ fn accounts_are_sorted_by_account_id() {
     assert_eq!(ids, sorted);
     assert_eq!(ids.len(), 19);
 }
+
+/// summary.json is one typed struct: what `run` writes reads back into it and writes out again byte for
+/// byte, for a published book, a failed guard rail and a tape (no valuations file), so `run` and `query`
+/// cannot drift apart.
+#[test]
+fn summary_json_round_trips_through_its_typed_struct() {
+    use underwater::output::summary_json::Summary;
+    let s = book();
+    assert_ok(&s.run_book("ok", &["--as-of", "2024-06-30"]));
+    let failed = s.run_book("stale", &["--as-of", "2024-06-30", "--fail-on-stale", "1"]);
+    assert_eq!(failed.status.code(), Some(6), "{}", stderr(&failed));
+    s.write(
+        "tape.csv",
+        "assetNumber,reportingPeriodEndingDate,originationDate,originalLoanAmount,originalLoanTerm,\
+         reportingPeriodActualEndBalanceAmount,vehicleValueAmount,vehicleNewUsedCode\n\
+         1,07-31-2020,01/2019,20000,60,15000,22000,2\n",
+    );
+    assert_ok(&s.run(&["run", "--tape", "regab", "tape.csv", "--out", "tape"]));
+    for dir in ["ok", "stale", "tape"] {
+        let bytes = std::fs::read(s.path(dir).join("summary.json")).unwrap();
+        let summary: Summary = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{dir}/summary.json does not read back: {e}"));
+        assert_eq!(
+            String::from_utf8(summary.to_bytes().unwrap()).unwrap(),
+            String::from_utf8(bytes).unwrap(),
+            "{dir}/summary.json"
+        );
+        assert_eq!(summary.status.ok, dir != "stale");
+    }
+}

@@ -266,3 +266,90 @@ fn help_documents_exit_codes() {
         "{text}"
     );
 }
+
+#[test]
+fn help_prints_every_row_of_the_exit_code_table() {
+    let s = Sandbox::new();
+    for command in [&["--help"][..], &["run", "--help"], &["query", "--help"]] {
+        let out = s.run(command);
+        let text = String::from_utf8_lossy(&out.stdout);
+        for (code, meaning) in underwater::error::EXIT_CODES {
+            assert!(
+                text.contains(&format!("{code}  {meaning}")),
+                "`{command:?}` lacks exit code {code}: {text}"
+            );
+        }
+    }
+}
+
+/// Runs the binary with stdout sent to /dev/full, where every write fails with ENOSPC.
+fn run_into_full_disk(s: &Sandbox, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_underwater"))
+        .args(args)
+        .current_dir(s.path("."))
+        .stdout(std::fs::File::create("/dev/full").expect("/dev/full exists on Linux"))
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn regression_query_into_a_full_disk_exited_0() {
+    let s = sandbox();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let out = run_into_full_disk(
+        &s,
+        &[
+            "query", "-q", "--run", "out", "--by", "vin", "--format", "csv",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("standard output"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_run_whose_summary_cannot_be_printed_says_so_with_outputs_in_place() {
+    let s = sandbox();
+    let out = run_into_full_disk(
+        &s,
+        &[
+            "run",
+            "--loans",
+            "loans.csv",
+            "--valuations",
+            "valuations.csv",
+            "--as-of",
+            "2024-06-30",
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+    assert!(
+        s.path("out/accounts.csv").is_file(),
+        "the book was published before printing"
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let s = sandbox();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_underwater"))
+        .args([
+            "query",
+            "-q",
+            "--run",
+            "out",
+            "SELECT * FROM accounts",
+            "--format",
+            "csv",
+        ])
+        .current_dir(s.path("."))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+}

@@ -52,7 +52,7 @@ fn check(loans: &[u8], chunk_bytes: usize) -> Result<(), TestCaseError> {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2024-01-01,100\n",
     );
-    match underwater::run::compute(&config(&s, chunk_bytes), Progress::hidden()) {
+    match underwater::book::build(&config(&s, chunk_bytes).plan(), Progress::hidden()) {
         Ok(book) => {
             let c = book.loan_counts;
             prop_assert_eq!(c.read, c.accepted + c.rejected);
@@ -139,7 +139,7 @@ fn one_megabyte_field_and_ten_thousand_columns() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2024-01-01,100\n",
     );
-    let book = underwater::run::compute(&config(&s, 1 << 16), Progress::hidden()).unwrap();
+    let book = underwater::book::build(&config(&s, 1 << 16).plan(), Progress::hidden()).unwrap();
     assert_eq!(
         (
             book.loan_counts.read,
@@ -160,7 +160,7 @@ fn no_newline_at_end_and_unbalanced_quote() {
         "vin,valuation_date,value\nV1,2024-01-01,100",
     );
     s.write("loans.csv", &format!("{HEADER}A1,V1,2022-01-01,100,60,50.00,0\nA2,\"V2,2022-01-01,100,60,50.00,0\nA3,V3,2022-01-01,100,60,50.00,0"));
-    let book = underwater::run::compute(&config(&s, 16), Progress::hidden()).unwrap();
+    let book = underwater::book::build(&config(&s, 16).plan(), Progress::hidden()).unwrap();
     // The unbalanced quote swallows the rest of the file into one bad record, as in any CSV reader.
     assert_eq!(
         (
@@ -188,7 +188,7 @@ fn regression_bom_at_the_start_of_a_chunk_is_kept() {
     s.write_bytes("loans.csv", &loans);
     s.write("valuations.csv", "vin,valuation_date,value\n");
     for chunk in [1, 4096] {
-        let book = underwater::run::compute(&config(&s, chunk), Progress::hidden()).unwrap();
+        let book = underwater::book::build(&config(&s, chunk).plan(), Progress::hidden()).unwrap();
         let ids: Vec<&str> = book
             .order
             .iter()
@@ -218,13 +218,13 @@ fn one_bad_row_near_the_end_of_a_large_file_reports_its_line() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2024-01-01,100\n",
     );
-    let book = underwater::run::compute(
-        &config(&s, underwater::reader::CHUNK_BYTES),
+    let book = underwater::book::build(
+        &config(&s, underwater::input::reader::CHUNK_BYTES).plan(),
         Progress::hidden(),
     )
     .unwrap();
     assert!(
-        loans.len() > 3 * underwater::reader::CHUNK_BYTES,
+        loans.len() > 3 * underwater::input::reader::CHUNK_BYTES,
         "spans several chunks"
     );
     assert_eq!(

@@ -1,16 +1,19 @@
 //! Loading the two inputs into typed rows, with every unusable row turned into a reject.
 //!
-//! Each chunk of a file (see [`crate::reader`]) is parsed independently, so this runs in parallel;
+//! Each chunk of a file (see [`crate::input::reader`]) is parsed independently, so this runs in parallel;
 //! results are put back in file order. A row is either accepted (one typed struct) or rejected (one
 //! [`Reject`] naming its line, field and reason): never both, never neither.
 
-use crate::config::{Model, DERIVED_SEGMENTS};
 use crate::csvfmt;
 use crate::date::Date;
 use crate::error::InputError;
+use crate::input::reader::{Chunk, Header, Row};
+use crate::input::schema::{
+    ACCOUNT_COLUMNS, DEFAULT_SEGMENTS, DERIVED_SEGMENTS, LOAN_OPTIONAL, LOAN_REQUIRED,
+    VALUATION_REQUIRED,
+};
+use crate::input::tape::{Dialect, PERIOD};
 use crate::money::{parse_amount, parse_count, AmountError};
-use crate::reader::{Chunk, Header, Row};
-use crate::tape::{Dialect, PERIOD};
 use rust_decimal::Decimal;
 use std::path::Path;
 
@@ -30,50 +33,6 @@ pub struct Reject {
     pub reason: String,
     pub raw: String,
 }
-
-pub const LOAN_REQUIRED: [&str; 6] = [
-    "account_id",
-    "vin",
-    "origination_date",
-    "amount_financed",
-    "term_months",
-    "current_balance",
-];
-pub const LOAN_OPTIONAL: [&str; 10] = [
-    "days_past_due",
-    "apr",
-    "monthly_payment",
-    "credit_score",
-    "origination_value",
-    "vehicle_year",
-    "make",
-    "model",
-    "new_used",
-    "state",
-];
-pub const VALUATION_REQUIRED: [&str; 3] = ["vin", "valuation_date", "value"];
-
-/// Columns of accounts.csv written before the loan's own columns; a loan column with one of these
-/// names is carried as `loan_<name>` so no output column name repeats.
-pub const ACCOUNT_COLUMNS: [&str; 17] = [
-    "account_id",
-    "vin",
-    "balance",
-    "value",
-    "value_date",
-    "value_source",
-    "equity",
-    "negative_equity",
-    "ltv",
-    "ltv_bucket",
-    "origination_ltv",
-    "origination_ltv_bucket",
-    "net_recovery",
-    "deficiency_if_default",
-    "days_past_due",
-    "pd",
-    "expected_deficiency",
-];
 
 /// Where a segment's value comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,13 +92,16 @@ pub struct LoanFileRules {
     pub period: Option<Date>,
     /// `(ours, theirs)` renames applied to the header, to name the file's own column in rejects.
     pub columns: Vec<(String, String)>,
+    /// Segment names of the summaries, in config order: derived ones or loans columns.
+    pub segments: Vec<String>,
 }
 
 impl LoanFileRules {
-    /// underwater's own loans CSV, matched to a valuations file by VIN.
+    /// underwater's own loans CSV, matched to a valuations file by VIN, with the default segments.
     pub fn own_csv() -> LoanFileRules {
         LoanFileRules {
             need_vin: true,
+            segments: DEFAULT_SEGMENTS.iter().map(|s| s.to_string()).collect(),
             ..LoanFileRules::default()
         }
     }
@@ -196,7 +158,6 @@ impl LoanLayout {
     pub fn new(
         path: &Path,
         header: &Header,
-        model: &Model,
         rules: &LoanFileRules,
     ) -> Result<LoanLayout, InputError> {
         header.check_unique(path)?;
@@ -250,7 +211,7 @@ impl LoanLayout {
         }
         let mut segments = Vec::new();
         let mut segment_columns = Vec::new();
-        for name in &model.segments {
+        for name in &rules.segments {
             let source = match name.as_str() {
                 "vintage" => SegmentSource::Vintage,
                 "credit_tier" => SegmentSource::CreditTier,

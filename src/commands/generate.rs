@@ -149,17 +149,7 @@ fn money(x: f64) -> String {
 }
 
 fn us_money(x: f64) -> String {
-    let cents = (x * 100.0).round() as i64;
-    let (int, frac) = (cents / 100, cents % 100);
-    let digits = int.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("${grouped}.{frac:02}")
+    format!("${}", crate::money::group_thousands(&money(x)))
 }
 
 fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generated {

@@ -8,12 +8,18 @@
 //! bounded by the book, not by the valuations file.
 
 use crate::date::Date;
-use crate::load::{parse_valuations, Loan, Reject, ValuationLayout};
-use crate::reader::Chunk;
+use crate::error::InputError;
+use crate::input::load::{parse_valuations, Loan, Reject, ValuationLayout};
+use crate::input::reader::{Chunk, ChunkReader, FileFacts};
+use crate::input::{file_size, RowCounts};
+use crate::progress::Progress;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
+use std::path::Path;
 use std::sync::Arc;
+use std::sync::Mutex;
 
 /// The valuation an account was matched to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +28,7 @@ pub struct Valuation {
     pub value: Decimal,
     /// Shared: a book has millions of valuations but a handful of sources.
     pub source: Arc<str>,
-    /// An estimate from the depreciation curve (see [`crate::estimate`]), not an appraisal.
+    /// An estimate from the depreciation curve (see [`crate::book::estimate`]), not an appraisal.
     pub estimated: bool,
 }
 
@@ -174,4 +180,93 @@ pub fn merge_best(best: &mut [Option<Valuation>], counts: &mut MatchCounts, batc
             _ => *slot = Some(v),
         }
     }
+}
+/// The book's valuations: per VIN of the book, the one matched (if any), with what reading the file gave.
+pub struct Matched {
+    /// Per VIN id (see [`VinIndex`]): the matched valuation, None when no row qualified.
+    pub best: Vec<Option<Valuation>>,
+    /// Per loan: the id of its VIN.
+    pub vin_ids: Vec<u32>,
+    pub counts: MatchCounts,
+    pub rows: RowCounts,
+    /// Rejected valuation rows.
+    pub rejects: Vec<Reject>,
+    /// The file's size and sha256; None when there is no valuations file.
+    pub file: Option<FileFacts>,
+}
+
+/// What the parallel match has gathered so far; chunks are folded in as they finish.
+struct Folded {
+    best: Vec<Option<Valuation>>,
+    counts: MatchCounts,
+    rows: RowCounts,
+    rejects: Vec<Reject>,
+}
+
+/// The matching stage: streams the valuations file (when there is one), keeping only the best candidate
+/// per VIN of the book.
+pub fn match_valuations(
+    path: Option<&Path>,
+    chunk_bytes: usize,
+    loans: &[Loan],
+    as_of: Date,
+    progress: Progress,
+) -> Result<Matched, InputError> {
+    let (index, vin_ids) = VinIndex::build(loans);
+    let mut folded = Folded {
+        best: vec![None; index.len()],
+        counts: MatchCounts::default(),
+        rows: RowCounts::default(),
+        rejects: Vec::new(),
+    };
+    let Some(path) = path else {
+        return Ok(Matched {
+            best: folded.best,
+            vin_ids,
+            counts: folded.counts,
+            rows: folded.rows,
+            rejects: folded.rejects,
+            file: None,
+        });
+    };
+    let stage = progress.bytes("valuations", file_size(path));
+    let bar = stage.bar();
+    let (mut reader, header) = ChunkReader::open(path, chunk_bytes, Box::new(move |n| bar.inc(n)))?;
+    let layout = ValuationLayout::new(path, &header)?;
+    // Chunk results are folded in as they finish, in whatever order: the matching rule is a total
+    // order and rejects are sorted at the end, so the outcome is the same, and at most a few chunks'
+    // candidates are held at once (all of them would be about 1.5 GB for 30M valuations).
+    let shared = Mutex::new(folded);
+    (&mut reader)
+        .par_bridge()
+        .try_for_each(|chunk| -> Result<(), InputError> {
+            let mut batch = match_chunk(&chunk?, &layout, &index, as_of);
+            // A poisoned lock means another worker panicked; that panic is the error to report.
+            let mut f = shared.lock().unwrap_or_else(|e| e.into_inner());
+            f.rows.read += batch.rows;
+            f.rows.rejected += batch.rejects.len() as u64;
+            f.rejects.append(&mut batch.rejects);
+            let Folded { best, counts, .. } = &mut *f;
+            merge_best(best, counts, batch);
+            Ok(())
+        })?;
+    let file = reader.finish();
+    folded = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    folded.rows.accepted = folded.rows.read - folded.rows.rejected;
+    stage.finish(&format!(
+        "{} rows: {} accepted, {} rejected; {} dated after {} ignored",
+        folded.rows.read,
+        folded.rows.accepted,
+        folded.rows.rejected,
+        folded.counts.future_dated,
+        as_of
+    ));
+    Ok(Matched {
+        best: folded.best,
+        vin_ids,
+        counts: folded.counts,
+        rows: folded.rows,
+        rejects: folded.rejects,
+        file: Some(file),
+    })
 }

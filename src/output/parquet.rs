@@ -4,7 +4,7 @@
 //! polars builds the frame and writes it; money goes in as the i128 mantissa at a fixed scale, so no
 //! figure passes through a binary float on the way.
 
-use crate::run::Book;
+use crate::book::Book;
 use polars::prelude::*;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -109,7 +109,7 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
 pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
     let n = book.loans.len();
     let idx = || book.order.iter().map(|&i| i as usize);
-    let figures: Vec<crate::metrics::Figures> =
+    let figures: Vec<crate::book::metrics::Figures> =
         (0..n).into_par_iter().map(|i| book.figures(i)).collect();
     let f = |i: usize| &figures[i];
     let v = |i: usize| figures[i].valued.as_ref();
@@ -133,9 +133,9 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
             "value_source",
             idx().map(|i| {
                 Some(match val(i) {
-                    Some(v) if v.source.is_empty() => crate::report::UNNAMED_SOURCE,
+                    Some(v) if v.source.is_empty() => crate::output::accounts_csv::UNNAMED_SOURCE,
                     Some(v) => &*v.source,
-                    None => crate::report::NO_SOURCE,
+                    None => crate::output::accounts_csv::NO_SOURCE,
                 })
             }),
         ),

@@ -4,9 +4,9 @@
 //! end: money to cents and LTV to 4 places, both half to even. No rounded figure feeds another one, and
 //! the band is chosen from the exact ratio `balance / value`, never from the rounded LTV.
 
-use crate::config::Model;
-use crate::load::Loan;
-use crate::matching::Valuation;
+use crate::book::matching::Valuation;
+use crate::book::model::Model;
+use crate::input::load::Loan;
 use crate::money::{cents, cmp_ratio, ratio};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
@@ -156,7 +156,7 @@ mod tests {
             balance: d(balance),
             days_past_due: dpd,
             credit_score: None,
-            text: crate::load::LoanText::new(&["A", "V", ""]),
+            text: crate::input::load::LoanText::new(&["A", "V", ""]),
         }
     }
 

@@ -13,8 +13,10 @@
 //! The shorthands build SQL: `--where` filters, `--by` groups with the standard metrics of the summary
 //! reports plus a TOTAL row, `--top N --order-by COL` keeps the N largest.
 
+use crate::book;
 use crate::config::Config;
-use crate::error::RunError;
+use crate::error::{Error, InputError, OutputError, QueryError};
+use crate::output::summary_json::Summary;
 use crate::progress::Progress;
 use polars::prelude::*;
 use polars::sql::SQLContext;
@@ -52,49 +54,6 @@ pub struct QueryArgs {
     pub output: Option<PathBuf>,
 }
 
-/// A query that cannot be answered; each message says what to change.
-#[derive(Debug, thiserror::Error)]
-pub enum QueryError {
-    #[error(
-        "nothing to ask: give SQL (e.g. \"SELECT state, SUM(negative_equity) FROM accounts GROUP BY state\") \
-         or a shorthand (--where, --by, --top)"
-    )]
-    Nothing,
-    #[error("give either SQL or the shorthands (--where, --by, --top), not both")]
-    Both,
-    #[error("--top needs --order-by COLUMN (the largest values of that column come first)")]
-    TopWithoutOrder,
-    #[error("SQL error: {message}")]
-    Sql { message: String },
-    #[error("unknown column `{column}`. Columns of accounts: {available}")]
-    UnknownColumn { column: String, available: String },
-    #[error(
-        "{dir} is not the output of `underwater run`: {problem}. Fix: pass the --out directory of a finished run"
-    )]
-    NotARun { dir: PathBuf, problem: String },
-    #[error(
-        "{dir} was written by underwater {found}, whose accounts file lacks {missing}; this is underwater {ours}. \
-         Fix: re-run `underwater run` with this version, then query its output"
-    )]
-    Incompatible {
-        dir: PathBuf,
-        found: String,
-        missing: String,
-        ours: &'static str,
-    },
-}
-
-impl From<QueryError> for RunError {
-    fn from(e: QueryError) -> RunError {
-        match e {
-            QueryError::NotARun { .. } | QueryError::Incompatible { .. } => {
-                RunError::Input(crate::error::InputError::Query(e.to_string()))
-            }
-            e => RunError::Config(crate::config::ConfigError::Query(e.to_string())),
-        }
-    }
-}
-
 /// Columns a run directory's accounts file must have for this version's queries.
 const REQUIRED: [&str; 4] = [
     "account_id",
@@ -104,34 +63,32 @@ const REQUIRED: [&str; 4] = [
 ];
 
 /// Runs a query and writes its answer (stdout or `-o FILE`).
-pub fn query(args: QueryArgs, progress: Progress) -> Result<(), RunError> {
+pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
     let sql = build_sql(&args)?;
     let ctx = SQLContext::new();
     let accounts = match &args.source {
         Source::Run(dir) => read_run(dir)?,
         Source::Inputs(config) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(config.threads)
-                .build()
-                .map_err(|e| RunError::Internal(e.into()))?;
-            let book = pool.install(|| crate::run::compute(config, progress))?;
+            let pool = super::thread_pool(config.threads)?;
+            let book = pool.install(|| book::build(&config.plan(), progress))?;
             for (name, path) in [
                 ("loans", Some(&config.loans)),
                 ("valuations", config.valuations.as_ref()),
             ] {
                 if let Some(path) = path {
-                    let raw =
-                        if name == "loans" && config.tape.is_some() && crate::xmltape::is_xml(path)
-                        {
-                            // polars reads CSV, not XML: give it the tape's CSV form, as `run` reads it.
-                            read_raw(&crate::xmltape::convert(path)?.csv)?
-                        } else {
-                            read_raw(path)?
-                        };
+                    let raw = if name == "loans"
+                        && config.tape.is_some()
+                        && crate::input::xmltape::is_xml(path)
+                    {
+                        // polars reads CSV, not XML: give it the tape's CSV form, as `run` reads it.
+                        read_raw(&crate::input::xmltape::convert(path)?.csv)?
+                    } else {
+                        read_raw(path)?
+                    };
                     ctx.register(name, raw.lazy());
                 }
             }
-            crate::parquet::accounts_frame(&book).map_err(internal)?
+            crate::output::parquet::accounts_frame(&book).map_err(internal)?
         }
     };
     let columns: Vec<String> = accounts
@@ -148,17 +105,13 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), RunError> {
     };
     let bytes = render(answer, args.format).map_err(internal)?;
     match &args.output {
-        Some(path) => write_atomically(path, &bytes).map_err(RunError::Output),
-        None => {
-            // A closed stdout (`| head`) is not a failure.
-            let _ = std::io::stdout().write_all(&bytes);
-            Ok(())
-        }
+        Some(path) => Ok(write_atomically(path, &bytes)?),
+        None => super::print(&bytes),
     }
 }
 
-fn internal(e: PolarsError) -> RunError {
-    RunError::Internal(anyhow::anyhow!("{e}"))
+fn internal(e: PolarsError) -> Error {
+    Error::internal(e)
 }
 
 /// The SQL of a query: as given, or built from the shorthands.
@@ -215,8 +168,8 @@ fn quote(column: &str) -> String {
 }
 
 /// Executes SQL, turning polars' errors into ones an analyst can act on.
-fn run_sql(ctx: &mut SQLContext, sql: &str, columns: &[String]) -> Result<DataFrame, RunError> {
-    let explain = |e: PolarsError| -> RunError {
+fn run_sql(ctx: &mut SQLContext, sql: &str, columns: &[String]) -> Result<DataFrame, Error> {
+    let explain = |e: PolarsError| -> Error {
         let message = e.to_string();
         if let PolarsError::ColumnNotFound(_) = e {
             let column = message
@@ -269,7 +222,7 @@ fn with_total(
     args: &QueryArgs,
     grouped: DataFrame,
     columns: &[String],
-) -> Result<DataFrame, RunError> {
+) -> Result<DataFrame, Error> {
     let filter = args
         .filter
         .as_ref()
@@ -307,21 +260,46 @@ fn with_total(
     Ok(out)
 }
 
+/// The version that wrote a summary.json, read on its own when the whole file cannot be.
+#[derive(serde::Deserialize)]
+struct VersionOf {
+    manifest: VersionOnly,
+}
+
+#[derive(serde::Deserialize)]
+struct VersionOnly {
+    version: String,
+}
+
 /// Reads a run directory's accounts, after checking it is one this version can read.
-fn read_run(dir: &Path) -> Result<DataFrame, RunError> {
+fn read_run(dir: &Path) -> Result<DataFrame, Error> {
     let not_a_run = |problem: String| QueryError::NotARun {
         dir: dir.to_path_buf(),
         problem,
     };
     let summary = std::fs::read(dir.join("summary.json"))
         .map_err(|e| not_a_run(format!("cannot read summary.json ({e})")))?;
-    let summary: serde_json::Value = serde_json::from_slice(&summary)
-        .map_err(|e| not_a_run(format!("summary.json is not JSON ({e})")))?;
-    let found = summary["manifest"]["version"]
-        .as_str()
-        .unwrap_or("(unknown)")
-        .to_string();
-    if summary["status"]["ok"] == false {
+    let summary: Summary = match serde_json::from_slice(&summary) {
+        Ok(summary) => summary,
+        Err(e) => {
+            // An older version's summary: say so, rather than show a parse error.
+            let version = serde_json::from_slice::<VersionOf>(&summary)
+                .ok()
+                .map(|v| v.manifest.version);
+            return Err(match version {
+                Some(found) if found != env!("CARGO_PKG_VERSION") => QueryError::Incompatible {
+                    dir: dir.to_path_buf(),
+                    found,
+                    missing: "the summary.json this version reads".into(),
+                    ours: env!("CARGO_PKG_VERSION"),
+                },
+                _ => not_a_run(format!("summary.json is not a run summary ({e})")),
+            }
+            .into());
+        }
+    };
+    let found = summary.manifest.version;
+    if !summary.status.ok {
         return Err(
             not_a_run("that run failed a guard rail and published no accounts".into()).into(),
         );
@@ -345,7 +323,7 @@ fn read_run(dir: &Path) -> Result<DataFrame, RunError> {
         return Err(QueryError::Incompatible {
             dir: dir.to_path_buf(),
             found,
-            missing: missing.join(", "),
+            missing: format!("the accounts columns {}", missing.join(", ")),
             ours: env!("CARGO_PKG_VERSION"),
         }
         .into());
@@ -374,28 +352,28 @@ fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
     let mut columns = Vec::with_capacity(names.len());
     for (name, vals) in names.iter().zip(&values) {
         let decimal = |scale: u32| {
-            crate::parquet::money(
+            crate::output::parquet::money(
                 name,
                 vals.iter()
                     .map(|v| v.as_deref().and_then(|s| s.parse().ok())),
                 scale,
             )
         };
-        let column = if crate::parquet::MONEY_COLUMNS.contains(&name.as_str()) {
+        let column = if crate::output::parquet::MONEY_COLUMNS.contains(&name.as_str()) {
             decimal(2)
-        } else if crate::parquet::RATIO_COLUMNS.contains(&name.as_str()) {
+        } else if crate::output::parquet::RATIO_COLUMNS.contains(&name.as_str()) {
             decimal(4)
         } else if matches!(
             name.as_str(),
             "account_id" | "vin" | "value_date" | "value_source"
         ) || name.ends_with("_bucket")
         {
-            Ok(crate::parquet::text(
+            Ok(crate::output::parquet::text(
                 name,
                 vals.iter().map(|v| v.as_deref()),
             ))
         } else {
-            crate::parquet::typed_column(name, vals)
+            crate::output::parquet::typed_column(name, vals)
         };
         columns.push(column.map_err(|e| format!("accounts.csv column {name}: {e}"))?);
     }
@@ -403,17 +381,18 @@ fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
 }
 
 /// A raw input as polars reads it, every column as text (the `accounts` table has the exact figures).
-fn read_raw(path: &Path) -> Result<DataFrame, RunError> {
+fn read_raw(path: &Path) -> Result<DataFrame, Error> {
     CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
         .try_into_reader_with_file_path(Some(path.to_path_buf()))
         .and_then(|r| r.finish())
         .map_err(|e| {
-            RunError::Input(crate::error::InputError::Query(format!(
-                "polars could not read {} as a table: {e}",
-                path.display()
-            )))
+            InputError::NotATable {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+            .into()
         })
 }
 
@@ -493,57 +472,7 @@ fn render(mut df: DataFrame, format: QueryFormat) -> PolarsResult<Vec<u8>> {
             out.push('\n');
         }
         QueryFormat::Markdown | QueryFormat::Table => {
-            let shown: Vec<Vec<String>> = rows
-                .iter()
-                .map(|row| {
-                    row.iter()
-                        .enumerate()
-                        .map(|(i, v)| match format {
-                            QueryFormat::Table if numeric[i] => group_thousands(v),
-                            _ => v.to_string(),
-                        })
-                        .collect()
-                })
-                .collect();
-            let widths: Vec<usize> = (0..names.len())
-                .map(|i| {
-                    shown
-                        .iter()
-                        .map(|r| r[i].chars().count())
-                        .chain([names[i].chars().count()])
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            let pad = |i: usize, v: &str| {
-                let gap = " ".repeat(widths[i] - v.chars().count());
-                if numeric[i] {
-                    format!("{gap}{v}")
-                } else {
-                    format!("{v}{gap}")
-                }
-            };
-            let (open, sep, close) = match format {
-                QueryFormat::Markdown => ("| ", " | ", " |"),
-                _ => ("", "  ", ""),
-            };
-            let line = |cells: Vec<String>| format!("{open}{}{close}", cells.join(sep));
-            out.push_str(line((0..names.len()).map(|i| pad(i, &names[i])).collect()).trim_end());
-            out.push('\n');
-            let rule: Vec<String> = (0..names.len())
-                .map(|i| match format {
-                    QueryFormat::Markdown if numeric[i] => {
-                        format!("{}:", "-".repeat(widths[i].max(2) - 1))
-                    }
-                    _ => "-".repeat(widths[i]),
-                })
-                .collect();
-            out.push_str(&line(rule));
-            out.push('\n');
-            for row in &shown {
-                out.push_str(line((0..row.len()).map(|i| pad(i, &row[i])).collect()).trim_end());
-                out.push('\n');
-            }
+            out = text_table(&names, &rows, &numeric, format == QueryFormat::Markdown);
         }
         QueryFormat::Parquet => {
             let mut bytes = Vec::new();
@@ -554,58 +483,83 @@ fn render(mut df: DataFrame, format: QueryFormat) -> PolarsResult<Vec<u8>> {
     Ok(out.into_bytes())
 }
 
-/// `1234567.89` → `1,234,567.89`, keeping sign and decimals.
-fn group_thousands(v: &str) -> String {
-    let (sign, rest) = v.strip_prefix('-').map_or(("", v), |r| ("-", r));
-    let (int, frac) = rest
-        .split_once('.')
-        .map_or((rest, None), |(a, b)| (a, Some(b)));
-    if !int.bytes().all(|b| b.is_ascii_digit()) {
-        return v.to_string();
+/// An aligned table for people (comfy-table measures wide characters): numbers right-aligned, and in
+/// the terminal table thousands grouped; markdown marks numeric columns right-aligned (`---:`).
+fn text_table(names: &[String], rows: &[Vec<String>], numeric: &[bool], markdown: bool) -> String {
+    use comfy_table::{presets, CellAlignment, Table};
+    let mut table = Table::new();
+    // Markdown pipes, or no borders and one rule under the header.
+    table.load_preset(if markdown {
+        presets::ASCII_MARKDOWN
+    } else {
+        "     -              "
+    });
+    table.set_header(names);
+    for row in rows {
+        table.add_row(
+            row.iter()
+                .zip(numeric)
+                .map(|(v, &num)| match num && !markdown {
+                    true => crate::money::group_thousands(v),
+                    false => v.clone(),
+                }),
+        );
     }
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
+    for (i, &num) in numeric.iter().enumerate() {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(match num {
+                true => CellAlignment::Right,
+                false => CellAlignment::Left,
+            });
         }
-        grouped.push(c);
     }
-    match frac {
-        Some(f) => format!("{sign}{grouped}.{f}"),
-        None => format!("{sign}{grouped}"),
+    let mut out = String::new();
+    for (n, line) in table.lines().enumerate() {
+        let line = match (markdown, n) {
+            (true, 1) => align_markers(&line, numeric),
+            _ => line,
+        };
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
+    out
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory, then renames it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Markdown's right-alignment marker: the rule under the header ends in `:` for numeric columns.
+fn align_markers(rule: &str, numeric: &[bool]) -> String {
+    let cells: Vec<&str> = rule.split('|').collect();
+    let last = cells.len().saturating_sub(1);
+    cells
+        .iter()
+        .enumerate()
+        .map(
+            |(i, cell)| match i.checked_sub(1).and_then(|c| numeric.get(c)) {
+                Some(true) if i < last && cell.ends_with('-') => {
+                    format!("{}:", &cell[..cell.len() - 1])
+                }
+                _ => cell.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, renamed over
+/// `path`, and the directory flushed so the rename survives a crash.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     use anyhow::Context;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .context("-o needs a file name")?
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.underwater-{}", std::process::id()));
-    let result = std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
-        .and_then(|_| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands() {
-        assert_eq!(group_thousands("1234567.89"), "1,234,567.89");
-        assert_eq!(group_thousands("-3500.00"), "-3,500.00");
-        assert_eq!(group_thousands("12"), "12");
-        assert_eq!(group_thousands("abc"), "abc");
-    }
+    let write = || -> std::io::Result<()> {
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write()
+        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(OutputError)
 }

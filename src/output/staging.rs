@@ -2,7 +2,7 @@
 //!
 //! Outputs are written into a hidden staging directory beside `--out`, flushed to disk, then swapped
 //! into place with one atomic `renameat2(RENAME_EXCHANGE)`: at every instant `--out` holds either the
-//! complete previous outputs or the complete new ones. A failed or killed run leaves only a staging
+//! complete previous outputs or the complete new ones (the exchange goes through `rustix`, no `unsafe`). A failed or killed run leaves only a staging
 //! directory, which the next run removes. A directory underwater did not write is never replaced.
 
 use anyhow::{bail, Context, Result};
@@ -164,30 +164,17 @@ fn sync_dir(dir: &Path) {
 fn exchange(a: &Path, b: &Path) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
-        let ca = CString::new(a.as_os_str().as_bytes())?;
-        let cb = CString::new(b.as_os_str().as_bytes())?;
-        // SAFETY: both are valid NUL-terminated paths; the syscall reads them and touches no memory of ours.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_renameat2,
-                libc::AT_FDCWD,
-                ca.as_ptr(),
-                libc::AT_FDCWD,
-                cb.as_ptr(),
-                libc::RENAME_EXCHANGE,
-            )
-        };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = std::io::Error::last_os_error();
-        if !matches!(
-            err.raw_os_error(),
-            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
-        ) {
-            return Err(err).with_context(|| format!("cannot move outputs into {}", b.display()));
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+            Ok(()) => return Ok(()),
+            // The filesystem or kernel cannot exchange: fall through to two renames.
+            Err(
+                rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS | rustix::io::Errno::NOTSUP,
+            ) => {}
+            Err(e) => {
+                return Err(std::io::Error::from(e))
+                    .with_context(|| format!("cannot move outputs into {}", b.display()))
+            }
         }
     }
     let backup = a.with_extension("previous");

@@ -19,7 +19,7 @@
 
 use crate::date::Date;
 use crate::error::InputError;
-use crate::reader::Header;
+use crate::input::reader::Header;
 use std::path::Path;
 
 /// The loan tape formats underwater reads besides its own CSV.
@@ -157,8 +157,8 @@ pub fn mapping(tape: Option<Tape>, columns: &[(String, String)]) -> Vec<(String,
 /// reading the rest of the file. `None` when the tape has no such column or no rows.
 pub fn peek_period(path: &Path) -> Result<Option<Date>, InputError> {
     use std::io::Read;
-    if crate::xmltape::is_xml(path) {
-        return crate::xmltape::peek_period(path);
+    if crate::input::xmltape::is_xml(path) {
+        return crate::input::xmltape::peek_period(path);
     }
     let file = std::fs::File::open(path).map_err(|source| InputError::Open {
         path: path.to_path_buf(),

@@ -3,8 +3,8 @@
 //! Totals are sums of the *rounded* per-account figures, so every summary reconciles to accounts.csv to
 //! the cent. Sums are exact decimals, so the result does not depend on how the parallel fold splits work.
 
-use crate::load::{Loan, SegmentSource};
-use crate::metrics::{Bands, Figures};
+use crate::book::metrics::{Bands, Figures};
+use crate::input::load::{Loan, SegmentSource};
 use crate::money::ratio;
 use rayon::prelude::*;
 use rust_decimal::Decimal;

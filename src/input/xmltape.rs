@@ -1,7 +1,7 @@
 //! The SEC's own EX-102 XML (Form ABS-EE auto-loan asset data), read as a filer publishes it.
 //!
 //! The file is `<assetData xmlns=".../absee/autoloan/assetdata">` with one `<assets>` element per loan
-//! and flat leaf elements inside, named as the CSV columns of [`crate::tape`]. It is streamed twice with
+//! and flat leaf elements inside, named as the CSV columns of [`crate::input::tape`]. It is streamed twice with
 //! quick-xml, never held in memory: the first pass collects the field names in order of first
 //! appearance, the second writes one CSV line per `<assets>` to a temporary file that the normal loader
 //! reads. Elements absent from a record are empty (missing); an element repeated within one record
@@ -11,7 +11,7 @@
 
 use crate::date::Date;
 use crate::error::InputError;
-use crate::reader::FileFacts;
+use crate::input::reader::FileFacts;
 use quick_xml::events::Event;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};

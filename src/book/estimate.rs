@@ -12,10 +12,11 @@
 //! the value every figure was computed from. Estimated accounts carry `value_source = estimated` and are
 //! counted apart in every summary, so no one mistakes them for appraisals.
 
+use crate::book::matching::{Matched, Valuation};
 use crate::date::Date;
-use crate::load::{Loan, NewUsed};
-use crate::matching::Valuation;
+use crate::input::load::{Loan, NewUsed};
 use crate::money::cents;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -147,6 +148,61 @@ pub fn estimate(loan: &Loan, as_of: Date, est: &Estimate) -> Result<Valuation, N
         source: ESTIMATED.into(),
         estimated: true,
     })
+}
+
+/// Accounts with no matched valuation, by what estimation made of them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EstimateCounts {
+    pub estimated: u64,
+    pub no_origination_value: u64,
+    pub no_index_for_origination_month: u64,
+}
+
+/// The estimating stage's result.
+#[derive(Default)]
+pub struct Estimates {
+    /// Per loan: the estimated value of a loan no valuation matched (empty when estimates are off).
+    pub values: Vec<Option<Valuation>>,
+    pub counts: EstimateCounts,
+}
+
+/// The estimating stage: a value from the curve for every loan whose VIN matched no valuation.
+pub fn estimate_unmatched(
+    loans: &[Loan],
+    matched: &Matched,
+    as_of: Date,
+    est: &Estimate,
+) -> Estimates {
+    if !est.enabled {
+        return Estimates::default();
+    }
+    let results: Vec<Result<Option<Valuation>, NoEstimate>> = loans
+        .par_iter()
+        .zip(matched.vin_ids.par_iter())
+        .map(|(loan, &id)| match matched.best[id as usize] {
+            Some(_) => Ok(None),
+            None => estimate(loan, as_of, est).map(Some),
+        })
+        .collect();
+    let mut counts = EstimateCounts::default();
+    let values = results
+        .into_iter()
+        .map(|e| match e {
+            Ok(v) => {
+                counts.estimated += u64::from(v.is_some());
+                v
+            }
+            Err(NoEstimate::NoOriginationValue) => {
+                counts.no_origination_value += 1;
+                None
+            }
+            Err(NoEstimate::NoIndexForOriginationMonth) => {
+                counts.no_index_for_origination_month += 1;
+                None
+            }
+        })
+        .collect();
+    Estimates { values, counts }
 }
 
 #[cfg(test)]

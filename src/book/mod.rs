@@ -1,0 +1,138 @@
+//! The book stage: everything computed from the inputs, before anything is written.
+//!
+//! [`build`] reads like the pipeline: load the loans, match valuations, estimate the values no
+//! valuation gave, then total the figures. The per-account figures themselves ([`metrics`]) are not
+//! held: they are computed where they are used, from the loan, its valuation and the [`model`].
+
+pub mod estimate;
+pub mod guards;
+pub mod matching;
+pub mod metrics;
+pub mod model;
+pub mod summarize;
+
+use crate::date::Date;
+use crate::error::InputError;
+use crate::input::dedup::SharedIds;
+use crate::input::load::{Loan, LoanLayout, Reject};
+use crate::input::reader::FileFacts;
+use crate::input::{load_loans, LoanSource, RowCounts};
+use crate::progress::Progress;
+use estimate::{estimate_unmatched, Estimate, EstimateCounts};
+use matching::{match_valuations, MatchCounts, Valuation};
+use metrics::{figures, Bands, Figures};
+use model::Model;
+use std::path::Path;
+use summarize::{summarize, Summaries};
+
+/// What to compute: the inputs, the date and the model (see [`crate::config::Config::plan`]).
+pub struct Plan<'a> {
+    pub loans: LoanSource<'a>,
+    pub valuations: Option<&'a Path>,
+    pub as_of: Date,
+    pub estimate: &'a Estimate,
+    pub model: &'a Model,
+}
+
+/// Everything computed from the inputs, before any output is written.
+pub struct Book {
+    /// Accepted loans, in the order their chunks finished parsing (no output depends on it).
+    pub loans: Vec<Loan>,
+    /// Indices into `loans` in output order (by account id, then line).
+    pub order: Vec<u32>,
+    /// Per VIN id: the matched valuation.
+    pub valuations: Vec<Option<Valuation>>,
+    /// Per loan: the id of its VIN.
+    pub vin_ids: Vec<u32>,
+    /// Per loan: the estimated value of a loan with no matched valuation (empty when estimates are off).
+    pub estimates: Vec<Option<Valuation>>,
+    pub estimate_counts: EstimateCounts,
+    /// Every reject of both inputs, loans first, each in line order.
+    pub rejects: Vec<Reject>,
+    pub loan_counts: RowCounts,
+    pub valuation_counts: RowCounts,
+    pub duplicate_rows: u64,
+    /// Ids shared by different loans in a tape, kept apart as `<id>#<n>`.
+    pub shared_ids: SharedIds,
+    pub match_counts: MatchCounts,
+    pub loans_file: FileFacts,
+    pub valuations_file: Option<FileFacts>,
+    pub layout: LoanLayout,
+    pub model: Model,
+    pub bands: Bands,
+    pub summaries: Summaries,
+}
+
+impl Book {
+    /// The valuation of the i-th loan: matched, else estimated.
+    pub fn valuation(&self, i: usize) -> Option<&Valuation> {
+        valuation_of(&self.valuations, &self.vin_ids, &self.estimates, i)
+    }
+
+    /// The figures of the i-th account. They are computed where they are used (summaries, then the
+    /// accounts file) rather than held: at 10M accounts, holding them all would take about 2 GiB.
+    pub fn figures(&self, i: usize) -> Figures {
+        figures(&self.loans[i], self.valuation(i), &self.model, &self.bands)
+    }
+}
+
+fn valuation_of<'a>(
+    matched: &'a [Option<Valuation>],
+    vin_ids: &[u32],
+    estimates: &'a [Option<Valuation>],
+    i: usize,
+) -> Option<&'a Valuation> {
+    matched[vin_ids[i] as usize]
+        .as_ref()
+        .or_else(|| estimates.get(i).and_then(Option::as_ref))
+}
+
+/// Builds the book: one call per stage. Writes nothing.
+pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
+    let loans = load_loans(&plan.loans, progress)?;
+    let matched = match_valuations(
+        plan.valuations,
+        plan.loans.chunk_bytes,
+        &loans.loans,
+        plan.as_of,
+        progress,
+    )?;
+    let estimates = estimate_unmatched(&loans.loans, &matched, plan.as_of, plan.estimate);
+
+    let stage = progress.spinner("figures");
+    let bands = Bands::new(&plan.model.ltv_bands);
+    let summaries = summarize(
+        &loans.loans,
+        |i| {
+            let valuation = valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
+            figures(&loans.loans[i], valuation, plan.model, &bands)
+        },
+        &bands,
+        &loans.layout.segments,
+    );
+    stage.finish(&format!("{} accounts", loans.loans.len()));
+
+    let mut rejects = loans.rejects;
+    rejects.extend(matched.rejects);
+    rejects.sort_by_key(|r| (r.input, r.line));
+    Ok(Book {
+        loans: loans.loans,
+        order: loans.order,
+        valuations: matched.best,
+        vin_ids: matched.vin_ids,
+        estimates: estimates.values,
+        estimate_counts: estimates.counts,
+        rejects,
+        loan_counts: loans.counts,
+        valuation_counts: matched.rows,
+        duplicate_rows: loans.duplicate_rows,
+        shared_ids: loans.shared_ids,
+        match_counts: matched.counts,
+        loans_file: loans.file,
+        valuations_file: matched.file,
+        layout: loans.layout,
+        model: plan.model.clone(),
+        bands,
+        summaries,
+    })
+}

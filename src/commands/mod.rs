@@ -1,0 +1,37 @@
+//! One file per subcommand, each stringing the stages together: [`run`] (the nightly job), [`query`]
+//! (analysts' SQL over the exact figures), [`generate`] (synthetic books) and [`floor`] (the benchmark's
+//! read floor).
+
+pub mod floor;
+pub mod generate;
+pub mod query;
+pub mod run;
+
+use crate::error::{ConfigError, Error, OutputError};
+use std::io::Write;
+
+/// A rayon pool of `threads` workers for one command.
+pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
+    if threads == 0 {
+        return Err(ConfigError::BadThreads.into());
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(Error::internal)
+}
+
+/// Writes a command's answer to stdout. A closed pipe (`| head`) is not a failure: the reader has
+/// what it wanted. Any other failure (a full disk behind `> file`) is, so a script never takes a cut
+/// answer for a whole one.
+pub fn print(bytes: &[u8]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(OutputError(anyhow::anyhow!(
+            "cannot write to standard output: {e}. Fix: check the disk or pipe it is redirected to"
+        ))
+        .into()),
+    }
+}

@@ -1,0 +1,66 @@
+//! `underwater run`: the nightly job, one call per stage — build the book (load loans, match
+//! valuations, estimate, summarize), check the guard rails, publish the outputs.
+
+use crate::book::{self, guards};
+use crate::config::Config;
+use crate::error::{Error, OutputError};
+use crate::output::{self, terminal};
+use crate::progress::Progress;
+use std::time::SystemTime;
+
+/// What a finished run reports back to the command line.
+pub struct Outcome {
+    /// The human summary for stdout.
+    pub summary: String,
+}
+
+/// Runs the whole job on `config`'s thread pool and writes the outputs.
+pub fn run(config: &Config, progress: Progress) -> Result<Outcome, Error> {
+    let started = SystemTime::now();
+    refuse_unsafe_out(config)?;
+    super::thread_pool(config.threads)?.install(|| {
+        let book = book::build(&config.plan(), progress)?;
+        let guards = guards::check(
+            &book,
+            config.max_reject_rate,
+            config.fail_on_stale,
+            config.as_of,
+        );
+        let stage = progress.spinner("write");
+        output::publish(config, &book, &guards, started)?;
+        stage.finish(&format!("outputs in {}", config.out.display()));
+        if let Some(failure) = guards.failure {
+            return Err(failure.into());
+        }
+        let summary = terminal::terminal_summary(
+            &book.summaries,
+            book.loan_counts.accepted,
+            book.loan_counts.rejected + book.valuation_counts.rejected,
+            &config.as_of.to_string(),
+            &config.out.display().to_string(),
+        );
+        // Freeing a book of millions of small allocations takes most of a second; the outputs are
+        // committed, so let a thread do it while the caller carries on (the process usually just exits).
+        std::thread::spawn(move || drop(book));
+        Ok(Outcome { summary })
+    })
+}
+
+/// Refuses an `--out` that would replace or contain an input, before anything is read.
+fn refuse_unsafe_out(config: &Config) -> Result<(), OutputError> {
+    if let Ok(out) = config.out.canonicalize() {
+        for input in std::iter::once(&config.loans).chain(&config.valuations) {
+            if let Ok(input) = input.canonicalize() {
+                if input.starts_with(&out) {
+                    return Err(OutputError(anyhow::anyhow!(
+                        "--out {} contains the input {}; a run replaces its output directory whole. \
+                         Fix: write outputs to a separate directory",
+                        config.out.display(),
+                        input.display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(output::staging::check_target(&config.out)?)
+}

@@ -1,0 +1,233 @@
+//! Account ids: every row of an id that appears more than once is rejected (none is silently picked),
+//! and a tape's ids that different loans share are told apart. Also the output order (by account id,
+//! then line) that every per-account file follows.
+
+use crate::error::InputError;
+use crate::input::load::{InputKind, Loan, Reject};
+use crate::input::reader::{ChunkReader, CHUNK_BYTES};
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Account ids that several different loans of a tape share.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SharedIds {
+    pub ids: u64,
+    pub rows: u64,
+}
+
+/// Tapes re-published by researchers can carry ids that went through a floating-point column, so
+/// different loans share one id (every World Omni 2020-A assetNumber is a multiple of 128). In a tape,
+/// rows that share an id but differ in their terms (origination date, amount financed, term, origination
+/// value, balance) are different loans: each is kept as `<id>#<n>`, numbered in file order, so no one
+/// mistakes it for the filer's id. If any two rows of an id agree on all of those, the id is left alone
+/// and `reject_duplicates` rejects all its rows as duplicates.
+pub fn disambiguate_ids(loans: &mut [Loan]) -> SharedIds {
+    let order = output_order(loans);
+    let mut shared = SharedIds::default();
+    let mut start = 0;
+    while start < order.len() {
+        let id = |k: usize| loans[order[k] as usize].account_id_bytes();
+        let mut end = start + 1;
+        while end < order.len() && id(end) == id(start) {
+            end += 1;
+        }
+        let group = &order[start..end];
+        // The terms of the loan tell loans apart (not, say, an R row-number column).
+        let distinct = group.len() > 1 && {
+            let mut seen = FxHashSet::default();
+            group.iter().map(|&i| &loans[i as usize]).all(|l| {
+                seen.insert((
+                    l.origination_date,
+                    l.amount_financed,
+                    l.term_months,
+                    l.origination_value,
+                    l.balance,
+                    l.vin(),
+                ))
+            })
+        };
+        if distinct {
+            shared.ids += 1;
+            shared.rows += group.len() as u64;
+            for (n, &i) in group.iter().enumerate() {
+                let loan = &mut loans[i as usize];
+                let id = format!("{}#{}", loan.account_id(), n + 1);
+                loan.set_account_id(&id);
+            }
+        }
+        start = end;
+    }
+    shared
+}
+
+/// Loan indices in output order: by account id, then file line.
+pub fn output_order(loans: &[Loan]) -> Vec<u32> {
+    sorted_keys(loans).into_iter().map(|(_, i)| i).collect()
+}
+
+/// Each loan's id prefix and index, in output order.
+///
+/// The loans themselves stay where they are: sorting 16-byte id prefixes with an index is far cheaper
+/// than moving loans, and ties (ids sharing 16 bytes) fall back to the whole id. Neighbours with
+/// different prefixes have different ids, so a duplicate scan reads loans only on a prefix tie.
+fn sorted_keys(loans: &[Loan]) -> Vec<(u128, u32)> {
+    let prefix = |id: &[u8]| {
+        let mut b = [0u8; 16];
+        let n = id.len().min(16);
+        b[..n].copy_from_slice(&id[..n]);
+        // Big-endian and zero-padded: integer order is byte order, and a shorter id sorts first.
+        u128::from_be_bytes(b)
+    };
+    let mut keys: Vec<(u128, u32)> = loans
+        .par_iter()
+        .enumerate()
+        .map(|(i, l)| (prefix(l.account_id_bytes()), i as u32))
+        .collect();
+    keys.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (x, y) = (&loans[a.1 as usize], &loans[b.1 as usize]);
+            x.account_id_bytes()
+                .cmp(y.account_id_bytes())
+                .then(x.line.cmp(&y.line))
+        })
+    });
+    keys
+}
+
+/// The loans of a book with every row of a repeated account id taken out.
+pub struct Deduplicated {
+    /// The loans kept.
+    pub loans: Vec<Loan>,
+    /// Indices into `loans` in output order (see [`output_order`]).
+    pub order: Vec<u32>,
+    /// Every loan reject: the parser's, then one per row of a repeated id.
+    pub rejects: Vec<Reject>,
+    /// Rows rejected for a repeated id.
+    pub duplicate_rows: u64,
+}
+
+/// Rejects every row of an account id that appears more than once (among accepted and rejected rows
+/// alike).
+pub fn reject_duplicates(
+    loans: Vec<Loan>,
+    rejected: Vec<(Option<Box<str>>, Reject)>,
+    count_rejected_ids: bool,
+) -> Deduplicated {
+    let keys = sorted_keys(&loans);
+    let mut lines_by_id: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    let rejected_ids: FxHashSet<&str> = rejected
+        .iter()
+        .filter(|_| count_rejected_ids)
+        .filter_map(|(id, _)| id.as_deref())
+        .collect();
+    for w in keys.windows(2) {
+        if w[0].0 != w[1].0 {
+            continue;
+        }
+        let (a, b) = (&loans[w[0].1 as usize], &loans[w[1].1 as usize]);
+        if a.account_id_bytes() == b.account_id_bytes() {
+            lines_by_id.entry(a.account_id()).or_default();
+        }
+    }
+    let order: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
+    if !rejected_ids.is_empty() {
+        for l in &loans {
+            if rejected_ids.contains(l.account_id()) {
+                lines_by_id.entry(l.account_id()).or_default();
+            }
+        }
+    }
+    // A clean book has no repeated id: nothing more to look up.
+    if lines_by_id.is_empty() {
+        return Deduplicated {
+            loans,
+            order,
+            rejects: rejected.into_iter().map(|(_, r)| r).collect(),
+            duplicate_rows: 0,
+        };
+    }
+    for (id, r) in &rejected {
+        if let Some(lines) = id.as_deref().and_then(|id| lines_by_id.get_mut(id)) {
+            lines.push(r.line);
+        }
+    }
+    for l in &loans {
+        if let Some(lines) = lines_by_id.get_mut(l.account_id()) {
+            lines.push(l.line);
+        }
+    }
+    let dup_reasons: BTreeMap<String, String> = lines_by_id
+        .into_iter()
+        .map(|(id, mut lines)| {
+            lines.sort_unstable();
+            let shown: Vec<String> = lines.iter().take(10).map(|l| l.to_string()).collect();
+            let more = if lines.len() > 10 { ", …" } else { "" };
+            (
+                id.to_string(),
+                format!(
+                    "duplicate account_id: appears on {} rows (lines {}{more}); every row of a repeated id is rejected",
+                    lines.len(),
+                    shown.join(", ")
+                ),
+            )
+        })
+        .collect();
+    let mut rejects: Vec<Reject> = rejected.into_iter().map(|(_, r)| r).collect();
+    let mut kept = Vec::with_capacity(loans.len());
+    let mut duplicates = 0;
+    for loan in loans {
+        match dup_reasons.get(loan.account_id()) {
+            Some(reason) => {
+                duplicates += 1;
+                rejects.push(Reject {
+                    input: InputKind::Loans,
+                    line: loan.line,
+                    field: "account_id".into(),
+                    reason: reason.clone(),
+                    // Filled in by `fill_raw_records`: accepted rows do not keep their raw text.
+                    raw: String::new(),
+                });
+            }
+            None => kept.push(loan),
+        }
+    }
+    let order = output_order(&kept);
+    Deduplicated {
+        loans: kept,
+        order,
+        rejects,
+        duplicate_rows: duplicates,
+    }
+}
+
+/// Reads the raw text of rejects that lack it (duplicates of accepted rows) with a second pass over the
+/// loans file; only runs when there are duplicates, which a clean book does not have.
+pub fn fill_raw_records(
+    path: &Path,
+    line_of: &dyn Fn(u64) -> u64,
+    rejects: &mut [Reject],
+) -> Result<(), InputError> {
+    let wanted: FxHashSet<u64> = rejects
+        .iter()
+        .filter(|r| r.raw.is_empty())
+        .map(|r| r.line)
+        .collect();
+    let mut found: rustc_hash::FxHashMap<u64, String> = Default::default();
+    let (reader, _) = ChunkReader::open(path, CHUNK_BYTES, Box::new(|_| {}))?;
+    for chunk in reader {
+        chunk?.for_each_row(|row| {
+            let line = line_of(row.line);
+            if wanted.contains(&line) {
+                found.insert(line, String::from_utf8_lossy(row.raw).into_owned());
+            }
+        });
+    }
+    for r in rejects.iter_mut().filter(|r| r.raw.is_empty()) {
+        if let Some(raw) = found.remove(&r.line) {
+            r.raw = raw;
+        }
+    }
+    Ok(())
+}

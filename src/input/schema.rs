@@ -1,0 +1,57 @@
+//! The column schema: which columns each input must and may have, the segments computed rather than
+//! read, and the columns accounts.csv writes before the loan's own. One place, so config validation,
+//! loading and writing agree on every name.
+
+/// Loans columns a row cannot do without (`vin` only when valuations are matched).
+pub const LOAN_REQUIRED: [&str; 6] = [
+    "account_id",
+    "vin",
+    "origination_date",
+    "amount_financed",
+    "term_months",
+    "current_balance",
+];
+/// Loans columns read when present.
+pub const LOAN_OPTIONAL: [&str; 10] = [
+    "days_past_due",
+    "apr",
+    "monthly_payment",
+    "credit_score",
+    "origination_value",
+    "vehicle_year",
+    "make",
+    "model",
+    "new_used",
+    "state",
+];
+/// Valuations columns a row cannot do without.
+pub const VALUATION_REQUIRED: [&str; 3] = ["vin", "valuation_date", "value"];
+
+/// Columns of accounts.csv written before the loan's own columns; a loan column with one of these
+/// names is carried as `loan_<name>` so no output column name repeats.
+pub const ACCOUNT_COLUMNS: [&str; 17] = [
+    "account_id",
+    "vin",
+    "balance",
+    "value",
+    "value_date",
+    "value_source",
+    "equity",
+    "negative_equity",
+    "ltv",
+    "ltv_bucket",
+    "origination_ltv",
+    "origination_ltv_bucket",
+    "net_recovery",
+    "deficiency_if_default",
+    "days_past_due",
+    "pd",
+    "expected_deficiency",
+];
+
+/// Segments computed from loan fields rather than read from a column of the same name.
+pub const DERIVED_SEGMENTS: [&str; 3] = ["vintage", "credit_tier", "term_band"];
+
+/// Segments reported when the config names none.
+pub const DEFAULT_SEGMENTS: [&str; 5] =
+    ["vintage", "new_used", "credit_tier", "term_band", "state"];

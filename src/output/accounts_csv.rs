@@ -1,0 +1,214 @@
+//! accounts.csv: one line per account in output order, and the writer that streams it at book scale.
+//!
+//! The line serializer is pure (results in, bytes out); the writer formats groups of lines in parallel
+//! while another thread writes the group before, so memory stays bounded whatever the book's size.
+
+use crate::book::matching::Valuation;
+use crate::book::metrics::{Bands, Figures};
+use crate::book::Book;
+use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, push_u32};
+use crate::input::load::{Loan, LoanLayout};
+use crate::input::schema::ACCOUNT_COLUMNS;
+use anyhow::Context;
+use rayon::prelude::*;
+use std::io::Write;
+
+/// `value_source` for a valuation without a `source` field.
+pub const UNNAMED_SOURCE: &str = "valuation";
+/// `value_source` for an account with no usable valuation.
+pub const NO_SOURCE: &str = "none";
+
+/// Header line of accounts.csv.
+pub fn accounts_header(layout: &LoanLayout) -> String {
+    let mut out = String::new();
+    push_line(
+        &mut out,
+        ACCOUNT_COLUMNS
+            .iter()
+            .copied()
+            .chain(layout.tail_names.iter().map(String::as_str)),
+    );
+    out
+}
+
+/// Appends one account's line of accounts.csv.
+pub fn account_line(
+    out: &mut String,
+    loan: &Loan,
+    val: Option<&Valuation>,
+    f: &Figures,
+    bands: &Bands,
+) {
+    push_text(out, loan.account_id());
+    out.push(',');
+    push_text(out, loan.vin());
+    out.push(',');
+    push_decimal(out, f.balance);
+    out.push(',');
+    match (&f.valued, val) {
+        (Some(v), Some(val)) => {
+            push_decimal(out, v.value);
+            out.push(',');
+            push_date(out, val.date);
+            out.push(',');
+            push_text(
+                out,
+                if val.source.is_empty() {
+                    UNNAMED_SOURCE
+                } else {
+                    &val.source
+                },
+            );
+            out.push(',');
+            push_decimal(out, v.equity);
+            out.push(',');
+            push_decimal(out, v.negative_equity);
+            out.push(',');
+            push_decimal(out, v.ltv);
+        }
+        _ => {
+            out.push_str(",,");
+            out.push_str(NO_SOURCE);
+            out.push_str(",,,");
+        }
+    }
+    out.push(',');
+    push_field(out, &bands.labels[f.bucket]);
+    out.push(',');
+    if let Some(r) = f.origination_ltv {
+        push_decimal(out, r);
+    }
+    out.push(',');
+    push_field(out, &bands.labels[f.origination_bucket]);
+    for figure in [&f.net_recovery, &f.deficiency_if_default] {
+        out.push(',');
+        push_decimal(out, *figure);
+    }
+    out.push(',');
+    push_u32(out, loan.days_past_due);
+    out.push(',');
+    push_decimal(out, f.pd);
+    out.push(',');
+    push_decimal(out, f.expected_deficiency);
+    out.push_str(loan.tail());
+    out.push('\n');
+}
+
+/// The rows of accounts.csv for a range of the output order.
+fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
+    let mut out = String::with_capacity(range.len() * 200);
+    let order = &book.order[range];
+    for (k, &i) in order.iter().enumerate() {
+        // Output order is account-id order, loans sit in file order: each account is a few random
+        // memory reads. Ask for the loan 8 accounts ahead, and for the text and valuation of the one
+        // 4 ahead (whose loan was asked for 4 accounts ago), so they arrive while this one is formatted.
+        if let Some(&ahead) = order.get(k + 8) {
+            prefetch(&book.loans[ahead as usize]);
+        }
+        if let Some(&ahead) = order.get(k + 4) {
+            let loan = &book.loans[ahead as usize];
+            prefetch(loan.text_address());
+            prefetch(&book.vin_ids[ahead as usize]);
+        }
+        let i = i as usize;
+        account_line(
+            &mut out,
+            &book.loans[i],
+            book.valuation(i),
+            &book.figures(i),
+            &book.bands,
+        );
+    }
+    out
+}
+
+/// A hint to the CPU to load the cache line holding `p`; it never faults and changes nothing.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it reads nothing the program sees and cannot fault, whatever the
+    // address. SSE is part of the x86_64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Writes accounts.csv. Lines are formatted in parallel a group at a time (so memory stays bounded at
+/// book scale) while another thread writes the group before, and each written group is handed to the
+/// kernel for writeback at once, so the final fsync finds little left to do.
+pub fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<std::fs::File> {
+    const GROUP: usize = 1 << 16;
+    const PIECE: usize = 1 << 12;
+    let n = book.loans.len();
+    let header = accounts_header(&book.layout);
+    let (groups, received) = std::sync::mpsc::sync_channel::<Vec<String>>(1);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> anyhow::Result<std::fs::File> {
+            let mut file = file;
+            let context = "cannot write accounts.csv (disk full?)";
+            file.write_all(header.as_bytes()).context(context)?;
+            let mut written = header.len() as u64;
+            let mut previous = (0, written);
+            for pieces in received {
+                let start = written;
+                for p in pieces {
+                    file.write_all(p.as_bytes()).context(context)?;
+                    written += p.len() as u64;
+                }
+                writeback(&file, (start, written), previous);
+                previous = (start, written);
+            }
+            Ok(file)
+        });
+        for start in (0..n).step_by(GROUP) {
+            let end = (start + GROUP).min(n);
+            let pieces: Vec<String> = (start..end)
+                .step_by(PIECE)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|s| account_lines(book, s..(s + PIECE).min(end)))
+                .collect();
+            if groups.send(pieces).is_err() {
+                // The writer stopped on an error, which `join` returns below.
+                break;
+            }
+        }
+        drop(groups);
+        writer
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the accounts.csv writer panicked")))
+    })
+}
+
+/// Starts writing the byte range `now` of `file` to disk, then waits until the range `before` is on disk
+/// (Linux only). The writer thread waits on the disk while the pool formats the next group, so at the end the
+/// fsync that publishes the outputs has only the last group left. A hint: failures are ignored, the fsync
+/// is what guarantees durability.
+fn writeback(file: &std::fs::File, now: (u64, u64), before: (u64, u64)) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        let range = |(start, end): (u64, u64), flags| {
+            // SAFETY: a plain system call on a file descriptor that `file` keeps open for the call.
+            unsafe {
+                libc::sync_file_range(
+                    file.as_raw_fd(),
+                    start as libc::off64_t,
+                    (end - start) as libc::off64_t,
+                    flags,
+                );
+            }
+        };
+        range(now, libc::SYNC_FILE_RANGE_WRITE);
+        range(
+            before,
+            libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                | libc::SYNC_FILE_RANGE_WRITE
+                | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, now, before);
+}

@@ -1,0 +1,102 @@
+//! The output stage: pure serializers from the book to bytes, and the staging directory that publishes
+//! them all at once.
+//!
+//! One file per output: [`accounts_csv`] and [`parquet`] (the per-account file), [`tables`] (the summary
+//! tables and rejects.csv), [`summary_json`], [`terminal`] (the summary on stdout). [`staging`] writes
+//! nothing but what it is handed, and swaps the whole directory into place atomically. [`publish`]
+//! strings them together.
+
+pub mod accounts_csv;
+pub mod parquet;
+pub mod staging;
+pub mod summary_json;
+pub mod tables;
+pub mod terminal;
+
+use crate::book::guards::Guards;
+use crate::book::Book;
+use crate::config::{Config, Format};
+use crate::error::OutputError;
+use anyhow::Context;
+use staging::Staging;
+use std::time::SystemTime;
+use summary_json::Summary;
+
+/// Writes every output of a run into a staging directory and swaps it into `--out`. A failed guard
+/// publishes only rejects.csv and summary.json, which say why.
+pub fn publish(
+    config: &Config,
+    book: &Book,
+    guards: &Guards,
+    started: SystemTime,
+) -> Result<(), OutputError> {
+    let staging = Staging::new(&config.out)?;
+    let mut outputs = Vec::new();
+    let book_published = guards.failure.is_none();
+    match config.format {
+        _ if !book_published => {}
+        Format::Csv => {
+            let name = "accounts.csv";
+            let file = accounts_csv::write_accounts_csv(book, staging.create(name)?)?;
+            staging.finish_file(name, file)?;
+            outputs.push(name.to_string());
+        }
+        Format::Parquet => {
+            let name = "accounts.parquet";
+            let file = staging.create(name)?;
+            parquet::write_accounts(book, file).context("cannot write accounts.parquet")?;
+            outputs.push(name.to_string());
+        }
+    }
+    let loans_path = config.loans.display().to_string();
+    let valuations_path = config
+        .valuations
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut write = |name: String, bytes: &[u8]| -> anyhow::Result<()> {
+        staging.write(&name, bytes)?;
+        outputs.push(name);
+        Ok(())
+    };
+    write(
+        "rejects.csv".into(),
+        &tables::rejects_csv(&book.rejects, &loans_path, &valuations_path),
+    )?;
+    if book_published {
+        let s = &book.summaries;
+        write(
+            "summary_by_ltv_bucket.csv".into(),
+            &tables::table_csv(&s.ltv, false),
+        )?;
+        write(
+            "summary_ltv_migration.csv".into(),
+            &tables::migration_csv(&s.migration),
+        )?;
+        for table in &s.segments {
+            let name = format!("summary_by_{}.csv", file_name_part(&table.dimension));
+            write(name, &tables::table_csv(table, true))?;
+        }
+    }
+    outputs.push("summary.json".into());
+    let summary = Summary::new(config, book, guards, started, outputs);
+    staging.write(
+        "summary.json",
+        &summary.to_bytes().map_err(anyhow::Error::from)?,
+    )?;
+    staging.commit()?;
+    Ok(())
+}
+
+/// A segment name as a safe file-name part.
+fn file_name_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

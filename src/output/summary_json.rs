@@ -1,0 +1,475 @@
+//! summary.json as one typed struct: `run` writes it, `query` reads it back, so the two cannot drift.
+//!
+//! Totals, every table, data quality and the manifest. Money and ratios are written as strings (see
+//! [`Dec`]) so no JSON reader turns them into binary floats.
+
+use crate::book::guards::Guards;
+use crate::book::summarize::{Migration, Percentiles, Table, Tally};
+use crate::book::Book;
+use crate::config::{Config, Format};
+use crate::date::rfc3339_utc;
+use crate::input::load::{InputKind, Reject};
+use crate::input::reader::FileFacts;
+use crate::input::RowCounts;
+use crate::money::cents;
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+/// An exact decimal, written as a JSON string (`"3500.00"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dec(pub Decimal);
+
+impl Serialize for Dec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Dec, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map(Dec).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Money as reports write it: rounded to cents, two decimals.
+fn money(d: Decimal) -> Dec {
+    Dec(cents(d))
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    pub portfolio: Portfolio,
+    pub tables: Tables,
+    pub data_quality: DataQuality,
+    pub manifest: Manifest,
+    pub status: Status,
+}
+
+/// The totals of one group of accounts (a table row, or the whole book).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TallyJson {
+    pub accounts: u64,
+    pub balance: Dec,
+    pub value: Dec,
+    pub valued_accounts: u64,
+    pub underwater_accounts: u64,
+    pub negative_equity: Dec,
+    pub deficiency_if_default: Dec,
+    pub expected_deficiency: Dec,
+    pub share_underwater: Option<Dec>,
+    pub avg_ltv: Option<Dec>,
+    pub estimated_value_accounts: u64,
+    pub estimated_underwater_accounts: u64,
+}
+
+impl From<&Tally> for TallyJson {
+    fn from(t: &Tally) -> TallyJson {
+        TallyJson {
+            accounts: t.accounts,
+            balance: money(t.balance.dec()),
+            value: money(t.value.dec()),
+            valued_accounts: t.valued_accounts,
+            underwater_accounts: t.underwater_accounts,
+            negative_equity: money(t.negative_equity.dec()),
+            deficiency_if_default: money(t.deficiency_if_default.dec()),
+            expected_deficiency: money(t.expected_deficiency.dec()),
+            share_underwater: t.share_underwater().map(Dec),
+            avg_ltv: t.avg_ltv().map(Dec),
+            estimated_value_accounts: t.estimated_accounts,
+            estimated_underwater_accounts: t.estimated_underwater_accounts,
+        }
+    }
+}
+
+/// The whole book's totals.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Portfolio {
+    #[serde(flatten)]
+    pub totals: TallyJson,
+    pub origination_ltv: Option<OriginationLtv>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OriginationLtv {
+    pub accounts_with_origination_value: u64,
+    pub p05: Dec,
+    pub median: Dec,
+    pub p95: Dec,
+    pub method: String,
+}
+
+impl From<&Percentiles> for OriginationLtv {
+    fn from(p: &Percentiles) -> OriginationLtv {
+        OriginationLtv {
+            accounts_with_origination_value: p.count,
+            p05: Dec(p.p05),
+            median: Dec(p.median),
+            p95: Dec(p.p95),
+            method: "nearest rank over the 4-place per-account origination_ltv".into(),
+        }
+    }
+}
+
+/// One row of a summary table: the totals, then the group's label under the table's dimension name.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Row {
+    #[serde(flatten)]
+    pub totals: TallyJson,
+    /// `{dimension: label}`; the last row's label is `TOTAL`.
+    #[serde(flatten)]
+    pub label: BTreeMap<String, String>,
+}
+
+fn rows(table: &Table) -> Vec<Row> {
+    let row = |label: &str, t: &Tally| Row {
+        totals: t.into(),
+        label: BTreeMap::from([(table.dimension.clone(), label.to_string())]),
+    };
+    table
+        .rows
+        .iter()
+        .map(|(label, t)| row(label, t))
+        .chain(std::iter::once(row("TOTAL", &table.total)))
+        .collect()
+}
+
+/// Every table: the LTV bands, the migration matrix, then one per segment in config order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tables {
+    pub ltv_bucket: Vec<Row>,
+    pub ltv_migration: MigrationJson,
+    #[serde(flatten)]
+    pub segments: IndexMap<String, Vec<Row>>,
+}
+
+/// The migration matrix: rows are origination bands, columns current bands.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MigrationJson {
+    pub rows_origination_ltv_bucket: Vec<String>,
+    pub columns_current_ltv_bucket: Vec<String>,
+    pub accounts: Vec<Vec<u64>>,
+    pub balance: Vec<Vec<Dec>>,
+}
+
+impl From<&Migration> for MigrationJson {
+    fn from(m: &Migration) -> MigrationJson {
+        let n = m.labels.len();
+        MigrationJson {
+            rows_origination_ltv_bucket: m.labels.clone(),
+            columns_current_ltv_bucket: m.labels.clone(),
+            accounts: (0..n)
+                .map(|o| (0..n).map(|c| m.cell(o, c).0).collect())
+                .collect(),
+            balance: (0..n)
+                .map(|o| (0..n).map(|c| money(m.cell(o, c).1.dec())).collect())
+                .collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DataQuality {
+    pub loans: LoansQuality,
+    pub estimates: EstimatesQuality,
+    pub valuations: Option<ValuationsQuality>,
+    pub accounts_without_value: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_valuations: Option<StaleValuations>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoansQuality {
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub duplicate_account_id_rows: u64,
+    pub rejects_by_field: BTreeMap<String, u64>,
+    pub credit_score_outside_250_900: u64,
+    pub zero_balance_accounts: u64,
+    pub ids_shared_by_different_loans: SharedIdsJson,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SharedIdsJson {
+    pub ids: u64,
+    pub rows: u64,
+    pub rule: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EstimatesQuality {
+    pub enabled: bool,
+    pub accounts_estimated: u64,
+    pub no_valuation_and_no_origination_value: u64,
+    pub no_price_index_for_origination_month: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ValuationsQuality {
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub rejects_by_field: BTreeMap<String, u64>,
+    pub dated_after_as_of_ignored: u64,
+    pub vin_not_in_book: u64,
+    pub candidates_for_book_vins: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StaleValuations {
+    pub older_than_days: u32,
+    pub accounts: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub program: String,
+    pub version: String,
+    pub command: String,
+    pub as_of: String,
+    pub as_of_source: String,
+    pub inputs: Inputs,
+    pub config: ConfigJson,
+    pub outputs: Vec<String>,
+    pub threads: usize,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Inputs {
+    pub loans: InputJson,
+    pub valuations: Option<InputJson>,
+}
+
+/// One input file: where it was, what it held, and what became of its rows.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InputJson {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+}
+
+impl InputJson {
+    fn new(facts: &FileFacts, counts: RowCounts) -> InputJson {
+        InputJson {
+            path: facts.path.display().to_string(),
+            bytes: facts.bytes,
+            sha256: facts.sha256.clone(),
+            rows_read: counts.read,
+            rows_accepted: counts.accepted,
+            rows_rejected: counts.rejected,
+        }
+    }
+}
+
+/// The full effective config of the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConfigJson {
+    pub config_file: Option<String>,
+    pub as_of: String,
+    pub ltv_bands: Vec<Dec>,
+    pub recovery_rate: Dec,
+    pub repossession_cost: Dec,
+    pub pd_by_days_past_due: Vec<(u32, Dec)>,
+    pub segments: Vec<String>,
+    pub tape: Option<String>,
+    pub tape_period: Option<String>,
+    pub columns: IndexMap<String, String>,
+    pub estimate: EstimateJson,
+    pub format: String,
+    pub max_reject_rate: Option<Dec>,
+    pub fail_on_stale_days: Option<u32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EstimateJson {
+    pub enabled: bool,
+    pub new: Vec<(u32, Dec)>,
+    pub used: Vec<(u32, Dec)>,
+    pub price_index: Option<String>,
+}
+
+/// Whether the run published its book.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Status {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn rejects_by_field(rejects: &[Reject], input: InputKind) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for r in rejects.iter().filter(|r| r.input == input) {
+        let field = if r.field.is_empty() {
+            "(field count)"
+        } else {
+            &r.field
+        };
+        *m.entry(field.to_string()).or_insert(0) += 1;
+    }
+    m
+}
+
+fn points(curve: &[(u32, Decimal)]) -> Vec<(u32, Dec)> {
+    curve.iter().map(|&(m, f)| (m, Dec(f))).collect()
+}
+
+impl Summary {
+    /// The summary of a run of `book`; `outputs` names the files written, summary.json last.
+    pub fn new(
+        config: &Config,
+        book: &Book,
+        guards: &Guards,
+        started: SystemTime,
+        outputs: Vec<String>,
+    ) -> Summary {
+        let model = &config.model;
+        let s = &book.summaries;
+        let t = &s.ltv.total;
+        Summary {
+            portfolio: Portfolio {
+                totals: t.into(),
+                origination_ltv: s.origination_ltv.as_ref().map(Into::into),
+            },
+            tables: Tables {
+                ltv_bucket: rows(&s.ltv),
+                ltv_migration: (&s.migration).into(),
+                segments: s
+                    .segments
+                    .iter()
+                    .map(|table| (table.dimension.clone(), rows(table)))
+                    .collect(),
+            },
+            data_quality: DataQuality {
+                loans: LoansQuality {
+                    rows_read: book.loan_counts.read,
+                    rows_accepted: book.loan_counts.accepted,
+                    rows_rejected: book.loan_counts.rejected,
+                    duplicate_account_id_rows: book.duplicate_rows,
+                    rejects_by_field: rejects_by_field(&book.rejects, InputKind::Loans),
+                    credit_score_outside_250_900: book
+                        .loans
+                        .iter()
+                        .filter(|l| l.credit_score.is_some_and(|s| !(250..=900).contains(&s)))
+                        .count() as u64,
+                    zero_balance_accounts: s.zero_balance_accounts,
+                    ids_shared_by_different_loans: SharedIdsJson {
+                        ids: book.shared_ids.ids,
+                        rows: book.shared_ids.rows,
+                        rule: "tapes only: rows sharing an id but differing in origination date, amount \
+                               financed, term, origination value or balance are kept as <id>#<n> in file order"
+                            .into(),
+                    },
+                },
+                estimates: EstimatesQuality {
+                    enabled: config.estimate.enabled,
+                    accounts_estimated: book.estimate_counts.estimated,
+                    no_valuation_and_no_origination_value: book
+                        .estimate_counts
+                        .no_origination_value,
+                    no_price_index_for_origination_month: book
+                        .estimate_counts
+                        .no_index_for_origination_month,
+                },
+                valuations: config.valuations.as_ref().map(|_| ValuationsQuality {
+                    rows_read: book.valuation_counts.read,
+                    rows_accepted: book.valuation_counts.accepted,
+                    rows_rejected: book.valuation_counts.rejected,
+                    rejects_by_field: rejects_by_field(&book.rejects, InputKind::Valuations),
+                    dated_after_as_of_ignored: book.match_counts.future_dated,
+                    vin_not_in_book: book.match_counts.vin_not_in_book,
+                    candidates_for_book_vins: book.match_counts.candidates,
+                }),
+                accounts_without_value: t.accounts - t.valued_accounts,
+                stale_valuations: guards.stale_valuations.map(|s| StaleValuations {
+                    older_than_days: s.older_than_days,
+                    accounts: s.accounts,
+                }),
+            },
+            manifest: Manifest {
+                program: "underwater".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                command: "run".into(),
+                as_of: config.as_of.to_string(),
+                as_of_source: config.as_of_source.as_str().into(),
+                inputs: Inputs {
+                    loans: InputJson::new(&book.loans_file, book.loan_counts),
+                    valuations: book
+                        .valuations_file
+                        .as_ref()
+                        .map(|f| InputJson::new(f, book.valuation_counts)),
+                },
+                config: ConfigJson {
+                    config_file: config.config_file.as_ref().map(|p| p.display().to_string()),
+                    as_of: config.as_of.to_string(),
+                    ltv_bands: model.ltv_bands.iter().copied().map(Dec).collect(),
+                    recovery_rate: Dec(model.recovery_rate),
+                    repossession_cost: Dec(model.repossession_cost),
+                    pd_by_days_past_due: points(&model.pd_by_days_past_due),
+                    segments: model.segments.clone(),
+                    tape: config.tape.map(|_| "regab".into()),
+                    tape_period: config.tape_period.map(|d| d.to_string()),
+                    columns: config.columns.iter().cloned().collect(),
+                    estimate: EstimateJson {
+                        enabled: config.estimate.enabled,
+                        new: points(&config.estimate.new.0),
+                        used: points(&config.estimate.used.0),
+                        price_index: config
+                            .estimate
+                            .index
+                            .as_ref()
+                            .map(|i| i.path.display().to_string()),
+                    },
+                    format: match config.format {
+                        Format::Csv => "csv",
+                        Format::Parquet => "parquet",
+                    }
+                    .into(),
+                    max_reject_rate: config.max_reject_rate.map(Dec),
+                    fail_on_stale_days: config.fail_on_stale,
+                },
+                outputs,
+                threads: config.threads,
+                started_at: rfc3339_utc(started),
+                finished_at: rfc3339_utc(SystemTime::now()),
+            },
+            status: match &guards.failure {
+                None => Status {
+                    ok: true,
+                    exit_code: None,
+                    reason: None,
+                    note: None,
+                },
+                Some(e) => Status {
+                    ok: false,
+                    exit_code: Some(e.exit_code()),
+                    reason: Some(e.to_string()),
+                    note: Some(
+                        "guard rail failed: the book (accounts and summaries) was not published"
+                            .into(),
+                    ),
+                },
+            },
+        }
+    }
+
+    /// The file's bytes: pretty JSON and a final newline.
+    pub fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,114 @@
+//! The summary tables as CSV, and rejects.csv: pure serializers, results in, bytes out.
+
+use crate::book::summarize::{Migration, Table, Tally};
+use crate::csvfmt::{push_line, push_text};
+use crate::input::load::{InputKind, Reject};
+use rust_decimal::Decimal;
+use std::fmt::Write as _;
+
+/// A money total as written in reports: always two decimals.
+pub fn money(d: &Decimal) -> String {
+    crate::money::cents(*d).to_string()
+}
+
+fn opt(d: Option<Decimal>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+const METRICS: [&str; 9] = [
+    "accounts",
+    "balance",
+    "value",
+    "underwater_accounts",
+    "negative_equity",
+    "deficiency_if_default",
+    "expected_deficiency",
+    "estimated_value_accounts",
+    "estimated_underwater_accounts",
+];
+
+fn metric_cells(t: &Tally) -> [String; 9] {
+    [
+        t.accounts.to_string(),
+        money(&t.balance.dec()),
+        money(&t.value.dec()),
+        t.underwater_accounts.to_string(),
+        money(&t.negative_equity.dec()),
+        money(&t.deficiency_if_default.dec()),
+        money(&t.expected_deficiency.dec()),
+        t.estimated_accounts.to_string(),
+        t.estimated_underwater_accounts.to_string(),
+    ]
+}
+
+/// A summary table as CSV; segment tables add `share_underwater` and `avg_ltv` (balance-weighted).
+pub fn table_csv(table: &Table, with_ratios: bool) -> Vec<u8> {
+    let mut out = String::new();
+    let mut header: Vec<&str> = vec![&table.dimension];
+    header.extend(METRICS);
+    if with_ratios {
+        header.extend(["share_underwater", "avg_ltv"]);
+    }
+    push_line(&mut out, header);
+    let total = ("TOTAL".to_string(), table.total.clone());
+    for (label, t) in table.rows.iter().chain(std::iter::once(&total)) {
+        push_text(&mut out, label);
+        for cell in metric_cells(t) {
+            out.push(',');
+            out.push_str(&cell);
+        }
+        if with_ratios {
+            out.push(',');
+            out.push_str(&opt(t.share_underwater()));
+            out.push(',');
+            out.push_str(&opt(t.avg_ltv()));
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// rejects.csv: one line per rejected row, in file then line order.
+pub fn rejects_csv(rejects: &[Reject], loans_path: &str, valuations_path: &str) -> Vec<u8> {
+    let mut out = String::from("file,line,field,reason,raw_record\n");
+    for r in rejects {
+        push_text(
+            &mut out,
+            match r.input {
+                InputKind::Loans => loans_path,
+                InputKind::Valuations => valuations_path,
+            },
+        );
+        out.push(',');
+        let _ = write!(out, "{}", r.line);
+        out.push(',');
+        push_text(&mut out, &r.field);
+        out.push(',');
+        push_text(&mut out, &r.reason);
+        out.push(',');
+        push_text(&mut out, &r.raw);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// summary_ltv_migration.csv: accounts and balance for every (origination band, current band) pair,
+/// in band order, zeros included, so the file pivots straight into the matrix.
+pub fn migration_csv(m: &Migration) -> Vec<u8> {
+    let mut out = String::from("origination_ltv_bucket,current_ltv_bucket,accounts,balance\n");
+    for (o, from) in m.labels.iter().enumerate() {
+        for (c, to) in m.labels.iter().enumerate() {
+            let (accounts, balance) = m.cell(o, c);
+            push_line(
+                &mut out,
+                [
+                    from.as_str(),
+                    to.as_str(),
+                    &accounts.to_string(),
+                    &money(&balance.dec()),
+                ],
+            );
+        }
+    }
+    out.into_bytes()
+}

@@ -1,0 +1,148 @@
+//! The short summary printed on stdout at the end of a run: a pure serializer, results in, text out.
+
+use crate::book::summarize::Summaries;
+use crate::money::group_thousands;
+use crate::output::tables::money;
+use rust_decimal::Decimal;
+
+/// Money with thousands separators, for people: `$1,234,567.89`.
+pub fn human_money(d: &Decimal) -> String {
+    let s = money(d);
+    let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
+    format!("{sign}${}", group_thousands(digits))
+}
+
+fn human_count(n: u64) -> String {
+    group_thousands(&n.to_string())
+}
+
+/// A share as a percent with one decimal, rounded half-even (`{:.1}` on a Decimal truncates).
+fn percent(share: Option<Decimal>) -> String {
+    share.map_or("-".into(), |d| {
+        format!("{}%", crate::money::round_to(d * Decimal::ONE_HUNDRED, 1))
+    })
+}
+
+/// The short summary printed on stdout at the end of a run.
+pub fn terminal_summary(
+    s: &Summaries,
+    accepted: u64,
+    rejected: u64,
+    as_of: &str,
+    out_dir: &str,
+) -> String {
+    let t = &s.ltv.total;
+    let pct = percent;
+    let mut out = format!(
+        "underwater: book as of {as_of}: {} accounts ({} rows rejected), balance {}\n  \
+         underwater {} accounts ({}), negative equity {}\n  \
+         deficiency if default {}, expected deficiency {}\n\n",
+        human_count(accepted),
+        human_count(rejected),
+        human_money(&t.balance.dec()),
+        human_count(t.underwater_accounts),
+        pct(t.share_underwater()),
+        human_money(&t.negative_equity.dec()),
+        human_money(&t.deficiency_if_default.dec()),
+        human_money(&t.expected_deficiency.dec()),
+    );
+    if t.estimated_accounts > 0 {
+        out.insert_str(
+            out.len() - 1,
+            &format!(
+                "  values estimated from origination value and age for {} accounts, {} of them underwater\n",
+                human_count(t.estimated_accounts),
+                human_count(t.estimated_underwater_accounts),
+            ),
+        );
+    }
+    if let Some(p) = &s.origination_ltv {
+        out.insert_str(
+            out.len() - 1,
+            &format!(
+                "  origination LTV median {} (5th-95th percentile {}-{}) over {} accounts\n",
+                p.median,
+                p.p05,
+                p.p95,
+                human_count(p.count)
+            ),
+        );
+    }
+    let header = [
+        "LTV band",
+        "accounts",
+        "balance",
+        "underwater",
+        "negative equity",
+        "exp. deficiency",
+    ];
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let total = ("TOTAL".to_string(), t.clone());
+    for (label, r) in s.ltv.rows.iter().chain(std::iter::once(&total)) {
+        rows.push([
+            label.clone(),
+            human_count(r.accounts),
+            human_money(&r.balance.dec()),
+            human_count(r.underwater_accounts),
+            human_money(&r.negative_equity.dec()),
+            human_money(&r.expected_deficiency.dec()),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[&str]| {
+        let mut l = String::from(" ");
+        for (i, c) in cells.iter().enumerate() {
+            if i == 0 {
+                l.push_str(&format!(" {:<w$}", c, w = widths[i]));
+            } else {
+                l.push_str(&format!("  {:>w$}", c, w = widths[i]));
+            }
+        }
+        l.push('\n');
+        l
+    };
+    out.push_str(&line(&header));
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    out.push_str(&line(&rule.iter().map(String::as_str).collect::<Vec<_>>()));
+    for (i, r) in rows.iter().enumerate() {
+        if i == rows.len() - 1 {
+            out.push_str(&line(&rule.iter().map(String::as_str).collect::<Vec<_>>()));
+        }
+        out.push_str(&line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
+    out.push_str(&format!("\n  outputs in {out_dir}\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_money_groups_thousands() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(human_money(&d("1234567.89")), "$1,234,567.89");
+        assert_eq!(human_money(&d("-3500.00")), "-$3,500.00");
+        assert_eq!(human_money(&d("12")), "$12.00");
+        assert_eq!(human_money(&Decimal::ZERO), "$0.00");
+        assert_eq!(human_count(1234), "1,234");
+    }
+
+    #[test]
+    fn terminal_share_rounds_instead_of_truncating() {
+        let d = |s: &str| Some(s.parse::<Decimal>().unwrap());
+        // 6 of 9 accounts: share 0.6667 printed as 66.6% before the fix.
+        assert_eq!(percent(d("0.6667")), "66.7%");
+        assert_eq!(percent(d("0.2750")), "27.5%");
+        assert_eq!(percent(d("0.00025")), "0.0%");
+        assert_eq!(percent(None), "-");
+    }
+}
