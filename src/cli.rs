@@ -20,7 +20,7 @@ pub enum Command {
     #[command(after_help = crate::error::exit_codes_help())]
     Run(RunCmd),
     /// Answer a question in SQL over the exact per-account figures of a run or of raw inputs
-    #[command(after_help = QUERY_HELP)]
+    #[command(after_help = format!("{QUERY_HELP}\n\n{}", crate::error::exit_codes_help()))]
     Query(QueryCmd),
     /// Write a deterministic synthetic book (loans.csv, valuations.csv) for samples, tests and benchmarks.
     Generate(GenerateCmd),

@@ -63,7 +63,7 @@ fn check(loans: &[u8], chunk_bytes: usize) -> Result<(), TestCaseError> {
             }
         }
         // A whole-file error (not CSV, bad header) is allowed; a panic is not.
-        Err(e) => prop_assert_eq!(e.exit_code(), 3, "{}", e),
+        Err(e) => prop_assert_eq!(underwater::error::Error::from(e).exit_code(), 3),
     }
     Ok(())
 }

@@ -127,15 +127,32 @@ fn output_formats_and_atomic_file() {
     assert_eq!(
         table,
         "account_id    balance  negative_equity\n\
-         ----------  ---------  ---------------\n\
+         --------------------------------------\n\
          README      19,000.00         3,500.00\n"
     );
     let md = answer(&s, &["--run", "out", sql, "--format", "markdown"]);
     assert_eq!(
         md,
         "| account_id |  balance | negative_equity |\n\
-         | ---------- | -------: | --------------: |\n\
+         |------------|---------:|----------------:|\n\
          | README     | 19000.00 |         3500.00 |\n"
+    );
+    // Wide characters take two columns on a terminal: the rule and the rows line up under them.
+    let wide = answer(
+        &s,
+        &[
+            "--run",
+            "out",
+            "SELECT '東京都' AS city, account_id FROM accounts WHERE account_id = 'README'",
+            "--format",
+            "table",
+        ],
+    );
+    assert_eq!(
+        wide,
+        "city    account_id\n\
+         ------------------\n\
+         東京都  README\n"
     );
     assert_ok(&query(&s, &["--run", "out", sql, "-o", "answer.json"]));
     let json: serde_json::Value = serde_json::from_str(&s.read("answer.json")).unwrap();

@@ -505,12 +505,17 @@ fn text_table(names: &[String], rows: &[Vec<String>], numeric: &[bool], markdown
                 }),
         );
     }
+    let last = numeric.len().saturating_sub(1);
     for (i, &num) in numeric.iter().enumerate() {
         if let Some(column) = table.column_mut(i) {
             column.set_cell_alignment(match num {
                 true => CellAlignment::Right,
                 false => CellAlignment::Left,
             });
+            // The terminal table starts at the margin, with two spaces between columns.
+            if !markdown {
+                column.set_padding((0, if i == last { 0 } else { 2 }));
+            }
         }
     }
     let mut out = String::new();
