@@ -30,11 +30,11 @@ pub const EXIT_CODES: [(u8, &str); 7] = [
     ),
     (
         EXIT_REJECT_RATE,
-        "--max-reject-rate exceeded: rejects.csv and summary.json written, the book not published",
+        "--max-reject-rate exceeded: --out left as it was; rejects.csv and summary.json in <out>.failed",
     ),
     (
         EXIT_STALE,
-        "--fail-on-stale: some valuations are too old: rejects.csv and summary.json written, the book not published",
+        "--fail-on-stale: some valuations are too old: --out left as it was; rejects.csv and summary.json in <out>.failed",
     ),
 ];
 
@@ -184,10 +184,7 @@ pub struct OutputError(#[from] pub anyhow::Error);
 /// A nightly guard rail that failed the run.
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
-    #[error(
-        "{rejected} of {read} {input} rows were rejected, above --max-reject-rate {max}. \
-         See rejects.csv and summary.json in the output directory; the book was not published"
-    )]
+    #[error("{rejected} of {read} {input} rows were rejected, above --max-reject-rate {max}")]
     RejectRate {
         input: &'static str,
         rejected: u64,
@@ -195,8 +192,7 @@ pub enum GuardError {
         max: rust_decimal::Decimal,
     },
     #[error(
-        "{accounts} accounts are valued by valuations older than {days} days (--fail-on-stale). \
-         See summary.json in the output directory; the book was not published"
+        "{accounts} accounts are valued by valuations older than {days} days (--fail-on-stale)"
     )]
     Stale { accounts: u64, days: u32 },
 }
@@ -221,8 +217,19 @@ pub enum Error {
     Query(#[from] QueryError),
     #[error(transparent)]
     Output(#[from] OutputError),
-    #[error(transparent)]
-    Guard(#[from] GuardError),
+    #[error(
+        "{failure}. The book was not published and {} is as it was; rejects.csv and summary.json \
+         say why, in {}",
+        out.display(),
+        report.display()
+    )]
+    Guard {
+        failure: GuardError,
+        /// The `--out` left untouched.
+        out: PathBuf,
+        /// Where the failed run's rejects.csv and summary.json went.
+        report: PathBuf,
+    },
     #[error("{0:#}")]
     Internal(anyhow::Error),
 }
@@ -237,7 +244,7 @@ impl Error {
             }
             Error::Query(_) => EXIT_USAGE,
             Error::Output(_) => EXIT_OUTPUT,
-            Error::Guard(e) => e.exit_code(),
+            Error::Guard { failure, .. } => failure.exit_code(),
             Error::Internal(_) => EXIT_INTERNAL,
         }
     }

@@ -18,51 +18,104 @@ fn sandbox() -> Sandbox {
     s
 }
 
+/// Every file of a directory, byte for byte (summary.json's run times included).
+fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn reject_rate_above_the_limit_fails_with_exit_5_and_does_not_publish_the_book() {
     let s = sandbox();
+    // Last night's good book.
+    assert_ok(&s.run_book(
+        "out",
+        &["--as-of", "2024-06-30", "--max-reject-rate", "0.25"],
+    ));
+    let before = snapshot(&s.path("out"));
     // 1 of 4 loan rows is rejected: 25%.
     let out = s.run_book(
         "out",
         &["--as-of", "2024-06-30", "--max-reject-rate", "0.2"],
     );
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("1 of 4 loans rows were rejected"), "{err}");
     assert!(
-        stderr(&out).contains("1 of 4 loans rows were rejected"),
-        "{}",
-        stderr(&out)
+        err.contains("out.failed"),
+        "names where the reasons are: {err}"
     );
-    assert!(s.path("out/rejects.csv").exists());
+    assert_eq!(
+        snapshot(&s.path("out")),
+        before,
+        "the published book is untouched"
+    );
+    assert!(s.path("out.failed/rejects.csv").exists());
     assert!(
-        !s.path("out/accounts.csv").exists(),
-        "a failed book is not published"
+        !s.path("out.failed/accounts.csv").exists(),
+        "a failed book is not published anywhere"
     );
-    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&s.read("out.failed/summary.json")).unwrap();
     assert_eq!(json["status"]["ok"], false);
     assert_eq!(json["status"]["exit_code"], 5);
+    // The next good night publishes and clears the failed report.
     assert_ok(&s.run_book(
         "out",
         &["--as-of", "2024-06-30", "--max-reject-rate", "0.25"],
     ));
     assert!(s.path("out/accounts.csv").exists());
+    assert!(!s.path("out.failed").exists());
     let bad = s.run_book("out", &["--as-of", "2024-06-30", "--max-reject-rate", "2"]);
     assert_eq!(bad.status.code(), Some(2));
 }
 
 #[test]
-fn stale_valuations_fail_with_exit_6_when_asked() {
+fn regression_a_failed_guard_replaced_the_good_book() {
     let s = sandbox();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let before = snapshot(&s.path("out"));
     // V3's valuation (2023-01-01) is 546 days old at 2024-06-30.
     let out = s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "365"]);
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     assert!(stderr(&out).contains("1 accounts are valued by valuations older than 365 days"));
-    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(
+        snapshot(&s.path("out")),
+        before,
+        "the published book is untouched"
+    );
+    let json: serde_json::Value = serde_json::from_str(&s.read("out.failed/summary.json")).unwrap();
     assert_eq!(json["data_quality"]["stale_valuations"]["accounts"], 1);
-    assert!(!s.path("out/accounts.csv").exists());
+    assert!(!s.path("out.failed/accounts.csv").exists());
+    // A second failed night replaces the failed report whole.
+    let again = s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "300"]);
+    assert_eq!(again.status.code(), Some(6));
+    let json: serde_json::Value = serde_json::from_str(&s.read("out.failed/summary.json")).unwrap();
+    assert_eq!(json["manifest"]["config"]["fail_on_stale_days"], 300);
+    assert_eq!(snapshot(&s.path("out")), before);
+}
+
+#[test]
+fn stale_valuations_fail_with_exit_6_when_asked() {
+    let s = sandbox();
+    let out = s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "365"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        !s.path("out").exists(),
+        "nothing is published on a first failed night"
+    );
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "600"]));
     let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
     assert_eq!(json["data_quality"]["stale_valuations"]["accounts"], 0);
     assert_eq!(json["status"]["ok"], true);
+    assert!(!s.path("out.failed").exists());
 }
 
 /// SIGKILL during a run, many times at spread-out moments: `out` always holds one complete set of

@@ -27,10 +27,14 @@ pub fn run(config: &Config, progress: Progress) -> Result<Outcome, Error> {
             config.as_of,
         );
         let stage = progress.spinner("write");
-        output::publish(config, &book, &guards, started)?;
-        stage.finish(&format!("outputs in {}", config.out.display()));
+        let written = output::publish(config, &book, &guards, started)?;
+        stage.finish(&format!("outputs in {}", written.display()));
         if let Some(failure) = guards.failure {
-            return Err(failure.into());
+            return Err(Error::Guard {
+                failure,
+                out: config.out.clone(),
+                report: written,
+            });
         }
         let summary = terminal::terminal_summary(
             &book.summaries,

@@ -19,20 +19,26 @@ use crate::config::{Config, Format};
 use crate::error::OutputError;
 use anyhow::Context;
 use staging::Staging;
+use std::path::PathBuf;
 use std::time::SystemTime;
 use summary_json::Summary;
 
-/// Writes every output of a run into a staging directory and swaps it into `--out`. A failed guard
-/// publishes only rejects.csv and summary.json, which say why.
+/// Writes every output of a run into a staging directory and swaps it into `--out`. A run that failed a
+/// guard rail leaves `--out` as it was and writes only rejects.csv and summary.json, which say why, to
+/// [`staging::failed_dir`]; returns the directory written.
 pub fn publish(
     config: &Config,
     book: &Book,
     guards: &Guards,
     started: SystemTime,
-) -> Result<(), OutputError> {
-    let staging = Staging::new(&config.out)?;
-    let mut outputs = Vec::new();
+) -> Result<PathBuf, OutputError> {
     let book_published = guards.failure.is_none();
+    let target = match book_published {
+        true => config.out.clone(),
+        false => staging::failed_dir(&config.out),
+    };
+    let staging = Staging::new(&target)?;
+    let mut outputs = Vec::new();
     match config.format {
         _ if !book_published => {}
         Format::Csv => {
@@ -85,7 +91,10 @@ pub fn publish(
         &summary.to_bytes().map_err(anyhow::Error::from)?,
     )?;
     staging.commit()?;
-    Ok(())
+    if book_published {
+        staging::remove_failed_report(&config.out);
+    }
+    Ok(target)
 }
 
 /// A segment name as a safe file-name part.

@@ -39,6 +39,26 @@ fn names(target: &Path) -> Result<(PathBuf, String)> {
     Ok((parent, name))
 }
 
+/// Where a run that failed a guard rail writes its rejects.csv and summary.json: beside `--out`, named
+/// `<out>.failed`, so the published book in `--out` is never touched by a failed night.
+pub fn failed_dir(target: &Path) -> PathBuf {
+    let mut name = target
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "out".into());
+    name.push(".failed");
+    target.with_file_name(name)
+}
+
+/// Removes the `<out>.failed` of an earlier failed run once a run has published (only if underwater
+/// wrote it).
+pub fn remove_failed_report(target: &Path) {
+    let failed = failed_dir(target);
+    if failed.join(MARKER).is_file() {
+        let _ = fs::remove_dir_all(&failed);
+    }
+}
+
 /// Checks that `target` may be (re)placed: not a file, and empty or written by underwater before.
 pub fn check_target(target: &Path) -> Result<()> {
     names(target)?;

@@ -458,7 +458,7 @@ impl Summary {
                     exit_code: Some(e.exit_code()),
                     reason: Some(e.to_string()),
                     note: Some(
-                        "guard rail failed: the book (accounts and summaries) was not published"
+                        "guard rail failed: the book (accounts and summaries) was not published; --out was left as it was"
                             .into(),
                     ),
                 },
