@@ -63,7 +63,12 @@ fn book() -> &'static Book {
         .unwrap();
         let loans = parse_loans(&loans_chunk, &layout).loans;
         let (index, vin_ids) = VinIndex::build(&loans);
-        let vlayout = ValuationLayout::new(&dir.join("valuations.csv"), &vals_header).unwrap();
+        let vlayout = ValuationLayout::new(
+            &dir.join("valuations.csv"),
+            &vals_header,
+            Default::default(),
+        )
+        .unwrap();
         let mut best = vec![None; index.len()];
         let batch = match_chunk(&vals_chunk, &vlayout, &index, Date::parse(AS_OF).unwrap());
         merge_best(&mut best, &mut MatchCounts::default(), batch);
@@ -123,8 +128,12 @@ fn parse_and_validate_loans(bencher: divan::Bencher) {
 #[divan::bench]
 fn match_valuations(bencher: divan::Bencher) {
     let b = book();
-    let vlayout =
-        ValuationLayout::new(std::path::Path::new("valuations.csv"), &b.vals_header).unwrap();
+    let vlayout = ValuationLayout::new(
+        std::path::Path::new("valuations.csv"),
+        &b.vals_header,
+        Default::default(),
+    )
+    .unwrap();
     let (index, _) = VinIndex::build(&b.loans);
     let as_of = Date::parse(AS_OF).unwrap();
     bencher

@@ -10,18 +10,19 @@ use crate::book::Plan;
 use crate::date::Date;
 use crate::error::ConfigError;
 use crate::input::load::LoanFileRules;
-use crate::input::tape::{Dialect, Tape};
+use crate::input::tape::{Dialect, Tape, DEFAULT_MISSING};
 use crate::input::LoanSource;
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// The keys a config file may have at its top level.
-pub const KEYS: [&str; 8] = [
+pub const KEYS: [&str; 9] = [
     "as_of",
     "columns",
     "estimate",
     "ltv_bands",
+    "missing",
     "recovery_rate",
     "repossession_cost",
     "pd_by_days_past_due",
@@ -68,6 +69,8 @@ pub struct Config {
     pub tape_period: Option<Date>,
     /// Loan column renames, `(ours, theirs)`: the tape's fixed mapping, then the config's `[columns]`.
     pub columns: Vec<(String, String)>,
+    /// Words that mean "no value" in any input field (an empty field always does).
+    pub missing: Vec<String>,
     pub estimate: Estimate,
     pub out: PathBuf,
     pub config_file: Option<PathBuf>,
@@ -112,9 +115,7 @@ impl Config {
                 path: &self.loans,
                 chunk_bytes: self.chunk_bytes,
                 rules: LoanFileRules {
-                    dialect: Dialect {
-                        tape: self.tape.is_some(),
-                    },
+                    dialect: self.dialect(self.tape.is_some()),
                     need_vin: self.valuations.is_some(),
                     period: self.tape_period,
                     columns: self.columns.clone(),
@@ -122,10 +123,16 @@ impl Config {
                 },
             },
             valuations: self.valuations.as_deref(),
+            valuations_dialect: self.dialect(false),
             as_of: self.as_of,
             estimate: &self.estimate,
             model: &self.model,
         }
+    }
+
+    /// The value conventions of an input: a tape's, or underwater's own CSV's, with the missing words.
+    fn dialect(&self, tape: bool) -> Dialect {
+        Dialect::new(tape, &self.missing)
     }
 
     /// Merges flags over the config file over defaults, and validates the result.
@@ -191,6 +198,7 @@ impl Config {
             tape: args.tape,
             tape_period: args.tape_period,
             columns: crate::input::tape::mapping(args.tape, &file.columns),
+            missing: file.missing,
             estimate,
             out: args.out,
             config_file: args.config_file,
@@ -219,6 +227,8 @@ pub struct FileSettings {
     /// `[estimate]` curves (`enabled` is resolved later).
     pub estimate: Estimate,
     pub price_index: Option<PathBuf>,
+    /// `missing`: words that mean "no value" in any input field.
+    pub missing: Vec<String>,
 }
 
 impl Default for FileSettings {
@@ -230,6 +240,7 @@ impl Default for FileSettings {
             estimate_enabled: None,
             estimate: Estimate::defaults(false),
             price_index: None,
+            missing: DEFAULT_MISSING.iter().map(|w| w.to_string()).collect(),
         }
     }
 }
@@ -383,6 +394,32 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
             "pd_by_days_past_due" => {
                 settings.model.pd_by_days_past_due =
                     pd_table(value).map_err(|p| bad("pd_by_days_past_due", p))?;
+            }
+            "missing" => {
+                let words = value.and_then(|v| v.as_array()).and_then(|a| {
+                    a.iter()
+                        .map(|v| v.as_str().map(|s| s.trim().to_string()))
+                        .collect::<Option<Vec<_>>>()
+                });
+                let words = words.ok_or_else(|| {
+                    bad(
+                        "missing",
+                        "must be a list of texts that mean \"no value\", e.g. [\"NA\", \"None\"]"
+                            .into(),
+                    )
+                })?;
+                if words.len() > 100 {
+                    return Err(bad("missing", "lists more than 100 words".into()));
+                }
+                if let Some(w) = words.iter().find(|w| w.is_empty() || w.len() > 32) {
+                    return Err(bad(
+                        "missing",
+                        format!(
+                            "`{w}` must be 1 to 32 characters (an empty field is always missing)"
+                        ),
+                    ));
+                }
+                settings.missing = words;
             }
             "segments" => {
                 let names = value.and_then(|v| v.as_array()).and_then(|a| {

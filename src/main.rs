@@ -10,11 +10,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = underwater::cli::Cli::parse();
-    match underwater::cli::execute(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    // A panic is a bug whatever the input: say so once, and exit with the documented internal-error
+    // code (1), not Rust's 101, which no exit-code table lists.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "underwater: internal error (a bug: please report it with the command that caused it): {info}"
+        );
+    }));
+    match std::panic::catch_unwind(|| underwater::cli::execute(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("underwater: error: {e}");
             ExitCode::from(e.exit_code())
         }
+        Err(_) => ExitCode::from(underwater::error::EXIT_INTERNAL),
     }
 }

@@ -182,3 +182,92 @@ fn generated_dirty_book_rejects_exactly_what_its_manifest_lists() {
         loan_lines
     );
 }
+
+/// A real Ally tape wrote `None` for borrowers without a score, and 3.6% of the pool vanished from every
+/// total. Now: a missing word is missing, an unreadable optional field counts as missing and is reported,
+/// and every loan with a balance stays in the book.
+#[test]
+fn regression_an_unreadable_optional_field_lost_the_loan() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance,apr,monthly_payment,credit_score,origination_value,vehicle_year,new_used\n\
+         A1,V1,2022-01-15,20000,60,15000.00,6.5x,450.00,None,25000,2021,used\n\
+         A2,V2,2022-01-15,20000,60,15000.00,6.5,-450,7x5,25000,2021,used\n\
+         A3,V3,2022-01-15,20000,60,15000.00,NULL,450.00,720,0,20x1,certified\n\
+         A4,V4,2022-01-15,20000,60,15000.00,6.5,450.00,#N/A,N/A,-,n\n",
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2024-06-01,12000\nV2,2024-06-01,12000\nV3,2024-06-01,12000\nV4,2024-06-01,12000\n",
+    );
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--as-of",
+        "2024-06-30",
+        "--out",
+        "out",
+    ]);
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("unreadable optional fields counted as missing, loans kept"),
+        "{stdout}"
+    );
+    let accounts = read_csv(&s.path("out/accounts.csv"));
+    assert_eq!(accounts.len(), 4, "every loan stays in the book");
+    assert_eq!(
+        s.read("out/rejects.csv"),
+        "file,line,field,reason,raw_record\n"
+    );
+    // The raw text of an unreadable field is echoed as filed; a missing word is empty.
+    assert_eq!(accounts[0]["apr"], "6.5x");
+    assert_eq!(accounts[0]["credit_score"], "");
+    assert_eq!(accounts[1]["credit_score"], "7x5");
+    assert_eq!(accounts[2]["vehicle_year"], "20x1");
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    let fields = &json["data_quality"]["loans"]["optional_fields_unreadable"]["fields"];
+    let expected = serde_json::json!({
+        "apr": {"rows": 1, "first_lines": [2]},
+        "monthly_payment": {"rows": 1, "first_lines": [3]},
+        "credit_score": {"rows": 1, "first_lines": [3]},
+        "origination_value": {"rows": 1, "first_lines": [4]},
+        "vehicle_year": {"rows": 1, "first_lines": [4]},
+        "new_used": {"rows": 1, "first_lines": [4]},
+    });
+    assert_eq!(fields, &expected);
+    assert_eq!(json["data_quality"]["loans"]["rows_accepted"], 4);
+    // The unreadable score is an unknown credit tier; all four balances are in the total.
+    assert_eq!(json["portfolio"]["balance"], "60000.00");
+    let tiers = read_csv(&s.path("out/summary_by_credit_tier.csv"));
+    let unknown = tiers
+        .iter()
+        .find(|r| r["credit_tier"] == "unknown")
+        .unwrap();
+    assert_eq!(unknown["accounts"], "3");
+}
+
+/// The same rule on an SEC tape: the filer's own column is named in the count.
+#[test]
+fn tape_optional_fields_count_under_the_filers_column_name() {
+    let s = Sandbox::new();
+    s.write(
+        "tape.csv",
+        "assetNumber,reportingPeriodEndingDate,originationDate,originalLoanAmount,originalLoanTerm,\
+         reportingPeriodActualEndBalanceAmount,vehicleValueAmount,vehicleNewUsedCode,obligorCreditScore\n\
+         1,07-31-2020,01/2019,20000,60,15000,22000,2,None\n\
+         2,07-31-2020,01/2019,20000,60,15000,22000,2,8o0\n\
+         3,07-31-2020,01/2019,20000,60,15000,22000,2,700\n",
+    );
+    assert_ok(&s.run(&["run", "--tape", "regab", "tape.csv", "--out", "out", "-q"]));
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(json["data_quality"]["loans"]["rows_accepted"], 3);
+    assert_eq!(
+        json["data_quality"]["loans"]["optional_fields_unreadable"]["fields"],
+        serde_json::json!({"credit_score (obligorCreditScore)": {"rows": 1, "first_lines": [3]}})
+    );
+}

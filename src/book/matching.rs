@@ -11,6 +11,7 @@ use crate::date::Date;
 use crate::error::InputError;
 use crate::input::load::{parse_valuations, Loan, Reject, ValuationLayout};
 use crate::input::reader::{Chunk, ChunkReader, FileFacts};
+use crate::input::tape::Dialect;
 use crate::input::{file_size, RowCounts};
 use crate::progress::Progress;
 use rayon::prelude::*;
@@ -207,6 +208,7 @@ struct Folded {
 /// per VIN of the book.
 pub fn match_valuations(
     path: Option<&Path>,
+    dialect: &Dialect,
     chunk_bytes: usize,
     loans: &[Loan],
     as_of: Date,
@@ -232,7 +234,7 @@ pub fn match_valuations(
     let stage = progress.bytes("valuations", file_size(path));
     let bar = stage.bar();
     let (mut reader, header) = ChunkReader::open(path, chunk_bytes, Box::new(move |n| bar.inc(n)))?;
-    let layout = ValuationLayout::new(path, &header)?;
+    let layout = ValuationLayout::new(path, &header, dialect.clone())?;
     // Chunk results are folded in as they finish, in whatever order: the matching rule is a total
     // order and rejects are sorted at the end, so the outcome is the same, and at most a few chunks'
     // candidates are held at once (all of them would be about 1.5 GB for 30M valuations).

@@ -14,14 +14,16 @@ pub mod summarize;
 use crate::date::Date;
 use crate::error::InputError;
 use crate::input::dedup::SharedIds;
-use crate::input::load::{Loan, LoanLayout, Reject};
+use crate::input::load::{FieldCount, Loan, LoanLayout, Reject};
 use crate::input::reader::FileFacts;
+use crate::input::tape::Dialect;
 use crate::input::{load_loans, LoanSource, RowCounts};
 use crate::progress::Progress;
 use estimate::{estimate_unmatched, Estimate, EstimateCounts};
 use matching::{match_valuations, MatchCounts, Valuation};
 use metrics::{figures, Bands, Figures};
 use model::Model;
+use std::collections::BTreeMap;
 use std::path::Path;
 use summarize::{summarize, Summaries};
 
@@ -29,6 +31,7 @@ use summarize::{summarize, Summaries};
 pub struct Plan<'a> {
     pub loans: LoanSource<'a>,
     pub valuations: Option<&'a Path>,
+    pub valuations_dialect: Dialect,
     pub as_of: Date,
     pub estimate: &'a Estimate,
     pub model: &'a Model,
@@ -54,6 +57,8 @@ pub struct Book {
     pub duplicate_rows: u64,
     /// Ids shared by different loans in a tape, kept apart as `<id>#<n>`.
     pub shared_ids: SharedIds,
+    /// Optional loan fields that could not be read and count as missing, by field label.
+    pub unreadable: BTreeMap<String, FieldCount>,
     pub match_counts: MatchCounts,
     pub loans_file: FileFacts,
     pub valuations_file: Option<FileFacts>,
@@ -92,6 +97,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let loans = load_loans(&plan.loans, progress)?;
     let matched = match_valuations(
         plan.valuations,
+        &plan.valuations_dialect,
         plan.loans.chunk_bytes,
         &loans.loans,
         plan.as_of,
@@ -127,6 +133,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         valuation_counts: matched.rows,
         duplicate_rows: loans.duplicate_rows,
         shared_ids: loans.shared_ids,
+        unreadable: loans.unreadable,
         match_counts: matched.counts,
         loans_file: loans.file,
         valuations_file: matched.file,

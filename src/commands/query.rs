@@ -405,6 +405,10 @@ fn cell(v: &AnyValue<'_>) -> String {
         AnyValue::Decimal(m, _, scale) => {
             rust_decimal::Decimal::from_i128_with_scale(*m, *scale as u32).to_string()
         }
+        // Rust's own float formatting is the shortest text that reads back as the same float; polars'
+        // display rounds (0.0081 printed as 0.01, 35,741,597.36 as 3.5742e7).
+        AnyValue::Float64(f) => f.to_string(),
+        AnyValue::Float32(f) => f.to_string(),
         other => other.to_string(),
     }
 }

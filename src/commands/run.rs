@@ -37,9 +37,7 @@ pub fn run(config: &Config, progress: Progress) -> Result<Outcome, Error> {
             });
         }
         let summary = terminal::terminal_summary(
-            &book.summaries,
-            book.loan_counts.accepted,
-            book.loan_counts.rejected + book.valuation_counts.rejected,
+            &book,
             &config.as_of.to_string(),
             &config.out.display().to_string(),
         );

@@ -254,13 +254,20 @@ impl LoanLayout {
             period: rules
                 .period
                 .and_then(|date| opt(PERIOD).map(|col| (col, date))),
-            dialect: rules.dialect,
+            dialect: rules.dialect.clone(),
             columns: rules.columns.clone(),
             tail,
             tail_names,
             segments,
             segment_columns,
         })
+    }
+}
+
+impl LoanLayout {
+    /// A column's name for messages: ours, with the file's own name when it was mapped.
+    pub fn label(&self, ours: &str) -> String {
+        label(&self.columns, ours)
     }
 }
 
@@ -382,6 +389,51 @@ pub struct LoanBatch {
     pub loans: Vec<Loan>,
     /// Rejected rows, with the account id they carried (if any) for duplicate detection.
     pub rejects: Vec<(Option<Box<str>>, Reject)>,
+    /// Optional fields of accepted rows that could not be read.
+    pub unreadable: Unreadable,
+}
+
+/// How many of an unreadable field's first lines are kept for the report.
+pub const FIRST_LINES: usize = 5;
+
+/// One optional field that could not be read: on how many rows, and the first lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldCount {
+    pub rows: u64,
+    /// The first [`FIRST_LINES`] lines, in order.
+    pub first_lines: Vec<u64>,
+}
+
+/// Optional fields that could not be read and were treated as missing, by field (underwater's name).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unreadable(pub std::collections::BTreeMap<&'static str, FieldCount>);
+
+impl Unreadable {
+    fn note(&mut self, field: &'static str, line: u64) {
+        let c = self.0.entry(field).or_default();
+        c.rows += 1;
+        if c.first_lines.len() < FIRST_LINES {
+            c.first_lines.push(line);
+        }
+    }
+
+    /// Adds another chunk's counts; chunks finish in any order, so the first lines are re-sorted.
+    pub fn merge(&mut self, other: Unreadable) {
+        for (field, c) in other.0 {
+            let mine = self.0.entry(field).or_default();
+            mine.rows += c.rows;
+            mine.first_lines.extend(c.first_lines);
+            mine.first_lines.sort_unstable();
+            mine.first_lines.truncate(FIRST_LINES);
+        }
+    }
+
+    /// Rewrites every line (an XML tape's CSV lines to the XML's own).
+    pub fn map_lines(&mut self, f: impl Fn(u64) -> u64) {
+        for c in self.0.values_mut() {
+            c.first_lines.iter_mut().for_each(|l| *l = f(*l));
+        }
+    }
 }
 
 type Problem = (&'static str, String);
@@ -406,7 +458,7 @@ fn required<'a>(
     row: &Row<'a>,
     col: usize,
     name: &'static str,
-    dialect: Dialect,
+    dialect: &Dialect,
 ) -> Result<&'a str, Problem> {
     let t = text(row, col, name)?;
     if t.is_empty() {
@@ -450,7 +502,7 @@ fn optional<'a>(
     row: &Row<'a>,
     col: Option<usize>,
     name: &'static str,
-    dialect: Dialect,
+    dialect: &Dialect,
 ) -> Result<Option<&'a str>, Problem> {
     match col {
         None => Ok(None),
@@ -502,10 +554,17 @@ fn is_canonical_number(t: &str) -> bool {
 pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
     let mut batch = LoanBatch::default();
     let mut scratch = String::new();
+    let mut bad = Vec::new();
     chunk.for_each_row(|row| {
         batch.rows += 1;
-        match parse_loan(&row, layout, &mut scratch) {
-            Ok(loan) => batch.loans.push(loan),
+        bad.clear();
+        match parse_loan(&row, layout, &mut scratch, &mut bad) {
+            Ok(loan) => {
+                for field in &bad {
+                    batch.unreadable.note(field, row.line);
+                }
+                batch.loans.push(loan)
+            }
             Err((field, reason)) => {
                 let field = label(&layout.columns, field);
                 let id = row
@@ -523,15 +582,29 @@ pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
     batch
 }
 
-/// Parses one row; `scratch` is a buffer reused across rows for the echoed columns.
-fn parse_loan(row: &Row<'_>, l: &LoanLayout, scratch: &mut String) -> Result<Loan, Problem> {
+/// An optional field's value, or None when it is missing or cannot be read; the second is noted in `bad`.
+fn soft<T>(parsed: Result<Option<T>, Problem>, bad: &mut Vec<&'static str>) -> Option<T> {
+    parsed.unwrap_or_else(|(field, _)| {
+        bad.push(field);
+        None
+    })
+}
+
+/// Parses one row; `scratch` is a buffer reused across rows for the echoed columns, `bad` receives the
+/// optional fields that could not be read.
+fn parse_loan(
+    row: &Row<'_>,
+    l: &LoanLayout,
+    scratch: &mut String,
+    bad: &mut Vec<&'static str>,
+) -> Result<Loan, Problem> {
     if let Some(p) = field_count_problem(row, l.width) {
         return Err(p);
     }
     if row.raw.len() > MAX_ROW_BYTES {
         return Err(("", format!("row longer than {MAX_ROW_BYTES} bytes")));
     }
-    let d = l.dialect;
+    let d = &l.dialect;
     if let Some((col, period)) = l.period {
         let t = required(row, col, PERIOD, d)?;
         match d.parse_date(t) {
@@ -581,35 +654,63 @@ fn parse_loan(row: &Row<'_>, l: &LoanLayout, scratch: &mut String) -> Result<Loa
     if balance < Decimal::ZERO {
         return Err(("current_balance", format!("negative balance: `{balance}`")));
     }
+    // The other optional fields: a value that cannot be read counts as missing and is noted in `bad`;
+    // the row stays in the book, because its balance is exposure whatever its score or rate says.
+    let read = |col, name, parse: &dyn Fn(&str) -> Result<(), Problem>| {
+        optional(row, col, name, d).and_then(|t| t.map(parse).transpose())
+    };
+    // Days past due set the probability of default, a figure: a value that cannot be read rejects the
+    // row rather than pass as current.
     let days_past_due = match optional(row, l.days_past_due, "days_past_due", d)? {
         None => 0,
         Some(t) => count(t, "days_past_due")?,
     };
     for (col, name) in [(l.apr, "apr"), (l.monthly_payment, "monthly_payment")] {
-        if let Some(t) = optional(row, col, name, d)? {
-            let v = if name == "apr" && d.tape {
-                tape_rate(t)?
-            } else {
-                amount(t, name)?
-            };
-            if v < Decimal::ZERO {
-                return Err((name, format!("must not be negative: `{t}`")));
-            }
-        }
+        soft(
+            read(col, name, &|t| {
+                let v = if name == "apr" && d.tape {
+                    tape_rate(t)?
+                } else {
+                    amount(t, name)?
+                };
+                match v < Decimal::ZERO {
+                    true => Err((name, format!("must not be negative: `{t}`"))),
+                    false => Ok(()),
+                }
+            }),
+            bad,
+        );
     }
-    let origination_value = optional(row, l.origination_value, "origination_value", d)?
-        .map(|t| amount(t, "origination_value"))
-        .transpose()?;
-    if origination_value.is_some_and(|v| v <= Decimal::ZERO) {
-        return Err(("origination_value", "must be greater than 0".into()));
-    }
-    let credit_score = optional(row, l.credit_score, "credit_score", d)?
-        .map(|t| count(t, "credit_score"))
-        .transpose()?;
-    if let Some(t) = optional(row, l.vehicle_year, "vehicle_year", d)? {
-        count(t, "vehicle_year")?;
-    }
-    let new_used = optional(row, l.new_used, "new_used", d)?.and_then(NewUsed::parse);
+    let origination_value = soft(
+        optional(row, l.origination_value, "origination_value", d).and_then(|t| {
+            t.map(|t| match amount(t, "origination_value")? {
+                v if v <= Decimal::ZERO => {
+                    Err(("origination_value", "must be greater than 0".into()))
+                }
+                v => Ok(v),
+            })
+            .transpose()
+        }),
+        bad,
+    );
+    let credit_score = soft(
+        optional(row, l.credit_score, "credit_score", d)
+            .and_then(|t| t.map(|t| count(t, "credit_score")).transpose()),
+        bad,
+    );
+    soft(
+        read(l.vehicle_year, "vehicle_year", &|t| {
+            count(t, "vehicle_year").map(|_| ())
+        }),
+        bad,
+    );
+    let new_used = soft(
+        optional(row, l.new_used, "new_used", d).and_then(|t| {
+            t.map(|t| NewUsed::parse(t).ok_or(("new_used", String::new())))
+                .transpose()
+        }),
+        bad,
+    );
 
     let tail = scratch;
     tail.clear();
@@ -682,10 +783,15 @@ pub struct ValuationLayout {
     date: usize,
     value: usize,
     source: Option<usize>,
+    dialect: Dialect,
 }
 
 impl ValuationLayout {
-    pub fn new(path: &Path, header: &Header) -> Result<ValuationLayout, InputError> {
+    pub fn new(
+        path: &Path,
+        header: &Header,
+        dialect: Dialect,
+    ) -> Result<ValuationLayout, InputError> {
         header.check_unique(path)?;
         missing_columns(path, header, &VALUATION_REQUIRED)?;
         Ok(ValuationLayout {
@@ -694,6 +800,7 @@ impl ValuationLayout {
             date: header.find("valuation_date").expect("checked"),
             value: header.find("value").expect("checked"),
             source: header.find("source"),
+            dialect,
         })
     }
 }
@@ -728,7 +835,7 @@ fn parse_valuation<'a>(row: &Row<'a>, l: &ValuationLayout) -> Result<ValuationRo
     if let Some(p) = field_count_problem(row, l.width) {
         return Err(p);
     }
-    let d = Dialect::default();
+    let d = &l.dialect;
     let vin = required(row, l.vin, "vin", d)?;
     let date_text = required(row, l.date, "valuation_date", d)?;
     let date = Date::parse(date_text).ok_or((

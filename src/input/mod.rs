@@ -15,9 +15,12 @@ pub mod xmltape;
 use crate::error::InputError;
 use crate::progress::Progress;
 use dedup::SharedIds;
-use load::{parse_loans, Loan, LoanBatch, LoanFileRules, LoanLayout, Reject};
+use load::{
+    parse_loans, FieldCount, Loan, LoanBatch, LoanFileRules, LoanLayout, Reject, Unreadable,
+};
 use rayon::prelude::*;
 use reader::{ChunkReader, FileFacts};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -56,6 +59,9 @@ pub struct Loans {
     pub duplicate_rows: u64,
     /// Ids shared by different loans in a tape, kept apart as `<id>#<n>`.
     pub shared_ids: SharedIds,
+    /// Optional fields that could not be read and count as missing, by the field's label
+    /// (`credit_score (obligorCreditScore)` for a mapped column).
+    pub unreadable: BTreeMap<String, FieldCount>,
     /// The file's size and sha256, for the manifest (the XML's own for an XML tape).
     pub file: FileFacts,
     pub layout: LoanLayout,
@@ -67,6 +73,7 @@ struct Parsed {
     loans: Vec<Loan>,
     rejects: Vec<(Option<Box<str>>, Reject)>,
     rows: u64,
+    unreadable: Unreadable,
 }
 
 impl Parsed {
@@ -88,6 +95,7 @@ impl Parsed {
         self.loans.extend(batch.loans);
         self.rejects.extend(batch.rejects);
         self.rows += batch.rows;
+        self.unreadable.merge(batch.unreadable);
     }
 }
 
@@ -143,6 +151,7 @@ pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, 
             .rejects
             .iter_mut()
             .for_each(|(_, r)| r.line = line_of(r.line));
+        parsed.unreadable.map_lines(line_of);
     }
     let shared_ids = match tape {
         true => dedup::disambiguate_ids(&mut parsed.loans),
@@ -169,6 +178,12 @@ pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, 
         counts,
         duplicate_rows: kept.duplicate_rows,
         shared_ids,
+        unreadable: parsed
+            .unreadable
+            .0
+            .into_iter()
+            .map(|(field, c)| (layout.label(field), c))
+            .collect(),
         file,
         layout,
     })

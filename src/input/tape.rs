@@ -7,7 +7,7 @@
 //! and that its rate is a fraction. Columns that are not mapped are echoed unchanged.
 //!
 //! Documented rules for EX-102 tapes (see README "Real loan tapes"):
-//! - `NA`, `-` and empty mean missing. A missing required field (id, dates, amounts, term, balance) is
+//! - Empty and the missing words (default `NA`, `N/A`, `NULL`, `null`, `None`, `-`, `#N/A`) mean missing. A missing required field (id, dates, amounts, term, balance) is
 //!   a reject naming the tape's column.
 //! - `assetNumber` is read as text. `originationDate` is `MM/YYYY` (the first of that month);
 //!   `reportingPeriodEndingDate` is `MM-DD-YYYY`.
@@ -52,20 +52,42 @@ pub const REGAB_COLUMNS: [(&str, &str); 16] = [
 /// The column that carries a tape row's reporting period.
 pub const PERIOD: &str = "reporting_period_end";
 
+/// The texts real exports write for "no value" (besides an empty field), unless the config's `missing`
+/// says otherwise.
+pub const DEFAULT_MISSING: [&str; 7] = ["NA", "N/A", "NULL", "null", "None", "-", "#N/A"];
+
 /// The value conventions of a loan file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dialect {
-    /// An EX-102 tape: `NA`/`-` missing, tape date forms, rate as a fraction.
+    /// An EX-102 tape: tape date forms, rate as a fraction.
     pub tape: bool,
+    /// Words that mean "no value" in any field (an empty field always does).
+    missing: std::sync::Arc<[Box<str>]>,
+    /// The longest missing word: a longer field is never missing (the common case, checked first).
+    longest: usize,
+}
+
+impl Default for Dialect {
+    fn default() -> Dialect {
+        Dialect::new(false, &DEFAULT_MISSING)
+    }
 }
 
 impl Dialect {
-    /// Whether a (trimmed) field means "no value".
-    pub fn is_missing(self, text: &str) -> bool {
-        text.is_empty() || (self.tape && (text == "NA" || text == "-"))
+    pub fn new<S: AsRef<str>>(tape: bool, missing: &[S]) -> Dialect {
+        Dialect {
+            tape,
+            missing: missing.iter().map(|w| Box::from(w.as_ref())).collect(),
+            longest: missing.iter().map(|w| w.as_ref().len()).max().unwrap_or(0),
+        }
     }
 
-    pub fn parse_date(self, text: &str) -> Option<Date> {
+    /// Whether a (trimmed) field means "no value".
+    pub fn is_missing(&self, text: &str) -> bool {
+        text.is_empty() || (text.len() <= self.longest && self.missing.iter().any(|w| **w == *text))
+    }
+
+    pub fn parse_date(&self, text: &str) -> Option<Date> {
         if self.tape {
             Date::parse_tape(text)
         } else {
@@ -74,7 +96,7 @@ impl Dialect {
     }
 
     /// How to write dates in reject reasons.
-    pub fn date_hint(self) -> &'static str {
+    pub fn date_hint(&self) -> &'static str {
         if self.tape {
             "write MM/YYYY, MM-DD-YYYY or YYYY-MM-DD"
         } else {

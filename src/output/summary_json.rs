@@ -192,6 +192,21 @@ pub struct LoansQuality {
     pub credit_score_outside_250_900: u64,
     pub zero_balance_accounts: u64,
     pub ids_shared_by_different_loans: SharedIdsJson,
+    pub optional_fields_unreadable: OptionalUnreadable,
+}
+
+/// Optional loan fields whose value could not be read: the loan stays, the field counts as missing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OptionalUnreadable {
+    pub rule: String,
+    /// By field: `credit_score`, or `credit_score (obligorCreditScore)` for a mapped column.
+    pub fields: BTreeMap<String, UnreadableField>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnreadableField {
+    pub rows: u64,
+    pub first_lines: Vec<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -284,6 +299,7 @@ pub struct ConfigJson {
     pub tape: Option<String>,
     pub tape_period: Option<String>,
     pub columns: IndexMap<String, String>,
+    pub missing: Vec<String>,
     pub estimate: EstimateJson,
     pub format: String,
     pub max_reject_rate: Option<Dec>,
@@ -373,6 +389,23 @@ impl Summary {
                                financed, term, origination value or balance are kept as <id>#<n> in file order"
                             .into(),
                     },
+                    optional_fields_unreadable: OptionalUnreadable {
+                        rule: "an optional field the figures do not need (apr, monthly_payment, credit_score, \
+                               origination_value, vehicle_year, new_used) that cannot be read counts as \
+                               missing: the loan stays in the book, its raw text is echoed"
+                            .into(),
+                        fields: book
+                            .unreadable
+                            .iter()
+                            .map(|(field, c)| {
+                                let c = UnreadableField {
+                                    rows: c.rows,
+                                    first_lines: c.first_lines.clone(),
+                                };
+                                (field.clone(), c)
+                            })
+                            .collect(),
+                    },
                 },
                 estimates: EstimatesQuality {
                     enabled: config.estimate.enabled,
@@ -423,6 +456,7 @@ impl Summary {
                     tape: config.tape.map(|_| "regab".into()),
                     tape_period: config.tape_period.map(|d| d.to_string()),
                     columns: config.columns.iter().cloned().collect(),
+                    missing: config.missing.clone(),
                     estimate: EstimateJson {
                         enabled: config.estimate.enabled,
                         new: points(&config.estimate.new.0),

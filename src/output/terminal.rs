@@ -1,6 +1,6 @@
 //! The short summary printed on stdout at the end of a run: a pure serializer, results in, text out.
 
-use crate::book::summarize::Summaries;
+use crate::book::Book;
 use crate::money::group_thousands;
 use crate::output::tables::money;
 use rust_decimal::Decimal;
@@ -24,13 +24,10 @@ fn percent(share: Option<Decimal>) -> String {
 }
 
 /// The short summary printed on stdout at the end of a run.
-pub fn terminal_summary(
-    s: &Summaries,
-    accepted: u64,
-    rejected: u64,
-    as_of: &str,
-    out_dir: &str,
-) -> String {
+pub fn terminal_summary(book: &Book, as_of: &str, out_dir: &str) -> String {
+    let s = &book.summaries;
+    let accepted = book.loan_counts.accepted;
+    let rejected = book.loan_counts.rejected + book.valuation_counts.rejected;
     let t = &s.ltv.total;
     let pct = percent;
     let mut out = format!(
@@ -53,6 +50,20 @@ pub fn terminal_summary(
                 "  values estimated from origination value and age for {} accounts, {} of them underwater\n",
                 human_count(t.estimated_accounts),
                 human_count(t.estimated_underwater_accounts),
+            ),
+        );
+    }
+    if !book.unreadable.is_empty() {
+        let fields: Vec<String> = book
+            .unreadable
+            .iter()
+            .map(|(field, c)| format!("{field} on {} rows", human_count(c.rows)))
+            .collect();
+        out.insert_str(
+            out.len() - 1,
+            &format!(
+                "  unreadable optional fields counted as missing, loans kept: {} (lines in summary.json)\n",
+                fields.join(", ")
             ),
         );
     }
