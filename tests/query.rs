@@ -255,3 +255,54 @@ fn errors_say_what_to_change() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("not the output of `underwater run`"));
 }
+
+/// `SUM(expected_deficiency) / SUM(balance)` printed 0.01 (polars divides decimals at their 2-place
+/// scale) and `CAST(... AS DOUBLE)` printed 3.5742e7: silent wrong numbers. Divisions are floats, and
+/// floats print at full precision in every format.
+#[test]
+fn regression_ratios_and_floats_were_rounded_silently() {
+    use rust_decimal::prelude::ToPrimitive;
+    let s = hand_runs();
+    let sql = "SELECT SUM(expected_deficiency) / SUM(balance) AS r, CAST(SUM(balance) AS DOUBLE) AS b FROM accounts";
+    for run in ["out", "pq"] {
+        let csv = answer(&s, &["--run", run, sql, "--format", "csv"]);
+        let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        // The hand book's totals (tests/golden/hand_book): 5,730.02 / 181,020.40, computed here exactly.
+        let exact: rust_decimal::Decimal = "5730.02".parse::<rust_decimal::Decimal>().unwrap()
+            / "181020.40".parse::<rust_decimal::Decimal>().unwrap();
+        let r: f64 = row[0].parse().unwrap();
+        assert!(
+            (r - exact.to_f64().unwrap()).abs() < 1e-17,
+            "{} against {exact}",
+            row[0]
+        );
+        assert!(
+            row[0].len() >= 12,
+            "at least 10 significant decimals: {}",
+            row[0]
+        );
+        assert_eq!(row[1], "181020.4");
+        let json: serde_json::Value =
+            serde_json::from_str(&answer(&s, &["--run", run, sql, "--format", "json"])).unwrap();
+        assert_eq!(json[0]["b"].as_f64(), Some(181020.4));
+        assert_eq!(json[0]["r"].as_f64(), Some(r));
+    }
+}
+
+/// `--by pd` panicked inside polars (a dtype feature it was built without) and exited 101, a code no
+/// table lists. A panic is a bug: exit 1 and say so. (When `--by pd` works, keep this test on whatever
+/// query panics next, or drop it with the panic.)
+#[test]
+fn regression_a_panic_exited_101() {
+    let s = hand_runs();
+    let out = query(&s, &["--run", "pq", "--by", "pd", "--format", "csv"]);
+    if out.status.success() {
+        return; // polars grouped it: nothing panicked.
+    }
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("internal error (a bug"),
+        "{}",
+        stderr(&out)
+    );
+}

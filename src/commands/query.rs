@@ -167,6 +167,60 @@ fn quote(column: &str) -> String {
     format!("\"{}\"", column.trim().replace('"', "\"\""))
 }
 
+/// polars divides two decimals at their own scale, so `SUM(expected_deficiency) / SUM(balance)` on money
+/// (2 places) gives 0.01 for 0.0081: a silent wrong number. Every `/` of a query is therefore done in
+/// 64-bit floats, which [`cell`] prints at full precision. SQL that sqlparser cannot read is left as
+/// written, for polars to report with its position.
+fn divide_in_floats(sql: &str) -> String {
+    use sqlparser::ast::ExactNumberInfo;
+    use sqlparser::ast::{visit_expressions_mut, BinaryOperator, CastKind, DataType, Expr};
+    use sqlparser::dialect::GenericDialect;
+    use sqlparser::parser::{Parser, ParserOptions};
+    if !sql.contains('/') {
+        return sql.to_string();
+    }
+    let parsed = Parser::new(&GenericDialect)
+        .with_options(ParserOptions {
+            trailing_commas: true,
+            ..Default::default()
+        })
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements());
+    let Ok(mut statements) = parsed else {
+        return sql.to_string();
+    };
+    let as_double = |e: &mut Box<Expr>| {
+        let inner = std::mem::replace(
+            e.as_mut(),
+            Expr::Wildcard(sqlparser::ast::helpers::attached_token::AttachedToken::empty()),
+        );
+        **e = Expr::Cast {
+            kind: CastKind::Cast,
+            expr: Box::new(inner),
+            data_type: DataType::Double(ExactNumberInfo::None),
+            array: false,
+            format: None,
+        };
+    };
+    let _ = visit_expressions_mut(&mut statements, |e| {
+        if let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Divide,
+            right,
+        } = e
+        {
+            as_double(left);
+            as_double(right);
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    statements
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Executes SQL, turning polars' errors into ones an analyst can act on.
 fn run_sql(ctx: &mut SQLContext, sql: &str, columns: &[String]) -> Result<DataFrame, Error> {
     let explain = |e: PolarsError| -> Error {
@@ -192,7 +246,7 @@ fn run_sql(ctx: &mut SQLContext, sql: &str, columns: &[String]) -> Result<DataFr
         }
         .into()
     };
-    ctx.execute(sql)
+    ctx.execute(&divide_in_floats(sql))
         .and_then(|lf| lf.collect())
         .map_err(explain)
 }
