@@ -271,6 +271,14 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             )
         }
         Command::Generate(cmd) => {
+            if cmd.loans > 1_000_000_000 || cmd.valuations_per_loan > 1000 {
+                return Err(ConfigError::OutOfRange {
+                    flag: "--loans / --valuations-per-loan",
+                    value: format!("{} / {}", cmd.loans, cmd.valuations_per_loan),
+                    range: "at most 1,000,000,000 loans and 1,000 valuations per loan",
+                }
+                .into());
+            }
             let as_of = crate::date::Date::parse(&cmd.as_of)
                 .ok_or_else(|| ConfigError::BadAsOf(cmd.as_of.clone()))?;
             let args = crate::commands::generate::GenerateArgs {

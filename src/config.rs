@@ -16,6 +16,9 @@ use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+/// The largest `--fail-on-stale`: a century of days (larger values would also overflow day arithmetic).
+pub const MAX_STALE_DAYS: u32 = 36_500;
+
 /// The keys a config file may have at its top level.
 pub const KEYS: [&str; 9] = [
     "as_of",
@@ -181,10 +184,19 @@ impl Config {
             estimate.index = Some(index);
         }
         let threads = match args.threads {
-            Some(0) => return Err(ConfigError::BadThreads),
+            Some(n) if n == 0 || n > crate::error::MAX_THREADS => {
+                return Err(ConfigError::BadThreads)
+            }
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        if let Some(days) = args.fail_on_stale.filter(|&d| d > MAX_STALE_DAYS) {
+            return Err(ConfigError::OutOfRange {
+                flag: "--fail-on-stale",
+                value: days.to_string(),
+                range: "a number of days from 0 to 36500 (100 years)",
+            });
+        }
         let max_reject_rate = match &args.max_reject_rate {
             None => None,
             Some(text) => match Decimal::from_str(text.trim()) {

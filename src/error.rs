@@ -14,6 +14,9 @@ pub const EXIT_OUTPUT: u8 = 4;
 pub const EXIT_REJECT_RATE: u8 = 5;
 pub const EXIT_STALE: u8 = 6;
 
+/// More worker threads than any machine this runs on has cores: a typo, refused up front.
+pub const MAX_THREADS: usize = 1024;
+
 /// Every exit code and what it means, as `--help` and the README show them.
 pub const EXIT_CODES: [(u8, &str); 7] = [
     (EXIT_OK, "success: all outputs written (bad rows, if any, are in rejects.csv)"),
@@ -68,6 +71,12 @@ pub enum InputError {
         "{path} is not a CSV file: {reason}. Fix: pass the CSV export, not another kind of file"
     )]
     NotCsv { path: PathBuf, reason: String },
+    #[error(
+        "{path}: its lines end in a bare CR (a carriage return without a line feed, as Excel's old \
+         \"CSV (Macintosh)\" writes), so its rows cannot be told apart. Fix: save it as \"CSV UTF-8\", \
+         or convert the line ends, e.g. tr '\\r' '\\n' < in.csv > out.csv"
+    )]
+    BareCr { path: PathBuf },
     #[error(
         "polars could not read {path} as a table: {reason}. Fix: pass a CSV file with a header line"
     )]
@@ -130,8 +139,14 @@ pub enum ConfigError {
     },
     #[error("--as-of `{0}` is not a date. Fix: write it as YYYY-MM-DD, e.g. --as-of 2024-06-30")]
     BadAsOf(String),
-    #[error("--threads must be at least 1")]
+    #[error("--threads must be between 1 and {}", crate::error::MAX_THREADS)]
     BadThreads,
+    #[error("{flag} {value} is out of range. Fix: give {range}")]
+    OutOfRange {
+        flag: &'static str,
+        value: String,
+        range: &'static str,
+    },
     #[error("--max-reject-rate `{0}` must be a share between 0 and 1, e.g. 0.01 for 1%")]
     BadRejectRate(String),
     #[error(

@@ -256,6 +256,43 @@ fn threads_zero_is_a_usage_error() {
     );
 }
 
+/// `--fail-on-stale 4000000000` wrapped to a negative limit and failed a fresh book; `--threads 5000`
+/// ran on. Numeric flags have ranges, checked before anything is read.
+#[test]
+fn regression_out_of_range_flags_wrapped_or_ran_on() {
+    let s = sandbox();
+    assert_fails(
+        &s.run_book(
+            "out",
+            &["--as-of", "2024-06-30", "--fail-on-stale", "4000000000"],
+        ),
+        2,
+        &["--fail-on-stale", "36500"],
+    );
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30", "--threads", "5000"]),
+        2,
+        &["--threads", "1024"],
+    );
+    assert_fails(
+        &s.run(&[
+            "generate",
+            "--loans",
+            "100",
+            "--valuations-per-loan",
+            "100000",
+            "--out",
+            "g",
+        ]),
+        2,
+        &["--valuations-per-loan"],
+    );
+    assert_ok(&s.run_book(
+        "out",
+        &["--as-of", "2024-06-30", "--fail-on-stale", "36500"],
+    ));
+}
+
 #[test]
 fn help_documents_exit_codes() {
     let s = Sandbox::new();
@@ -354,4 +391,22 @@ fn a_closed_pipe_is_not_an_error() {
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+}
+
+/// Bare-CR line ends read as a header and no rows (exit 0, an empty book); a header ending in CR before
+/// LF rows lost the first row. Both are refused: exit 3, nothing written.
+#[test]
+fn regression_bare_cr_line_ends_gave_an_empty_book() {
+    let s = sandbox();
+    let mac = LOANS.replace('\n', "\r");
+    for (name, loans) in [("mac", mac), ("mixed", LOANS.replacen('\n', "\r", 1))] {
+        s.write("loans.csv", &loans);
+        let out = s.run_book(name, &["--as-of", "2024-06-30"]);
+        assert_fails(&out, 3, &["loans.csv", "bare CR", "Fix"]);
+        assert!(!s.path(name).exists());
+    }
+    // CRLF stays fine.
+    s.write("loans.csv", &LOANS.replace('\n', "\r\n"));
+    assert_ok(&s.run_book("crlf", &["--as-of", "2024-06-30"]));
+    assert_eq!(read_csv(&s.path("crlf/accounts.csv")).len(), 1);
 }

@@ -12,7 +12,7 @@ use std::io::Write;
 
 /// A rayon pool of `threads` workers for one command.
 pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
-    if threads == 0 {
+    if threads == 0 || threads > crate::error::MAX_THREADS {
         return Err(ConfigError::BadThreads.into());
     }
     rayon::ThreadPoolBuilder::new()

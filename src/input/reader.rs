@@ -411,6 +411,16 @@ impl ChunkReader {
                 path: self.path.clone(),
             });
         }
+        // The header is read up to the first LF. Lines that end in a bare CR (Excel's old "CSV
+        // (Macintosh)") put more records before it: the whole file would read as a header and no rows.
+        if rdr
+            .read_record(&mut csv::StringRecord::new())
+            .unwrap_or(false)
+        {
+            return Err(InputError::BareCr {
+                path: self.path.clone(),
+            });
+        }
         let names: Vec<String> = record.iter().map(|s| s.trim().to_string()).collect();
         self.next_line += memchr::memchr_iter(b'\n', &self.pending[..end]).count() as u64;
         self.pending.drain(..end);

@@ -27,15 +27,26 @@ fn percent(share: Option<Decimal>) -> String {
 pub fn terminal_summary(book: &Book, as_of: &str, out_dir: &str) -> String {
     let s = &book.summaries;
     let accepted = book.loan_counts.accepted;
-    let rejected = book.loan_counts.rejected + book.valuation_counts.rejected;
+    // Loan rows and valuation rows are different things: a rejected loan is lost exposure, a rejected
+    // valuation may not matter. Never one sum of the two.
+    let rejected = match &book.valuations_file {
+        Some(_) => format!(
+            "{} loan rows and {} valuation rows rejected",
+            human_count(book.loan_counts.rejected),
+            human_count(book.valuation_counts.rejected)
+        ),
+        None => format!(
+            "{} loan rows rejected",
+            human_count(book.loan_counts.rejected)
+        ),
+    };
     let t = &s.ltv.total;
     let pct = percent;
     let mut out = format!(
-        "underwater: book as of {as_of}: {} accounts ({} rows rejected), balance {}\n  \
+        "underwater: book as of {as_of}: {} accounts ({rejected}), balance {}\n  \
          underwater {} accounts ({}), negative equity {}\n  \
          deficiency if default {}, expected deficiency {}\n\n",
         human_count(accepted),
-        human_count(rejected),
         human_money(&t.balance.dec()),
         human_count(t.underwater_accounts),
         pct(t.share_underwater()),
