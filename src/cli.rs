@@ -205,7 +205,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             }
         }
         Command::Query(cmd) => {
-            use crate::commands::query::{QueryArgs, QueryFormat, Source};
+            use crate::commands::query::{QueryArgs, Source};
             let source = match (cmd.run, cmd.loans) {
                 (Some(dir), _) => Source::Run(dir),
                 (None, Some(loans)) => {
@@ -231,23 +231,9 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 }
                 (None, None) => unreachable!("clap requires --run or --loans"),
             };
-            let by_extension = cmd
-                .output
-                .as_ref()
-                .and_then(|p| match p.extension()?.to_str()? {
-                    "parquet" => Some(QueryFormat::Parquet),
-                    "json" => Some(QueryFormat::Json),
-                    "md" => Some(QueryFormat::Markdown),
-                    "csv" => Some(QueryFormat::Csv),
-                    _ => None,
-                });
-            let terminal =
-                cmd.output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
-            let format = cmd.format.or(by_extension).unwrap_or(if terminal {
-                QueryFormat::Table
-            } else {
-                QueryFormat::Csv
-            });
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let (output, format) =
+                crate::commands::query::output_format(cmd.output, cmd.format, terminal)?;
             let quiet = cmd.quiet;
             crate::commands::query::query(
                 QueryArgs {
@@ -258,7 +244,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     top: cmd.top,
                     order_by: cmd.order_by,
                     format,
-                    output: cmd.output,
+                    output,
                 },
                 Progress::new(quiet),
             )

@@ -170,6 +170,11 @@ pub enum QueryError {
     Both,
     #[error("--top needs --order-by COLUMN (the largest values of that column come first)")]
     TopWithoutOrder,
+    #[error(
+        "-o {path}: {problem}. Fix: name the file .csv, .json, .md, .parquet or .txt (an aligned table), \
+         or give -o - for standard output"
+    )]
+    BadOutput { path: PathBuf, problem: String },
     #[error("SQL error: {message}")]
     Sql { message: String },
     #[error("unknown column `{column}`. Columns of accounts: {available}")]

@@ -33,15 +33,40 @@ fn by_state_matches_the_summary_file_to_the_cent() {
     let s = hand_runs();
     let got = answer(&s, &["--run", "out", "--by", "state", "--format", "csv"]);
     // The hand book's summary_by_state.csv, with the empty state as an empty group, last.
+    let money: Vec<String> = got
+        .lines()
+        .map(|l| l.splitn(9, ',').take(8).collect::<Vec<_>>().join(","))
+        .collect();
     assert_eq!(
-        got,
+        money.join("\n"),
         "state,accounts,balance,value,underwater_accounts,negative_equity,deficiency_if_default,expected_deficiency\n\
          CA,5,56000.00,50000.00,4,6000.01,18500.00,370.00\n\
          NY,4,51000.00,38500.00,4,12500.00,22275.00,445.50\n\
          TX,8,60020.40,55500.00,1,3500.00,17845.40,4767.52\n\
          ,2,14000.00,9000.00,0,0.00,7350.00,147.00\n\
-         TOTAL,19,181020.40,153000.00,9,22000.01,65970.40,5730.02\n"
+         TOTAL,19,181020.40,153000.00,9,22000.01,65970.40,5730.02"
     );
+    // The ratios the summary rounds to 4 places, as floats at full precision: share = underwater /
+    // accounts, avg_ltv = Σ balance² / value ÷ Σ balance over valued accounts (hand book, by hand).
+    let ratios: Vec<(f64, f64)> = got
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.rsplitn(3, ',').collect();
+            (f[1].parse().unwrap(), f[0].parse().unwrap())
+        })
+        .collect();
+    let want = [
+        (4.0 / 5.0, 1.1286),
+        (1.0, 1.3398),
+        (1.0 / 8.0, 0.9904),
+        (0.0, 1.0),
+        (9.0 / 19.0, 1.1421),
+    ];
+    for ((share, ltv), (want_share, want_ltv)) in ratios.iter().zip(want) {
+        assert_eq!(*share, want_share, "{got}");
+        assert!((ltv - want_ltv).abs() < 0.00005, "{ltv} against {want_ltv}");
+    }
     // The same from the Parquet run and from the raw inputs.
     assert_eq!(
         answer(&s, &["--run", "pq", "--by", "state", "--format", "csv"]),
@@ -305,4 +330,95 @@ fn regression_a_panic_exited_101() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `--by state --top 3 --order-by negative_equity` ignored --top and --order-by; a typo in --order-by
+/// gave a raw polars error; `-o top.xlsx` wrote CSV into a .xlsx; `-o -` wrote a file named `-`.
+#[test]
+fn regression_shorthands_did_not_compose_and_output_names_were_ignored() {
+    let s = hand_runs();
+    let top = answer(
+        &s,
+        &[
+            "--run",
+            "out",
+            "--by",
+            "state",
+            "--top",
+            "2",
+            "--order-by",
+            "negative_equity",
+            "--format",
+            "csv",
+        ],
+    );
+    let labels: Vec<&str> = top
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    // NY 12,500.00 and CA 6,000.01 are the two largest; TOTAL is still the whole book's.
+    assert_eq!(labels, ["NY", "CA", "TOTAL"]);
+    assert!(
+        top.lines()
+            .last()
+            .unwrap()
+            .starts_with("TOTAL,19,181020.40,"),
+        "{top}"
+    );
+
+    let out = query(
+        &s,
+        &[
+            "--run",
+            "out",
+            "--by",
+            "state",
+            "--order-by",
+            "negativ_equity",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown column `negativ_equity`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("negative_equity"),
+        "lists the columns"
+    );
+    let out = query(&s, &["--run", "out", "--by", "stat"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown column `stat`"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = query(&s, &["--run", "out", "--by", "state", "-o", "top.xlsx"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(".xlsx"), "{}", stderr(&out));
+    assert!(!s.path("top.xlsx").exists());
+    let out = query(
+        &s,
+        &[
+            "--run", "out", "--by", "state", "-o", "top.csv", "--format", "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    let to_stdout = answer(
+        &s,
+        &[
+            "--run", "out", "--by", "state", "-o", "-", "--format", "csv",
+        ],
+    );
+    assert!(to_stdout.starts_with("state,accounts"), "{to_stdout}");
+    assert!(!s.path("-").exists(), "no file named -");
+    assert_ok(&query(
+        &s,
+        &["--run", "out", "--by", "state", "-o", "top.txt"],
+    ));
+    assert!(s.read("top.txt").contains("TOTAL"));
 }

@@ -62,6 +62,47 @@ const REQUIRED: [&str; 4] = [
     "origination_ltv_bucket",
 ];
 
+/// Where the answer goes and in what format: `-o FILE` (None: standard output, also for `-o -`) and the
+/// format from `--format`, else from the file's extension, else a table on a terminal and CSV in a pipe.
+/// An extension that is not a format, or that contradicts `--format`, is refused: a CSV in a file named
+/// `.xlsx` would open as garbage.
+pub fn output_format(
+    output: Option<PathBuf>,
+    format: Option<QueryFormat>,
+    terminal: bool,
+) -> Result<(Option<PathBuf>, QueryFormat), QueryError> {
+    let output = output.filter(|p| p.as_os_str() != "-");
+    let by_extension = match output.as_ref().and_then(|p| Some((p, p.extension()?))) {
+        None => None,
+        Some((path, ext)) => Some(match ext.to_string_lossy().to_ascii_lowercase().as_str() {
+            "parquet" => QueryFormat::Parquet,
+            "json" => QueryFormat::Json,
+            "md" | "markdown" => QueryFormat::Markdown,
+            "csv" => QueryFormat::Csv,
+            "txt" => QueryFormat::Table,
+            other => {
+                return Err(QueryError::BadOutput {
+                    path: path.clone(),
+                    problem: format!("`.{other}` is not a format underwater writes"),
+                })
+            }
+        }),
+    };
+    let format = match (format, by_extension) {
+        (Some(f), Some(e)) if f != e => {
+            return Err(QueryError::BadOutput {
+                path: output.clone().unwrap_or_default(),
+                problem: format!("--format {f:?} does not match the file's extension")
+                    .to_lowercase(),
+            })
+        }
+        (Some(f), _) | (None, Some(f)) => f,
+        (None, None) if terminal && output.is_none() => QueryFormat::Table,
+        (None, None) => QueryFormat::Csv,
+    };
+    Ok((output, format))
+}
+
 /// Runs a query and writes its answer (stdout or `-o FILE`).
 pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
     let sql = build_sql(&args)?;
@@ -96,6 +137,7 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
         .iter()
         .map(|c| c.to_string())
         .collect();
+    check_columns(&args, &columns)?;
     ctx.register("accounts", accounts.lazy());
     let mut ctx = ctx;
     let answer = run_sql(&mut ctx, &sql, &columns)?;
@@ -128,6 +170,12 @@ fn build_sql(args: &QueryArgs) -> Result<String, QueryError> {
         .as_ref()
         .map(|w| format!(" WHERE {w}"))
         .unwrap_or_default();
+    let order_by = |default: String| match (&args.order_by, args.top) {
+        (Some(col), _) => Ok(format!(" ORDER BY {} DESC", quote(col))),
+        (None, Some(_)) => Err(QueryError::TopWithoutOrder),
+        (None, None) => Ok(default),
+    };
+    let limit = args.top.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
     if !args.by.is_empty() {
         let by = args
             .by
@@ -135,21 +183,51 @@ fn build_sql(args: &QueryArgs) -> Result<String, QueryError> {
             .map(|c| quote(c))
             .collect::<Vec<_>>()
             .join(", ");
+        let order = order_by(format!(" ORDER BY {by}"))?;
         return Ok(format!(
-            "SELECT {by}, {} FROM accounts{filter} GROUP BY {by} ORDER BY {by}",
+            "SELECT {by}, {} FROM accounts{filter} GROUP BY {by}{order}{limit}",
             metrics()
         ));
     }
-    let order = match (&args.order_by, args.top) {
-        (Some(col), _) => format!(" ORDER BY {} DESC", quote(col)),
-        (None, Some(_)) => return Err(QueryError::TopWithoutOrder),
-        (None, None) => String::new(),
-    };
-    let limit = args.top.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let order = order_by(String::new())?;
     Ok(format!("SELECT * FROM accounts{filter}{order}{limit}"))
 }
 
-/// The standard metrics of the summary reports, as SQL aggregates over exact decimals.
+/// The metric columns of a `--by` answer, in order.
+const METRICS: [&str; 9] = [
+    "accounts",
+    "balance",
+    "value",
+    "underwater_accounts",
+    "negative_equity",
+    "deficiency_if_default",
+    "expected_deficiency",
+    "share_underwater",
+    "avg_ltv",
+];
+
+/// Every column a shorthand names must exist: an unknown one is refused with the list of columns,
+/// before polars sees it (`--order-by` may also name a metric of `--by`).
+fn check_columns(args: &QueryArgs, columns: &[String]) -> Result<(), QueryError> {
+    let known = |c: &str| columns.iter().any(|k| k == c.trim());
+    let metric = |c: &str| !args.by.is_empty() && METRICS.contains(&c.trim());
+    let unknown = args
+        .by
+        .iter()
+        .find(|c| !known(c))
+        .or(args.order_by.as_ref().filter(|c| !known(c) && !metric(c)));
+    match unknown {
+        Some(column) => Err(QueryError::UnknownColumn {
+            column: column.clone(),
+            available: columns.join(", "),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The standard metrics of the summary reports, as SQL aggregates: money sums stay exact decimals;
+/// `share_underwater` (of all accounts) and `avg_ltv` (balance-weighted, from the exact ratio balance /
+/// value over valued accounts) are floats at full precision, where summary_by_*.csv rounds to 4 places.
 fn metrics() -> String {
     [
         "COUNT(*) AS accounts",
@@ -159,6 +237,9 @@ fn metrics() -> String {
         "SUM(negative_equity) AS negative_equity",
         "SUM(deficiency_if_default) AS deficiency_if_default",
         "SUM(expected_deficiency) AS expected_deficiency",
+        "SUM(CASE WHEN negative_equity > 0 THEN 1 ELSE 0 END) / COUNT(*) AS share_underwater",
+        "SUM(CASE WHEN value IS NOT NULL THEN balance * balance / value END) \
+         / SUM(CASE WHEN value IS NOT NULL THEN balance END) AS avg_ltv",
     ]
     .join(", ")
 }
