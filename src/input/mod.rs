@@ -104,14 +104,13 @@ impl Parsed {
 /// this returns); rejects still name XML lines.
 pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, InputError> {
     let tape = source.rules.dialect.tape;
-    let converted = match tape && xmltape::is_xml(source.path) {
-        true => {
-            let stage = progress.spinner("xml tape");
-            let c = xmltape::convert(source.path)?;
-            stage.finish(&format!("{} records", c.xml_lines.len()));
-            Some(c)
-        }
-        false => None,
+    let converted = if tape && xmltape::is_xml(source.path) {
+        let stage = progress.spinner("xml tape");
+        let c = xmltape::convert(source.path)?;
+        stage.finish(&format!("{} records", c.xml_lines.len()));
+        Some(c)
+    } else {
+        None
     };
     let path = converted.as_ref().map_or(source.path, |c| c.csv.as_path());
     let line_of = |line: u64| converted.as_ref().map_or(line, |c| c.xml_line(line));
@@ -153,9 +152,10 @@ pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, 
             .for_each(|(_, r)| r.line = line_of(r.line));
         parsed.unreadable.map_lines(line_of);
     }
-    let shared_ids = match tape {
-        true => dedup::disambiguate_ids(&mut parsed.loans),
-        false => SharedIds::default(),
+    let shared_ids = if tape {
+        dedup::disambiguate_ids(&mut parsed.loans)
+    } else {
+        SharedIds::default()
     };
     // A tape's ids are not reliable enough to tie a rejected row to an accepted one.
     let mut kept = dedup::reject_duplicates(parsed.loans, parsed.rejects, !tape);
