@@ -299,3 +299,45 @@ fn permission_denied_keeps_previous_outputs() {
     );
     assert_eq!(outputs_without_times(&s.path("shared/out")), before);
 }
+
+/// Staleness is reported on every run, not only with `--fail-on-stale`: the age of each matched
+/// valuation at as_of, in four bands, in summary.json and on the terminal.
+#[test]
+fn valuation_ages_are_always_reported() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance\n\
+         A,VA,2022-01-15,20000,60,10000\nB,VB,2022-01-15,20000,60,10000\n\
+         C,VC,2022-01-15,20000,60,10000\nD,VD,2022-01-15,20000,60,10000\n\
+         E,VE,2022-01-15,20000,60,10000\nF,VF,2022-01-15,20000,60,10000\n",
+    );
+    // At 2024-06-30: 30 days (edge of the first band), 31, 180 (edge), 181 days; F has no valuation.
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nVA,2024-05-31,9000\nVB,2024-05-30,9000\nVC,2024-01-02,9000\n\
+         VD,2024-01-01,9000\nVE,2024-06-30,9000\n",
+    );
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--as-of",
+        "2024-06-30",
+        "--out",
+        "out",
+    ]);
+    assert_ok(&out);
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(
+        json["data_quality"]["valuation_age_days"],
+        serde_json::json!({"0-30": 2, "31-90": 1, "91-180": 1, ">180": 1})
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("valuation age: 2 within 30 days, 1 31-90, 1 91-180, 1 older than 180"),
+        "{stdout}"
+    );
+}

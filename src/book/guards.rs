@@ -15,8 +15,19 @@ pub struct Stale {
     pub accounts: u64,
 }
 
+/// How old the matched valuations are at as_of (estimates, dated as_of, are not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ages {
+    pub days_0_30: u64,
+    pub days_31_90: u64,
+    pub days_91_180: u64,
+    pub days_over_180: u64,
+}
+
 /// What the guard rails found.
 pub struct Guards {
+    /// The age of every matched valuation, reported whether or not `--fail-on-stale` is given.
+    pub ages: Ages,
     /// Accounts valued by valuations older than `--fail-on-stale` days, when the flag is given.
     pub stale_valuations: Option<Stale>,
     /// The guard that failed the run, if any.
@@ -51,6 +62,17 @@ pub fn check(
             }
         }
     }
+    let mut ages = Ages::default();
+    for v in (0..book.loans.len()).filter_map(|i| book.valuation(i)) {
+        if !v.estimated {
+            match v.date.days_until(as_of) {
+                ..=30 => ages.days_0_30 += 1,
+                31..=90 => ages.days_31_90 += 1,
+                91..=180 => ages.days_91_180 += 1,
+                _ => ages.days_over_180 += 1,
+            }
+        }
+    }
     let stale_valuations = fail_on_stale.map(|days| {
         let stale = (0..book.loans.len())
             .filter(|&i| {
@@ -70,6 +92,7 @@ pub fn check(
         }
     });
     Guards {
+        ages,
         stale_valuations,
         failure,
     }

@@ -38,6 +38,7 @@ pub fn run(config: &Config, progress: Progress) -> Result<Outcome, Error> {
         }
         let summary = terminal::terminal_summary(
             &book,
+            &guards.ages,
             &config.as_of.to_string(),
             &config.out.display().to_string(),
         );

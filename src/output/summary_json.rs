@@ -178,6 +178,8 @@ pub struct DataQuality {
     pub estimates: EstimatesQuality,
     pub valuations: Option<ValuationsQuality>,
     pub accounts_without_value: u64,
+    /// Accounts by the age of their matched valuation at as_of (estimates not counted).
+    pub valuation_age_days: ValuationAges,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_valuations: Option<StaleValuations>,
 }
@@ -233,6 +235,18 @@ pub struct ValuationsQuality {
     pub dated_after_as_of_ignored: u64,
     pub vin_not_in_book: u64,
     pub candidates_for_book_vins: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ValuationAges {
+    #[serde(rename = "0-30")]
+    pub days_0_30: u64,
+    #[serde(rename = "31-90")]
+    pub days_31_90: u64,
+    #[serde(rename = "91-180")]
+    pub days_91_180: u64,
+    #[serde(rename = ">180")]
+    pub days_over_180: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -427,6 +441,12 @@ impl Summary {
                     candidates_for_book_vins: book.match_counts.candidates,
                 }),
                 accounts_without_value: t.accounts - t.valued_accounts,
+                valuation_age_days: ValuationAges {
+                    days_0_30: guards.ages.days_0_30,
+                    days_31_90: guards.ages.days_31_90,
+                    days_91_180: guards.ages.days_91_180,
+                    days_over_180: guards.ages.days_over_180,
+                },
                 stale_valuations: guards.stale_valuations.map(|s| StaleValuations {
                     older_than_days: s.older_than_days,
                     accounts: s.accounts,

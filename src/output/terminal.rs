@@ -1,5 +1,6 @@
 //! The short summary printed on stdout at the end of a run: a pure serializer, results in, text out.
 
+use crate::book::guards::Ages;
 use crate::book::Book;
 use crate::money::group_thousands;
 use crate::output::tables::money;
@@ -24,7 +25,7 @@ fn percent(share: Option<Decimal>) -> String {
 }
 
 /// The short summary printed on stdout at the end of a run.
-pub fn terminal_summary(book: &Book, as_of: &str, out_dir: &str) -> String {
+pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) -> String {
     let s = &book.summaries;
     let accepted = book.loan_counts.accepted;
     // Loan rows and valuation rows are different things: a rejected loan is lost exposure, a rejected
@@ -61,6 +62,19 @@ pub fn terminal_summary(book: &Book, as_of: &str, out_dir: &str) -> String {
                 "  values estimated from origination value and age for {} accounts, {} of them underwater\n",
                 human_count(t.estimated_accounts),
                 human_count(t.estimated_underwater_accounts),
+            ),
+        );
+    }
+    let matched = ages.days_0_30 + ages.days_31_90 + ages.days_91_180 + ages.days_over_180;
+    if matched > 0 {
+        out.insert_str(
+            out.len() - 1,
+            &format!(
+                "  valuation age: {} within 30 days, {} 31-90, {} 91-180, {} older than 180\n",
+                human_count(ages.days_0_30),
+                human_count(ages.days_31_90),
+                human_count(ages.days_91_180),
+                human_count(ages.days_over_180),
             ),
         );
     }
