@@ -201,17 +201,7 @@ fn regression_an_unreadable_optional_field_lost_the_loan() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2024-06-01,12000\nV2,2024-06-01,12000\nV3,2024-06-01,12000\nV4,2024-06-01,12000\n",
     );
-    let out = s.run(&[
-        "run",
-        "--loans",
-        "loans.csv",
-        "--valuations",
-        "valuations.csv",
-        "--as-of",
-        "2024-06-30",
-        "--out",
-        "out",
-    ]);
+    let out = s.run_book_printed("out", &["--as-of", "2024-06-30"]);
     assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

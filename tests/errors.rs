@@ -348,20 +348,7 @@ fn regression_query_into_a_full_disk_exited_0() {
 #[test]
 fn a_run_whose_summary_cannot_be_printed_says_so_with_outputs_in_place() {
     let s = sandbox();
-    let out = run_into_full_disk(
-        &s,
-        &[
-            "run",
-            "--loans",
-            "loans.csv",
-            "--valuations",
-            "valuations.csv",
-            "--as-of",
-            "2024-06-30",
-            "--out",
-            "out",
-        ],
-    );
+    let out = run_into_full_disk(&s, &book_args("out", &["--as-of", "2024-06-30"], false));
     assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
     assert!(
         s.path("out/accounts.csv").is_file(),

@@ -318,17 +318,7 @@ fn valuation_ages_are_always_reported() {
         "vin,valuation_date,value\nVA,2024-05-31,9000\nVB,2024-05-30,9000\nVC,2024-01-02,9000\n\
          VD,2024-01-01,9000\nVE,2024-06-30,9000\n",
     );
-    let out = s.run(&[
-        "run",
-        "--loans",
-        "loans.csv",
-        "--valuations",
-        "valuations.csv",
-        "--as-of",
-        "2024-06-30",
-        "--out",
-        "out",
-    ]);
+    let out = s.run_book_printed("out", &["--as-of", "2024-06-30"]);
     assert_ok(&out);
     let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
     assert_eq!(

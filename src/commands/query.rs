@@ -17,6 +17,7 @@ use crate::book;
 use crate::config::Config;
 use crate::error::{Error, InputError, OutputError, QueryError};
 use crate::output::summary_json::Summary;
+use crate::output::tables::SUM_METRICS;
 use crate::progress::Progress;
 use polars::prelude::*;
 use polars::sql::SQLContext;
@@ -193,24 +194,17 @@ fn build_sql(args: &QueryArgs) -> Result<String, QueryError> {
     Ok(format!("SELECT * FROM accounts{filter}{order}{limit}"))
 }
 
-/// The metric columns of a `--by` answer, in order.
-const METRICS: [&str; 9] = [
-    "accounts",
-    "balance",
-    "value",
-    "underwater_accounts",
-    "negative_equity",
-    "deficiency_if_default",
-    "expected_deficiency",
-    "share_underwater",
-    "avg_ltv",
-];
+/// The metric columns of a `--by` answer beyond the summary tables' sums.
+const RATIO_METRICS: [&str; 2] = ["share_underwater", "avg_ltv"];
 
 /// Every column a shorthand names must exist: an unknown one is refused with the list of columns,
 /// before polars sees it (`--order-by` may also name a metric of `--by`).
 fn check_columns(args: &QueryArgs, columns: &[String]) -> Result<(), QueryError> {
     let known = |c: &str| columns.iter().any(|k| k == c.trim());
-    let metric = |c: &str| !args.by.is_empty() && METRICS.contains(&c.trim());
+    let metric = |c: &str| {
+        let c = c.trim();
+        !args.by.is_empty() && (SUM_METRICS.contains(&c) || RATIO_METRICS.contains(&c))
+    };
     let unknown = args
         .by
         .iter()

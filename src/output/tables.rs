@@ -15,7 +15,8 @@ fn opt(d: Option<Decimal>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
 }
 
-const METRICS: [&str; 9] = [
+/// The columns every summary table and `query --by` share: the count and the money sums.
+pub const SUM_METRICS: [&str; 7] = [
     "accounts",
     "balance",
     "value",
@@ -23,6 +24,17 @@ const METRICS: [&str; 9] = [
     "negative_equity",
     "deficiency_if_default",
     "expected_deficiency",
+];
+
+/// The summary tables' metric columns: the shared sums, then the counts of estimated values.
+const METRICS: [&str; 9] = [
+    SUM_METRICS[0],
+    SUM_METRICS[1],
+    SUM_METRICS[2],
+    SUM_METRICS[3],
+    SUM_METRICS[4],
+    SUM_METRICS[5],
+    SUM_METRICS[6],
     "estimated_value_accounts",
     "estimated_underwater_accounts",
 ];

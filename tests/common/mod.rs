@@ -48,21 +48,33 @@ impl Sandbox {
             .expect("binary runs")
     }
 
-    /// Runs `underwater run` on loans.csv and valuations.csv with `extra` flags, into `out`.
+    /// Runs `underwater run` on loans.csv and valuations.csv with `extra` flags, into `out`, quietly.
     pub fn run_book(&self, out: &str, extra: &[&str]) -> Output {
-        let mut args = vec![
-            "run",
-            "--loans",
-            "loans.csv",
-            "--valuations",
-            "valuations.csv",
-            "--out",
-            out,
-            "-q",
-        ];
-        args.extend_from_slice(extra);
-        self.run(&args)
+        self.run(&book_args(out, extra, true))
     }
+
+    /// The same, with the summary printed on stdout.
+    pub fn run_book_printed(&self, out: &str, extra: &[&str]) -> Output {
+        self.run(&book_args(out, extra, false))
+    }
+}
+
+/// The arguments of `underwater run` on loans.csv and valuations.csv into `out`, then `extra`.
+pub fn book_args<'a>(out: &'a str, extra: &[&'a str], quiet: bool) -> Vec<&'a str> {
+    let mut args = vec![
+        "run",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--out",
+        out,
+    ];
+    if quiet {
+        args.push("-q");
+    }
+    args.extend_from_slice(extra);
+    args
 }
 
 impl Sandbox {
