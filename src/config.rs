@@ -408,12 +408,7 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
                     pd_table(value).map_err(|p| bad("pd_by_days_past_due", p))?;
             }
             "missing" => {
-                let words = value.and_then(|v| v.as_array()).and_then(|a| {
-                    a.iter()
-                        .map(|v| v.as_str().map(|s| s.trim().to_string()))
-                        .collect::<Option<Vec<_>>>()
-                });
-                let words = words.ok_or_else(|| {
+                let words = text_list(value).ok_or_else(|| {
                     bad(
                         "missing",
                         "must be a list of texts that mean \"no value\", e.g. [\"NA\", \"None\"]"
@@ -434,12 +429,7 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
                 settings.missing = words;
             }
             "segments" => {
-                let names = value.and_then(|v| v.as_array()).and_then(|a| {
-                    a.iter()
-                        .map(|v| v.as_str().map(|s| s.trim().to_string()))
-                        .collect::<Option<Vec<_>>>()
-                });
-                let names = names.ok_or_else(|| {
+                let names = text_list(value).ok_or_else(|| {
                     bad(
                         "segments",
                         "must be a list of column names, e.g. [\"vintage\", \"state\"]".into(),
@@ -597,6 +587,15 @@ fn pd_table(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, Str
         return Err("day thresholds must be strictly increasing".into());
     }
     Ok(table)
+}
+
+/// A TOML array of strings, each trimmed; None when the value is anything else.
+fn text_list(value: Option<&toml_edit::Value>) -> Option<Vec<String>> {
+    value.and_then(|v| v.as_array()).and_then(|a| {
+        a.iter()
+            .map(|v| v.as_str().map(|s| s.trim().to_string()))
+            .collect()
+    })
 }
 
 fn decimal_list(value: Option<&toml_edit::Value>) -> Option<Vec<Decimal>> {

@@ -193,17 +193,7 @@ fn reports_match_golden_files() {
 #[test]
 fn stdout_summary_is_a_table_of_the_book() {
     let s = book();
-    let out = s.run(&[
-        "run",
-        "--loans",
-        "loans.csv",
-        "--valuations",
-        "valuations.csv",
-        "--out",
-        "out",
-        "--as-of",
-        "2024-06-30",
-    ]);
+    let out = s.run_book_printed("out", &["--as-of", "2024-06-30"]);
     assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("19 accounts"), "{stdout}");
