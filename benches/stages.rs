@@ -195,6 +195,7 @@ fn accounts_csv_lines(bencher: divan::Bencher) {
                     val,
                     &b.figures[i],
                     &bands,
+                    Date::parse(AS_OF).unwrap(),
                 );
             }
             out.len()

@@ -71,6 +71,8 @@ fn valuation_ties_future_dates_and_missing_values() {
         &[
             ("value", "8500.00"),
             ("value_date", "2024-06-01"),
+            // June 1 to June 30.
+            ("value_age_days", "29"),
             ("value_source", "kbb"),
             ("equity", "-500.00"),
             ("negative_equity", "500.00"),
@@ -86,6 +88,8 @@ fn valuation_ties_future_dates_and_missing_values() {
         &[
             ("value", "9000.00"),
             ("value_date", "2024-05-01"),
+            // 31 days of May, 29 of June.
+            ("value_age_days", "60"),
             ("expected_deficiency", "47.00"),
         ],
     );
@@ -95,6 +99,7 @@ fn valuation_ties_future_dates_and_missing_values() {
             &[
                 ("value", ""),
                 ("value_date", ""),
+                ("value_age_days", ""),
                 ("value_source", "none"),
                 ("equity", ""),
                 ("negative_equity", ""),
@@ -133,6 +138,83 @@ fn half_even_rounding_of_expected_deficiency() {
         &a["HE2"],
         &[("pd", "0.05"), ("expected_deficiency", "0.52")],
     );
+}
+
+/// The sample book counted its zero-balance loans as accounts in `share_underwater`: 27.5% was printed
+/// where 28.6% of the valued accounts were underwater. A closed account stays in every table's
+/// `accounts` (so they reconcile) and is counted as `closed_accounts`; the share is over the valued open
+/// accounts (`valued_accounts`), and an account with no value is in neither.
+#[test]
+fn regression_closed_accounts_diluted_share_underwater() {
+    let s = book();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    // 6000 × 0.85 − 1000 = 4100 recovered; nothing owed, so no deficiency.
+    check(
+        &accounts(&s, "out")["CLOSED"],
+        &[
+            ("balance", "0.00"),
+            ("value", "6000.00"),
+            ("equity", "6000.00"),
+            ("negative_equity", "0.00"),
+            ("ltv", "0.0000"),
+            ("ltv_bucket", "<=80"),
+            ("deficiency_if_default", "0.00"),
+            ("expected_deficiency", "0.00"),
+        ],
+    );
+    let rows: BTreeMap<String, BTreeMap<String, String>> =
+        read_csv(&s.path("out/summary_by_ltv_bucket.csv"))
+            .into_iter()
+            .map(|r| (r["ltv_bucket"].clone(), r))
+            .collect();
+    // By hand: 20 accounts; 15 open with a value (19 open, of them NOVAL, ONLYFUT, HE1, HE2 unvalued);
+    // 9 underwater (E100P, E120M, E120, E120P, E140M, E140, E140P, TIE, README).
+    check(
+        &rows["TOTAL"],
+        &[
+            ("accounts", "20"),
+            ("closed_accounts", "1"),
+            ("valued_accounts", "15"),
+            ("underwater_accounts", "9"),
+            ("value", "159000.00"),
+        ],
+    );
+    check(
+        &rows["<=80"],
+        &[
+            ("accounts", "3"),
+            ("closed_accounts", "1"),
+            ("valued_accounts", "2"),
+        ],
+    );
+    check(
+        &rows["no_value"],
+        &[
+            ("accounts", "4"),
+            ("closed_accounts", "0"),
+            ("valued_accounts", "0"),
+        ],
+    );
+    let by_state: BTreeMap<String, BTreeMap<String, String>> =
+        read_csv(&s.path("out/summary_by_state.csv"))
+            .into_iter()
+            .map(|r| (r["state"].clone(), r))
+            .collect();
+    // TX: 9 accounts, 1 closed, 5 valued open (E080, E080P, E080M, E100 and README), 1 underwater.
+    check(
+        &by_state["TX"],
+        &[
+            ("accounts", "9"),
+            ("closed_accounts", "1"),
+            ("valued_accounts", "5"),
+            ("share_underwater", "0.2000"),
+        ],
+    );
+    check(&by_state["TOTAL"], &[("share_underwater", "0.6000")]);
+    let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(json["portfolio"]["closed_accounts"], 20 - 19);
+    assert_eq!(json["portfolio"]["valued_accounts"], 15);
+    assert_eq!(json["portfolio"]["share_underwater"], "0.6000");
 }
 
 #[test]
@@ -196,7 +278,11 @@ fn stdout_summary_is_a_table_of_the_book() {
     let out = s.run_book_printed("out", &["--as-of", "2024-06-30"]);
     assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("19 accounts"), "{stdout}");
+    assert!(stdout.contains("20 accounts"), "{stdout}");
+    assert!(
+        stdout.contains("underwater 9 accounts (60.0% of 15 valued open accounts; 1 closed)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("LTV band"), "{stdout}");
     assert!(stdout.contains("TOTAL"), "{stdout}");
     assert!(
@@ -276,7 +362,7 @@ fn accounts_are_sorted_by_account_id() {
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(ids, sorted);
-    assert_eq!(ids.len(), 19);
+    assert_eq!(ids.len(), 20);
 }
 
 /// summary.json is one typed struct: what `run` writes reads back into it and writes out again byte for

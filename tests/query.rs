@@ -35,19 +35,20 @@ fn by_state_matches_the_summary_file_to_the_cent() {
     // The hand book's summary_by_state.csv, with the empty state as an empty group, last.
     let money: Vec<String> = got
         .lines()
-        .map(|l| l.splitn(9, ',').take(8).collect::<Vec<_>>().join(","))
+        .map(|l| l.splitn(11, ',').take(10).collect::<Vec<_>>().join(","))
         .collect();
     assert_eq!(
         money.join("\n"),
-        "state,accounts,balance,value,underwater_accounts,negative_equity,deficiency_if_default,expected_deficiency\n\
-         CA,5,56000.00,50000.00,4,6000.01,18500.00,370.00\n\
-         NY,4,51000.00,38500.00,4,12500.00,22275.00,445.50\n\
-         TX,8,60020.40,55500.00,1,3500.00,17845.40,4767.52\n\
-         ,2,14000.00,9000.00,0,0.00,7350.00,147.00\n\
-         TOTAL,19,181020.40,153000.00,9,22000.01,65970.40,5730.02"
+        "state,accounts,closed_accounts,valued_accounts,balance,value,underwater_accounts,negative_equity,\
+         deficiency_if_default,expected_deficiency\n\
+         CA,5,0,5,56000.00,50000.00,4,6000.01,18500.00,370.00\n\
+         NY,4,0,4,51000.00,38500.00,4,12500.00,22275.00,445.50\n\
+         TX,9,1,5,60020.40,61500.00,1,3500.00,17845.40,4767.52\n\
+         ,2,0,1,14000.00,9000.00,0,0.00,7350.00,147.00\n\
+         TOTAL,20,1,15,181020.40,159000.00,9,22000.01,65970.40,5730.02"
     );
     // The ratios the summary rounds to 4 places, as floats at full precision: share = underwater /
-    // accounts, avg_ltv = Σ balance² / value ÷ Σ balance over valued accounts (hand book, by hand).
+    // valued open accounts (TX's closed account is not one), avg_ltv = Σ balance² / value ÷ Σ balance over valued accounts (hand book, by hand).
     let ratios: Vec<(f64, f64)> = got
         .lines()
         .skip(1)
@@ -59,9 +60,9 @@ fn by_state_matches_the_summary_file_to_the_cent() {
     let want = [
         (4.0 / 5.0, 1.1286),
         (1.0, 1.3398),
-        (1.0 / 8.0, 0.9904),
+        (1.0 / 5.0, 0.9904),
         (0.0, 1.0),
-        (9.0 / 19.0, 1.1421),
+        (9.0 / 15.0, 1.1421),
     ];
     for ((share, ltv), (want_share, want_ltv)) in ratios.iter().zip(want) {
         assert_eq!(*share, want_share, "{got}");
@@ -316,7 +317,7 @@ fn regression_ratios_and_floats_were_rounded_silently() {
 
 /// `--by pd` (and `--by apr`, `GROUP BY pd` on the sample book) panicked inside polars, which was built without the
 /// 128-bit dtype its decimal grouping needs, and exited 101. Grouping on every decimal column works now;
-/// the groups add up to the hand book's total (181,020.40 over 19 accounts).
+/// the groups add up to the hand book's total (181,020.40 over 20 accounts).
 #[test]
 fn regression_by_pd_panicked_with_exit_101() {
     let s = hand_runs();
@@ -329,7 +330,7 @@ fn regression_by_pd_panicked_with_exit_101() {
                 text.lines()
                     .last()
                     .unwrap()
-                    .starts_with("TOTAL,19,181020.40,"),
+                    .starts_with("TOTAL,20,1,15,181020.40,"),
                 "--by {by} on {run}: {text}"
             );
         }
@@ -367,7 +368,7 @@ fn regression_shorthands_did_not_compose_and_output_names_were_ignored() {
         top.lines()
             .last()
             .unwrap()
-            .starts_with("TOTAL,19,181020.40,"),
+            .starts_with("TOTAL,20,1,15,181020.40,"),
         "{top}"
     );
 

@@ -93,6 +93,8 @@ fn hand_tape_every_quirk_is_a_rule_or_an_explained_reject() {
     assert_eq!(new1["value"], "15826.67");
     assert_eq!(new1["value_source"], "estimated");
     assert_eq!(new1["value_date"], "2020-07-31");
+    // An estimate is dated as_of, not appraised then: no valuation age.
+    assert_eq!(new1["value_age_days"], "");
     assert_eq!(new1["negative_equity"], "2173.33");
     assert_eq!(new1["origination_ltv"], "1.1000");
     assert_eq!(new1["origination_ltv_bucket"], "100-120");
@@ -170,6 +172,10 @@ fn price_index_scales_estimates_and_a_missing_month_is_counted() {
         j["data_quality"]["estimates"]["no_price_index_for_origination_month"],
         2
     );
+    // The summary names the index the estimates moved with.
+    assert!(j["data_quality"]["estimates"]["price_index"]
+        .as_str()
+        .is_some_and(|p| p.ends_with("index.csv")));
 
     // An index without the as_of month is a config error before anything is read.
     s.write("index.csv", "month,level\n2019-06,100\n");
@@ -359,7 +365,28 @@ fn carmax_extract_with_r_row_names_runs() {
     assert_eq!(j["data_quality"]["loans"]["rows_accepted"], 9);
     assert_eq!(j["data_quality"]["loans"]["rows_rejected"], 0);
     assert_eq!(j["manifest"]["as_of"], "2017-03-31");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("(66.7%)"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("(66.7% of 9 valued open accounts; 0 closed)"),
+        "{stdout}"
+    );
+    // Every value is an estimate, and the summary says so with the share of balance and the method.
+    assert!(
+        stdout.contains(
+            "values ESTIMATED for 9 accounts (100.0% of the balance), 6 of them underwater\n    \
+             (origination value × depreciation curve, no price index"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        j["data_quality"]["estimates"]["share_of_balance_estimated"],
+        "1.0000"
+    );
+    assert_eq!(
+        j["data_quality"]["estimates"]["balance_estimated"],
+        "212077.46"
+    );
+    assert!(j["data_quality"]["estimates"]["price_index"].is_null());
 }
 
 /// Writes an EX-102 XML tape from rows of (element, value); `NA` values are left out, as filers do.

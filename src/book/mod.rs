@@ -24,7 +24,7 @@ use matching::{match_valuations, MatchCounts, Valuation};
 use metrics::{figures, Bands, Figures};
 use model::Model;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use summarize::{summarize, Summaries};
 
 /// What to compute: the inputs, the date and the model (see [`crate::config::Config::plan`]).
@@ -39,6 +39,8 @@ pub struct Plan<'a> {
 
 /// Everything computed from the inputs, before any output is written.
 pub struct Book {
+    /// The date the book is valued at.
+    pub as_of: Date,
     /// Accepted loans, in the order their chunks finished parsing (no output depends on it).
     pub loans: Vec<Loan>,
     /// Indices into `loans` in output order (by account id, then line).
@@ -50,6 +52,8 @@ pub struct Book {
     /// Per loan: the estimated value of a loan with no matched valuation (empty when estimates are off).
     pub estimates: Vec<Option<Valuation>>,
     pub estimate_counts: EstimateCounts,
+    /// The price index estimates were adjusted with (`None`: curve only, or estimates off).
+    pub price_index: Option<PathBuf>,
     /// Every reject of both inputs, loans first, each in line order.
     pub rejects: Vec<Reject>,
     pub loan_counts: RowCounts,
@@ -122,12 +126,19 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     rejects.extend(matched.rejects);
     rejects.sort_by_key(|r| (r.input, r.line));
     Ok(Book {
+        as_of: plan.as_of,
         loans: loans.loans,
         order: loans.order,
         valuations: matched.best,
         vin_ids: matched.vin_ids,
         estimates: estimates.values,
         estimate_counts: estimates.counts,
+        price_index: plan
+            .estimate
+            .index
+            .as_ref()
+            .filter(|_| plan.estimate.enabled)
+            .map(|i| i.path.clone()),
         rejects,
         loan_counts: loans.counts,
         valuation_counts: matched.rows,

@@ -41,9 +41,13 @@ impl std::ops::AddAssign for Cents {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     pub accounts: u64,
+    /// Accounts whose balance rounds to $0.00: paid off, still on the book, never underwater.
+    pub closed_accounts: u64,
     pub balance: Cents,
-    /// Sum of values over accounts with a value.
+    /// Sum of values over accounts with a value (closed ones included, so it reconciles to accounts.csv).
     pub value: Cents,
+    /// Open accounts with a value: the accounts that can be underwater, so the denominator of
+    /// `share_underwater`.
     pub valued_accounts: u64,
     /// Balance of the accounts with a value (the weight of the average LTV), unrounded.
     pub valued_balance_raw: Decimal,
@@ -51,6 +55,8 @@ pub struct Tally {
     /// Accounts whose value is an estimate (loan tapes), and how many of them are underwater.
     pub estimated_accounts: u64,
     pub estimated_underwater_accounts: u64,
+    /// Balance of the accounts whose value is an estimate.
+    pub estimated_balance: Cents,
     pub negative_equity: Cents,
     pub deficiency_if_default: Cents,
     pub expected_deficiency: Cents,
@@ -68,11 +74,13 @@ impl Tally {
 
     pub fn add(&mut self, loan: &Loan, f: &Figures) {
         self.accounts += 1;
+        let open = !f.balance.is_zero();
+        self.closed_accounts += u64::from(!open);
         self.balance += Cents::of(f.balance);
         self.deficiency_if_default += Cents::of(f.deficiency_if_default);
         self.expected_deficiency += Cents::of(f.expected_deficiency);
         if let Some(v) = &f.valued {
-            self.valued_accounts += 1;
+            self.valued_accounts += u64::from(open);
             self.value += Cents::of(v.value);
             self.valued_balance_raw += loan.balance;
             let underwater = v.negative_equity > Decimal::ZERO;
@@ -83,6 +91,7 @@ impl Tally {
             if v.estimated {
                 self.estimated_accounts += 1;
                 self.estimated_underwater_accounts += u64::from(underwater);
+                self.estimated_balance += Cents::of(f.balance);
             }
             self.balance_times_ltv = self
                 .balance_times_ltv
@@ -92,6 +101,7 @@ impl Tally {
 
     pub fn merge(&mut self, o: &Tally) {
         self.accounts += o.accounts;
+        self.closed_accounts += o.closed_accounts;
         self.balance += o.balance;
         self.value += o.value;
         self.valued_accounts += o.valued_accounts;
@@ -99,6 +109,7 @@ impl Tally {
         self.underwater_accounts += o.underwater_accounts;
         self.estimated_accounts += o.estimated_accounts;
         self.estimated_underwater_accounts += o.estimated_underwater_accounts;
+        self.estimated_balance += o.estimated_balance;
         self.negative_equity += o.negative_equity;
         self.deficiency_if_default += o.deficiency_if_default;
         self.expected_deficiency += o.expected_deficiency;
@@ -108,15 +119,22 @@ impl Tally {
         };
     }
 
-    /// Share of accounts underwater, 4 places (None for an empty group).
+    /// Share of the valued open accounts that are underwater, 4 places (None when there are none).
+    /// Closed accounts and accounts with no value cannot be underwater; counting them would dilute
+    /// the share a risk person quotes.
     pub fn share_underwater(&self) -> Option<Decimal> {
-        (self.accounts > 0).then(|| {
+        (self.valued_accounts > 0).then(|| {
             ratio(
                 Decimal::from(self.underwater_accounts),
-                Decimal::from(self.accounts),
+                Decimal::from(self.valued_accounts),
                 4,
             )
         })
+    }
+
+    /// Share of the balance whose value is an estimate, 4 places (None for a zero balance).
+    pub fn estimated_balance_share(&self) -> Option<Decimal> {
+        (self.balance.0 != 0).then(|| ratio(self.estimated_balance.dec(), self.balance.dec(), 4))
     }
 
     /// Balance-weighted average LTV over accounts with a value, 4 places.
@@ -217,8 +235,6 @@ pub struct Summaries {
     pub migration: Migration,
     /// Origination LTV percentiles over accounts with an origination value.
     pub origination_ltv: Option<Percentiles>,
-    /// Accounts whose balance rounds to $0.00 (paid off but still on the book).
-    pub zero_balance_accounts: u64,
 }
 
 /// Origination LTV band × current LTV band: how the book drifted since origination.
@@ -268,7 +284,6 @@ struct Acc<'a> {
     segments: Vec<FxHashMap<Key<'a>, Tally>>,
     migration: Vec<(u64, Cents)>,
     origination_ltv: Vec<Decimal>,
-    zero_balance: u64,
 }
 
 impl<'a> Acc<'a> {
@@ -278,13 +293,11 @@ impl<'a> Acc<'a> {
             segments: vec![FxHashMap::default(); segments],
             migration: vec![(0, Cents(0)); buckets * buckets],
             origination_ltv: Vec::new(),
-            zero_balance: 0,
         }
     }
 
     fn merge(mut self, mut other: Acc<'a>) -> Acc<'a> {
         self.origination_ltv.append(&mut other.origination_ltv);
-        self.zero_balance += other.zero_balance;
         for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
             a.merge(b);
         }
@@ -317,7 +330,6 @@ pub fn summarize(
                 let (loan, f) = (&loans[i], &figures_of(i));
                 acc.buckets[f.bucket].add(loan, f);
                 acc.origination_ltv.extend(f.origination_ltv);
-                acc.zero_balance += u64::from(f.balance.is_zero());
                 let cell = &mut acc.migration[f.origination_bucket * n_buckets + f.bucket];
                 cell.0 += 1;
                 cell.1 += Cents::of(f.balance);
@@ -376,6 +388,5 @@ pub fn summarize(
         segments,
         migration,
         origination_ltv: Percentiles::of(acc.origination_ltv),
-        zero_balance_accounts: acc.zero_balance,
     }
 }

@@ -220,18 +220,21 @@ fn check_columns(args: &QueryArgs, columns: &[String]) -> Result<(), QueryError>
 }
 
 /// The standard metrics of the summary reports, as SQL aggregates: money sums stay exact decimals;
-/// `share_underwater` (of all accounts) and `avg_ltv` (balance-weighted, from the exact ratio balance /
+/// `share_underwater` (of the valued open accounts, as in the summary tables) and `avg_ltv` (balance-weighted, from the exact ratio balance /
 /// value over valued accounts) are floats at full precision, where summary_by_*.csv rounds to 4 places.
 fn metrics() -> String {
     [
         "COUNT(*) AS accounts",
+        "SUM(CASE WHEN balance = 0 THEN 1 ELSE 0 END) AS closed_accounts",
+        "SUM(CASE WHEN value IS NOT NULL AND balance > 0 THEN 1 ELSE 0 END) AS valued_accounts",
         "SUM(balance) AS balance",
         "SUM(value) AS value",
         "SUM(CASE WHEN negative_equity > 0 THEN 1 ELSE 0 END) AS underwater_accounts",
         "SUM(negative_equity) AS negative_equity",
         "SUM(deficiency_if_default) AS deficiency_if_default",
         "SUM(expected_deficiency) AS expected_deficiency",
-        "SUM(CASE WHEN negative_equity > 0 THEN 1 ELSE 0 END) / COUNT(*) AS share_underwater",
+        "SUM(CASE WHEN negative_equity > 0 THEN 1 ELSE 0 END) \
+         / NULLIF(SUM(CASE WHEN value IS NOT NULL AND balance > 0 THEN 1 ELSE 0 END), 0) AS share_underwater",
         "SUM(CASE WHEN value IS NOT NULL THEN balance * balance / value END) \
          / SUM(CASE WHEN value IS NOT NULL THEN balance END) AS avg_ltv",
     ]

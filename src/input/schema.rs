@@ -29,12 +29,13 @@ pub const VALUATION_REQUIRED: [&str; 3] = ["vin", "valuation_date", "value"];
 
 /// Columns of accounts.csv written before the loan's own columns; a loan column with one of these
 /// names is carried as `loan_<name>` so no output column name repeats.
-pub const ACCOUNT_COLUMNS: [&str; 17] = [
+pub const ACCOUNT_COLUMNS: [&str; 18] = [
     "account_id",
     "vin",
     "balance",
     "value",
     "value_date",
+    "value_age_days",
     "value_source",
     "equity",
     "negative_equity",

@@ -7,6 +7,7 @@ use crate::book::matching::Valuation;
 use crate::book::metrics::{Bands, Figures};
 use crate::book::Book;
 use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, push_u32};
+use crate::date::Date;
 use crate::input::load::{Loan, LoanLayout};
 use crate::input::schema::ACCOUNT_COLUMNS;
 use anyhow::Context;
@@ -38,6 +39,7 @@ pub fn account_line(
     val: Option<&Valuation>,
     f: &Figures,
     bands: &Bands,
+    as_of: Date,
 ) {
     push_text(out, loan.account_id());
     out.push(',');
@@ -50,6 +52,11 @@ pub fn account_line(
             push_decimal(out, v.value);
             out.push(',');
             push_date(out, val.date);
+            out.push(',');
+            // Estimates are dated as_of: an age would read as a fresh appraisal, so it stays empty.
+            if !v.estimated {
+                push_u32(out, val.date.days_until(as_of).max(0) as u32);
+            }
             out.push(',');
             push_text(
                 out,
@@ -67,7 +74,7 @@ pub fn account_line(
             push_decimal(out, v.ltv);
         }
         _ => {
-            out.push_str(",,");
+            out.push_str(",,,");
             out.push_str(NO_SOURCE);
             out.push_str(",,,");
         }
@@ -117,6 +124,7 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
             book.valuation(i),
             &book.figures(i),
             &book.bands,
+            book.as_of,
         );
     }
     out

@@ -129,6 +129,16 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
         )
         .into_date()
         .into_column(),
+        UInt32Chunked::from_iter_options(
+            "value_age_days".into(),
+            idx().map(|i| match (v(i), val(i)) {
+                (Some(fig), Some(m)) if !fig.estimated => {
+                    Some(m.date.days_until(book.as_of).max(0) as u32)
+                }
+                _ => None,
+            }),
+        )
+        .into_column(),
         text(
             "value_source",
             idx().map(|i| {

@@ -54,6 +54,7 @@ pub struct Summary {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TallyJson {
     pub accounts: u64,
+    pub closed_accounts: u64,
     pub balance: Dec,
     pub value: Dec,
     pub valued_accounts: u64,
@@ -65,12 +66,14 @@ pub struct TallyJson {
     pub avg_ltv: Option<Dec>,
     pub estimated_value_accounts: u64,
     pub estimated_underwater_accounts: u64,
+    pub estimated_value_balance: Dec,
 }
 
 impl From<&Tally> for TallyJson {
     fn from(t: &Tally) -> TallyJson {
         TallyJson {
             accounts: t.accounts,
+            closed_accounts: t.closed_accounts,
             balance: money(t.balance.dec()),
             value: money(t.value.dec()),
             valued_accounts: t.valued_accounts,
@@ -82,6 +85,7 @@ impl From<&Tally> for TallyJson {
             avg_ltv: t.avg_ltv().map(Dec),
             estimated_value_accounts: t.estimated_accounts,
             estimated_underwater_accounts: t.estimated_underwater_accounts,
+            estimated_value_balance: money(t.estimated_balance.dec()),
         }
     }
 }
@@ -222,6 +226,11 @@ pub struct SharedIdsJson {
 pub struct EstimatesQuality {
     pub enabled: bool,
     pub accounts_estimated: u64,
+    /// Balance of the estimated accounts, and its share of the book's balance (4 places).
+    pub balance_estimated: Dec,
+    pub share_of_balance_estimated: Option<Dec>,
+    /// The price index the estimates were adjusted with; `None`: curve only, no market movement.
+    pub price_index: Option<String>,
     pub no_valuation_and_no_origination_value: u64,
     pub no_price_index_for_origination_month: u64,
 }
@@ -395,7 +404,7 @@ impl Summary {
                         .iter()
                         .filter(|l| l.credit_score.is_some_and(|s| !(250..=900).contains(&s)))
                         .count() as u64,
-                    zero_balance_accounts: s.zero_balance_accounts,
+                    zero_balance_accounts: s.ltv.total.closed_accounts,
                     ids_shared_by_different_loans: SharedIdsJson {
                         ids: book.shared_ids.ids,
                         rows: book.shared_ids.rows,
@@ -424,6 +433,9 @@ impl Summary {
                 estimates: EstimatesQuality {
                     enabled: config.estimate.enabled,
                     accounts_estimated: book.estimate_counts.estimated,
+                    balance_estimated: money(s.ltv.total.estimated_balance.dec()),
+                    share_of_balance_estimated: s.ltv.total.estimated_balance_share().map(Dec),
+                    price_index: book.price_index.as_ref().map(|p| p.display().to_string()),
                     no_valuation_and_no_origination_value: book
                         .estimate_counts
                         .no_origination_value,

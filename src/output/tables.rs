@@ -16,8 +16,10 @@ fn opt(d: Option<Decimal>) -> String {
 }
 
 /// The columns every summary table and `query --by` share: the count and the money sums.
-pub const SUM_METRICS: [&str; 7] = [
+pub const SUM_METRICS: [&str; 9] = [
     "accounts",
+    "closed_accounts",
+    "valued_accounts",
     "balance",
     "value",
     "underwater_accounts",
@@ -27,7 +29,7 @@ pub const SUM_METRICS: [&str; 7] = [
 ];
 
 /// The summary tables' metric columns: the shared sums, then the counts of estimated values.
-const METRICS: [&str; 9] = [
+const METRICS: [&str; 11] = [
     SUM_METRICS[0],
     SUM_METRICS[1],
     SUM_METRICS[2],
@@ -35,13 +37,17 @@ const METRICS: [&str; 9] = [
     SUM_METRICS[4],
     SUM_METRICS[5],
     SUM_METRICS[6],
+    SUM_METRICS[7],
+    SUM_METRICS[8],
     "estimated_value_accounts",
     "estimated_underwater_accounts",
 ];
 
-fn metric_cells(t: &Tally) -> [String; 9] {
+fn metric_cells(t: &Tally) -> [String; 11] {
     [
         t.accounts.to_string(),
+        t.closed_accounts.to_string(),
+        t.valued_accounts.to_string(),
         money(&t.balance.dec()),
         money(&t.value.dec()),
         t.underwater_accounts.to_string(),

@@ -45,12 +45,14 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
     let pct = percent;
     let mut out = format!(
         "underwater: book as of {as_of}: {} accounts ({rejected}), balance {}\n  \
-         underwater {} accounts ({}), negative equity {}\n  \
+         underwater {} accounts ({} of {} valued open accounts; {} closed), negative equity {}\n  \
          deficiency if default {}, expected deficiency {}\n\n",
         human_count(accepted),
         human_money(&t.balance.dec()),
         human_count(t.underwater_accounts),
         pct(t.share_underwater()),
+        human_count(t.valued_accounts),
+        human_count(t.closed_accounts),
         human_money(&t.negative_equity.dec()),
         human_money(&t.deficiency_if_default.dec()),
         human_money(&t.expected_deficiency.dec()),
@@ -59,9 +61,19 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
         out.insert_str(
             out.len() - 1,
             &format!(
-                "  values estimated from origination value and age for {} accounts, {} of them underwater\n",
+                "  values ESTIMATED for {} accounts ({} of the balance), {} of them underwater\n    ({})\n",
                 human_count(t.estimated_accounts),
+                pct(t.estimated_balance_share()),
                 human_count(t.estimated_underwater_accounts),
+                match &book.price_index {
+                    Some(p) => format!(
+                        "origination value × depreciation curve × price index {}",
+                        p.display()
+                    ),
+                    None => "origination value × depreciation curve, no price index: \
+                             market moves since origination not reflected"
+                        .into(),
+                },
             ),
         );
     }

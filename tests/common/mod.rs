@@ -176,7 +176,8 @@ pub fn outputs_without_times(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// A hand-computed book: each band edge and one cent either side, ties, future-dated valuations,
-/// no valuation, half-even rounding, the README example (tests/books.rs checks every figure).
+/// no valuation, half-even rounding, the README example, a closed (zero-balance) account with a value
+/// (tests/books.rs checks every figure).
 pub const HAND_LOANS: &str = "\
 account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,state,new_used
 E080,VIN080,2022-01-15,20000,60,8000.00,0,TX,used
@@ -198,6 +199,7 @@ NOVAL,VINNOVAL,2021-07-01,15000,60,7000.00,95,TX,used
 HE1,VINHE1,2021-07-01,15000,60,10.10,1,TX,used
 HE2,VINHE2,2021-07-01,15000,60,10.30,1,TX,used
 README,lower1,2024-01-10,21000,72,\"$19,000.00\",0,TX,used
+CLOSED,VINCLOSED,2021-07-01,15000,60,0.00,0,TX,used
 ";
 
 pub fn hand_valuations() -> String {
@@ -217,5 +219,7 @@ pub fn hand_valuations() -> String {
     v.push_str("VINFUT,2024-07-15,5000.00,kbb\nVINFUT,2024-05-01,9000.00,kbb\nVINONLYFUT,2024-08-01,4000.00,kbb\n");
     // VINs match case-insensitively.
     v.push_str("LOWER1,2024-06-15,15500.00,appraisal\n");
+    // A paid-off account still on the book, with a value: never underwater, not in share_underwater.
+    v.push_str("VINCLOSED,2024-06-01,6000.00,kbb\n");
     v
 }
