@@ -531,10 +531,17 @@ fn read_price_index(path: &Path) -> Result<PriceIndex, ConfigError> {
             .or_else(|| Date::parse(month))
             .ok_or_else(usage)?;
         let (y, m, _) = date.ymd();
-        let level = Decimal::from_str(level.trim())
-            .ok()
-            .filter(|l| *l > Decimal::ZERO)
-            .ok_or_else(usage)?;
+        let level = Decimal::from_str(level.trim()).ok().ok_or_else(usage)?;
+        // Real indices (Manheim ~100-250, a 1.0-based series) sit far inside these bounds; outside
+        // them a ratio of two levels could leave the range of exact decimals.
+        let (lowest, highest) = (Decimal::new(1, 3), Decimal::from(1_000_000_000));
+        if level < lowest || level > highest {
+            return Err(bad(format!(
+                "line {}: level {level} is outside {lowest}..={highest}. Fix: give the index level \
+                 as published (e.g. 150.2)",
+                i + 1
+            )));
+        }
         let first = Date::from_ymd(y, m, 1).expect("first day of a real month");
         if levels.insert(first, level).is_some() {
             return Err(bad(format!("line {}: month {month} appears twice", i + 1)));

@@ -623,3 +623,72 @@ fn tape_outputs_are_identical_across_threads_and_chunk_sizes() {
         assert!(b1 == b2, "{n1} differs between 1 thread and 4 threads");
     }
 }
+
+/// An estimate that rounds to $0.00 (`vehicleValueAmount = 0.005`) or a curve that reaches 0 panicked
+/// "Division by zero" (exit 101); a price-index level of 1e-22 did the same and 1e25 "Multiplication
+/// overflowed". Such an estimate leaves the account unvalued (whole balance at risk, counted); an index
+/// level no real index has is a config error naming the line.
+#[test]
+fn regression_estimate_of_zero_or_extreme_index_level_panicked() {
+    let s = Sandbox::new();
+    let rows = [
+        TAPE_HEADER,
+        "1,TINY,07-31-2020,06/2019,22000,72,0.05,1,0.005,700,NC,18000.00,0,0,0,0",
+        "2,USED,07-31-2020,06/2019,18000,60,0.05,2,20000,700,AL,15000.00,0,0,0,0",
+        "3,NEW,07-31-2020,06/2019,18000,60,0.05,1,20000,700,AL,15000.00,0,0,0,0",
+    ];
+    s.write("tape.csv", &(rows.join("\n") + "\n"));
+    // Used cars are worth nothing after a year on this curve.
+    s.write("zero.toml", "[estimate]\nused = [[0, 1], [12, 0]]\n");
+    let out = s.run(&[
+        "run",
+        "--tape",
+        "regab",
+        "tape.csv",
+        "--config",
+        "zero.toml",
+        "--out",
+        "out",
+        "-q",
+    ]);
+    assert_ok(&out);
+    let accounts = by_id(&read_csv(&s.path("out/accounts.csv")));
+    for id in ["TINY", "USED"] {
+        assert_eq!(accounts[id]["value_source"], "none", "{id}");
+        assert_eq!(accounts[id]["ltv_bucket"], "no_value", "{id}");
+    }
+    // New car, 13 months: 20,000 × 0.791333… = 15,826.67, as in the hand tape.
+    assert_eq!(accounts["NEW"]["value"], "15826.67");
+    let j = summary(&s, "out");
+    assert_eq!(
+        j["data_quality"]["estimates"]["rounds_to_zero_left_unvalued"],
+        2
+    );
+    assert_eq!(j["data_quality"]["estimates"]["accounts_estimated"], 1);
+
+    for level in [
+        "1e-22",
+        "0.0000000000000000000001",
+        "10000000000000000000000000",
+    ] {
+        s.write(
+            "index.csv",
+            &format!("month,level\n2019-06,{level}\n2020-07,110\n"),
+        );
+        s.write("c.toml", "[estimate]\nprice_index = \"index.csv\"\n");
+        let out = s.run(&[
+            "run", "--tape", "regab", "tape.csv", "--config", "c.toml", "--out", "bad", "-q",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "level {level}: {}",
+            stderr(&out)
+        );
+        let err = stderr(&out);
+        assert!(
+            err.contains("line 2") && err.contains("outside"),
+            "level {level}: {err}"
+        );
+    }
+}

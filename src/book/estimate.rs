@@ -116,6 +116,9 @@ impl Estimate {
 pub enum NoEstimate {
     NoOriginationValue,
     NoIndexForOriginationMonth,
+    /// The estimate rounds to $0.00 (a tiny origination value, a curve that reaches 0): no LTV can be
+    /// computed from it, so the account is unvalued and its whole balance counts as at risk.
+    RoundsToZero,
 }
 
 /// The estimated value of `loan` at `as_of`, or why there is none.
@@ -128,6 +131,8 @@ pub fn estimate(loan: &Loan, as_of: Date, est: &Estimate) -> Result<Valuation, N
         // Unknown is treated as new: the steeper curve, the conservative choice for a risk report.
         _ => &est.new,
     };
+    // Origination values have at most 12 integer digits and curve shares are at most 2, so this cannot
+    // overflow; index levels are bounded when the config is read, and checked here all the same.
     let mut value = origination_value * curve.retained(loan.origination_date.months_until(as_of));
     if let Some(index) = &est.index {
         let month = |d: Date| {
@@ -140,11 +145,18 @@ pub fn estimate(loan: &Loan, as_of: Date, est: &Estimate) -> Result<Valuation, N
             .ok_or(NoEstimate::NoIndexForOriginationMonth)?;
         // The as_of month is checked when the index is loaded.
         let now = index.levels.get(&month(as_of)).copied().unwrap_or(*then);
-        value = value * now / then;
+        value = value
+            .checked_mul(now)
+            .and_then(|v| v.checked_div(*then))
+            .ok_or(NoEstimate::RoundsToZero)?;
+    }
+    let value = cents(value);
+    if value <= Decimal::ZERO {
+        return Err(NoEstimate::RoundsToZero);
     }
     Ok(Valuation {
         date: as_of,
-        value: cents(value),
+        value,
         source: ESTIMATED.into(),
         estimated: true,
     })
@@ -156,6 +168,7 @@ pub struct EstimateCounts {
     pub estimated: u64,
     pub no_origination_value: u64,
     pub no_index_for_origination_month: u64,
+    pub rounds_to_zero: u64,
 }
 
 /// The estimating stage's result.
@@ -198,6 +211,10 @@ pub fn estimate_unmatched(
             }
             Err(NoEstimate::NoIndexForOriginationMonth) => {
                 counts.no_index_for_origination_month += 1;
+                None
+            }
+            Err(NoEstimate::RoundsToZero) => {
+                counts.rounds_to_zero += 1;
                 None
             }
         })

@@ -233,6 +233,8 @@ pub struct EstimatesQuality {
     pub price_index: Option<String>,
     pub no_valuation_and_no_origination_value: u64,
     pub no_price_index_for_origination_month: u64,
+    /// Estimates that rounded to $0.00: left unvalued, whole balance at risk.
+    pub rounds_to_zero_left_unvalued: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -442,6 +444,7 @@ impl Summary {
                     no_price_index_for_origination_month: book
                         .estimate_counts
                         .no_index_for_origination_month,
+                    rounds_to_zero_left_unvalued: book.estimate_counts.rounds_to_zero,
                 },
                 valuations: config.valuations.as_ref().map(|_| ValuationsQuality {
                     rows_read: book.valuation_counts.read,
