@@ -435,19 +435,7 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
                         "must be a list of column names, e.g. [\"vintage\", \"state\"]".into(),
                     )
                 })?;
-                if let Some(n) = names
-                    .iter()
-                    .find(|n| n.is_empty() || n.as_str() == "ltv_bucket")
-                {
-                    return Err(bad(
-                        "segments",
-                        format!("`{n}` cannot be a segment (empty or reserved)"),
-                    ));
-                }
-                let mut seen = std::collections::BTreeSet::new();
-                if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
-                    return Err(bad("segments", format!("lists `{dup}` twice")));
-                }
+                check_segment_names(&names).map_err(|problem| bad("segments", problem))?;
                 settings.model.segments = names;
             }
             other => {
@@ -461,6 +449,40 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
     }
     settings.as_of = as_of;
     Ok(settings)
+}
+
+/// Segment names must give distinct output names: a summary file each (compared ignoring case, as
+/// on a case-insensitive file system), a key each in summary.json, none of them the run's own.
+fn check_segment_names(names: &[String]) -> Result<(), String> {
+    use crate::input::schema::{segment_file_part, RESERVED_SEGMENT_NAMES};
+    let mut files: std::collections::BTreeMap<String, &str> = Default::default();
+    for n in names {
+        if n.is_empty() {
+            return Err("lists an empty name".into());
+        }
+        let file = segment_file_part(n).to_ascii_lowercase();
+        if let Some(r) = RESERVED_SEGMENT_NAMES
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(n) || **r == file)
+        {
+            return Err(format!(
+                "`{n}` cannot be a segment: `{r}` is one of the summary's own names ({}). Fix: \
+                 rename the column in the loans file, or leave it out of segments",
+                RESERVED_SEGMENT_NAMES.join(", ")
+            ));
+        }
+        if let Some(other) = files.insert(file.clone(), n) {
+            return Err(if other == n {
+                format!("lists `{n}` twice")
+            } else {
+                format!(
+                    "`{other}` and `{n}` would both be written to summary_by_{file}.csv. Fix: keep \
+                     one of them, or rename a column"
+                )
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A retained-value curve: `[[months, fraction], ...]` from month 0, months strictly increasing.
@@ -671,6 +693,13 @@ mod tests {
             ("pd_by_days_past_due = [[0, 2]]", "pd_by_days_past_due"),
             ("as_of = \"30/06/2024\"", "as_of"),
             ("segments = [\"a\", \"a\"]", "segments"),
+            // Regression: these overwrote summary_by_ltv_bucket.csv, wrote one summary_by_dealer_id.csv
+            // for two segments, and replaced summary.json's migration matrix and every row's balance.
+            ("segments = [\"ltv bucket\"]", "segments"),
+            ("segments = [\"dealer.id\", \"dealer id\"]", "segments"),
+            ("segments = [\"State\", \"state\"]", "segments"),
+            ("segments = [\"ltv_migration\"]", "segments"),
+            ("segments = [\"Balance\"]", "segments"),
             ("bands = [1]", "bands"),
             ("[columns]\naccount = \"LoanNo\"", "columns"),
             ("[estimate]\nnew = [[1, 0.9]]", "estimate"),

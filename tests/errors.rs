@@ -397,3 +397,61 @@ fn regression_bare_cr_line_ends_gave_an_empty_book() {
     assert_ok(&s.run_book("crlf", &["--as-of", "2024-06-30"]));
     assert_eq!(read_csv(&s.path("crlf/accounts.csv")).len(), 1);
 }
+
+/// A loans file with `value` and `loan_value` wrote two `loan_value` columns (query then failed); a
+/// segment value `TOTAL` or `unknown` made a second TOTAL or unknown row.
+#[test]
+fn regression_output_names_collided_with_their_own() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance,value,loan_value,state\n\
+         A1,V1,2022-01-01,1000,60,500,1,2,TOTAL\n\
+         A2,V1,2022-01-01,1000,60,500,1,2,unknown\n\
+         A3,V1,2022-01-01,1000,60,500,1,2,\n",
+    );
+    s.write("vals.csv", "vin,valuation_date,value\nV1,2022-06-01,600\n");
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--loans",
+            "loans.csv",
+            "--valuations",
+            "vals.csv",
+            "--as-of",
+            "2022-06-30",
+            "--out",
+            out,
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        s.run(&args)
+    };
+    assert_ok(&run("out", &[]));
+    let header = s.read("out/accounts.csv");
+    let header: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+    let tail = &header[header.len() - 3..];
+    assert_eq!(tail, ["loan_loan_value", "loan_value", "state"]);
+    let rows: Vec<(String, String)> = read_csv(&s.path("out/summary_by_state.csv"))
+        .into_iter()
+        .map(|r| (r["state"].clone(), r["accounts"].clone()))
+        .collect();
+    let want = [("TOTAL (value)", "1"), ("unknown", "2"), ("TOTAL", "3")];
+    assert_eq!(
+        rows,
+        want.map(|(a, b)| (a.to_string(), b.to_string())).to_vec()
+    );
+
+    // Segments whose outputs would collide are refused before anything is read (exit 2).
+    for segments in [
+        "[\"ltv bucket\"]",
+        "[\"dealer.id\", \"dealer id\"]",
+        "[\"balance\"]",
+    ] {
+        s.write("c.toml", &format!("segments = {segments}\n"));
+        let out = run("bad", &["--config", "c.toml"]);
+        assert_eq!(out.status.code(), Some(2), "{segments}: {}", stderr(&out));
+        assert!(stderr(&out).contains("segments"), "{}", stderr(&out));
+        assert!(!s.path("bad").exists());
+    }
+}

@@ -158,6 +158,10 @@ struct Key<'a> {
 }
 
 const UNKNOWN: &str = "unknown";
+/// The label of every table's last row.
+pub const TOTAL: &str = "TOTAL";
+/// The label of a segment value that is literally `TOTAL`.
+const TOTAL_AS_VALUE: &str = "TOTAL (value)";
 const UNKNOWN_RANK: u32 = u32::MAX;
 pub const CREDIT_TIERS: [(u32, u32, &str); 5] = [
     (250, 579, "deep_subprime"),
@@ -209,9 +213,15 @@ fn key<'a>(loan: &'a Loan, source: &SegmentSource) -> Key<'a> {
             }
         }
         SegmentSource::Column(n) => match loan.segment_value(*n) {
-            "" => Key {
+            // A value that says "unknown" is the missing group, not a second `unknown` row.
+            "" | UNKNOWN => Key {
                 rank: UNKNOWN_RANK,
                 label: UNKNOWN,
+            },
+            // The total row's own label, as data: kept apart from it under a name that says so.
+            TOTAL => Key {
+                rank: 0,
+                label: TOTAL_AS_VALUE,
             },
             v => Key { rank: 0, label: v },
         },

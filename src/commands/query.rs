@@ -374,7 +374,7 @@ fn with_total(
             .and_then(|c| c.cast(&DataType::String))
             .map_err(internal)?;
         grouped_cols.push(col);
-        let label = if i == 0 { "TOTAL" } else { "" };
+        let label = if i == 0 { book::summarize::TOTAL } else { "" };
         total_cols.push(Column::new(name.into(), [label]));
     }
     for c in total.columns() {

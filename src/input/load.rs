@@ -154,6 +154,22 @@ fn missing_columns(path: &Path, header: &Header, required: &[&str]) -> Result<()
     }
 }
 
+/// The name a loan column is carried under in accounts.csv: its own, unless an account column has it,
+/// then `loan_<name>` — and `loan_` again while that is taken too (a file with both `value` and
+/// `loan_value` gets `loan_loan_value` and `loan_value`), so no output column name repeats. Names are
+/// compared ignoring case, as the header is read.
+fn carried_name(name: &str, header: &[String]) -> String {
+    let taken_by_account = |n: &str| ACCOUNT_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(n));
+    if !taken_by_account(name) {
+        return name.to_string();
+    }
+    let mut carried = format!("loan_{name}");
+    while taken_by_account(&carried) || header.iter().any(|h| h.eq_ignore_ascii_case(&carried)) {
+        carried.insert_str(0, "loan_");
+    }
+    carried
+}
+
 impl LoanLayout {
     pub fn new(
         path: &Path,
@@ -202,12 +218,7 @@ impl LoanLayout {
                 _ => Echo::Text,
             };
             tail.push((i, echo));
-            let clash = ACCOUNT_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name));
-            tail_names.push(if clash {
-                format!("loan_{name}")
-            } else {
-                name.clone()
-            });
+            tail_names.push(carried_name(name, &header.names));
         }
         let mut segments = Vec::new();
         let mut segment_columns = Vec::new();

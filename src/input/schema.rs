@@ -56,3 +56,39 @@ pub const DERIVED_SEGMENTS: [&str; 3] = ["vintage", "credit_tier", "term_band"];
 /// Segments reported when the config names none.
 pub const DEFAULT_SEGMENTS: [&str; 5] =
     ["vintage", "new_used", "credit_tier", "term_band", "state"];
+
+/// Names a segment may not take: the LTV tables' own names and every key of a summary row, which share
+/// summary.json's `tables` object and each row with the segments (a segment named `balance` would
+/// replace every row's money balance). Checked against the row type in a test of summary_json.
+pub const RESERVED_SEGMENT_NAMES: [&str; 16] = [
+    "ltv_bucket",
+    "ltv_migration",
+    "accounts",
+    "closed_accounts",
+    "valued_accounts",
+    "balance",
+    "value",
+    "underwater_accounts",
+    "negative_equity",
+    "deficiency_if_default",
+    "expected_deficiency",
+    "share_underwater",
+    "avg_ltv",
+    "estimated_value_accounts",
+    "estimated_underwater_accounts",
+    "estimated_value_balance",
+];
+
+/// A segment name as the `<part>` of `summary_by_<part>.csv`: anything but ASCII letters, digits, `_` and
+/// `-` becomes `_`, so no name can reach outside the output directory.
+pub fn segment_file_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

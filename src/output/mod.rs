@@ -17,6 +17,7 @@ use crate::book::guards::Guards;
 use crate::book::Book;
 use crate::config::{Config, Format};
 use crate::error::OutputError;
+use crate::input::schema::segment_file_part;
 use anyhow::Context;
 use staging::Staging;
 use std::path::PathBuf;
@@ -80,7 +81,7 @@ pub fn publish(
             &tables::migration_csv(&s.migration),
         )?;
         for table in &s.segments {
-            let name = format!("summary_by_{}.csv", file_name_part(&table.dimension));
+            let name = format!("summary_by_{}.csv", segment_file_part(&table.dimension));
             write(name, &tables::table_csv(table, true))?;
         }
     }
@@ -95,17 +96,4 @@ pub fn publish(
         staging::remove_failed_report(&config.out);
     }
     Ok(target)
-}
-
-/// A segment name as a safe file-name part.
-fn file_name_part(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

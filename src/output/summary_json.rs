@@ -4,7 +4,7 @@
 //! [`Dec`]) so no JSON reader turns them into binary floats.
 
 use crate::book::guards::Guards;
-use crate::book::summarize::{Migration, Percentiles, Table, Tally};
+use crate::book::summarize::{Migration, Percentiles, Table, Tally, TOTAL};
 use crate::book::Book;
 use crate::config::{Config, Format};
 use crate::date::rfc3339_utc;
@@ -138,7 +138,7 @@ fn rows(table: &Table) -> Vec<Row> {
         .rows
         .iter()
         .map(|(label, t)| row(label, t))
-        .chain(std::iter::once(row("TOTAL", &table.total)))
+        .chain(std::iter::once(row(TOTAL, &table.total)))
         .collect()
 }
 
@@ -540,5 +540,26 @@ impl Summary {
         let mut bytes = serde_json::to_vec_pretty(self)?;
         bytes.push(b'\n');
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::schema::RESERVED_SEGMENT_NAMES;
+
+    /// A segment is a key of `tables` and of each of its rows: every key a row or `tables` has of its
+    /// own must be a name config refuses for a segment, or a segment could overwrite it.
+    #[test]
+    fn every_summary_row_key_is_reserved_from_segments() {
+        let row = serde_json::to_value(TallyJson::from(&Tally::default())).unwrap();
+        let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+        assert!(keys.len() >= 14);
+        for k in keys
+            .into_iter()
+            .chain(&["ltv_bucket".to_string(), "ltv_migration".to_string()])
+        {
+            assert!(RESERVED_SEGMENT_NAMES.contains(&k.as_str()), "{k}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The summary tables as CSV, and rejects.csv: pure serializers, results in, bytes out.
 
-use crate::book::summarize::{Migration, Table, Tally};
+use crate::book::summarize::{Migration, Table, Tally, TOTAL};
 use crate::csvfmt::{push_line, push_text};
 use crate::input::load::{InputKind, Reject};
 use rust_decimal::Decimal;
@@ -68,7 +68,7 @@ pub fn table_csv(table: &Table, with_ratios: bool) -> Vec<u8> {
         header.extend(["share_underwater", "avg_ltv"]);
     }
     push_line(&mut out, header);
-    let total = ("TOTAL".to_string(), table.total.clone());
+    let total = (TOTAL.to_string(), table.total.clone());
     for (label, t) in table.rows.iter().chain(std::iter::once(&total)) {
         push_text(&mut out, label);
         for cell in metric_cells(t) {

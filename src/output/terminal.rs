@@ -1,6 +1,7 @@
 //! The short summary printed on stdout at the end of a run: a pure serializer, results in, text out.
 
 use crate::book::guards::Ages;
+use crate::book::summarize::TOTAL;
 use crate::book::Book;
 use crate::money::group_thousands;
 use crate::output::tables::money;
@@ -125,7 +126,7 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
         "exp. deficiency",
     ];
     let mut rows: Vec<[String; 6]> = Vec::new();
-    let total = ("TOTAL".to_string(), t.clone());
+    let total = (TOTAL.to_string(), t.clone());
     for (label, r) in s.ltv.rows.iter().chain(std::iter::once(&total)) {
         rows.push([
             label.clone(),
