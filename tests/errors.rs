@@ -189,11 +189,52 @@ fn a_failed_run_leaves_previous_outputs_intact() {
     s.write("loans.csv", "account_id,vin\nA,B\n");
     assert_input_error(&s, &["current_balance"]);
     assert_eq!(outputs_without_times(&s.path("out")), before);
-    // A successful rerun replaces the directory whole: a stray file from before does not survive.
     s.write("loans.csv", LOANS);
-    s.write("out/stray.txt", "old");
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
-    assert!(!s.path("out/stray.txt").exists());
+}
+
+/// A rerun deleted files underwater did not write: run into `out/`, add `out/notes.xlsx` and
+/// `out/cfg.toml`, rerun with `--config out/cfg.toml --out out` → exit 0, both files gone (and this
+/// suite asserted that a stray file was silently deleted). A rerun now refuses, naming the files, and
+/// leaves the directory as it was; the config and price index count as inputs too.
+#[test]
+fn regression_rerun_deleted_files_underwater_did_not_write() {
+    let s = sandbox();
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    s.write("out/notes.xlsx", "mine");
+    let before = outputs_without_times(&s.path("out"));
+    assert_fails(
+        &s.run_book("out", &["--as-of", "2024-06-30"]),
+        4,
+        &["refusing to replace", "notes.xlsx", "move them out"],
+    );
+    assert_eq!(outputs_without_times(&s.path("out")), before);
+    assert_eq!(s.read("out/notes.xlsx"), "mine");
+    std::fs::remove_file(s.path("out/notes.xlsx")).unwrap();
+
+    s.write("out/cfg.toml", "as_of = \"2024-06-30\"\n");
+    assert_fails(
+        &s.run_book("out", &["--config", "out/cfg.toml"]),
+        4,
+        &["contains the input", "cfg.toml"],
+    );
+    assert_eq!(s.read("out/cfg.toml"), "as_of = \"2024-06-30\"\n");
+    std::fs::remove_file(s.path("out/cfg.toml")).unwrap();
+
+    s.write("index.csv", "month,level\n2024-06,100\n");
+    std::fs::copy(s.path("index.csv"), s.path("out/index.csv")).unwrap();
+    s.write(
+        "c.toml",
+        "as_of = \"2024-06-30\"\n[estimate]\nprice_index = \"out/index.csv\"\n",
+    );
+    assert_fails(
+        &s.run_book("out", &["--config", "c.toml"]),
+        4,
+        &["contains the input", "index.csv"],
+    );
+    std::fs::remove_file(s.path("out/index.csv")).unwrap();
+    // With only its own outputs in it, the directory is replaced as before.
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
 }
 
 #[test]

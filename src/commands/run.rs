@@ -49,10 +49,16 @@ pub fn run(config: &Config, progress: Progress) -> Result<Outcome, Error> {
     })
 }
 
-/// Refuses an `--out` that would replace or contain an input, before anything is read.
+/// Refuses an `--out` that would replace or contain an input (the config and price index included),
+/// before anything is read.
 fn refuse_unsafe_out(config: &Config) -> Result<(), OutputError> {
     if let Ok(out) = config.out.canonicalize() {
-        for input in std::iter::once(&config.loans).chain(&config.valuations) {
+        let index = config.estimate.index.as_ref().map(|i| &i.path);
+        let inputs = [Some(&config.loans), config.valuations.as_ref()]
+            .into_iter()
+            .chain([config.config_file.as_ref(), index])
+            .flatten();
+        for input in inputs {
             if let Ok(input) = input.canonicalize() {
                 if input.starts_with(&out) {
                     return Err(OutputError(anyhow::anyhow!(

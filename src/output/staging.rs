@@ -69,20 +69,64 @@ pub fn check_target(target: &Path) -> Result<()> {
             target.display()
         ),
         Ok(_) => {
-            let mut entries = fs::read_dir(target)
+            let entries: Vec<String> = fs::read_dir(target)
+                .with_context(|| format!("cannot list --out {}", target.display()))?
+                .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect::<std::io::Result<_>>()
                 .with_context(|| format!("cannot list --out {}", target.display()))?;
-            let empty = entries.next().is_none();
-            if empty || target.join(MARKER).is_file() {
-                Ok(())
-            } else {
+            if entries.is_empty() {
+                return Ok(());
+            }
+            if !target.join(MARKER).is_file() {
                 bail!(
                     "refusing to replace --out {}: it holds files underwater did not write. \
                      Fix: name a new or empty directory, or a previous underwater output directory",
                     target.display()
                 )
             }
+            let written = written_before(target);
+            let foreign: Vec<&String> = entries
+                .iter()
+                .filter(|e| *e != MARKER && !written.contains(e.as_str()))
+                .collect();
+            match foreign.as_slice() {
+                [] => Ok(()),
+                some => bail!(
+                    "refusing to replace --out {}: besides an earlier run's outputs it holds {} that \
+                     underwater did not write ({}), and a run replaces the directory whole. Fix: move \
+                     them out of the directory, or name another --out",
+                    target.display(),
+                    some.len(),
+                    some.iter()
+                        .take(5)
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
         }
     }
+}
+
+/// The files an earlier run wrote into `dir`: its summary.json's list of outputs (summary.json itself
+/// included). A summary.json that cannot be read lists nothing, so every other file counts as foreign.
+fn written_before(dir: &Path) -> std::collections::BTreeSet<String> {
+    // Only the list is read, so a summary.json from an older version with other fields still reads.
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        manifest: ListedOutputs,
+    }
+    #[derive(serde::Deserialize)]
+    struct ListedOutputs {
+        outputs: Vec<String>,
+    }
+    let mut names: std::collections::BTreeSet<String> = fs::read(dir.join("summary.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Listed>(&bytes).ok())
+        .map(|l| l.manifest.outputs.into_iter().collect())
+        .unwrap_or_default();
+    names.insert("summary.json".into());
+    names
 }
 
 impl Staging {
