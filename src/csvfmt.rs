@@ -3,7 +3,10 @@
 //! Following the OWASP CSV-injection guidance, a text cell starting with `=`, `+`, `-`, `@`, tab or CR is
 //! prefixed with a single quote so Excel and LibreOffice show it as text. Numbers are never touched: the
 //! program's own figures go through [`push_field`], and a text field that is a plain number (`-5.25`) is
-//! left as it is.
+//! left as it is. Characters that hide or reorder what a reader sees (NUL and other control
+//! characters but tab and line ends, and the Unicode bidirectional overrides such as U+202E) are
+//! written as a visible `\u{...}` escape, so a file never shows a reader something other than it holds.
+//! Headers go through the same rules as values: a column named `=HYPERLINK(...)` is neutralized too.
 
 use std::borrow::Cow;
 
@@ -34,16 +37,60 @@ pub fn push_field(out: &mut String, field: &str) {
 pub fn push_text(out: &mut String, field: &str) {
     // Most text (ids, VINs, makes, states) needs neither: check that in one pass first.
     let b = field.as_bytes();
+    // Control characters (below 0x20, DEL) and 0xE2, the lead byte of the bidi controls, take the slow
+    // path; so do some harmless characters (`€`, `—`), which it leaves as they are.
     let plain = !matches!(
         b.first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b' ')
     ) && b.last() != Some(&b' ')
-        && !b.iter().any(|&c| matches!(c, b',' | b'"' | b'\n' | b'\r'));
+        && !b
+            .iter()
+            .any(|&c| c < 0x20 || matches!(c, b',' | b'"' | 0x7f | 0xe2));
     if plain {
         out.push_str(field);
     } else {
-        push_field(out, &neutralize(field));
+        push_field(out, &neutralize(&visible(field)));
     }
+}
+
+/// Characters that hide or reorder text: controls other than tab and line ends, and the bidi
+/// embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+fn hidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every [`hidden`] character written as a visible `\u{...}` escape.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// At most `max` bytes of `text` (cut at a character boundary), saying how much was left out: a
+/// reject reason or raw record never repeats a whole runaway field.
+pub fn shortened(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… ({} more bytes not shown)",
+        &text[..end],
+        text.len() - end
+    ))
 }
 
 /// The OWASP neutralization of one text cell.
@@ -149,13 +196,14 @@ pub fn push_decimal(out: &mut String, d: rust_decimal::Decimal) {
     out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
-/// Appends a line of fields (already formatted) and a newline.
+/// Appends a line of fields and a newline: a header, or a line of labels. Each field is text (column
+/// names come from the input), so it is neutralized like any other text.
 pub fn push_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
     for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_field(out, f);
+        push_text(out, f);
     }
     out.push('\n');
 }
@@ -184,13 +232,37 @@ mod tests {
             "cr\r",
             "x=1",
             "-",
+            "a\0b",
+            "\u{202e}gpj.exe",
+            "5 €",
+            "x\u{7f}",
         ] {
             let mut fast = String::new();
             push_text(&mut fast, t);
             let mut slow = String::new();
-            push_field(&mut slow, &neutralize(t));
+            push_field(&mut slow, &neutralize(&visible(t)));
             assert_eq!(fast, slow, "{t:?}");
         }
+    }
+
+    /// NUL and U+202E passed into outputs and reject reasons as they were: a NUL ends a field for many
+    /// tools, and U+202E shows `exe.gpj` as `jpg.exe`.
+    #[test]
+    fn regression_nul_and_bidi_overrides_passed_into_outputs() {
+        let mut s = String::new();
+        push_text(&mut s, "a\0b");
+        push_text(&mut s, ",\u{202e}txt");
+        push_text(&mut s, "5 €");
+        assert_eq!(s, "a\\u{0}b\",\\u{202e}txt\"5 €");
+        let mut h = String::new();
+        push_line(&mut h, ["=HYPERLINK(\"x\")", "@SUM(1+1)", "ok"]);
+        assert_eq!(h, "\"'=HYPERLINK(\"\"x\"\")\",'@SUM(1+1),ok\n");
+    }
+
+    #[test]
+    fn shortened_cuts_at_a_character_boundary_and_says_so() {
+        assert_eq!(shortened("abc", 3), "abc");
+        assert_eq!(shortened("aé€x", 4), "aé… (4 more bytes not shown)");
     }
 
     #[test]

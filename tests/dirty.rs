@@ -261,3 +261,60 @@ fn tape_optional_fields_count_under_the_filers_column_name() {
         serde_json::json!({"credit_score (obligorCreditScore)": {"rows": 1, "first_lines": [3]}})
     );
 }
+
+/// Column headers that are formulas reached accounts.csv and the segment tables as they were (values
+/// were neutralized, headers not); NUL and U+202E passed into outputs and reject reasons; a reject
+/// repeated a whole runaway field (one unclosed quote made a 229 MB rejects.csv).
+#[test]
+fn regression_formula_headers_hidden_characters_and_runaway_rejects() {
+    let s = Sandbox::new();
+    let mut loans = String::from(
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance,=HYPERLINK(\"x\"),@SUM(1+1)\n\
+         A\u{0}1,V1,2022-01-01,1000,60,500,\u{202e}gpj.exe,x\n\
+         A2,V1,2022-01-01,1000,60,5x0,a,b\n",
+    );
+    // An unclosed quote: the rest of the file is one field of about 1 MB.
+    loans.push_str("A3,V1,2022-01-01,1000,60,\"500");
+    loans.push_str(&"0123456789\n".repeat(100_000));
+    s.write("loans.csv", &loans);
+    s.write("vals.csv", "vin,valuation_date,value\nV1,2022-06-01,600\n");
+    s.write("c.toml", "segments = [\"@SUM(1+1)\"]\n");
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "vals.csv",
+        "--as-of",
+        "2022-06-30",
+        "--config",
+        "c.toml",
+        "--out",
+        "out",
+        "-q",
+    ]);
+    assert_ok(&out);
+    let accounts = s.read("out/accounts.csv");
+    let header = accounts.lines().next().unwrap();
+    assert!(
+        header.ends_with(",\"'=HYPERLINK(\"\"x\"\")\",'@SUM(1+1)"),
+        "{header}"
+    );
+    assert!(accounts.contains("A\\u{0}1,"), "{accounts}");
+    assert!(accounts.contains(",\\u{202e}gpj.exe,"), "{accounts}");
+    assert!(!accounts.contains('\u{0}') && !accounts.contains('\u{202e}'));
+    let table = s.read("out/summary_by__SUM_1_1_.csv");
+    assert!(table.starts_with("'@SUM(1+1),accounts,"), "{table}");
+
+    let rejects = s.read("out/rejects.csv");
+    assert!(
+        rejects.len() < 10_000,
+        "rejects.csv is {} bytes",
+        rejects.len()
+    );
+    let rows = read_csv(&s.path("out/rejects.csv"));
+    assert_eq!(rows.len(), 2, "{rejects}");
+    assert_eq!(rows[1]["line"], "4");
+    assert!(rows[1]["raw_record"].ends_with("more bytes not shown)"));
+    assert!(rows[1]["reason"].len() <= 600, "{}", rows[1]["reason"]);
+}

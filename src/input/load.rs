@@ -533,14 +533,37 @@ fn field_count_problem(row: &Row<'_>, width: usize) -> Option<Problem> {
     })
 }
 
+/// What rejects.csv quotes at most of a reason and of a raw record: enough to find the row and see
+/// what is wrong with it. One unclosed quote once made the rest of a file one row, repeated in its
+/// reason and its raw record (a 229 MB rejects.csv).
+const MAX_REASON_BYTES: usize = 500;
+const MAX_RAW_BYTES: usize = 4096;
+
 fn reject(input: InputKind, row: &Row<'_>, (field, reason): Problem) -> Reject {
     Reject {
         input,
         line: row.line,
         field: field.to_string(),
-        reason,
-        raw: String::from_utf8_lossy(row.raw).into_owned(),
+        reason: crate::csvfmt::shortened(&reason, MAX_REASON_BYTES).into_owned(),
+        raw: quoted_raw(row.raw),
     }
+}
+
+/// The raw record as rejects.csv quotes it: whole up to [`MAX_RAW_BYTES`], else cut there (at a
+/// character boundary) with the count of bytes left out.
+fn quoted_raw(raw: &[u8]) -> String {
+    if raw.len() <= MAX_RAW_BYTES {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
+    let mut end = MAX_RAW_BYTES;
+    while end > 0 && raw[end] & 0xC0 == 0x80 {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} more bytes not shown)",
+        String::from_utf8_lossy(&raw[..end]),
+        raw.len() - end
+    )
 }
 
 /// Digits with at most one inner `.` and no leading zero (`0.0563`, `19000.00`, `84`): the text a parsed
