@@ -353,8 +353,14 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
                         "must be a list of numbers in percent, e.g. [80, 100, 120, 140]".into(),
                     )
                 })?;
-                if edges.is_empty() {
-                    return Err(bad("ltv_bands", "must list at least one band edge".into()));
+                if edges.is_empty() || edges.len() > MAX_LTV_EDGES {
+                    return Err(bad(
+                        "ltv_bands",
+                        format!(
+                            "must list 1 to {MAX_LTV_EDGES} band edges, not {}",
+                            edges.len()
+                        ),
+                    ));
                 }
                 for e in &edges {
                     if *e <= Decimal::ZERO || *e >= Decimal::from(100_000) || e.scale() > 4 {
@@ -451,10 +457,21 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
     Ok(settings)
 }
 
+/// Resource bounds no real config reaches: the migration matrix grows with the square of the bands
+/// (4,000 bands once took 5.6 GB), and every segment is a table and a file.
+pub const MAX_LTV_EDGES: usize = 100;
+pub const MAX_SEGMENTS: usize = 100;
+
 /// Segment names must give distinct output names: a summary file each (compared ignoring case, as
 /// on a case-insensitive file system), a key each in summary.json, none of them the run's own.
 fn check_segment_names(names: &[String]) -> Result<(), String> {
     use crate::input::schema::{segment_file_part, RESERVED_SEGMENT_NAMES};
+    if names.len() > MAX_SEGMENTS {
+        return Err(format!(
+            "lists {} segments; at most {MAX_SEGMENTS} (each is a summary file and a table)",
+            names.len()
+        ));
+    }
     let mut files: std::collections::BTreeMap<String, &str> = Default::default();
     for n in names {
         if n.is_empty() {
@@ -700,6 +717,27 @@ mod tests {
             ("segments = [\"State\", \"state\"]", "segments"),
             ("segments = [\"ltv_migration\"]", "segments"),
             ("segments = [\"Balance\"]", "segments"),
+            // Resource bounds: 4,000 bands once took 5.6 GB (the migration matrix is their square).
+            (
+                &*format!(
+                    "ltv_bands = [{}]",
+                    (1..=101)
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "ltv_bands",
+            ),
+            (
+                &*format!(
+                    "segments = [{}]",
+                    (0..101)
+                        .map(|i| format!("\"s{i}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "segments",
+            ),
             ("bands = [1]", "bands"),
             ("[columns]\naccount = \"LoanNo\"", "columns"),
             ("[estimate]\nnew = [[1, 0.9]]", "estimate"),

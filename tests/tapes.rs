@@ -692,3 +692,78 @@ fn regression_estimate_of_zero_or_extreme_index_level_panicked() {
         );
     }
 }
+
+/// XML records inside a wrapper element or misspelled (`<asset>`) gave exit 0 and an empty book; an
+/// empty `<assets/>` was skipped and not counted; 100 MB of blank lines inside `<assetData>` took 1.9 GB,
+/// and one unique element per record made a temporary CSV quadratic in the records. Each is now an
+/// error naming the line or the limit (exit 3), or a counted record.
+#[test]
+fn regression_xml_wrapper_misspelled_empty_and_oversized_records() {
+    let s = Sandbox::new();
+    let record = fields(&[
+        ("assetNumber", "X1"),
+        ("reportingPeriodEndingDate", "07-31-2020"),
+        ("originationDate", "06/2019"),
+        ("originalLoanAmount", "22000"),
+        ("originalLoanTerm", "72"),
+        ("vehicleValueAmount", "20000"),
+        ("reportingPeriodActualEndBalanceAmount", "18000.00"),
+    ]);
+    let good = xml_tape(std::slice::from_ref(&record), "");
+    let run = |file: &str| s.run(&["run", "--tape", "regab", file, "--out", "out", "-q"]);
+
+    let wrapped = good
+        .replace("  <assets>", "  <loans><assets>")
+        .replace("</assets>", "</assets></loans>");
+    s.write("wrapped.xml", &wrapped);
+    let out = run("wrapped.xml");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("line 3: `<loans>`"),
+        "{}",
+        stderr(&out)
+    );
+
+    s.write("misspelled.xml", &good.replace("assets>", "asset>"));
+    let out = run("misspelled.xml");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`<asset>`"), "{}", stderr(&out));
+    assert!(!s.path("out").exists());
+
+    // An empty record is a row read and rejected, so rows read = accepted + rejected still holds.
+    s.write(
+        "empty.xml",
+        &good.replace("  <assets>", "  <assets/>\n  <assets>"),
+    );
+    assert_ok(&run("empty.xml"));
+    let j = summary(&s, "out");
+    assert_eq!(j["data_quality"]["loans"]["rows_read"], 2);
+    assert_eq!(j["data_quality"]["loans"]["rows_accepted"], 1);
+    assert_eq!(j["data_quality"]["loans"]["rows_rejected"], 1);
+    assert_eq!(read_csv(&s.path("out/rejects.csv"))[0]["line"], "3");
+
+    // 5 MB of blank lines in one text node: refused, without holding them.
+    let blank = good.replace("  <assets>", &format!("{}  <assets>", "\n".repeat(5 << 20)));
+    s.write("blank.xml", &blank);
+    let out = s.run(&["run", "--tape", "regab", "blank.xml", "--out", "o2", "-q"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("4 MiB"), "{}", stderr(&out));
+
+    // 2,001 records, each with an element of its own.
+    let records: Vec<Vec<(String, String)>> = (0..2001)
+        .map(|i| {
+            let mut r = record.clone();
+            r[0].1 = format!("X{i}");
+            r.push((format!("extra{i}"), "1".into()));
+            r
+        })
+        .collect();
+    s.write("wide.xml", &xml_tape(&records, ""));
+    let out = s.run(&["run", "--tape", "regab", "wide.xml", "--out", "o3", "-q"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("more than 2000 distinct field names"),
+        "{}",
+        stderr(&out)
+    );
+}

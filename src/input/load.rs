@@ -390,8 +390,10 @@ impl LoanText {
     }
 }
 
-/// Rows longer than this are rejected: a loan's packed text addresses its bytes with u32 offsets.
-const MAX_ROW_BYTES: usize = 1 << 30;
+/// Rows longer than this are rejected. A real loan row is a few hundred bytes; a loan's packed text
+/// addresses its bytes with u32 offsets, and a 135 MB field repeated in 32 segments once overflowed them.
+/// With rows this short and at most `MAX_SEGMENTS` segments (the config checks it), it cannot.
+pub const MAX_ROW_BYTES: usize = 1 << 20;
 
 /// What one chunk of the loans file gave.
 #[derive(Default)]
