@@ -11,11 +11,12 @@
 //! - [`commands`]: one file per subcommand, stringing the stages together.
 //!
 //! At the top sits only what the stages share: [`config`] (built once, up front), [`error`] (one type
-//! per layer and the exit-code table), [`money`], [`date`], [`csvfmt`] and [`progress`]; [`cli`] and
+//! per layer and the exit-code table), [`money`], [`date`], [`csvfmt`], [`progress`] and [`cleanup`] (temporaries removed on a signal); [`cli`] and
 //! `main` are the thin command line. `tests/architecture.rs` keeps the imports acyclic and in stage
 //! order.
 
 pub mod book;
+pub mod cleanup;
 pub mod cli;
 pub mod commands;
 pub mod config;

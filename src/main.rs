@@ -10,6 +10,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = underwater::cli::Cli::parse();
+    // Without the watcher an interrupted run leaves its temporaries until the next run sweeps them.
+    if let Err(e) = underwater::cleanup::on_signal_remove_temporaries() {
+        eprintln!("underwater: warning: cannot watch for Ctrl-C ({e}); temporaries of an interrupted run are removed by the next run");
+    }
     // A panic is a bug whatever the input: say so once, and exit with the documented internal-error
     // code (1), not Rust's 101, which no exit-code table lists.
     std::panic::set_hook(Box::new(|info| {

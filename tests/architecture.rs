@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 /// `config` is built from the stages' own types (the model, the tape formats), so it comes after them;
 /// the stages are handed what they need (`book::Plan`), never the config.
 const LAYERS: [(&str, &[&str]); 7] = [
-    ("shared", &["date", "money", "csvfmt", "progress", "error"]),
+    (
+        "shared",
+        &["date", "money", "csvfmt", "progress", "error", "cleanup"],
+    ),
     ("input", &["input"]),
     ("book", &["book"]),
     ("config", &["config"]),

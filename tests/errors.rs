@@ -496,3 +496,29 @@ fn regression_output_names_collided_with_their_own() {
         assert!(!s.path("bad").exists());
     }
 }
+
+/// A symlinked `--out` was replaced by a folder (the link gone, the linked directory stale); `--out
+/// ghost/../x` created `ghost/` on the way.
+#[test]
+fn regression_symlinked_out_was_replaced_and_dotdot_created_folders() {
+    let s = sandbox();
+    std::fs::create_dir(s.path("real")).unwrap();
+    std::os::unix::fs::symlink("real", s.path("link")).unwrap();
+    assert_ok(&s.run_book("link", &["--as-of", "2024-06-30"]));
+    assert!(std::fs::symlink_metadata(s.path("link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(s.path("real/accounts.csv").exists());
+    // A rerun goes through the link again.
+    assert_ok(&s.run_book("link", &["--as-of", "2024-06-30"]));
+    assert!(std::fs::symlink_metadata(s.path("link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+
+    let out = s.run_book("ghost/../x", &["--as-of", "2024-06-30"]);
+    assert_fails(&out, 4, &["`..`"]);
+    assert!(!s.path("ghost").exists());
+    assert!(!s.path("x").exists());
+}

@@ -331,3 +331,99 @@ fn valuation_ages_are_always_reported() {
         "{stdout}"
     );
 }
+
+/// Ctrl-C or SIGTERM left the staging folder (up to the size of the outputs) and a tape's temporary CSV
+/// behind for good. A signal now removes them and exits 128 + the signal (143 for SIGTERM) with `--out`
+/// as it was; what a SIGKILL leaves is swept by the next run.
+#[test]
+fn regression_a_signal_left_staging_and_temporary_files_behind() {
+    let s = Sandbox::new();
+    assert_ok(&s.run(&[
+        "generate", "--loans", "200000", "--seed", "5", "--out", "book", "-q",
+    ]));
+    assert_ok(&s.run_generated("out", &[]));
+    let old = outputs_without_times(&s.path("out"));
+    let mut terminated = 0;
+    for attempt in 0..10 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_underwater"))
+            .args([
+                "run",
+                "--loans",
+                "book/loans.csv",
+                "--valuations",
+                "book/valuations.csv",
+                "--as-of",
+                "2025-03-31",
+                "--out",
+                "out",
+                "-q",
+            ])
+            .current_dir(s.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let staging = s.path(&format!(".out.underwater-staging-{}", child.id()));
+        // Wait until the run is writing its outputs, then interrupt it.
+        let started = std::time::Instant::now();
+        while !staging.exists() && started.elapsed() < Duration::from_secs(30) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let out = child.wait_with_output().unwrap();
+        if out.status.code() == Some(0) {
+            // The run finished before the signal landed: try again.
+            assert_ok(&s.run_generated("out", &[]));
+            continue;
+        }
+        assert_eq!(
+            out.status.code(),
+            Some(143),
+            "attempt {attempt}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+        assert!(!staging.exists(), "the staging folder was left behind");
+        assert_eq!(outputs_without_times(&s.path("out")), old);
+        terminated += 1;
+        break;
+    }
+    assert_eq!(
+        terminated, 1,
+        "no SIGTERM landed during a run in 10 attempts"
+    );
+
+    // What a SIGKILL leaves (a staging folder and a tape conversion of a process that is gone) is swept.
+    // 4194305 is above Linux's largest pid, so it is never a running process.
+    s.write(".out.underwater-staging-4194305/accounts.csv", "half");
+    let tmp = s.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(tmp.join("underwater-tape-4194305-1.csv"), "half").unwrap();
+    s.write(
+        "tape.csv",
+        "assetNumber,reportingPeriodEndingDate,originationDate,originalLoanAmount,originalLoanTerm,\
+         reportingPeriodActualEndBalanceAmount,vehicleValueAmount\n1,07-31-2020,01/2019,20000,60,15000,22000\n",
+    );
+    s.write(
+        "tape.xml",
+        "<assetData><assets><assetNumber>1</assetNumber><reportingPeriodEndingDate>07-31-2020</reportingPeriodEndingDate>\
+         <originationDate>01/2019</originationDate><originalLoanAmount>20000</originalLoanAmount>\
+         <originalLoanTerm>60</originalLoanTerm><reportingPeriodActualEndBalanceAmount>15000</reportingPeriodActualEndBalanceAmount>\
+         <vehicleValueAmount>22000</vehicleValueAmount></assets></assetData>\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_underwater"))
+        .args(["run", "--tape", "regab", "tape.xml", "--out", "out", "-q"])
+        .env("TMPDIR", &tmp)
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(!s.path(".out.underwater-staging-4194305").exists());
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

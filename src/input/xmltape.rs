@@ -268,6 +268,28 @@ pub struct Converted {
 impl Drop for Converted {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.csv);
+        crate::cleanup::unregister(&self.csv);
+    }
+}
+
+const TEMP_PREFIX: &str = "underwater-tape-";
+
+/// Removes the CSV conversions left in the temporary directory by runs that were killed (SIGKILL
+/// cannot be caught): `underwater-tape-<pid>-<n>.csv` of a process no longer running.
+fn remove_dead_conversions() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(TEMP_PREFIX)
+            .filter(|rest| rest.ends_with(".csv"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !crate::cleanup::pid_is_running(p)) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
@@ -337,10 +359,9 @@ pub fn convert(path: &Path) -> Result<Converted, InputError> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let csv = std::env::temp_dir().join(format!(
-        "underwater-tape-{}-{nanos}.csv",
-        std::process::id()
-    ));
+    remove_dead_conversions();
+    let csv = std::env::temp_dir().join(format!("{TEMP_PREFIX}{}-{nanos}.csv", std::process::id()));
+    crate::cleanup::register(&csv);
     let mut converted = Converted {
         csv,
         xml_lines: Vec::new(),

@@ -133,10 +133,39 @@ impl Staging {
     /// Creates the staging directory beside `target` (creating `target`'s parent if needed), after
     /// removing staging directories left by runs that died.
     pub fn new(target: &Path) -> Result<Staging> {
+        // A symlinked --out is written through: the directory it points to is replaced, the link stays.
+        let resolved;
+        let target = match fs::symlink_metadata(target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                resolved = fs::canonicalize(target).with_context(|| {
+                    format!(
+                        "--out {} is a symbolic link to nothing. Fix: point it at a directory, or name another --out",
+                        target.display()
+                    )
+                })?;
+                &resolved
+            }
+            _ => target,
+        };
         check_target(target)?;
         let (parent, name) = names(target)?;
-        fs::create_dir_all(&parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+        if !parent.exists() {
+            // `ghost/../x` would create `ghost/` on the way: missing parents are created only along a
+            // plain path.
+            if parent
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                bail!(
+                    "--out {}: {} does not exist, and the path goes through `..`. Fix: name the \
+                     directory without `..`, or create its parent first",
+                    target.display(),
+                    parent.display()
+                );
+            }
+            fs::create_dir_all(&parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
         remove_dead_staging(&parent, &name);
         let dir = parent.join(format!(".{name}{STAGING_TAG}{}", std::process::id()));
         if dir.exists() {
@@ -148,6 +177,7 @@ impl Staging {
                 dir.display()
             )
         })?;
+        crate::cleanup::register(&dir);
         Ok(Staging {
             target: target.to_path_buf(),
             dir,
@@ -203,6 +233,7 @@ impl Staging {
         if let Ok((parent, _)) = names(&self.target) {
             sync_dir(&parent);
         }
+        crate::cleanup::unregister(&self.dir);
         self.committed = true;
         Ok(())
     }
@@ -212,6 +243,7 @@ impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
             let _ = fs::remove_dir_all(&self.dir);
+            crate::cleanup::unregister(&self.dir);
         }
     }
 }
@@ -260,9 +292,7 @@ fn remove_dead_staging(parent: &Path, name: &str) {
             continue;
         };
         let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
-        let alive = pid
-            .is_some_and(|p| p != std::process::id() && Path::new(&format!("/proc/{p}")).exists());
-        if !alive {
+        if !pid.is_some_and(crate::cleanup::pid_is_running) {
             let _ = fs::remove_dir_all(e.path());
         }
     }
