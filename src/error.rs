@@ -78,6 +78,11 @@ pub enum InputError {
     )]
     BareCr { path: PathBuf },
     #[error(
+        "{path} starts with a blank line: the header must be the first line, or every line number \
+         in rejects.csv would be off. Fix: delete the blank lines above the header"
+    )]
+    LeadingBlankLine { path: PathBuf },
+    #[error(
         "polars could not read {path} as a table: {reason}. Fix: pass a CSV file with a header line"
     )]
     NotATable { path: PathBuf, reason: String },

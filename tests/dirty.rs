@@ -318,3 +318,68 @@ fn regression_formula_headers_hidden_characters_and_runaway_rejects() {
     assert!(rows[1]["raw_record"].ends_with("more bytes not shown)"));
     assert!(rows[1]["reason"].len() <= 600, "{}", rows[1]["reason"]);
 }
+
+/// A file cut mid-row with no final newline accepted `…,19` as 19.00 with no word said; a leading blank
+/// line made the file "empty"; a tape id `5#1` collided with the `5#1` made for loans sharing id `5`.
+#[test]
+fn regression_cut_file_leading_blank_line_and_generated_id_collision() {
+    let s = Sandbox::new();
+    let loans = "account_id,vin,origination_date,amount_financed,term_months,current_balance\n\
+                 A1,V1,2022-01-01,1000,60,500\nA2,V1,2022-01-01,1000,60,19";
+    s.write("loans.csv", loans);
+    s.write("vals.csv", "vin,valuation_date,value\nV1,2022-06-01,600\n");
+    let args = |loans: &'static str, out: &'static str| {
+        [
+            "run",
+            "--loans",
+            loans,
+            "--valuations",
+            "vals.csv",
+            "--as-of",
+            "2022-06-30",
+            "--out",
+            out,
+        ]
+    };
+    let out = s.run(&args("loans.csv", "out"));
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("loans.csv does not end with a line end: was it cut short?"),
+        "{stdout}"
+    );
+    let j: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+    assert_eq!(j["manifest"]["inputs"]["loans"]["no_final_line_end"], true);
+    assert_eq!(
+        j["manifest"]["inputs"]["valuations"]["no_final_line_end"],
+        false
+    );
+
+    s.write("blank.csv", &format!("\n{loans}\n"));
+    let out = s.run(&args("blank.csv", "out2"));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("starts with a blank line"),
+        "{}",
+        stderr(&out)
+    );
+    s.write("blank_only.csv", "\n\n");
+    let out = s.run(&args("blank_only.csv", "out2"));
+    assert!(stderr(&out).contains("is empty"), "{}", stderr(&out));
+
+    // Tape: two different loans share id 5, and the filer also has an id `5#1`.
+    s.write(
+        "tape.csv",
+        "assetNumber,reportingPeriodEndingDate,originationDate,originalLoanAmount,originalLoanTerm,\
+         reportingPeriodActualEndBalanceAmount,vehicleValueAmount\n\
+         5,07-31-2020,01/2019,20000,60,15000,22000\n\
+         5,07-31-2020,02/2019,21000,60,16000,22000\n\
+         5#1,07-31-2020,03/2019,22000,60,17000,22000\n",
+    );
+    assert_ok(&s.run(&["run", "--tape", "regab", "tape.csv", "--out", "tape", "-q"]));
+    let ids: Vec<String> = read_csv(&s.path("tape/accounts.csv"))
+        .into_iter()
+        .map(|r| format!("{}={}", r["account_id"], r["balance"]))
+        .collect();
+    assert_eq!(ids, ["5#1=17000.00", "5#2=15000.00", "5#3=16000.00"]);
+}

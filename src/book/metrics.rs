@@ -200,6 +200,26 @@ mod tests {
         assert_eq!(b.labels[b.bucket(d("100004"), d("100000"))], "100-120");
     }
 
+    /// A balance of 10,000.0049 on a value of 10,000 is in band 100-120 (the exact ratio is above 1) but
+    /// its negative equity rounds to $0.00, so it is not counted underwater, while the README said every
+    /// account above 100% is. The README now states the rule this test pins: underwater means negative
+    /// equity of at least a cent, i.e. a balance above the value by more than half a cent.
+    #[test]
+    fn regression_above_100_by_less_than_half_a_cent_is_not_underwater() {
+        let m = Model::default();
+        let b = Bands::new(&m.ltv_bands);
+        let f = figures(&loan("10000.0049", 0), Some(&val("10000")), &m, &b);
+        assert_eq!(b.labels[f.bucket], "100-120");
+        let v = f.valued.unwrap();
+        assert_eq!(v.negative_equity.to_string(), "0.00");
+        assert_eq!(v.ltv.to_string(), "1.0000");
+        let f = figures(&loan("10000.005", 0), Some(&val("10000")), &m, &b);
+        // Half a cent rounds to even: 0.00 still; 0.0051 is a cent.
+        assert_eq!(f.valued.unwrap().negative_equity.to_string(), "0.00");
+        let f = figures(&loan("10000.0051", 0), Some(&val("10000")), &m, &b);
+        assert_eq!(f.valued.unwrap().negative_equity.to_string(), "0.01");
+    }
+
     #[test]
     fn no_value_means_the_whole_balance_is_at_risk() {
         let m = Model::default();

@@ -20,12 +20,15 @@ pub struct SharedIds {
 /// Tapes re-published by researchers can carry ids that went through a floating-point column, so
 /// different loans share one id (every World Omni 2020-A assetNumber is a multiple of 128). In a tape,
 /// rows that share an id but differ in their terms (origination date, amount financed, term, origination
-/// value, balance) are different loans: each is kept as `<id>#<n>`, numbered in file order, so no one
-/// mistakes it for the filer's id. If any two rows of an id agree on all of those, the id is left alone
+/// value, balance) are different loans: each is kept as `<id>#<n>`, numbered in file order (skipping an `<id>#<n>` the
+/// tape itself has), so no one mistakes it for the filer's id. If any two rows of an id agree on all of those, the id is left alone
 /// and `reject_duplicates` rejects all its rows as duplicates.
 pub fn disambiguate_ids(loans: &mut [Loan]) -> SharedIds {
     let order = output_order(loans);
     let mut shared = SharedIds::default();
+    // Ids the tape already has with a `#`: a generated `<id>#<n>` skips them (a tape id `5#1` once
+    // collided with the `5#1` made for the first of several loans sharing `5`). Read only when needed.
+    let mut taken: Option<FxHashSet<String>> = None;
     let mut start = 0;
     while start < order.len() {
         let id = |k: usize| loans[order[k] as usize].account_id_bytes();
@@ -51,9 +54,23 @@ pub fn disambiguate_ids(loans: &mut [Loan]) -> SharedIds {
         if distinct {
             shared.ids += 1;
             shared.rows += group.len() as u64;
-            for (n, &i) in group.iter().enumerate() {
+            let taken = taken.get_or_insert_with(|| {
+                loans
+                    .iter()
+                    .filter(|l| l.account_id().contains('#'))
+                    .map(|l| l.account_id().to_string())
+                    .collect()
+            });
+            let mut n = 0;
+            for &i in group {
                 let loan = &mut loans[i as usize];
-                let id = format!("{}#{}", loan.account_id(), n + 1);
+                let id = loop {
+                    n += 1;
+                    let id = format!("{}#{}", loan.account_id(), n);
+                    if taken.insert(id.clone()) {
+                        break id;
+                    }
+                };
                 loan.set_account_id(&id);
             }
         }

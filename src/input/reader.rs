@@ -291,6 +291,7 @@ pub struct ChunkReader {
     next_line: u64,
     hasher: Sha256,
     bytes_read: u64,
+    last_byte: Option<u8>,
     chunk_bytes: usize,
     on_bytes: Box<dyn FnMut(u64) + Send>,
     buffers: Buffers,
@@ -302,6 +303,9 @@ pub struct FileFacts {
     pub path: PathBuf,
     pub bytes: u64,
     pub sha256: String,
+    /// The file does not end with a line end: it may have been cut short mid-row, and its last row
+    /// was read as it stands (`…,19` as 19.00).
+    pub no_final_line_end: bool,
 }
 
 impl ChunkReader {
@@ -330,6 +334,7 @@ impl ChunkReader {
             next_line: 1,
             hasher: Sha256::new(),
             bytes_read: 0,
+            last_byte: None,
             // Reads grow the buffer to the chunk size, so bound it.
             chunk_bytes: chunk_bytes.clamp(1, 1 << 30),
             on_bytes,
@@ -358,6 +363,7 @@ impl ChunkReader {
             if n > 0 {
                 self.hasher.update(&self.pending[old..]);
                 self.bytes_read += n as u64;
+                self.last_byte = self.pending.last().copied();
                 (self.on_bytes)(n as u64);
             }
         }
@@ -389,8 +395,15 @@ impl ChunkReader {
             head = &head[UTF8_BOM.len()..];
         }
         if trim_line_end(head).iter().all(|b| b.is_ascii_whitespace()) {
-            return Err(InputError::Empty {
-                path: self.path.clone(),
+            // A blank first line with text after it is not an empty file (it once said so).
+            let more = !self.eof || self.pending[end..].iter().any(|b| !b.is_ascii_whitespace());
+            return Err(match more {
+                true => InputError::LeadingBlankLine {
+                    path: self.path.clone(),
+                },
+                false => InputError::Empty {
+                    path: self.path.clone(),
+                },
             });
         }
         if head.contains(&0) {
@@ -464,6 +477,7 @@ impl ChunkReader {
             path: self.path,
             bytes: self.bytes_read,
             sha256: format!("{:x}", self.hasher.finalize()),
+            no_final_line_end: self.last_byte.is_some_and(|b| b != b'\n' && b != b'\r'),
         }
     }
 }

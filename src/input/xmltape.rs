@@ -369,6 +369,8 @@ pub fn convert(path: &Path) -> Result<Converted, InputError> {
             path: path.to_path_buf(),
             bytes: 0,
             sha256: String::new(),
+            // The XML is parsed whole, element by element: a cut file is an XML error.
+            no_final_line_end: false,
         },
     };
     let write_error = |source: std::io::Error| InputError::Read {

@@ -296,6 +296,9 @@ pub struct InputJson {
     pub rows_read: u64,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
+    /// The file does not end with a line end (cut short?): its last row was read as it stands.
+    #[serde(default)]
+    pub no_final_line_end: bool,
 }
 
 impl InputJson {
@@ -307,6 +310,7 @@ impl InputJson {
             rows_read: counts.read,
             rows_accepted: counts.accepted,
             rows_rejected: counts.rejected,
+            no_final_line_end: facts.no_final_line_end,
         }
     }
 }

@@ -91,6 +91,17 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
             ),
         );
     }
+    for file in std::iter::once(&book.loans_file).chain(&book.valuations_file) {
+        if file.no_final_line_end {
+            out.insert_str(
+                out.len() - 1,
+                &format!(
+                    "  WARNING: {} does not end with a line end: was it cut short? Its last row was read as it stands\n",
+                    file.path.display()
+                ),
+            );
+        }
+    }
     if !book.unreadable.is_empty() {
         let fields: Vec<String> = book
             .unreadable
