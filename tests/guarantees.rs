@@ -211,7 +211,10 @@ fn disk_full_mid_write_keeps_previous_outputs() {
         .status()
         .is_ok_and(|st| st.success());
     if !mounted {
-        eprintln!("SKIPPED disk_full_mid_write_keeps_previous_outputs: cannot mount a small tmpfs (needs root)");
+        cannot_run(
+            "disk_full_mid_write_keeps_previous_outputs",
+            "cannot mount a small tmpfs (needs root)",
+        );
         return;
     }
     let _unmount = Mount(disk.clone());
@@ -255,7 +258,10 @@ fn permission_denied_keeps_previous_outputs() {
         .status()
         .is_ok_and(|st| st.success());
     if !is_root || !has_setpriv {
-        eprintln!("SKIPPED permission_denied_keeps_previous_outputs: needs root and setpriv to run as nobody");
+        cannot_run(
+            "permission_denied_keeps_previous_outputs",
+            "needs root and setpriv to run as nobody",
+        );
         return;
     }
     assert_ok(&s.run_book("shared/out", &["--as-of", "2024-06-30"]));

@@ -1,6 +1,6 @@
 //! Loan tapes: SEC Reg AB II EX-102 files (`run --tape regab`), estimated values, origination LTV and
 //! the migration matrix, on hand-written tapes with every quirk and on the two real tapes in
-//! `../shared/data/regab/` (skipped, with a message, when that folder is absent).
+//! `../shared/data/regab/` (a test fails when that folder is absent, unless `UNDERWATER_ALLOW_SKIP=1`).
 
 mod common;
 use common::*;
@@ -272,9 +272,12 @@ fn real_tape(name: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!(
-            "SKIPPED: {} is absent; real-tape checks need ../shared beside the project",
-            p.display()
+        cannot_run(
+            name,
+            &format!(
+                "{} is absent; real-tape checks need ../shared beside the project",
+                p.display()
+            ),
         );
         None
     }

@@ -223,3 +223,14 @@ pub fn hand_valuations() -> String {
     v.push_str("VINCLOSED,2024-06-01,6000.00,kbb\n");
     v
 }
+
+/// A test that cannot run here (no `../shared`, not root, no tmpfs) fails, so a skipped guarantee is never
+/// reported as proven, unless `UNDERWATER_ALLOW_SKIP=1` says skipping is intended; then it says so on
+/// stderr and passes.
+pub fn cannot_run(test: &str, why: &str) {
+    if std::env::var_os("UNDERWATER_ALLOW_SKIP").is_some_and(|v| v == "1") {
+        eprintln!("SKIPPED {test}: {why} (UNDERWATER_ALLOW_SKIP=1)");
+    } else {
+        panic!("{test} cannot run: {why}. Set UNDERWATER_ALLOW_SKIP=1 to skip it on purpose");
+    }
+}
