@@ -788,11 +788,12 @@ fn parse_loan(
     for col in &l.segment_columns {
         parts.push(match col {
             // new/used reads the same whichever way the file codes it.
-            Some(c) if Some(*c) == l.new_used => match new_used {
-                Some(nu) => nu.label(),
-                None => text(row, *c, "new_used")?,
+            // Missing or unreadable, it is the `unknown` segment (its raw text is still echoed).
+            Some(c) if Some(*c) == l.new_used => new_used.map_or("", NewUsed::label),
+            Some(c) => match text(row, *c, "a segment column")? {
+                t if d.is_missing(t) => "",
+                t => t,
             },
-            Some(c) => text(row, *c, "a segment column")?,
             None => "",
         });
     }
