@@ -433,3 +433,75 @@ fn regression_a_signal_left_staging_and_temporary_files_behind() {
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// The SIGKILL test sleeps fractions of a run; the swap takes microseconds, so no kill landed in it,
+/// and the two-rename fallback (filesystems without RENAME_EXCHANGE) never ran. Test-only hooks now
+/// stop the process at each point of the commit sequence, in both modes, as a SIGKILL would (abort: no
+/// destructor, no cleanup). After each: `out` holds the old or the new outputs whole — or, between the
+/// fallback's two renames only, is absent with the old outputs whole beside it — and the next run
+/// leaves the right outputs and nothing else behind.
+#[test]
+fn regression_no_kill_landed_in_the_commit_sequence() {
+    let s = Sandbox::new();
+    s.write("loans.csv", LOANS);
+    s.write("valuations.csv", VALS);
+    let run = |as_of: &str, env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_underwater"));
+        c.args(book_args("out", &["--as-of", as_of], true))
+            .current_dir(s.dir.path());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    assert_ok(&run("2024-06-30", &[]));
+    let old = outputs_without_times(&s.path("out"));
+    assert_ok(&run("2024-09-30", &[]));
+    let new = outputs_without_times(&s.path("out"));
+    assert_ne!(old, new);
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(s.dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("underwater-staging"))
+            .collect()
+    };
+    for (mode, points) in [
+        ("exchange", &["staged", "exchanged"][..]),
+        ("fallback", &["staged", "moved_aside", "exchanged"][..]),
+    ] {
+        for point in points {
+            let _ = std::fs::remove_dir_all(s.path("out"));
+            assert_ok(&run("2024-06-30", &[]));
+            let mut env = vec![("UNDERWATER_TEST_ABORT_AT", *point)];
+            if mode == "fallback" {
+                env.push(("UNDERWATER_TEST_NO_EXCHANGE", "1"));
+            }
+            let killed = run("2024-09-30", &env);
+            assert_eq!(
+                killed.status.code(),
+                None,
+                "{mode} {point}: aborted by a signal"
+            );
+            let now = || outputs_without_times(&s.path("out"));
+            match *point {
+                "staged" => assert_eq!(now(), old, "{mode} {point}"),
+                "exchanged" => assert_eq!(now(), new, "{mode} {point}"),
+                _ => {
+                    assert!(!s.path("out").exists(), "{mode} {point}");
+                    let aside: Vec<String> = leftovers()
+                        .into_iter()
+                        .filter(|n| n.ends_with(".previous"))
+                        .collect();
+                    assert_eq!(aside.len(), 1, "{mode} {point}: {:?}", leftovers());
+                    assert_eq!(outputs_without_times(&s.path(&aside[0])), old);
+                }
+            }
+            // The next run cleans up (or puts the old outputs back first) and publishes.
+            assert_ok(&run("2024-09-30", &[]));
+            assert_eq!(outputs_without_times(&s.path("out")), new, "{mode} {point}");
+            assert_eq!(leftovers(), Vec::<String>::new(), "{mode} {point}");
+        }
+    }
+}

@@ -222,8 +222,10 @@ impl Staging {
         )?;
         sync_dir(&self.dir);
         check_target(&self.target)?;
+        test_abort_at("staged");
         if fs::symlink_metadata(&self.target).is_ok() {
             exchange(&self.dir, &self.target)?;
+            test_abort_at("exchanged");
             // The staging path now holds the previous outputs.
             let _ = fs::remove_dir_all(&self.dir);
         } else {
@@ -257,9 +259,20 @@ fn sync_dir(dir: &Path) {
 
 /// Swaps two directories atomically (Linux `renameat2(RENAME_EXCHANGE)`); where the filesystem cannot,
 /// falls back to two renames, which leave a moment with the previous outputs under a backup name.
+/// A test hook: the process aborts (as a SIGKILL would stop it: no destructor, no cleanup) at the named
+/// point of the commit sequence when `UNDERWATER_TEST_ABORT_AT` names it, so a test can stop a run at
+/// each point instead of hoping a timed kill lands in a window of microseconds.
+fn test_abort_at(point: &str) {
+    if std::env::var_os("UNDERWATER_TEST_ABORT_AT").is_some_and(|p| p == point) {
+        std::process::abort();
+    }
+}
+
 fn exchange(a: &Path, b: &Path) -> Result<()> {
+    // A test hook: `UNDERWATER_TEST_NO_EXCHANGE=1` takes the fallback below, as a filesystem without
+    // RENAME_EXCHANGE would, so it is tested too.
     #[cfg(target_os = "linux")]
-    {
+    if std::env::var_os("UNDERWATER_TEST_NO_EXCHANGE").is_none() {
         use rustix::fs::{renameat_with, RenameFlags, CWD};
         match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
             Ok(()) => return Ok(()),
@@ -273,9 +286,16 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
             }
         }
     }
-    let backup = a.with_extension("previous");
+    // Two renames: between them `b` is absent, and the previous outputs wait in `<staging>.previous`,
+    // which the next run puts back if it finds `b` still absent (see `remove_dead_staging`).
+    // Appended, not `with_extension`: the staging name's "extension" is its pid part, and replacing it
+    // gave `.out.previous`, which no sweep recognised.
+    let mut backup = a.as_os_str().to_os_string();
+    backup.push(".previous");
+    let backup = PathBuf::from(backup);
     fs::rename(b, &backup)
         .with_context(|| format!("cannot move aside previous outputs in {}", b.display()))?;
+    test_abort_at("moved_aside");
     fs::rename(a, b).with_context(|| format!("cannot move outputs into {}", b.display()))?;
     fs::rename(&backup, a).with_context(|| format!("cannot clean up {}", backup.display()))?;
     Ok(())
@@ -292,8 +312,43 @@ fn remove_dead_staging(parent: &Path, name: &str) {
             continue;
         };
         let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
-        if !pid.is_some_and(crate::cleanup::pid_is_running) {
-            let _ = fs::remove_dir_all(e.path());
+        if pid.is_some_and(crate::cleanup::pid_is_running) {
+            continue;
         }
+        // A run killed between the two renames of the fallback left the previous outputs aside and
+        // `--out` absent: put them back rather than sweep them away.
+        let target = parent.join(name);
+        if rest.ends_with(".previous")
+            && fs::symlink_metadata(&target).is_err()
+            && fs::rename(e.path(), &target).is_ok()
+        {
+            continue;
+        }
+        let _ = fs::remove_dir_all(e.path());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run killed between the fallback's two renames leaves `--out` absent and the previous outputs
+    /// aside; the next run's sweep puts them back instead of deleting them.
+    #[test]
+    fn sweep_puts_back_outputs_moved_aside_by_a_dead_run() {
+        let dir = tempfile::tempdir().unwrap();
+        // Above Linux's largest pid: never a running process.
+        let aside = dir.path().join(".out.underwater-staging-4194305.previous");
+        let dead = dir.path().join(".out.underwater-staging-4194305");
+        fs::create_dir(&aside).unwrap();
+        fs::create_dir(&dead).unwrap();
+        fs::write(aside.join("accounts.csv"), "old").unwrap();
+        fs::write(dead.join("accounts.csv"), "half").unwrap();
+        remove_dead_staging(dir.path(), "out");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("out/accounts.csv")).unwrap(),
+            "old"
+        );
+        assert!(!aside.exists() && !dead.exists());
     }
 }
