@@ -14,49 +14,142 @@ use std::str::FromStr;
 #[derive(Clone, Debug)]
 struct Loan {
     id: String,
-    vin: String,
+    /// VIN number; written as `VIN<n>`, `vin<n>` or ` VIN<n> ` (matched upper-cased and trimmed).
+    vin: usize,
+    vin_style: usize,
     balance: Decimal,
-    dpd: u32,
+    /// Written as `$12,345.67` (US-formatted, quoted) rather than `12345.67`.
+    us_format: bool,
+    amount_financed: Decimal,
+    term: u32,
+    /// None: the field is left empty (0 days).
+    dpd: Option<u32>,
     year: u32,
     origination_value: Option<Decimal>,
+    credit_score: Option<u32>,
+    state: &'static str,
+    new_used: &'static str,
 }
 
 #[derive(Clone, Debug)]
 struct Val {
-    vin: String,
+    vin: usize,
+    vin_style: usize,
     day: u32,
     value: Decimal,
     source: &'static str,
 }
 
+/// A random model: band edges, recovery, repossession cost and a PD table.
+#[derive(Clone, Debug)]
+struct Cfg {
+    bands: Vec<u32>,
+    recovery: Decimal,
+    cost: Decimal,
+    /// (first day past due, pd), starting at day 0.
+    pd: Vec<(u32, Decimal)>,
+}
+
+impl Cfg {
+    fn toml(&self) -> String {
+        let bands: Vec<String> = self.bands.iter().map(|b| b.to_string()).collect();
+        let pd: Vec<String> = self.pd.iter().map(|(d, p)| format!("[{d}, {p}]")).collect();
+        format!(
+            "ltv_bands = [{}]\nrecovery_rate = {}\nrepossession_cost = {}\npd_by_days_past_due = [{}]\n",
+            bands.join(", "),
+            self.recovery,
+            self.cost,
+            pd.join(", ")
+        )
+    }
+
+    fn labels(&self) -> Vec<String> {
+        let b = &self.bands;
+        let mut l = vec![format!("<={}", b[0])];
+        for w in b.windows(2) {
+            l.push(format!("{}-{}", w[0], w[1]));
+        }
+        l.push(format!(">{}", b[b.len() - 1]));
+        l
+    }
+
+    fn pd_for(&self, dpd: u32) -> Decimal {
+        self.pd.iter().rev().find(|(d, _)| *d <= dpd).unwrap().1
+    }
+}
+
 const AS_OF_DAY: u32 = 20; // valuations are dated 2024-06-DD; as_of is 2024-06-20
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(48)
+}
 
 fn amount(max_units: i64) -> impl Strategy<Value = Decimal> {
     (0..max_units, 0u32..=4).prop_map(|(u, scale)| Decimal::new(u, scale))
 }
 
+fn cfgs() -> impl Strategy<Value = Cfg> {
+    (
+        prop::sample::subsequence(vec![50, 80, 90, 100, 110, 120, 125, 140, 150, 200], 1..5),
+        0i64..=20,
+        0i64..300_000,
+        prop::sample::subsequence(vec![1u32, 15, 30, 60, 90, 120], 0..5),
+        prop::collection::vec(0i64..=100, 6),
+    )
+        .prop_map(|(bands, rec, cost, days, probs)| Cfg {
+            bands,
+            recovery: Decimal::new(rec * 5, 2),
+            cost: Decimal::new(cost, 2),
+            pd: std::iter::once(0)
+                .chain(days)
+                .zip(probs)
+                .map(|(d, p)| (d, Decimal::new(p, 2)))
+                .collect(),
+        })
+}
+
 fn loans() -> impl Strategy<Value = Vec<Loan>> {
     prop::collection::vec(
         (
-            0usize..12,
-            amount(6_000_000),
-            0u32..200,
+            (0usize..12, 0usize..3, amount(6_000_000), any::<bool>()),
+            (100_000i64..8_000_000, 1u32..100),
+            prop::option::of(0u32..200),
             2018u32..2025,
             prop::option::of((1i64..6_000_000, 0u32..=2)),
+            prop::option::of(240u32..920),
+            prop::sample::select(vec!["CA", "TX", ""]),
+            prop::sample::select(vec!["new", "used", ""]),
         ),
         0..40,
     )
     .prop_map(|v| {
         v.into_iter()
             .enumerate()
-            .map(|(i, (vin, balance, dpd, year, ov))| Loan {
-                id: format!("A{:03}", (i * 37) % 1000),
-                vin: format!("VIN{vin}"),
-                balance,
-                dpd,
-                year,
-                origination_value: ov.map(|(u, s)| Decimal::new(u, s)),
-            })
+            .map(
+                |(
+                    i,
+                    ((vin, vin_style, balance, us), (af, term), dpd, year, ov, score, state, nu),
+                )| {
+                    Loan {
+                        id: format!("A{:03}", (i * 37) % 1000),
+                        vin,
+                        vin_style,
+                        balance,
+                        us_format: us,
+                        amount_financed: Decimal::new(af, 2),
+                        term,
+                        dpd,
+                        year,
+                        origination_value: ov.map(|(u, s)| Decimal::new(u, s)),
+                        credit_score: score,
+                        state,
+                        new_used: nu,
+                    }
+                },
+            )
             .collect()
     })
 }
@@ -64,35 +157,78 @@ fn loans() -> impl Strategy<Value = Vec<Loan>> {
 fn vals() -> impl Strategy<Value = Vec<Val>> {
     prop::collection::vec(
         (
-            0usize..12,
+            (0usize..12, 0usize..3),
             10u32..=25,
-            (1i64..4_000_000, 0u32..=4),
-            prop::sample::select(vec!["kbb", "nada", ""]),
+            // A few shared values make ties on (date, value), so the source tie-break is exercised.
+            prop_oneof![
+                prop::sample::select(vec![Decimal::new(900_000, 2), Decimal::new(1_500_000, 2)]),
+                (1i64..4_000_000, 0u32..=4).prop_map(|(u, s)| Decimal::new(u, s)),
+            ],
+            prop::sample::select(vec!["kbb", "nada", "", "appraisal"]),
         ),
         0..40,
     )
     .prop_map(|v| {
         v.into_iter()
-            .map(|(vin, day, (u, s), source)| Val {
-                vin: format!("VIN{vin}"),
+            .map(|((vin, vin_style), day, value, source)| Val {
+                vin,
+                vin_style,
                 day,
-                value: Decimal::new(u, s),
+                value,
                 source,
             })
             .collect()
     })
 }
 
+fn vin_text(n: usize, style: usize) -> String {
+    match style {
+        0 => format!("VIN{n}"),
+        1 => format!("vin{n}"),
+        _ => format!(" VIN{n} "),
+    }
+}
+
+/// `$12,345.6789` for 12345.6789: a leading `$` and comma thousands, as US exports write amounts.
+fn us(d: Decimal) -> String {
+    let text = d.to_string();
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::new();
+    for (k, c) in int.chars().enumerate() {
+        if k > 0 && (int.len() - k) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("\"${grouped}.{f}\""),
+        None => format!("\"${grouped}\""),
+    }
+}
+
 fn loans_csv(loans: &[Loan]) -> String {
-    let mut s = String::from("account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,origination_value\n");
+    let mut s = String::from("account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,origination_value,credit_score,state,new_used\n");
     for l in loans {
-        let ov = l
-            .origination_value
-            .map(|v| v.to_string())
-            .unwrap_or_default();
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        let balance = if l.us_format {
+            us(l.balance)
+        } else {
+            l.balance.to_string()
+        };
         s.push_str(&format!(
-            "{},{},{}-03-01,30000,60,{},{},{ov}\n",
-            l.id, l.vin, l.year, l.balance, l.dpd
+            "{},{},{}-03-01,{},{},{balance},{},{},{},{},{}\n",
+            l.id,
+            vin_text(l.vin, l.vin_style),
+            l.year,
+            l.amount_financed,
+            l.term,
+            opt(l.dpd.map(|d| d.to_string())),
+            opt(l.origination_value.map(|v| v.to_string())),
+            opt(l.credit_score.map(|v| v.to_string())),
+            l.state,
+            l.new_used,
         ));
     }
     s
@@ -103,7 +239,10 @@ fn vals_csv(vals: &[Val]) -> String {
     for v in vals {
         s.push_str(&format!(
             "{},2024-06-{:02},{},{}\n",
-            v.vin, v.day, v.value, v.source
+            vin_text(v.vin, v.vin_style),
+            v.day,
+            v.value,
+            v.source
         ));
     }
     s
@@ -118,42 +257,44 @@ fn r(d: Decimal, dp: u32) -> String {
     x.to_string()
 }
 
-/// The reference: a direct, sequential reading of the spec, sharing no code with the program.
-fn expected(loans: &[Loan], vals: &[Val]) -> BTreeMap<String, BTreeMap<&'static str, String>> {
-    let d = |s: &str| Decimal::from_str(s).unwrap();
+/// The reference: a direct, sequential reading of the spec, sharing no code with the program. Every
+/// column of accounts.csv, the loan's echoed columns included.
+fn expected(
+    loans: &[Loan],
+    vals: &[Val],
+    cfg: &Cfg,
+) -> BTreeMap<String, BTreeMap<&'static str, String>> {
+    let labels = cfg.labels();
+    let band = |num: Decimal, den: Decimal| {
+        let i = cfg
+            .bands
+            .iter()
+            .position(|&e| num * Decimal::ONE_HUNDRED <= Decimal::from(e) * den)
+            .unwrap_or(cfg.bands.len());
+        labels[i].clone()
+    };
     let mut out = BTreeMap::new();
     for l in loans {
         let mut cands: Vec<&Val> = vals
             .iter()
             .filter(|v| v.vin == l.vin && v.day <= AS_OF_DAY)
             .collect();
+        // Latest date; on a tie the lowest value, then the lowest source name.
         cands.sort_by(|a, b| {
             b.day
                 .cmp(&a.day)
                 .then(a.value.cmp(&b.value))
                 .then(a.source.cmp(b.source))
         });
-        let pd = match l.dpd {
-            0 => d("0.02"),
-            1..=29 => d("0.05"),
-            30..=59 => d("0.15"),
-            60..=89 => d("0.35"),
-            _ => d("0.65"),
-        };
+        let dpd = l.dpd.unwrap_or(0);
+        let pd = cfg.pd_for(dpd);
         let mut row = BTreeMap::new();
-        let band = |num: Decimal, den: Decimal| {
-            let edges = [80, 100, 120, 140];
-            let labels = ["<=80", "80-100", "100-120", "120-140", ">140"];
-            let i = edges
-                .iter()
-                .position(|&e| num * Decimal::ONE_HUNDRED <= Decimal::from(e) * den)
-                .unwrap_or(4);
-            labels[i].to_string()
-        };
+        row.insert("account_id", l.id.clone());
+        row.insert("vin", format!("VIN{}", l.vin));
         match l.origination_value {
             Some(ov) => {
-                row.insert("origination_ltv", r(d("30000") / ov, 4));
-                row.insert("origination_ltv_bucket", band(d("30000"), ov));
+                row.insert("origination_ltv", r(l.amount_financed / ov, 4));
+                row.insert("origination_ltv_bucket", band(l.amount_financed, ov));
             }
             None => {
                 row.insert("origination_ltv", String::new());
@@ -164,22 +305,31 @@ fn expected(loans: &[Loan], vals: &[Val]) -> BTreeMap<String, BTreeMap<&'static 
             Some(v) => {
                 let b = l.balance;
                 row.insert("value", r(v.value, 2));
+                row.insert("value_date", format!("2024-06-{:02}", v.day));
+                row.insert("value_age_days", (AS_OF_DAY - v.day).to_string());
                 row.insert("equity", r(v.value - b, 2));
                 row.insert("negative_equity", r((b - v.value).max(Decimal::ZERO), 2));
                 row.insert("ltv", r(b / v.value, 4));
                 row.insert("ltv_bucket", band(b, v.value));
-                row.insert(
-                    "value_source",
-                    if v.source.is_empty() {
-                        "valuation".into()
-                    } else {
-                        v.source.to_string()
-                    },
-                );
-                (v.value * d("0.85") - d("1000")).max(Decimal::ZERO)
+                let source = if v.source.is_empty() {
+                    "valuation"
+                } else {
+                    v.source
+                };
+                row.insert("value_source", source.to_string());
+                (v.value * cfg.recovery - cfg.cost).max(Decimal::ZERO)
             }
             None => {
-                row.insert("value", String::new());
+                for empty in [
+                    "value",
+                    "value_date",
+                    "value_age_days",
+                    "equity",
+                    "negative_equity",
+                    "ltv",
+                ] {
+                    row.insert(empty, String::new());
+                }
                 row.insert("ltv_bucket", "no_value".into());
                 row.insert("value_source", "none".into());
                 Decimal::ZERO
@@ -189,7 +339,25 @@ fn expected(loans: &[Loan], vals: &[Val]) -> BTreeMap<String, BTreeMap<&'static 
         row.insert("balance", r(l.balance, 2));
         row.insert("net_recovery", r(net, 2));
         row.insert("deficiency_if_default", r(def, 2));
+        row.insert("days_past_due", dpd.to_string());
+        row.insert("pd", pd.to_string());
         row.insert("expected_deficiency", r(pd * def, 2));
+        // The loan's own columns, echoed (amounts written plainly).
+        row.insert("origination_date", format!("{}-03-01", l.year));
+        row.insert("amount_financed", l.amount_financed.to_string());
+        row.insert("term_months", l.term.to_string());
+        row.insert(
+            "origination_value",
+            l.origination_value
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        );
+        row.insert(
+            "credit_score",
+            l.credit_score.map(|v| v.to_string()).unwrap_or_default(),
+        );
+        row.insert("state", l.state.to_string());
+        row.insert("new_used", l.new_used.to_string());
         out.insert(l.id.clone(), row);
     }
     out
@@ -303,20 +471,25 @@ fn csv_outputs(s: &Sandbox, out: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // PROPTEST_CASES=1000 cargo test --release --test properties runs more cases.
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
-    fn figures_match_reference_and_summaries_reconcile(loans in loans(), vals in vals()) {
+    fn figures_match_reference_and_summaries_reconcile(loans in loans(), vals in vals(), cfg in cfgs()) {
         prop_assume!(unique_ids(&loans));
         let s = Sandbox::new();
         s.write("loans.csv", &loans_csv(&loans));
         s.write("valuations.csv", &vals_csv(&vals));
-        assert_ok(&s.run_book("out", &["--as-of", "2024-06-20"]));
-        let want = expected(&loans, &vals);
+        s.write("model.toml", &cfg.toml());
+        assert_ok(&s.run_book("out", &["--as-of", "2024-06-20", "--config", "model.toml"]));
+        let want = expected(&loans, &vals, &cfg);
         let got = read_csv(&s.path("out/accounts.csv"));
         prop_assert_eq!(got.len(), want.len());
         for row in &got {
-            for (col, value) in &want[&row["account_id"]] {
+            let w = &want[&row["account_id"]];
+            // Every column is compared: none of the file's is left out, none of the reference's missing.
+            prop_assert_eq!(row.len(), w.len(), "{:?} against {:?}", row.keys().collect::<Vec<_>>(), w.keys().collect::<Vec<_>>());
+            for (col, value) in w {
                 prop_assert_eq!(&row[*col], value, "{} {}", row["account_id"], col);
             }
         }
@@ -324,14 +497,16 @@ proptest! {
     }
 
     #[test]
-    fn shuffled_rows_and_thread_counts_change_nothing(loans in loans(), vals in vals(), seed in any::<u64>()) {
+    fn shuffled_rows_and_thread_counts_change_nothing(loans in loans(), vals in vals(), cfg in cfgs(), seed in any::<u64>()) {
         prop_assume!(unique_ids(&loans));
         let s = Sandbox::new();
         s.write("loans.csv", &loans_csv(&loans));
         s.write("valuations.csv", &vals_csv(&vals));
-        assert_ok(&s.run_book("one", &["--as-of", "2024-06-20", "--threads", "1"]));
+        s.write("model.toml", &cfg.toml());
+        let config = ["--as-of", "2024-06-20", "--config", "model.toml"];
+        assert_ok(&s.run_book("one", &[&config[..], &["--threads", "1"]].concat()));
         // Many tiny chunks on several threads exercise the parallel paths even on a small book.
-        assert_ok(&s.run_book("many", &["--as-of", "2024-06-20", "--threads", "4", "--chunk-bytes", "64"]));
+        assert_ok(&s.run_book("many", &[&config[..], &["--threads", "4", "--chunk-bytes", "64"]].concat()));
         prop_assert_eq!(outputs_without_times(&s.path("one")), outputs_without_times(&s.path("many")));
 
         let mut rng = seed;
@@ -347,7 +522,7 @@ proptest! {
         let v2: Vec<Val> = shuffle(vals.len()).into_iter().map(|i| vals[i].clone()).collect();
         s.write("loans.csv", &loans_csv(&l2));
         s.write("valuations.csv", &vals_csv(&v2));
-        assert_ok(&s.run_book("shuffled", &["--as-of", "2024-06-20"]));
+        assert_ok(&s.run_book("shuffled", &config));
         prop_assert_eq!(csv_outputs(&s, "one"), csv_outputs(&s, "shuffled"));
     }
 }
