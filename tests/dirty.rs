@@ -383,3 +383,52 @@ fn regression_cut_file_leading_blank_line_and_generated_id_collision() {
         .collect();
     assert_eq!(ids, ["5#1=17000.00", "5#2=15000.00", "5#3=16000.00"]);
 }
+
+/// Neutralization was tested in accounts.csv only: a formula in a segment value, a reject's raw record
+/// and a query's output must be neutralized too (values and headers).
+#[test]
+fn formulas_are_neutralized_in_segment_tables_rejects_and_query_output() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance,state\n\
+         A1,V1,2022-01-01,1000,60,500,=cmd|' /C calc'!A0\n\
+         =A2,V1,2022-01-01,1000,60,oops,TX\n",
+    );
+    s.write("vals.csv", "vin,valuation_date,value\nV1,2022-06-01,600\n");
+    assert_ok(&s.run(&[
+        "run",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "vals.csv",
+        "--as-of",
+        "2022-06-30",
+        "--out",
+        "out",
+        "-q",
+        "--format",
+        "parquet",
+    ]));
+    let states: Vec<String> = read_csv(&s.path("out/summary_by_state.csv"))
+        .into_iter()
+        .map(|r| r["state"].clone())
+        .collect();
+    assert_eq!(states, ["'=cmd|' /C calc'!A0", "TOTAL"]);
+    let rejects = read_csv(&s.path("out/rejects.csv"));
+    assert!(rejects[0]["raw_record"].starts_with("'=A2,"), "{rejects:?}");
+    let out = s.run(&[
+        "query",
+        "--run",
+        "out",
+        "-q",
+        "--format",
+        "csv",
+        "SELECT state AS \"=x\", account_id FROM accounts",
+    ]);
+    assert_ok(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "'=x,account_id\n'=cmd|' /C calc'!A0,A1\n"
+    );
+}

@@ -234,3 +234,108 @@ fn one_bad_row_near_the_end_of_a_large_file_reports_its_line() {
     assert_eq!(book.rejects[0].line, bad_line);
     assert_eq!(book.rejects[0].field, "current_balance");
 }
+
+const VAL_HEADER: &str = "vin,valuation_date,value,source\n";
+
+fn hostile_valuations() -> impl Strategy<Value = Vec<u8>> {
+    let atoms = prop::sample::select(vec![
+        &b"V1,2024-06-01,15500.00,kbb\n"[..],
+        b"v1 ,2024-06-01,\"$9,000\",nada\n",
+        b"\"",
+        b",",
+        b"\n",
+        b"\r\n",
+        b"\0",
+        b"\xff",
+        b"0",
+        b"-1",
+        b"2024-13-01",
+        b"=HYPERLINK(\"x\")",
+        b"\xe2\x80\xae",
+        b"V1",
+    ]);
+    prop::collection::vec(
+        prop_oneof![
+            atoms.prop_map(|a| a.to_vec()),
+            any::<u8>().prop_map(|b| vec![b])
+        ],
+        0..80,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// Checks a finished run end to end, writers included: exit 0 with rows read = accepted + rejected
+/// for both inputs and one rejects.csv line per rejected row, or a whole-file error (exit 3). Never a
+/// panic (exit 1) and never a signal.
+fn check_binary(s: &Sandbox) -> Result<(), TestCaseError> {
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--as-of",
+        "2024-06-30",
+        "--out",
+        "out",
+        "-q",
+    ]);
+    match out.status.code() {
+        Some(0) => {
+            let j: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
+            let mut rejected = 0;
+            for input in ["loans", "valuations"] {
+                let i = &j["manifest"]["inputs"][input];
+                let (read, ok, bad) = (
+                    i["rows_read"].as_u64().unwrap(),
+                    i["rows_accepted"].as_u64().unwrap(),
+                    i["rows_rejected"].as_u64().unwrap(),
+                );
+                prop_assert_eq!(read, ok + bad, "{}", input);
+                rejected += bad;
+            }
+            let rejects = read_csv(&s.path("out/rejects.csv"));
+            // Duplicate ids are rejected once per row; each reject is one line.
+            prop_assert_eq!(rejects.len() as u64, rejected);
+            for r in &rejects {
+                for cell in r.values() {
+                    prop_assert!(
+                        !cell.contains('\0') && !cell.contains('\u{202e}'),
+                        "{cell:?}"
+                    );
+                    prop_assert!(!cell.starts_with('='), "{cell:?}");
+                }
+            }
+            let accounts = read_csv(&s.path("out/accounts.csv"));
+            let loans = &j["manifest"]["inputs"]["loans"];
+            prop_assert_eq!(
+                accounts.len() as u64,
+                loans["rows_accepted"].as_u64().unwrap()
+            );
+        }
+        Some(3) => {}
+        code => prop_assert!(false, "exit {:?}: {}", code, stderr(&out)),
+    }
+    Ok(())
+}
+
+proptest! {
+    // Each case runs the binary: fewer cases than the in-process tests.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(150)
+    ))]
+
+    /// The valuations file was fuzzed nowhere, and the binary with its writers only on the loans side.
+    #[test]
+    fn hostile_valuations_and_loans_through_the_binary(vals in hostile_valuations(), body in hostile_bytes()) {
+        let s = Sandbox::new();
+        let mut loans = HEADER.as_bytes().to_vec();
+        loans.extend(b"A1,V1,2022-01-01,100,60,50.00,0\n");
+        loans.extend(&body);
+        s.write_bytes("loans.csv", &loans);
+        let mut v = VAL_HEADER.as_bytes().to_vec();
+        v.extend(&vals);
+        s.write_bytes("valuations.csv", &v);
+        check_binary(&s)?;
+    }
+}
