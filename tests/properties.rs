@@ -356,6 +356,26 @@ fn expected(
             "credit_score",
             l.credit_score.map(|v| v.to_string()).unwrap_or_default(),
         );
+        // The report's segments, from the README's tables.
+        row.insert("vintage", l.year.to_string());
+        let tier = match l.credit_score {
+            Some(250..=579) => "deep_subprime",
+            Some(580..=619) => "subprime",
+            Some(620..=659) => "near_prime",
+            Some(660..=719) => "prime",
+            Some(720..=900) => "super_prime",
+            _ => "unknown",
+        };
+        row.insert("credit_tier", tier.to_string());
+        let band = match l.term {
+            0..=36 => "<=36",
+            37..=48 => "37-48",
+            49..=60 => "49-60",
+            61..=72 => "61-72",
+            73..=84 => "73-84",
+            _ => ">84",
+        };
+        row.insert("term_band", band.to_string());
         row.insert("state", l.state.to_string());
         row.insert("new_used", l.new_used.to_string());
         out.insert(l.id.clone(), row);

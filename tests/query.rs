@@ -427,3 +427,66 @@ fn regression_shorthands_did_not_compose_and_output_names_were_ignored() {
     ));
     assert!(s.read("top.txt").contains("TOTAL"));
 }
+
+/// `--by state,vintage` said `unknown column 'vintage'` (also credit_tier, term_band); bands sorted as
+/// text (`<=36` after `73-84`, `100-120` before `80-100`); dates were text, so subtracting them failed;
+/// the table put thousands separators in years (`2,013`).
+#[test]
+fn regression_report_words_natural_order_typed_dates_and_years() {
+    let s = hand_runs();
+    for run in ["out", "pq"] {
+        let labels = |args: &[&str]| -> Vec<String> {
+            let mut all = vec!["--run", run, "--format", "csv"];
+            all.extend_from_slice(args);
+            answer(&s, &all)
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').next().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            labels(&["--by", "ltv_bucket"]),
+            ["<=80", "80-100", "100-120", "120-140", ">140", "no_value", "TOTAL"],
+            "{run}"
+        );
+        // The hand book: 60-month terms (13), 72 (4), 84 (3): 49-60 before 61-72 before 73-84.
+        assert_eq!(
+            labels(&["--by", "term_band"]),
+            ["49-60", "61-72", "73-84", "TOTAL"],
+            "{run}"
+        );
+        assert_eq!(
+            labels(&["SELECT DISTINCT ltv_bucket FROM accounts ORDER BY ltv_bucket DESC"]),
+            ["no_value", ">140", "120-140", "100-120", "80-100", "<=80"],
+            "{run}"
+        );
+        assert_eq!(
+            labels(&["--by", "vintage"]),
+            ["2021", "2022", "2023", "2024", "TOTAL"],
+            "{run}"
+        );
+        // Dates are dates: the README account was valued 2024-06-15 and originated 2024-01-10 (157 days).
+        let days = answer(
+            &s,
+            &[
+                "--run", run, "--format", "csv",
+                "SELECT value_date - origination_date AS d FROM accounts WHERE account_id = 'README'",
+            ],
+        );
+        assert_eq!(days, "d\n157d\n", "{run}");
+        let years = answer(
+            &s,
+            &[
+                "--run",
+                run,
+                "--format",
+                "table",
+                "SELECT vintage, COUNT(*) AS n FROM accounts GROUP BY vintage ORDER BY vintage",
+            ],
+        );
+        assert!(
+            years.contains("2021") && !years.contains("2,021"),
+            "{years}"
+        );
+    }
+}

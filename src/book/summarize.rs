@@ -179,38 +179,48 @@ pub const TERM_BANDS: [(u32, &str); 6] = [
     (u32::MAX, ">84"),
 ];
 
+/// The credit tier of a score (its rank and label), `unknown` without one or out of range.
+pub fn credit_tier(score: Option<u32>) -> (u32, &'static str) {
+    score
+        .and_then(|s| {
+            CREDIT_TIERS
+                .iter()
+                .position(|&(lo, hi, _)| (lo..=hi).contains(&s))
+        })
+        .map_or((UNKNOWN_RANK, UNKNOWN), |i| (i as u32, CREDIT_TIERS[i].2))
+}
+
+/// The term band of a term in months (its rank and label).
+pub fn term_band(term_months: u32) -> (u32, &'static str) {
+    let i = TERM_BANDS
+        .iter()
+        .position(|&(hi, _)| term_months <= hi)
+        .unwrap_or(TERM_BANDS.len() - 1);
+    (i as u32, TERM_BANDS[i].1)
+}
+
+/// Every label of a derived segment in its natural order, `unknown` last where it can occur.
+pub fn ordered_labels(segment: &str) -> Option<Vec<&'static str>> {
+    match segment {
+        "credit_tier" => Some(CREDIT_TIERS.iter().map(|t| t.2).chain([UNKNOWN]).collect()),
+        "term_band" => Some(TERM_BANDS.iter().map(|t| t.1).collect()),
+        _ => None,
+    }
+}
+
 fn key<'a>(loan: &'a Loan, source: &SegmentSource) -> Key<'a> {
     match source {
         SegmentSource::Vintage => Key {
             rank: loan.origination_date.year() as u32,
             label: "",
         },
-        SegmentSource::CreditTier => loan
-            .credit_score
-            .and_then(|s| {
-                CREDIT_TIERS
-                    .iter()
-                    .position(|&(lo, hi, _)| (lo..=hi).contains(&s))
-            })
-            .map_or(
-                Key {
-                    rank: UNKNOWN_RANK,
-                    label: UNKNOWN,
-                },
-                |i| Key {
-                    rank: i as u32,
-                    label: CREDIT_TIERS[i].2,
-                },
-            ),
+        SegmentSource::CreditTier => {
+            let (rank, label) = credit_tier(loan.credit_score);
+            Key { rank, label }
+        }
         SegmentSource::TermBand => {
-            let i = TERM_BANDS
-                .iter()
-                .position(|&(hi, _)| loan.term_months <= hi)
-                .unwrap_or(TERM_BANDS.len() - 1);
-            Key {
-                rank: i as u32,
-                label: TERM_BANDS[i].1,
-            }
+            let (rank, label) = term_band(loan.term_months);
+            Key { rank, label }
         }
         SegmentSource::Column(n) => match loan.segment_value(*n) {
             // A value that says "unknown" is the missing group, not a second `unknown` row.

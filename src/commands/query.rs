@@ -56,11 +56,12 @@ pub struct QueryArgs {
 }
 
 /// Columns a run directory's accounts file must have for this version's queries.
-const REQUIRED: [&str; 4] = [
+const REQUIRED: [&str; 5] = [
     "account_id",
     "balance",
     "negative_equity",
     "origination_ltv_bucket",
+    "term_band",
 ];
 
 /// Where the answer goes and in what format: `-o FILE` (None: standard output, also for `-o -`) and the
@@ -108,7 +109,7 @@ pub fn output_format(
 pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
     let sql = build_sql(&args)?;
     let ctx = SQLContext::new();
-    let accounts = match &args.source {
+    let (accounts, bands) = match &args.source {
         Source::Run(dir) => read_run(dir)?,
         Source::Inputs(config) => {
             let pool = super::thread_pool(config.threads)?;
@@ -130,20 +131,24 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
                     ctx.register(name, raw.lazy());
                 }
             }
-            crate::output::parquet::accounts_frame(&book).map_err(internal)?
+            let frame = crate::output::parquet::accounts_frame(&book).map_err(internal)?;
+            (frame, book.bands.labels.clone())
         }
     };
-    let columns: Vec<String> = accounts
-        .get_column_names()
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    check_columns(&args, &columns)?;
+    let scope = Scope {
+        columns: accounts
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        ordered: natural_orders(bands),
+    };
+    check_columns(&args, &scope.columns)?;
     ctx.register("accounts", accounts.lazy());
     let mut ctx = ctx;
-    let answer = run_sql(&mut ctx, &sql, &columns)?;
+    let answer = run_sql(&mut ctx, &sql, &scope)?;
     let answer = match (&args.by[..], args.sql.is_none()) {
-        (by, true) if !by.is_empty() => with_total(&mut ctx, &args, answer, &columns)?,
+        (by, true) if !by.is_empty() => with_total(&mut ctx, &args, answer, &scope)?,
         _ => answer,
     };
     let bytes = render(answer, args.format).map_err(internal)?;
@@ -155,6 +160,31 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
 
 fn internal(e: PolarsError) -> Error {
     Error::internal(e)
+}
+
+/// What SQL is checked and rewritten against: the columns of `accounts`, and the columns whose labels
+/// have a natural order.
+struct Scope {
+    columns: Vec<String>,
+    ordered: Vec<(String, Vec<String>)>,
+}
+
+/// The report's ordered labels: the LTV bands of the run (then `no_value`), credit tiers and term
+/// bands. Text sorts `<=80` after `>140` and `100-120` before `80-100`; these sort as the report does.
+fn natural_orders(bands: Vec<String>) -> Vec<(String, Vec<String>)> {
+    let derived = |name: &str| {
+        let labels = book::summarize::ordered_labels(name).unwrap_or_default();
+        (
+            name.to_string(),
+            labels.into_iter().map(String::from).collect(),
+        )
+    };
+    vec![
+        ("ltv_bucket".to_string(), bands.clone()),
+        ("origination_ltv_bucket".to_string(), bands),
+        derived("credit_tier"),
+        derived("term_band"),
+    ]
 }
 
 /// The SQL of a query: as given, or built from the shorthands.
@@ -245,16 +275,24 @@ fn quote(column: &str) -> String {
     format!("\"{}\"", column.trim().replace('"', "\"\""))
 }
 
-/// polars divides two decimals at their own scale, so `SUM(expected_deficiency) / SUM(balance)` on money
-/// (2 places) gives 0.01 for 0.0081: a silent wrong number. Every `/` of a query is therefore done in
-/// 64-bit floats, which [`cell`] prints at full precision. SQL that sqlparser cannot read is left as
-/// written, for polars to report with its position.
-fn divide_in_floats(sql: &str) -> String {
-    use sqlparser::ast::ExactNumberInfo;
+/// Rewrites an analyst's SQL so it cannot print a silently wrong number or order:
+///
+/// - polars divides two decimals at their own scale, so `SUM(expected_deficiency) / SUM(balance)` on
+///   money (2 places) gives 0.01 for 0.0081. Every `/` is therefore done in 64-bit floats, which [`cell`]
+///   prints at full precision.
+/// - `ORDER BY` a column of ordered labels (`ltv_bucket`, `credit_tier`, `term_band`, …) sorts in the
+///   report's order rather than as text: the column is replaced in the ORDER BY by a `CASE` giving each
+///   label its rank (labels it does not know sort last, as text after them).
+///
+/// SQL that sqlparser cannot read is left as written, for polars to report with its position.
+fn rewrite(sql: &str, ordered: &[(String, Vec<String>)]) -> String {
     use sqlparser::ast::{visit_expressions_mut, BinaryOperator, CastKind, DataType, Expr};
+    use sqlparser::ast::{ExactNumberInfo, VisitMut};
     use sqlparser::dialect::GenericDialect;
     use sqlparser::parser::{Parser, ParserOptions};
-    if !sql.contains('/') {
+    let lower = sql.to_ascii_lowercase();
+    let orders = ordered.iter().any(|(c, _)| lower.contains(c.as_str())) && lower.contains("order");
+    if !sql.contains('/') && !orders {
         return sql.to_string();
     }
     let parsed = Parser::new(&GenericDialect)
@@ -292,6 +330,9 @@ fn divide_in_floats(sql: &str) -> String {
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+    if orders {
+        let _ = statements.visit(&mut NaturalOrder(ordered));
+    }
     statements
         .iter()
         .map(|s| s.to_string())
@@ -299,8 +340,53 @@ fn divide_in_floats(sql: &str) -> String {
         .join("; ")
 }
 
+/// Replaces `ORDER BY <ordered column>` with `ORDER BY CASE <column> WHEN <label> THEN <rank> … END`.
+struct NaturalOrder<'a>(&'a [(String, Vec<String>)]);
+
+impl sqlparser::ast::VisitorMut for NaturalOrder<'_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> std::ops::ControlFlow<()> {
+        use sqlparser::ast::{Expr, OrderByKind};
+        let Some(order) = query.order_by.as_mut() else {
+            return std::ops::ControlFlow::Continue(());
+        };
+        let OrderByKind::Expressions(exprs) = &mut order.kind else {
+            return std::ops::ControlFlow::Continue(());
+        };
+        for item in exprs {
+            let name = match &item.expr {
+                Expr::Identifier(id) => Some(id.value.clone()),
+                Expr::CompoundIdentifier(ids) => ids.last().map(|id| id.value.clone()),
+                _ => None,
+            };
+            let Some((_, labels)) =
+                name.and_then(|n| self.0.iter().find(|(c, _)| c.eq_ignore_ascii_case(&n)))
+            else {
+                continue;
+            };
+            let mut case = format!("CASE {} ", item.expr);
+            for (rank, label) in labels.iter().enumerate() {
+                case.push_str(&format!(
+                    "WHEN '{}' THEN {rank} ",
+                    label.replace('\'', "''")
+                ));
+            }
+            case.push_str(&format!("ELSE {} END", labels.len()));
+            if let Ok(expr) = sqlparser::parser::Parser::new(&sqlparser::dialect::GenericDialect)
+                .try_with_sql(&case)
+                .and_then(|mut p| p.parse_expr())
+            {
+                item.expr = expr;
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
 /// Executes SQL, turning polars' errors into ones an analyst can act on.
-fn run_sql(ctx: &mut SQLContext, sql: &str, columns: &[String]) -> Result<DataFrame, Error> {
+fn run_sql(ctx: &mut SQLContext, sql: &str, scope: &Scope) -> Result<DataFrame, Error> {
+    let columns = &scope.columns;
     let explain = |e: PolarsError| -> Error {
         let message = e.to_string();
         if let PolarsError::ColumnNotFound(_) = e {
@@ -324,7 +410,7 @@ fn run_sql(ctx: &mut SQLContext, sql: &str, columns: &[String]) -> Result<DataFr
         }
         .into()
     };
-    ctx.execute(&divide_in_floats(sql))
+    ctx.execute(&rewrite(sql, &scope.ordered))
         .and_then(|lf| lf.collect())
         .map_err(explain)
 }
@@ -353,7 +439,7 @@ fn with_total(
     ctx: &mut SQLContext,
     args: &QueryArgs,
     grouped: DataFrame,
-    columns: &[String],
+    scope: &Scope,
 ) -> Result<DataFrame, Error> {
     let filter = args
         .filter
@@ -363,7 +449,7 @@ fn with_total(
     let total = run_sql(
         ctx,
         &format!("SELECT {} FROM accounts{filter}", metrics()),
-        columns,
+        scope,
     )?;
     let mut grouped_cols: Vec<Column> = Vec::new();
     let mut total_cols: Vec<Column> = Vec::new();
@@ -404,7 +490,7 @@ struct VersionOnly {
 }
 
 /// Reads a run directory's accounts, after checking it is one this version can read.
-fn read_run(dir: &Path) -> Result<DataFrame, Error> {
+fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>), Error> {
     let not_a_run = |problem: String| QueryError::NotARun {
         dir: dir.to_path_buf(),
         problem,
@@ -431,6 +517,7 @@ fn read_run(dir: &Path) -> Result<DataFrame, Error> {
         }
     };
     let found = summary.manifest.version;
+    let bands = summary.tables.ltv_migration.columns_current_ltv_bucket;
     if !summary.status.ok {
         return Err(
             not_a_run("that run failed a guard rail and published no accounts".into()).into(),
@@ -460,7 +547,7 @@ fn read_run(dir: &Path) -> Result<DataFrame, Error> {
         }
         .into());
     }
-    Ok(df)
+    Ok((df, bands))
 }
 
 /// accounts.csv as the same typed frame as accounts.parquet: money and ratios as exact decimals.
@@ -497,7 +584,7 @@ fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
             decimal(4)
         } else if matches!(
             name.as_str(),
-            "account_id" | "vin" | "value_date" | "value_source"
+            "account_id" | "vin" | "value_source" | "credit_tier" | "term_band"
         ) || name.ends_with("_bucket")
         {
             Ok(crate::output::parquet::text(
@@ -549,6 +636,21 @@ fn is_numeric(dtype: &DataType) -> bool {
     dtype.is_primitive_numeric() || matches!(dtype, DataType::Decimal(..))
 }
 
+/// Whether the terminal table groups a column's thousands: money, ratios and other fractions, and
+/// whole numbers that are counts (`accounts`, `underwater_accounts`, `n`, `count`, COUNT(*)'s `len`).
+/// Other whole numbers are years, ids, scores, terms or codes: `2,013` would misread them.
+fn groups_thousands(name: &str, dtype: &DataType) -> bool {
+    if dtype.is_float() || matches!(dtype, DataType::Decimal(..)) {
+        return true;
+    }
+    let name = name.to_ascii_lowercase();
+    dtype.is_integer()
+        && (name.ends_with("accounts")
+            || name.starts_with("count")
+            || name.ends_with("count")
+            || matches!(name.as_str(), "n" | "len" | "rows" | "loans"))
+}
+
 /// Serializes an answer; pure: frame in, bytes out.
 fn render(mut df: DataFrame, format: QueryFormat) -> PolarsResult<Vec<u8>> {
     let names: Vec<String> = df
@@ -565,6 +667,11 @@ fn render(mut df: DataFrame, format: QueryFormat) -> PolarsResult<Vec<u8>> {
         })
         .collect();
     let numeric: Vec<bool> = df.columns().iter().map(|c| is_numeric(c.dtype())).collect();
+    let grouped: Vec<bool> = df
+        .columns()
+        .iter()
+        .map(|c| groups_thousands(c.name(), c.dtype()))
+        .collect();
     let mut out = String::new();
     match format {
         QueryFormat::Csv => {
@@ -608,7 +715,13 @@ fn render(mut df: DataFrame, format: QueryFormat) -> PolarsResult<Vec<u8>> {
             out.push('\n');
         }
         QueryFormat::Markdown | QueryFormat::Table => {
-            out = text_table(&names, &rows, &numeric, format == QueryFormat::Markdown);
+            out = text_table(
+                &names,
+                &rows,
+                &numeric,
+                &grouped,
+                format == QueryFormat::Markdown,
+            );
         }
         QueryFormat::Parquet => {
             let mut bytes = Vec::new();
@@ -621,7 +734,13 @@ fn render(mut df: DataFrame, format: QueryFormat) -> PolarsResult<Vec<u8>> {
 
 /// An aligned table for people (comfy-table measures wide characters): numbers right-aligned, and in
 /// the terminal table thousands grouped; markdown marks numeric columns right-aligned (`---:`).
-fn text_table(names: &[String], rows: &[Vec<String>], numeric: &[bool], markdown: bool) -> String {
+fn text_table(
+    names: &[String],
+    rows: &[Vec<String>],
+    numeric: &[bool],
+    grouped: &[bool],
+    markdown: bool,
+) -> String {
     use comfy_table::{presets, CellAlignment, Table};
     let mut table = Table::new();
     // Markdown pipes, or no borders and one rule under the header.
@@ -634,8 +753,8 @@ fn text_table(names: &[String], rows: &[Vec<String>], numeric: &[bool], markdown
     for row in rows {
         table.add_row(
             row.iter()
-                .zip(numeric)
-                .map(|(v, &num)| match num && !markdown {
+                .zip(grouped)
+                .map(|(v, &group)| match group && !markdown {
                     true => crate::money::group_thousands(v),
                     false => v.clone(),
                 }),

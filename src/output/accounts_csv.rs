@@ -5,6 +5,7 @@
 
 use crate::book::matching::Valuation;
 use crate::book::metrics::{Bands, Figures};
+use crate::book::summarize::{credit_tier, term_band};
 use crate::book::Book;
 use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, push_u32};
 use crate::date::Date;
@@ -97,6 +98,13 @@ pub fn account_line(
     push_decimal(out, f.pd);
     out.push(',');
     push_decimal(out, f.expected_deficiency);
+    // The report's own segments, so a query groups by the words the tables use.
+    out.push(',');
+    push_u32(out, loan.origination_date.year().max(0) as u32);
+    out.push(',');
+    out.push_str(credit_tier(loan.credit_score).1);
+    out.push(',');
+    push_field(out, term_band(loan.term_months).1);
     out.push_str(loan.tail());
     out.push('\n');
 }

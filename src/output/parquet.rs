@@ -4,6 +4,7 @@
 //! polars builds the frame and writes it; money goes in as the i128 mantissa at a fixed scale, so no
 //! figure passes through a binary float on the way.
 
+use crate::book::summarize::{credit_tier, term_band};
 use crate::book::Book;
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -28,6 +29,12 @@ pub fn money(
     Ok(ca.into_decimal(38, scale as usize)?.into_column())
 }
 
+pub fn date_column(name: &str, values: impl Iterator<Item = Option<crate::date::Date>>) -> Column {
+    Int32Chunked::from_iter_options(name.into(), values.map(|d| d.map(|d| d.days_since_epoch())))
+        .into_date()
+        .into_column()
+}
+
 pub fn text<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
     StringChunked::from_iter_options(name.into(), values).into_column()
 }
@@ -45,10 +52,18 @@ pub const MONEY_COLUMNS: [&str; 7] = [
 /// Ratio columns, 4 places.
 pub const RATIO_COLUMNS: [&str; 2] = ["ltv", "origination_ltv"];
 
-/// A loan column as the narrowest exact type all its values fit: whole numbers (no leading zeros, so
-/// ZIP codes and ids stay text) as Int64, decimals as Decimal at their largest scale, else text.
+/// A loan column as the narrowest exact type all its values fit: `YYYY-MM-DD` dates as Date, whole
+/// numbers (no leading zeros, so ZIP codes and ids stay text) as Int64, decimals as Decimal at their
+/// largest scale, else text.
 pub fn typed_column(name: &str, values: &[Option<String>]) -> PolarsResult<Column> {
     let present = || values.iter().flatten().map(String::as_str);
+    let date = |s: &str| crate::date::Date::parse(s).filter(|_| s.len() == 10);
+    if present().next().is_some() && present().all(|s| date(s).is_some()) {
+        return Ok(date_column(
+            name,
+            values.iter().map(|v| v.as_deref().and_then(date)),
+        ));
+    }
     let plain_number = |s: &str| {
         let digits = s.strip_prefix('-').unwrap_or(s);
         let int = digits.split('.').next().unwrap_or("");
@@ -123,12 +138,7 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
         text("vin", idx().map(|i| Some(book.loans[i].vin()))),
         money("balance", idx().map(|i| Some(f(i).balance)), 2)?,
         money("value", idx().map(|i| v(i).map(|v| v.value)), 2)?,
-        Int32Chunked::from_iter_options(
-            "value_date".into(),
-            idx().map(|i| val(i).map(|v| v.date.days_since_epoch())),
-        )
-        .into_date()
-        .into_column(),
+        date_column("value_date", idx().map(|i| val(i).map(|v| v.date))),
         UInt32Chunked::from_iter_options(
             "value_age_days".into(),
             idx().map(|i| match (v(i), val(i)) {
@@ -182,6 +192,19 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
             idx().map(|i| Some(f(i).expected_deficiency)),
             2,
         )?,
+        Int32Chunked::from_iter_options(
+            "vintage".into(),
+            idx().map(|i| Some(book.loans[i].origination_date.year())),
+        )
+        .into_column(),
+        text(
+            "credit_tier",
+            idx().map(|i| Some(credit_tier(book.loans[i].credit_score).1)),
+        ),
+        text(
+            "term_band",
+            idx().map(|i| Some(term_band(book.loans[i].term_months).1)),
+        ),
     ];
     // The loan's own columns, from their CSV-encoded form.
     let mut tail: Vec<Vec<Option<String>>> =
