@@ -49,9 +49,11 @@ pub struct QueryCmd {
     /// SQL over the tables accounts, loans, valuations
     #[arg(value_name = "SQL")]
     pub sql: Option<String>,
-    /// A finished run's output directory: reads accounts.parquet or accounts.csv, recomputes nothing
+    /// A finished run's output directory: reads accounts.parquet or accounts.csv, recomputes nothing.
+    /// Repeat it, or give a quoted pattern ('nightly/*'), to query several runs at once: accounts then
+    /// holds every run's rows with their `as_of`
     #[arg(long, value_name = "DIR", conflicts_with_all = ["loans", "valuations", "tape", "as_of", "config"], required_unless_present = "loans")]
-    pub run: Option<PathBuf>,
+    pub run: Vec<PathBuf>,
     /// Loans CSV (or a tape with --tape): the figures are computed exactly as `run` does
     #[arg(long, value_name = "LOANS.csv")]
     pub loans: Option<PathBuf>,
@@ -206,9 +208,9 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
         }
         Command::Query(cmd) => {
             use crate::commands::query::{QueryArgs, Source};
-            let source = match (cmd.run, cmd.loans) {
-                (Some(dir), _) => Source::Run(dir),
-                (None, Some(loans)) => {
+            let source = match (cmd.run.is_empty(), cmd.loans) {
+                (false, _) => Source::Runs(crate::commands::query::expand_runs(&cmd.run)?),
+                (true, Some(loans)) => {
                     let tape_period = match cmd.tape {
                         Some(_) => crate::input::tape::peek_period(&loans)?,
                         None => None,
@@ -229,7 +231,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                         fail_on_stale: None,
                     })?))
                 }
-                (None, None) => unreachable!("clap requires --run or --loans"),
+                (true, None) => unreachable!("clap requires --run or --loans"),
             };
             let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
             let (output, format) =

@@ -490,3 +490,76 @@ fn regression_report_words_natural_order_typed_dates_and_years() {
         );
     }
 }
+
+/// `--run` could be given once, so last month against this month needed undocumented `read_parquet`
+/// tricks. Several runs (repeated, or a quoted pattern) are one `accounts` with an `as_of` column.
+#[test]
+fn regression_several_runs_needed_read_parquet_tricks() {
+    let s = hand_runs();
+    std::fs::create_dir(s.path("nightly")).unwrap();
+    for (dir, as_of) in [("nightly/a", "2024-06-30"), ("nightly/b", "2024-08-31")] {
+        assert_ok(&s.run_book(dir, &["--as-of", as_of]));
+    }
+    let expect = |run_args: &[&str]| {
+        let mut args = run_args.to_vec();
+        args.extend(["--by", "as_of", "--format", "csv"]);
+        let got = answer(&s, &args);
+        let rows: Vec<Vec<&str>> = got
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        // As of 2024-06-30 the hand book; as of 2024-08-31 the later valuations of VINFUT (5,000) and
+        // VINONLYFUT (4,000) count: same 20 accounts and balance both nights.
+        assert_eq!(rows.len(), 3, "{got}");
+        assert_eq!(rows[0][..2], ["2024-06-30", "20"], "{got}");
+        assert_eq!(rows[1][..2], ["2024-08-31", "20"], "{got}");
+        assert_eq!(rows[2][..2], ["TOTAL", "40"], "{got}");
+        for r in &rows[..2] {
+            assert_eq!(r[4], "181020.40", "{got}");
+        }
+        assert_eq!(rows[2][4], "362040.80", "{got}");
+    };
+    expect(&["--run", "nightly/a", "--run", "nightly/b"]);
+    expect(&["--run", "nightly/*"]);
+    // Negative equity moved with the values: ONLYFUT (5,000 owed on 4,000) and FUT (9,000 on 5,000).
+    let ne = answer(
+        &s,
+        &[
+            "--run",
+            "nightly/*",
+            "--format",
+            "csv",
+            "SELECT as_of, SUM(negative_equity) AS ne FROM accounts GROUP BY as_of ORDER BY as_of",
+        ],
+    );
+    assert_eq!(ne, "as_of,ne\n2024-06-30,22000.01\n2024-08-31,27000.01\n");
+
+    // Runs with different columns are refused, naming the difference.
+    s.write("c.toml", "segments = [\"state\"]\n");
+    s.write(
+        "loans2.csv",
+        &HAND_LOANS.replace("state,new_used", "region,new_used"),
+    );
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "loans2.csv",
+        "--valuations",
+        "valuations.csv",
+        "--as-of",
+        "2024-06-30",
+        "--out",
+        "other",
+        "-q",
+    ]);
+    assert_ok(&out);
+    let out = query(
+        &s,
+        &["--run", "nightly/a", "--run", "other", "--by", "as_of"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("region"), "{}", stderr(&out));
+    let out = query(&s, &["--run", "nothing/*", "--by", "as_of"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+}

@@ -37,8 +37,8 @@ pub enum QueryFormat {
 
 /// Where the `accounts` table comes from.
 pub enum Source {
-    /// A finished run's output directory.
-    Run(PathBuf),
+    /// Finished runs' output directories (one or more).
+    Runs(Vec<PathBuf>),
     /// Raw inputs, computed as `run` does.
     Inputs(Box<Config>),
 }
@@ -110,7 +110,7 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
     let sql = build_sql(&args)?;
     let ctx = SQLContext::new();
     let (accounts, bands) = match &args.source {
-        Source::Run(dir) => read_run(dir)?,
+        Source::Runs(dirs) => read_runs(dirs)?,
         Source::Inputs(config) => {
             let pool = super::thread_pool(config.threads)?;
             let book = pool.install(|| book::build(&config.plan(), progress))?;
@@ -131,7 +131,12 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
                     ctx.register(name, raw.lazy());
                 }
             }
-            let frame = crate::output::parquet::accounts_frame(&book).map_err(internal)?;
+            let mut frame = crate::output::parquet::accounts_frame(&book).map_err(internal)?;
+            if frame.column("as_of").is_err() {
+                let as_of = std::iter::repeat_n(Some(config.as_of), frame.height());
+                let column = crate::output::parquet::date_column("as_of", as_of);
+                frame.with_column(column).map_err(internal)?;
+            }
             (frame, book.bands.labels.clone())
         }
     };
@@ -489,8 +494,171 @@ struct VersionOnly {
     version: String,
 }
 
-/// Reads a run directory's accounts, after checking it is one this version can read.
-fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>), Error> {
+/// `--run` values as directories: each as given, or a pattern whose last part has `*` or `?`, expanded
+/// to the matching run directories (those with a summary.json) in name order.
+pub fn expand_runs(values: &[PathBuf]) -> Result<Vec<PathBuf>, QueryError> {
+    let mut dirs = Vec::new();
+    for value in values {
+        let name = value
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.contains(['*', '?']) {
+            dirs.push(value.clone());
+            continue;
+        }
+        let parent = match value.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&parent)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| wildcard(&name, &e.file_name().to_string_lossy()))
+                    .map(|e| e.path())
+                    .filter(|p| p.join("summary.json").is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if found.is_empty() {
+            return Err(QueryError::NotARun {
+                dir: value.clone(),
+                problem: "the pattern matches no run directory (one with a summary.json)".into(),
+            });
+        }
+        found.sort();
+        dirs.extend(found);
+    }
+    Ok(dirs)
+}
+
+/// Shell-style matching of one name: `*` any run of characters, `?` one character.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Classic two-pointer match with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
+/// Reads several runs into one `accounts` with an `as_of` column (`run_as_of` if the loans have an
+/// `as_of` of their own). Columns must be the same in every run; a column whose type differs between
+/// runs is widened: decimals to the largest scale, anything else to text.
+fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Error> {
+    let mut frames = Vec::with_capacity(dirs.len());
+    let mut bands: Vec<String> = Vec::new();
+    for dir in dirs {
+        let (mut df, run_bands, as_of) = read_run(dir)?;
+        for b in run_bands {
+            if !bands.contains(&b) {
+                bands.push(b);
+            }
+        }
+        let name = if df.column("as_of").is_ok() {
+            "run_as_of"
+        } else {
+            "as_of"
+        };
+        let day = crate::date::Date::parse(&as_of);
+        let column =
+            crate::output::parquet::date_column(name, std::iter::repeat_n(day, df.height()));
+        df.with_column(column).map_err(internal)?;
+        frames.push((dir, df));
+    }
+    let (first_dir, first) = &frames[0];
+    let names: Vec<String> = first
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    for (dir, df) in &frames[1..] {
+        let theirs: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        if theirs != names {
+            let differ: Vec<&String> = names
+                .iter()
+                .filter(|c| !theirs.contains(c))
+                .chain(theirs.iter().filter(|c| !names.contains(c)))
+                .collect();
+            return Err(QueryError::NotARun {
+                dir: dir.to_path_buf(),
+                problem: format!(
+                    "its accounts columns differ from those of {} ({}): runs queried together need \
+                     the same columns",
+                    first_dir.display(),
+                    differ.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            }
+            .into());
+        }
+    }
+    let mut out: Option<DataFrame> = None;
+    for name in &names {
+        let dtypes: Vec<&DataType> = frames
+            .iter()
+            .map(|(_, df)| df.column(name).map(|c| c.dtype()))
+            .collect::<PolarsResult<_>>()
+            .map_err(internal)?;
+        let widest = if dtypes.iter().all(|d| *d == dtypes[0]) {
+            None
+        } else if dtypes.iter().all(|d| matches!(d, DataType::Decimal(..))) {
+            let scale = dtypes
+                .iter()
+                .filter_map(|d| match d {
+                    DataType::Decimal(_, s) => Some(*s),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            Some(DataType::Decimal(38, scale))
+        } else {
+            Some(DataType::String)
+        };
+        if let Some(to) = widest {
+            for (_, df) in frames.iter_mut() {
+                let cast = df
+                    .column(name)
+                    .and_then(|c| c.cast(&to))
+                    .map_err(internal)?;
+                df.with_column(cast).map_err(internal)?;
+            }
+        }
+    }
+    for (_, df) in frames {
+        match out.as_mut() {
+            None => out = Some(df),
+            Some(all) => {
+                all.vstack_mut(&df).map_err(internal)?;
+            }
+        }
+    }
+    let mut all = out.expect("at least one run");
+    all.align_chunks();
+    Ok((all, bands))
+}
+
+/// Reads a run directory's accounts, after checking it is one this version can read; with the run's
+/// LTV band labels and its as_of.
+fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
     let not_a_run = |problem: String| QueryError::NotARun {
         dir: dir.to_path_buf(),
         problem,
@@ -518,6 +686,7 @@ fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>), Error> {
     };
     let found = summary.manifest.version;
     let bands = summary.tables.ltv_migration.columns_current_ltv_bucket;
+    let as_of = summary.manifest.as_of;
     if !summary.status.ok {
         return Err(
             not_a_run("that run failed a guard rail and published no accounts".into()).into(),
@@ -547,7 +716,7 @@ fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>), Error> {
         }
         .into());
     }
-    Ok((df, bands))
+    Ok((df, bands, as_of))
 }
 
 /// accounts.csv as the same typed frame as accounts.parquet: money and ratios as exact decimals.
