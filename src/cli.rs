@@ -24,6 +24,11 @@ pub enum Command {
     Query(QueryCmd),
     /// Write a deterministic synthetic book (loans.csv, valuations.csv) for samples, tests and benchmarks.
     Generate(GenerateCmd),
+    /// Print a shell completion script, e.g. `underwater completions bash > /etc/bash_completion.d/underwater`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Benchmark floor: read both CSVs with polars, nothing else (see BENCHMARKS.md)
     #[command(hide = true)]
     Floor {
@@ -250,6 +255,12 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 },
                 Progress::new(quiet),
             )
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "underwater", &mut script);
+            commands::print(&script)
         }
         Command::Floor { loans, valuations } => {
             let (l, v) =

@@ -522,3 +522,29 @@ fn regression_symlinked_out_was_replaced_and_dotdot_created_folders() {
     assert!(!s.path("ghost").exists());
     assert!(!s.path("x").exists());
 }
+
+/// `underwater completions bash|zsh|fish` did not exist: each prints a script naming the subcommands, and
+/// the bash one parses.
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    let s = sandbox();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = s.run(&["completions", shell]);
+        assert_ok(&out);
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in ["run", "query", "generate", "as-of"] {
+            assert!(script.contains(word), "{shell}: {word}");
+        }
+        if shell == "bash" {
+            s.write("c.bash", &script);
+            let parsed = std::process::Command::new("bash")
+                .args(["-n", "c.bash"])
+                .current_dir(s.dir.path())
+                .status()
+                .unwrap();
+            assert!(parsed.success());
+        }
+    }
+    let out = s.run(&["completions", "cmd.exe"]);
+    assert_eq!(out.status.code(), Some(2));
+}
