@@ -164,15 +164,24 @@ fn per_account_figures(bencher: divan::Bencher) {
 #[divan::bench]
 fn summaries(bencher: divan::Bencher) {
     let b = book();
-    let bands = Bands::new(&Model::default().ltv_bands);
+    let model = Model::default();
+    let bands = Bands::new(&model.ltv_bands);
+    // With the built-in stress scenarios, as a default run computes them.
+    let stresses = underwater::book::summarize::Stress::of(&model, &b.layout.segments);
     bencher
         .counter(divan::counter::ItemsCount::new(b.loans.len()))
         .bench(|| {
             underwater::book::summarize::summarize(
                 &b.loans,
+                |i| {
+                    b.best[b.vin_ids[i] as usize]
+                        .as_ref()
+                        .map(|v| (v.value, v.estimated))
+                },
                 |i| b.figures[i].clone(),
                 &bands,
                 &b.layout.segments,
+                &stresses,
             )
             .segments
             .len()

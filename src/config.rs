@@ -5,7 +5,7 @@
 //! bad config fails with its key named before a single loan is loaded.
 
 use crate::book::estimate::{Curve, Estimate, PriceIndex};
-use crate::book::model::Model;
+use crate::book::model::{Model, Scenario, ValueChangeBy};
 use crate::book::Plan;
 use crate::date::Date;
 use crate::error::ConfigError;
@@ -20,7 +20,7 @@ use std::str::FromStr;
 pub const MAX_STALE_DAYS: u32 = 36_500;
 
 /// The keys a config file may have at its top level.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 11] = [
     "as_of",
     "columns",
     "estimate",
@@ -30,7 +30,12 @@ pub const KEYS: [&str; 9] = [
     "repossession_cost",
     "pd_by_days_past_due",
     "segments",
+    "scenario",
+    "scenarios",
 ];
+
+/// At most this many stress scenarios: each is a pass of the figures and a table.
+pub const MAX_SCENARIOS: usize = 20;
 
 /// Output format of the per-account file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -270,6 +275,9 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
     };
     let mut settings = FileSettings::default();
     let mut as_of = None;
+    // `[[scenario]]` tables replace the built-in set; `scenarios = []` turns them off.
+    let mut scenarios: Option<Vec<Scenario>> = None;
+    let mut scenarios_off = false;
     for (key, item) in doc.as_table().iter() {
         let value = item.as_value();
         match key {
@@ -434,6 +442,31 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
                 }
                 settings.missing = words;
             }
+            "scenarios" => match value.and_then(|v| v.as_array()) {
+                Some(list) if list.is_empty() => scenarios_off = true,
+                _ => {
+                    return Err(bad(
+                        "scenarios",
+                        "only `scenarios = []` (no stress scenarios) goes here; define scenarios as \
+                         [[scenario]] tables, e.g. [[scenario]] name = \"crash\" value_change = -0.2"
+                            .into(),
+                    ))
+                }
+            },
+            "scenario" => {
+                let tables = item.as_array_of_tables().ok_or_else(|| {
+                    bad(
+                        "scenario",
+                        "must be [[scenario]] tables, e.g. [[scenario]] name = \"crash\" value_change = -0.2"
+                            .into(),
+                    )
+                })?;
+                let mut list = Vec::new();
+                for table in tables.iter() {
+                    list.push(scenario(table).map_err(|p| bad("scenario", p))?);
+                }
+                scenarios = Some(list);
+            }
             "segments" => {
                 let names = text_list(value).ok_or_else(|| {
                     bad(
@@ -454,6 +487,18 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
         }
     }
     settings.as_of = as_of;
+    settings.model.scenarios = match (scenarios, scenarios_off) {
+        (Some(_), true) => return Err(bad(
+            "scenarios",
+            "`scenarios = []` turns stress scenarios off, yet [[scenario]] tables define some: \
+                 keep one of the two"
+                .into(),
+        )),
+        (Some(list), false) => list,
+        (None, true) => Vec::new(),
+        (None, false) => Scenario::built_in(),
+    };
+    check_scenarios(&settings.model).map_err(|p| bad("scenario", p))?;
     Ok(settings)
 }
 
@@ -497,6 +542,129 @@ fn check_segment_names(names: &[String]) -> Result<(), String> {
                      one of them, or rename a column"
                 )
             });
+        }
+    }
+    Ok(())
+}
+
+/// One `[[scenario]]` table: a name and changes relative to the base model, each range-checked.
+fn scenario(table: &toml_edit::Table) -> Result<Scenario, String> {
+    let usage = "keys: name, value_change, value_change_by, recovery_rate_change, \
+                 repossession_cost_change, pd_multiplier";
+    let name = table
+        .get("name")
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    let name_ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && name != "base";
+    if !name_ok {
+        return Err(format!(
+            "`name = \"{name}\"` must be 1 to 64 letters, digits, `_` or `-`, and not `base` (the base \
+             figures' own name)"
+        ));
+    }
+    let mut s = Scenario {
+        name: name.clone(),
+        value_change: Decimal::ZERO,
+        value_change_by: None,
+        recovery_rate_change: Decimal::ZERO,
+        repossession_cost_change: Decimal::ZERO,
+        pd_multiplier: Decimal::ONE,
+    };
+    let number = |key: &str, v: &toml_edit::Item, lo: Decimal, hi: Decimal, lo_open: bool| {
+        let d = v.as_value().and_then(decimal).ok_or_else(|| {
+            format!(
+                "{name}: `{key}` must be a number, e.g. {key} = -0.2 (a fraction: -0.2 is -20%)"
+            )
+        })?;
+        let low_ok = if lo_open { d > lo } else { d >= lo };
+        if !low_ok || d > hi || d.scale() > 6 {
+            let side = if lo_open { "above" } else { "at least" };
+            return Err(format!(
+                "{name}: `{key} = {d}` must be {side} {lo} and at most {hi}, with at most 6 decimals"
+            ));
+        }
+        Ok(d)
+    };
+    let (minus_one, zero) = (Decimal::NEGATIVE_ONE, Decimal::ZERO);
+    for (key, v) in table.iter() {
+        match key {
+            "name" => {}
+            "value_change" => s.value_change = number(key, v, minus_one, Decimal::TEN, true)?,
+            "recovery_rate_change" => {
+                s.recovery_rate_change = number(key, v, minus_one, Decimal::TEN, false)?
+            }
+            "repossession_cost_change" => {
+                s.repossession_cost_change = number(key, v, minus_one, Decimal::ONE_HUNDRED, false)?
+            }
+            "pd_multiplier" => s.pd_multiplier = number(key, v, zero, Decimal::ONE_HUNDRED, false)?,
+            "value_change_by" => {
+                let by = v.as_table_like().filter(|t| t.len() == 1).ok_or_else(|| {
+                    format!(
+                        "{name}: `value_change_by` must name one segment and a change per label, e.g. \
+                         value_change_by = {{ new_used = {{ new = -0.10, used = -0.25 }} }}"
+                    )
+                })?;
+                let (segment, labels) = by.iter().next().expect("one entry, checked above");
+                let labels = labels.as_table_like().ok_or_else(|| {
+                    format!("{name}: `value_change_by.{segment}` must be a table of label = change")
+                })?;
+                let mut changes = Vec::new();
+                for (label, change) in labels.iter() {
+                    let key = format!("value_change_by.{segment}.{label}");
+                    changes.push((
+                        label.to_string(),
+                        number(&key, change, minus_one, Decimal::TEN, true)?,
+                    ));
+                }
+                s.value_change_by = Some(ValueChangeBy {
+                    segment: segment.to_string(),
+                    changes,
+                });
+            }
+            other => return Err(format!("{name}: unknown key `{other}`; {usage}")),
+        }
+    }
+    Ok(s)
+}
+
+/// Checks the scenarios against the whole model: names unique, at most [`MAX_SCENARIOS`], every
+/// `value_change_by` segment one of the run's segments, every shocked recovery rate within 0-1.
+fn check_scenarios(model: &Model) -> Result<(), String> {
+    if model.scenarios.len() > MAX_SCENARIOS {
+        return Err(format!(
+            "{} scenarios; at most {MAX_SCENARIOS}",
+            model.scenarios.len()
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &model.scenarios {
+        if !seen.insert(s.name.as_str()) {
+            return Err(format!("the name `{}` is used twice", s.name));
+        }
+        if let Some(by) = &s.value_change_by {
+            if !model.segments.contains(&by.segment) {
+                return Err(format!(
+                    "{}: `value_change_by` names the segment `{}`, which this run does not have. Fix: \
+                     use one of the segments ({}), or add it to `segments`",
+                    s.name,
+                    by.segment,
+                    model.segments.join(", ")
+                ));
+            }
+        }
+        let rate = s.model(model).recovery_rate;
+        if rate > Decimal::ONE {
+            return Err(format!(
+                "{}: `recovery_rate_change = {}` gives a recovery rate of {rate}, above 1 (more than \
+                 the car's value)",
+                s.name, s.recovery_rate_change
+            ));
         }
     }
     Ok(())

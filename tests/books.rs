@@ -251,6 +251,7 @@ fn reports_match_golden_files() {
         "summary_by_credit_tier.csv",
         "summary_by_term_band.csv",
         "summary_by_state.csv",
+        "summary_scenarios.csv",
     ] {
         golden(
             &format!("hand_book/{file}"),

@@ -95,11 +95,26 @@ pub fn figures(
     model: &Model,
     bands: &Bands,
 ) -> Figures {
+    figures_of_value(
+        loan,
+        valuation.map(|v| (v.value, v.estimated)),
+        model,
+        bands,
+    )
+}
+
+/// The figures of an account whose value (and whether it is an estimate) is given: a valuation's, or a
+/// stress scenario's shocked value. A value of zero or less is no value.
+pub fn figures_of_value(
+    loan: &Loan,
+    value: Option<(Decimal, bool)>,
+    model: &Model,
+    bands: &Bands,
+) -> Figures {
     let balance = loan.balance;
     let pd = model.pd_for(loan.days_past_due);
-    let (valued, bucket, net_recovery) = match valuation {
-        Some(v) => {
-            let value = v.value;
+    let (valued, bucket, net_recovery) = match value.filter(|(v, _)| *v > Decimal::ZERO) {
+        Some((value, estimated)) => {
             let net = (value * model.recovery_rate - model.repossession_cost).max(Decimal::ZERO);
             let exact_ltv = balance / value;
             let valued = Valued {
@@ -108,7 +123,7 @@ pub fn figures(
                 negative_equity: cents((balance - value).max(Decimal::ZERO)),
                 ltv: ratio(balance, value, 4),
                 balance_times_ltv: balance * exact_ltv,
-                estimated: v.estimated,
+                estimated,
             };
             (Some(valued), bands.bucket(balance, value), net)
         }

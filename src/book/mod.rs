@@ -25,7 +25,7 @@ use metrics::{figures, Bands, Figures};
 use model::Model;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use summarize::{summarize, Summaries};
+use summarize::{summarize, Stress, Summaries};
 
 /// What to compute: the inputs, the date and the model (see [`crate::config::Config::plan`]).
 pub struct Plan<'a> {
@@ -111,14 +111,15 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
 
     let stage = progress.spinner("figures");
     let bands = Bands::new(&plan.model.ltv_bands);
+    let valuation = |i| valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
+    let stresses = Stress::of(plan.model, &loans.layout.segments);
     let summaries = summarize(
         &loans.loans,
-        |i| {
-            let valuation = valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
-            figures(&loans.loans[i], valuation, plan.model, &bands)
-        },
+        |i| valuation(i).map(|v| (v.value, v.estimated)),
+        |i| figures(&loans.loans[i], valuation(i), plan.model, &bands),
         &bands,
         &loans.layout.segments,
+        &stresses,
     );
     stage.finish(&format!("{} accounts", loans.loans.len()));
 

@@ -19,6 +19,82 @@ pub struct Model {
     pub pd_by_days_past_due: Vec<(u32, Decimal)>,
     /// Segment names for `summary_by_<segment>.csv`.
     pub segments: Vec<String>,
+    /// Stress scenarios computed beside the base figures (the built-in set unless the config says).
+    pub scenarios: Vec<Scenario>,
+}
+
+/// A stress scenario: changes relative to the base model, each a fraction (`-0.23`: × 0.77).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    /// Every value × (1 + value_change), unless `value_change_by` gives the account's segment its own.
+    pub value_change: Decimal,
+    pub value_change_by: Option<ValueChangeBy>,
+    /// recovery_rate × (1 + change).
+    pub recovery_rate_change: Decimal,
+    /// repossession_cost × (1 + change).
+    pub repossession_cost_change: Decimal,
+    /// pd = min(pd × multiplier, 1).
+    pub pd_multiplier: Decimal,
+}
+
+/// Value shocks that differ by segment: `{ new_used = { new = -0.10, used = -0.25 } }`. Segment labels
+/// not listed take the scenario's `value_change`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueChangeBy {
+    pub segment: String,
+    pub changes: Vec<(String, Decimal)>,
+}
+
+impl Scenario {
+    fn new(name: &str, value: &str, recovery: &str, pd: &str) -> Scenario {
+        let d = |s: &str| Decimal::from_str(s).expect("literal default is a valid decimal");
+        Scenario {
+            name: name.into(),
+            value_change: d(value),
+            value_change_by: None,
+            recovery_rate_change: d(recovery),
+            repossession_cost_change: Decimal::ZERO,
+            pd_multiplier: d(pd),
+        }
+    }
+
+    /// The built-in set, each from a published figure (`../shared/domain.md`, README "Stress
+    /// scenarios"): the Manheim index's falls of 2007-08 and 2021-23, and Fitch's recovery stresses.
+    pub fn built_in() -> Vec<Scenario> {
+        vec![
+            Scenario::new("gfc_2008", "-0.143", "0", "1"),
+            Scenario::new("used_2023", "-0.23", "0", "1"),
+            Scenario::new("recovery_moderate", "0", "-0.2", "1"),
+            Scenario::new("recovery_severe", "0", "-0.5", "1"),
+            Scenario::new("severe", "-0.23", "-0.5", "2"),
+        ]
+    }
+
+    /// The base model under this scenario: recovery and cost changed, every pd multiplied (at most 1).
+    pub fn model(&self, base: &Model) -> Model {
+        Model {
+            recovery_rate: base.recovery_rate * (Decimal::ONE + self.recovery_rate_change),
+            repossession_cost: base.repossession_cost
+                * (Decimal::ONE + self.repossession_cost_change),
+            pd_by_days_past_due: base
+                .pd_by_days_past_due
+                .iter()
+                .map(|&(day, pd)| (day, (pd * self.pd_multiplier).min(Decimal::ONE)))
+                .collect(),
+            scenarios: Vec::new(),
+            ..base.clone()
+        }
+    }
+
+    /// The value change for an account in segment `label` (of `value_change_by`'s segment).
+    pub fn value_change_for(&self, label: Option<&str>) -> Decimal {
+        self.value_change_by
+            .as_ref()
+            .zip(label)
+            .and_then(|(by, label)| by.changes.iter().find(|(l, _)| l == label))
+            .map_or(self.value_change, |(_, c)| *c)
+    }
 }
 
 impl Default for Model {
@@ -36,6 +112,7 @@ impl Default for Model {
                 (90, d("0.65")),
             ],
             segments: DEFAULT_SEGMENTS.iter().map(|s| s.to_string()).collect(),
+            scenarios: Scenario::built_in(),
         }
     }
 }

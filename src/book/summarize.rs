@@ -3,8 +3,10 @@
 //! Totals are sums of the *rounded* per-account figures, so every summary reconciles to accounts.csv to
 //! the cent. Sums are exact decimals, so the result does not depend on how the parallel fold splits work.
 
-use crate::book::metrics::{Bands, Figures};
+use crate::book::metrics::{figures_of_value, Bands, Figures};
+use crate::book::model::{Model, Scenario};
 use crate::input::load::{Loan, SegmentSource};
+use crate::money::cents;
 use crate::money::ratio;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -247,10 +249,60 @@ pub struct Table {
     pub total: Tally,
 }
 
+/// A stress scenario ready to apply: its model, and which of the run's segments its value shocks follow.
+pub struct Stress<'a> {
+    pub scenario: &'a Scenario,
+    pub model: Model,
+    /// Index into the run's segments of `value_change_by`'s segment.
+    pub by_segment: Option<usize>,
+}
+
+impl<'a> Stress<'a> {
+    /// The stresses of a model, against the run's segments (config validation checked every
+    /// `value_change_by` segment is one of them).
+    pub fn of(base: &'a Model, segments: &[(String, SegmentSource)]) -> Vec<Stress<'a>> {
+        base.scenarios
+            .iter()
+            .map(|scenario| Stress {
+                model: scenario.model(base),
+                by_segment: scenario
+                    .value_change_by
+                    .as_ref()
+                    .and_then(|by| segments.iter().position(|(name, _)| *name == by.segment)),
+                scenario,
+            })
+            .collect()
+    }
+
+    /// The account's shocked value: `value × (1 + change)`, rounded half-even to cents once.
+    fn shock(
+        &self,
+        loan: &Loan,
+        value: Option<(Decimal, bool)>,
+        segments: &[(String, SegmentSource)],
+    ) -> Option<(Decimal, bool)> {
+        let (v, estimated) = value?;
+        let change = match self.by_segment {
+            Some(k) => {
+                let key = key(loan, &segments[k].1);
+                let label = match (&segments[k].1, key.label) {
+                    (SegmentSource::Vintage, "") => key.rank.to_string(),
+                    (_, l) => l.to_string(),
+                };
+                self.scenario.value_change_for(Some(&label))
+            }
+            None => self.scenario.value_change,
+        };
+        Some((cents(v * (Decimal::ONE + change)), estimated))
+    }
+}
+
 /// All summaries of a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summaries {
     pub ltv: Table,
+    /// Per stress scenario, in config order: its name and its LTV-band table.
+    pub scenarios: Vec<(String, Table)>,
     pub segments: Vec<Table>,
     pub migration: Migration,
     /// Origination LTV percentiles over accounts with an origination value.
@@ -301,15 +353,18 @@ impl Percentiles {
 #[derive(Clone)]
 struct Acc<'a> {
     buckets: Vec<Tally>,
+    /// Per scenario, per band of the shocked value.
+    stressed: Vec<Vec<Tally>>,
     segments: Vec<FxHashMap<Key<'a>, Tally>>,
     migration: Vec<(u64, Cents)>,
     origination_ltv: Vec<Decimal>,
 }
 
 impl<'a> Acc<'a> {
-    fn new(buckets: usize, segments: usize) -> Acc<'a> {
+    fn new(buckets: usize, segments: usize, scenarios: usize) -> Acc<'a> {
         Acc {
             buckets: vec![Tally::new(); buckets],
+            stressed: vec![vec![Tally::new(); buckets]; scenarios],
             segments: vec![FxHashMap::default(); segments],
             migration: vec![(0, Cents(0)); buckets * buckets],
             origination_ltv: Vec::new(),
@@ -320,6 +375,11 @@ impl<'a> Acc<'a> {
         self.origination_ltv.append(&mut other.origination_ltv);
         for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
             a.merge(b);
+        }
+        for (mine, theirs) in self.stressed.iter_mut().zip(&other.stressed) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                a.merge(b);
+            }
         }
         for (a, b) in self.migration.iter_mut().zip(&other.migration) {
             a.0 += b.0;
@@ -334,21 +394,33 @@ impl<'a> Acc<'a> {
     }
 }
 
-/// Summarizes accepted loans; `figures_of(i)` gives the figures of `loans[i]`.
+/// Summarizes accepted loans; `value_of(i)` gives the value of `loans[i]` (and whether it is an
+/// estimate) and `figures_of(i)` its figures. Each stress scenario's figures are computed in the same
+/// pass, from the shocked value, by the same rules.
 pub fn summarize(
     loans: &[Loan],
+    value_of: impl Fn(usize) -> Option<(Decimal, bool)> + Sync,
     figures_of: impl Fn(usize) -> Figures + Sync,
     bands: &Bands,
     segments: &[(String, SegmentSource)],
+    stresses: &[Stress<'_>],
 ) -> Summaries {
     let n_buckets = bands.labels.len();
     let acc = (0..loans.len())
         .into_par_iter()
         .fold(
-            || Acc::new(n_buckets, segments.len()),
+            || Acc::new(n_buckets, segments.len(), stresses.len()),
             |mut acc, i| {
                 let (loan, f) = (&loans[i], &figures_of(i));
                 acc.buckets[f.bucket].add(loan, f);
+                if !stresses.is_empty() {
+                    let value = value_of(i);
+                    for (stress, tallies) in stresses.iter().zip(acc.stressed.iter_mut()) {
+                        let shocked = stress.shock(loan, value, segments);
+                        let g = figures_of_value(loan, shocked, &stress.model, bands);
+                        tallies[g.bucket].add(loan, &g);
+                    }
+                }
                 acc.origination_ltv.extend(f.origination_ltv);
                 let cell = &mut acc.migration[f.origination_bucket * n_buckets + f.bucket];
                 cell.0 += 1;
@@ -362,19 +434,30 @@ pub fn summarize(
                 acc
             },
         )
-        .reduce(|| Acc::new(n_buckets, segments.len()), Acc::merge);
+        .reduce(
+            || Acc::new(n_buckets, segments.len(), stresses.len()),
+            Acc::merge,
+        );
     let total_of = |rows: &[(String, Tally)]| {
         rows.iter().fold(Tally::new(), |mut t, (_, r)| {
             t.merge(r);
             t
         })
     };
-    let ltv_rows: Vec<(String, Tally)> = bands.labels.iter().cloned().zip(acc.buckets).collect();
-    let ltv = Table {
-        dimension: "ltv_bucket".into(),
-        total: total_of(&ltv_rows),
-        rows: ltv_rows,
+    let band_table = |tallies: Vec<Tally>| {
+        let rows: Vec<(String, Tally)> = bands.labels.iter().cloned().zip(tallies).collect();
+        Table {
+            dimension: "ltv_bucket".into(),
+            total: total_of(&rows),
+            rows,
+        }
     };
+    let ltv = band_table(acc.buckets);
+    let scenarios = stresses
+        .iter()
+        .zip(acc.stressed)
+        .map(|(stress, tallies)| (stress.scenario.name.clone(), band_table(tallies)))
+        .collect();
     let segments = segments
         .iter()
         .zip(acc.segments)
@@ -405,6 +488,7 @@ pub fn summarize(
     };
     Summaries {
         ltv,
+        scenarios,
         segments,
         migration,
         origination_ltv: Percentiles::of(acc.origination_ltv),

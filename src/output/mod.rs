@@ -80,6 +80,12 @@ pub fn publish(
             "summary_ltv_migration.csv".into(),
             &tables::migration_csv(&s.migration),
         )?;
+        if !s.scenarios.is_empty() {
+            write(
+                "summary_scenarios.csv".into(),
+                &tables::scenarios_csv(&s.ltv, &s.scenarios),
+            )?;
+        }
         for table in &s.segments {
             let name = format!("summary_by_{}.csv", segment_file_part(&table.dimension));
             write(name, &tables::table_csv(table, true))?;

@@ -44,10 +44,48 @@ fn money(d: Decimal) -> Dec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
     pub portfolio: Portfolio,
+    /// Each stress scenario: its definition and its book totals (the per-band rows are in
+    /// summary_scenarios.csv).
+    #[serde(default)]
+    pub scenarios: Vec<ScenarioJson>,
     pub tables: Tables,
     pub data_quality: DataQuality,
     pub manifest: Manifest,
     pub status: Status,
+}
+
+/// A stress scenario as the run applied it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScenarioJson {
+    pub name: String,
+    pub value_change: Dec,
+    /// `{segment: {label: change}}` when the value shock differs by segment.
+    pub value_change_by: Option<BTreeMap<String, BTreeMap<String, Dec>>>,
+    pub recovery_rate_change: Dec,
+    pub repossession_cost_change: Dec,
+    pub pd_multiplier: Dec,
+    pub totals: TallyJson,
+}
+
+impl ScenarioJson {
+    fn new(scenario: &crate::book::model::Scenario, table: &Table) -> ScenarioJson {
+        ScenarioJson {
+            name: scenario.name.clone(),
+            value_change: Dec(scenario.value_change),
+            value_change_by: scenario.value_change_by.as_ref().map(|by| {
+                let changes = by
+                    .changes
+                    .iter()
+                    .map(|(l, c)| (l.clone(), Dec(*c)))
+                    .collect();
+                BTreeMap::from([(by.segment.clone(), changes)])
+            }),
+            recovery_rate_change: Dec(scenario.recovery_rate_change),
+            repossession_cost_change: Dec(scenario.repossession_cost_change),
+            pd_multiplier: Dec(scenario.pd_multiplier),
+            totals: (&table.total).into(),
+        }
+    }
 }
 
 /// The totals of one group of accounts (a table row, or the whole book).
@@ -389,6 +427,12 @@ impl Summary {
                 totals: t.into(),
                 origination_ltv: s.origination_ltv.as_ref().map(Into::into),
             },
+            scenarios: model
+                .scenarios
+                .iter()
+                .zip(&s.scenarios)
+                .map(|(scenario, (_, table))| ScenarioJson::new(scenario, table))
+                .collect(),
             tables: Tables {
                 ltv_bucket: rows(&s.ltv),
                 ltv_migration: (&s.migration).into(),

@@ -110,6 +110,38 @@ pub fn rejects_csv(rejects: &[Reject], loans_path: &str, valuations_path: &str) 
     out.into_bytes()
 }
 
+/// summary_scenarios.csv: the base LTV table, then each stress scenario's, in config order, each with
+/// every band, `no_value` and `TOTAL`; the base rows are summary_by_ltv_bucket.csv's.
+pub fn scenarios_csv(base: &Table, scenarios: &[(String, Table)]) -> Vec<u8> {
+    let mut out = String::from(
+        "scenario,ltv_bucket,accounts,balance,value,underwater_accounts,negative_equity,\
+         deficiency_if_default,expected_deficiency\n",
+    );
+    let base = ("base".to_string(), base.clone());
+    for (name, table) in std::iter::once(&base).chain(scenarios) {
+        let total = (TOTAL.to_string(), table.total.clone());
+        for (label, t) in table.rows.iter().chain(std::iter::once(&total)) {
+            push_text(&mut out, name);
+            out.push(',');
+            push_text(&mut out, label);
+            for cell in [
+                t.accounts.to_string(),
+                money(&t.balance.dec()),
+                money(&t.value.dec()),
+                t.underwater_accounts.to_string(),
+                money(&t.negative_equity.dec()),
+                money(&t.deficiency_if_default.dec()),
+                money(&t.expected_deficiency.dec()),
+            ] {
+                out.push(',');
+                out.push_str(&cell);
+            }
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
+}
+
 /// summary_ltv_migration.csv: accounts and balance for every (origination band, current band) pair,
 /// in band order, zeros included, so the file pivots straight into the matrix.
 pub fn migration_csv(m: &Migration) -> Vec<u8> {

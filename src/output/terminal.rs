@@ -116,6 +116,27 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
             ),
         );
     }
+    if !s.scenarios.is_empty() {
+        let lines: Vec<String> = s
+            .scenarios
+            .iter()
+            .map(|(name, table)| {
+                format!(
+                    "    {name}: underwater {} accounts, negative equity {}, expected deficiency {}\n",
+                    human_count(table.total.underwater_accounts),
+                    human_money(&table.total.negative_equity.dec()),
+                    human_money(&table.total.expected_deficiency.dec()),
+                )
+            })
+            .collect();
+        out.insert_str(
+            out.len() - 1,
+            &format!(
+                "  stress scenarios (summary_scenarios.csv):\n{}",
+                lines.concat()
+            ),
+        );
+    }
     if let Some(p) = &s.origination_ltv {
         out.insert_str(
             out.len() - 1,
