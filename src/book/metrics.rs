@@ -100,7 +100,19 @@ pub fn figures(
         valuation.map(|v| (v.value, v.estimated)),
         model,
         bands,
+        Detail::Account,
     )
+}
+
+/// How much of the figures to compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything accounts.csv shows.
+    Account,
+    /// What a summary row sums (a stress scenario's): the 4-place LTV and the origination LTV, which
+    /// no scenario table shows, are left at zero and `None`. Each is a decimal division per account
+    /// per scenario.
+    Summary,
 }
 
 /// The figures of an account whose value (and whether it is an estimate) is given: a valuation's, or a
@@ -110,6 +122,7 @@ pub fn figures_of_value(
     value: Option<(Decimal, bool)>,
     model: &Model,
     bands: &Bands,
+    detail: Detail,
 ) -> Figures {
     let balance = loan.balance;
     let pd = model.pd_for(loan.days_past_due);
@@ -121,7 +134,10 @@ pub fn figures_of_value(
                 value: cents(value),
                 equity: cents(value - balance),
                 negative_equity: cents((balance - value).max(Decimal::ZERO)),
-                ltv: ratio(balance, value, 4),
+                ltv: match detail {
+                    Detail::Account => ratio(balance, value, 4),
+                    Detail::Summary => Decimal::ZERO,
+                },
                 balance_times_ltv: balance * exact_ltv,
                 estimated,
             };
@@ -131,11 +147,11 @@ pub fn figures_of_value(
     };
     let deficiency = (balance - net_recovery).max(Decimal::ZERO);
     let (origination_ltv, origination_bucket) = match loan.origination_value {
-        Some(ov) => (
+        Some(ov) if detail == Detail::Account => (
             Some(ratio(loan.amount_financed, ov, 4)),
             bands.bucket(loan.amount_financed, ov),
         ),
-        None => (None, bands.no_value()),
+        _ => (None, bands.no_value()),
     };
     Figures {
         balance: cents(balance),

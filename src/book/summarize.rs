@@ -3,7 +3,7 @@
 //! Totals are sums of the *rounded* per-account figures, so every summary reconciles to accounts.csv to
 //! the cent. Sums are exact decimals, so the result does not depend on how the parallel fold splits work.
 
-use crate::book::metrics::{figures_of_value, Bands, Figures};
+use crate::book::metrics::{figures_of_value, Bands, Detail, Figures};
 use crate::book::model::{Model, Scenario};
 use crate::input::load::{Loan, SegmentSource};
 use crate::money::cents;
@@ -417,7 +417,8 @@ pub fn summarize(
                     let value = value_of(i);
                     for (stress, tallies) in stresses.iter().zip(acc.stressed.iter_mut()) {
                         let shocked = stress.shock(loan, value, segments);
-                        let g = figures_of_value(loan, shocked, &stress.model, bands);
+                        let g =
+                            figures_of_value(loan, shocked, &stress.model, bands, Detail::Summary);
                         tallies[g.bucket].add(loan, &g);
                     }
                 }
