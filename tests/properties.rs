@@ -48,18 +48,41 @@ struct Cfg {
     cost: Decimal,
     /// (first day past due, pd), starting at day 0.
     pd: Vec<(u32, Decimal)>,
+    scenario: Shock,
+}
+
+/// A random stress scenario (the only one of the run).
+#[derive(Clone, Debug)]
+struct Shock {
+    value: Decimal,
+    /// A change for `used` cars only, through `value_change_by`.
+    used: Option<Decimal>,
+    recovery: Decimal,
+    cost: Decimal,
+    pd: Decimal,
 }
 
 impl Cfg {
     fn toml(&self) -> String {
         let bands: Vec<String> = self.bands.iter().map(|b| b.to_string()).collect();
         let pd: Vec<String> = self.pd.iter().map(|(d, p)| format!("[{d}, {p}]")).collect();
+        let sc = &self.scenario;
+        let by = sc
+            .used
+            .map(|u| format!("value_change_by = {{ new_used = {{ used = {u} }} }}\n"))
+            .unwrap_or_default();
         format!(
-            "ltv_bands = [{}]\nrecovery_rate = {}\nrepossession_cost = {}\npd_by_days_past_due = [{}]\n",
+            "ltv_bands = [{}]\nrecovery_rate = {}\nrepossession_cost = {}\npd_by_days_past_due = [{}]\n\
+             [[scenario]]\nname = \"shock\"\nvalue_change = {}\nrecovery_rate_change = {}\n\
+             repossession_cost_change = {}\npd_multiplier = {}\n{by}",
             bands.join(", "),
             self.recovery,
             self.cost,
-            pd.join(", ")
+            pd.join(", "),
+            sc.value,
+            sc.recovery,
+            sc.cost,
+            sc.pd,
         )
     }
 
@@ -98,8 +121,22 @@ fn cfgs() -> impl Strategy<Value = Cfg> {
         0i64..300_000,
         prop::sample::subsequence(vec![1u32, 15, 30, 60, 90, 120], 0..5),
         prop::collection::vec(0i64..=100, 6),
+        (
+            -60i64..=40,
+            prop::option::of(-60i64..=0),
+            -10i64..=0,
+            -5i64..=5,
+            0i64..=6,
+        ),
     )
-        .prop_map(|(bands, rec, cost, days, probs)| Cfg {
+        .prop_map(|(bands, rec, cost, days, probs, (v, used, r, c, k))| Cfg {
+            scenario: Shock {
+                value: Decimal::new(v, 2),
+                used: used.map(|u| Decimal::new(u, 2)),
+                recovery: Decimal::new(r * 5, 2),
+                cost: Decimal::new(c * 10, 2),
+                pd: Decimal::new(k * 5, 1),
+            },
             bands,
             recovery: Decimal::new(rec * 5, 2),
             cost: Decimal::new(cost, 2),
@@ -383,6 +420,87 @@ fn expected(
     out
 }
 
+/// The scenario's rows by an independent reading of the rules: the shocked value `value × (1 + change)`
+/// rounded half-even to cents once, then every figure by the base rules with the shocked model; rows by
+/// band of the shocked value, then TOTAL. Columns as summary_scenarios.csv writes them.
+fn expected_scenario(loans: &[Loan], vals: &[Val], cfg: &Cfg) -> BTreeMap<String, [String; 7]> {
+    let sc = &cfg.scenario;
+    let labels = cfg.labels();
+    let recovery = cfg.recovery * (Decimal::ONE + sc.recovery);
+    let cost = cfg.cost * (Decimal::ONE + sc.cost);
+    let mut rows: BTreeMap<String, (u64, Decimal, Decimal, u64, Decimal, Decimal, Decimal)> =
+        BTreeMap::new();
+    for l in loans {
+        let best = vals
+            .iter()
+            .filter(|v| v.vin == l.vin && v.day <= AS_OF_DAY)
+            .min_by(|a, b| {
+                b.day
+                    .cmp(&a.day)
+                    .then(a.value.cmp(&b.value))
+                    .then(a.source.cmp(b.source))
+            });
+        let change = match (sc.used, l.new_used) {
+            (Some(u), "used") => u,
+            _ => sc.value,
+        };
+        let shocked = best
+            .map(|v| {
+                (v.value * (Decimal::ONE + change))
+                    .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+            })
+            .filter(|v| *v > Decimal::ZERO);
+        let b = l.balance;
+        let pd = (cfg.pd_for(l.dpd.unwrap_or(0)) * sc.pd).min(Decimal::ONE);
+        let (band, value, ne, net) = match shocked {
+            Some(v) => {
+                let i = cfg
+                    .bands
+                    .iter()
+                    .position(|&e| b * Decimal::ONE_HUNDRED <= Decimal::from(e) * v)
+                    .unwrap_or(cfg.bands.len());
+                let net = (v * recovery - cost).max(Decimal::ZERO);
+                (labels[i].clone(), v, (b - v).max(Decimal::ZERO), net)
+            }
+            None => (
+                "no_value".to_string(),
+                Decimal::ZERO,
+                Decimal::ZERO,
+                Decimal::ZERO,
+            ),
+        };
+        let def = (b - net).max(Decimal::ZERO);
+        let cents = |d: Decimal| dec(&r(d, 2));
+        for key in [band, "TOTAL".to_string()] {
+            let e = rows.entry(key).or_default();
+            e.0 += 1;
+            e.1 += cents(b);
+            e.2 += value;
+            e.3 += u64::from(cents(ne) > Decimal::ZERO);
+            e.4 += cents(ne);
+            e.5 += cents(def);
+            e.6 += cents(pd * def);
+        }
+    }
+    rows.into_iter()
+        .map(|(k, (n, b, v, u, ne, def, ed))| {
+            let m = |d: Decimal| r(d, 2);
+            (
+                k,
+                [
+                    n.to_string(),
+                    m(b),
+                    m(v),
+                    u.to_string(),
+                    m(ne),
+                    m(def),
+                    m(ed),
+                ],
+            )
+        })
+        .collect()
+}
+
 fn unique_ids(loans: &[Loan]) -> bool {
     let mut ids: Vec<&str> = loans.iter().map(|l| l.id.as_str()).collect();
     ids.sort();
@@ -514,6 +632,20 @@ proptest! {
             }
         }
         assert_reconciles(&s, "out");
+        // The scenario's table, row by row, against the reference.
+        let want = expected_scenario(&loans, &vals, &cfg);
+        let got: BTreeMap<String, [String; 7]> = read_csv(&s.path("out/summary_scenarios.csv"))
+            .into_iter()
+            .filter(|row| row["scenario"] == "shock" && row["accounts"] != "0")
+            .map(|row| {
+                let cols = ["accounts", "balance", "value", "underwater_accounts", "negative_equity",
+                            "deficiency_if_default", "expected_deficiency"];
+                (row["ltv_bucket"].clone(), cols.map(|c| row[c].clone()))
+            })
+            .collect();
+        if !loans.is_empty() {
+            prop_assert_eq!(got, want, "{}", cfg.toml());
+        }
     }
 
     #[test]
