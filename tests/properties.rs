@@ -428,8 +428,17 @@ fn expected_scenario(loans: &[Loan], vals: &[Val], cfg: &Cfg) -> BTreeMap<String
     let labels = cfg.labels();
     let recovery = cfg.recovery * (Decimal::ONE + sc.recovery);
     let cost = cfg.cost * (Decimal::ONE + sc.cost);
-    let mut rows: BTreeMap<String, (u64, Decimal, Decimal, u64, Decimal, Decimal, Decimal)> =
-        BTreeMap::new();
+    #[derive(Default)]
+    struct Sums {
+        accounts: u64,
+        balance: Decimal,
+        value: Decimal,
+        underwater: u64,
+        negative_equity: Decimal,
+        deficiency: Decimal,
+        expected: Decimal,
+    }
+    let mut rows: BTreeMap<String, Sums> = BTreeMap::new();
     for l in loans {
         let best = vals
             .iter()
@@ -473,30 +482,28 @@ fn expected_scenario(loans: &[Loan], vals: &[Val], cfg: &Cfg) -> BTreeMap<String
         let cents = |d: Decimal| dec(&r(d, 2));
         for key in [band, "TOTAL".to_string()] {
             let e = rows.entry(key).or_default();
-            e.0 += 1;
-            e.1 += cents(b);
-            e.2 += value;
-            e.3 += u64::from(cents(ne) > Decimal::ZERO);
-            e.4 += cents(ne);
-            e.5 += cents(def);
-            e.6 += cents(pd * def);
+            e.accounts += 1;
+            e.balance += cents(b);
+            e.value += value;
+            e.underwater += u64::from(cents(ne) > Decimal::ZERO);
+            e.negative_equity += cents(ne);
+            e.deficiency += cents(def);
+            e.expected += cents(pd * def);
         }
     }
     rows.into_iter()
-        .map(|(k, (n, b, v, u, ne, def, ed))| {
+        .map(|(k, t)| {
             let m = |d: Decimal| r(d, 2);
-            (
-                k,
-                [
-                    n.to_string(),
-                    m(b),
-                    m(v),
-                    u.to_string(),
-                    m(ne),
-                    m(def),
-                    m(ed),
-                ],
-            )
+            let cells = [
+                t.accounts.to_string(),
+                m(t.balance),
+                m(t.value),
+                t.underwater.to_string(),
+                m(t.negative_equity),
+                m(t.deficiency),
+                m(t.expected),
+            ];
+            (k, cells)
         })
         .collect()
 }
