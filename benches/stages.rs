@@ -69,7 +69,7 @@ fn book() -> &'static Book {
             Default::default(),
         )
         .unwrap();
-        let mut best = vec![None; index.len()];
+        let mut best = vec![None; index.vins()];
         let batch = match_chunk(&vals_chunk, &vlayout, &index, Date::parse(AS_OF).unwrap());
         merge_best(&mut best, &mut MatchCounts::default(), batch);
         drop(index);

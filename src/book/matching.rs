@@ -61,12 +61,9 @@ impl<'a> VinIndex<'a> {
         (VinIndex { ids }, loan_ids)
     }
 
-    pub fn len(&self) -> usize {
+    /// How many distinct VINs the book has (the size of the best-valuation table).
+    pub fn vins(&self) -> usize {
         self.ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
     }
 
     fn get(&self, vin: &str) -> Option<u32> {
@@ -216,7 +213,7 @@ pub fn match_valuations(
 ) -> Result<Matched, InputError> {
     let (index, vin_ids) = VinIndex::build(loans);
     let mut folded = Folded {
-        best: vec![None; index.len()],
+        best: vec![None; index.vins()],
         counts: MatchCounts::default(),
         rows: RowCounts::default(),
         rejects: Vec::new(),
