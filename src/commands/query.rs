@@ -291,6 +291,7 @@ fn quote(column: &str) -> String {
 /// - polars divides two decimals at their own scale, so `SUM(expected_deficiency) / SUM(balance)` on
 ///   money (2 places) gives 0.01 for 0.0081. Every `/` is therefore done in 64-bit floats, which [`cell`]
 ///   prints at full precision.
+/// - `ORDER BY` puts missing values last unless the SQL says `NULLS FIRST`.
 /// - `ORDER BY` a column of ordered labels (`ltv_bucket`, `credit_tier`, `term_band`, …) sorts in the
 ///   report's order rather than as text: the column is replaced in the ORDER BY by a `CASE` giving each
 ///   label its rank (labels it does not know sort last, as text after them).
@@ -302,7 +303,7 @@ fn rewrite(sql: &str, ordered: &[(String, Vec<String>)]) -> String {
     use sqlparser::dialect::GenericDialect;
     use sqlparser::parser::{Parser, ParserOptions};
     let lower = sql.to_ascii_lowercase();
-    let orders = ordered.iter().any(|(c, _)| lower.contains(c.as_str())) && lower.contains("order");
+    let orders = lower.contains("order");
     if !sql.contains('/') && !orders {
         return sql.to_string();
     }
@@ -366,6 +367,11 @@ impl sqlparser::ast::VisitorMut for NaturalOrder<'_> {
             return std::ops::ControlFlow::Continue(());
         };
         for item in exprs {
+            // Missing values sort last unless the SQL says otherwise: "the top 3 by negative equity"
+            // must not be three unvalued accounts (SQL's default puts NULLs first when descending).
+            if item.options.nulls_first.is_none() {
+                item.options.nulls_first = Some(false);
+            }
             let name = match &item.expr {
                 Expr::Identifier(id) => Some(id.value.clone()),
                 Expr::CompoundIdentifier(ids) => ids.last().map(|id| id.value.clone()),
