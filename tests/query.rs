@@ -563,3 +563,49 @@ fn regression_several_runs_needed_read_parquet_tricks() {
     let out = query(&s, &["--run", "nothing/*", "--by", "as_of"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
 }
+
+/// The rejects were nowhere in query: now a `rejects` table (file, line, field, reason, raw_record), from
+/// a run's rejects.csv or computed with the raw inputs, the same rows either way.
+#[test]
+fn rejects_table_in_run_and_raw_modes() {
+    let s = Sandbox::new();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let (loans, vals) = (data.join("loans.csv"), data.join("valuations.csv"));
+    let (loans, vals) = (loans.to_str().unwrap(), vals.to_str().unwrap());
+    assert_ok(&s.run(&[
+        "run",
+        "--loans",
+        loans,
+        "--valuations",
+        vals,
+        "--as-of",
+        "2025-06-30",
+        "--out",
+        "out",
+        "-q",
+    ]));
+    let sql = "SELECT line, field FROM rejects ORDER BY file, line";
+    let from_run = answer(&s, &["--run", "out", "--format", "csv", sql]);
+    let raw = answer(
+        &s,
+        &[
+            "--loans",
+            loans,
+            "--valuations",
+            vals,
+            "--as-of",
+            "2025-06-30",
+            "--format",
+            "csv",
+            sql,
+        ],
+    );
+    assert_eq!(from_run, raw);
+    // One row per line of rejects.csv, in the same order.
+    let want: String = read_csv(&s.path("out/rejects.csv"))
+        .iter()
+        .map(|r| format!("{},{}\n", r["line"], r["field"]))
+        .collect();
+    assert_eq!(from_run, format!("line,field\n{want}"));
+    assert_eq!(from_run.lines().count(), 1 + 16);
+}

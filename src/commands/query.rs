@@ -110,7 +110,24 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
     let sql = build_sql(&args)?;
     let ctx = SQLContext::new();
     let (accounts, bands) = match &args.source {
-        Source::Runs(dirs) => read_runs(dirs)?,
+        Source::Runs(dirs) => {
+            // The run's rejects.csv, line numbers as integers (one run: several runs' rejects would
+            // need a run column of their own).
+            if let [dir] = &dirs[..] {
+                let path = dir.join("rejects.csv");
+                if path.exists() {
+                    let mut rejects = read_raw(&path)?;
+                    if let Ok(line) = rejects
+                        .column("line")
+                        .and_then(|c| c.cast(&DataType::UInt64))
+                    {
+                        rejects.with_column(line).map_err(internal)?;
+                    }
+                    ctx.register("rejects", rejects.lazy());
+                }
+            }
+            read_runs(dirs)?
+        }
         Source::Inputs(config) => {
             let pool = super::thread_pool(config.threads)?;
             let book = pool.install(|| book::build(&config.plan(), progress))?;
@@ -137,6 +154,42 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
                     ctx.register(name, raw.lazy());
                 }
             }
+            let loans_path = config.loans.display().to_string();
+            let valuations_path = config
+                .valuations
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let file_of = |r: &crate::input::load::Reject| match r.input {
+                crate::input::load::InputKind::Loans => loans_path.as_str(),
+                crate::input::load::InputKind::Valuations => valuations_path.as_str(),
+            };
+            let rejects = &book.rejects;
+            let table = DataFrame::new(
+                rejects.len(),
+                vec![
+                    crate::output::parquet::text("file", rejects.iter().map(|r| Some(file_of(r)))),
+                    UInt64Chunked::from_iter_options(
+                        "line".into(),
+                        rejects.iter().map(|r| Some(r.line)),
+                    )
+                    .into_column(),
+                    crate::output::parquet::text(
+                        "field",
+                        rejects.iter().map(|r| Some(r.field.as_str())),
+                    ),
+                    crate::output::parquet::text(
+                        "reason",
+                        rejects.iter().map(|r| Some(r.reason.as_str())),
+                    ),
+                    crate::output::parquet::text(
+                        "raw_record",
+                        rejects.iter().map(|r| Some(r.raw.as_str())),
+                    ),
+                ],
+            )
+            .map_err(internal)?;
+            ctx.register("rejects", table.lazy());
             let mut frame = crate::output::parquet::accounts_frame(&book).map_err(internal)?;
             if frame.column("as_of").is_err() {
                 let as_of = std::iter::repeat_n(Some(config.as_of), frame.height());
