@@ -2,7 +2,7 @@
 
 use crate::commands;
 use crate::config::{Config, Format, RunArgs};
-use crate::error::{ConfigError, Error, OutputError};
+use crate::error::{ConfigError, Error, InputError, OutputError};
 use crate::progress::Progress;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -181,10 +181,12 @@ pub struct RunCmd {
 pub fn execute(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Run(cmd) => {
+            let mut spooled = Vec::new();
             let loans = cmd
                 .loans
                 .or(cmd.tape_file)
                 .expect("clap requires --loans or a tape file");
+            let (loans, valuations) = from_stdin(loans, cmd.valuations, &mut spooled)?;
             // The tape's period is its own default as_of; read before the config is built.
             let tape_period = match cmd.tape {
                 Some(_) => crate::input::tape::peek_period(&loans)?,
@@ -192,7 +194,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             };
             let config = Config::build(RunArgs {
                 loans,
-                valuations: cmd.valuations,
+                valuations,
                 tape: cmd.tape,
                 tape_period,
                 out: cmd.out,
@@ -212,17 +214,19 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             }
         }
         Command::Query(cmd) => {
+            let mut spooled = Vec::new();
             use crate::commands::query::{QueryArgs, Source};
             let source = match (cmd.run.is_empty(), cmd.loans) {
                 (false, _) => Source::Runs(crate::commands::query::expand_runs(&cmd.run)?),
                 (true, Some(loans)) => {
+                    let (loans, valuations) = from_stdin(loans, cmd.valuations, &mut spooled)?;
                     let tape_period = match cmd.tape {
                         Some(_) => crate::input::tape::peek_period(&loans)?,
                         None => None,
                     };
                     Source::Inputs(Box::new(Config::build(RunArgs {
                         loans,
-                        valuations: cmd.valuations,
+                        valuations,
                         tape: cmd.tape,
                         tape_period,
                         out: PathBuf::from("."),
@@ -296,4 +300,46 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 .map_err(|e| OutputError(e).into())
         }
     }
+}
+
+/// `-` as the loans or valuations file is standard input. The loader reads a file more than once (the
+/// header, then chunks in parallel), so standard input is first copied to a temporary file
+/// (`$TMPDIR/underwater-stdin-*.csv`, the name the manifest and rejects.csv give), removed when the
+/// command ends and on a signal. Only one of the two can be `-`.
+fn from_stdin(
+    loans: PathBuf,
+    valuations: Option<PathBuf>,
+    spooled: &mut Vec<tempfile::TempPath>,
+) -> Result<(PathBuf, Option<PathBuf>), Error> {
+    let dash = |p: &PathBuf| p.as_os_str() == "-";
+    if dash(&loans) && valuations.as_ref().is_some_and(dash) {
+        return Err(ConfigError::OutOfRange {
+            flag: "--loans / --valuations",
+            value: "- / -".into(),
+            range: "at most one of them can be standard input (-)",
+        }
+        .into());
+    }
+    let mut spool = |p: PathBuf| -> Result<PathBuf, Error> {
+        if !dash(&p) {
+            return Ok(p);
+        }
+        let copy = || -> std::io::Result<tempfile::TempPath> {
+            let mut file = tempfile::Builder::new()
+                .prefix("underwater-stdin-")
+                .suffix(".csv")
+                .tempfile()?;
+            crate::cleanup::register(file.path());
+            std::io::copy(&mut std::io::stdin().lock(), file.as_file_mut())?;
+            Ok(file.into_temp_path())
+        };
+        let path = copy().map_err(|source| InputError::Read {
+            path: PathBuf::from("- (standard input)"),
+            source,
+        })?;
+        let p = path.to_path_buf();
+        spooled.push(path);
+        Ok(p)
+    };
+    Ok((spool(loans)?, valuations.map(&mut spool).transpose()?))
 }

@@ -548,3 +548,57 @@ fn completions_for_bash_zsh_and_fish() {
     let out = s.run(&["completions", "cmd.exe"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--loans -` failed (a file named `-`): `-` is standard input for `--loans` or `--valuations`, read into
+/// a temporary file that is gone when the run ends; the outputs equal a run on the file itself.
+#[test]
+fn regression_loans_from_standard_input_failed() {
+    use std::io::Write;
+    let s = sandbox();
+    assert_ok(&s.run_book("file", &["--as-of", "2024-06-30"]));
+    let tmp = s.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_underwater"))
+        .args([
+            "run",
+            "--loans",
+            "-",
+            "--valuations",
+            "valuations.csv",
+            "--as-of",
+            "2024-06-30",
+            "--out",
+            "piped",
+            "-q",
+        ])
+        .current_dir(s.dir.path())
+        .env("TMPDIR", &tmp)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(s.read("loans.csv").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(s.read("piped/accounts.csv"), s.read("file/accounts.csv"));
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the spooled copy is removed"
+    );
+    let both = s.run(&[
+        "run",
+        "--loans",
+        "-",
+        "--valuations",
+        "-",
+        "--as-of",
+        "2024-06-30",
+        "--out",
+        "x",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+}
