@@ -609,3 +609,77 @@ fn rejects_table_in_run_and_raw_modes() {
     assert_eq!(from_run, format!("line,field\n{want}"));
     assert_eq!(from_run.lines().count(), 1 + 16);
 }
+
+/// In raw-input mode `valuations.value` was text and still held the rows `run` rejected. It now holds
+/// the accepted rows, typed, so joins and sums on it are exact.
+#[test]
+fn regression_raw_valuations_were_text_and_held_rejected_rows() {
+    let s = Sandbox::new();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let (loans, vals) = (data.join("loans.csv"), data.join("valuations.csv"));
+    let (loans, vals) = (loans.to_str().unwrap(), vals.to_str().unwrap());
+    assert_ok(&s.run(&[
+        "run",
+        "--loans",
+        loans,
+        "--valuations",
+        vals,
+        "--as-of",
+        "2025-06-30",
+        "--out",
+        "out",
+        "-q",
+    ]));
+    // Independently: every data line of valuations.csv whose line rejects.csv does not name.
+    let rejected: std::collections::BTreeSet<u64> = read_csv(&s.path("out/rejects.csv"))
+        .iter()
+        .filter(|r| r["file"].ends_with("valuations.csv"))
+        .map(|r| r["line"].parse().unwrap())
+        .collect();
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(&vals)
+        .unwrap();
+    let (mut n, mut total) = (0u64, rust_decimal::Decimal::ZERO);
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.unwrap();
+        if rejected.contains(&(i as u64 + 2)) {
+            continue;
+        }
+        n += 1;
+        total += rec[2]
+            .replace(['$', ','], "")
+            .parse::<rust_decimal::Decimal>()
+            .unwrap();
+    }
+    let got = answer(
+        &s,
+        &[
+            "--loans",
+            loans,
+            "--valuations",
+            vals,
+            "--as-of",
+            "2025-06-30",
+            "--format",
+            "csv",
+            "SELECT COUNT(*) AS n, SUM(value) AS v FROM valuations",
+        ],
+    );
+    assert_eq!(got, format!("n,v\n{n},{total:.2}\n"));
+    // Dates are dates: the latest valuation on or before as_of of one VIN, by SQL, is the matched one.
+    let joined = answer(
+        &s,
+        &[
+            "--loans", loans, "--valuations", vals, "--as-of", "2025-06-30", "--format", "csv",
+            "SELECT COUNT(*) AS n FROM accounts a JOIN (SELECT vin, MAX(valuation_date) AS d FROM valuations \
+             WHERE valuation_date <= CAST('2025-06-30' AS DATE) GROUP BY vin) m ON a.vin = m.vin \
+             WHERE a.value_date = m.d",
+        ],
+    );
+    let valued = read_csv(&s.path("out/accounts.csv"))
+        .iter()
+        .filter(|r| !r["value_date"].is_empty())
+        .count();
+    assert_eq!(joined, format!("n\n{valued}\n"));
+}

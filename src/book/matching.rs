@@ -201,6 +201,39 @@ struct Folded {
     rejects: Vec<Reject>,
 }
 
+/// An accepted valuation row, as the matching stage reads it.
+pub struct AcceptedValuation {
+    /// Upper-cased, as VINs are matched.
+    pub vin: String,
+    pub date: Date,
+    pub value: Decimal,
+    pub source: String,
+}
+
+/// Every accepted row of a valuations file, in file order, read by the same rules as the matching
+/// stage (the rejected rows are left out): `query`'s typed `valuations` table.
+pub fn accepted_valuations(
+    path: &Path,
+    dialect: &Dialect,
+    chunk_bytes: usize,
+) -> Result<Vec<AcceptedValuation>, InputError> {
+    let (reader, header) = ChunkReader::open(path, chunk_bytes, Box::new(|_| {}))?;
+    let layout = ValuationLayout::new(path, &header, dialect.clone())?;
+    let mut rows = Vec::new();
+    for chunk in reader {
+        let chunk = chunk?;
+        parse_valuations(&chunk, &layout, |v| {
+            rows.push(AcceptedValuation {
+                vin: v.vin.to_ascii_uppercase(),
+                date: v.date,
+                value: v.value,
+                source: v.source.to_string(),
+            })
+        });
+    }
+    Ok(rows)
+}
+
 /// The matching stage: streams the valuations file (when there is one), keeping only the best candidate
 /// per VIN of the book.
 pub fn match_valuations(

@@ -141,6 +141,10 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
                     .to_ascii_lowercase()
                     .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .any(|word| word == name);
+                if let Some(path) = path.filter(|_| named && name == "valuations") {
+                    ctx.register("valuations", valuations_table(path, config)?.lazy());
+                    continue;
+                }
                 if let Some(path) = path.filter(|_| named) {
                     let raw = if name == "loans"
                         && config.tape.is_some()
@@ -832,6 +836,30 @@ fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
         columns.push(column.map_err(|e| format!("accounts.csv column {name}: {e}"))?);
     }
     DataFrame::new(n, columns).map_err(|e| e.to_string())
+}
+
+/// The accepted rows of a valuations file, typed: `vin` (upper-cased, as matched), `valuation_date` a
+/// date, `value` an exact decimal, `source` text. Rejected rows are in `rejects`.
+fn valuations_table(path: &Path, config: &crate::config::Config) -> Result<DataFrame, Error> {
+    let rows = book::matching::accepted_valuations(
+        path,
+        &config.plan().valuations_dialect,
+        config.chunk_bytes,
+    )?;
+    let scale = rows
+        .iter()
+        .map(|v| v.value.scale())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let columns = vec![
+        crate::output::parquet::text("vin", rows.iter().map(|v| Some(v.vin.as_str()))),
+        crate::output::parquet::date_column("valuation_date", rows.iter().map(|v| Some(v.date))),
+        crate::output::parquet::money("value", rows.iter().map(|v| Some(v.value)), scale)
+            .map_err(internal)?,
+        crate::output::parquet::text("source", rows.iter().map(|v| Some(v.source.as_str()))),
+    ];
+    DataFrame::new(rows.len(), columns).map_err(internal)
 }
 
 /// A raw input as polars reads it, every column as text (the `accounts` table has the exact figures).
