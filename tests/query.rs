@@ -638,7 +638,7 @@ fn regression_raw_valuations_were_text_and_held_rejected_rows() {
         .collect();
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_path(&vals)
+        .from_path(vals)
         .unwrap();
     let (mut n, mut total) = (0u64, rust_decimal::Decimal::ZERO);
     for (i, rec) in rdr.records().enumerate() {
