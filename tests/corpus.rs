@@ -239,23 +239,8 @@ fn questions(b: &Book) -> Vec<(&'static str, Vec<String>, Want)> {
 #[test]
 fn forty_analyst_questions_against_an_independent_computation() {
     let s = Sandbox::new();
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     for (out, format) in [("out", "csv"), ("pq", "parquet")] {
-        let run = s.run(&[
-            "run",
-            "--loans",
-            data.join("loans.csv").to_str().unwrap(),
-            "--valuations",
-            data.join("valuations.csv").to_str().unwrap(),
-            "--config",
-            data.join("example.toml").to_str().unwrap(),
-            "--out",
-            out,
-            "--format",
-            format,
-            "-q",
-        ]);
-        assert_ok(&run);
+        assert_ok(&run_sample_book(&s, out, &["--format", format]));
     }
     let book = Book {
         accounts: read_csv(&s.path("out/accounts.csv")),

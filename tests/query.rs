@@ -193,21 +193,7 @@ fn output_formats_and_atomic_file() {
 #[test]
 fn sample_book_query_sums_reconcile_with_the_summary() {
     let s = Sandbox::new();
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    let run = s.run(&[
-        "run",
-        "--loans",
-        data.join("loans.csv").to_str().unwrap(),
-        "--valuations",
-        data.join("valuations.csv").to_str().unwrap(),
-        "--config",
-        data.join("example.toml").to_str().unwrap(),
-        "--out",
-        "out",
-        "-q",
-        "--format",
-        "parquet",
-    ]);
+    let run = run_sample_book(&s, "out", &["--format", "parquet"]);
     assert_ok(&run);
     let got = answer(
         &s,
@@ -564,26 +550,33 @@ fn regression_several_runs_needed_read_parquet_tricks() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
 }
 
-/// The rejects were nowhere in query: now a `rejects` table (file, line, field, reason, raw_record), from
-/// a run's rejects.csv or computed with the raw inputs, the same rows either way.
-#[test]
-fn rejects_table_in_run_and_raw_modes() {
-    let s = Sandbox::new();
+/// The sample book's input paths, after a run of them (as of 2025-06-30, default config) into `out`.
+fn sample_inputs_run(s: &Sandbox) -> (String, String) {
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    let (loans, vals) = (data.join("loans.csv"), data.join("valuations.csv"));
-    let (loans, vals) = (loans.to_str().unwrap(), vals.to_str().unwrap());
+    let path = |name: &str| data.join(name).to_str().unwrap().to_string();
+    let (loans, vals) = (path("loans.csv"), path("valuations.csv"));
     assert_ok(&s.run(&[
         "run",
         "--loans",
-        loans,
+        &loans,
         "--valuations",
-        vals,
+        &vals,
         "--as-of",
         "2025-06-30",
         "--out",
         "out",
         "-q",
     ]));
+    (loans, vals)
+}
+
+/// The rejects were nowhere in query: now a `rejects` table (file, line, field, reason, raw_record), from
+/// a run's rejects.csv or computed with the raw inputs, the same rows either way.
+#[test]
+fn rejects_table_in_run_and_raw_modes() {
+    let s = Sandbox::new();
+    let (loans, vals) = sample_inputs_run(&s);
+    let (loans, vals) = (loans.as_str(), vals.as_str());
     let sql = "SELECT line, field FROM rejects ORDER BY file, line";
     let from_run = answer(&s, &["--run", "out", "--format", "csv", sql]);
     let raw = answer(
@@ -615,21 +608,8 @@ fn rejects_table_in_run_and_raw_modes() {
 #[test]
 fn regression_raw_valuations_were_text_and_held_rejected_rows() {
     let s = Sandbox::new();
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    let (loans, vals) = (data.join("loans.csv"), data.join("valuations.csv"));
-    let (loans, vals) = (loans.to_str().unwrap(), vals.to_str().unwrap());
-    assert_ok(&s.run(&[
-        "run",
-        "--loans",
-        loans,
-        "--valuations",
-        vals,
-        "--as-of",
-        "2025-06-30",
-        "--out",
-        "out",
-        "-q",
-    ]));
+    let (loans, vals) = sample_inputs_run(&s);
+    let (loans, vals) = (loans.as_str(), vals.as_str());
     // Independently: every data line of valuations.csv whose line rejects.csv does not name.
     let rejected: std::collections::BTreeSet<u64> = read_csv(&s.path("out/rejects.csv"))
         .iter()

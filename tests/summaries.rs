@@ -231,19 +231,7 @@ fn check_run(dir: &std::path::Path) {
 #[test]
 fn sample_book_summaries_rebuilt_from_accounts_csv() {
     let s = Sandbox::new();
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    let out = s.run(&[
-        "run",
-        "--loans",
-        data.join("loans.csv").to_str().unwrap(),
-        "--valuations",
-        data.join("valuations.csv").to_str().unwrap(),
-        "--config",
-        data.join("example.toml").to_str().unwrap(),
-        "--out",
-        "out",
-        "-q",
-    ]);
+    let out = run_sample_book(&s, "out", &[]);
     assert_ok(&out);
     check_run(&s.path("out"));
 }

@@ -124,17 +124,11 @@ pub fn scenarios_csv(base: &Table, scenarios: &[(String, Table)]) -> Vec<u8> {
             push_text(&mut out, name);
             out.push(',');
             push_text(&mut out, label);
-            for cell in [
-                t.accounts.to_string(),
-                money(&t.balance.dec()),
-                money(&t.value.dec()),
-                t.underwater_accounts.to_string(),
-                money(&t.negative_equity.dec()),
-                money(&t.deficiency_if_default.dec()),
-                money(&t.expected_deficiency.dec()),
-            ] {
+            // The summary tables' cells without closed/valued counts and the estimated counts.
+            let cells = metric_cells(t);
+            for i in [0, 3, 4, 5, 6, 7, 8] {
                 out.push(',');
-                out.push_str(&cell);
+                out.push_str(&cells[i]);
             }
             out.push('\n');
         }

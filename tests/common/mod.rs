@@ -234,3 +234,28 @@ pub fn cannot_run(test: &str, why: &str) {
         panic!("{test} cannot run: {why}. Set UNDERWATER_ALLOW_SKIP=1 to skip it on purpose");
     }
 }
+
+/// Runs the sample book in `data/` with its example config into `out`, quietly, with `extra` flags.
+pub fn run_sample_book(s: &Sandbox, out: &str, extra: &[&str]) -> Output {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let file = |name: &str| data.join(name).to_str().unwrap().to_string();
+    let (loans, vals, config) = (
+        file("loans.csv"),
+        file("valuations.csv"),
+        file("example.toml"),
+    );
+    let mut args = vec![
+        "run",
+        "--loans",
+        &loans,
+        "--valuations",
+        &vals,
+        "--config",
+        &config,
+        "--out",
+        out,
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    s.run(&args)
+}
