@@ -18,7 +18,7 @@ pub const EXIT_STALE: u8 = 6;
 pub const MAX_THREADS: usize = 1024;
 
 /// Every exit code and what it means, as `--help` and the README show them.
-pub const EXIT_CODES: [(u8, &str); 7] = [
+pub const EXIT_CODES: [(u8, &str); 10] = [
     (EXIT_OK, "success: all outputs written (bad rows, if any, are in rejects.csv)"),
     (EXIT_INTERNAL, "internal error (a bug: please report it)"),
     (EXIT_USAGE, "bad command line, config file or query: nothing read or written"),
@@ -38,6 +38,18 @@ pub const EXIT_CODES: [(u8, &str); 7] = [
     (
         EXIT_STALE,
         "--fail-on-stale: some valuations are too old: --out left as it was; rejects.csv and summary.json in <out>.failed",
+    ),
+    (
+        128 + 1,
+        "interrupted by SIGHUP: temporaries removed, --out left as it was",
+    ),
+    (
+        128 + 2,
+        "interrupted by Ctrl-C (SIGINT): temporaries removed, --out left as it was",
+    ),
+    (
+        128 + 15,
+        "terminated by SIGTERM: temporaries removed, --out left as it was",
     ),
 ];
 
