@@ -115,7 +115,34 @@ pub struct RunArgs {
     pub fail_on_stale: Option<u32>,
 }
 
+/// The input files as rejects name them (`file` of rejects.csv and of query's `rejects` table).
+pub struct InputNames {
+    pub loans: String,
+    pub valuations: String,
+}
+
+impl InputNames {
+    pub fn of(&self, kind: crate::input::load::InputKind) -> &str {
+        match kind {
+            crate::input::load::InputKind::Loans => &self.loans,
+            crate::input::load::InputKind::Valuations => &self.valuations,
+        }
+    }
+}
+
 impl Config {
+    /// The input files as rejects name them: their paths as given.
+    pub fn input_names(&self) -> InputNames {
+        InputNames {
+            loans: self.loans.display().to_string(),
+            valuations: self
+                .valuations
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        }
+    }
+
     /// What the book stage computes: the inputs, how to read them, the date and the model.
     pub fn plan(&self) -> Plan<'_> {
         Plan {

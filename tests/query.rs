@@ -570,17 +570,10 @@ fn sample_inputs_run(s: &Sandbox) -> (String, String) {
     (loans, vals)
 }
 
-/// The rejects were nowhere in query: now a `rejects` table (file, line, field, reason, raw_record), from
-/// a run's rejects.csv or computed with the raw inputs, the same rows either way.
-#[test]
-fn rejects_table_in_run_and_raw_modes() {
-    let s = Sandbox::new();
-    let (loans, vals) = sample_inputs_run(&s);
-    let (loans, vals) = (loans.as_str(), vals.as_str());
-    let sql = "SELECT line, field FROM rejects ORDER BY file, line";
-    let from_run = answer(&s, &["--run", "out", "--format", "csv", sql]);
-    let raw = answer(
-        &s,
+/// A CSV answer from the raw inputs, as of 2025-06-30.
+fn raw_answer(s: &Sandbox, loans: &str, vals: &str, sql: &str) -> String {
+    answer(
+        s,
         &[
             "--loans",
             loans,
@@ -592,7 +585,19 @@ fn rejects_table_in_run_and_raw_modes() {
             "csv",
             sql,
         ],
-    );
+    )
+}
+
+/// The rejects were nowhere in query: now a `rejects` table (file, line, field, reason, raw_record), from
+/// a run's rejects.csv or computed with the raw inputs, the same rows either way.
+#[test]
+fn rejects_table_in_run_and_raw_modes() {
+    let s = Sandbox::new();
+    let (loans, vals) = sample_inputs_run(&s);
+    let (loans, vals) = (loans.as_str(), vals.as_str());
+    let sql = "SELECT line, field FROM rejects ORDER BY file, line";
+    let from_run = answer(&s, &["--run", "out", "--format", "csv", sql]);
+    let raw = raw_answer(&s, loans, vals, sql);
     assert_eq!(from_run, raw);
     // One row per line of rejects.csv, in the same order.
     let want: String = read_csv(&s.path("out/rejects.csv"))
@@ -632,30 +637,21 @@ fn regression_raw_valuations_were_text_and_held_rejected_rows() {
             .parse::<rust_decimal::Decimal>()
             .unwrap();
     }
-    let got = answer(
+    let got = raw_answer(
         &s,
-        &[
-            "--loans",
-            loans,
-            "--valuations",
-            vals,
-            "--as-of",
-            "2025-06-30",
-            "--format",
-            "csv",
-            "SELECT COUNT(*) AS n, SUM(value) AS v FROM valuations",
-        ],
+        loans,
+        vals,
+        "SELECT COUNT(*) AS n, SUM(value) AS v FROM valuations",
     );
     assert_eq!(got, format!("n,v\n{n},{total:.2}\n"));
     // Dates are dates: the latest valuation on or before as_of of one VIN, by SQL, is the matched one.
-    let joined = answer(
+    let joined = raw_answer(
         &s,
-        &[
-            "--loans", loans, "--valuations", vals, "--as-of", "2025-06-30", "--format", "csv",
-            "SELECT COUNT(*) AS n FROM accounts a JOIN (SELECT vin, MAX(valuation_date) AS d FROM valuations \
-             WHERE valuation_date <= CAST('2025-06-30' AS DATE) GROUP BY vin) m ON a.vin = m.vin \
-             WHERE a.value_date = m.d",
-        ],
+        loans,
+        vals,
+        "SELECT COUNT(*) AS n FROM accounts a JOIN (SELECT vin, MAX(valuation_date) AS d FROM valuations \
+         WHERE valuation_date <= CAST('2025-06-30' AS DATE) GROUP BY vin) m ON a.vin = m.vin \
+         WHERE a.value_date = m.d",
     );
     let valued = read_csv(&s.path("out/accounts.csv"))
         .iter()

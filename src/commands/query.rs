@@ -158,21 +158,15 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
                     ctx.register(name, raw.lazy());
                 }
             }
-            let loans_path = config.loans.display().to_string();
-            let valuations_path = config
-                .valuations
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            let file_of = |r: &crate::input::load::Reject| match r.input {
-                crate::input::load::InputKind::Loans => loans_path.as_str(),
-                crate::input::load::InputKind::Valuations => valuations_path.as_str(),
-            };
+            let files = config.input_names();
             let rejects = &book.rejects;
             let table = DataFrame::new(
                 rejects.len(),
                 vec![
-                    crate::output::parquet::text("file", rejects.iter().map(|r| Some(file_of(r)))),
+                    crate::output::parquet::text(
+                        "file",
+                        rejects.iter().map(|r| Some(files.of(r.input))),
+                    ),
                     UInt64Chunked::from_iter_options(
                         "line".into(),
                         rejects.iter().map(|r| Some(r.line)),

@@ -55,12 +55,6 @@ pub fn publish(
             outputs.push(name.to_string());
         }
     }
-    let loans_path = config.loans.display().to_string();
-    let valuations_path = config
-        .valuations
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
     let mut write = |name: String, bytes: &[u8]| -> anyhow::Result<()> {
         staging.write(&name, bytes)?;
         outputs.push(name);
@@ -68,7 +62,7 @@ pub fn publish(
     };
     write(
         "rejects.csv".into(),
-        &tables::rejects_csv(&book.rejects, &loans_path, &valuations_path),
+        &tables::rejects_csv(&book.rejects, &config.input_names()),
     )?;
     if book_published {
         let s = &book.summaries;

@@ -1,8 +1,9 @@
 //! The summary tables as CSV, and rejects.csv: pure serializers, results in, bytes out.
 
 use crate::book::summarize::{Migration, Table, Tally, TOTAL};
+use crate::config::InputNames;
 use crate::csvfmt::{push_line, push_text};
-use crate::input::load::{InputKind, Reject};
+use crate::input::load::Reject;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 
@@ -87,16 +88,10 @@ pub fn table_csv(table: &Table, with_ratios: bool) -> Vec<u8> {
 }
 
 /// rejects.csv: one line per rejected row, in file then line order.
-pub fn rejects_csv(rejects: &[Reject], loans_path: &str, valuations_path: &str) -> Vec<u8> {
+pub fn rejects_csv(rejects: &[Reject], files: &InputNames) -> Vec<u8> {
     let mut out = String::from("file,line,field,reason,raw_record\n");
     for r in rejects {
-        push_text(
-            &mut out,
-            match r.input {
-                InputKind::Loans => loans_path,
-                InputKind::Valuations => valuations_path,
-            },
-        );
+        push_text(&mut out, files.of(r.input));
         out.push(',');
         let _ = write!(out, "{}", r.line);
         out.push(',');
