@@ -166,8 +166,13 @@ fn summaries(bencher: divan::Bencher) {
     let b = book();
     let model = Model::default();
     let bands = Bands::new(&model.ltv_bands);
-    // With the built-in stress scenarios, as a default run computes them.
+    // With the built-in stress scenarios and the run-off, as a default run computes them.
     let stresses = underwater::book::summarize::Stress::of(&model, &b.layout.segments);
+    let projection = underwater::book::runoff::Projection::new(
+        underwater::book::model::DEFAULT_RUNOFF_MONTHS,
+        &underwater::book::estimate::Estimate::defaults(false),
+        Date::parse(AS_OF).unwrap(),
+    );
     bencher
         .counter(divan::counter::ItemsCount::new(b.loans.len()))
         .bench(|| {
@@ -182,7 +187,9 @@ fn summaries(bencher: divan::Bencher) {
                 &bands,
                 &b.layout.segments,
                 &stresses,
+                Some(&projection),
             )
+            .0
             .segments
             .len()
         });
@@ -203,6 +210,7 @@ fn accounts_csv_lines(bencher: divan::Bencher) {
                     loan,
                     val,
                     &b.figures[i],
+                    None,
                     &bands,
                     Date::parse(AS_OF).unwrap(),
                 );

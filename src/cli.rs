@@ -172,6 +172,10 @@ pub struct RunCmd {
     /// Fail with exit code 6 when any account's valuation is older than N days at as_of
     #[arg(long, value_name = "DAYS")]
     pub fail_on_stale: Option<u32>,
+    /// Skip the outlook: no stress scenarios and no run-off (summary_scenarios.csv and
+    /// summary_runoff.csv are not written, months_to_positive_equity is empty)
+    #[arg(long)]
+    pub no_outlook: bool,
     /// Bytes of input per parallel chunk (for tests of chunk boundaries)
     #[arg(long, hide = true, default_value_t = crate::input::reader::CHUNK_BYTES)]
     pub chunk_bytes: usize,
@@ -206,6 +210,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 chunk_bytes: cmd.chunk_bytes,
                 max_reject_rate: cmd.max_reject_rate,
                 fail_on_stale: cmd.fail_on_stale,
+                no_outlook: cmd.no_outlook,
             })?;
             let outcome = commands::run::run(&config, Progress::new(config.quiet))?;
             match config.quiet {
@@ -238,6 +243,8 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                         chunk_bytes: crate::input::reader::CHUNK_BYTES,
                         max_reject_rate: None,
                         fail_on_stale: None,
+                        // Query's tables show no scenario; the run-off column stays.
+                        no_outlook: false,
                     })?))
                 }
                 (true, None) => unreachable!("clap requires --run or --loans"),

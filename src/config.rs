@@ -20,7 +20,7 @@ use std::str::FromStr;
 pub const MAX_STALE_DAYS: u32 = 36_500;
 
 /// The keys a config file may have at its top level.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "as_of",
     "columns",
     "estimate",
@@ -29,6 +29,7 @@ pub const KEYS: [&str; 11] = [
     "recovery_rate",
     "repossession_cost",
     "pd_by_days_past_due",
+    "runoff_months",
     "segments",
     "scenario",
     "scenarios",
@@ -113,6 +114,8 @@ pub struct RunArgs {
     pub chunk_bytes: usize,
     pub max_reject_rate: Option<String>,
     pub fail_on_stale: Option<u32>,
+    /// No stress scenarios, no run-off, whatever the config says.
+    pub no_outlook: bool,
 }
 
 /// The input files as rejects name them (`file` of rejects.csv and of query's `rejects` table).
@@ -254,7 +257,14 @@ impl Config {
             fail_on_stale: args.fail_on_stale,
             as_of,
             as_of_source,
-            model: file.model,
+            model: match args.no_outlook {
+                true => Model {
+                    scenarios: Vec::new(),
+                    runoff_months: None,
+                    ..file.model
+                },
+                false => file.model,
+            },
         })
     }
 }
@@ -380,6 +390,23 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
                         "must be a date written YYYY-MM-DD, e.g. as_of = \"2024-06-30\"".into(),
                     )
                 })?);
+            }
+            "runoff_months" => {
+                let max = crate::book::runoff::MAX_RUNOFF_MONTHS;
+                let months = value
+                    .and_then(|v| v.as_integer())
+                    .and_then(|i| u32::try_from(i).ok())
+                    .filter(|&m| m <= max)
+                    .ok_or_else(|| {
+                        bad(
+                            "runoff_months",
+                            format!(
+                                "must be a whole number of months from 0 to {max}, e.g. 60 \
+                                 (0 turns the run-off off)"
+                            ),
+                        )
+                    })?;
+                settings.model.runoff_months = (months > 0).then_some(months);
             }
             "ltv_bands" => {
                 let edges = decimal_list(value).ok_or_else(|| {

@@ -66,6 +66,15 @@ impl Date {
         months.max(0) as u32
     }
 
+    /// `months` calendar months later (earlier when negative), the day clamped to the month's end:
+    /// 2024-01-31 plus one month is 2024-02-29.
+    pub fn plus_months(self, months: i32) -> Date {
+        let (y, m, day) = self.ymd();
+        let total = y * 12 + (m as i32 - 1) + months;
+        let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
+        Date::from_ymd(ny, nm, day.min(days_in_month(ny, nm))).unwrap_or(self)
+    }
+
     /// Today's date in UTC, from the system clock.
     pub fn today_utc() -> Date {
         let secs = std::time::SystemTime::now()

@@ -26,6 +26,7 @@ fn config(s: &Sandbox, chunk_bytes: usize) -> Config {
         chunk_bytes,
         max_reject_rate: None,
         fail_on_stale: None,
+        no_outlook: false,
     })
     .unwrap()
 }

@@ -187,6 +187,8 @@ mod tests {
             balance: d(balance),
             days_past_due: dpd,
             credit_score: None,
+            apr: None,
+            monthly_payment: None,
             text: crate::input::load::LoanText::new(&["A", "V", ""]),
         }
     }

@@ -9,6 +9,7 @@ pub mod guards;
 pub mod matching;
 pub mod metrics;
 pub mod model;
+pub mod runoff;
 pub mod summarize;
 
 use crate::date::Date;
@@ -23,6 +24,7 @@ use estimate::{estimate_unmatched, Estimate, EstimateCounts};
 use matching::{match_valuations, MatchCounts, Valuation};
 use metrics::{figures, Bands, Figures};
 use model::Model;
+use runoff::Projection;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use summarize::{summarize, Stress, Summaries};
@@ -70,12 +72,22 @@ pub struct Book {
     pub model: Model,
     pub bands: Bands,
     pub summaries: Summaries,
+    /// Per loan: `months_to_positive_equity` ([`runoff::NO_MONTHS`]: none); empty when the run-off is off.
+    pub months_to_positive_equity: Vec<u32>,
 }
 
 impl Book {
     /// The valuation of the i-th loan: matched, else estimated.
     pub fn valuation(&self, i: usize) -> Option<&Valuation> {
         valuation_of(&self.valuations, &self.vin_ids, &self.estimates, i)
+    }
+
+    /// The i-th account's `months_to_positive_equity`, if it has one.
+    pub fn months_to_positive_equity(&self, i: usize) -> Option<u32> {
+        self.months_to_positive_equity
+            .get(i)
+            .copied()
+            .filter(|&m| m != runoff::NO_MONTHS)
     }
 
     /// The figures of the i-th account. They are computed where they are used (summaries, then the
@@ -113,13 +125,18 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let bands = Bands::new(&plan.model.ltv_bands);
     let valuation = |i| valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
     let stresses = Stress::of(plan.model, &loans.layout.segments);
-    let summaries = summarize(
+    let projection = plan
+        .model
+        .runoff_months
+        .map(|months| Projection::new(months, plan.estimate, plan.as_of));
+    let (summaries, months_to_positive_equity) = summarize(
         &loans.loans,
         |i| valuation(i).map(|v| (v.value, v.estimated)),
         |i| figures(&loans.loans[i], valuation(i), plan.model, &bands),
         &bands,
         &loans.layout.segments,
         &stresses,
+        projection.as_ref(),
     );
     stage.finish(&format!("{} accounts", loans.loans.len()));
 
@@ -153,5 +170,6 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         model: plan.model.clone(),
         bands,
         summaries,
+        months_to_positive_equity,
     })
 }

@@ -21,7 +21,12 @@ pub struct Model {
     pub segments: Vec<String>,
     /// Stress scenarios computed beside the base figures (the built-in set unless the config says).
     pub scenarios: Vec<Scenario>,
+    /// Months of the negative-equity run-off table (`summary_runoff.csv`); `None`: no run-off.
+    pub runoff_months: Option<u32>,
 }
+
+/// Five years: the remaining term of most of a book.
+pub const DEFAULT_RUNOFF_MONTHS: u32 = 60;
 
 /// A stress scenario: changes relative to the base model, each a fraction (`-0.23`: × 0.77).
 #[derive(Clone, Debug, PartialEq)]
@@ -113,6 +118,7 @@ impl Default for Model {
             ],
             segments: DEFAULT_SEGMENTS.iter().map(|s| s.to_string()).collect(),
             scenarios: Scenario::built_in(),
+            runoff_months: Some(DEFAULT_RUNOFF_MONTHS),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::book::metrics::{figures_of_value, Bands, Detail, Figures};
 use crate::book::model::{Model, Scenario};
+use crate::book::runoff::{Projection, Runoff, NO_MONTHS};
 use crate::input::load::{Loan, SegmentSource};
 use crate::money::cents;
 use crate::money::ratio;
@@ -67,7 +68,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn new() -> Tally {
+    /// No accounts; unlike `default()`, the LTV sum starts at 0 rather than "out of range".
+    fn zero() -> Tally {
         Tally {
             balance_times_ltv: Some(Decimal::ZERO),
             ..Tally::default()
@@ -307,6 +309,8 @@ pub struct Summaries {
     pub migration: Migration,
     /// Origination LTV percentiles over accounts with an origination value.
     pub origination_ltv: Option<Percentiles>,
+    /// The negative-equity run-off, unless it is off.
+    pub runoff: Option<Runoff>,
 }
 
 /// Origination LTV band × current LTV band: how the book drifted since origination.
@@ -358,13 +362,20 @@ struct Acc<'a> {
     segments: Vec<FxHashMap<Key<'a>, Tally>>,
     migration: Vec<(u64, Cents)>,
     origination_ltv: Vec<Decimal>,
+    runoff: Option<Runoff>,
 }
 
 impl<'a> Acc<'a> {
-    fn new(buckets: usize, segments: usize, scenarios: usize) -> Acc<'a> {
+    fn new(
+        buckets: usize,
+        segments: usize,
+        scenarios: usize,
+        runoff_months: Option<u32>,
+    ) -> Acc<'a> {
         Acc {
-            buckets: vec![Tally::new(); buckets],
-            stressed: vec![vec![Tally::new(); buckets]; scenarios],
+            runoff: runoff_months.map(Runoff::new),
+            buckets: vec![Tally::zero(); buckets],
+            stressed: vec![vec![Tally::zero(); buckets]; scenarios],
             segments: vec![FxHashMap::default(); segments],
             migration: vec![(0, Cents(0)); buckets * buckets],
             origination_ltv: Vec::new(),
@@ -373,6 +384,9 @@ impl<'a> Acc<'a> {
 
     fn merge(mut self, mut other: Acc<'a>) -> Acc<'a> {
         self.origination_ltv.append(&mut other.origination_ltv);
+        if let (Some(a), Some(b)) = (&mut self.runoff, &other.runoff) {
+            a.merge(b);
+        }
         for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
             a.merge(b);
         }
@@ -387,7 +401,7 @@ impl<'a> Acc<'a> {
         }
         for (mine, theirs) in self.segments.iter_mut().zip(other.segments) {
             for (k, t) in theirs {
-                mine.entry(k).or_insert_with(Tally::new).merge(&t);
+                mine.entry(k).or_insert_with(Tally::zero).merge(&t);
             }
         }
         self
@@ -395,52 +409,69 @@ impl<'a> Acc<'a> {
 }
 
 /// Summarizes accepted loans; `value_of(i)` gives the value of `loans[i]` (and whether it is an
-/// estimate) and `figures_of(i)` its figures. Each stress scenario's figures are computed in the same
-/// pass, from the shocked value, by the same rules.
-pub fn summarize(
-    loans: &[Loan],
+/// estimate) and `figures_of(i)` its figures. Each stress scenario's figures, and each account's run-off
+/// when `projection` is given, are computed in the same pass, from the same value. Returns the
+/// summaries and, with a projection, every account's `months_to_positive_equity` (by loan index;
+/// [`NO_MONTHS`] when it has none).
+pub fn summarize<'a>(
+    loans: &'a [Loan],
     value_of: impl Fn(usize) -> Option<(Decimal, bool)> + Sync,
     figures_of: impl Fn(usize) -> Figures + Sync,
     bands: &Bands,
     segments: &[(String, SegmentSource)],
     stresses: &[Stress<'_>],
-) -> Summaries {
+    projection: Option<&Projection>,
+) -> (Summaries, Vec<u32>) {
     let n_buckets = bands.labels.len();
-    let acc = (0..loans.len())
-        .into_par_iter()
-        .fold(
-            || Acc::new(n_buckets, segments.len(), stresses.len()),
-            |mut acc, i| {
-                let (loan, f) = (&loans[i], &figures_of(i));
-                acc.buckets[f.bucket].add(loan, f);
-                if !stresses.is_empty() {
-                    let value = value_of(i);
-                    for (stress, tallies) in stresses.iter().zip(acc.stressed.iter_mut()) {
-                        let shocked = stress.shock(loan, value, segments);
-                        let g =
-                            figures_of_value(loan, shocked, &stress.model, bands, Detail::Summary);
-                        tallies[g.bucket].add(loan, &g);
-                    }
-                }
-                acc.origination_ltv.extend(f.origination_ltv);
-                let cell = &mut acc.migration[f.origination_bucket * n_buckets + f.bucket];
-                cell.0 += 1;
-                cell.1 += Cents::of(f.balance);
-                for (i, (_, source)) in segments.iter().enumerate() {
-                    acc.segments[i]
-                        .entry(key(loan, source))
-                        .or_insert_with(Tally::new)
-                        .add(loan, f);
-                }
-                acc
-            },
+    let new_acc = || {
+        Acc::new(
+            n_buckets,
+            segments.len(),
+            stresses.len(),
+            projection.map(|p| p.months),
         )
-        .reduce(
-            || Acc::new(n_buckets, segments.len(), stresses.len()),
-            Acc::merge,
-        );
+    };
+    let step = |mut acc: Acc<'a>, i: usize, months: Option<&mut u32>| -> Acc<'a> {
+        let (loan, f) = (&loans[i], &figures_of(i));
+        acc.buckets[f.bucket].add(loan, f);
+        let value = (!stresses.is_empty() || projection.is_some()).then(|| value_of(i));
+        for (stress, tallies) in stresses.iter().zip(acc.stressed.iter_mut()) {
+            let shocked = stress.shock(loan, value.flatten(), segments);
+            let g = figures_of_value(loan, shocked, &stress.model, bands, Detail::Summary);
+            tallies[g.bucket].add(loan, &g);
+        }
+        if let (Some(p), Some(runoff), Some(out)) = (projection, acc.runoff.as_mut(), months) {
+            *out = p.project(loan, value.flatten().map(|v| v.0), runoff);
+        }
+        acc.origination_ltv.extend(f.origination_ltv);
+        let cell = &mut acc.migration[f.origination_bucket * n_buckets + f.bucket];
+        cell.0 += 1;
+        cell.1 += Cents::of(f.balance);
+        for (i, (_, source)) in segments.iter().enumerate() {
+            acc.segments[i]
+                .entry(key(loan, source))
+                .or_insert_with(Tally::zero)
+                .add(loan, f);
+        }
+        acc
+    };
+    let mut months = Vec::new();
+    let acc = match projection {
+        Some(_) => {
+            months = vec![NO_MONTHS; loans.len()];
+            months
+                .par_iter_mut()
+                .enumerate()
+                .fold(new_acc, |acc, (i, out)| step(acc, i, Some(out)))
+                .reduce(new_acc, Acc::merge)
+        }
+        None => (0..loans.len())
+            .into_par_iter()
+            .fold(new_acc, |acc, i| step(acc, i, None))
+            .reduce(new_acc, Acc::merge),
+    };
     let total_of = |rows: &[(String, Tally)]| {
-        rows.iter().fold(Tally::new(), |mut t, (_, r)| {
+        rows.iter().fold(Tally::zero(), |mut t, (_, r)| {
             t.merge(r);
             t
         })
@@ -487,11 +518,13 @@ pub fn summarize(
         labels: bands.labels.clone(),
         cells: acc.migration,
     };
-    Summaries {
+    let summaries = Summaries {
         ltv,
         scenarios,
         segments,
         migration,
         origination_ltv: Percentiles::of(acc.origination_ltv),
-    }
+        runoff: acc.runoff,
+    };
+    (summaries, months)
 }

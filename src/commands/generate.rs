@@ -124,13 +124,6 @@ fn vin(rng: &mut Rng) -> String {
         .collect()
 }
 
-fn add_months(d: Date, months: i32) -> Date {
-    let (y, m, day) = d.ymd();
-    let total = y * 12 + (m as i32 - 1) + months;
-    let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
-    Date::from_ymd(ny, nm, day.min(crate::date::days_in_month(ny, nm))).unwrap_or(d)
-}
-
 /// Share of the origination value a vehicle keeps after `years`.
 fn retained(new: bool, years: f64) -> f64 {
     if new {
@@ -161,7 +154,7 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
         &[(36, 12.0), (48, 15.0), (60, 35.0), (72, 30.0), (84, 8.0)]
     });
     let age_months = rng.below(u64::from(term.min(66))) as i32;
-    let orig = add_months(as_of, -age_months - 1);
+    let orig = as_of.plus_months(-age_months - 1);
     let orig = Date::from_days_since_epoch(orig.days_since_epoch() + rng.below(28) as i32);
     let score = (705.0 + 75.0 * rng.normal()).clamp(300.0, 850.0) as u32;
     let has_score = !rng.chance(0.02);
@@ -232,7 +225,8 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
         term.to_string(),
         money_text(balance, &mut rng),
         dpd.to_string(),
-        format!("{:.4}", apr),
+        // Percent, as lenders export it (7.71, not 0.0771).
+        format!("{:.2}", apr * 100.0),
         money(payment),
         if has_score {
             score.to_string()

@@ -302,6 +302,10 @@ pub struct Loan {
     pub balance: Decimal,
     pub days_past_due: u32,
     pub credit_score: Option<u32>,
+    /// Annual rate in percent (a tape's fraction is converted), for the run-off.
+    pub apr: Option<Decimal>,
+    /// The scheduled payment, for the run-off (None: the level payment is computed).
+    pub monthly_payment: Option<Decimal>,
     pub(crate) text: LoanText,
 }
 
@@ -701,22 +705,26 @@ fn parse_loan(
         None => 0,
         Some(t) => count(t, "days_past_due")?,
     };
-    for (col, name) in [(l.apr, "apr"), (l.monthly_payment, "monthly_payment")] {
-        soft(
-            read(col, name, &|t| {
-                let v = if name == "apr" && d.tape {
-                    tape_rate(t)?
-                } else {
-                    amount(t, name)?
-                };
-                match v < Decimal::ZERO {
-                    true => Err((name, format!("must not be negative: `{t}`"))),
-                    false => Ok(()),
-                }
-            }),
-            bad,
-        );
-    }
+    let [apr, monthly_payment] =
+        [(l.apr, "apr"), (l.monthly_payment, "monthly_payment")].map(|(col, name)| {
+            soft(
+                optional(row, col, name, d).and_then(|t| {
+                    t.map(|t| {
+                        let v = if name == "apr" && d.tape {
+                            tape_rate(t)? * Decimal::ONE_HUNDRED
+                        } else {
+                            amount(t, name)?
+                        };
+                        match v < Decimal::ZERO {
+                            true => Err((name, format!("must not be negative: `{t}`"))),
+                            false => Ok(v.normalize()),
+                        }
+                    })
+                    .transpose()
+                }),
+                bad,
+            )
+        });
     let origination_value = soft(
         optional(row, l.origination_value, "origination_value", d).and_then(|t| {
             t.map(|t| match amount(t, "origination_value")? {
@@ -808,6 +816,8 @@ fn parse_loan(
         balance,
         days_past_due,
         credit_score,
+        apr,
+        monthly_payment,
         text: LoanText::new(&parts),
     })
 }

@@ -29,7 +29,7 @@ pub const VALUATION_REQUIRED: [&str; 3] = ["vin", "valuation_date", "value"];
 
 /// Columns of accounts.csv written before the loan's own columns; a loan column with one of these
 /// names is carried as `loan_<name>` so no output column name repeats.
-pub const ACCOUNT_COLUMNS: [&str; 21] = [
+pub const ACCOUNT_COLUMNS: [&str; 22] = [
     "account_id",
     "vin",
     "balance",
@@ -48,6 +48,7 @@ pub const ACCOUNT_COLUMNS: [&str; 21] = [
     "days_past_due",
     "pd",
     "expected_deficiency",
+    "months_to_positive_equity",
     "vintage",
     "credit_tier",
     "term_band",

@@ -39,6 +39,7 @@ pub fn account_line(
     loan: &Loan,
     val: Option<&Valuation>,
     f: &Figures,
+    months_to_positive_equity: Option<u32>,
     bands: &Bands,
     as_of: Date,
 ) {
@@ -98,6 +99,10 @@ pub fn account_line(
     push_decimal(out, f.pd);
     out.push(',');
     push_decimal(out, f.expected_deficiency);
+    out.push(',');
+    if let Some(m) = months_to_positive_equity {
+        push_u32(out, m);
+    }
     // The report's own segments, so a query groups by the words the tables use.
     out.push(',');
     push_u32(out, loan.origination_date.year().max(0) as u32);
@@ -131,6 +136,7 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
             &book.loans[i],
             book.valuation(i),
             &book.figures(i),
+            book.months_to_positive_equity(i),
             &book.bands,
             book.as_of,
         );

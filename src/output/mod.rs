@@ -80,6 +80,12 @@ pub fn publish(
                 &tables::scenarios_csv(&s.ltv, &s.scenarios),
             )?;
         }
+        if let Some(runoff) = &s.runoff {
+            write(
+                "summary_runoff.csv".into(),
+                &tables::runoff_csv(runoff, book.as_of),
+            )?;
+        }
         for table in &s.segments {
             let name = format!("summary_by_{}.csv", segment_file_part(&table.dimension));
             write(name, &tables::table_csv(table, true))?;

@@ -139,6 +139,7 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
                 vintage: loan.origination_date.year(),
                 credit_tier: credit_tier(loan.credit_score).1,
                 term_band: term_band(loan.term_months).1,
+                months_to_positive_equity: book.months_to_positive_equity(i),
                 valuation: book.valuation(i),
             };
             (book.figures(i), row)
@@ -224,6 +225,13 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
             )
         }),
         Box::new(|| {
+            let months = rows.iter().map(|r| r.months_to_positive_equity);
+            Ok(
+                UInt32Chunked::from_iter_options("months_to_positive_equity".into(), months)
+                    .into_column(),
+            )
+        }),
+        Box::new(|| {
             let year = rows.iter().map(|r| Some(r.vintage));
             Ok(Int32Chunked::from_iter_options("vintage".into(), year).into_column())
         }),
@@ -282,6 +290,7 @@ struct Row<'a> {
     vintage: i32,
     credit_tier: &'static str,
     term_band: &'static str,
+    months_to_positive_equity: Option<u32>,
     valuation: Option<&'a crate::book::matching::Valuation>,
 }
 

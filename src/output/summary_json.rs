@@ -4,7 +4,8 @@
 //! [`Dec`]) so no JSON reader turns them into binary floats.
 
 use crate::book::guards::Guards;
-use crate::book::summarize::{Migration, Percentiles, Table, Tally, TOTAL};
+use crate::book::runoff::{back_above_water, MonthTally, NotProjected, Runoff};
+use crate::book::summarize::{Cents, Migration, Percentiles, Table, Tally, TOTAL};
 use crate::book::Book;
 use crate::config::{Config, Format};
 use crate::date::rfc3339_utc;
@@ -48,6 +49,9 @@ pub struct Summary {
     /// summary_scenarios.csv).
     #[serde(default)]
     pub scenarios: Vec<ScenarioJson>,
+    /// The negative-equity run-off (month by month in summary_runoff.csv); None when it is off.
+    #[serde(default)]
+    pub runoff: Option<RunoffJson>,
     pub tables: Tables,
     pub data_quality: DataQuality,
     pub manifest: Manifest,
@@ -84,6 +88,75 @@ impl ScenarioJson {
             repossession_cost_change: Dec(scenario.repossession_cost_change),
             pd_multiplier: Dec(scenario.pd_multiplier),
             totals: (&table.total).into(),
+        }
+    }
+}
+
+/// The run-off's settings and what it covered.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunoffJson {
+    pub months: u32,
+    pub rule: String,
+    /// Accounts projected (month 0 of summary_runoff.csv), and those left out by reason; month 0 and
+    /// the left-out accounts add up to the book's totals.
+    pub projected: RunoffRow,
+    pub not_projected: BTreeMap<String, RunoffRow>,
+    /// Of the accounts underwater tonight and projected: how many are above water by month 12, 24, 36,
+    /// 48, 60, later, or not within the projection's 1,200 months.
+    pub underwater_back_above_water: BTreeMap<String, u64>,
+    /// Median `months_to_positive_equity` of the accounts underwater tonight (nearest rank), if any.
+    pub median_months_to_positive_equity: Option<u32>,
+}
+
+/// Totals of a group of accounts in the run-off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunoffRow {
+    pub accounts: u64,
+    pub balance: Dec,
+    pub value: Dec,
+    pub underwater_accounts: u64,
+    pub negative_equity: Dec,
+}
+
+impl RunoffRow {
+    fn new(accounts: u64, m: &MonthTally) -> RunoffRow {
+        let c = |x: i128| Dec(Cents(x).dec());
+        RunoffRow {
+            accounts,
+            balance: c(m.balance),
+            value: c(m.value),
+            underwater_accounts: m.underwater_accounts,
+            negative_equity: c(m.negative_equity),
+        }
+    }
+}
+
+impl RunoffJson {
+    fn new(runoff: &Runoff, months_to_positive_equity: &[u32]) -> RunoffJson {
+        let back = back_above_water(months_to_positive_equity);
+        let mut within: BTreeMap<String, u64> = back
+            .by_month
+            .iter()
+            .map(|(limit, n)| (format!("by_month_{limit:02}"), *n))
+            .collect();
+        within.insert("later".into(), back.later);
+        within.insert("not_within_1200_months".into(), runoff.beyond_projection);
+        let month0 = &runoff.months[0];
+        RunoffJson {
+            months: (runoff.months.len() - 1) as u32,
+            rule: "per open account with a value and an apr: balance B[k] = max(B[k-1] + \
+                   cents(B[k-1] × apr / 1200) − payment, 0), value V[k] = cents(V[0] × retained(e+k) / \
+                   retained(e)) on the [estimate] curve (e: months since origination); \
+                   months_to_positive_equity = first k with B[k] <= V[k]"
+                .into(),
+            projected: RunoffRow::new(month0.open_accounts, month0),
+            not_projected: NotProjected::ALL
+                .iter()
+                .zip(&runoff.not_projected)
+                .map(|(why, (n, t))| (why.label().to_string(), RunoffRow::new(*n, t)))
+                .collect(),
+            underwater_back_above_water: within,
+            median_months_to_positive_equity: back.median,
         }
     }
 }
@@ -433,6 +506,10 @@ impl Summary {
                 .zip(&s.scenarios)
                 .map(|(scenario, (_, table))| ScenarioJson::new(scenario, table))
                 .collect(),
+            runoff: s
+                .runoff
+                .as_ref()
+                .map(|r| RunoffJson::new(r, &book.months_to_positive_equity)),
             tables: Tables {
                 ltv_bucket: rows(&s.ltv),
                 ltv_migration: (&s.migration).into(),
@@ -465,7 +542,8 @@ impl Summary {
                     optional_fields_unreadable: OptionalUnreadable {
                         rule: "an optional field the figures do not need (apr, monthly_payment, credit_score, \
                                origination_value, vehicle_year, new_used) that cannot be read counts as \
-                               missing: the loan stays in the book, its raw text is echoed"
+                               missing: the loan stays in the book, its raw text is echoed (an account \
+                               with no apr is left out of the run-off)"
                             .into(),
                         fields: book
                             .unreadable

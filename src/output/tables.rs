@@ -1,8 +1,10 @@
 //! The summary tables as CSV, and rejects.csv: pure serializers, results in, bytes out.
 
-use crate::book::summarize::{Migration, Table, Tally, TOTAL};
+use crate::book::runoff::{month_date, Runoff};
+use crate::book::summarize::{Cents, Migration, Table, Tally, TOTAL};
 use crate::config::InputNames;
 use crate::csvfmt::{push_line, push_text};
+use crate::date::Date;
 use crate::input::load::Reject;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
@@ -148,6 +150,27 @@ pub fn migration_csv(m: &Migration) -> Vec<u8> {
                 ],
             );
         }
+    }
+    out.into_bytes()
+}
+
+/// summary_runoff.csv: one row per month from as_of (month 0) over the projected accounts: how many are
+/// still open, their balance and value, and how many are underwater by how much.
+pub fn runoff_csv(runoff: &Runoff, as_of: Date) -> Vec<u8> {
+    let mut out = String::from(
+        "month,date,open_accounts,balance,value,underwater_accounts,negative_equity\n",
+    );
+    for (k, m) in runoff.months.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{k},{},{},{},{},{},{}",
+            month_date(as_of, k as u32),
+            m.open_accounts,
+            money(&Cents(m.balance).dec()),
+            money(&Cents(m.value).dec()),
+            m.underwater_accounts,
+            money(&Cents(m.negative_equity).dec()),
+        );
     }
     out.into_bytes()
 }

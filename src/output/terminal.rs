@@ -1,6 +1,8 @@
 //! The short summary printed on stdout at the end of a run: a pure serializer, results in, text out.
 
 use crate::book::guards::Ages;
+use crate::book::runoff::{back_above_water, NotProjected, Runoff};
+use crate::book::summarize::Cents;
 use crate::book::summarize::TOTAL;
 use crate::book::Book;
 use crate::money::group_thousands;
@@ -137,6 +139,12 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
             ),
         );
     }
+    if let Some(runoff) = &s.runoff {
+        out.insert_str(
+            out.len() - 1,
+            &runoff_lines(runoff, &book.months_to_positive_equity),
+        );
+    }
     if let Some(p) = &s.origination_ltv {
         out.insert_str(
             out.len() - 1,
@@ -201,6 +209,42 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
     }
     out.push_str(&format!("\n  outputs in {out_dir}\n"));
     out
+}
+
+/// The run-off in two lines: negative equity now and later, how soon accounts come back above water,
+/// and what was left out.
+fn runoff_lines(runoff: &Runoff, months_to_positive_equity: &[u32]) -> String {
+    let ne = |k: usize| {
+        runoff
+            .months
+            .get(k)
+            .map(|m| human_money(&Cents(m.negative_equity).dec()))
+    };
+    let mut later: Vec<String> = [12, 36, 60]
+        .into_iter()
+        .filter(|&k| k < runoff.months.len())
+        .filter_map(|k| ne(k).map(|v| format!("{v} in {k} months")))
+        .collect();
+    later.insert(0, format!("{} now", ne(0).unwrap_or_default()));
+    let back = back_above_water(months_to_positive_equity);
+    let median = match back.median {
+        Some(m) => format!("; underwater accounts back above water after a median {m} months"),
+        None => String::new(),
+    };
+    let left_out: Vec<String> = NotProjected::ALL
+        .iter()
+        .zip(&runoff.not_projected)
+        .filter(|(_, (n, _))| *n > 0)
+        .map(|(why, (n, _))| format!("{} {}", human_count(*n), why.label().replace('_', " ")))
+        .collect();
+    let left_out = match left_out.is_empty() {
+        true => String::new(),
+        false => format!("\n    not projected: {}", left_out.join(", ")),
+    };
+    format!(
+        "  run-off (summary_runoff.csv): negative equity {}{median}{left_out}\n",
+        later.join(", ")
+    )
 }
 
 #[cfg(test)]

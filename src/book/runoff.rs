@@ -1,0 +1,497 @@
+//! Negative-equity run-off: when does each account come back above water, and how does the book's
+//! negative equity fall month by month from as_of.
+//!
+//! For an open account with a value and a rate, month k = 1, 2, … from as_of:
+//!
+//! - interest `I = cents(B[k-1] × apr / 1200)`, `B[k] = max(B[k-1] + I − P, 0)`, from `B[0]` = the balance
+//!   as accounts.csv shows it; `P` is `monthly_payment` when given, else the level payment of
+//!   `amount_financed` over `term_months` at `apr`, both rounded to cents;
+//! - value `V[k] = cents(V[0] × retained(e + k) / retained(e))`, `e` the whole months from origination to
+//!   as_of, `retained` the `[estimate]` curve of the car (new, used; unknown uses new) — rounded once from
+//!   `V[0]`, never month over month;
+//! - `months_to_positive_equity` = the smallest k ≥ 0 with `B[k] ≤ V[k]`.
+//!
+//! Every rounding is half to even from the exact quotient: balances, values and interest are integers
+//! of cents and the curve is a ratio of integers, so the month-by-month arithmetic is integer
+//! arithmetic (exact, and about ten times cheaper per step than decimal, which is what lets the run-off
+//! ride in the same pass as the base figures). Only the level payment is computed in decimal: it
+//! involves `(1 + r)^n`, is computed once per account, and is rounded to cents from 28 significant digits.
+
+use crate::book::estimate::{Curve, Estimate};
+use crate::date::Date;
+use crate::input::load::{Loan, NewUsed};
+use crate::money::cents;
+use rust_decimal::Decimal;
+
+/// An account is not projected (its `months_to_positive_equity` is empty) for one of these reasons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NotProjected {
+    /// Balance $0.00: nothing left to run off.
+    Closed,
+    NoValue,
+    NoApr,
+    /// The payment does not cover the first month's interest: the balance never falls.
+    PaymentBelowInterest,
+    /// The car's curve is at 0 at its age today: no later value can be scaled from it.
+    CurveAtZero,
+}
+
+impl NotProjected {
+    pub const ALL: [NotProjected; 5] = [
+        NotProjected::Closed,
+        NotProjected::NoValue,
+        NotProjected::NoApr,
+        NotProjected::PaymentBelowInterest,
+        NotProjected::CurveAtZero,
+    ];
+
+    /// The reason as summary.json and the terminal name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            NotProjected::Closed => "closed",
+            NotProjected::NoValue => "no_value",
+            NotProjected::NoApr => "no_apr",
+            NotProjected::PaymentBelowInterest => "payment_below_interest",
+            NotProjected::CurveAtZero => "curve_at_zero",
+        }
+    }
+}
+
+/// A projection that never reaches positive equity within this many months (100 years) stops there
+/// and leaves `months_to_positive_equity` empty. A payment one cent above the interest on a large
+/// balance would otherwise run for millions of months; no car loan runs a tenth as long.
+pub const MAX_PROJECTION_MONTHS: u32 = 1200;
+
+/// The largest configurable `runoff_months`.
+pub const MAX_RUNOFF_MONTHS: u32 = 600;
+
+/// `months_to_positive_equity` of an account that was projected but stays underwater past
+/// [`MAX_PROJECTION_MONTHS`], or was not projected: the column is empty.
+pub const NO_MONTHS: u32 = u32::MAX;
+
+/// One month of the run-off table: totals over the projected accounts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MonthTally {
+    /// Accounts with a balance above 0 this month.
+    pub open_accounts: u64,
+    /// Cents.
+    pub balance: i128,
+    /// Cents, over open accounts: a paid-off car is no longer the lender's collateral.
+    pub value: i128,
+    pub underwater_accounts: u64,
+    /// Cents.
+    pub negative_equity: i128,
+}
+
+impl MonthTally {
+    fn add(&mut self, balance: u128, value: u128) {
+        if balance == 0 {
+            return;
+        }
+        self.open_accounts += 1;
+        self.balance += balance as i128;
+        self.value += value as i128;
+        if balance > value {
+            self.underwater_accounts += 1;
+            self.negative_equity += (balance - value) as i128;
+        }
+    }
+
+    pub fn merge(&mut self, o: &MonthTally) {
+        self.open_accounts += o.open_accounts;
+        self.balance += o.balance;
+        self.value += o.value;
+        self.underwater_accounts += o.underwater_accounts;
+        self.negative_equity += o.negative_equity;
+    }
+}
+
+/// The run-off of a group of accounts: the month table and the accounts left out, by reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Runoff {
+    /// Months 0 ..= `runoff_months`.
+    pub months: Vec<MonthTally>,
+    /// Per [`NotProjected::ALL`] reason: how many accounts, and their figures as of tonight (month 0).
+    pub not_projected: Vec<(u64, MonthTally)>,
+    /// Projected accounts still underwater after [`MAX_PROJECTION_MONTHS`].
+    pub beyond_projection: u64,
+}
+
+impl Runoff {
+    pub fn new(months: u32) -> Runoff {
+        Runoff {
+            months: vec![MonthTally::default(); months as usize + 1],
+            not_projected: vec![(0, MonthTally::default()); NotProjected::ALL.len()],
+            beyond_projection: 0,
+        }
+    }
+
+    pub fn merge(&mut self, o: &Runoff) {
+        for (a, b) in self.months.iter_mut().zip(&o.months) {
+            a.merge(b);
+        }
+        for (a, b) in self.not_projected.iter_mut().zip(&o.not_projected) {
+            a.0 += b.0;
+            a.1.merge(&b.1);
+        }
+        self.beyond_projection += o.beyond_projection;
+    }
+
+    /// Adds an account that is not projected: its figures of tonight, so month 0 and these reconcile
+    /// to the book's totals. Closed accounts count in `accounts` but have no balance.
+    fn add_not_projected(&mut self, why: NotProjected, balance: u128, value: Option<u128>) {
+        let (accounts, t) = &mut self.not_projected[why as usize];
+        *accounts += 1;
+        match value {
+            Some(v) if balance > 0 => t.add(balance, v),
+            _ => {
+                t.open_accounts += u64::from(balance > 0);
+                t.balance += balance as i128;
+                if let Some(v) = value {
+                    t.value += v as i128;
+                }
+            }
+        }
+    }
+}
+
+/// A retained-value curve as exact fractions: `retained(m) = num / den` with integer num and den.
+#[derive(Clone, Debug)]
+struct ExactCurve {
+    /// (month, share × 10^6) — config shares have at most 6 decimals.
+    points: Vec<(u32, u128)>,
+}
+
+const SHARE_SCALE: u128 = 1_000_000;
+
+impl ExactCurve {
+    fn new(curve: &Curve) -> ExactCurve {
+        let points = curve
+            .0
+            .iter()
+            .map(|&(m, f)| {
+                let mut f = f;
+                f.rescale(6);
+                // Shares are 0..=2 with at most 6 decimals (checked when the config is read).
+                (m, u128::try_from(f.mantissa()).unwrap_or(0))
+            })
+            .collect();
+        ExactCurve { points }
+    }
+
+    /// `retained(months)` as `(num, den)`: linear between points, flat after the last. The same
+    /// interpolation as [`Curve::retained`], without rounding.
+    fn retained(&self, months: u32) -> (u128, u128) {
+        let p = &self.points;
+        let after = p.partition_point(|(m, _)| *m <= months);
+        match (after.checked_sub(1).map(|i| p[i]), p.get(after)) {
+            (Some((m0, f0)), Some(&(m1, f1))) => {
+                let span = u128::from(m1 - m0);
+                let into = u128::from(months - m0);
+                (f0 * (span - into) + f1 * into, SHARE_SCALE * span)
+            }
+            (Some((_, f)), None) => (f, SHARE_SCALE),
+            (None, _) => (SHARE_SCALE, SHARE_SCALE),
+        }
+    }
+}
+
+/// `n / d` rounded half to even (`d > 0`); u64 arithmetic when both fit, which is most of the time.
+fn div_half_even(n: u128, d: u128) -> u128 {
+    let (q, r) = match (u64::try_from(n), u64::try_from(d)) {
+        (Ok(n), Ok(d)) => (u128::from(n / d), u128::from(n % d)),
+        _ => (n / d, n % d),
+    };
+    // r < d, so 2r cannot overflow while d < 2^127 (d here is at most ~10^31).
+    match (2 * r).cmp(&d) {
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
+        _ => q,
+    }
+}
+
+/// A non-negative cents amount as an integer of cents.
+fn cents_int(d: Decimal) -> Option<u128> {
+    u128::try_from(cents(d).mantissa()).ok()
+}
+
+/// The level monthly payment of `amount` over `term` months at `apr` percent, rounded to cents:
+/// `A·r / (1 − (1 + r)^−n)` with `r = apr / 1200`, or `A / n` at 0%. When `(1 + r)^n` leaves decimal's
+/// range the payment is its limit `A·r`, the interest alone (such an account is then not projected).
+pub fn level_payment(amount: Decimal, apr: Decimal, term: u32) -> Decimal {
+    if apr.is_zero() || term == 0 {
+        return cents(amount / Decimal::from(term.max(1)));
+    }
+    let r = apr / Decimal::from(1200);
+    let growth = pow(Decimal::ONE + r, term);
+    match growth.and_then(|f| {
+        let top = amount.checked_mul(r)?.checked_mul(f)?;
+        top.checked_div(f - Decimal::ONE)
+    }) {
+        Some(p) => cents(p),
+        None => cents(amount * apr / Decimal::from(1200)),
+    }
+}
+
+/// `base^n` by repeated squaring; None when it leaves decimal's range.
+fn pow(base: Decimal, mut n: u32) -> Option<Decimal> {
+    let (mut result, mut b) = (Decimal::ONE, base);
+    while n > 0 {
+        if n & 1 == 1 {
+            result = result.checked_mul(b)?;
+        }
+        n >>= 1;
+        if n > 0 {
+            b = b.checked_mul(b)?;
+        }
+    }
+    Some(result)
+}
+
+/// How the book is projected: the horizon and the curves.
+pub struct Projection {
+    /// Months in the run-off table (`runoff_months`).
+    pub months: u32,
+    new: ExactCurve,
+    used: ExactCurve,
+    as_of: Date,
+}
+
+/// One account's schedule, for tests and the per-account column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// (balance, value) in cents for months 0 ..= the last month computed.
+    pub months: Vec<(u128, u128)>,
+    /// `months_to_positive_equity`, None when still underwater after [`MAX_PROJECTION_MONTHS`].
+    pub months_to_positive_equity: Option<u32>,
+}
+
+impl Projection {
+    pub fn new(months: u32, estimate: &Estimate, as_of: Date) -> Projection {
+        Projection {
+            months,
+            new: ExactCurve::new(&estimate.new),
+            used: ExactCurve::new(&estimate.used),
+            as_of,
+        }
+    }
+
+    /// Projects one account (`value`: its value in cents, if any), adding it to `runoff`; returns its
+    /// `months_to_positive_equity` or [`NO_MONTHS`].
+    pub fn project(&self, loan: &Loan, value: Option<Decimal>, runoff: &mut Runoff) -> u32 {
+        let balance = cents_int(loan.balance).unwrap_or(0);
+        let value_cents = value.and_then(cents_int).filter(|&v| v > 0);
+        let mut found = NO_MONTHS;
+        match self.walk(loan, balance, value_cents, |k, b, v| {
+            if let Some(month) = runoff.months.get_mut(k as usize) {
+                month.add(b, v);
+            }
+        }) {
+            Ok(Some(k)) => found = k,
+            Ok(None) => runoff.beyond_projection += 1,
+            Err(why) => runoff.add_not_projected(why, balance, value_cents),
+        }
+        found
+    }
+
+    /// One account's whole schedule up to the month it is above water (or the table's end, whichever
+    /// is later), or why it is not projected.
+    pub fn schedule(&self, loan: &Loan, value: Option<Decimal>) -> Result<Schedule, NotProjected> {
+        let balance = cents_int(loan.balance).unwrap_or(0);
+        let value_cents = value.and_then(cents_int).filter(|&v| v > 0);
+        let mut months = Vec::new();
+        let found = self.walk(loan, balance, value_cents, |_, b, v| months.push((b, v)))?;
+        Ok(Schedule {
+            months,
+            months_to_positive_equity: found,
+        })
+    }
+
+    /// Walks the schedule, calling `month(k, balance, value)` for k = 0, 1, … while the account is open
+    /// and k is within the table or the account is still underwater. Returns the first month above water.
+    fn walk(
+        &self,
+        loan: &Loan,
+        balance: u128,
+        value: Option<u128>,
+        mut month: impl FnMut(u32, u128, u128),
+    ) -> Result<Option<u32>, NotProjected> {
+        if balance == 0 {
+            return Err(NotProjected::Closed);
+        }
+        let v0 = value.ok_or(NotProjected::NoValue)?;
+        let apr = loan.apr.ok_or(NotProjected::NoApr)?;
+        let payment = match loan.monthly_payment {
+            Some(p) => p,
+            None => level_payment(loan.amount_financed, apr, loan.term_months),
+        };
+        let payment = cents_int(payment).unwrap_or(0);
+        // apr = m / 10^s percent a year: the month's interest on B cents is B·m / (1200·10^s).
+        let (apr_m, apr_div) = {
+            let m = u128::try_from(apr.mantissa()).map_err(|_| NotProjected::NoApr)?;
+            (m, 1200 * 10u128.pow(apr.scale()))
+        };
+        let interest = |b: u128| match b.checked_mul(apr_m) {
+            Some(n) => div_half_even(n, apr_div),
+            // Beyond 10^38: only a balance of 10^24 dollars at a rate with 14 decimals gets here.
+            None => {
+                cents_int(Decimal::from_i128_with_scale(b as i128, 2) * apr / Decimal::from(1200))
+                    .unwrap_or(u128::MAX / 4)
+            }
+        };
+        if payment <= interest(balance) {
+            return Err(NotProjected::PaymentBelowInterest);
+        }
+        let curve = match loan.new_used {
+            Some(NewUsed::Used) => &self.used,
+            _ => &self.new,
+        };
+        let age = loan.origination_date.months_until(self.as_of);
+        let (now_num, now_den) = curve.retained(age);
+        if now_num == 0 {
+            return Err(NotProjected::CurveAtZero);
+        }
+        let value_at = |k: u32| {
+            let (num, den) = curve.retained(age.saturating_add(k));
+            if (num, den) == (now_num, now_den) {
+                return v0;
+            }
+            // V0 · (num/den) / (now_num/now_den), one rounding; same-segment denominators cancel.
+            let (top, bottom) = if den == now_den {
+                (num, now_num)
+            } else {
+                (num * now_den, now_num * den)
+            };
+            match v0.checked_mul(top) {
+                Some(n) => div_half_even(n, bottom),
+                // A value of 10^12 dollars with curve points years apart: decimal, 28 digits.
+                None => {
+                    let v = Decimal::from_i128_with_scale(v0 as i128, 2);
+                    let q = Decimal::from(num) * Decimal::from(now_den)
+                        / (Decimal::from(now_num) * Decimal::from(den));
+                    cents_int(v * q).unwrap_or(0)
+                }
+            }
+        };
+        let mut b = balance;
+        month(0, b, v0);
+        let mut found = (b <= v0).then_some(0);
+        let mut k = 0;
+        while b > 0 && (k < self.months || found.is_none()) {
+            if k == MAX_PROJECTION_MONTHS {
+                return Ok(None);
+            }
+            k += 1;
+            b = (b + interest(b)).saturating_sub(payment);
+            let v = value_at(k);
+            if found.is_none() && b <= v {
+                found = Some(k);
+            }
+            month(k, b, v);
+        }
+        Ok(found)
+    }
+}
+
+/// The table's date of month k: as_of plus k months, the day clamped to the month's end; from a
+/// month-end as_of, every date is a month end (2025-06-30 → 2025-07-31).
+pub fn month_date(as_of: Date, k: u32) -> Date {
+    let later = as_of.plus_months(k as i32);
+    let (y, m, d) = as_of.ymd();
+    let (ly, lm, _) = later.ymd();
+    match d == crate::date::days_in_month(y, m) {
+        true => Date::from_ymd(ly, lm, crate::date::days_in_month(ly, lm)).unwrap_or(later),
+        false => later,
+    }
+}
+
+/// How soon the accounts underwater tonight come back above water.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackAboveWater {
+    /// (month, accounts above water after the previous limit and by this month) for 12, 24, … 60.
+    pub by_month: Vec<(u32, u64)>,
+    /// Above water after month 60.
+    pub later: u64,
+    /// Median `months_to_positive_equity` (nearest rank), if any account is underwater and projected.
+    pub median: Option<u32>,
+}
+
+/// Summarizes every account's `months_to_positive_equity` (0: not underwater, [`NO_MONTHS`]: none).
+pub fn back_above_water(months_to_positive_equity: &[u32]) -> BackAboveWater {
+    let mut back: Vec<u32> = months_to_positive_equity
+        .iter()
+        .copied()
+        .filter(|&m| m > 0 && m != NO_MONTHS)
+        .collect();
+    back.sort_unstable();
+    let mut by_month = Vec::new();
+    let mut counted = 0;
+    for limit in [12, 24, 36, 48, 60] {
+        let n = back.partition_point(|&m| m <= limit) as u64;
+        by_month.push((limit, n - counted));
+        counted = n;
+    }
+    BackAboveWater {
+        by_month,
+        later: back.len() as u64 - counted,
+        median: (!back.is_empty())
+            .then(|| back[(back.len() * 50).div_ceil(100).clamp(1, back.len()) - 1]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    /// The Federal Reserve's consumer leasing guide example (shared/domain.md), then payments worked
+    /// out in exact rational arithmetic (`A·r·f / (f − 1)`, `f = (1 + r)^n` as a fraction, rounded half
+    /// to even) outside this code.
+    #[test]
+    fn level_payments_to_the_cent() {
+        for (amount, apr, term, payment) in [
+            ("24000", "8", 60, "486.63"),
+            ("35000", "6.99", 72, "596.55"),
+            ("18250.50", "19.9", 48, "554.40"),
+            ("50000", "0.9", 36, "1408.24"),
+            ("12000", "0", 60, "200.00"),
+            ("9999.99", "24.9999", 84, "253.12"),
+            ("40000", "3.25", 1, "40108.33"),
+            ("1000000", "15", 120, "16133.50"),
+            ("1000", "12", 1, "1010.00"),
+        ] {
+            assert_eq!(
+                level_payment(d(amount), d(apr), term),
+                d(payment),
+                "{amount} at {apr}% over {term}"
+            );
+        }
+    }
+
+    #[test]
+    fn half_even_division() {
+        assert_eq!(div_half_even(5, 2), 2);
+        assert_eq!(div_half_even(7, 2), 4);
+        assert_eq!(div_half_even(6, 4), 2);
+        assert_eq!(div_half_even(1 << 100, 3), ((1u128 << 100) + 1) / 3);
+    }
+
+    #[test]
+    fn exact_curve_matches_the_decimal_one() {
+        let est = Estimate::defaults(false);
+        let exact = ExactCurve::new(&est.new);
+        for m in [0, 5, 12, 13, 100, 119, 120, 500] {
+            let (n, den) = exact.retained(m);
+            let q = Decimal::from(n) / Decimal::from(den);
+            assert_eq!(
+                q.round_dp(20),
+                est.new.retained(m).round_dp(20),
+                "month {m}"
+            );
+        }
+    }
+}
