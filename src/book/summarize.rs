@@ -63,7 +63,8 @@ pub struct Tally {
     pub negative_equity: Cents,
     pub deficiency_if_default: Cents,
     pub expected_deficiency: Cents,
-    /// Σ balance × exact LTV over accounts with a value; `None` if it left Decimal's range.
+    /// Σ balance × exact LTV over accounts with a value; `None` if it left Decimal's range or was not
+    /// computed (stress scenarios).
     pub balance_times_ltv: Option<Decimal>,
 }
 
@@ -99,7 +100,8 @@ impl Tally {
             }
             self.balance_times_ltv = self
                 .balance_times_ltv
-                .and_then(|s| s.checked_add(v.balance_times_ltv));
+                .zip(v.balance_times_ltv)
+                .and_then(|(s, x)| s.checked_add(x));
         }
     }
 
