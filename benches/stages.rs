@@ -49,6 +49,7 @@ fn book() -> &'static Book {
             as_of: Date::parse(AS_OF).unwrap(),
             valuations_per_loan: 3,
             dirty: false,
+            months_later: 0,
         };
         underwater::commands::generate::generate(&args, underwater::progress::Progress::hidden())
             .unwrap();
@@ -186,8 +187,11 @@ fn summaries(bencher: divan::Bencher) {
                 |i| b.figures[i].clone(),
                 &bands,
                 &b.layout.segments,
-                &stresses,
-                Some(&projection),
+                underwater::book::summarize::Passes {
+                    stresses: &stresses,
+                    projection: Some(&projection),
+                    join: None,
+                },
             )
             .0
             .segments
@@ -210,7 +214,7 @@ fn accounts_csv_lines(bencher: divan::Bencher) {
                     loan,
                     val,
                     &b.figures[i],
-                    None,
+                    underwater::book::Outlook::default(),
                     &bands,
                     Date::parse(AS_OF).unwrap(),
                 );

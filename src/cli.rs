@@ -120,6 +120,10 @@ pub struct GenerateCmd {
     /// Inject the bad rows real exports carry, listed in dirty_manifest.csv
     #[arg(long)]
     pub dirty: bool,
+    /// Write the same book N months after --as-of: balances amortized, some loans repaid, new ones
+    /// added, delinquency rolled, fresh valuations (compare the two with `run --previous`)
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=120))]
+    pub months_later: u32,
     /// Worker threads (default: all cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -176,6 +180,10 @@ pub struct RunCmd {
     /// summary_runoff.csv are not written, months_to_positive_equity is empty)
     #[arg(long)]
     pub no_outlook: bool,
+    /// Compare with a finished earlier run (its --out directory): band migrations, delinquency roll
+    /// rates and the negative-equity bridge in summary_changes_*.csv
+    #[arg(long, value_name = "DIR")]
+    pub previous: Option<PathBuf>,
     /// Bytes of input per parallel chunk (for tests of chunk boundaries)
     #[arg(long, hide = true, default_value_t = crate::input::reader::CHUNK_BYTES)]
     pub chunk_bytes: usize,
@@ -211,6 +219,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 max_reject_rate: cmd.max_reject_rate,
                 fail_on_stale: cmd.fail_on_stale,
                 no_outlook: cmd.no_outlook,
+                previous: cmd.previous,
             })?;
             let outcome = commands::run::run(&config, Progress::new(config.quiet))?;
             match config.quiet {
@@ -245,6 +254,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                         fail_on_stale: None,
                         // Query's tables show no scenario; the run-off column stays.
                         no_outlook: false,
+                        previous: None,
                     })?))
                 }
                 (true, None) => unreachable!("clap requires --run or --loans"),
@@ -298,6 +308,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 as_of,
                 valuations_per_loan: cmd.valuations_per_loan,
                 dirty: cmd.dirty,
+                months_later: cmd.months_later,
             };
             let threads = cmd
                 .threads

@@ -92,6 +92,8 @@ pub struct Config {
     pub max_reject_rate: Option<Decimal>,
     /// Fail (exit 6) when an account's valuation is older than this many days at as_of.
     pub fail_on_stale: Option<u32>,
+    /// A finished earlier run to compare with.
+    pub previous: Option<PathBuf>,
     pub as_of: Date,
     pub as_of_source: AsOfSource,
     pub model: Model,
@@ -116,6 +118,8 @@ pub struct RunArgs {
     pub fail_on_stale: Option<u32>,
     /// No stress scenarios, no run-off, whatever the config says.
     pub no_outlook: bool,
+    /// A finished earlier run to compare with (`--previous`).
+    pub previous: Option<PathBuf>,
 }
 
 /// The input files as rejects name them (`file` of rejects.csv and of query's `rejects` table).
@@ -165,6 +169,7 @@ impl Config {
             as_of: self.as_of,
             estimate: &self.estimate,
             model: &self.model,
+            previous: self.previous.as_deref(),
         }
     }
 
@@ -255,6 +260,7 @@ impl Config {
             chunk_bytes: args.chunk_bytes.max(1),
             max_reject_rate,
             fail_on_stale: args.fail_on_stale,
+            previous: args.previous,
             as_of,
             as_of_source,
             model: match args.no_outlook {

@@ -65,6 +65,8 @@ pub fn exit_codes_help() -> String {
 /// An input file that cannot be used as a whole. Messages name the file and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    #[error("--previous {dir}: {problem}")]
+    Previous { dir: PathBuf, problem: String },
     #[error("cannot open {path}: {source}. Fix: check the path and that the file is readable")]
     Open {
         path: PathBuf,

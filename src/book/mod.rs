@@ -4,6 +4,7 @@
 //! valuation gave, then total the figures. The per-account figures themselves ([`metrics`]) are not
 //! held: they are computed where they are used, from the loan, its valuation and the [`model`].
 
+pub mod changes;
 pub mod estimate;
 pub mod guards;
 pub mod matching;
@@ -27,7 +28,7 @@ use model::Model;
 use runoff::Projection;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use summarize::{summarize, Stress, Summaries};
+use summarize::{summarize, Passes, Stress, Summaries};
 
 /// What to compute: the inputs, the date and the model (see [`crate::config::Config::plan`]).
 pub struct Plan<'a> {
@@ -37,6 +38,16 @@ pub struct Plan<'a> {
     pub as_of: Date,
     pub estimate: &'a Estimate,
     pub model: &'a Model,
+    /// A finished earlier run to compare with.
+    pub previous: Option<&'a Path>,
+}
+
+/// What an account shows beyond its loan, valuation and figures.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Outlook<'a> {
+    pub months_to_positive_equity: Option<u32>,
+    /// `Some` in a run with `--previous`: the account's band and days past due then (`None`: new).
+    pub previous: Option<Option<(&'a str, u32)>>,
 }
 
 /// Everything computed from the inputs, before any output is written.
@@ -74,6 +85,8 @@ pub struct Book {
     pub summaries: Summaries,
     /// Per loan: `months_to_positive_equity` ([`runoff::NO_MONTHS`]: none); empty when the run-off is off.
     pub months_to_positive_equity: Vec<u32>,
+    /// Tonight's loans joined to the previous run's accounts (`--previous`).
+    pub previous: Option<changes::Join>,
 }
 
 impl Book {
@@ -88,6 +101,17 @@ impl Book {
             .get(i)
             .copied()
             .filter(|&m| m != runoff::NO_MONTHS)
+    }
+
+    /// What the i-th account shows beyond its figures: its run-off and its previous run.
+    pub fn outlook(&self, i: usize) -> Outlook<'_> {
+        Outlook {
+            months_to_positive_equity: self.months_to_positive_equity(i),
+            previous: self.previous.as_ref().map(|j| {
+                j.previous_of(i)
+                    .map(|(a, band)| (self.bands.labels[band].as_str(), a.days_past_due))
+            }),
+        }
     }
 
     /// The figures of the i-th account. They are computed where they are used (summaries, then the
@@ -125,6 +149,20 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let bands = Bands::new(&plan.model.ltv_bands);
     let valuation = |i| valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
     let stresses = Stress::of(plan.model, &loans.layout.segments);
+    let join = match plan.previous {
+        Some(dir) => {
+            let previous = crate::input::previous::read(dir)?;
+            Some(changes::join(
+                previous,
+                &loans.loans,
+                &loans.order,
+                plan.as_of,
+                &plan.model.ltv_bands,
+                &bands,
+            )?)
+        }
+        None => None,
+    };
     let projection = plan
         .model
         .runoff_months
@@ -135,8 +173,11 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         |i| figures(&loans.loans[i], valuation(i), plan.model, &bands),
         &bands,
         &loans.layout.segments,
-        &stresses,
-        projection.as_ref(),
+        Passes {
+            stresses: &stresses,
+            projection: projection.as_ref(),
+            join: join.as_ref(),
+        },
     );
     stage.finish(&format!("{} accounts", loans.loans.len()));
 
@@ -171,5 +212,6 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         bands,
         summaries,
         months_to_positive_equity,
+        previous: join,
     })
 }

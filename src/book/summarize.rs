@@ -3,6 +3,7 @@
 //! Totals are sums of the *rounded* per-account figures, so every summary reconciles to accounts.csv to
 //! the cent. Sums are exact decimals, so the result does not depend on how the parallel fold splits work.
 
+use crate::book::changes::{Changes, Join};
 use crate::book::metrics::{figures_of_value, Bands, Detail, Figures};
 use crate::book::model::{Model, Scenario};
 use crate::book::runoff::{Projection, Runoff, NO_MONTHS};
@@ -313,6 +314,16 @@ pub struct Summaries {
     pub origination_ltv: Option<Percentiles>,
     /// The negative-equity run-off, unless it is off.
     pub runoff: Option<Runoff>,
+    /// Changes since the previous run (`--previous`).
+    pub changes: Option<Changes>,
+}
+
+/// What a summary pass computes beside the base tables, each from the same per-account figures.
+#[derive(Clone, Copy)]
+pub struct Passes<'a> {
+    pub stresses: &'a [Stress<'a>],
+    pub projection: Option<&'a Projection>,
+    pub join: Option<&'a Join>,
 }
 
 /// Origination LTV band × current LTV band: how the book drifted since origination.
@@ -365,6 +376,7 @@ struct Acc<'a> {
     migration: Vec<(u64, Cents)>,
     origination_ltv: Vec<Decimal>,
     runoff: Option<Runoff>,
+    changes: Option<Changes>,
 }
 
 impl<'a> Acc<'a> {
@@ -373,8 +385,10 @@ impl<'a> Acc<'a> {
         segments: usize,
         scenarios: usize,
         runoff_months: Option<u32>,
+        changes: Option<Changes>,
     ) -> Acc<'a> {
         Acc {
+            changes,
             runoff: runoff_months.map(Runoff::new),
             buckets: vec![Tally::zero(); buckets],
             stressed: vec![vec![Tally::zero(); buckets]; scenarios],
@@ -387,6 +401,9 @@ impl<'a> Acc<'a> {
     fn merge(mut self, mut other: Acc<'a>) -> Acc<'a> {
         self.origination_ltv.append(&mut other.origination_ltv);
         if let (Some(a), Some(b)) = (&mut self.runoff, &other.runoff) {
+            a.merge(b);
+        }
+        if let (Some(a), Some(b)) = (&mut self.changes, &other.changes) {
             a.merge(b);
         }
         for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
@@ -421,16 +438,22 @@ pub fn summarize<'a>(
     figures_of: impl Fn(usize) -> Figures + Sync,
     bands: &Bands,
     segments: &[(String, SegmentSource)],
-    stresses: &[Stress<'_>],
-    projection: Option<&Projection>,
+    passes: Passes<'_>,
 ) -> (Summaries, Vec<u32>) {
+    let Passes {
+        stresses,
+        projection,
+        join,
+    } = passes;
     let n_buckets = bands.labels.len();
+    let changes = join.map(|_| Changes::new(bands));
     let new_acc = || {
         Acc::new(
             n_buckets,
             segments.len(),
             stresses.len(),
             projection.map(|p| p.months),
+            changes.clone(),
         )
     };
     let step = |mut acc: Acc<'a>, i: usize, months: Option<&mut u32>| -> Acc<'a> {
@@ -444,6 +467,9 @@ pub fn summarize<'a>(
         }
         if let (Some(p), Some(runoff), Some(out)) = (projection, acc.runoff.as_mut(), months) {
             *out = p.project(loan, value.flatten().map(|v| v.0), runoff);
+        }
+        if let (Some(j), Some(c)) = (join, acc.changes.as_mut()) {
+            c.add(loan, f, j.previous_of(i));
         }
         acc.origination_ltv.extend(f.origination_ltv);
         let cell = &mut acc.migration[f.origination_bucket * n_buckets + f.bucket];
@@ -527,6 +553,12 @@ pub fn summarize<'a>(
         migration,
         origination_ltv: Percentiles::of(acc.origination_ltv),
         runoff: acc.runoff,
+        changes: acc.changes.map(|mut c| {
+            if let Some(j) = join {
+                c.add_closed(j);
+            }
+            c
+        }),
     };
     (summaries, months)
 }

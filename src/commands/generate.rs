@@ -39,6 +39,8 @@ pub struct GenerateArgs {
     pub as_of: Date,
     pub valuations_per_loan: u32,
     pub dirty: bool,
+    /// Write the same book this many months after `as_of` (see [`Later`]).
+    pub months_later: u32,
 }
 
 /// SplitMix64: tiny, fast and good enough for synthetic data; seeded per loan for determinism.
@@ -145,16 +147,47 @@ fn us_money(x: f64) -> String {
     format!("${}", crate::money::group_thousands(&money(x)))
 }
 
-fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generated {
+/// A later month of the same book (`--months-later N`): loan `i` keeps every attribute it has at
+/// `as_of` (its draws come from the same stream), and a second stream decides what N months did to it:
+/// ~1.5% a month repay in full and leave the file, as do loans paid to zero; delinquency rolls (a
+/// current loan falls behind with 4%; a late one cures with 35%, stays with 35%, rolls a class further
+/// each month with 30%); the balance is amortized N more months; valuations are dated around the new
+/// date. New loans (2% of the book a month, originated in those months) take the indices after the book's.
+#[derive(Clone, Copy, Debug)]
+struct Later {
+    months: u32,
+    /// Loans with an index from here are new since `as_of`.
+    first_new: u64,
+}
+
+fn generate_loan(
+    seed: u64,
+    i: u64,
+    as_of: Date,
+    k: u32,
+    dirty: bool,
+    later: Later,
+) -> Option<Generated> {
     let mut rng = Rng::new(seed, i);
+    let young = i >= later.first_new;
+    let now = as_of.plus_months(later.months as i32);
+    let mut lrng = Rng::new(seed ^ 0x1a7e_4d0e, i);
     let new = rng.chance(0.45);
     let term: u32 = *rng.pick(if new {
         &[(36, 5.0), (48, 7.0), (60, 21.0), (72, 40.0), (84, 27.0)]
     } else {
         &[(36, 12.0), (48, 15.0), (60, 35.0), (72, 30.0), (84, 8.0)]
     });
-    let age_months = rng.below(u64::from(term.min(66))) as i32;
-    let orig = as_of.plus_months(-age_months - 1);
+    let age_months = match young {
+        false => rng.below(u64::from(term.min(66))) as i32,
+        true => rng.below(u64::from(later.months.max(1))) as i32,
+    };
+    let orig = match young {
+        false => as_of.plus_months(-age_months - 1),
+        true => now.plus_months(-age_months - 1),
+    };
+    // Months of payments since origination at the book's date.
+    let elapsed = age_months + if young { 0 } else { later.months as i32 };
     let orig = Date::from_days_since_epoch(orig.days_since_epoch() + rng.below(28) as i32);
     let score = (705.0 + 75.0 * rng.normal()).clamp(300.0, 850.0) as u32;
     let has_score = !rng.chance(0.02);
@@ -187,7 +220,17 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
         x if x < 0.985 => 60 + rng.below(30) as u32,
         _ => 90 + rng.below(90) as u32,
     };
-    let paid = (age_months - (dpd / 30) as i32).max(0) as f64;
+    let dpd = match (later.months, young, dpd) {
+        (0, _, d) | (_, true, d) => d,
+        (_, false, 0) if lrng.chance(0.04) => 1 + lrng.below(29) as u32,
+        (_, false, 0) => 0,
+        (m, false, d) => match lrng.unit() {
+            x if x < 0.35 => 0,
+            x if x < 0.70 => d,
+            _ => d + 30 * m,
+        },
+    };
+    let paid = (elapsed - (dpd / 30) as i32).max(0) as f64;
     let mut balance = if r > 0.0 {
         financed * (1.0 + r).powf(paid) - payment * ((1.0 + r).powf(paid) - 1.0) / r
     } else {
@@ -200,6 +243,10 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
         balance = 0.0;
     }
     let balance = balance.max(0.0);
+    let repaid = !young && lrng.chance(1.0 - 0.985f64.powi(later.months as i32));
+    if later.months > 0 && (balance < 0.005 || repaid || paid >= n) {
+        return None;
+    }
     let (make, models) = MAKES[rng.below(MAKES.len() as u64) as usize];
     let model = models[rng.below(models.len() as u64) as usize];
     let year = orig.year() - if new { 0 } else { 1 + rng.below(8) as i32 };
@@ -245,8 +292,7 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
     if !rng.chance(0.04) {
         let age_years = |d: Date| f64::from(orig.days_until(d).max(0)) / 365.25;
         for _ in 0..k {
-            let date =
-                Date::from_days_since_epoch(as_of.days_since_epoch() - rng.below(540) as i32);
+            let date = Date::from_days_since_epoch(now.days_since_epoch() - rng.below(540) as i32);
             let date = if date < orig { orig } else { date };
             let v = price
                 * retained(new, age_years(date))
@@ -270,15 +316,15 @@ fn generate_loan(seed: u64, i: u64, as_of: Date, k: u32, dirty: bool) -> Generat
         }
         if rng.chance(0.03) {
             let date =
-                Date::from_days_since_epoch(as_of.days_since_epoch() + 1 + rng.below(60) as i32);
+                Date::from_days_since_epoch(now.days_since_epoch() + 1 + rng.below(60) as i32);
             valuations.push((date, price * retained(new, 3.0), "kbb"));
         }
     }
-    Generated {
+    Some(Generated {
         loan_row,
         valuations,
         vin: the_vin,
-    }
+    })
 }
 
 const LOAN_HEADER: &str = "account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,apr,monthly_payment,credit_score,origination_value,vehicle_year,make,model,new_used,state,dealer_id";
@@ -324,13 +370,20 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
     };
     let mut stray = Rng::new(args.seed ^ 0x5eed, start);
     for i in start..end {
-        let g = generate_loan(
+        let later = Later {
+            months: args.months_later,
+            first_new: args.loans,
+        };
+        let Some(g) = generate_loan(
             args.seed,
             i,
             args.as_of,
             args.valuations_per_loan,
             args.dirty,
-        );
+            later,
+        ) else {
+            continue;
+        };
         push_row(&mut b.loans, &g.loan_row, eol);
         b.loan_lines += 1;
         for (date, v, src) in &g.valuations {
@@ -422,7 +475,9 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
 pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let stage = progress.bytes("generate", args.loans);
+    // A later month adds 2% of the book a month in new loans, after the book's own indices.
+    let total = args.loans + args.loans * u64::from(args.months_later) * 2 / 100;
+    let stage = progress.bytes("generate", total);
     let bar = stage.bar();
     let eol = if args.dirty { "\r\n" } else { "\n" };
     let create = |name: &str| -> Result<std::io::BufWriter<std::fs::File>> {
@@ -440,11 +495,11 @@ pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Res
     write!(vals, "vin,valuation_date,value,source{eol}")?;
     let (mut loan_line, mut val_line) = (1u64, 1u64);
     let mut injected = Vec::new();
-    let starts: Vec<u64> = (0..args.loans).step_by(BLOCK as usize).collect();
+    let starts: Vec<u64> = (0..total).step_by(BLOCK as usize).collect();
     for group in starts.chunks(16) {
         let blocks: Vec<Block> = group
             .par_iter()
-            .map(|&s| generate_block(args, s, (s + BLOCK).min(args.loans)))
+            .map(|&s| generate_block(args, s, (s + BLOCK).min(total)))
             .collect();
         for (b, &s) in blocks.iter().zip(group) {
             loans.write_all(b.loans.as_bytes())?;
@@ -464,7 +519,7 @@ pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Res
             }
             loan_line += b.loan_lines;
             val_line += b.valuation_lines;
-            bar.set_position((s + BLOCK).min(args.loans));
+            bar.set_position((s + BLOCK).min(total));
         }
     }
     loans.flush()?;
@@ -480,7 +535,7 @@ pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Res
     }
     stage.finish(&format!(
         "{} loans ({} lines), {} valuation rows in {}",
-        args.loans,
+        loan_line - 1,
         loan_line - 1,
         val_line - 1,
         args.out.display()

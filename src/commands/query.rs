@@ -243,7 +243,8 @@ fn natural_orders(bands: Vec<String>) -> Vec<(String, Vec<String>)> {
     };
     vec![
         ("ltv_bucket".to_string(), bands.clone()),
-        ("origination_ltv_bucket".to_string(), bands),
+        ("origination_ltv_bucket".to_string(), bands.clone()),
+        ("previous_ltv_bucket".to_string(), bands),
         derived("credit_tier"),
         derived("term_band"),
     ]

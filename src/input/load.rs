@@ -10,7 +10,7 @@ use crate::error::InputError;
 use crate::input::reader::{Chunk, Header, Row};
 use crate::input::schema::{
     ACCOUNT_COLUMNS, DEFAULT_SEGMENTS, DERIVED_SEGMENTS, LOAN_OPTIONAL, LOAN_REQUIRED,
-    VALUATION_REQUIRED,
+    PREVIOUS_COLUMNS, VALUATION_REQUIRED,
 };
 use crate::input::tape::{Dialect, PERIOD};
 use crate::money::{parse_amount, parse_count, AmountError};
@@ -159,7 +159,12 @@ fn missing_columns(path: &Path, header: &Header, required: &[&str]) -> Result<()
 /// `loan_value` gets `loan_loan_value` and `loan_value`), so no output column name repeats. Names are
 /// compared ignoring case, as the header is read.
 fn carried_name(name: &str, header: &[String]) -> String {
-    let taken_by_account = |n: &str| ACCOUNT_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(n));
+    let taken_by_account = |n: &str| {
+        ACCOUNT_COLUMNS
+            .iter()
+            .chain(&PREVIOUS_COLUMNS)
+            .any(|c| c.eq_ignore_ascii_case(n))
+    };
     if !taken_by_account(name) {
         return name.to_string();
     }

@@ -54,6 +54,11 @@ pub const ACCOUNT_COLUMNS: [&str; 22] = [
     "term_band",
 ];
 
+/// Columns accounts.csv adds after [`ACCOUNT_COLUMNS`] in a run with `--previous`: the account's band
+/// and days past due in the previous run (empty for a new account). Loan columns never take these names
+/// either, with or without `--previous`, so a file's column names do not depend on the flag.
+pub const PREVIOUS_COLUMNS: [&str; 2] = ["previous_ltv_bucket", "previous_days_past_due"];
+
 /// Segments computed from loan fields rather than read from a column of the same name.
 pub const DERIVED_SEGMENTS: [&str; 3] = ["vintage", "credit_tier", "term_band"];
 

@@ -6,11 +6,11 @@
 use crate::book::matching::Valuation;
 use crate::book::metrics::{Bands, Figures};
 use crate::book::summarize::{credit_tier, term_band};
-use crate::book::Book;
+use crate::book::{Book, Outlook};
 use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, push_u32};
 use crate::date::Date;
 use crate::input::load::{Loan, LoanLayout};
-use crate::input::schema::ACCOUNT_COLUMNS;
+use crate::input::schema::{ACCOUNT_COLUMNS, PREVIOUS_COLUMNS};
 use anyhow::Context;
 use rayon::prelude::*;
 use std::io::Write;
@@ -20,13 +20,15 @@ pub const UNNAMED_SOURCE: &str = "valuation";
 /// `value_source` for an account with no usable valuation.
 pub const NO_SOURCE: &str = "none";
 
-/// Header line of accounts.csv.
-pub fn accounts_header(layout: &LoanLayout) -> String {
+/// Header line of accounts.csv; `previous`: the run compares with an earlier one.
+pub fn accounts_header(layout: &LoanLayout, previous: bool) -> String {
     let mut out = String::new();
+    let previous_columns: &[&str] = if previous { &PREVIOUS_COLUMNS } else { &[] };
     push_line(
         &mut out,
         ACCOUNT_COLUMNS
             .iter()
+            .chain(previous_columns)
             .copied()
             .chain(layout.tail_names.iter().map(String::as_str)),
     );
@@ -39,7 +41,7 @@ pub fn account_line(
     loan: &Loan,
     val: Option<&Valuation>,
     f: &Figures,
-    months_to_positive_equity: Option<u32>,
+    outlook: Outlook<'_>,
     bands: &Bands,
     as_of: Date,
 ) {
@@ -100,7 +102,7 @@ pub fn account_line(
     out.push(',');
     push_decimal(out, f.expected_deficiency);
     out.push(',');
-    if let Some(m) = months_to_positive_equity {
+    if let Some(m) = outlook.months_to_positive_equity {
         push_u32(out, m);
     }
     // The report's own segments, so a query groups by the words the tables use.
@@ -110,6 +112,16 @@ pub fn account_line(
     out.push_str(credit_tier(loan.credit_score).1);
     out.push(',');
     push_field(out, term_band(loan.term_months).1);
+    if let Some(previous) = outlook.previous {
+        out.push(',');
+        if let Some((band, days)) = previous {
+            push_field(out, band);
+            out.push(',');
+            push_u32(out, days);
+        } else {
+            out.push(',');
+        }
+    }
     out.push_str(loan.tail());
     out.push('\n');
 }
@@ -136,7 +148,7 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
             &book.loans[i],
             book.valuation(i),
             &book.figures(i),
-            book.months_to_positive_equity(i),
+            book.outlook(i),
             &book.bands,
             book.as_of,
         );
@@ -164,7 +176,7 @@ pub fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<st
     const GROUP: usize = 1 << 16;
     const PIECE: usize = 1 << 12;
     let n = book.loans.len();
-    let header = accounts_header(&book.layout);
+    let header = accounts_header(&book.layout, book.previous.is_some());
     let (groups, received) = std::sync::mpsc::sync_channel::<Vec<String>>(1);
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> anyhow::Result<std::fs::File> {

@@ -80,6 +80,20 @@ pub fn publish(
                 &tables::scenarios_csv(&s.ltv, &s.scenarios),
             )?;
         }
+        if let Some(c) = &s.changes {
+            write(
+                "summary_changes_ltv.csv".into(),
+                &tables::changes_ltv_csv(c),
+            )?;
+            write(
+                "summary_changes_delinquency.csv".into(),
+                &tables::changes_delinquency_csv(c),
+            )?;
+            write(
+                "summary_changes_bridge.csv".into(),
+                &tables::changes_bridge_csv(c),
+            )?;
+        }
         if let Some(runoff) = &s.runoff {
             write(
                 "summary_runoff.csv".into(),

@@ -139,7 +139,7 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
                 vintage: loan.origination_date.year(),
                 credit_tier: credit_tier(loan.credit_score).1,
                 term_band: term_band(loan.term_months).1,
-                months_to_positive_equity: book.months_to_positive_equity(i),
+                outlook: book.outlook(i),
                 valuation: book.valuation(i),
             };
             (book.figures(i), row)
@@ -152,7 +152,7 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
     let pd_scale = figures.iter().map(|f| f.pd.scale()).max().unwrap_or(2);
     let labels = &book.bands.labels;
     type Build<'a> = Box<dyn Fn() -> PolarsResult<Column> + Sync + 'a>;
-    let builders: Vec<Build<'_>> = vec![
+    let mut builders: Vec<Build<'_>> = vec![
         Box::new(|| Ok(text("account_id", rows.iter().map(|r| Some(r.id))))),
         Box::new(|| Ok(text("vin", rows.iter().map(|r| Some(r.vin))))),
         Box::new(|| money("balance", ks().map(|k| Some(f(k).balance)), 2)),
@@ -225,7 +225,7 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
             )
         }),
         Box::new(|| {
-            let months = rows.iter().map(|r| r.months_to_positive_equity);
+            let months = rows.iter().map(|r| r.outlook.months_to_positive_equity);
             Ok(
                 UInt32Chunked::from_iter_options("months_to_positive_equity".into(), months)
                     .into_column(),
@@ -243,6 +243,23 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
         }),
         Box::new(|| Ok(text("term_band", rows.iter().map(|r| Some(r.term_band))))),
     ];
+    if book.previous.is_some() {
+        builders.push(Box::new(|| {
+            let band = rows
+                .iter()
+                .map(|r| r.outlook.previous.flatten().map(|p| p.0));
+            Ok(text("previous_ltv_bucket", band))
+        }));
+        builders.push(Box::new(|| {
+            let days = rows
+                .iter()
+                .map(|r| r.outlook.previous.flatten().map(|p| p.1));
+            Ok(
+                UInt32Chunked::from_iter_options("previous_days_past_due".into(), days)
+                    .into_column(),
+            )
+        }));
+    }
     let mut columns: Vec<Column> = builders
         .par_iter()
         .map(|build| build())
@@ -290,7 +307,7 @@ struct Row<'a> {
     vintage: i32,
     credit_tier: &'static str,
     term_band: &'static str,
-    months_to_positive_equity: Option<u32>,
+    outlook: crate::book::Outlook<'a>,
     valuation: Option<&'a crate::book::matching::Valuation>,
 }
 

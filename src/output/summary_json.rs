@@ -3,6 +3,7 @@
 //! Totals, every table, data quality and the manifest. Money and ratios are written as strings (see
 //! [`Dec`]) so no JSON reader turns them into binary floats.
 
+use crate::book::changes::Changes;
 use crate::book::guards::Guards;
 use crate::book::runoff::{back_above_water, MonthTally, NotProjected, Runoff};
 use crate::book::summarize::{Cents, Migration, Percentiles, Table, Tally, TOTAL};
@@ -52,6 +53,9 @@ pub struct Summary {
     /// The negative-equity run-off (month by month in summary_runoff.csv); None when it is off.
     #[serde(default)]
     pub runoff: Option<RunoffJson>,
+    /// What changed since the previous run (`--previous`); the matrices are in summary_changes_*.csv.
+    #[serde(default)]
+    pub changes: Option<ChangesJson>,
     pub tables: Tables,
     pub data_quality: DataQuality,
     pub manifest: Manifest,
@@ -88,6 +92,59 @@ impl ScenarioJson {
             repossession_cost_change: Dec(scenario.repossession_cost_change),
             pd_multiplier: Dec(scenario.pd_multiplier),
             totals: (&table.total).into(),
+        }
+    }
+}
+
+/// What changed since the previous run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChangesJson {
+    pub previous_run: String,
+    pub previous_as_of: String,
+    pub continuing_accounts: u64,
+    pub new_accounts: u64,
+    pub closed_accounts: u64,
+    /// Continuing accounts valued in both runs whose LTV band rose (higher LTV) or fell.
+    pub ltv_band_up: u64,
+    pub ltv_band_down: u64,
+    pub lost_value: u64,
+    pub gained_value: u64,
+    /// previous + closed + new + balance_change + value_change + valuation_gained_or_lost = current.
+    pub negative_equity_bridge: IndexMap<String, Dec>,
+    /// previous + closed + new + continuing = current.
+    pub expected_deficiency_bridge: IndexMap<String, Dec>,
+}
+
+impl ChangesJson {
+    fn new(c: &Changes, previous: &crate::input::previous::PreviousRun) -> ChangesJson {
+        let m = |x: i128| Dec(Cents(x).dec());
+        let ed = &c.expected_deficiency;
+        ChangesJson {
+            previous_run: previous.dir.display().to_string(),
+            previous_as_of: previous.as_of.to_string(),
+            continuing_accounts: c.continuing,
+            new_accounts: c.new,
+            closed_accounts: c.closed,
+            ltv_band_up: c.band_up,
+            ltv_band_down: c.band_down,
+            lost_value: c.to_no_value,
+            gained_value: c.from_no_value,
+            negative_equity_bridge: c
+                .negative_equity
+                .lines()
+                .iter()
+                .map(|(l, v)| (l.to_string(), m(*v)))
+                .collect(),
+            expected_deficiency_bridge: [
+                ("previous", ed.previous),
+                ("closed", ed.closed),
+                ("new", ed.new),
+                ("continuing", ed.continuing),
+                ("current", ed.current),
+            ]
+            .iter()
+            .map(|(l, v)| (l.to_string(), m(*v)))
+            .collect(),
         }
     }
 }
@@ -510,6 +567,11 @@ impl Summary {
                 .runoff
                 .as_ref()
                 .map(|r| RunoffJson::new(r, &book.months_to_positive_equity)),
+            changes: s
+                .changes
+                .as_ref()
+                .zip(book.previous.as_ref())
+                .map(|(c, j)| ChangesJson::new(c, &j.previous)),
             tables: Tables {
                 ltv_bucket: rows(&s.ltv),
                 ltv_migration: (&s.migration).into(),

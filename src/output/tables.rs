@@ -1,5 +1,6 @@
 //! The summary tables as CSV, and rejects.csv: pure serializers, results in, bytes out.
 
+use crate::book::changes::{Changes, CLOSED, DPD_CLASSES, NEW};
 use crate::book::runoff::{month_date, Runoff};
 use crate::book::summarize::{Cents, Migration, Table, Tally, TOTAL};
 use crate::config::InputNames;
@@ -171,6 +172,68 @@ pub fn runoff_csv(runoff: &Runoff, as_of: Date) -> Vec<u8> {
             m.underwater_accounts,
             money(&Cents(m.negative_equity).dec()),
         );
+    }
+    out.into_bytes()
+}
+
+/// summary_changes_ltv.csv: accounts and balance for every (previous band, current band) pair, `new` as a
+/// previous band and `closed` as a current one, zeros included. Balance is tonight's, the previous one for
+/// closed accounts.
+pub fn changes_ltv_csv(c: &Changes) -> Vec<u8> {
+    let rows: Vec<&str> = c.bands.iter().map(String::as_str).chain([NEW]).collect();
+    let cols: Vec<&str> = c.bands.iter().map(String::as_str).chain([CLOSED]).collect();
+    let mut out = String::from("previous_ltv_bucket,current_ltv_bucket,accounts,balance\n");
+    for (r, from) in rows.iter().enumerate() {
+        for (k, to) in cols.iter().enumerate() {
+            let (accounts, balance) = c.ltv[r * cols.len() + k];
+            push_line(
+                &mut out,
+                [
+                    *from,
+                    *to,
+                    &accounts.to_string(),
+                    &money(&Cents(balance).dec()),
+                ],
+            );
+        }
+    }
+    out.into_bytes()
+}
+
+/// summary_changes_delinquency.csv: the roll-rate matrix over the delinquency classes, `new` and
+/// `closed`, with each cell's share of its previous class (4 places, empty for an empty class).
+pub fn changes_delinquency_csv(c: &Changes) -> Vec<u8> {
+    let rows: Vec<&str> = DPD_CLASSES.iter().copied().chain([NEW]).collect();
+    let cols: Vec<&str> = DPD_CLASSES.iter().copied().chain([CLOSED]).collect();
+    let mut out = String::from("previous,current,accounts,balance,share_of_previous\n");
+    for (r, from) in rows.iter().enumerate() {
+        let cells = &c.delinquency[r * cols.len()..(r + 1) * cols.len()];
+        let row_total: u64 = cells.iter().map(|(n, _)| n).sum();
+        for (to, (accounts, balance)) in cols.iter().zip(cells) {
+            let share = match row_total {
+                0 => String::new(),
+                t => crate::money::ratio(Decimal::from(*accounts), Decimal::from(t), 4).to_string(),
+            };
+            push_line(
+                &mut out,
+                [
+                    *from,
+                    *to,
+                    &accounts.to_string(),
+                    &money(&Cents(*balance).dec()),
+                    &share,
+                ],
+            );
+        }
+    }
+    out.into_bytes()
+}
+
+/// summary_changes_bridge.csv: the negative-equity bridge from the previous run's total to tonight's.
+pub fn changes_bridge_csv(c: &Changes) -> Vec<u8> {
+    let mut out = String::from("line,negative_equity\n");
+    for (line, cents) in c.negative_equity.lines() {
+        let _ = writeln!(out, "{line},{}", money(&Cents(cents).dec()));
     }
     out.into_bytes()
 }

@@ -1,5 +1,6 @@
 //! The short summary printed on stdout at the end of a run: a pure serializer, results in, text out.
 
+use crate::book::changes::Changes;
 use crate::book::guards::Ages;
 use crate::book::runoff::{back_above_water, NotProjected, Runoff};
 use crate::book::summarize::Cents;
@@ -145,6 +146,12 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
             &runoff_lines(runoff, &book.months_to_positive_equity),
         );
     }
+    if let (Some(c), Some(j)) = (&s.changes, &book.previous) {
+        out.insert_str(
+            out.len() - 1,
+            &changes_lines(c, &j.previous.as_of.to_string()),
+        );
+    }
     if let Some(p) = &s.origination_ltv {
         out.insert_str(
             out.len() - 1,
@@ -209,6 +216,33 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
     }
     out.push_str(&format!("\n  outputs in {out_dir}\n"));
     out
+}
+
+/// What changed since the previous run, in two lines: accounts in and out, band moves, the bridge.
+fn changes_lines(c: &Changes, previous_as_of: &str) -> String {
+    let m = |x: i128| human_money(&Cents(x).dec());
+    let signed = |x: i128| match x < 0 {
+        true => format!("-{}", m(-x)),
+        false => format!("+{}", m(x)),
+    };
+    let b = &c.negative_equity;
+    format!(
+        "  since {previous_as_of} (summary_changes_*.csv): {} new, {} closed, {} continuing; {} moved to a \
+         higher LTV band, {} lower\n    negative equity {} -> {}: closed {}, new {}, balances {}, values {}, \
+         valuations gained or lost {}\n",
+        human_count(c.new),
+        human_count(c.closed),
+        human_count(c.continuing),
+        human_count(c.band_up),
+        human_count(c.band_down),
+        m(b.previous),
+        m(b.current),
+        signed(b.closed),
+        signed(b.new),
+        signed(b.balance_change),
+        signed(b.value_change),
+        signed(b.valuation_gained_or_lost),
+    )
 }
 
 /// The run-off in two lines: negative equity now and later, how soon accounts come back above water,

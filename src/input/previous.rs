@@ -1,0 +1,353 @@
+//! A finished earlier run, read for `run --previous DIR`: its summary.json (status, as_of, LTV bands,
+//! totals) and, per account, what the night-over-night comparison needs from its accounts.csv or
+//! accounts.parquet.
+//!
+//! Only a run that published its book can be compared with: a failed run, one whose accounts lack a
+//! needed column (an older version), or one whose accounts do not add up to its own summary.json (an
+//! edited file) is refused with the difference named, so no comparison is built on a wrong base.
+
+use crate::date::Date;
+use crate::error::InputError;
+use crate::input::reader::ChunkReader;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The accounts columns the comparison reads.
+pub const NEEDED: [&str; 7] = [
+    "account_id",
+    "balance",
+    "value",
+    "negative_equity",
+    "expected_deficiency",
+    "ltv_bucket",
+    "days_past_due",
+];
+
+/// One account of the previous run; money in cents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviousAccount {
+    pub id: Box<str>,
+    pub balance: i64,
+    pub value: Option<i64>,
+    pub negative_equity: i64,
+    pub expected_deficiency: i64,
+    /// Index into [`PreviousRun::band_labels`].
+    pub band: u16,
+    pub days_past_due: u32,
+}
+
+/// The previous run, as the comparison needs it.
+#[derive(Clone, Debug)]
+pub struct PreviousRun {
+    pub dir: PathBuf,
+    pub as_of: Date,
+    /// The run's LTV band edges (percent), to compare with tonight's.
+    pub ltv_bands: Vec<Decimal>,
+    /// The band labels its accounts carry, in the order first seen.
+    pub band_labels: Vec<String>,
+    /// Sorted by account id (byte order), as the run wrote them.
+    pub accounts: Vec<PreviousAccount>,
+}
+
+/// The part of summary.json read here (a reader's view: other fields are ignored).
+#[derive(Deserialize)]
+struct Head {
+    status: HeadStatus,
+    portfolio: HeadTotals,
+    manifest: HeadManifest,
+}
+
+#[derive(Deserialize)]
+struct HeadStatus {
+    ok: bool,
+}
+
+#[derive(Deserialize)]
+struct HeadTotals {
+    accounts: u64,
+    negative_equity: String,
+    expected_deficiency: String,
+}
+
+#[derive(Deserialize)]
+struct HeadManifest {
+    as_of: String,
+    config: HeadConfig,
+}
+
+#[derive(Deserialize)]
+struct HeadConfig {
+    ltv_bands: Vec<String>,
+}
+
+fn refuse(dir: &Path, problem: impl Into<String>) -> InputError {
+    InputError::Previous {
+        dir: dir.to_path_buf(),
+        problem: problem.into(),
+    }
+}
+
+/// Cents of a money cell as underwater writes it (`-12.34`, `0.00`); None for an empty cell.
+fn cents(text: &str) -> Result<Option<i64>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let d: Decimal = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not an amount"))?;
+    let mut d = d;
+    d.rescale(2);
+    i64::try_from(d.mantissa())
+        .map(Some)
+        .map_err(|_| format!("`{text}` is too large"))
+}
+
+/// Reads the previous run in `dir`.
+pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
+    let summary_path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&summary_path).map_err(|e| {
+        refuse(
+            dir,
+            format!(
+                "cannot read {} ({e}). Fix: --previous names the --out directory of a finished run",
+                summary_path.display()
+            ),
+        )
+    })?;
+    let head: Head = serde_json::from_str(&text).map_err(|e| {
+        refuse(
+            dir,
+            format!("{} is not a run's summary ({e})", summary_path.display()),
+        )
+    })?;
+    if !head.status.ok {
+        return Err(refuse(
+            dir,
+            "that run failed and published no book. Fix: compare with the last run that succeeded",
+        ));
+    }
+    let as_of = Date::parse(&head.manifest.as_of).ok_or_else(|| {
+        refuse(
+            dir,
+            format!("as_of `{}` is not a date", head.manifest.as_of),
+        )
+    })?;
+    let ltv_bands = head
+        .manifest
+        .config
+        .ltv_bands
+        .iter()
+        .map(|b| b.parse::<Decimal>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| refuse(dir, "its ltv_bands are not numbers"))?;
+    let mut run = if dir.join("accounts.csv").exists() {
+        read_csv(dir, &dir.join("accounts.csv"))?
+    } else if dir.join("accounts.parquet").exists() {
+        read_parquet(dir, &dir.join("accounts.parquet"))?
+    } else {
+        return Err(refuse(
+            dir,
+            "holds neither accounts.csv nor accounts.parquet",
+        ));
+    };
+    run.as_of = as_of;
+    run.ltv_bands = ltv_bands;
+    // Written by the run sorted by id; sort anyway, so a reordered file still joins.
+    if !run.accounts.windows(2).all(|w| w[0].id < w[1].id) {
+        run.accounts.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        if let Some(w) = run.accounts.windows(2).find(|w| w[0].id == w[1].id) {
+            return Err(refuse(dir, format!("account `{}` appears twice", w[0].id)));
+        }
+    }
+    // The accounts must be the book its summary describes.
+    let total =
+        |f: fn(&PreviousAccount) -> i64| run.accounts.iter().map(|a| i128::from(f(a))).sum();
+    let money = |t: &str| cents(t).ok().flatten().map(i128::from);
+    let checks = [
+        (
+            "accounts",
+            run.accounts.len() as i128,
+            Some(head.portfolio.accounts as i128),
+        ),
+        (
+            "negative_equity",
+            total(|a| a.negative_equity),
+            money(&head.portfolio.negative_equity),
+        ),
+        (
+            "expected_deficiency",
+            total(|a| a.expected_deficiency),
+            money(&head.portfolio.expected_deficiency),
+        ),
+    ];
+    for (what, sum, want) in checks {
+        if Some(sum) != want {
+            return Err(refuse(
+                dir,
+                format!(
+                    "its accounts do not add up to its summary.json ({what}: {sum} against {want:?}); \
+                     was a file edited or replaced? Fix: compare with an untouched run directory"
+                ),
+            ));
+        }
+    }
+    run.dir = dir.to_path_buf();
+    Ok(run)
+}
+
+/// Interns band labels as they are read.
+#[derive(Default)]
+struct Labels(Vec<String>);
+
+impl Labels {
+    fn index(&mut self, label: &str) -> u16 {
+        match self.0.iter().position(|l| l == label) {
+            Some(i) => i as u16,
+            None => {
+                self.0.push(label.to_string());
+                (self.0.len() - 1) as u16
+            }
+        }
+    }
+}
+
+fn missing_columns(dir: &Path, found: &[String]) -> Result<(), InputError> {
+    let missing: Vec<&str> = NEEDED
+        .iter()
+        .copied()
+        .filter(|c| !found.iter().any(|f| f == c))
+        .collect();
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(refuse(
+            dir,
+            format!(
+                "its accounts lack the columns {} (written by an older version?). Fix: rerun that night \
+                 with this version, or compare with a newer run",
+                missing.join(", ")
+            ),
+        )),
+    }
+}
+
+/// One account from its text cells, in [`NEEDED`] order.
+fn account(cells: [&str; 7], labels: &mut Labels) -> Result<PreviousAccount, String> {
+    let [id, balance, value, ne, ed, band, dpd] = cells;
+    let need = |t: &str, what: &str| -> Result<i64, String> {
+        cents(t)?.ok_or_else(|| format!("empty {what}"))
+    };
+    Ok(PreviousAccount {
+        id: id.into(),
+        balance: need(balance, "balance")?,
+        value: cents(value)?,
+        negative_equity: cents(ne)?.unwrap_or(0),
+        expected_deficiency: need(ed, "expected_deficiency")?,
+        band: labels.index(band),
+        days_past_due: dpd
+            .parse()
+            .map_err(|_| format!("days_past_due `{dpd}` is not a whole number"))?,
+    })
+}
+
+fn read_csv(dir: &Path, path: &Path) -> Result<PreviousRun, InputError> {
+    let (reader, header) =
+        ChunkReader::open(path, crate::input::reader::CHUNK_BYTES, Box::new(|_| {}))?;
+    missing_columns(dir, &header.names)?;
+    let cols = NEEDED.map(|c| header.find(c).expect("checked by missing_columns"));
+    let labels = Mutex::new(Labels::default());
+    let rows = Mutex::new(Vec::new());
+    reader
+        .par_bridge()
+        .try_for_each(|chunk| -> Result<(), InputError> {
+            let chunk = chunk?;
+            let mut mine = Vec::new();
+            let mut bad = None;
+            let mut local = Labels::default();
+            chunk.for_each_row(|row| {
+                if bad.is_some() {
+                    return;
+                }
+                let cell = |c: usize| {
+                    row.get(c)
+                        .and_then(|b| std::str::from_utf8(b).ok())
+                        .unwrap_or("")
+                };
+                match account(cols.map(cell), &mut local) {
+                    Ok(a) => mine.push((row.line, a)),
+                    Err(e) => bad = Some(format!("{} line {}: {e}", path.display(), row.line)),
+                }
+            });
+            if let Some(problem) = bad {
+                return Err(refuse(dir, problem));
+            }
+            // This chunk's label numbers, renumbered into the run's.
+            let global: Vec<u16> = {
+                let mut labels = labels.lock().unwrap_or_else(|e| e.into_inner());
+                local.0.iter().map(|l| labels.index(l)).collect()
+            };
+            for (_, a) in &mut mine {
+                a.band = global[a.band as usize];
+            }
+            rows.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&mut mine);
+            Ok(())
+        })?;
+    let mut rows = rows.into_inner().unwrap_or_else(|e| e.into_inner());
+    rows.par_sort_unstable_by_key(|(line, _)| *line);
+    Ok(PreviousRun {
+        dir: dir.to_path_buf(),
+        as_of: Date::parse("1970-01-01").expect("a date"),
+        ltv_bands: Vec::new(),
+        band_labels: labels.into_inner().unwrap_or_else(|e| e.into_inner()).0,
+        accounts: rows.into_iter().map(|(_, a)| a).collect(),
+    })
+}
+
+fn read_parquet(dir: &Path, path: &Path) -> Result<PreviousRun, InputError> {
+    use polars::prelude::*;
+    let polars_problem = |e: PolarsError| refuse(dir, format!("{}: {e}", path.display()));
+    let file =
+        std::fs::File::open(path).map_err(|e| refuse(dir, format!("{}: {e}", path.display())))?;
+    let schema_names: Vec<String> = ParquetReader::new(file)
+        .schema()
+        .map_err(polars_problem)?
+        .iter_names()
+        .map(|n| n.to_string())
+        .collect();
+    missing_columns(dir, &schema_names)?;
+    let file =
+        std::fs::File::open(path).map_err(|e| refuse(dir, format!("{}: {e}", path.display())))?;
+    let df = ParquetReader::new(file)
+        .with_columns(Some(NEEDED.iter().map(|c| c.to_string()).collect()))
+        .finish()
+        .map_err(polars_problem)?;
+    // Every needed column as text, read by the same rules as accounts.csv.
+    let text: Vec<StringChunked> = NEEDED
+        .iter()
+        .map(|c| {
+            let col = df.column(c)?.cast(&DataType::String)?;
+            Ok(col.str()?.clone())
+        })
+        .collect::<PolarsResult<_>>()
+        .map_err(polars_problem)?;
+    let mut labels = Labels::default();
+    let iters: Vec<Vec<Option<&str>>> = text.iter().map(|c| c.iter().collect()).collect();
+    let accounts = (0..df.height())
+        .map(|r| {
+            let cells: [&str; 7] = std::array::from_fn(|c| iters[c][r].unwrap_or(""));
+            account(cells, &mut labels)
+                .map_err(|e| refuse(dir, format!("{} row {}: {e}", path.display(), r + 1)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PreviousRun {
+        dir: dir.to_path_buf(),
+        as_of: Date::parse("1970-01-01").expect("a date"),
+        ltv_bands: Vec::new(),
+        band_labels: labels.0,
+        accounts,
+    })
+}
