@@ -22,6 +22,16 @@ pub enum Command {
     /// Answer a question in SQL over the exact per-account figures of a run or of raw inputs
     #[command(after_help = format!("{QUERY_HELP}\n\n{}", crate::error::exit_codes_help()))]
     Query(QueryCmd),
+    /// Write report.html and report.xlsx from a finished run's summary.json (nothing recomputed)
+    #[command(after_help = crate::error::exit_codes_help())]
+    Report {
+        /// The run's --out directory
+        #[arg(long, value_name = "DIR")]
+        run: PathBuf,
+        /// Where to write the reports (default: the run directory)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Write a deterministic synthetic book (loans.csv, valuations.csv) for samples, tests and benchmarks.
     Generate(GenerateCmd),
     /// Print a shell completion script, e.g. `underwater completions bash > /etc/bash_completion.d/underwater`
@@ -276,6 +286,14 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 },
                 Progress::new(quiet),
             )
+        }
+        Command::Report { run, out } => {
+            let written = commands::report::report(&run, out.as_deref())?;
+            eprintln!(
+                "underwater: report.html and report.xlsx in {}",
+                written.display()
+            );
+            Ok(())
         }
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -316,6 +316,7 @@ pub struct Summaries {
     pub runoff: Option<Runoff>,
     /// Changes since the previous run (`--previous`).
     pub changes: Option<Changes>,
+    pub top: TopExposures,
 }
 
 /// What a summary pass computes beside the base tables, each from the same per-account figures.
@@ -377,6 +378,64 @@ struct Acc<'a> {
     origination_ltv: Vec<Decimal>,
     runoff: Option<Runoff>,
     changes: Option<Changes>,
+    top: Top<'a>,
+}
+
+/// How many accounts each list of largest exposures keeps.
+pub const TOP_N: usize = 20;
+
+/// The largest exposures, as loan indices, largest first: the expected deficiencies of open valued
+/// accounts, and the balances of open unvalued ones. Ties go to the lower account id, so the lists do
+/// not depend on how the parallel fold split the book.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TopExposures {
+    pub expected_deficiency: Vec<u32>,
+    pub unvalued_balance: Vec<u32>,
+}
+
+/// Bounded lists while folding: (amount in cents, account id, loan index), kept sorted largest first.
+#[derive(Clone, Default)]
+struct Top<'a> {
+    expected_deficiency: Vec<(i128, &'a str, u32)>,
+    unvalued_balance: Vec<(i128, &'a str, u32)>,
+}
+
+fn keep_largest<'a>(list: &mut Vec<(i128, &'a str, u32)>, item: (i128, &'a str, u32)) {
+    let before = |a: &(i128, &str, u32), b: &(i128, &str, u32)| (b.0, a.1).cmp(&(a.0, b.1));
+    if list.len() == TOP_N && before(list.last().expect("full"), &item).is_le() {
+        return;
+    }
+    let at = list.partition_point(|x| before(x, &item).is_lt());
+    list.insert(at, item);
+    list.truncate(TOP_N);
+}
+
+impl<'a> Top<'a> {
+    fn add(&mut self, loan: &'a Loan, i: usize, f: &Figures) {
+        if f.balance.is_zero() {
+            return;
+        }
+        let id = loan.account_id();
+        match &f.valued {
+            Some(_) => keep_largest(
+                &mut self.expected_deficiency,
+                (Cents::of(f.expected_deficiency).0, id, i as u32),
+            ),
+            None => keep_largest(
+                &mut self.unvalued_balance,
+                (Cents::of(f.balance).0, id, i as u32),
+            ),
+        }
+    }
+
+    fn merge(&mut self, o: &Top<'a>) {
+        for &x in &o.expected_deficiency {
+            keep_largest(&mut self.expected_deficiency, x);
+        }
+        for &x in &o.unvalued_balance {
+            keep_largest(&mut self.unvalued_balance, x);
+        }
+    }
 }
 
 impl<'a> Acc<'a> {
@@ -389,6 +448,7 @@ impl<'a> Acc<'a> {
     ) -> Acc<'a> {
         Acc {
             changes,
+            top: Top::default(),
             runoff: runoff_months.map(Runoff::new),
             buckets: vec![Tally::zero(); buckets],
             stressed: vec![vec![Tally::zero(); buckets]; scenarios],
@@ -406,6 +466,7 @@ impl<'a> Acc<'a> {
         if let (Some(a), Some(b)) = (&mut self.changes, &other.changes) {
             a.merge(b);
         }
+        self.top.merge(&other.top);
         for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
             a.merge(b);
         }
@@ -459,6 +520,7 @@ pub fn summarize<'a>(
     let step = |mut acc: Acc<'a>, i: usize, months: Option<&mut u32>| -> Acc<'a> {
         let (loan, f) = (&loans[i], &figures_of(i));
         acc.buckets[f.bucket].add(loan, f);
+        acc.top.add(loan, i, f);
         let value = (!stresses.is_empty() || projection.is_some()).then(|| value_of(i));
         for (stress, tallies) in stresses.iter().zip(acc.stressed.iter_mut()) {
             let shocked = stress.shock(loan, value.flatten(), segments);
@@ -552,6 +614,10 @@ pub fn summarize<'a>(
         segments,
         migration,
         origination_ltv: Percentiles::of(acc.origination_ltv),
+        top: TopExposures {
+            expected_deficiency: acc.top.expected_deficiency.iter().map(|x| x.2).collect(),
+            unvalued_balance: acc.top.unvalued_balance.iter().map(|x| x.2).collect(),
+        },
         runoff: acc.runoff,
         changes: acc.changes.map(|mut c| {
             if let Some(j) = join {

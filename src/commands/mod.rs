@@ -1,10 +1,11 @@
 //! One file per subcommand, each stringing the stages together: [`run`] (the nightly job), [`query`]
-//! (analysts' SQL over the exact figures), [`generate`] (synthetic books) and [`floor`] (the benchmark's
-//! read floor).
+//! (analysts' SQL over the exact figures), [`report`] (report.html and report.xlsx from a finished run),
+//! [`generate`] (synthetic books) and [`floor`] (the benchmark's read floor).
 
 pub mod floor;
 pub mod generate;
 pub mod query;
+pub mod report;
 pub mod run;
 
 use crate::error::{ConfigError, Error, OutputError};

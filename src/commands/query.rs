@@ -720,9 +720,8 @@ fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Error> {
     Ok((all, bands))
 }
 
-/// Reads a run directory's accounts, after checking it is one this version can read; with the run's
-/// LTV band labels and its as_of.
-fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
+/// Reads a finished run's summary.json: typed, from this version, of a run that published its book.
+pub fn run_summary(dir: &Path) -> Result<Summary, Error> {
     let not_a_run = |problem: String| QueryError::NotARun {
         dir: dir.to_path_buf(),
         problem,
@@ -748,14 +747,25 @@ fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
             .into());
         }
     };
-    let found = summary.manifest.version;
-    let bands = summary.tables.ltv_migration.columns_current_ltv_bucket;
-    let as_of = summary.manifest.as_of;
     if !summary.status.ok {
         return Err(
             not_a_run("that run failed a guard rail and published no accounts".into()).into(),
         );
     }
+    Ok(summary)
+}
+
+/// Reads a run directory's accounts, after checking it is one this version can read; with the run's
+/// LTV band labels and its as_of.
+fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
+    let not_a_run = |problem: String| QueryError::NotARun {
+        dir: dir.to_path_buf(),
+        problem,
+    };
+    let summary = run_summary(dir)?;
+    let found = summary.manifest.version;
+    let bands = summary.tables.ltv_migration.columns_current_ltv_bucket;
+    let as_of = summary.manifest.as_of;
     let parquet = dir.join("accounts.parquet");
     let df = if parquet.exists() {
         let file = std::fs::File::open(&parquet)

@@ -8,6 +8,8 @@
 
 pub mod accounts_csv;
 pub mod parquet;
+pub mod report_html;
+pub mod report_xlsx;
 pub mod staging;
 pub mod summary_json;
 pub mod tables;
@@ -105,8 +107,17 @@ pub fn publish(
             write(name, &tables::table_csv(table, true))?;
         }
     }
+    if book_published {
+        outputs.extend(["report.html".into(), "report.xlsx".into()]);
+    }
     outputs.push("summary.json".into());
     let summary = Summary::new(config, book, guards, started, outputs);
+    if book_published {
+        // The reports are summary.json for people: built from it, so they cannot say anything else.
+        staging.write("report.html", report_html::report_html(&summary).as_bytes())?;
+        let workbook = report_xlsx::report_xlsx(&summary).context("cannot build report.xlsx")?;
+        staging.write("report.xlsx", &workbook)?;
+    }
     staging.write(
         "summary.json",
         &summary.to_bytes().map_err(anyhow::Error::from)?,

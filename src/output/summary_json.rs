@@ -56,6 +56,10 @@ pub struct Summary {
     /// What changed since the previous run (`--previous`); the matrices are in summary_changes_*.csv.
     #[serde(default)]
     pub changes: Option<ChangesJson>,
+    /// The 20 largest expected deficiencies among open valued accounts, and the 20 largest unvalued
+    /// balances, largest first.
+    #[serde(default)]
+    pub top_exposures: TopExposuresJson,
     pub tables: Tables,
     pub data_quality: DataQuality,
     pub manifest: Manifest,
@@ -92,6 +96,52 @@ impl ScenarioJson {
             repossession_cost_change: Dec(scenario.repossession_cost_change),
             pd_multiplier: Dec(scenario.pd_multiplier),
             totals: (&table.total).into(),
+        }
+    }
+}
+
+/// The largest exposures (see [`crate::book::summarize::TopExposures`]).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TopExposuresJson {
+    pub expected_deficiency: Vec<ExposureJson>,
+    pub unvalued_balance: Vec<ExposureJson>,
+}
+
+/// One account of a top-exposure list, as accounts.csv shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExposureJson {
+    pub account_id: String,
+    pub balance: Dec,
+    pub value: Option<Dec>,
+    pub value_source: String,
+    /// The value is an estimate, not an appraisal.
+    pub estimated: bool,
+    pub ltv_bucket: String,
+    pub negative_equity: Option<Dec>,
+    pub expected_deficiency: Dec,
+    pub days_past_due: u32,
+}
+
+impl ExposureJson {
+    fn new(book: &Book, i: u32) -> ExposureJson {
+        let i = i as usize;
+        let (loan, f, val) = (&book.loans[i], book.figures(i), book.valuation(i));
+        ExposureJson {
+            account_id: loan.account_id().to_string(),
+            balance: Dec(f.balance),
+            value: f.valued.as_ref().map(|v| Dec(v.value)),
+            value_source: match val {
+                Some(v) if v.source.is_empty() => {
+                    crate::output::accounts_csv::UNNAMED_SOURCE.into()
+                }
+                Some(v) => v.source.to_string(),
+                None => crate::output::accounts_csv::NO_SOURCE.into(),
+            },
+            estimated: f.valued.as_ref().is_some_and(|v| v.estimated),
+            ltv_bucket: book.bands.labels[f.bucket].clone(),
+            negative_equity: f.valued.as_ref().map(|v| Dec(v.negative_equity)),
+            expected_deficiency: Dec(f.expected_deficiency),
+            days_past_due: loan.days_past_due,
         }
     }
 }
@@ -163,6 +213,21 @@ pub struct RunoffJson {
     pub underwater_back_above_water: BTreeMap<String, u64>,
     /// Median `months_to_positive_equity` of the accounts underwater tonight (nearest rank), if any.
     pub median_months_to_positive_equity: Option<u32>,
+    /// summary_runoff.csv's rows.
+    #[serde(default)]
+    pub by_month: Vec<RunoffMonthJson>,
+}
+
+/// One month of the run-off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunoffMonthJson {
+    pub month: u32,
+    pub date: String,
+    pub open_accounts: u64,
+    pub balance: Dec,
+    pub value: Dec,
+    pub underwater_accounts: u64,
+    pub negative_equity: Dec,
 }
 
 /// Totals of a group of accounts in the run-off.
@@ -189,7 +254,11 @@ impl RunoffRow {
 }
 
 impl RunoffJson {
-    fn new(runoff: &Runoff, months_to_positive_equity: &[u32]) -> RunoffJson {
+    fn new(
+        runoff: &Runoff,
+        months_to_positive_equity: &[u32],
+        as_of: crate::date::Date,
+    ) -> RunoffJson {
         let back = back_above_water(months_to_positive_equity);
         let mut within: BTreeMap<String, u64> = back
             .by_month
@@ -214,6 +283,23 @@ impl RunoffJson {
                 .collect(),
             underwater_back_above_water: within,
             median_months_to_positive_equity: back.median,
+            by_month: runoff
+                .months
+                .iter()
+                .enumerate()
+                .map(|(k, m)| {
+                    let c = |x: i128| Dec(Cents(x).dec());
+                    RunoffMonthJson {
+                        month: k as u32,
+                        date: crate::book::runoff::month_date(as_of, k as u32).to_string(),
+                        open_accounts: m.open_accounts,
+                        balance: c(m.balance),
+                        value: c(m.value),
+                        underwater_accounts: m.underwater_accounts,
+                        negative_equity: c(m.negative_equity),
+                    }
+                })
+                .collect(),
         }
     }
 }
@@ -566,12 +652,26 @@ impl Summary {
             runoff: s
                 .runoff
                 .as_ref()
-                .map(|r| RunoffJson::new(r, &book.months_to_positive_equity)),
+                .map(|r| RunoffJson::new(r, &book.months_to_positive_equity, book.as_of)),
             changes: s
                 .changes
                 .as_ref()
                 .zip(book.previous.as_ref())
                 .map(|(c, j)| ChangesJson::new(c, &j.previous)),
+            top_exposures: TopExposuresJson {
+                expected_deficiency: s
+                    .top
+                    .expected_deficiency
+                    .iter()
+                    .map(|&i| ExposureJson::new(book, i))
+                    .collect(),
+                unvalued_balance: s
+                    .top
+                    .unvalued_balance
+                    .iter()
+                    .map(|&i| ExposureJson::new(book, i))
+                    .collect(),
+            },
             tables: Tables {
                 ltv_bucket: rows(&s.ltv),
                 ltv_migration: (&s.migration).into(),

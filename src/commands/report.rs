@@ -1,0 +1,42 @@
+//! `underwater report --run DIR`: report.html and report.xlsx rebuilt from a finished run's
+//! summary.json, nothing recomputed (after an upgrade, or for a run made before the reports existed).
+//! Each file is written to a temporary file beside it and renamed into place, so a reader never sees
+//! half a report.
+
+use crate::commands::query::run_summary;
+use crate::error::{Error, OutputError};
+use crate::output::{report_html, report_xlsx};
+use anyhow::Context;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes both reports of the run in `run` into `out` (default: the run directory); returns `out`.
+pub fn report(run: &Path, out: Option<&Path>) -> Result<PathBuf, Error> {
+    let summary = run_summary(run)?;
+    let out = out.unwrap_or(run).to_path_buf();
+    let html = report_html::report_html(&summary);
+    let xlsx = report_xlsx::report_xlsx(&summary)
+        .context("cannot build report.xlsx")
+        .map_err(OutputError)?;
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create {}", out.display()))
+        .map_err(OutputError)?;
+    for (name, bytes) in [("report.html", html.as_bytes()), ("report.xlsx", &xlsx[..])] {
+        write_atomically(&out.join(name), bytes).map_err(OutputError)?;
+    }
+    Ok(out)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {} (disk full?)", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    // The rename is durable once the directory is.
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).ok();
+    Ok(())
+}

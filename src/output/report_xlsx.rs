@@ -1,0 +1,302 @@
+//! report.xlsx: the run as a workbook — a Summary sheet with the headline, then one sheet per summary
+//! table, the scenarios, the run-off and the largest exposures. From summary.json alone, like
+//! report.html.
+//!
+//! Money is written as numbers with a `#,##0.00` format, never as text, so a treasurer can sum a column.
+//! A spreadsheet number is a binary double: every figure here is below 2^53 cents (the loader caps
+//! amounts at 12 integer digits, so a sum needs over 90,000 of the largest loans to pass it), where the
+//! double nearest a two-decimal figure prints back as that figure; the test reads the workbook back and
+//! finds summary.json's totals cent for cent.
+
+use crate::output::summary_json::{Dec, ExposureJson, Row, Summary, TallyJson};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+
+struct Formats {
+    money: Format,
+    share: Format,
+    count: Format,
+    header: Format,
+    bold: Format,
+}
+
+fn number(d: &Dec) -> f64 {
+    d.0.to_string().parse().unwrap_or(0.0)
+}
+
+/// A sheet name Excel accepts: at most 31 characters, none of `[]:*?/\`.
+fn sheet_name(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .collect();
+    clean.chars().take(31).collect()
+}
+
+/// Writes a header row, freezes it, and remembers the width for the autofilter.
+fn header(ws: &mut Worksheet, f: &Formats, names: &[&str]) -> Result<(), XlsxError> {
+    for (c, n) in names.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *n, &f.header)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+fn finish(ws: &mut Worksheet, rows: u32, cols: u16) -> Result<(), XlsxError> {
+    if rows > 0 && cols > 0 {
+        ws.autofilter(0, 0, rows, cols - 1)?;
+    }
+    ws.autofit();
+    Ok(())
+}
+
+fn tally_sheet(
+    wb: &mut Workbook,
+    f: &Formats,
+    name: &str,
+    dimension: &str,
+    rows: &[Row],
+) -> Result<(), XlsxError> {
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet_name(name))?;
+    let names = [
+        dimension,
+        "accounts",
+        "closed_accounts",
+        "valued_accounts",
+        "balance",
+        "value",
+        "underwater_accounts",
+        "share_underwater",
+        "negative_equity",
+        "deficiency_if_default",
+        "expected_deficiency",
+        "avg_ltv",
+        "estimated_value_accounts",
+    ];
+    header(ws, f, &names)?;
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        let t: &TallyJson = &row.totals;
+        let label = row.label.get(dimension).cloned().unwrap_or_default();
+        ws.write_string(r, 0, &label)?;
+        ws.write_number_with_format(r, 1, t.accounts as f64, &f.count)?;
+        ws.write_number_with_format(r, 2, t.closed_accounts as f64, &f.count)?;
+        ws.write_number_with_format(r, 3, t.valued_accounts as f64, &f.count)?;
+        ws.write_number_with_format(r, 4, number(&t.balance), &f.money)?;
+        ws.write_number_with_format(r, 5, number(&t.value), &f.money)?;
+        ws.write_number_with_format(r, 6, t.underwater_accounts as f64, &f.count)?;
+        if let Some(s) = &t.share_underwater {
+            ws.write_number_with_format(r, 7, number(s), &f.share)?;
+        }
+        ws.write_number_with_format(r, 8, number(&t.negative_equity), &f.money)?;
+        ws.write_number_with_format(r, 9, number(&t.deficiency_if_default), &f.money)?;
+        ws.write_number_with_format(r, 10, number(&t.expected_deficiency), &f.money)?;
+        if let Some(a) = &t.avg_ltv {
+            ws.write_number(r, 11, number(a))?;
+        }
+        ws.write_number_with_format(r, 12, t.estimated_value_accounts as f64, &f.count)?;
+    }
+    finish(ws, rows.len() as u32, names.len() as u16)
+}
+
+fn exposures_sheet(
+    wb: &mut Workbook,
+    f: &Formats,
+    name: &str,
+    list: &[ExposureJson],
+) -> Result<(), XlsxError> {
+    let ws = wb.add_worksheet();
+    ws.set_name(name)?;
+    let names = [
+        "account_id",
+        "balance",
+        "value",
+        "value_is_estimate",
+        "value_source",
+        "ltv_bucket",
+        "negative_equity",
+        "expected_deficiency",
+        "days_past_due",
+    ];
+    header(ws, f, &names)?;
+    for (r, e) in list.iter().enumerate() {
+        let r = r as u32 + 1;
+        ws.write_string(r, 0, &e.account_id)?;
+        ws.write_number_with_format(r, 1, number(&e.balance), &f.money)?;
+        if let Some(v) = &e.value {
+            ws.write_number_with_format(r, 2, number(v), &f.money)?;
+        }
+        ws.write_string(r, 3, if e.estimated { "estimate" } else { "" })?;
+        ws.write_string(r, 4, &e.value_source)?;
+        ws.write_string(r, 5, &e.ltv_bucket)?;
+        if let Some(v) = &e.negative_equity {
+            ws.write_number_with_format(r, 6, number(v), &f.money)?;
+        }
+        ws.write_number_with_format(r, 7, number(&e.expected_deficiency), &f.money)?;
+        ws.write_number_with_format(r, 8, f64::from(e.days_past_due), &f.count)?;
+    }
+    finish(ws, list.len() as u32, names.len() as u16)
+}
+
+/// The workbook's bytes.
+pub fn report_xlsx(s: &Summary) -> Result<Vec<u8>, XlsxError> {
+    let f = Formats {
+        money: Format::new().set_num_format("#,##0.00"),
+        share: Format::new().set_num_format("0.00%"),
+        count: Format::new().set_num_format("#,##0"),
+        header: Format::new().set_bold().set_background_color("#F3F6FA"),
+        bold: Format::new().set_bold(),
+    };
+    let mut wb = Workbook::new();
+    // Dated as of the book, not by the clock: the same run gives the same bytes.
+    if let Some(d) = crate::date::Date::parse(&s.manifest.as_of) {
+        let (y, m, day) = d.ymd();
+        if let Ok(when) = ExcelDateTime::from_ymd(y.clamp(1900, 9999) as u16, m as u8, day as u8) {
+            wb.set_properties(&DocProperties::new().set_creation_datetime(&when));
+        }
+    }
+    let t = &s.portfolio.totals;
+
+    let ws = wb.add_worksheet();
+    ws.set_name("Summary")?;
+    ws.write_string_with_format(0, 0, "Auto-loan book risk report", &f.bold)?;
+    ws.write_string(1, 0, "as of")?;
+    ws.write_string(1, 1, &s.manifest.as_of)?;
+    let lines: [(&str, f64, &Format); 10] = [
+        ("accounts", t.accounts as f64, &f.count),
+        ("closed accounts", t.closed_accounts as f64, &f.count),
+        ("valued open accounts", t.valued_accounts as f64, &f.count),
+        ("balance", number(&t.balance), &f.money),
+        ("value", number(&t.value), &f.money),
+        (
+            "underwater accounts",
+            t.underwater_accounts as f64,
+            &f.count,
+        ),
+        ("negative equity", number(&t.negative_equity), &f.money),
+        (
+            "deficiency if default",
+            number(&t.deficiency_if_default),
+            &f.money,
+        ),
+        (
+            "expected deficiency",
+            number(&t.expected_deficiency),
+            &f.money,
+        ),
+        (
+            "accounts valued by estimate",
+            t.estimated_value_accounts as f64,
+            &f.count,
+        ),
+    ];
+    let mut r = 2;
+    for (label, v, format) in lines {
+        ws.write_string(r, 0, label)?;
+        ws.write_number_with_format(r, 1, v, format)?;
+        r += 1;
+    }
+    ws.write_string(r, 0, "share underwater (of valued open accounts)")?;
+    if let Some(share) = &t.share_underwater {
+        ws.write_number_with_format(r, 1, number(share), &f.share)?;
+    }
+    r += 1;
+    ws.write_string(r, 0, "program")?;
+    ws.write_string(
+        r,
+        1,
+        format!("{} {}", s.manifest.program, s.manifest.version),
+    )?;
+    if let Some(c) = &s.changes {
+        r += 2;
+        ws.write_string_with_format(r, 0, "negative equity bridge", &f.bold)?;
+        ws.write_string(r, 1, format!("since {}", c.previous_as_of))?;
+        for (line, v) in &c.negative_equity_bridge {
+            r += 1;
+            ws.write_string(r, 0, line)?;
+            ws.write_number_with_format(r, 1, number(v), &f.money)?;
+        }
+    }
+    ws.autofit();
+
+    tally_sheet(&mut wb, &f, "LTV bands", "ltv_bucket", &s.tables.ltv_bucket)?;
+    for (name, rows) in &s.tables.segments {
+        tally_sheet(&mut wb, &f, &format!("By {name}"), name, rows)?;
+    }
+
+    if !s.scenarios.is_empty() {
+        let ws = wb.add_worksheet();
+        ws.set_name("Scenarios")?;
+        let names = [
+            "scenario",
+            "value_change",
+            "recovery_rate_change",
+            "pd_multiplier",
+            "underwater_accounts",
+            "negative_equity",
+            "deficiency_if_default",
+            "expected_deficiency",
+        ];
+        header(ws, &f, &names)?;
+        ws.write_string(1, 0, "base")?;
+        let totals = std::iter::once(("base", None, t)).chain(
+            s.scenarios
+                .iter()
+                .map(|x| (x.name.as_str(), Some(x), &x.totals)),
+        );
+        for (r, (name, def, t)) in totals.enumerate() {
+            let r = r as u32 + 1;
+            ws.write_string(r, 0, name)?;
+            if let Some(x) = def {
+                ws.write_number_with_format(r, 1, number(&x.value_change), &f.share)?;
+                ws.write_number_with_format(r, 2, number(&x.recovery_rate_change), &f.share)?;
+                ws.write_number(r, 3, number(&x.pd_multiplier))?;
+            }
+            ws.write_number_with_format(r, 4, t.underwater_accounts as f64, &f.count)?;
+            ws.write_number_with_format(r, 5, number(&t.negative_equity), &f.money)?;
+            ws.write_number_with_format(r, 6, number(&t.deficiency_if_default), &f.money)?;
+            ws.write_number_with_format(r, 7, number(&t.expected_deficiency), &f.money)?;
+        }
+        finish(ws, s.scenarios.len() as u32 + 1, names.len() as u16)?;
+    }
+
+    if let Some(runoff) = &s.runoff {
+        let ws = wb.add_worksheet();
+        ws.set_name("Run-off")?;
+        let names = [
+            "month",
+            "date",
+            "open_accounts",
+            "balance",
+            "value",
+            "underwater_accounts",
+            "negative_equity",
+        ];
+        header(ws, &f, &names)?;
+        for (r, m) in runoff.by_month.iter().enumerate() {
+            let r = r as u32 + 1;
+            ws.write_number(r, 0, f64::from(m.month))?;
+            ws.write_string(r, 1, &m.date)?;
+            ws.write_number_with_format(r, 2, m.open_accounts as f64, &f.count)?;
+            ws.write_number_with_format(r, 3, number(&m.balance), &f.money)?;
+            ws.write_number_with_format(r, 4, number(&m.value), &f.money)?;
+            ws.write_number_with_format(r, 5, m.underwater_accounts as f64, &f.count)?;
+            ws.write_number_with_format(r, 6, number(&m.negative_equity), &f.money)?;
+        }
+        finish(ws, runoff.by_month.len() as u32, names.len() as u16)?;
+    }
+
+    exposures_sheet(
+        &mut wb,
+        &f,
+        "Top expected deficiency",
+        &s.top_exposures.expected_deficiency,
+    )?;
+    exposures_sheet(
+        &mut wb,
+        &f,
+        "Top unvalued",
+        &s.top_exposures.unvalued_balance,
+    )?;
+    wb.save_to_buffer()
+}
