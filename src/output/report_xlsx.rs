@@ -58,21 +58,10 @@ fn tally_sheet(
 ) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
     ws.set_name(sheet_name(name))?;
-    let names = [
-        dimension,
-        "accounts",
-        "closed_accounts",
-        "valued_accounts",
-        "balance",
-        "value",
-        "underwater_accounts",
-        "share_underwater",
-        "negative_equity",
-        "deficiency_if_default",
-        "expected_deficiency",
-        "avg_ltv",
-        "estimated_value_accounts",
-    ];
+    // The summary tables' columns, in their order (see summary_by_*.csv).
+    let mut names = vec![dimension];
+    names.extend(crate::output::tables::SUM_METRICS);
+    names.extend(["share_underwater", "avg_ltv", "estimated_value_accounts"]);
     header(ws, f, &names)?;
     for (r, row) in rows.iter().enumerate() {
         let r = r as u32 + 1;
@@ -85,12 +74,12 @@ fn tally_sheet(
         ws.write_number_with_format(r, 4, number(&t.balance), &f.money)?;
         ws.write_number_with_format(r, 5, number(&t.value), &f.money)?;
         ws.write_number_with_format(r, 6, t.underwater_accounts as f64, &f.count)?;
+        ws.write_number_with_format(r, 7, number(&t.negative_equity), &f.money)?;
+        ws.write_number_with_format(r, 8, number(&t.deficiency_if_default), &f.money)?;
+        ws.write_number_with_format(r, 9, number(&t.expected_deficiency), &f.money)?;
         if let Some(s) = &t.share_underwater {
-            ws.write_number_with_format(r, 7, number(s), &f.share)?;
+            ws.write_number_with_format(r, 10, number(s), &f.share)?;
         }
-        ws.write_number_with_format(r, 8, number(&t.negative_equity), &f.money)?;
-        ws.write_number_with_format(r, 9, number(&t.deficiency_if_default), &f.money)?;
-        ws.write_number_with_format(r, 10, number(&t.expected_deficiency), &f.money)?;
         if let Some(a) = &t.avg_ltv {
             ws.write_number(r, 11, number(a))?;
         }
