@@ -92,6 +92,17 @@ fn readme_example_comes_back_above_water_in_month_34() {
     }
     let j = json(&s, "out");
     assert_eq!(j["runoff"]["median_months_to_positive_equity"], 34);
+    // query sees the column, typed as a whole number.
+    let out = s.run(&[
+        "query",
+        "--run",
+        "out",
+        "SELECT months_to_positive_equity + 1 AS m FROM accounts",
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "m\n35\n");
     assert_eq!(j["runoff"]["underwater_back_above_water"]["by_month_36"], 1);
 }
 
