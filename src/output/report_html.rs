@@ -78,10 +78,13 @@ section, figure, table, .kpi { break-inside: avoid; }
 fn bar_chart(title: &str, labels: &[String], values: &[f64], table_id: &str) -> String {
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (460, 240)).into_drawing_area();
+        // Wide enough for every label side by side (scenario names run to 17 characters).
+        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as u32;
+        let n = labels.len().max(1);
+        let width = 460.max(90 + n as u32 * (7 * longest).max(40));
+        let root = SVGBackend::with_string(&mut svg, (width, 240)).into_drawing_area();
         root.fill(&WHITE)?;
         let top = values.iter().copied().fold(0.0, f64::max).max(1.0) * 1.1;
-        let n = labels.len().max(1);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 15))
             .margin(8)
