@@ -145,24 +145,28 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     )?;
     let estimates = estimate_unmatched(&loans.loans, &matched, plan.as_of, plan.estimate);
 
-    let stage = progress.spinner("figures");
     let bands = Bands::new(&plan.model.ltv_bands);
-    let valuation = |i| valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
-    let stresses = Stress::of(plan.model, &loans.layout.segments);
     let join = match plan.previous {
         Some(dir) => {
+            // A stage of its own: reading the previous run's accounts is I/O, not figures.
+            let stage = progress.spinner("previous run");
             let previous = crate::input::previous::read(dir)?;
-            Some(changes::join(
+            let join = changes::join(
                 previous,
                 &loans.loans,
                 &loans.order,
                 plan.as_of,
                 &plan.model.ltv_bands,
                 &bands,
-            )?)
+            )?;
+            stage.finish(&format!("{} accounts", join.previous.accounts.len()));
+            Some(join)
         }
         None => None,
     };
+    let stage = progress.spinner("figures");
+    let valuation = |i| valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
+    let stresses = Stress::of(plan.model, &loans.layout.segments);
     let projection = plan
         .model
         .runoff_months

@@ -143,7 +143,7 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
         .map(|b| b.parse::<Decimal>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| refuse(dir, "its ltv_bands are not numbers"))?;
-    let mut run = if dir.join("accounts.csv").exists() {
+    let (band_labels, accounts) = if dir.join("accounts.csv").exists() {
         read_csv(dir, &dir.join("accounts.csv"))?
     } else if dir.join("accounts.parquet").exists() {
         read_parquet(dir, &dir.join("accounts.parquet"))?
@@ -153,8 +153,13 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
             "holds neither accounts.csv nor accounts.parquet",
         ));
     };
-    run.as_of = as_of;
-    run.ltv_bands = ltv_bands;
+    let mut run = PreviousRun {
+        dir: dir.to_path_buf(),
+        as_of,
+        ltv_bands,
+        band_labels,
+        accounts,
+    };
     // Written by the run sorted by id; sort anyway, so a reordered file still joins.
     if !run.accounts.windows(2).all(|w| w[0].id < w[1].id) {
         run.accounts.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -194,7 +199,6 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
             ));
         }
     }
-    run.dir = dir.to_path_buf();
     Ok(run)
 }
 
@@ -252,7 +256,10 @@ fn account(cells: [&str; 7], labels: &mut Labels) -> Result<PreviousAccount, Str
     })
 }
 
-fn read_csv(dir: &Path, path: &Path) -> Result<PreviousRun, InputError> {
+/// The band labels (in the order first seen) and the accounts, in file order.
+type Accounts = (Vec<String>, Vec<PreviousAccount>);
+
+fn read_csv(dir: &Path, path: &Path) -> Result<Accounts, InputError> {
     let (reader, header) =
         ChunkReader::open(path, crate::input::reader::CHUNK_BYTES, Box::new(|_| {}))?;
     missing_columns(dir, &header.names)?;
@@ -298,16 +305,13 @@ fn read_csv(dir: &Path, path: &Path) -> Result<PreviousRun, InputError> {
         })?;
     let mut rows = rows.into_inner().unwrap_or_else(|e| e.into_inner());
     rows.par_sort_unstable_by_key(|(line, _)| *line);
-    Ok(PreviousRun {
-        dir: dir.to_path_buf(),
-        as_of: Date::parse("1970-01-01").expect("a date"),
-        ltv_bands: Vec::new(),
-        band_labels: labels.into_inner().unwrap_or_else(|e| e.into_inner()).0,
-        accounts: rows.into_iter().map(|(_, a)| a).collect(),
-    })
+    Ok((
+        labels.into_inner().unwrap_or_else(|e| e.into_inner()).0,
+        rows.into_iter().map(|(_, a)| a).collect(),
+    ))
 }
 
-fn read_parquet(dir: &Path, path: &Path) -> Result<PreviousRun, InputError> {
+fn read_parquet(dir: &Path, path: &Path) -> Result<Accounts, InputError> {
     use polars::prelude::*;
     let polars_problem = |e: PolarsError| refuse(dir, format!("{}: {e}", path.display()));
     let file =
@@ -343,11 +347,5 @@ fn read_parquet(dir: &Path, path: &Path) -> Result<PreviousRun, InputError> {
                 .map_err(|e| refuse(dir, format!("{} row {}: {e}", path.display(), r + 1)))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(PreviousRun {
-        dir: dir.to_path_buf(),
-        as_of: Date::parse("1970-01-01").expect("a date"),
-        ltv_bands: Vec::new(),
-        band_labels: labels.0,
-        accounts,
-    })
+    Ok((labels.0, accounts))
 }
