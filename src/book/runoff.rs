@@ -260,12 +260,7 @@ fn div_half_even(n: u128, d: u128) -> u128 {
         (Ok(n), Ok(d)) => u128::from(div_half_even_u64(n, d)),
         _ => {
             let (q, r) = (n / d, n % d);
-            // r < d: compare r with d − r rather than 2r with d, which could overflow.
-            match r.cmp(&(d - r)) {
-                std::cmp::Ordering::Greater => q + 1,
-                std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
-                _ => q,
-            }
+            q + u128::from(rounds_up(q % 2 == 1, r.cmp(&(d - r))))
         }
     }
 }
@@ -273,10 +268,17 @@ fn div_half_even(n: u128, d: u128) -> u128 {
 #[inline]
 fn div_half_even_u64(n: u64, d: u64) -> u64 {
     let (q, r) = (n / d, n % d);
-    match r.cmp(&(d - r)) {
-        std::cmp::Ordering::Greater => q + 1,
-        std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
-        _ => q,
+    q + u64::from(rounds_up(q % 2 == 1, r.cmp(&(d - r))))
+}
+
+/// Whether a quotient `q` with remainder `r` (of divisor `d`) rounds up, half to even, given `q`'s
+/// parity and `r` compared with `d − r` (rather than `2r` with `d`, which could overflow).
+#[inline]
+fn rounds_up(q_odd: bool, r_against_rest: std::cmp::Ordering) -> bool {
+    match r_against_rest {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Equal => q_odd,
+        std::cmp::Ordering::Less => false,
     }
 }
 
@@ -316,11 +318,7 @@ impl FastDiv {
             q += 1;
             r -= d;
         }
-        match r.cmp(&(d - r)) {
-            std::cmp::Ordering::Greater => q + 1,
-            std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
-            _ => q,
-        }
+        q + i64::from(rounds_up(q % 2 == 1, r.cmp(&(d - r))))
     }
 }
 

@@ -177,7 +177,17 @@ fn short_number(x: f64) -> String {
 }
 
 fn cells(out: &mut String, cells: &[String], numeric_from: usize) {
-    out.push_str("<tr>");
+    row(out, "", cells, numeric_from);
+}
+
+/// A table row; `class` is the row's own (`total`), empty for none.
+fn row(out: &mut String, class: &str, cells: &[String], numeric_from: usize) {
+    match class {
+        "" => out.push_str("<tr>"),
+        c => {
+            let _ = write!(out, "<tr class=\"{c}\">");
+        }
+    }
     for (i, c) in cells.iter().enumerate() {
         let class = if i >= numeric_from {
             " class=\"n\""
@@ -218,7 +228,7 @@ fn tally_table(out: &mut String, id: &str, dimension: &str, rows: &[(String, &Ta
     );
     for (label, t) in rows {
         let total = label == crate::book::summarize::TOTAL;
-        let row = [
+        let values = [
             esc(label),
             count(t.accounts),
             money(&t.balance),
@@ -230,16 +240,7 @@ fn tally_table(out: &mut String, id: &str, dimension: &str, rows: &[(String, &Ta
             money(&t.expected_deficiency),
             count(t.estimated_value_accounts),
         ];
-        if total {
-            out.push_str("<tr class=\"total\">");
-            for (i, c) in row.iter().enumerate() {
-                let class = if i >= 1 { " class=\"n\"" } else { "" };
-                let _ = write!(out, "<td{class}>{c}</td>");
-            }
-            out.push_str("</tr>");
-        } else {
-            cells(out, &row, 1);
-        }
+        row(out, if total { "total" } else { "" }, &values, 1);
     }
     out.push_str("</tbody></table>");
 }
