@@ -168,7 +168,7 @@ fn summaries(bencher: divan::Bencher) {
     let model = Model::default();
     let bands = Bands::new(&model.ltv_bands);
     // With the built-in stress scenarios and the run-off, as a default run computes them.
-    let stresses = underwater::book::summarize::Stress::of(&model, &b.layout.segments);
+    let stresses = underwater::book::summarize::Stress::of(&model, &bands, &b.layout.segments);
     let projection = underwater::book::runoff::Projection::new(
         underwater::book::model::DEFAULT_RUNOFF_MONTHS,
         &underwater::book::estimate::Estimate::defaults(false),

@@ -169,6 +169,160 @@ pub fn figures_of_value(
     }
 }
 
+/// What a summary row sums for one account, in integers of cents: the figures of
+/// [`figures_of_value`] with [`Detail::Summary`], without a decimal operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SummaryCents {
+    pub balance: i128,
+    /// The value in cents and whether it is an estimate; `None`: no value (none, or not above 0).
+    pub value: Option<(i128, bool)>,
+    pub negative_equity: i128,
+    pub deficiency_if_default: i128,
+    pub expected_deficiency: i128,
+    pub bucket: usize,
+}
+
+/// The scale balances and values are read at: inputs carry at most 4 decimals
+/// ([`crate::money::MAX_DECIMAL_PLACES`]); an amount with more takes the decimal path.
+const AMOUNT_SCALE: u32 = 4;
+/// Config decimals with more places than this take the decimal path: it keeps every product below
+/// within `i128` for amounts of at most 12 integer digits.
+const MAX_CONFIG_SCALE: u32 = 10;
+
+/// A model's summary figures in scaled integers. A stress scenario computes five sets of figures per
+/// account beside the base ones; in `Decimal` they were most of the outlook's cost (BENCHMARKS.md),
+/// while every quantity involved is an integer at a known scale. Hand-written for that measurement;
+/// `tests::scaled_figures_equal_the_decimal_ones` checks it against [`figures_of_value`].
+#[derive(Clone, Debug)]
+pub struct ScaledModel {
+    /// Scale of the net recovery and the deficiency (at least [`AMOUNT_SCALE`]).
+    q: u32,
+    /// Recovery rate at scale `q - 2`, so that value cents × it is at scale `q`.
+    recovery: i128,
+    /// Repossession cost at scale `q`.
+    cost: i128,
+    /// (days past due from, pd) with pd at scale `pd_scale`, in the model's order.
+    pd: Vec<(u32, i128)>,
+    pd_scale: u32,
+    /// Band edges as fractions at scale `edge_scale`.
+    edges: Vec<i128>,
+    edge_scale: u32,
+    no_value: usize,
+}
+
+/// `d`'s mantissa at `scale` (which must be at least its own).
+fn at_scale(d: Decimal, scale: u32) -> i128 {
+    d.mantissa() * 10i128.pow(scale - d.scale())
+}
+
+/// `n / d` rounded half to even, for `d > 0`.
+fn div_half_even(n: i128, d: i128) -> i128 {
+    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
+    match (2 * r).cmp(&d) {
+        Ordering::Greater => q + 1,
+        Ordering::Equal if q % 2 != 0 => q + 1,
+        _ => q,
+    }
+}
+
+impl ScaledModel {
+    /// `None` when a config decimal has more than [`MAX_CONFIG_SCALE`] places (the decimal path then
+    /// computes every account).
+    pub fn new(model: &Model, bands: &Bands) -> Option<ScaledModel> {
+        let small = |d: &Decimal| d.scale() <= MAX_CONFIG_SCALE;
+        let pds = &model.pd_by_days_past_due;
+        if !small(&model.recovery_rate)
+            || !small(&model.repossession_cost)
+            || !pds.iter().all(|(_, pd)| small(pd))
+            || !bands.edges.iter().all(small)
+        {
+            return None;
+        }
+        let q = AMOUNT_SCALE
+            .max(model.recovery_rate.scale() + 2)
+            .max(model.repossession_cost.scale());
+        let pd_scale = pds.iter().map(|(_, pd)| pd.scale()).max().unwrap_or(0);
+        let edge_scale = bands.edges.iter().map(|e| e.scale()).max().unwrap_or(0);
+        Some(ScaledModel {
+            q,
+            recovery: at_scale(model.recovery_rate, q - 2),
+            cost: at_scale(model.repossession_cost, q),
+            pd: pds
+                .iter()
+                .map(|&(d, pd)| (d, at_scale(pd, pd_scale)))
+                .collect(),
+            pd_scale,
+            edges: bands
+                .edges
+                .iter()
+                .map(|&e| at_scale(e, edge_scale))
+                .collect(),
+            edge_scale,
+            no_value: bands.no_value(),
+        })
+    }
+
+    /// An amount at [`AMOUNT_SCALE`], if it has at most that many decimals and at most 13 integer
+    /// digits (inputs have 12; an estimate scaled by a price index could have more).
+    pub fn amount(d: Decimal) -> Option<i128> {
+        (d.scale() <= AMOUNT_SCALE)
+            .then(|| at_scale(d, AMOUNT_SCALE))
+            .filter(|a| a.unsigned_abs() <= 10u128.pow(17))
+    }
+
+    /// `value × multiplier` rounded half-even to cents, with the value at [`AMOUNT_SCALE`] and the
+    /// multiplier given as (mantissa, scale) with a scale of at most [`MAX_CONFIG_SCALE`].
+    pub fn shock(value: i128, multiplier: (i128, u32)) -> i128 {
+        div_half_even(
+            value * multiplier.0,
+            10i128.pow(AMOUNT_SCALE - 2 + multiplier.1),
+        )
+    }
+
+    /// The summary figures of an account with `balance` (at [`AMOUNT_SCALE`]) `days_past_due` days
+    /// past due, whose value in cents (if any) is `value`; the same as [`figures_of_value`]'s.
+    pub fn figures(
+        &self,
+        balance: i128,
+        days_past_due: u32,
+        value: Option<(i128, bool)>,
+    ) -> SummaryCents {
+        let to_cents = |x: i128, scale: u32| div_half_even(x, 10i128.pow(scale - 2));
+        let q_balance = balance * 10i128.pow(self.q - AMOUNT_SCALE);
+        let value = value.filter(|&(v, _)| v > 0);
+        let (negative_equity, net, bucket) = match value {
+            Some((v, _)) => {
+                let v4 = v * 10i128.pow(AMOUNT_SCALE - 2);
+                let net = (v * self.recovery - self.cost).max(0);
+                // balance / value <= edge  ⇔  balance <= edge × value (value > 0), at one scale.
+                let lhs = balance * 10i128.pow(self.edge_scale);
+                let bucket = self
+                    .edges
+                    .iter()
+                    .position(|&e| lhs <= e * v4)
+                    .unwrap_or(self.edges.len());
+                (to_cents((balance - v4).max(0), AMOUNT_SCALE), net, bucket)
+            }
+            None => (0, 0, self.no_value),
+        };
+        let deficiency = (q_balance - net).max(0);
+        let pd = self
+            .pd
+            .iter()
+            .rev()
+            .find(|(from, _)| days_past_due >= *from)
+            .map_or(0, |&(_, pd)| pd);
+        SummaryCents {
+            balance: to_cents(balance, AMOUNT_SCALE),
+            value,
+            negative_equity,
+            deficiency_if_default: to_cents(deficiency, self.q),
+            expected_deficiency: to_cents(pd * deficiency, self.q + self.pd_scale),
+            bucket,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +357,78 @@ mod tests {
             source: "kbb".into(),
             estimated: false,
         }
+    }
+
+    /// The scaled-integer summary figures against the decimal ones, over random balances, values,
+    /// days past due and models (recovery, cost, pd with up to 10 places, odd band edges), with the
+    /// value shocked by a random change: every field equal, on ties and band edges too.
+    #[test]
+    fn scaled_figures_equal_the_decimal_ones() {
+        use proptest::prelude::*;
+        let amount =
+            |places: u32| (0i64..=2_000_000_000, 0..=places).prop_map(|(m, s)| Decimal::new(m, s));
+        let strategy = (
+            amount(4),
+            prop::option::of(amount(4)),
+            0u32..200,
+            (0i64..=10_000_000_000, 0u32..=10),
+            (0i64..=5_000_000_000, 0u32..=10),
+            prop::collection::vec((0u32..150, 0i64..=1_000_000, 0u32..=6), 1..5),
+            prop::collection::vec((1i64..=400_000, 0u32..=3), 1..6),
+            (-999_999i64..=2_000_000, 6u32..=6),
+            any::<bool>(),
+        );
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(
+                &strategy,
+                |(balance, value, dpd, rr, cost, pds, edges, change, estimated)| {
+                    let mut edges: Vec<Decimal> =
+                        edges.iter().map(|&(m, s)| Decimal::new(m, s)).collect();
+                    edges.sort();
+                    edges.dedup();
+                    let mut pd: Vec<(u32, Decimal)> = pds
+                        .iter()
+                        .map(|&(d, m, s)| (d, Decimal::new(m, s).min(Decimal::ONE)))
+                        .collect();
+                    pd.sort_by_key(|p| p.0);
+                    pd.dedup_by_key(|p| p.0);
+                    let model = Model {
+                        ltv_bands: edges.clone(),
+                        recovery_rate: Decimal::new(rr.0, rr.1).min(Decimal::ONE),
+                        repossession_cost: Decimal::new(cost.0, cost.1),
+                        pd_by_days_past_due: pd,
+                        ..Model::default()
+                    };
+                    let bands = Bands::new(&model.ltv_bands);
+                    let scaled = ScaledModel::new(&model, &bands).expect("scales within range");
+                    let m = Decimal::ONE + Decimal::new(change.0, change.1);
+                    let shocked = value.map(|v| (cents(v * m), estimated));
+                    let mut l = loan("0", dpd);
+                    l.balance = balance;
+                    let d = figures_of_value(&l, shocked, &model, &bands, Detail::Summary);
+                    let v = value.map(|v| {
+                        let v = ScaledModel::amount(v).unwrap();
+                        (ScaledModel::shock(v, (m.mantissa(), m.scale())), estimated)
+                    });
+                    let s = scaled.figures(ScaledModel::amount(balance).unwrap(), dpd, v);
+                    let c = |x: Decimal| crate::book::summarize::Cents::of(x).0;
+                    prop_assert_eq!(s.balance, c(d.balance));
+                    prop_assert_eq!(s.bucket, d.bucket);
+                    prop_assert_eq!(s.deficiency_if_default, c(d.deficiency_if_default));
+                    prop_assert_eq!(s.expected_deficiency, c(d.expected_deficiency));
+                    prop_assert_eq!(
+                        s.value,
+                        d.valued.as_ref().map(|x| (c(x.value), x.estimated))
+                    );
+                    prop_assert_eq!(
+                        s.negative_equity,
+                        d.valued.as_ref().map_or(0, |x| c(x.negative_equity))
+                    );
+                    Ok(())
+                },
+            )
+            .unwrap();
     }
 
     #[test]

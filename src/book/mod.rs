@@ -166,7 +166,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     };
     let stage = progress.spinner("figures");
     let valuation = |i| valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
-    let stresses = Stress::of(plan.model, &loans.layout.segments);
+    let stresses = Stress::of(plan.model, &bands, &loans.layout.segments);
     let projection = plan
         .model
         .runoff_months

@@ -4,7 +4,7 @@
 //! the cent. Sums are exact decimals, so the result does not depend on how the parallel fold splits work.
 
 use crate::book::changes::{Changes, Join};
-use crate::book::metrics::{figures_of_value, Bands, Detail, Figures};
+use crate::book::metrics::{figures_of_value, Bands, Detail, Figures, ScaledModel, SummaryCents};
 use crate::book::model::{Model, Scenario};
 use crate::book::runoff::{Projection, Runoff, NO_MONTHS};
 use crate::input::load::{Loan, SegmentSource};
@@ -103,6 +103,33 @@ impl Tally {
                 .balance_times_ltv
                 .zip(v.balance_times_ltv)
                 .and_then(|(s, x)| s.checked_add(x));
+        }
+    }
+
+    /// The same as [`Tally::add`] for figures in integers of cents (a stress scenario's).
+    pub fn add_cents(&mut self, loan: &Loan, f: &SummaryCents) {
+        self.accounts += 1;
+        let open = f.balance != 0;
+        self.closed_accounts += u64::from(!open);
+        self.balance.0 += f.balance;
+        self.deficiency_if_default.0 += f.deficiency_if_default;
+        self.expected_deficiency.0 += f.expected_deficiency;
+        if let Some((value, estimated)) = f.value {
+            self.valued_accounts += u64::from(open);
+            self.value.0 += value;
+            self.valued_balance_raw += loan.balance;
+            let underwater = f.negative_equity > 0;
+            if underwater {
+                self.underwater_accounts += 1;
+                self.negative_equity.0 += f.negative_equity;
+            }
+            if estimated {
+                self.estimated_accounts += 1;
+                self.estimated_underwater_accounts += u64::from(underwater);
+                self.estimated_balance.0 += f.balance;
+            }
+            // Summary figures carry no LTV weight (see `Detail::Summary`).
+            self.balance_times_ltv = None;
         }
     }
 
@@ -258,6 +285,8 @@ pub struct Table {
 pub struct Stress<'a> {
     pub scenario: &'a Scenario,
     pub model: Model,
+    /// The model in scaled integers (`None`: a config decimal too fine for them; decimals then).
+    scaled: Option<ScaledModel>,
     /// Index into the run's segments of `value_change_by`'s segment.
     pub by_segment: Option<usize>,
 }
@@ -265,16 +294,24 @@ pub struct Stress<'a> {
 impl<'a> Stress<'a> {
     /// The stresses of a model, against the run's segments (config validation checked every
     /// `value_change_by` segment is one of them).
-    pub fn of(base: &'a Model, segments: &[(String, SegmentSource)]) -> Vec<Stress<'a>> {
+    pub fn of(
+        base: &'a Model,
+        bands: &Bands,
+        segments: &[(String, SegmentSource)],
+    ) -> Vec<Stress<'a>> {
         base.scenarios
             .iter()
-            .map(|scenario| Stress {
-                model: scenario.model(base),
-                by_segment: scenario
-                    .value_change_by
-                    .as_ref()
-                    .and_then(|by| segments.iter().position(|(name, _)| *name == by.segment)),
-                scenario,
+            .map(|scenario| {
+                let model = scenario.model(base);
+                Stress {
+                    scaled: ScaledModel::new(&model, bands),
+                    model,
+                    by_segment: scenario
+                        .value_change_by
+                        .as_ref()
+                        .and_then(|by| segments.iter().position(|(name, _)| *name == by.segment)),
+                    scenario,
+                }
             })
             .collect()
     }
@@ -287,7 +324,13 @@ impl<'a> Stress<'a> {
         segments: &[(String, SegmentSource)],
     ) -> Option<(Decimal, bool)> {
         let (v, estimated) = value?;
-        let change = match self.by_segment {
+        let change = self.change(loan, segments);
+        Some((cents(v * (Decimal::ONE + change)), estimated))
+    }
+
+    /// The account's value change (its segment's, with `value_change_by`).
+    fn change(&self, loan: &Loan, segments: &[(String, SegmentSource)]) -> Decimal {
+        match self.by_segment {
             Some(k) => {
                 let key = key(loan, &segments[k].1);
                 let label = match (&segments[k].1, key.label) {
@@ -297,8 +340,39 @@ impl<'a> Stress<'a> {
                 self.scenario.value_change_for(Some(&label))
             }
             None => self.scenario.value_change,
-        };
-        Some((cents(v * (Decimal::ONE + change)), estimated))
+        }
+    }
+
+    /// Adds the account's figures under this scenario to its band's tally: in scaled integers when the
+    /// amounts and the model allow, else in decimals (the same figures either way).
+    fn add(
+        &self,
+        tallies: &mut [Tally],
+        loan: &Loan,
+        value: Option<(Decimal, bool)>,
+        bands: &Bands,
+        segments: &[(String, SegmentSource)],
+    ) {
+        if let Some(scaled) = &self.scaled {
+            let multiplier = || {
+                let m = Decimal::ONE + self.change(loan, segments);
+                (m.scale() <= 10).then(|| (m.mantissa(), m.scale()))
+            };
+            let amounts = ScaledModel::amount(loan.balance).zip(match value {
+                None => Some(None),
+                Some((v, estimated)) => ScaledModel::amount(v)
+                    .zip(multiplier())
+                    .map(|(v, m)| Some((ScaledModel::shock(v, m), estimated))),
+            });
+            if let Some((balance, value)) = amounts {
+                let f = scaled.figures(balance, loan.days_past_due, value);
+                tallies[f.bucket].add_cents(loan, &f);
+                return;
+            }
+        }
+        let shocked = self.shock(loan, value, segments);
+        let g = figures_of_value(loan, shocked, &self.model, bands, Detail::Summary);
+        tallies[g.bucket].add(loan, &g);
     }
 }
 
@@ -523,9 +597,7 @@ pub fn summarize<'a>(
         acc.top.add(loan, i, f);
         let value = (!stresses.is_empty() || projection.is_some()).then(|| value_of(i));
         for (stress, tallies) in stresses.iter().zip(acc.stressed.iter_mut()) {
-            let shocked = stress.shock(loan, value.flatten(), segments);
-            let g = figures_of_value(loan, shocked, &stress.model, bands, Detail::Summary);
-            tallies[g.bucket].add(loan, &g);
+            stress.add(tallies, loan, value.flatten(), bands, segments);
         }
         if let (Some(p), Some(runoff), Some(out)) = (projection, acc.runoff.as_mut(), months) {
             *out = p.project(loan, value.flatten().map(|v| v.0), runoff);
