@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# End-to-end comparison: underwater vs the polars read floor vs DuckDB vs pandas, on the same generated books.
+# End-to-end comparison on the same generated books: underwater against the machine's I/O floor (polars reads
+# both files and writes a CSV the size of accounts.csv), the polars read floor, a polars lazy script, DuckDB
+# and pandas.
 # usage: bash benches/compare.sh [LOANS ...]     (default: 1000000; e.g. bash benches/compare.sh 1000000 10000000)
 # Runs are alternated, RUNS times each; prints median wall time, median peak RSS and ratios.
 # TOOLS="underwater floor duckdb" leaves pandas out (it takes about 8 minutes on the 10M book).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
-TOOLS=${TOOLS:-underwater floor duckdb pandas}
+TOOLS=${TOOLS:-underwater iofloor floor polars duckdb pandas}
 wants() { [[ " $TOOLS " == *" $1 "* ]]; }
 WORK=${WORK:-/tmp/underwater-bench}
 AS_OF=2025-06-30
@@ -14,9 +16,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/underwater-target}"
 cargo build --release -q
 UW="$CARGO_TARGET_DIR/release/underwater"
 mkdir -p "$WORK"
-if [ ! -x "$WORK/venv/bin/python" ]; then
-  python3 -m venv "$WORK/venv"
-  "$WORK/venv/bin/pip" install -q duckdb pandas numpy
+[ -x "$WORK/venv/bin/python" ] || python3 -m venv "$WORK/venv"
+if ! "$WORK/venv/bin/python" -c "import duckdb, pandas, numpy, polars" 2>/dev/null; then
+  "$WORK/venv/bin/pip" install -q duckdb pandas numpy polars
 fi
 PY="$WORK/venv/bin/python"
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)"; exit 1; }
@@ -36,7 +38,9 @@ for N in "${@:-1000000}"; do
   for i in $(seq "$RUNS"); do
     rm -rf "$WORK/uw"
     wants underwater && measure underwater "$WORK/uw-stage" "$UW" run --loans "$L" --valuations "$V" --as-of $AS_OF --out "$WORK/uw" -q
+    wants iofloor && measure iofloor "$WORK/iofloor" "$PY" benches/io_floor.py "$L" "$V" "$WORK/iofloor"
     wants floor && measure floor "$WORK/floor" "$UW" floor --loans "$L" --valuations "$V"
+    wants polars && measure polars "$WORK/polars" "$PY" benches/polars_job.py "$L" "$V" $AS_OF "$WORK/polars"
     wants duckdb && measure duckdb "$WORK/duckdb" "$PY" benches/duckdb_job.py "$L" "$V" $AS_OF "$WORK/duckdb"
     wants pandas && measure pandas "$WORK/pandas" "$PY" benches/pandas_job.py "$L" "$V" $AS_OF "$WORK/pandas"
   done
@@ -49,12 +53,13 @@ for line in open(sys.argv[1]):
     rows.setdefault(name, []).append((float(secs), int(kb)))
 med = {n: (statistics.median(s for s, _ in v), statistics.median(k for _, k in v)) for n, v in rows.items()}
 print(f"{'tool':<12}{'median s':>10}{'peak RSS MiB':>14}")
-for n in [n for n in ["underwater", "floor", "duckdb", "pandas"] if n in med]:
+tools = ["underwater", "iofloor", "floor", "polars", "duckdb", "pandas"]
+for n in [n for n in tools if n in med]:
     s, k = med[n]
     print(f"{n:<12}{s:>10.2f}{k / 1024:>14.0f}")
 if "underwater" in med:
     u = med["underwater"][0]
-    print("ratios: " + "  ".join(f"underwater/{n} {u / med[n][0]:.2f}" for n in ["floor", "duckdb", "pandas"] if n in med))
+    print("ratios: " + "  ".join(f"underwater/{n} {u / med[n][0]:.2f}" for n in tools[1:] if n in med))
 PYEOF
   if wants underwater && wants duckdb && wants pandas; then
     "$PY" benches/agree.py "$WORK/uw" "$WORK/duckdb" "$WORK/pandas"

@@ -23,7 +23,7 @@ use crate::input::{load_loans, LoanSource, RowCounts};
 use crate::progress::Progress;
 use estimate::{estimate_unmatched, Estimate, EstimateCounts};
 use matching::{match_valuations, MatchCounts, Valuation};
-use metrics::{figures, Bands, Figures};
+use metrics::{figures, weighted_figures, Bands, Figures};
 use model::Model;
 use runoff::Projection;
 use std::collections::BTreeMap;
@@ -174,7 +174,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let (summaries, months_to_positive_equity) = summarize(
         &loans.loans,
         |i| valuation(i).map(|v| (v.value, v.estimated)),
-        |i| figures(&loans.loans[i], valuation(i), plan.model, &bands),
+        |i| weighted_figures(&loans.loans[i], valuation(i), plan.model, &bands),
         &bands,
         &loans.layout.segments,
         Passes {

@@ -64,16 +64,16 @@ pub struct Tally {
     pub negative_equity: Cents,
     pub deficiency_if_default: Cents,
     pub expected_deficiency: Cents,
-    /// Σ balance × exact LTV over accounts with a value; `None` if it left Decimal's range or was not
-    /// computed (stress scenarios).
-    pub balance_times_ltv: Option<Decimal>,
+    /// Σ balance × exact LTV over accounts with a value, in units of 10^-12; `None` if it left `i128`'s
+    /// range or was not computed (stress scenarios).
+    pub balance_times_ltv: Option<i128>,
 }
 
 impl Tally {
     /// No accounts; unlike `default()`, the LTV sum starts at 0 rather than "out of range".
     fn zero() -> Tally {
         Tally {
-            balance_times_ltv: Some(Decimal::ZERO),
+            balance_times_ltv: Some(0),
             ..Tally::default()
         }
     }
@@ -176,8 +176,8 @@ impl Tally {
         if self.valued_balance_raw.is_zero() {
             return None;
         }
-        let weighted = self.balance_times_ltv?;
-        // The weighted sum carries 28 significant digits; round it once to 4 places.
+        let weighted = Decimal::try_from_i128_with_scale(self.balance_times_ltv?, 12).ok()?;
+        // The quotient carries 28 significant digits; round it once to 4 places.
         weighted
             .checked_div(self.valued_balance_raw)
             .map(|q| crate::money::round_to(q, 4))
