@@ -118,17 +118,53 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
 
 /// The accounts of a book as a typed frame: what accounts.parquet holds and `query` reads.
 ///
-/// Figures are computed in output order, so every column reads them front to back, and the columns are
-/// built in parallel, each from the same inputs: at 1M accounts this stage took 20 s when each column
-/// walked the book in random order one after another and each account's columns were parsed by a CSV
-/// reader of its own.
+/// The computed columns are built a part of the output order at a time, the parts in parallel, then
+/// joined: each part's figures fit in the cache while its 21 columns read them. Built over the whole
+/// book at once, every column walked 400 MB of figures (1.35 s of the 1M book's 3.4 s write stage); before
+/// that, at 1M accounts this stage took 20 s when each column walked the book in random order and each
+/// account's columns were parsed by a CSV reader of its own.
 pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
     let n = book.loans.len();
-    let order = &book.order;
-    // One pass over the book in output order gathers what every column needs, so the columns read
+    // One decimal scale for the whole pd column: the largest of the accounts' pds.
+    let pd_scale = book
+        .loans
+        .par_iter()
+        .map(|l| book.model.pd_for(l.days_past_due).scale())
+        .max()
+        .unwrap_or(2);
+    const PART: usize = 1 << 15;
+    let parts: Vec<Vec<Column>> = (0..n.div_ceil(PART))
+        .into_par_iter()
+        .map(|p| computed_columns(book, p * PART..((p + 1) * PART).min(n), pd_scale))
+        .collect::<PolarsResult<_>>()?;
+    let mut parts = parts.into_iter();
+    let mut columns = match parts.next() {
+        Some(first) => first,
+        None => computed_columns(book, 0..0, pd_scale)?,
+    };
+    for part in parts {
+        for (c, more) in columns.iter_mut().zip(part) {
+            c.append_owned(more)?;
+        }
+    }
+    // One chunk per column, as when the frame was built whole: the Parquet file is the same bytes.
+    columns.par_iter_mut().for_each(|c| *c = c.rechunk());
+    tail_columns(book, columns)
+}
+
+/// The computed columns (figures, valuation, outlook, segments) of the accounts at output positions
+/// `range`.
+fn computed_columns(
+    book: &Book,
+    range: std::ops::Range<usize>,
+    pd_scale: u32,
+) -> PolarsResult<Vec<Column>> {
+    let n = range.len();
+    let order = &book.order[range];
+    // One pass over the part in output order gathers what every column needs, so the columns read
     // arrays front to back instead of each chasing the loans in random order.
     let (figures, rows): (Vec<crate::book::metrics::Figures>, Vec<Row<'_>>) = order
-        .par_iter()
+        .iter()
         .map(|&i| {
             let i = i as usize;
             let loan = &book.loans[i];
@@ -149,7 +185,6 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
     let f = |k: usize| &figures[k];
     let v = |k: usize| figures[k].valued.as_ref();
     let val = |k: usize| rows[k].valuation;
-    let pd_scale = figures.iter().map(|f| f.pd.scale()).max().unwrap_or(2);
     let labels = &book.bands.labels;
     type Build<'a> = Box<dyn Fn() -> PolarsResult<Column> + Sync + 'a>;
     let mut builders: Vec<Build<'_>> = vec![
@@ -260,10 +295,12 @@ pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
             )
         }));
     }
-    let mut columns: Vec<Column> = builders
-        .par_iter()
-        .map(|build| build())
-        .collect::<PolarsResult<_>>()?;
+    builders.iter().map(|build| build()).collect()
+}
+
+/// `columns` and then the loan's own columns: the whole accounts frame.
+fn tail_columns(book: &Book, mut columns: Vec<Column>) -> PolarsResult<DataFrame> {
+    let n = book.loans.len();
     // The loan's own columns, from their CSV-encoded form: written out in output order (a range of
     // accounts per task) and read back by polars' multi-threaded CSV reader as text, then typed.
     let names = &book.layout.tail_names;
