@@ -226,6 +226,10 @@ mod tests {
             ("007", "7"),
             ("1.50000", "1.5000"),
             ("0", "0"),
+            // Comma groups at their edges (cargo mutants found no test of them): a first group of
+            // exactly three digits, and the twelve integer digits allowed.
+            ("123,456.78", "123456.78"),
+            ("123,456,789,012.34", "123456789012.34"),
         ] {
             assert_eq!(parse_amount(text), Ok(d(want)), "{text}");
         }
@@ -250,6 +254,8 @@ mod tests {
             ("0,100", BadGrouping),
             ("1.23456", TooManyDecimals),
             ("1234567890123", TooLarge),
+            ("1234,567", BadGrouping),
+            ("1,234,567,890,123", TooLarge),
             ("5 000", NotANumber),
             ("+5", NotANumber),
             ("$$5", NotANumber),
