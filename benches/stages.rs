@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 use underwater::book::matching::{match_chunk, merge_best, MatchCounts, Valuation, VinIndex};
-use underwater::book::metrics::{figures, Bands, Figures};
+use underwater::book::metrics::{figures, Bands, Figures, ScaledModel};
 use underwater::book::model::Model;
 use underwater::date::Date;
 use underwater::input::load::{parse_loans, Loan, LoanFileRules, LoanLayout, ValuationLayout};
@@ -75,10 +75,19 @@ fn book() -> &'static Book {
         merge_best(&mut best, &mut MatchCounts::default(), batch);
         drop(index);
         let bands = Bands::new(&model.ltv_bands);
+        let scaled = ScaledModel::new(&model, &bands);
         let figures = loans
             .iter()
             .zip(&vin_ids)
-            .map(|(l, &id)| figures(l, best[id as usize].as_ref(), &model, &bands))
+            .map(|(l, &id)| {
+                figures(
+                    l,
+                    best[id as usize].as_ref(),
+                    &model,
+                    &bands,
+                    scaled.as_ref(),
+                )
+            })
             .collect();
         let _ = std::fs::remove_dir_all(&dir);
         Book {
@@ -151,13 +160,23 @@ fn per_account_figures(bencher: divan::Bencher) {
     let b = book();
     let model = Model::default();
     let bands = Bands::new(&model.ltv_bands);
+    let scaled = ScaledModel::new(&model, &bands);
     bencher
         .counter(divan::counter::ItemsCount::new(b.loans.len()))
         .bench(|| {
             b.loans
                 .iter()
                 .zip(&b.vin_ids)
-                .map(|(l, &id)| figures(l, b.best[id as usize].as_ref(), &model, &bands).bucket)
+                .map(|(l, &id)| {
+                    figures(
+                        l,
+                        b.best[id as usize].as_ref(),
+                        &model,
+                        &bands,
+                        scaled.as_ref(),
+                    )
+                    .bucket
+                })
                 .sum::<usize>()
         });
 }

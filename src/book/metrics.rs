@@ -90,20 +90,17 @@ impl Bands {
     }
 }
 
-/// Computes one account's figures from its loan and matched valuation, as accounts.csv shows them.
+/// Computes one account's figures from its loan and matched valuation, as accounts.csv shows them: in
+/// scaled integers when `scaled` (the same model's, [`ScaledModel::new`]) is given and the amounts fit,
+/// else in decimals. The figures are the same either way.
 pub fn figures(
     loan: &Loan,
     valuation: Option<&Valuation>,
     model: &Model,
     bands: &Bands,
+    scaled: Option<&ScaledModel>,
 ) -> Figures {
-    figures_of_value(
-        loan,
-        valuation.map(|v| (v.value, v.estimated)),
-        model,
-        bands,
-        Detail::Account,
-    )
+    account_figures(loan, valuation, model, bands, scaled, Detail::Account)
 }
 
 /// [`figures`] and the account's weight in the average LTV, for the summaries.
@@ -112,14 +109,23 @@ pub fn weighted_figures(
     valuation: Option<&Valuation>,
     model: &Model,
     bands: &Bands,
+    scaled: Option<&ScaledModel>,
 ) -> Figures {
-    figures_of_value(
-        loan,
-        valuation.map(|v| (v.value, v.estimated)),
-        model,
-        bands,
-        Detail::Weighted,
-    )
+    account_figures(loan, valuation, model, bands, scaled, Detail::Weighted)
+}
+
+fn account_figures(
+    loan: &Loan,
+    valuation: Option<&Valuation>,
+    model: &Model,
+    bands: &Bands,
+    scaled: Option<&ScaledModel>,
+    detail: Detail,
+) -> Figures {
+    let value = valuation.map(|v| (v.value, v.estimated));
+    scaled
+        .and_then(|s| s.account(loan, value, model, detail))
+        .unwrap_or_else(|| figures_of_value(loan, value, model, bands, detail))
 }
 
 /// How much of the figures to compute.
@@ -193,7 +199,11 @@ pub fn figures_of_value(
 /// integer division where the decimal `balance × (balance / value)` took a 28-digit division, and its
 /// sum a rescaling addition per table row: together a quarter of the base summaries' time.
 fn ltv_weight(balance: Decimal, value: Decimal) -> Option<i128> {
-    let (b, v) = (ScaledModel::amount(balance)?, ScaledModel::amount(value)?);
+    scaled_ltv_weight(ScaledModel::amount(balance)?, ScaledModel::amount(value)?)
+}
+
+/// [`ltv_weight`] of a balance and a value at [`AMOUNT_SCALE`].
+fn scaled_ltv_weight(b: i128, v: i128) -> Option<i128> {
     // b and v at scale 4: b² / v is at scale 4, and 10^8 more makes it 12.
     Some(div_half_even(
         b.checked_mul(b)?.checked_mul(100_000_000)?,
@@ -229,7 +239,7 @@ const MAX_CONFIG_SCALE: u32 = 10;
 pub struct ScaledModel {
     /// Scale of the net recovery and the deficiency (at least [`AMOUNT_SCALE`]).
     q: u32,
-    /// Recovery rate at scale `q - 2`, so that value cents × it is at scale `q`.
+    /// Recovery rate at scale `q - AMOUNT_SCALE`, so that a value at [`AMOUNT_SCALE`] × it is at scale `q`.
     recovery: i128,
     /// Repossession cost at scale `q`.
     cost: i128,
@@ -281,13 +291,13 @@ impl ScaledModel {
             return None;
         }
         let q = AMOUNT_SCALE
-            .max(model.recovery_rate.scale() + 2)
+            .max(model.recovery_rate.scale() + AMOUNT_SCALE)
             .max(model.repossession_cost.scale());
         let pd_scale = pds.iter().map(|(_, pd)| pd.scale()).max().unwrap_or(0);
         let edge_scale = bands.edges.iter().map(|e| e.scale()).max().unwrap_or(0);
         Some(ScaledModel {
             q,
-            recovery: at_scale(model.recovery_rate, q - 2),
+            recovery: at_scale(model.recovery_rate, q - AMOUNT_SCALE),
             cost: at_scale(model.repossession_cost, q),
             pd: pds
                 .iter()
@@ -322,45 +332,154 @@ impl ScaledModel {
     }
 
     /// The summary figures of an account with `balance` (at [`AMOUNT_SCALE`]) `days_past_due` days
-    /// past due, whose value in cents (if any) is `value`; the same as [`figures_of_value`]'s.
+    /// past due, whose value (if any, at [`AMOUNT_SCALE`]) is `value`; the same as
+    /// [`figures_of_value`]'s.
     pub fn figures(
         &self,
         balance: i128,
         days_past_due: u32,
         value: Option<(i128, bool)>,
     ) -> SummaryCents {
-        let to_cents = |x: i128, scale: u32| div_half_even(x, 10i128.pow(scale - 2));
-        let q_balance = balance * 10i128.pow(self.q - AMOUNT_SCALE);
+        self.exact(balance, days_past_due, value).cents()
+    }
+
+    /// Every figure of an account at its exact scale, before rounding.
+    fn exact(&self, balance: i128, days_past_due: u32, value: Option<(i128, bool)>) -> Exact {
         let value = value.filter(|&(v, _)| v > 0);
-        let (negative_equity, net, bucket) = match value {
-            Some((v, _)) => {
-                let v4 = v * 10i128.pow(AMOUNT_SCALE - 2);
-                let net = (v * self.recovery - self.cost).max(0);
-                // balance / value <= edge  ⇔  balance <= edge × value (value > 0), at one scale.
-                let lhs = balance * 10i128.pow(self.edge_scale);
-                let bucket = self
-                    .edges
-                    .iter()
-                    .position(|&e| lhs <= e * v4)
-                    .unwrap_or(self.edges.len());
-                (to_cents((balance - v4).max(0), AMOUNT_SCALE), net, bucket)
-            }
-            None => (0, 0, self.no_value),
+        let (net, bucket) = match value {
+            Some((v, _)) => (
+                (v * self.recovery - self.cost).max(0),
+                self.bucket(balance, v),
+            ),
+            None => (0, self.no_value),
         };
-        let deficiency = (q_balance - net).max(0);
+        let deficiency = (balance * 10i128.pow(self.q - AMOUNT_SCALE) - net).max(0);
         let pd = self
             .pd
             .iter()
             .rev()
             .find(|(from, _)| days_past_due >= *from)
             .map_or(0, |&(_, pd)| pd);
-        SummaryCents {
-            balance: to_cents(balance, AMOUNT_SCALE),
+        Exact {
+            balance,
             value,
-            negative_equity,
-            deficiency_if_default: to_cents(deficiency, self.q),
-            expected_deficiency: to_cents(pd * deficiency, self.q + self.pd_scale),
             bucket,
+            net,
+            deficiency,
+            expected: pd * deficiency,
+            q: self.q,
+            pd_scale: self.pd_scale,
+        }
+    }
+
+    /// The band of `numerator / denominator`, both at one scale and the denominator above 0:
+    /// `n / d <= edge  ⇔  n <= edge × d`.
+    fn bucket(&self, numerator: i128, denominator: i128) -> usize {
+        let lhs = numerator * 10i128.pow(self.edge_scale);
+        self.edges
+            .iter()
+            .position(|&e| lhs <= e * denominator)
+            .unwrap_or(self.edges.len())
+    }
+
+    /// [`figures_of_value`] for accounts.csv ([`Detail::Account`], [`Detail::Weighted`]) in scaled
+    /// integers: the same figures, with decimals built only from the rounded results. `None` when an
+    /// amount is out of [`ScaledModel::amount`]'s range (the caller computes in decimals then).
+    fn account(
+        &self,
+        loan: &Loan,
+        value: Option<(Decimal, bool)>,
+        model: &Model,
+        detail: Detail,
+    ) -> Option<Figures> {
+        let balance = ScaledModel::amount(loan.balance)?;
+        let value = match value.filter(|(v, _)| *v > Decimal::ZERO) {
+            Some((v, estimated)) => Some((ScaledModel::amount(v)?, estimated)),
+            None => None,
+        };
+        let origination = match loan.origination_value {
+            Some(ov) => {
+                let (af, ov) = (
+                    ScaledModel::amount(loan.amount_financed)?,
+                    ScaledModel::amount(ov)?,
+                );
+                // The decimal path divides by any origination value; only a positive one is taken here.
+                if ov <= 0 {
+                    return None;
+                }
+                Some((af, ov))
+            }
+            None => None,
+        };
+        let e = self.exact(balance, loan.days_past_due, value);
+        let money = |cents: i128| Decimal::from_i128_with_scale(cents, 2);
+        let c = e.cents();
+        let valued = value.map(|(v, estimated)| Valued {
+            value: money(to_cents(v, AMOUNT_SCALE)),
+            equity: money(to_cents(v - balance, AMOUNT_SCALE)),
+            negative_equity: money(c.negative_equity),
+            ltv: Decimal::from_i128_with_scale(div_half_even(balance * 10_000, v), 4),
+            balance_times_ltv: match detail {
+                Detail::Weighted => scaled_ltv_weight(balance, v),
+                Detail::Account | Detail::Summary => None,
+            },
+            estimated,
+        });
+        let (origination_ltv, origination_bucket) = match origination {
+            Some((af, ov)) => (
+                Some(Decimal::from_i128_with_scale(
+                    div_half_even(af * 10_000, ov),
+                    4,
+                )),
+                self.bucket(af, ov),
+            ),
+            None => (None, self.no_value),
+        };
+        Some(Figures {
+            balance: money(c.balance),
+            valued,
+            bucket: e.bucket,
+            origination_ltv,
+            origination_bucket,
+            net_recovery: money(to_cents(e.net, e.q)),
+            deficiency_if_default: money(c.deficiency_if_default),
+            pd: model.pd_for(loan.days_past_due),
+            expected_deficiency: money(c.expected_deficiency),
+        })
+    }
+}
+
+/// `x` at `scale` (at least 2) rounded half-even to cents.
+fn to_cents(x: i128, scale: u32) -> i128 {
+    div_half_even(x, 10i128.pow(scale - 2))
+}
+
+/// One account's figures in scaled integers, unrounded: amounts at [`AMOUNT_SCALE`], the net recovery
+/// and deficiency at `q`, the expected deficiency at `q + pd_scale`.
+struct Exact {
+    balance: i128,
+    value: Option<(i128, bool)>,
+    bucket: usize,
+    net: i128,
+    deficiency: i128,
+    expected: i128,
+    q: u32,
+    pd_scale: u32,
+}
+
+impl Exact {
+    fn cents(&self) -> SummaryCents {
+        SummaryCents {
+            balance: to_cents(self.balance, AMOUNT_SCALE),
+            value: self
+                .value
+                .map(|(v, estimated)| (to_cents(v, AMOUNT_SCALE), estimated)),
+            negative_equity: self.value.map_or(0, |(v, _)| {
+                to_cents((self.balance - v).max(0), AMOUNT_SCALE)
+            }),
+            deficiency_if_default: to_cents(self.deficiency, self.q),
+            expected_deficiency: to_cents(self.expected, self.q + self.pd_scale),
+            bucket: self.bucket,
         }
     }
 }
@@ -390,6 +509,14 @@ mod tests {
             monthly_payment: None,
             text: crate::input::load::LoanText::new(&["A", "V", ""]),
         }
+    }
+
+    /// The figures in decimals and in scaled integers, checked equal.
+    fn both(loan: &Loan, valuation: Option<&Valuation>, m: &Model, b: &Bands) -> Figures {
+        let decimal = figures(loan, valuation, m, b, None);
+        let scaled = figures(loan, valuation, m, b, ScaledModel::new(m, b).as_ref());
+        assert_eq!(decimal, scaled);
+        decimal
     }
 
     fn val(value: &str) -> Valuation {
@@ -451,7 +578,10 @@ mod tests {
                     let d = figures_of_value(&l, shocked, &model, &bands, Detail::Summary);
                     let v = value.map(|v| {
                         let v = ScaledModel::amount(v).unwrap();
-                        (ScaledModel::shock(v, (m.mantissa(), m.scale())), estimated)
+                        (
+                            ScaledModel::shock(v, (m.mantissa(), m.scale())) * 100,
+                            estimated,
+                        )
                     });
                     let s = scaled.figures(ScaledModel::amount(balance).unwrap(), dpd, v);
                     let c = |x: Decimal| crate::book::summarize::Cents::of(x).0;
@@ -473,11 +603,81 @@ mod tests {
             .unwrap();
     }
 
+    /// accounts.csv's figures in scaled integers against the decimal ones, over random balances,
+    /// values, origination amounts and models: every field equal (`Figures` compares them all,
+    /// decimal scales included), with and without the LTV weight.
+    #[test]
+    fn scaled_account_figures_equal_the_decimal_ones() {
+        use proptest::prelude::*;
+        let amount =
+            |places: u32| (0i64..=2_000_000_000, 0..=places).prop_map(|(m, s)| Decimal::new(m, s));
+        let strategy = (
+            (
+                amount(4),
+                prop::option::of(amount(4)),
+                amount(4),
+                prop::option::of(amount(4)),
+            ),
+            0u32..200,
+            (0i64..=10_000_000_000, 0u32..=10),
+            (0i64..=5_000_000_000, 0u32..=10),
+            prop::collection::vec((0u32..150, 0i64..=1_000_000, 0u32..=6), 1..5),
+            prop::collection::vec((1i64..=400_000, 0u32..=3), 1..6),
+            any::<bool>(),
+        );
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(
+                &strategy,
+                |(
+                    (balance, value, financed, origination),
+                    dpd,
+                    rr,
+                    cost,
+                    pds,
+                    edges,
+                    estimated,
+                )| {
+                    let mut edges: Vec<Decimal> =
+                        edges.iter().map(|&(m, s)| Decimal::new(m, s)).collect();
+                    edges.sort();
+                    edges.dedup();
+                    let mut pd: Vec<(u32, Decimal)> = pds
+                        .iter()
+                        .map(|&(d, m, s)| (d, Decimal::new(m, s).min(Decimal::ONE)))
+                        .collect();
+                    pd.sort_by_key(|p| p.0);
+                    pd.dedup_by_key(|p| p.0);
+                    let model = Model {
+                        ltv_bands: edges,
+                        recovery_rate: Decimal::new(rr.0, rr.1).min(Decimal::ONE),
+                        repossession_cost: Decimal::new(cost.0, cost.1),
+                        pd_by_days_past_due: pd,
+                        ..Model::default()
+                    };
+                    let bands = Bands::new(&model.ltv_bands);
+                    let scaled = ScaledModel::new(&model, &bands).expect("scales within range");
+                    let mut l = loan("0", dpd);
+                    l.balance = balance;
+                    l.amount_financed = financed;
+                    l.origination_value = origination.filter(|o| *o > Decimal::ZERO);
+                    let value = value.map(|v| (v, estimated));
+                    for detail in [Detail::Account, Detail::Weighted] {
+                        let d = figures_of_value(&l, value, &model, &bands, detail);
+                        let s = scaled.account(&l, value, &model, detail);
+                        prop_assert_eq!(Some(d), s);
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
+    }
+
     #[test]
     fn the_readme_example() {
         let m = Model::default();
         let b = Bands::new(&m.ltv_bands);
-        let f = figures(&loan("19000", 0), Some(&val("15500")), &m, &b);
+        let f = both(&loan("19000", 0), Some(&val("15500")), &m, &b);
         let v = f.valued.clone().unwrap();
         assert_eq!(v.negative_equity.to_string(), "3500.00");
         assert_eq!(v.equity.to_string(), "-3500.00");
@@ -512,15 +712,15 @@ mod tests {
     fn regression_above_100_by_less_than_half_a_cent_is_not_underwater() {
         let m = Model::default();
         let b = Bands::new(&m.ltv_bands);
-        let f = figures(&loan("10000.0049", 0), Some(&val("10000")), &m, &b);
+        let f = both(&loan("10000.0049", 0), Some(&val("10000")), &m, &b);
         assert_eq!(b.labels[f.bucket], "100-120");
         let v = f.valued.unwrap();
         assert_eq!(v.negative_equity.to_string(), "0.00");
         assert_eq!(v.ltv.to_string(), "1.0000");
-        let f = figures(&loan("10000.005", 0), Some(&val("10000")), &m, &b);
+        let f = both(&loan("10000.005", 0), Some(&val("10000")), &m, &b);
         // Half a cent rounds to even: 0.00 still; 0.0051 is a cent.
         assert_eq!(f.valued.unwrap().negative_equity.to_string(), "0.00");
-        let f = figures(&loan("10000.0051", 0), Some(&val("10000")), &m, &b);
+        let f = both(&loan("10000.0051", 0), Some(&val("10000")), &m, &b);
         assert_eq!(f.valued.unwrap().negative_equity.to_string(), "0.01");
     }
 
@@ -528,7 +728,7 @@ mod tests {
     fn no_value_means_the_whole_balance_is_at_risk() {
         let m = Model::default();
         let b = Bands::new(&m.ltv_bands);
-        let f = figures(&loan("10.10", 0), None, &m, &b);
+        let f = both(&loan("10.10", 0), None, &m, &b);
         assert!(f.valued.is_none());
         assert_eq!(b.labels[f.bucket], "no_value");
         assert_eq!(f.deficiency_if_default.to_string(), "10.10");
@@ -542,13 +742,13 @@ mod tests {
         let b = Bands::new(&m.ltv_bands);
         // dpd 1 → pd 0.05; 0.05 × 10.10 = 0.505 → 0.50; 0.05 × 10.30 = 0.515 → 0.52
         assert_eq!(
-            figures(&loan("10.10", 1), None, &m, &b)
+            both(&loan("10.10", 1), None, &m, &b)
                 .expected_deficiency
                 .to_string(),
             "0.50"
         );
         assert_eq!(
-            figures(&loan("10.30", 1), None, &m, &b)
+            both(&loan("10.30", 1), None, &m, &b)
                 .expected_deficiency
                 .to_string(),
             "0.52"

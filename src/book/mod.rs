@@ -23,7 +23,7 @@ use crate::input::{load_loans, LoanSource, RowCounts};
 use crate::progress::Progress;
 use estimate::{estimate_unmatched, Estimate, EstimateCounts};
 use matching::{match_valuations, MatchCounts, Valuation};
-use metrics::{figures, weighted_figures, Bands, Figures};
+use metrics::{figures, weighted_figures, Bands, Figures, ScaledModel};
 use model::Model;
 use runoff::Projection;
 use std::collections::BTreeMap;
@@ -82,6 +82,8 @@ pub struct Book {
     pub layout: LoanLayout,
     pub model: Model,
     pub bands: Bands,
+    /// The model in scaled integers, for the figures (`None`: a config decimal too fine for them).
+    pub scaled: Option<ScaledModel>,
     pub summaries: Summaries,
     /// Per loan: `months_to_positive_equity` ([`runoff::NO_MONTHS`]: none); empty when the run-off is off.
     pub months_to_positive_equity: Vec<u32>,
@@ -117,7 +119,13 @@ impl Book {
     /// The figures of the i-th account. They are computed where they are used (summaries, then the
     /// accounts file) rather than held: at 10M accounts, holding them all would take about 2 GiB.
     pub fn figures(&self, i: usize) -> Figures {
-        figures(&self.loans[i], self.valuation(i), &self.model, &self.bands)
+        figures(
+            &self.loans[i],
+            self.valuation(i),
+            &self.model,
+            &self.bands,
+            self.scaled.as_ref(),
+        )
     }
 }
 
@@ -146,6 +154,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let estimates = estimate_unmatched(&loans.loans, &matched, plan.as_of, plan.estimate);
 
     let bands = Bands::new(&plan.model.ltv_bands);
+    let scaled = ScaledModel::new(plan.model, &bands);
     let join = match plan.previous {
         Some(dir) => {
             // A stage of its own: reading the previous run's accounts is I/O, not figures.
@@ -174,7 +183,15 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let (summaries, months_to_positive_equity) = summarize(
         &loans.loans,
         |i| valuation(i).map(|v| (v.value, v.estimated)),
-        |i| weighted_figures(&loans.loans[i], valuation(i), plan.model, &bands),
+        |i| {
+            weighted_figures(
+                &loans.loans[i],
+                valuation(i),
+                plan.model,
+                &bands,
+                scaled.as_ref(),
+            )
+        },
         &bands,
         &loans.layout.segments,
         Passes {
@@ -214,6 +231,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         layout: loans.layout,
         model: plan.model.clone(),
         bands,
+        scaled,
         summaries,
         months_to_positive_equity,
         previous: join,

@@ -362,7 +362,8 @@ impl<'a> Stress<'a> {
                 None => Some(None),
                 Some((v, estimated)) => ScaledModel::amount(v)
                     .zip(multiplier())
-                    .map(|(v, m)| Some((ScaledModel::shock(v, m), estimated))),
+                    // The shocked value in cents, at the scale `figures` takes.
+                    .map(|(v, m)| Some((ScaledModel::shock(v, m) * 100, estimated))),
             });
             if let Some((balance, value)) = amounts {
                 let f = scaled.figures(balance, loan.days_past_due, value);
