@@ -230,6 +230,9 @@ mod tests {
             // exactly three digits, and the twelve integer digits allowed.
             ("123,456.78", "123456.78"),
             ("123,456,789,012.34", "123456789012.34"),
+            // Twelve integer digits without commas, and leading zeros, which do not count as digits.
+            ("123456789012", "123456789012"),
+            ("000000000000019000.00", "19000.00"),
         ] {
             assert_eq!(parse_amount(text), Ok(d(want)), "{text}");
         }
