@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 use underwater::book::matching::{match_chunk, merge_best, MatchCounts, Valuation, VinIndex};
-use underwater::book::metrics::{figures, Bands, Figures, ScaledModel};
+use underwater::book::metrics::{figures, Bands, Detail, Figures, ScaledModel};
 use underwater::book::model::Model;
 use underwater::date::Date;
 use underwater::input::load::{parse_loans, Loan, LoanFileRules, LoanLayout, ValuationLayout};
@@ -86,6 +86,7 @@ fn book() -> &'static Book {
                     &model,
                     &bands,
                     scaled.as_ref(),
+                    Detail::Account,
                 )
             })
             .collect();
@@ -174,6 +175,7 @@ fn per_account_figures(bencher: divan::Bencher) {
                         &model,
                         &bands,
                         scaled.as_ref(),
+                        Detail::Account,
                     )
                     .bucket
                 })

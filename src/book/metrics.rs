@@ -90,31 +90,11 @@ impl Bands {
     }
 }
 
-/// Computes one account's figures from its loan and matched valuation, as accounts.csv shows them: in
-/// scaled integers when `scaled` (the same model's, [`ScaledModel::new`]) is given and the amounts fit,
-/// else in decimals. The figures are the same either way.
+/// Computes one account's figures from its loan and matched valuation, as accounts.csv shows them
+/// (with the LTV weight for [`Detail::Weighted`]): in scaled integers when `scaled` (the same model's,
+/// [`ScaledModel::new`]) is given and the amounts fit, else in decimals. The figures are the same
+/// either way.
 pub fn figures(
-    loan: &Loan,
-    valuation: Option<&Valuation>,
-    model: &Model,
-    bands: &Bands,
-    scaled: Option<&ScaledModel>,
-) -> Figures {
-    account_figures(loan, valuation, model, bands, scaled, Detail::Account)
-}
-
-/// [`figures`] and the account's weight in the average LTV, for the summaries.
-pub fn weighted_figures(
-    loan: &Loan,
-    valuation: Option<&Valuation>,
-    model: &Model,
-    bands: &Bands,
-    scaled: Option<&ScaledModel>,
-) -> Figures {
-    account_figures(loan, valuation, model, bands, scaled, Detail::Weighted)
-}
-
-fn account_figures(
     loan: &Loan,
     valuation: Option<&Valuation>,
     model: &Model,
@@ -513,8 +493,15 @@ mod tests {
 
     /// The figures in decimals and in scaled integers, checked equal.
     fn both(loan: &Loan, valuation: Option<&Valuation>, m: &Model, b: &Bands) -> Figures {
-        let decimal = figures(loan, valuation, m, b, None);
-        let scaled = figures(loan, valuation, m, b, ScaledModel::new(m, b).as_ref());
+        let decimal = figures(loan, valuation, m, b, None, Detail::Account);
+        let scaled = figures(
+            loan,
+            valuation,
+            m,
+            b,
+            ScaledModel::new(m, b).as_ref(),
+            Detail::Account,
+        );
         assert_eq!(decimal, scaled);
         decimal
     }
@@ -528,22 +515,51 @@ mod tests {
         }
     }
 
-    /// The scaled-integer summary figures against the decimal ones, over random balances, values,
-    /// days past due and models (recovery, cost, pd with up to 10 places, odd band edges), with the
-    /// value shocked by a random change: every field equal, on ties and band edges too.
-    #[test]
-    fn scaled_figures_equal_the_decimal_ones() {
+    /// A random amount with up to `places` decimals.
+    fn amount(places: u32) -> impl proptest::strategy::Strategy<Value = Decimal> {
         use proptest::prelude::*;
-        let amount =
-            |places: u32| (0i64..=2_000_000_000, 0..=places).prop_map(|(m, s)| Decimal::new(m, s));
-        let strategy = (
-            amount(4),
-            prop::option::of(amount(4)),
-            0u32..200,
+        (0i64..=2_000_000_000, 0..=places).prop_map(|(m, s)| Decimal::new(m, s))
+    }
+
+    /// A random model: recovery rate and cost with up to 10 places, pds with up to 6, odd band edges.
+    fn random_model() -> impl proptest::strategy::Strategy<Value = Model> {
+        use proptest::prelude::*;
+        (
             (0i64..=10_000_000_000, 0u32..=10),
             (0i64..=5_000_000_000, 0u32..=10),
             prop::collection::vec((0u32..150, 0i64..=1_000_000, 0u32..=6), 1..5),
             prop::collection::vec((1i64..=400_000, 0u32..=3), 1..6),
+        )
+            .prop_map(|(rr, cost, pds, edges)| {
+                let mut edges: Vec<Decimal> =
+                    edges.iter().map(|&(m, s)| Decimal::new(m, s)).collect();
+                edges.sort();
+                edges.dedup();
+                let mut pd: Vec<(u32, Decimal)> = pds
+                    .iter()
+                    .map(|&(d, m, s)| (d, Decimal::new(m, s).min(Decimal::ONE)))
+                    .collect();
+                pd.sort_by_key(|p| p.0);
+                pd.dedup_by_key(|p| p.0);
+                Model {
+                    ltv_bands: edges,
+                    recovery_rate: Decimal::new(rr.0, rr.1).min(Decimal::ONE),
+                    repossession_cost: Decimal::new(cost.0, cost.1),
+                    pd_by_days_past_due: pd,
+                    ..Model::default()
+                }
+            })
+    }
+
+    /// The scaled-integer summary figures against the decimal ones, over random balances, values,
+    /// days past due and models, with the value shocked by a random change: every field equal, on ties
+    /// and band edges too.
+    #[test]
+    fn scaled_figures_equal_the_decimal_ones() {
+        use proptest::prelude::*;
+        let strategy = (
+            (amount(4), prop::option::of(amount(4)), 0u32..200),
+            random_model(),
             (-999_999i64..=2_000_000, 6u32..=6),
             any::<bool>(),
         );
@@ -551,24 +567,7 @@ mod tests {
         runner
             .run(
                 &strategy,
-                |(balance, value, dpd, rr, cost, pds, edges, change, estimated)| {
-                    let mut edges: Vec<Decimal> =
-                        edges.iter().map(|&(m, s)| Decimal::new(m, s)).collect();
-                    edges.sort();
-                    edges.dedup();
-                    let mut pd: Vec<(u32, Decimal)> = pds
-                        .iter()
-                        .map(|&(d, m, s)| (d, Decimal::new(m, s).min(Decimal::ONE)))
-                        .collect();
-                    pd.sort_by_key(|p| p.0);
-                    pd.dedup_by_key(|p| p.0);
-                    let model = Model {
-                        ltv_bands: edges.clone(),
-                        recovery_rate: Decimal::new(rr.0, rr.1).min(Decimal::ONE),
-                        repossession_cost: Decimal::new(cost.0, cost.1),
-                        pd_by_days_past_due: pd,
-                        ..Model::default()
-                    };
+                |((balance, value, dpd), model, change, estimated)| {
                     let bands = Bands::new(&model.ltv_bands);
                     let scaled = ScaledModel::new(&model, &bands).expect("scales within range");
                     let m = Decimal::ONE + Decimal::new(change.0, change.1);
@@ -609,52 +608,18 @@ mod tests {
     #[test]
     fn scaled_account_figures_equal_the_decimal_ones() {
         use proptest::prelude::*;
-        let amount =
-            |places: u32| (0i64..=2_000_000_000, 0..=places).prop_map(|(m, s)| Decimal::new(m, s));
         let strategy = (
-            (
-                amount(4),
-                prop::option::of(amount(4)),
-                amount(4),
-                prop::option::of(amount(4)),
-            ),
+            (amount(4), prop::option::of(amount(4))),
+            (amount(4), prop::option::of(amount(4))),
             0u32..200,
-            (0i64..=10_000_000_000, 0u32..=10),
-            (0i64..=5_000_000_000, 0u32..=10),
-            prop::collection::vec((0u32..150, 0i64..=1_000_000, 0u32..=6), 1..5),
-            prop::collection::vec((1i64..=400_000, 0u32..=3), 1..6),
+            random_model(),
             any::<bool>(),
         );
         let mut runner = proptest::test_runner::TestRunner::default();
         runner
             .run(
                 &strategy,
-                |(
-                    (balance, value, financed, origination),
-                    dpd,
-                    rr,
-                    cost,
-                    pds,
-                    edges,
-                    estimated,
-                )| {
-                    let mut edges: Vec<Decimal> =
-                        edges.iter().map(|&(m, s)| Decimal::new(m, s)).collect();
-                    edges.sort();
-                    edges.dedup();
-                    let mut pd: Vec<(u32, Decimal)> = pds
-                        .iter()
-                        .map(|&(d, m, s)| (d, Decimal::new(m, s).min(Decimal::ONE)))
-                        .collect();
-                    pd.sort_by_key(|p| p.0);
-                    pd.dedup_by_key(|p| p.0);
-                    let model = Model {
-                        ltv_bands: edges,
-                        recovery_rate: Decimal::new(rr.0, rr.1).min(Decimal::ONE),
-                        repossession_cost: Decimal::new(cost.0, cost.1),
-                        pd_by_days_past_due: pd,
-                        ..Model::default()
-                    };
+                |((balance, value), (financed, origination), dpd, model, estimated)| {
                     let bands = Bands::new(&model.ltv_bands);
                     let scaled = ScaledModel::new(&model, &bands).expect("scales within range");
                     let mut l = loan("0", dpd);

@@ -23,7 +23,7 @@ use crate::input::{load_loans, LoanSource, RowCounts};
 use crate::progress::Progress;
 use estimate::{estimate_unmatched, Estimate, EstimateCounts};
 use matching::{match_valuations, MatchCounts, Valuation};
-use metrics::{figures, weighted_figures, Bands, Figures, ScaledModel};
+use metrics::{figures, Bands, Detail, Figures, ScaledModel};
 use model::Model;
 use runoff::Projection;
 use std::collections::BTreeMap;
@@ -125,6 +125,7 @@ impl Book {
             &self.model,
             &self.bands,
             self.scaled.as_ref(),
+            Detail::Account,
         )
     }
 }
@@ -184,12 +185,13 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         &loans.loans,
         |i| valuation(i).map(|v| (v.value, v.estimated)),
         |i| {
-            weighted_figures(
+            figures(
                 &loans.loans[i],
                 valuation(i),
                 plan.model,
                 &bands,
                 scaled.as_ref(),
+                Detail::Weighted,
             )
         },
         &bands,
