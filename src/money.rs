@@ -267,6 +267,18 @@ mod tests {
         }
     }
 
+    /// Whole numbers: plain ASCII digits only, at most 18 of them (cargo mutants found these rules
+    /// untested: Rust's own parse would take `+5`, and 19 digits still fit a u64).
+    #[test]
+    fn counts_are_plain_digits_only() {
+        assert_eq!(parse_count(" 42 "), Some(42));
+        assert_eq!(parse_count("007"), Some(7));
+        assert_eq!(parse_count("123456789012345678"), Some(123_456_789_012_345_678));
+        for text in ["", "  ", "+5", "-1", "4.0", "1e3", "1234567890123456789", "٣"] {
+            assert_eq!(parse_count(text), None, "{text}");
+        }
+    }
+
     #[test]
     fn rounds_half_to_even_once() {
         assert_eq!(cents(d("0.505")).to_string(), "0.50");
