@@ -273,8 +273,20 @@ mod tests {
     fn counts_are_plain_digits_only() {
         assert_eq!(parse_count(" 42 "), Some(42));
         assert_eq!(parse_count("007"), Some(7));
-        assert_eq!(parse_count("123456789012345678"), Some(123_456_789_012_345_678));
-        for text in ["", "  ", "+5", "-1", "4.0", "1e3", "1234567890123456789", "٣"] {
+        assert_eq!(
+            parse_count("123456789012345678"),
+            Some(123_456_789_012_345_678)
+        );
+        for text in [
+            "",
+            "  ",
+            "+5",
+            "-1",
+            "4.0",
+            "1e3",
+            "1234567890123456789",
+            "٣",
+        ] {
             assert_eq!(parse_count(text), None, "{text}");
         }
     }

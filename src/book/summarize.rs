@@ -79,35 +79,27 @@ impl Tally {
     }
 
     pub fn add(&mut self, loan: &Loan, f: &Figures) {
-        self.accounts += 1;
-        let open = !f.balance.is_zero();
-        self.closed_accounts += u64::from(!open);
-        self.balance += Cents::of(f.balance);
-        self.deficiency_if_default += Cents::of(f.deficiency_if_default);
-        self.expected_deficiency += Cents::of(f.expected_deficiency);
-        if let Some(v) = &f.valued {
-            self.valued_accounts += u64::from(open);
-            self.value += Cents::of(v.value);
-            self.valued_balance_raw += loan.balance;
-            let underwater = v.negative_equity > Decimal::ZERO;
-            if underwater {
-                self.underwater_accounts += 1;
-                self.negative_equity += Cents::of(v.negative_equity);
-            }
-            if v.estimated {
-                self.estimated_accounts += 1;
-                self.estimated_underwater_accounts += u64::from(underwater);
-                self.estimated_balance += Cents::of(f.balance);
-            }
-            self.balance_times_ltv = self
-                .balance_times_ltv
-                .zip(v.balance_times_ltv)
-                .and_then(|(s, x)| s.checked_add(x));
-        }
+        let cents = SummaryCents {
+            balance: Cents::of(f.balance).0,
+            value: f
+                .valued
+                .as_ref()
+                .map(|v| (Cents::of(v.value).0, v.estimated)),
+            negative_equity: f
+                .valued
+                .as_ref()
+                .map_or(0, |v| Cents::of(v.negative_equity).0),
+            deficiency_if_default: Cents::of(f.deficiency_if_default).0,
+            expected_deficiency: Cents::of(f.expected_deficiency).0,
+            bucket: f.bucket,
+        };
+        let weight = f.valued.as_ref().and_then(|v| v.balance_times_ltv);
+        self.add_cents(loan, &cents, weight);
     }
 
-    /// The same as [`Tally::add`] for figures in integers of cents (a stress scenario's).
-    pub fn add_cents(&mut self, loan: &Loan, f: &SummaryCents) {
+    /// [`Tally::add`] for figures in integers of cents, with the account's LTV weight (`None`: not
+    /// computed, as for a stress scenario, which leaves the table's average LTV out).
+    pub fn add_cents(&mut self, loan: &Loan, f: &SummaryCents, weight: Option<i128>) {
         self.accounts += 1;
         let open = f.balance != 0;
         self.closed_accounts += u64::from(!open);
@@ -128,8 +120,10 @@ impl Tally {
                 self.estimated_underwater_accounts += u64::from(underwater);
                 self.estimated_balance.0 += f.balance;
             }
-            // Summary figures carry no LTV weight (see `Detail::Summary`).
-            self.balance_times_ltv = None;
+            self.balance_times_ltv = self
+                .balance_times_ltv
+                .zip(weight)
+                .and_then(|(s, x)| s.checked_add(x));
         }
     }
 
@@ -367,7 +361,7 @@ impl<'a> Stress<'a> {
             });
             if let Some((balance, value)) = amounts {
                 let f = scaled.figures(balance, loan.days_past_due, value);
-                tallies[f.bucket].add_cents(loan, &f);
+                tallies[f.bucket].add_cents(loan, &f, None);
                 return;
             }
         }
