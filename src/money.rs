@@ -291,6 +291,17 @@ mod tests {
         }
     }
 
+    /// A negative zero is written `0.00`, never `-0.00`, even when it already has two places (a
+    /// mutant that kept it passed every other test).
+    #[test]
+    fn rounding_leaves_no_negative_zero() {
+        for text in ["-0.00", "-0.001", "-0.005", "-0"] {
+            let c = cents(d(text));
+            assert!(c.is_sign_positive(), "{text}");
+            assert_eq!(c.to_string(), "0.00", "{text}");
+        }
+    }
+
     #[test]
     fn rounds_half_to_even_once() {
         assert_eq!(cents(d("0.505")).to_string(), "0.50");
