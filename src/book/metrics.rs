@@ -689,6 +689,32 @@ mod tests {
         assert_eq!(f.valued.unwrap().negative_equity.to_string(), "0.01");
     }
 
+    /// A value of zero (a scenario's −100% shock) is no value, in decimals as in scaled integers: the
+    /// whole balance is at risk and no band divides by it (a mutant taking 0 as a value passed the
+    /// other tests).
+    #[test]
+    fn a_value_of_zero_is_no_value() {
+        let m = Model::default();
+        let b = Bands::new(&m.ltv_bands);
+        let l = loan("10.10", 0);
+        for detail in [Detail::Summary, Detail::Account] {
+            let f = figures_of_value(&l, Some((d("0.00"), false)), &m, &b, detail);
+            assert!(f.valued.is_none());
+            assert_eq!(b.labels[f.bucket], "no_value");
+            assert_eq!(f.deficiency_if_default.to_string(), "10.10");
+        }
+        let scaled = ScaledModel::new(&m, &b).unwrap();
+        let s = scaled.figures(
+            ScaledModel::amount(d("10.10")).unwrap(),
+            0,
+            Some((0, false)),
+        );
+        assert_eq!(
+            (s.value, s.bucket, s.deficiency_if_default),
+            (None, b.no_value(), 1010)
+        );
+    }
+
     #[test]
     fn no_value_means_the_whole_balance_is_at_risk() {
         let m = Model::default();
