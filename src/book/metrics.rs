@@ -715,6 +715,29 @@ mod tests {
         );
     }
 
+    /// Half to even beyond 64 bits too, where the 128-bit division runs (no book amount in the other
+    /// tests reaches it; cargo mutants showed its tie rule untested).
+    #[test]
+    fn div_half_even_is_exact_beyond_64_bits() {
+        let e19 = 10i128.pow(19);
+        for (n, d, want) in [
+            (10 * e19 + 5, 10, e19),        // a tie, even quotient: stays
+            (10 * e19 + 15, 10, e19 + 2),   // a tie, odd quotient: up to even
+            (10 * e19 + 6, 10, e19 + 1),    // above half: up
+            (10 * e19 + 4, 10, e19),        // below half: down
+            (-10 * e19 - 5, 10, -e19),      // a negative tie: to even
+            (-10 * e19 - 15, 10, -e19 - 2), // a negative tie, odd: to even
+            (3 * e19, 2 * e19, 2),          // 1.5 with a wide divisor: up to even
+            (5 * e19, 2 * e19, 2),          // 2.5: down to even
+        ] {
+            assert_eq!(div_half_even(n, d), want, "{n} / {d}");
+        }
+        // The 64-bit path agrees with the wide one on the same ties.
+        assert_eq!(div_half_even(25, 10), 2);
+        assert_eq!(div_half_even(35, 10), 4);
+        assert_eq!(div_half_even(-25, 10), -2);
+    }
+
     #[test]
     fn no_value_means_the_whole_balance_is_at_risk() {
         let m = Model::default();
