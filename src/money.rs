@@ -295,10 +295,14 @@ mod tests {
     /// mutant that kept it passed every other test).
     #[test]
     fn rounding_leaves_no_negative_zero() {
-        for text in ["-0.00", "-0.001", "-0.005", "-0"] {
-            let c = cents(d(text));
-            assert!(c.is_sign_positive(), "{text}");
-            assert_eq!(c.to_string(), "0.00", "{text}");
+        let mut negative_zero = Decimal::from_i128_with_scale(0, 2);
+        negative_zero.set_sign_negative(true);
+        assert!(negative_zero.is_sign_negative());
+        let texts = ["-0.00", "-0.001", "-0.005", "-0"];
+        for value in texts.iter().map(|t| d(t)).chain([negative_zero]) {
+            let c = cents(value);
+            assert!(c.is_sign_positive(), "{value:?}");
+            assert_eq!(c.to_string(), "0.00", "{value:?}");
         }
     }
 
