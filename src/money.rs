@@ -144,7 +144,7 @@ pub fn round_to(value: Decimal, places: u32) -> Decimal {
 }
 
 /// The value of `d` as an integer count of units of 10^-scale (`scale >= d.scale()`).
-fn mantissa_at(d: Decimal, scale: u32) -> i128 {
+pub fn mantissa_at(d: Decimal, scale: u32) -> i128 {
     d.mantissa() * 10i128.pow(scale - d.scale())
 }
 
@@ -156,13 +156,28 @@ pub fn ratio(numerator: Decimal, denominator: Decimal, places: u32) -> Decimal {
     let s = numerator.scale().max(denominator.scale());
     let n = mantissa_at(numerator, s) * 10i128.pow(places);
     let d = mantissa_at(denominator, s);
-    let (mut q, r) = (n.div_euclid(d), n.rem_euclid(d));
-    match (2 * r).cmp(&d) {
-        Ordering::Greater => q += 1,
-        Ordering::Equal if q % 2 != 0 => q += 1,
-        _ => {}
+    Decimal::from_i128_with_scale(div_half_even(n, d), places)
+}
+
+/// `n / d` rounded half to even from the exact quotient, for `d > 0`: the one integer rounding of
+/// [`ratio`] and of the scaled-integer figures (`crate::book::metrics`).
+pub fn div_half_even(n: i128, d: i128) -> i128 {
+    // Book amounts fit 64 bits at these scales; a 64-bit division is several times cheaper than
+    // the 128-bit one (a library call), and the figures call this a few times per account and scenario.
+    if let (Ok(n), Ok(d)) = (i64::try_from(n), i64::try_from(d)) {
+        let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
+        return i128::from(match (2 * i128::from(r)).cmp(&i128::from(d)) {
+            Ordering::Greater => q + 1,
+            Ordering::Equal if q % 2 != 0 => q + 1,
+            _ => q,
+        });
     }
-    Decimal::from_i128_with_scale(q, places)
+    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
+    match (2 * r).cmp(&d) {
+        Ordering::Greater => q + 1,
+        Ordering::Equal if q % 2 != 0 => q + 1,
+        _ => q,
+    }
 }
 
 /// Compares the exact ratio `numerator / denominator` with `k`, without dividing.

@@ -7,7 +7,7 @@
 use crate::book::matching::Valuation;
 use crate::book::model::Model;
 use crate::input::load::Loan;
-use crate::money::{cents, cmp_ratio, ratio};
+use crate::money::{cents, cmp_ratio, div_half_even, mantissa_at, ratio};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
@@ -232,31 +232,6 @@ pub struct ScaledModel {
     no_value: usize,
 }
 
-/// `d`'s mantissa at `scale` (which must be at least its own).
-fn at_scale(d: Decimal, scale: u32) -> i128 {
-    d.mantissa() * 10i128.pow(scale - d.scale())
-}
-
-/// `n / d` rounded half to even, for `d > 0`.
-fn div_half_even(n: i128, d: i128) -> i128 {
-    // Book amounts fit 64 bits at these scales; a 64-bit division is several times cheaper than
-    // the 128-bit one (a library call), and this runs a few times per account and scenario.
-    if let (Ok(n), Ok(d)) = (i64::try_from(n), i64::try_from(d)) {
-        let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
-        return i128::from(match (2 * i128::from(r)).cmp(&i128::from(d)) {
-            Ordering::Greater => q + 1,
-            Ordering::Equal if q % 2 != 0 => q + 1,
-            _ => q,
-        });
-    }
-    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
-    match (2 * r).cmp(&d) {
-        Ordering::Greater => q + 1,
-        Ordering::Equal if q % 2 != 0 => q + 1,
-        _ => q,
-    }
-}
-
 impl ScaledModel {
     /// `None` when a config decimal has more than [`MAX_CONFIG_SCALE`] places (the decimal path then
     /// computes every account).
@@ -277,17 +252,17 @@ impl ScaledModel {
         let edge_scale = bands.edges.iter().map(|e| e.scale()).max().unwrap_or(0);
         Some(ScaledModel {
             q,
-            recovery: at_scale(model.recovery_rate, q - AMOUNT_SCALE),
-            cost: at_scale(model.repossession_cost, q),
+            recovery: mantissa_at(model.recovery_rate, q - AMOUNT_SCALE),
+            cost: mantissa_at(model.repossession_cost, q),
             pd: pds
                 .iter()
-                .map(|&(d, pd)| (d, at_scale(pd, pd_scale)))
+                .map(|&(d, pd)| (d, mantissa_at(pd, pd_scale)))
                 .collect(),
             pd_scale,
             edges: bands
                 .edges
                 .iter()
-                .map(|&e| at_scale(e, edge_scale))
+                .map(|&e| mantissa_at(e, edge_scale))
                 .collect(),
             edge_scale,
             no_value: bands.no_value(),
@@ -298,7 +273,7 @@ impl ScaledModel {
     /// digits (inputs have 12; an estimate scaled by a price index could have more).
     pub fn amount(d: Decimal) -> Option<i128> {
         (d.scale() <= AMOUNT_SCALE)
-            .then(|| at_scale(d, AMOUNT_SCALE))
+            .then(|| mantissa_at(d, AMOUNT_SCALE))
             .filter(|a| a.unsigned_abs() <= 10u128.pow(17))
     }
 
