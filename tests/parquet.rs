@@ -59,3 +59,60 @@ fn parquet_accounts_hold_the_same_exact_figures_as_csv() {
         }
     }
 }
+
+/// The loan's own columns are read back from their CSV-encoded form: quoted text (a comma, a quote, a
+/// line break, a neutralized formula) must come back as accounts.csv shows it, and each column typed by
+/// its values (dates, whole numbers, decimals at their largest scale, else text).
+#[test]
+fn parquet_loan_columns_hold_quoted_text_as_accounts_csv_shows_it() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,make,zip,rate,note\n\
+         A1,V1,2022-01-15,\"$21,000.00\",60,19000,0,\"Mercedes-Benz, Inc\",02134,1.5,\n\
+         A2,V2,2022-02-15,21000.5,72,1000,0,\"say \"\"hi\"\"\",90210,2.25,\"two\nlines\"\n\
+         A3,V3,2022-03-15,9000,36,500,0,=HYPERLINK(\"x\"),10001,3,plain\n",
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2022-06-01,15500\nV2,2022-06-01,900\n",
+    );
+    assert_ok(&s.run_book("csv", &["--as-of", "2022-06-30"]));
+    assert_ok(&s.run_book("pq", &["--as-of", "2022-06-30", "--format", "parquet"]));
+    let file = std::fs::File::open(s.path("pq/accounts.parquet")).unwrap();
+    let df = ParquetReader::new(file).finish().unwrap();
+    let rows = read_csv(&s.path("csv/accounts.csv"));
+    let types = [
+        ("origination_date", DataType::Date),
+        ("amount_financed", DataType::Decimal(38, 2)),
+        ("term_months", DataType::Int64),
+        ("make", DataType::String),
+        ("zip", DataType::String),
+        ("rate", DataType::Decimal(38, 2)),
+        ("note", DataType::String),
+    ];
+    for (name, dtype) in types {
+        let col = df.column(name).unwrap();
+        assert_eq!(col.dtype(), &dtype, "{name}");
+        for (i, row) in rows.iter().enumerate() {
+            let cell = match col.get(i).unwrap() {
+                AnyValue::Null => String::new(),
+                AnyValue::String(v) => v.to_string(),
+                AnyValue::StringOwned(v) => v.to_string(),
+                other => other.to_string(),
+            };
+            if matches!(dtype, DataType::Decimal(..)) {
+                let number = |t: &str| t.parse::<rust_decimal::Decimal>().unwrap();
+                assert_eq!(number(&cell), number(&row[name]), "row {i} column {name}");
+            } else {
+                assert_eq!(cell, row[name], "row {i} column {name}");
+            }
+        }
+    }
+    let make: Vec<&str> = rows.iter().map(|r| r["make"].as_str()).collect();
+    assert_eq!(
+        make,
+        ["Mercedes-Benz, Inc", "say \"hi\"", "'=HYPERLINK(\"x\")"]
+    );
+    assert_eq!(rows[1]["note"], "two\nlines");
+}

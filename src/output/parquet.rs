@@ -56,100 +56,258 @@ pub const RATIO_COLUMNS: [&str; 2] = ["ltv", "origination_ltv"];
 /// numbers (no leading zeros, so ZIP codes and ids stay text) as Int64, decimals as Decimal at their
 /// largest scale, else text.
 pub fn typed_column(name: &str, values: &[Option<&str>]) -> PolarsResult<Column> {
-    let present = || values.iter().flatten().copied();
-    let date = |s: &str| crate::date::Date::parse(s).filter(|_| s.len() == 10);
-    if present().next().is_some() && present().all(|s| date(s).is_some()) {
-        return Ok(date_column(name, values.iter().map(|v| v.and_then(date))));
-    }
-    let plain_number = |s: &str| {
-        let digits = s.strip_prefix('-').unwrap_or(s);
-        let int = digits.split('.').next().unwrap_or("");
-        // No leading zeros: `007` and ZIP codes are labels, not numbers.
-        let whole = match int.len() {
-            0 => false,
-            1 => true,
-            _ => !int.starts_with('0'),
-        };
-        whole
-            && digits.bytes().filter(|&b| b == b'.').count() <= 1
-            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-            && !digits.ends_with('.')
-    };
-    if present().next().is_some() && present().all(plain_number) {
-        if present().all(|s| !s.contains('.') && s.len() <= 18) {
-            let ca = Int64Chunked::from_iter_options(
-                name.into(),
-                values.iter().map(|v| v.and_then(|s| s.parse().ok())),
-            );
-            return Ok(ca.into_column());
-        }
-        let parsed: Vec<Option<Decimal>> = values
-            .iter()
-            .map(|v| v.and_then(|s| s.parse().ok()))
-            .collect();
-        let scale = parsed
-            .iter()
-            .flatten()
-            .map(|d| d.scale())
-            .max()
-            .unwrap_or(0);
-        let fits = present().all(|s| s.len() <= 30) && scale <= 12;
-        if fits
-            && parsed
-                .iter()
-                .zip(values)
-                .all(|(p, v)| p.is_some() == v.is_some())
-        {
-            return money(name, parsed.into_iter(), scale);
-        }
-    }
-    Ok(text(name, values.iter().copied()))
+    let mut kind = Kind::ANY;
+    values.iter().flatten().for_each(|s| kind.see(s));
+    kind.column(name, values.iter().copied())
 }
 
-/// Builds the accounts frame and writes it as Parquet to `file`. LZ4: on the 1M book it writes in about
-/// 1.0 s against zstd's 1.7 s (files of 95 MB against 64 MB), and a nightly run is judged on time.
+/// What a column's values allow it to be typed as ([`typed_column`]'s rules), seen one value at a time,
+/// so parts of a column can be seen apart and merged.
+#[derive(Clone, Copy, Debug)]
+struct Kind {
+    present: bool,
+    dates: bool,
+    /// Every value a plain number (`-12.5`, `7`; no leading zeros, no exponent, no grouping).
+    numbers: bool,
+    /// ... and each whole, at most 18 characters: an Int64.
+    ints: bool,
+    /// ... and each a decimal of at most 30 characters: a Decimal at the largest scale.
+    decimals: bool,
+    scale: u32,
+}
+
+impl Kind {
+    /// Before any value: every type still possible.
+    const ANY: Kind = Kind {
+        present: false,
+        dates: true,
+        numbers: true,
+        ints: true,
+        decimals: true,
+        scale: 0,
+    };
+
+    /// Takes a present value into account.
+    fn see(&mut self, s: &str) {
+        self.present = true;
+        if self.dates {
+            self.dates = date(s).is_some();
+        }
+        if !self.numbers {
+            return;
+        }
+        self.numbers = plain_number(s);
+        // Whole numbers of up to 18 characters are decimals of scale 0 too; only others are parsed.
+        if self.numbers && (s.contains('.') || s.len() > 18) {
+            self.ints = false;
+            if self.decimals {
+                match s.parse::<Decimal>() {
+                    Ok(d) if s.len() <= 30 => self.scale = self.scale.max(d.scale()),
+                    _ => self.decimals = false,
+                }
+            }
+        }
+    }
+
+    fn merge(self, other: Kind) -> Kind {
+        Kind {
+            present: self.present || other.present,
+            dates: self.dates && other.dates,
+            numbers: self.numbers && other.numbers,
+            ints: self.ints && other.ints,
+            decimals: self.decimals && other.decimals,
+            scale: self.scale.max(other.scale),
+        }
+    }
+
+    /// The column of `values`, every present one of which has been seen.
+    fn column<'a>(
+        self,
+        name: &str,
+        values: impl Iterator<Item = Option<&'a str>>,
+    ) -> PolarsResult<Column> {
+        if !self.present {
+            return Ok(text(name, values));
+        }
+        if self.dates {
+            return Ok(date_column(name, values.map(|v| v.and_then(date))));
+        }
+        if self.numbers && self.ints {
+            let ints = values.map(|v| v.and_then(|s| s.parse::<i64>().ok()));
+            return Ok(Int64Chunked::from_iter_options(name.into(), ints).into_column());
+        }
+        if self.numbers && self.decimals && self.scale <= 12 {
+            return money(
+                name,
+                values.map(|v| v.and_then(|s| s.parse().ok())),
+                self.scale,
+            );
+        }
+        Ok(text(name, values))
+    }
+}
+
+fn date(s: &str) -> Option<crate::date::Date> {
+    crate::date::Date::parse(s).filter(|_| s.len() == 10)
+}
+
+fn plain_number(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let int = digits.split('.').next().unwrap_or("");
+    // No leading zeros: `007` and ZIP codes are labels, not numbers.
+    let whole = match int.len() {
+        0 => false,
+        1 => true,
+        _ => !int.starts_with('0'),
+    };
+    whole
+        && digits.bytes().filter(|&b| b == b'.').count() <= 1
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && !digits.ends_with('.')
+}
+
+/// Builds the accounts frame and writes it as Parquet to `file`, a row group at a time, so memory holds
+/// one row group's columns rather than the book's (1.3 GB at 1M accounts before). The row groups are
+/// those polars' writer cuts a whole frame into, so the file is the same bytes. LZ4: on the 1M book it
+/// writes in about 1.0 s against zstd's 1.7 s (files of 95 MB against 64 MB), and a nightly run is
+/// judged on time.
 pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
-    let mut df = accounts_frame(book)?;
-    ParquetWriter::new(file)
+    let frames = Frames::new(book)?;
+    let mut groups = row_groups(book.loans.len()).into_iter();
+    let first = frames.frame(groups.next().unwrap_or(0..0))?;
+    let mut writer = ParquetWriter::new(file)
         .with_compression(ParquetCompression::Lz4Raw)
-        .finish(&mut df)?;
-    Ok(())
+        .batched(first.schema())?;
+    // polars compresses and writes a row group on the calling thread: one thread does that while the
+    // pool builds the next row group.
+    let (send, received) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+    std::thread::scope(|scope| {
+        let written = scope.spawn(move || -> PolarsResult<()> {
+            for group in received {
+                writer.write_batch(&group)?;
+            }
+            writer.finish()?;
+            Ok(())
+        });
+        let mut built = Ok(());
+        if send.send(first).is_ok() {
+            for group in groups {
+                match frames.frame(group) {
+                    // A failed send means the writer stopped on an error, which `join` returns.
+                    Ok(frame) => {
+                        if send.send(frame).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        built = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        drop(send);
+        let wrote = written.join().unwrap_or_else(|_| {
+            Err(polars_err!(ComputeError: "the accounts.parquet writer panicked"))
+        });
+        built.and(wrote)
+    })
+}
+
+/// The row groups `ParquetWriter::finish` cuts a frame of `n` rows in one chunk into: `n / 512²` groups
+/// of equal size (the last takes the rest), or one.
+fn row_groups(n: usize) -> Vec<std::ops::Range<usize>> {
+    const ROW_GROUP: usize = 512 * 512;
+    let groups = (n / ROW_GROUP).max(1);
+    let size = n / groups;
+    (0..groups)
+        .map(|g| g * size..if g + 1 == groups { n } else { (g + 1) * size })
+        .collect()
 }
 
 /// The accounts of a book as a typed frame: what accounts.parquet holds and `query` reads.
-///
-/// The computed columns are built a part of the output order at a time, the parts in parallel, then
-/// joined: each part's figures fit in the cache while its 21 columns read them. Built over the whole
-/// book at once, every column walked 400 MB of figures (1.35 s of the 1M book's 3.4 s write stage); before
-/// that, at 1M accounts this stage took 20 s when each column walked the book in random order and each
-/// account's columns were parsed by a CSV reader of its own.
 pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
-    let n = book.loans.len();
-    // One decimal scale for the whole pd column: the largest of the accounts' pds.
-    let pd_scale = book
-        .loans
-        .par_iter()
-        .map(|l| book.model.pd_for(l.days_past_due).scale())
-        .max()
-        .unwrap_or(2);
-    const PART: usize = 1 << 15;
-    let parts: Vec<Vec<Column>> = (0..n.div_ceil(PART))
+    Frames::new(book)?.frame(0..book.loans.len())
+}
+
+/// What every part of the accounts frame shares, settled over the whole book first: the pd column's
+/// scale and the loan columns' types.
+struct Frames<'a> {
+    book: &'a Book,
+    pd_scale: u32,
+    tail: Vec<Kind>,
+}
+
+/// Accounts per part: a part's figures and text fit in the cache while its columns read them. (Built
+/// over the whole book at once, every column walked 400 MB of figures; before that, at 1M accounts the
+/// frame took 20 s when each column walked the book in random order.)
+const PART: usize = 1 << 14;
+
+fn parts(
+    range: std::ops::Range<usize>,
+) -> impl IndexedParallelIterator<Item = std::ops::Range<usize>> {
+    let (start, end) = (range.start, range.end);
+    (0..range.len().div_ceil(PART))
         .into_par_iter()
-        .map(|p| computed_columns(book, p * PART..((p + 1) * PART).min(n), pd_scale))
-        .collect::<PolarsResult<_>>()?;
-    let mut parts = parts.into_iter();
-    let mut columns = match parts.next() {
-        Some(first) => first,
-        None => computed_columns(book, 0..0, pd_scale)?,
-    };
-    for part in parts {
-        for (c, more) in columns.iter_mut().zip(part) {
-            c.append_owned(more)?;
-        }
+        .map(move |p| start + p * PART..(start + (p + 1) * PART).min(end))
+}
+
+impl<'a> Frames<'a> {
+    fn new(book: &'a Book) -> PolarsResult<Frames<'a>> {
+        // One decimal scale for the whole pd column: the largest of the accounts' pds.
+        let pd_scale = book
+            .loans
+            .par_iter()
+            .map(|l| book.model.pd_for(l.days_past_due).scale())
+            .max()
+            .unwrap_or(2);
+        // A loan column's type depends on all its values: see them all before building any part.
+        let width = book.layout.tail_names.len();
+        let tail = parts(0..book.loans.len())
+            .map(|range| {
+                let part = TailPart::new(book, range, width)?;
+                let mut kinds = vec![Kind::ANY; width];
+                for (c, kind) in kinds.iter_mut().enumerate() {
+                    part.values(c).flatten().for_each(|s| kind.see(s));
+                }
+                PolarsResult::Ok(kinds)
+            })
+            .try_reduce(
+                || vec![Kind::ANY; width],
+                |a, b| Ok(a.into_iter().zip(b).map(|(a, b)| a.merge(b)).collect()),
+            )?;
+        Ok(Frames {
+            book,
+            pd_scale,
+            tail,
+        })
     }
-    // One chunk per column, as when the frame was built whole: the Parquet file is the same bytes.
-    columns.par_iter_mut().for_each(|c| *c = c.rechunk());
-    tail_columns(book, columns)
+
+    /// The accounts at output positions `range`, one chunk per column.
+    fn frame(&self, range: std::ops::Range<usize>) -> PolarsResult<DataFrame> {
+        let rows = range.len();
+        let parts: Vec<Vec<Column>> = parts(range.clone())
+            .map(|part| self.columns(part))
+            .collect::<PolarsResult<_>>()?;
+        let columns = if parts.is_empty() {
+            self.columns(range.start..range.start)?
+        } else {
+            append_parts(parts)?
+        };
+        DataFrame::new(rows, columns)
+    }
+
+    /// Every column of the accounts at output positions `range`: the computed ones, then the loan's own.
+    fn columns(&self, range: std::ops::Range<usize>) -> PolarsResult<Vec<Column>> {
+        let book = self.book;
+        let mut columns = computed_columns(book, range.clone(), self.pd_scale)?;
+        let names = &book.layout.tail_names;
+        let tail = TailPart::new(book, range, names.len())?;
+        for (c, (name, kind)) in names.iter().zip(&self.tail).enumerate() {
+            columns.push(kind.column(name, tail.values(c))?);
+        }
+        Ok(columns)
+    }
 }
 
 /// The computed columns (figures, valuation, outlook, segments) of the accounts at output positions
@@ -298,42 +456,72 @@ fn computed_columns(
     builders.iter().map(|build| build()).collect()
 }
 
-/// `columns` and then the loan's own columns: the whole accounts frame.
-fn tail_columns(book: &Book, mut columns: Vec<Column>) -> PolarsResult<DataFrame> {
-    let n = book.loans.len();
-    // The loan's own columns, from their CSV-encoded form: written out in output order (a range of
-    // accounts per task) and read back by polars' multi-threaded CSV reader as text, then typed.
-    let names = &book.layout.tail_names;
-    if !names.is_empty() && n > 0 {
-        const PIECE: usize = 1 << 16;
-        let pieces: Vec<String> = (0..n.div_ceil(PIECE))
-            .into_par_iter()
-            .map(|p| tail_lines(book, p * PIECE..((p + 1) * PIECE).min(n)))
-            .collect();
-        let text = CsvReadOptions::default()
-            .with_has_header(false)
-            .with_infer_schema_length(Some(0))
-            .into_reader_with_file_handle(std::io::Cursor::new(pieces.concat().into_bytes()))
-            .finish()?;
-        drop(pieces);
-        let typed: Vec<Column> = names
-            .par_iter()
-            .enumerate()
-            .map(|(c, name)| {
-                let column = text.select_at_idx(c + 1).ok_or_else(|| {
-                    polars_err!(ComputeError: "accounts column {name} is missing from its encoded form")
-                })?;
-                let values: Vec<Option<&str>> = column
-                    .str()?
-                    .iter()
-                    .map(|v| v.filter(|s| !s.is_empty()))
-                    .collect();
-                typed_column(name, &values)
-            })
-            .collect::<PolarsResult<_>>()?;
-        columns.extend(typed);
+/// Parts' columns joined into whole columns of one chunk each (as a column built whole is, so the
+/// Parquet file does not depend on the part size).
+fn append_parts(parts: Vec<Vec<Column>>) -> PolarsResult<Vec<Column>> {
+    let mut parts = parts.into_iter();
+    let Some(mut columns) = parts.next() else {
+        return Ok(Vec::new());
+    };
+    for part in parts {
+        for (c, more) in columns.iter_mut().zip(part) {
+            c.append_owned(more)?;
+        }
     }
-    DataFrame::new(n, columns)
+    columns.par_iter_mut().for_each(|c| *c = c.rechunk());
+    Ok(columns)
+}
+
+/// The loan's own columns of the accounts at some output positions, read back from their CSV-encoded
+/// form (a comma before each field) into one buffer of the same form, quotes removed: row r's field c
+/// lies after the comma at `marks[r * (width + 1) + c]`, up to the next mark.
+struct TailPart {
+    text: String,
+    marks: Vec<u32>,
+    width: usize,
+}
+
+impl TailPart {
+    fn new(book: &Book, range: std::ops::Range<usize>, width: usize) -> PolarsResult<TailPart> {
+        let rows = range.len();
+        let mut part = TailPart {
+            text: String::with_capacity(rows * 80),
+            marks: Vec::with_capacity(rows * (width + 1)),
+            width,
+        };
+        for &i in &book.order[range] {
+            let loan = &book.loans[i as usize];
+            let (tail, row) = (loan.tail(), part.marks.len());
+            let at = part.text.len() as u32;
+            if memchr::memchr(b'"', tail.as_bytes()).is_none() {
+                // Most rows: the encoded form is the decoded one; find its commas.
+                part.text.push_str(tail);
+                let commas = memchr::memchr_iter(b',', tail.as_bytes());
+                part.marks.extend(commas.map(|p| at + p as u32));
+            } else if let Some(fields) = tail.strip_prefix(',') {
+                crate::csvfmt::for_each_field(fields, |field| {
+                    part.marks.push(part.text.len() as u32);
+                    part.text.push(',');
+                    part.text.push_str(field);
+                });
+            }
+            if part.marks.len() - row != width || (width > 0 && !tail.starts_with(',')) {
+                return Err(polars_err!(ComputeError:
+                    "account {} has {} of its {width} loan columns in their encoded form",
+                    loan.account_id(), part.marks.len() - row));
+            }
+            part.marks.push(part.text.len() as u32);
+        }
+        Ok(part)
+    }
+
+    /// Column c's values, empty text as missing.
+    fn values(&self, c: usize) -> impl Iterator<Item = Option<&str>> + '_ {
+        self.marks.chunks_exact(self.width + 1).map(move |row| {
+            let field = &self.text[row[c] as usize + 1..row[c + 1] as usize];
+            Some(field).filter(|f| !f.is_empty())
+        })
+    }
 }
 
 /// What the columns need of one account, gathered in output order.
@@ -346,17 +534,4 @@ struct Row<'a> {
     term_band: &'static str,
     outlook: crate::book::Outlook<'a>,
     valuation: Option<&'a crate::book::matching::Valuation>,
-}
-
-/// The loan's own columns of the accounts at output positions `range`, one CSV line per account. Each
-/// line starts with a sentinel field, so none is blank (a CSV reader skips blank lines) and the rows
-/// stay aligned with the accounts.
-fn tail_lines(book: &Book, range: std::ops::Range<usize>) -> String {
-    let mut lines = String::with_capacity(range.len() * 64);
-    for &i in &book.order[range] {
-        lines.push('x');
-        lines.push_str(book.loans[i as usize].tail());
-        lines.push('\n');
-    }
-    lines
 }
