@@ -116,3 +116,39 @@ fn parquet_loan_columns_hold_quoted_text_as_accounts_csv_shows_it() {
     );
     assert_eq!(rows[1]["note"], "two\nlines");
 }
+
+/// A loan column holding a 25-digit number and a 12-place decimal was typed Decimal at scale 12: the
+/// 25-digit value, rescaled past rust_decimal's 28 digits, was written as 12345678901234567.89012345,
+/// a silently wrong number. A column whose values need more than 28 digits at one scale stays text.
+#[test]
+fn regression_a_long_number_beside_a_fine_decimal_lost_digits_in_parquet() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER},big,fine\n\
+             A1,V1,2022-01-15,21000,60,19000,0,1234567890123456789012345,1234567890123456.5\n\
+             A2,V2,2022-01-15,21000,60,19000,0,0.123456789012,0.123456789012\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2022-06-01,15500\n",
+    );
+    assert_ok(&s.run_book("pq", &["--as-of", "2022-06-30", "--format", "parquet"]));
+    let file = std::fs::File::open(s.path("pq/accounts.parquet")).unwrap();
+    let df = ParquetReader::new(file).finish().unwrap();
+    let big = df.column("big").unwrap();
+    assert_eq!(big.dtype(), &DataType::String);
+    assert_eq!(
+        big.get(0).unwrap().get_str(),
+        Some("1234567890123456789012345")
+    );
+    // 16 + 12 digits fit rust_decimal's 28: a decimal, exact.
+    let fine = df.column("fine").unwrap();
+    assert_eq!(fine.dtype(), &DataType::Decimal(38, 12));
+    assert_eq!(
+        fine.get(0).unwrap().to_string(),
+        "1234567890123456.500000000000"
+    );
+}

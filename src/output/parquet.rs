@@ -71,10 +71,14 @@ struct Kind {
     numbers: bool,
     /// ... and each whole, at most 18 characters: an Int64.
     ints: bool,
-    /// ... and each a decimal of at most 30 characters: a Decimal at the largest scale.
-    decimals: bool,
+    /// The most digits before the point and after it, of any value: a Decimal at the largest scale
+    /// when every value fits it in 28 digits (rust_decimal's precision, so no digit is lost).
+    int_digits: u32,
     scale: u32,
 }
+
+/// The most digits after the point a decimal loan column may have.
+const MAX_SCALE: u32 = 12;
 
 impl Kind {
     /// Before any value: every type still possible.
@@ -83,7 +87,7 @@ impl Kind {
         dates: true,
         numbers: true,
         ints: true,
-        decimals: true,
+        int_digits: 0,
         scale: 0,
     };
 
@@ -96,15 +100,12 @@ impl Kind {
         if !self.numbers {
             return;
         }
-        self.numbers = plain_number(s);
-        // Whole numbers of up to 18 characters are decimals of scale 0 too; only others are parsed.
-        if self.numbers && (s.contains('.') || s.len() > 18) {
-            self.ints = false;
-            if self.decimals {
-                match s.parse::<Decimal>() {
-                    Ok(d) if s.len() <= 30 => self.scale = self.scale.max(d.scale()),
-                    _ => self.decimals = false,
-                }
+        match Shape::of(s) {
+            None => self.numbers = false,
+            Some(shape) => {
+                self.ints &= shape.fraction.is_none() && s.len() <= 18;
+                self.int_digits = self.int_digits.max(shape.int_digits);
+                self.scale = self.scale.max(shape.fraction.unwrap_or(0));
             }
         }
     }
@@ -115,7 +116,7 @@ impl Kind {
             dates: self.dates && other.dates,
             numbers: self.numbers && other.numbers,
             ints: self.ints && other.ints,
-            decimals: self.decimals && other.decimals,
+            int_digits: self.int_digits.max(other.int_digits),
             scale: self.scale.max(other.scale),
         }
     }
@@ -136,12 +137,11 @@ impl Kind {
             let ints = values.map(|v| v.and_then(|s| s.parse::<i64>().ok()));
             return Ok(Int64Chunked::from_iter_options(name.into(), ints).into_column());
         }
-        if self.numbers && self.decimals && self.scale <= 12 {
-            return money(
-                name,
-                values.map(|v| v.and_then(|s| s.parse().ok())),
-                self.scale,
-            );
+        if self.numbers && self.scale <= MAX_SCALE && self.int_digits + self.scale <= 28 {
+            let scale = self.scale;
+            let units = values.map(|v| v.and_then(|s| Shape::of(s)?.units(s, scale)));
+            let ca = Int128Chunked::from_iter_options(name.into(), units);
+            return Ok(ca.into_decimal(38, scale as usize)?.into_column());
         }
         Ok(text(name, values))
     }
@@ -151,19 +151,47 @@ fn date(s: &str) -> Option<crate::date::Date> {
     crate::date::Date::parse(s).filter(|_| s.len() == 10)
 }
 
-fn plain_number(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let int = digits.split('.').next().unwrap_or("");
-    // No leading zeros: `007` and ZIP codes are labels, not numbers.
-    let whole = match int.len() {
-        0 => false,
-        1 => true,
-        _ => !int.starts_with('0'),
-    };
-    whole
-        && digits.bytes().filter(|&b| b == b'.').count() <= 1
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && !digits.ends_with('.')
+/// A plain number's digits: a sign, digits with no leading zero (`007` and ZIP codes are labels, not
+/// numbers), and at most one point with digits after it.
+struct Shape {
+    int_digits: u32,
+    /// Digits after the point (None: no point).
+    fraction: Option<u32>,
+}
+
+impl Shape {
+    fn of(s: &str) -> Option<Shape> {
+        let digits = s.strip_prefix('-').unwrap_or(s).as_bytes();
+        let point = digits.iter().position(|&b| b == b'.');
+        let (int, fraction) = match point {
+            Some(p) => (&digits[..p], Some(&digits[p + 1..])),
+            None => (digits, None),
+        };
+        let all_digits = |part: &[u8]| part.iter().all(u8::is_ascii_digit);
+        let plain = !int.is_empty()
+            && (int.len() == 1 || int[0] != b'0')
+            && all_digits(int)
+            && fraction.is_none_or(|f| !f.is_empty() && all_digits(f));
+        plain.then(|| Shape {
+            int_digits: int.len() as u32,
+            fraction: fraction.map(|f| f.len() as u32),
+        })
+    }
+
+    /// `s` (of this shape) in units of 10^-scale, if it has at most `scale` digits after the point
+    /// and 28 in all. Integer arithmetic: exact, and cheaper than a decimal parse and rescale.
+    fn units(&self, s: &str, scale: u32) -> Option<i128> {
+        let fraction = self.fraction.unwrap_or(0);
+        if fraction > scale || self.int_digits + scale > 28 {
+            return None;
+        }
+        let magnitude = s
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .fold(0i128, |n, b| n * 10 + i128::from(b - b'0'));
+        let units = magnitude * 10i128.pow(scale - fraction);
+        Some(if s.starts_with('-') { -units } else { units })
+    }
 }
 
 /// Builds the accounts frame and writes it as Parquet to `file`, a row group at a time, so memory holds
@@ -493,12 +521,19 @@ impl TailPart {
             let loan = &book.loans[i as usize];
             let (tail, row) = (loan.tail(), part.marks.len());
             let at = part.text.len() as u32;
-            if memchr::memchr(b'"', tail.as_bytes()).is_none() {
-                // Most rows: the encoded form is the decoded one; find its commas.
+            // Most rows have no quote: the encoded form is the decoded one; mark its commas. (A byte
+            // loop: `memchr_iter` costs a call per comma, and fields are a few bytes.)
+            let mut quoted = false;
+            for (p, &b) in tail.as_bytes().iter().enumerate() {
+                quoted |= b == b'"';
+                if b == b',' {
+                    part.marks.push(at + p as u32);
+                }
+            }
+            if !quoted {
                 part.text.push_str(tail);
-                let commas = memchr::memchr_iter(b',', tail.as_bytes());
-                part.marks.extend(commas.map(|p| at + p as u32));
             } else if let Some(fields) = tail.strip_prefix(',') {
+                part.marks.truncate(row);
                 crate::csvfmt::for_each_field(fields, |field| {
                     part.marks.push(part.text.len() as u32);
                     part.text.push(',');
