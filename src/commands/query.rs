@@ -126,11 +126,22 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
                     ctx.register("rejects", rejects.lazy());
                 }
             }
-            read_runs(dirs)?
+            let (frame, bands) = read_runs(dirs)?;
+            (frame.lazy(), bands)
         }
         Source::Inputs(config) => {
             let pool = super::thread_pool(config.threads)?;
-            let book = pool.install(|| book::build(&config.plan(), progress))?;
+            // The query's tables show no stress scenario: leave them out of the book (a quarter of
+            // the figures' time). The run-off stays: `months_to_positive_equity` is a column.
+            let model = book::model::Model {
+                scenarios: Vec::new(),
+                ..config.model.clone()
+            };
+            let plan = book::Plan {
+                model: &model,
+                ..config.plan()
+            };
+            let book = pool.install(|| book::build(&plan, progress))?;
             for (name, path) in [
                 ("loans", Some(&config.loans)),
                 ("valuations", config.valuations.as_ref()),
@@ -188,25 +199,26 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
             )
             .map_err(internal)?;
             ctx.register("rejects", table.lazy());
-            let mut frame = crate::output::parquet::accounts_frame(&book).map_err(internal)?;
-            if frame.column("as_of").is_err() {
-                let as_of = std::iter::repeat_n(Some(config.as_of), frame.height());
-                let column = crate::output::parquet::date_column("as_of", as_of);
-                frame.with_column(column).map_err(internal)?;
-            }
-            (frame, book.bands.labels.clone())
+            let bands = book.bands.labels.clone();
+            let scan = crate::output::parquet::AccountsScan::new(
+                std::sync::Arc::new(book),
+                std::sync::Arc::new(pool),
+            );
+            (scan.and_then(|s| s.lazy()).map_err(internal)?, bands)
         }
     };
+    let mut accounts = accounts;
     let scope = Scope {
         columns: accounts
-            .get_column_names()
-            .iter()
+            .collect_schema()
+            .map_err(internal)?
+            .iter_names()
             .map(|c| c.to_string())
             .collect(),
         ordered: natural_orders(bands),
     };
     check_columns(&args, &scope.columns)?;
-    ctx.register("accounts", accounts.lazy());
+    ctx.register("accounts", accounts);
     let mut ctx = ctx;
     let answer = run_sql(&mut ctx, &sql, &scope)?;
     let answer = match (&args.by[..], args.sql.is_none()) {

@@ -200,7 +200,8 @@ impl Shape {
 /// writes in about 1.0 s against zstd's 1.7 s (files of 95 MB against 64 MB), and a nightly run is
 /// judged on time.
 pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
-    let frames = Frames::new(book)?;
+    let settled = Settled::of(book)?;
+    let frames = Frames::all(book, &settled);
     let mut groups = row_groups(book.loans.len()).into_iter();
     let first = frames.frame(groups.next().unwrap_or(0..0))?;
     let mut writer = ParquetWriter::new(file)
@@ -253,35 +254,21 @@ fn row_groups(n: usize) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
-/// The accounts of a book as a typed frame: what accounts.parquet holds and `query` reads.
+/// The accounts of a book as a typed frame: what accounts.parquet holds.
 pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
-    Frames::new(book)?.frame(0..book.loans.len())
+    let settled = Settled::of(book)?;
+    Frames::all(book, &settled).frame(0..book.loans.len())
 }
 
 /// What every part of the accounts frame shares, settled over the whole book first: the pd column's
 /// scale and the loan columns' types.
-struct Frames<'a> {
-    book: &'a Book,
+struct Settled {
     pd_scale: u32,
     tail: Vec<Kind>,
 }
 
-/// Accounts per part: a part's figures and text fit in the cache while its columns read them. (Built
-/// over the whole book at once, every column walked 400 MB of figures; before that, at 1M accounts the
-/// frame took 20 s when each column walked the book in random order.)
-const PART: usize = 1 << 14;
-
-fn parts(
-    range: std::ops::Range<usize>,
-) -> impl IndexedParallelIterator<Item = std::ops::Range<usize>> {
-    let (start, end) = (range.start, range.end);
-    (0..range.len().div_ceil(PART))
-        .into_par_iter()
-        .map(move |p| start + p * PART..(start + (p + 1) * PART).min(end))
-}
-
-impl<'a> Frames<'a> {
-    fn new(book: &'a Book) -> PolarsResult<Frames<'a>> {
+impl Settled {
+    fn of(book: &Book) -> PolarsResult<Settled> {
         // One decimal scale for the whole pd column: the largest of the accounts' pds.
         let pd_scale = book
             .loans
@@ -304,11 +291,43 @@ impl<'a> Frames<'a> {
                 || vec![Kind::ANY; width],
                 |a, b| Ok(a.into_iter().zip(b).map(|(a, b)| a.merge(b)).collect()),
             )?;
-        Ok(Frames {
+        Ok(Settled { pd_scale, tail })
+    }
+}
+
+/// Builds the accounts frame, or some of its columns, a range of the output order at a time.
+struct Frames<'a> {
+    book: &'a Book,
+    settled: &'a Settled,
+    /// The columns to build (None: all).
+    wanted: Option<&'a [PlSmallStr]>,
+}
+
+/// Accounts per part: a part's figures and text fit in the cache while its columns read them. (Built
+/// over the whole book at once, every column walked 400 MB of figures; before that, at 1M accounts the
+/// frame took 20 s when each column walked the book in random order.)
+const PART: usize = 1 << 14;
+
+fn parts(
+    range: std::ops::Range<usize>,
+) -> impl IndexedParallelIterator<Item = std::ops::Range<usize>> {
+    let (start, end) = (range.start, range.end);
+    (0..range.len().div_ceil(PART))
+        .into_par_iter()
+        .map(move |p| start + p * PART..(start + (p + 1) * PART).min(end))
+}
+
+impl<'a> Frames<'a> {
+    fn all(book: &'a Book, settled: &'a Settled) -> Frames<'a> {
+        Frames {
             book,
-            pd_scale,
-            tail,
-        })
+            settled,
+            wanted: None,
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.wanted.is_none_or(|w| w.iter().any(|c| c == name))
     }
 
     /// The accounts at output positions `range`, one chunk per column.
@@ -325,16 +344,100 @@ impl<'a> Frames<'a> {
         DataFrame::new(rows, columns)
     }
 
-    /// Every column of the accounts at output positions `range`: the computed ones, then the loan's own.
+    /// The wanted columns of the accounts at output positions `range`: the computed ones, then the
+    /// loan's own.
     fn columns(&self, range: std::ops::Range<usize>) -> PolarsResult<Vec<Column>> {
         let book = self.book;
-        let mut columns = computed_columns(book, range.clone(), self.pd_scale)?;
+        let wants = |name: &str| self.wants(name);
+        let mut columns = computed_columns(book, range.clone(), self.settled.pd_scale, &wants)?;
         let names = &book.layout.tail_names;
-        let tail = TailPart::new(book, range, names.len())?;
-        for (c, (name, kind)) in names.iter().zip(&self.tail).enumerate() {
-            columns.push(kind.column(name, tail.values(c))?);
+        if names.iter().any(|name| wants(name)) {
+            let tail = TailPart::new(book, range, names.len())?;
+            for (c, (name, kind)) in names.iter().zip(&self.settled.tail).enumerate() {
+                if wants(name) {
+                    columns.push(kind.column(name, tail.values(c))?);
+                }
+            }
         }
         Ok(columns)
+    }
+}
+
+/// The accounts of a book as the `accounts` table of `underwater query`: a polars scan that builds
+/// only the columns the query reads (polars' projection pushdown names them), plus `as_of`. A query
+/// by `new_used` of the 1M-loan book builds a few of the 36 columns instead of all of them.
+pub struct AccountsScan {
+    book: std::sync::Arc<Book>,
+    settled: Settled,
+    schema: SchemaRef,
+    /// The run's thread pool (`--threads`): the scan is called on one of polars' threads.
+    pool: std::sync::Arc<rayon::ThreadPool>,
+}
+
+impl AccountsScan {
+    pub fn new(
+        book: std::sync::Arc<Book>,
+        pool: std::sync::Arc<rayon::ThreadPool>,
+    ) -> PolarsResult<AccountsScan> {
+        let settled = pool.install(|| Settled::of(&book))?;
+        let mut schema = Frames::all(&book, &settled)
+            .frame(0..0)?
+            .schema()
+            .as_ref()
+            .clone();
+        if schema.get("as_of").is_none() {
+            schema.with_column("as_of".into(), DataType::Date);
+        }
+        Ok(AccountsScan {
+            book,
+            settled,
+            schema: std::sync::Arc::new(schema),
+            pool,
+        })
+    }
+
+    pub fn lazy(self) -> PolarsResult<LazyFrame> {
+        let args = ScanArgsAnonymous {
+            schema: Some(self.schema.clone()),
+            name: "accounts",
+            ..ScanArgsAnonymous::default()
+        };
+        LazyFrame::anonymous_scan(std::sync::Arc::new(self), args)
+    }
+}
+
+impl AnonymousScan for AccountsScan {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn schema(&self, _infer_schema_length: Option<usize>) -> PolarsResult<SchemaRef> {
+        Ok(self.schema.clone())
+    }
+
+    fn allows_projection_pushdown(&self) -> bool {
+        true
+    }
+
+    fn scan(&self, args: AnonymousScanArgs) -> PolarsResult<DataFrame> {
+        let book = &*self.book;
+        let rows = args
+            .n_rows
+            .map_or(book.loans.len(), |n| n.min(book.loans.len()));
+        let frames = Frames {
+            book,
+            settled: &self.settled,
+            wanted: args.with_columns.as_deref(),
+        };
+        let mut frame = self.pool.install(|| frames.frame(0..rows))?;
+        if frames.wants("as_of") && frame.column("as_of").is_err() {
+            let as_of = std::iter::repeat_n(Some(book.as_of), rows);
+            frame.with_column(date_column("as_of", as_of))?;
+        }
+        match args.with_columns {
+            Some(wanted) => frame.select(wanted.iter().cloned()),
+            None => Ok(frame),
+        }
     }
 }
 
@@ -344,7 +447,14 @@ fn computed_columns(
     book: &Book,
     range: std::ops::Range<usize>,
     pd_scale: u32,
+    wants: &dyn Fn(&str) -> bool,
 ) -> PolarsResult<Vec<Column>> {
+    let names = crate::input::schema::ACCOUNT_COLUMNS
+        .iter()
+        .chain(&crate::input::schema::PREVIOUS_COLUMNS);
+    if !names.clone().any(|name| wants(name)) {
+        return Ok(Vec::new());
+    }
     let n = range.len();
     let order = &book.order[range];
     // One pass over the part in output order gathers what every column needs, so the columns read
@@ -481,7 +591,13 @@ fn computed_columns(
             )
         }));
     }
-    builders.iter().map(|build| build()).collect()
+    // The builders are in the order of the names (a test checks the frame's column names).
+    builders
+        .iter()
+        .zip(names)
+        .filter(|(_, name)| wants(name))
+        .map(|(build, _)| build())
+        .collect()
 }
 
 /// Parts' columns joined into whole columns of one chunk each (as a column built whole is, so the
