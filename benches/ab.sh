@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A/B: two underwater binaries on the same generated book, alternating, RUNS times each; median wall time
 # and peak RSS of each, and whether their outputs are byte-identical (summary.json timestamps aside).
-# usage: bash benches/ab.sh OLD_BINARY NEW_BINARY [LOANS]   (default 1000000)
+# usage: [ARGS="--format parquet"] bash benches/ab.sh OLD_BINARY NEW_BINARY [LOANS]   (default 1000000)
 # To get the old binary: git worktree add /tmp/old REV && (cd /tmp/old && cargo build --release), then
 # use $CARGO_TARGET_DIR/release/underwater copied aside before building the new one.
 set -euo pipefail
 OLD=$1; NEW=$2; N=${3:-1000000}
 RUNS=${RUNS:-5}
+# Extra flags for both runs, e.g. ARGS="--format parquet".
+ARGS=${ARGS:-}
 WORK=${WORK:-/tmp/underwater-bench}
 AS_OF=2025-06-30
 BOOK="$WORK/book-$N"
@@ -18,7 +20,7 @@ for i in $(seq "$RUNS"); do
     bin=$OLD; [ $side = new ] && bin=$NEW
     rm -rf "$WORK/ab-$side"
     /usr/bin/time -f "$side %e %M" -a -o "$WORK/ab-times" \
-      "$bin" run --loans "$BOOK/loans.csv" --valuations "$BOOK/valuations.csv" --as-of $AS_OF --out "$WORK/ab-$side" -q
+      "$bin" run --loans "$BOOK/loans.csv" --valuations "$BOOK/valuations.csv" --as-of $AS_OF --out "$WORK/ab-$side" -q $ARGS
   done
 done
 for side in old new; do

@@ -191,7 +191,7 @@ pub fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<st
                     file.write_all(p.as_bytes()).context(context)?;
                     written += p.len() as u64;
                 }
-                writeback(&file, (start, written), previous);
+                super::staging::writeback(&file, (start, written), previous);
                 previous = (start, written);
             }
             Ok(file)
@@ -214,35 +214,4 @@ pub fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<st
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the accounts.csv writer panicked")))
     })
-}
-
-/// Starts writing the byte range `now` of `file` to disk, then waits until the range `before` is on disk
-/// (Linux only). The writer thread waits on the disk while the pool formats the next group, so at the end the
-/// fsync that publishes the outputs has only the last group left. A hint: failures are ignored, the fsync
-/// is what guarantees durability.
-fn writeback(file: &std::fs::File, now: (u64, u64), before: (u64, u64)) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::io::AsRawFd;
-        let range = |(start, end): (u64, u64), flags| {
-            // SAFETY: a plain system call on a file descriptor that `file` keeps open for the call.
-            unsafe {
-                libc::sync_file_range(
-                    file.as_raw_fd(),
-                    start as libc::off64_t,
-                    (end - start) as libc::off64_t,
-                    flags,
-                );
-            }
-        };
-        range(now, libc::SYNC_FILE_RANGE_WRITE);
-        range(
-            before,
-            libc::SYNC_FILE_RANGE_WAIT_BEFORE
-                | libc::SYNC_FILE_RANGE_WRITE
-                | libc::SYNC_FILE_RANGE_WAIT_AFTER,
-        );
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (file, now, before);
 }

@@ -52,8 +52,9 @@ pub fn publish(
         }
         Format::Parquet => {
             let name = "accounts.parquet";
-            let file = staging.create(name)?;
-            parquet::write_accounts(book, file).context("cannot write accounts.parquet")?;
+            let file = parquet::write_accounts(book, staging.create(name)?)
+                .context("cannot write accounts.parquet (disk full?)")?;
+            staging.finish_file(name, file)?;
             outputs.push(name.to_string());
         }
     }

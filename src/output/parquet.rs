@@ -199,18 +199,21 @@ impl Shape {
 /// those polars' writer cuts a whole frame into, so the file is the same bytes. LZ4: on the 1M book it
 /// writes in about 1.0 s against zstd's 1.7 s (files of 95 MB against 64 MB), and a nightly run is
 /// judged on time.
-pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
+pub fn write_accounts(book: &Book, file: File) -> PolarsResult<File> {
     let settled = Settled::of(book)?;
     let frames = Frames::all(book, &settled);
     let mut groups = row_groups(book.loans.len()).into_iter();
     let first = frames.frame(groups.next().unwrap_or(0..0))?;
-    let mut writer = ParquetWriter::new(file)
+    // polars writes each page header and footer field as a write of its own: buffer them, and hand
+    // the file to the kernel for writeback as it grows, so the fsync that publishes it has little left.
+    let mut streamed = super::staging::StreamedFile::new(file);
+    let mut writer = ParquetWriter::new(&mut streamed)
         .with_compression(ParquetCompression::Lz4Raw)
         .batched(first.schema())?;
     // polars compresses and writes a row group on the calling thread: one thread does that while the
     // pool builds the next row group.
     let (send, received) = std::sync::mpsc::sync_channel::<DataFrame>(1);
-    std::thread::scope(|scope| {
+    let (built, wrote) = std::thread::scope(|scope| {
         let written = scope.spawn(move || -> PolarsResult<()> {
             for group in received {
                 writer.write_batch(&group)?;
@@ -239,8 +242,10 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<()> {
         let wrote = written.join().unwrap_or_else(|_| {
             Err(polars_err!(ComputeError: "the accounts.parquet writer panicked"))
         });
-        built.and(wrote)
-    })
+        (built, wrote)
+    });
+    built.and(wrote)?;
+    Ok(streamed.into_file()?)
 }
 
 /// The row groups `ParquetWriter::finish` cuts a frame of `n` rows in one chunk into: `n / 512²` groups
@@ -279,14 +284,17 @@ impl Settled {
         // A loan column's type depends on all its values: see them all before building any part.
         let width = book.layout.tail_names.len();
         let tail = parts(0..book.loans.len())
-            .map(|range| {
-                let part = TailPart::new(book, range, width)?;
-                let mut kinds = vec![Kind::ANY; width];
-                for (c, kind) in kinds.iter_mut().enumerate() {
-                    part.values(c).flatten().for_each(|s| kind.see(s));
-                }
-                PolarsResult::Ok(kinds)
-            })
+            .map_init(
+                || TailPart::new(width),
+                |part, range| {
+                    part.fill(book, range)?;
+                    let mut kinds = vec![Kind::ANY; width];
+                    for (c, kind) in kinds.iter_mut().enumerate() {
+                        part.values(c).flatten().for_each(|s| kind.see(s));
+                    }
+                    PolarsResult::Ok(kinds)
+                },
+            )
             .try_reduce(
                 || vec![Kind::ANY; width],
                 |a, b| Ok(a.into_iter().zip(b).map(|(a, b)| a.merge(b)).collect()),
@@ -333,11 +341,15 @@ impl<'a> Frames<'a> {
     /// The accounts at output positions `range`, one chunk per column.
     fn frame(&self, range: std::ops::Range<usize>) -> PolarsResult<DataFrame> {
         let rows = range.len();
+        let width = self.book.layout.tail_names.len();
         let parts: Vec<Vec<Column>> = parts(range.clone())
-            .map(|part| self.columns(part))
+            .map_init(
+                || TailPart::new(width),
+                |tail, part| self.columns(part, tail),
+            )
             .collect::<PolarsResult<_>>()?;
         let columns = if parts.is_empty() {
-            self.columns(range.start..range.start)?
+            self.columns(range.start..range.start, &mut TailPart::new(width))?
         } else {
             append_parts(parts)?
         };
@@ -346,13 +358,17 @@ impl<'a> Frames<'a> {
 
     /// The wanted columns of the accounts at output positions `range`: the computed ones, then the
     /// loan's own.
-    fn columns(&self, range: std::ops::Range<usize>) -> PolarsResult<Vec<Column>> {
+    fn columns(
+        &self,
+        range: std::ops::Range<usize>,
+        tail: &mut TailPart,
+    ) -> PolarsResult<Vec<Column>> {
         let book = self.book;
         let wants = |name: &str| self.wants(name);
         let mut columns = computed_columns(book, range.clone(), self.settled.pd_scale, &wants)?;
         let names = &book.layout.tail_names;
         if names.iter().any(|name| wants(name)) {
-            let tail = TailPart::new(book, range, names.len())?;
+            tail.fill(book, range)?;
             for (c, (name, kind)) in names.iter().zip(&self.settled.tail).enumerate() {
                 if wants(name) {
                     columns.push(kind.column(name, tail.values(c))?);
@@ -626,13 +642,22 @@ struct TailPart {
 }
 
 impl TailPart {
-    fn new(book: &Book, range: std::ops::Range<usize>, width: usize) -> PolarsResult<TailPart> {
-        let rows = range.len();
-        let mut part = TailPart {
-            text: String::with_capacity(rows * 80),
-            marks: Vec::with_capacity(rows * (width + 1)),
+    fn new(width: usize) -> TailPart {
+        TailPart {
+            text: String::new(),
+            marks: Vec::new(),
             width,
-        };
+        }
+    }
+
+    /// Reads the accounts at output positions `range` into the part, replacing what it held. A part is
+    /// refilled rather than made anew: fresh buffers of a few MB each cost page faults, which took more
+    /// time than the reading.
+    fn fill(&mut self, book: &Book, range: std::ops::Range<usize>) -> PolarsResult<()> {
+        let width = self.width;
+        let part = self;
+        part.text.clear();
+        part.marks.clear();
         for &i in &book.order[range] {
             let loan = &book.loans[i as usize];
             let (tail, row) = (loan.tail(), part.marks.len());
@@ -663,7 +688,7 @@ impl TailPart {
             }
             part.marks.push(part.text.len() as u32);
         }
-        Ok(part)
+        Ok(())
     }
 
     /// Column c's values, empty text as missing.
