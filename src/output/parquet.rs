@@ -6,6 +6,7 @@
 
 use crate::book::summarize::{credit_tier, term_band};
 use crate::book::Book;
+use crate::input::load::Loan;
 use polars::prelude::*;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -287,7 +288,8 @@ impl Settled {
             .map_init(
                 || TailPart::new(width),
                 |part, range| {
-                    part.fill(book, range)?;
+                    // Types do not depend on the order: read the loans as they lie in memory.
+                    part.fill(book.loans[range].iter())?;
                     let mut kinds = vec![Kind::ANY; width];
                     for (c, kind) in kinds.iter_mut().enumerate() {
                         part.values(c).flatten().for_each(|s| kind.see(s));
@@ -344,12 +346,12 @@ impl<'a> Frames<'a> {
         let width = self.book.layout.tail_names.len();
         let parts: Vec<Vec<Column>> = parts(range.clone())
             .map_init(
-                || TailPart::new(width),
-                |tail, part| self.columns(part, tail),
+                || Scratch::new(width),
+                |scratch, part| self.columns(part, scratch),
             )
             .collect::<PolarsResult<_>>()?;
         let columns = if parts.is_empty() {
-            self.columns(range.start..range.start, &mut TailPart::new(width))?
+            self.columns(range.start..range.start, &mut Scratch::new(width))?
         } else {
             append_parts(parts)?
         };
@@ -361,14 +363,16 @@ impl<'a> Frames<'a> {
     fn columns(
         &self,
         range: std::ops::Range<usize>,
-        tail: &mut TailPart,
+        scratch: &mut Scratch<'a>,
     ) -> PolarsResult<Vec<Column>> {
         let book = self.book;
         let wants = |name: &str| self.wants(name);
-        let mut columns = computed_columns(book, range.clone(), self.settled.pd_scale, &wants)?;
+        let pd_scale = self.settled.pd_scale;
+        let mut columns = computed_columns(book, range.clone(), pd_scale, &wants, scratch)?;
+        let tail = &mut scratch.tail;
         let names = &book.layout.tail_names;
         if names.iter().any(|name| wants(name)) {
-            tail.fill(book, range)?;
+            tail.fill(book.order[range].iter().map(|&i| &book.loans[i as usize]))?;
             for (c, (name, kind)) in names.iter().zip(&self.settled.tail).enumerate() {
                 if wants(name) {
                     columns.push(kind.column(name, tail.values(c))?);
@@ -459,11 +463,12 @@ impl AnonymousScan for AccountsScan {
 
 /// The computed columns (figures, valuation, outlook, segments) of the accounts at output positions
 /// `range`.
-fn computed_columns(
-    book: &Book,
+fn computed_columns<'a>(
+    book: &'a Book,
     range: std::ops::Range<usize>,
     pd_scale: u32,
     wants: &dyn Fn(&str) -> bool,
+    scratch: &mut Scratch<'a>,
 ) -> PolarsResult<Vec<Column>> {
     let names = crate::input::schema::ACCOUNT_COLUMNS
         .iter()
@@ -475,24 +480,28 @@ fn computed_columns(
     let order = &book.order[range];
     // One pass over the part in output order gathers what every column needs, so the columns read
     // arrays front to back instead of each chasing the loans in random order.
-    let (figures, rows): (Vec<crate::book::metrics::Figures>, Vec<Row<'_>>) = order
-        .iter()
-        .map(|&i| {
-            let i = i as usize;
-            let loan = &book.loans[i];
-            let row = Row {
-                id: loan.account_id(),
-                vin: loan.vin(),
-                days_past_due: loan.days_past_due,
-                vintage: loan.origination_date.year(),
-                credit_tier: credit_tier(loan.credit_score).1,
-                term_band: term_band(loan.term_months).1,
-                outlook: book.outlook(i),
-                valuation: book.valuation(i),
-            };
-            (book.figures(i), row)
-        })
-        .unzip();
+    let (figures, rows) = (&mut scratch.figures, &mut scratch.rows);
+    figures.clear();
+    rows.clear();
+    for (figure, row) in order.iter().map(|&i| {
+        let i = i as usize;
+        let loan = &book.loans[i];
+        let row = Row {
+            id: loan.account_id(),
+            vin: loan.vin(),
+            days_past_due: loan.days_past_due,
+            vintage: loan.origination_date.year(),
+            credit_tier: credit_tier(loan.credit_score).1,
+            term_band: term_band(loan.term_months).1,
+            outlook: book.outlook(i),
+            valuation: book.valuation(i),
+        };
+        (book.figures(i), row)
+    }) {
+        figures.push(figure);
+        rows.push(row);
+    }
+    let (figures, rows) = (&*figures, &*rows);
     let ks = || 0..n;
     let f = |k: usize| &figures[k];
     let v = |k: usize| figures[k].valued.as_ref();
@@ -653,13 +662,12 @@ impl TailPart {
     /// Reads the accounts at output positions `range` into the part, replacing what it held. A part is
     /// refilled rather than made anew: fresh buffers of a few MB each cost page faults, which took more
     /// time than the reading.
-    fn fill(&mut self, book: &Book, range: std::ops::Range<usize>) -> PolarsResult<()> {
+    fn fill<'l>(&mut self, loans: impl Iterator<Item = &'l Loan>) -> PolarsResult<()> {
         let width = self.width;
         let part = self;
         part.text.clear();
         part.marks.clear();
-        for &i in &book.order[range] {
-            let loan = &book.loans[i as usize];
+        for loan in loans {
             let (tail, row) = (loan.tail(), part.marks.len());
             let at = part.text.len() as u32;
             // Most rows have no quote: the encoded form is the decoded one; mark its commas. (A byte
@@ -697,6 +705,24 @@ impl TailPart {
             let field = &self.text[row[c] as usize + 1..row[c + 1] as usize];
             Some(field).filter(|f| !f.is_empty())
         })
+    }
+}
+
+/// A part's buffers, refilled for each part a thread builds: fresh buffers of a few MB each cost page
+/// faults that took more time than filling them.
+struct Scratch<'a> {
+    tail: TailPart,
+    figures: Vec<crate::book::metrics::Figures>,
+    rows: Vec<Row<'a>>,
+}
+
+impl Scratch<'_> {
+    fn new(width: usize) -> Self {
+        Scratch {
+            tail: TailPart::new(width),
+            figures: Vec::new(),
+            rows: Vec::new(),
+        }
     }
 }
 
