@@ -8,7 +8,20 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay`: its place in mimalloc 3's option enum (libmimalloc-sys names no
+/// constant for it; a test checks the enum's layout).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory is kept for reuse instead of being returned to the system a second later: the Parquet
+/// writer frees and allocates a few hundred MB per row group, and each return cost page faults on the
+/// next one (10% of a 1M-loan Parquet run; no change to a CSV run, 20 MB more peak memory).
+fn keep_freed_memory() {
+    // SAFETY: sets an integer option of the allocator; called once, before any thread is started.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = underwater::cli::Cli::parse();
     // Without the watcher an interrupted run leaves its temporaries until the next run sweeps them.
     if let Err(e) = underwater::cleanup::on_signal_remove_temporaries() {
@@ -28,5 +41,20 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
         Err(_) => ExitCode::from(underwater::error::EXIT_INTERNAL),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_purge_delay_option_is_the_one_set() {
+        // SAFETY: reads integer options of the allocator.
+        let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
+        // Options with distinctive defaults pin the enum's layout: os_tag (18) is 100, arena_reserve
+        // (23) 1 GiB in KiB; purge_delay (15) defaults to 1000 ms in this mimalloc.
+        assert_eq!((get(18), get(23)), (100, 1 << 20));
+        assert_eq!(get(super::MI_OPTION_PURGE_DELAY), 1000);
+        super::keep_freed_memory();
+        assert_eq!(get(super::MI_OPTION_PURGE_DELAY), -1);
     }
 }
