@@ -116,6 +116,26 @@ impl Book {
         }
     }
 
+    /// Asks the CPU for what the accounts a little after `order[k]` will need, while `order[k]` is
+    /// worked on: output order is account-id order and loans sit in file order, so each account is a
+    /// few random memory reads. The loan 8 accounts ahead; the text and VIN id of the one 4 ahead
+    /// (whose loan was asked for 4 accounts ago); the valuation of the one 2 ahead.
+    #[inline(always)]
+    pub fn prefetch_ahead(&self, order: &[u32], k: usize) {
+        if let Some(&ahead) = order.get(k + 8) {
+            prefetch(&self.loans[ahead as usize]);
+        }
+        if let Some(&ahead) = order.get(k + 4) {
+            prefetch(self.loans[ahead as usize].text_address());
+            prefetch(&self.vin_ids[ahead as usize]);
+        }
+        if let Some(&ahead) = order.get(k + 2) {
+            if let Some(valuation) = self.valuations.get(self.vin_ids[ahead as usize] as usize) {
+                prefetch(valuation);
+            }
+        }
+    }
+
     /// The figures of the i-th account. They are computed where they are used (summaries, then the
     /// accounts file) rather than held: at 10M accounts, holding them all would take about 2 GiB.
     pub fn figures(&self, i: usize) -> Figures {
@@ -238,4 +258,17 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         months_to_positive_equity,
         previous: join,
     })
+}
+
+/// A hint to the CPU to load the cache line holding `p`; it never faults and changes nothing.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it reads nothing the program sees and cannot fault, whatever the
+    // address. SSE is part of the x86_64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }

@@ -131,17 +131,7 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
     let mut out = String::with_capacity(range.len() * 200);
     let order = &book.order[range];
     for (k, &i) in order.iter().enumerate() {
-        // Output order is account-id order, loans sit in file order: each account is a few random
-        // memory reads. Ask for the loan 8 accounts ahead, and for the text and valuation of the one
-        // 4 ahead (whose loan was asked for 4 accounts ago), so they arrive while this one is formatted.
-        if let Some(&ahead) = order.get(k + 8) {
-            prefetch(&book.loans[ahead as usize]);
-        }
-        if let Some(&ahead) = order.get(k + 4) {
-            let loan = &book.loans[ahead as usize];
-            prefetch(loan.text_address());
-            prefetch(&book.vin_ids[ahead as usize]);
-        }
+        book.prefetch_ahead(order, k);
         let i = i as usize;
         account_line(
             &mut out,
@@ -154,19 +144,6 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
         );
     }
     out
-}
-
-/// A hint to the CPU to load the cache line holding `p`; it never faults and changes nothing.
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it reads nothing the program sees and cannot fault, whatever the
-    // address. SSE is part of the x86_64 baseline.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Writes accounts.csv. Lines are formatted in parallel a group at a time (so memory stays bounded at

@@ -485,7 +485,8 @@ fn computed_columns<'a>(
     let (figures, rows) = (&mut scratch.figures, &mut scratch.rows);
     figures.clear();
     rows.clear();
-    for (figure, row) in order.iter().map(|&i| {
+    for (figure, row) in order.iter().enumerate().map(|(k, &i)| {
+        book.prefetch_ahead(order, k);
         let i = i as usize;
         let loan = &book.loans[i];
         let row = Row {
