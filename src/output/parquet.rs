@@ -255,7 +255,7 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<File> {
 fn row_groups(n: usize) -> Vec<std::ops::Range<usize>> {
     const ROW_GROUP: usize = 1 << 17;
     match n {
-        0 => vec![0..0],
+        0 => vec![std::ops::Range { start: 0, end: 0 }],
         n => (0..n.div_ceil(ROW_GROUP))
             .map(|g| g * ROW_GROUP..((g + 1) * ROW_GROUP).min(n))
             .collect(),
