@@ -4,14 +4,30 @@ mod common;
 use common::*;
 use polars::prelude::*;
 
-#[test]
-fn parquet_accounts_hold_the_same_exact_figures_as_csv() {
+/// A generated book of `loans` loans run twice: into `csv/` as CSV and into `pq/` as Parquet.
+fn csv_and_parquet_runs(loans: &str, seed: &str) -> Sandbox {
     let s = Sandbox::new();
     assert_ok(&s.run(&[
-        "generate", "--loans", "500", "--seed", "3", "--out", "book", "-q",
+        "generate", "--loans", loans, "--seed", seed, "--out", "book", "-q",
     ]));
     assert_ok(&s.run_generated("csv", &["--format", "csv"]));
     assert_ok(&s.run_generated("pq", &["--format", "parquet"]));
+    s
+}
+
+/// Row `i` of a Parquet column as accounts.csv writes it (a null as an empty cell).
+fn cell(column: &Column, i: usize) -> String {
+    match column.get(i).unwrap() {
+        AnyValue::Null => String::new(),
+        AnyValue::String(v) => v.to_string(),
+        AnyValue::StringOwned(v) => v.to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn parquet_accounts_hold_the_same_exact_figures_as_csv() {
+    let s = csv_and_parquet_runs("500", "3");
     assert!(!s.path("pq/accounts.csv").exists());
     for f in [
         "summary_by_ltv_bucket.csv",
@@ -49,12 +65,7 @@ fn parquet_accounts_hold_the_same_exact_figures_as_csv() {
     ] {
         let col = df.column(name).unwrap();
         for (i, row) in rows.iter().enumerate() {
-            let cell = match col.get(i).unwrap() {
-                AnyValue::Null => String::new(),
-                AnyValue::String(v) => v.to_string(),
-                AnyValue::StringOwned(v) => v.to_string(),
-                other => other.to_string(),
-            };
+            let cell = cell(col, i);
             assert_eq!(cell, row[name], "row {i} column {name}");
         }
     }
@@ -95,12 +106,7 @@ fn parquet_loan_columns_hold_quoted_text_as_accounts_csv_shows_it() {
         let col = df.column(name).unwrap();
         assert_eq!(col.dtype(), &dtype, "{name}");
         for (i, row) in rows.iter().enumerate() {
-            let cell = match col.get(i).unwrap() {
-                AnyValue::Null => String::new(),
-                AnyValue::String(v) => v.to_string(),
-                AnyValue::StringOwned(v) => v.to_string(),
-                other => other.to_string(),
-            };
+            let cell = cell(col, i);
             if matches!(dtype, DataType::Decimal(..)) {
                 let number = |t: &str| t.parse::<rust_decimal::Decimal>().unwrap();
                 assert_eq!(number(&cell), number(&row[name]), "row {i} column {name}");
@@ -157,12 +163,7 @@ fn regression_a_long_number_beside_a_fine_decimal_lost_digits_in_parquet() {
 /// is built: every account must be there once, in accounts.csv's order, with the same money.
 #[test]
 fn parquet_of_several_row_groups_holds_every_account_in_order() {
-    let s = Sandbox::new();
-    assert_ok(&s.run(&[
-        "generate", "--loans", "140000", "--seed", "5", "--out", "book", "-q",
-    ]));
-    assert_ok(&s.run_generated("csv", &["--format", "csv"]));
-    assert_ok(&s.run_generated("pq", &["--format", "parquet"]));
+    let s = csv_and_parquet_runs("140000", "5");
     let file = std::fs::File::open(s.path("pq/accounts.parquet")).unwrap();
     let mut reader = ParquetReader::new(file);
     assert_eq!(reader.num_rows().unwrap(), 140_000);
@@ -179,11 +180,7 @@ fn parquet_of_several_row_groups_holds_every_account_in_order() {
             total += d;
         }
         if i % 9973 == 0 {
-            let cell = match ne.get(i).unwrap() {
-                AnyValue::Null => String::new(),
-                v => v.to_string(),
-            };
-            assert_eq!(cell, row["negative_equity"], "row {i}");
+            assert_eq!(cell(ne, i), row["negative_equity"], "row {i}");
         }
     }
     let sum = ne.as_materialized_series().sum_reduce().unwrap();
