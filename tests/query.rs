@@ -718,4 +718,30 @@ fn raw_accounts_hold_accounts_csv_whatever_columns_a_query_reads() {
     assert_eq!(joined, format!("n,b\n{},{balance}\n", rows.len()));
     let count = raw_answer(&s, loans, vals, "SELECT COUNT(*) AS n FROM accounts");
     assert_eq!(count, format!("n\n{}\n", rows.len()));
+    // A LIMIT is a slice polars may hand to the scan; with a filter it must come after the filter.
+    let underwater: Vec<&str> = rows
+        .iter()
+        .filter(|r| money(&r["negative_equity"]).is_some_and(|d| d > rust_decimal::Decimal::ZERO))
+        .map(|r| r["account_id"].as_str())
+        .take(3)
+        .collect();
+    for sql in [
+        "SELECT account_id FROM accounts WHERE negative_equity > 0 LIMIT 3",
+        "SELECT account_id FROM accounts WHERE negative_equity > 0 ORDER BY account_id LIMIT 3",
+    ] {
+        let got = raw_answer(&s, loans, vals, sql);
+        assert_eq!(
+            got,
+            format!("account_id\n{}\n", underwater.join("\n")),
+            "{sql}"
+        );
+    }
+    let first = raw_answer(&s, loans, vals, "SELECT account_id FROM accounts LIMIT 2");
+    assert_eq!(
+        first,
+        format!(
+            "account_id\n{}\n{}\n",
+            rows[0]["account_id"], rows[1]["account_id"]
+        )
+    );
 }
