@@ -1,5 +1,5 @@
 //! accounts.parquet: the per-account file with typed columns, money as exact `Decimal(38, 2)`; the same
-//! frame is the `accounts` table of `underwater query`.
+//! columns are the `accounts` table of `underwater query` on raw inputs ([`AccountsScan`]).
 //!
 //! polars builds the frame and writes it; money goes in as the i128 mantissa at a fixed scale, so no
 //! figure passes through a binary float on the way.
@@ -203,6 +203,7 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<File> {
     let settled = Settled::of(book)?;
     let frames = Frames::all(book, &settled);
     let mut groups = row_groups(book.loans.len()).into_iter();
+    // There is always a first group (an empty book's is empty): the writer takes its schema.
     let first = frames.frame(groups.next().unwrap_or(0..0))?;
     // polars writes each page header and footer field as a write of its own: buffer them, and hand
     // the file to the kernel for writeback as it grows, so the fsync that publishes it has little left.
@@ -254,18 +255,9 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<File> {
 /// book the Parquet run was 10% faster with 150 MB less peak memory, for a file 0.14% larger.
 fn row_groups(n: usize) -> Vec<std::ops::Range<usize>> {
     const ROW_GROUP: usize = 1 << 17;
-    match n {
-        0 => vec![std::ops::Range { start: 0, end: 0 }],
-        n => (0..n.div_ceil(ROW_GROUP))
-            .map(|g| g * ROW_GROUP..((g + 1) * ROW_GROUP).min(n))
-            .collect(),
-    }
-}
-
-/// The accounts of a book as a typed frame: what accounts.parquet holds.
-pub fn accounts_frame(book: &Book) -> PolarsResult<DataFrame> {
-    let settled = Settled::of(book)?;
-    Frames::all(book, &settled).frame(0..book.loans.len())
+    (0..n.div_ceil(ROW_GROUP).max(1))
+        .map(|g| g * ROW_GROUP..((g + 1) * ROW_GROUP).min(n))
+        .collect()
 }
 
 /// What every part of the accounts frame shares, settled over the whole book first: the pd column's
@@ -662,9 +654,8 @@ impl TailPart {
         }
     }
 
-    /// Reads the accounts at output positions `range` into the part, replacing what it held. A part is
-    /// refilled rather than made anew: fresh buffers of a few MB each cost page faults, which took more
-    /// time than the reading.
+    /// Reads the loan columns of `loans` into the part, replacing what it held (see [`Scratch`] for why
+    /// a part is refilled rather than made anew).
     fn fill<'l>(&mut self, loans: impl Iterator<Item = &'l Loan>) -> PolarsResult<()> {
         let width = self.width;
         let part = self;

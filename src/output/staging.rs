@@ -268,7 +268,7 @@ pub struct StreamedFile {
 }
 
 const STREAMED_BUFFER: usize = 1 << 20;
-pub const STREAMED_STEP: u64 = 32 << 20;
+const STREAMED_STEP: u64 = 32 << 20;
 
 impl StreamedFile {
     pub fn new(file: File) -> StreamedFile {
@@ -314,9 +314,9 @@ impl Write for StreamedFile {
 }
 
 /// Starts writing the byte range `now` of `file` to disk, then waits until the range `before` is on disk
-/// (Linux only). A writer thread waits on the disk while the pool builds the next part of the file, so at the end the
-/// fsync that publishes the outputs has only the last group left. A hint: failures are ignored, the fsync
-/// is what guarantees durability.
+/// (Linux only). A writer thread waits on the disk while the pool builds the next part of the file, so
+/// at the end the fsync that publishes the outputs has only the last part left. A hint: failures are
+/// ignored, the fsync is what guarantees durability.
 pub fn writeback(file: &std::fs::File, now: (u64, u64), before: (u64, u64)) {
     #[cfg(target_os = "linux")]
     {
