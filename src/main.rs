@@ -12,16 +12,29 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// constant for it; a test checks the enum's layout).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Freed memory is kept for reuse instead of being returned to the system a second later: the Parquet
-/// writer frees and allocates a few hundred MB per row group, and each return cost page faults on the
-/// next one (10% of a 1M-loan Parquet run; no change to a CSV run, 20 MB more peak memory).
-fn keep_freed_memory() {
+/// How memory is used, both measured on the 1M-loan book:
+/// - freed memory is kept for reuse instead of being returned to the system a second later: the
+///   Parquet writer frees and allocates a few hundred MB per row group, and each return cost page
+///   faults on the next one (10% of a Parquet run; no change to a CSV run, 20 MB more peak memory);
+/// - no transparent huge pages: the kernel zeroes a whole 2 MiB page on the first touch of any byte of
+///   it, and the run touches much of its memory sparsely (the loans vector reserved ahead, chunk and
+///   part buffers), so a run zeroed about 3 GB for a peak of 0.5–0.7 GB. With 4 KiB pages the CSV run
+///   took 2.92 s instead of 3.05 s and the Parquet run 4.40 s instead of 4.79 s (`benches/ab.sh`).
+///   mimalloc asks for huge pages when it maps an arena, before `main`, so the process opts out with
+///   `prctl`, which the kernel checks at each fault.
+fn tune_memory() {
     // SAFETY: sets an integer option of the allocator; called once, before any thread is started.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes integer arguments only. A kernel without it refuses the call,
+    // which changes nothing but speed, so the result is not checked.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory();
+    tune_memory();
     let cli = underwater::cli::Cli::parse();
     // Without the watcher an interrupted run leaves its temporaries until the next run sweeps them.
     if let Err(e) = underwater::cleanup::on_signal_remove_temporaries() {
@@ -51,10 +64,15 @@ mod tests {
         // SAFETY: reads integer options of the allocator.
         let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
         // Options with distinctive defaults pin the enum's layout: os_tag (18) is 100, arena_reserve
-        // (23) 1 GiB in KiB; purge_delay (15) defaults to 1000 ms in this mimalloc.
-        assert_eq!((get(18), get(23)), (100, 1 << 20));
+        // (23) 1 GiB in KiB, generic_collect (34) 10000, page_max_candidates (37) 4,
+        // arena_max_object_size (45) 2 GiB in KiB; purge_delay (15) defaults to 1000 ms in this
+        // mimalloc.
+        assert_eq!(
+            (get(18), get(23), get(34), get(37), get(45)),
+            (100, 1 << 20, 10000, 4, 2 << 20)
+        );
         assert_eq!(get(super::MI_OPTION_PURGE_DELAY), 1000);
-        super::keep_freed_memory();
+        super::tune_memory();
         assert_eq!(get(super::MI_OPTION_PURGE_DELAY), -1);
     }
 }
