@@ -366,7 +366,13 @@ impl<'a> Frames<'a> {
         let tail = &mut scratch.tail;
         let names = &book.layout.tail_names;
         if names.iter().any(|name| wants(name)) {
-            tail.fill(book.order[range].iter().map(|&i| &book.loans[i as usize]))?;
+            // In output order the loans are random reads again (the part's figures have pushed them out
+            // of the cache): ask for them ahead as the computed columns do.
+            let order = &book.order[range];
+            tail.fill(order.iter().enumerate().map(|(k, &i)| {
+                book.prefetch_ahead(order, k);
+                &book.loans[i as usize]
+            }))?;
             for (c, (name, kind)) in names.iter().zip(&self.settled.tail).enumerate() {
                 if wants(name) {
                     columns.push(kind.column(name, tail.values(c))?);
