@@ -125,6 +125,42 @@ fn valuation_ties_future_dates_and_missing_values() {
 }
 
 #[test]
+fn vins_of_any_length_match_their_valuations_in_any_case() {
+    // The VIN index holds VINs of up to 23 bytes inline and longer ones apart: each side of that
+    // edge, and a VIN that is a prefix of another, matches only its own valuation, in either case.
+    let s = Sandbox::new();
+    let vins = [
+        ("V17", "1HGCM82633A004352"),
+        ("V23", "ABCDEFGHJKLMNPRSTUVWXYZ"),
+        ("V24", "ABCDEFGHJKLMNPRSTUVWXYZ1"),
+        ("V40", "ABCDEFGHJKLMNPRSTUVWXYZ1234567890ABCDEFG"),
+        ("VA", "A"),
+    ];
+    let mut loans = format!("{LOAN_HEADER}\n");
+    let mut valuations = String::from("vin,valuation_date,value,source\n");
+    for (k, (id, vin)) in vins.iter().enumerate() {
+        loans.push_str(&format!("{id},{vin},2022-01-01,20000,60,10000.00,0\n"));
+        // Every other one written in lower case; values 8001, 8002, ... tell them apart.
+        let written = if k % 2 == 1 {
+            vin.to_lowercase()
+        } else {
+            vin.to_string()
+        };
+        valuations.push_str(&format!("{written},2024-06-01,{}.00,kbb\n", 8001 + k));
+    }
+    // Near misses of the edge VINs: one byte short, one byte more.
+    valuations.push_str("ABCDEFGHJKLMNPRSTUVWXY,2024-06-02,1.00,kbb\n");
+    valuations.push_str("ABCDEFGHJKLMNPRSTUVWXYZ1234567890ABCDEFGH,2024-06-02,1.00,kbb\n");
+    s.write("loans.csv", &loans);
+    s.write("valuations.csv", &valuations);
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let a = accounts(&s, "out");
+    for (k, (id, _)) in vins.iter().enumerate() {
+        check(&a[*id], &[("value", &format!("{}.00", 8001 + k))]);
+    }
+}
+
+#[test]
 fn half_even_rounding_of_expected_deficiency() {
     let s = book();
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
