@@ -70,7 +70,7 @@ fn book() -> &'static Book {
             Default::default(),
         )
         .unwrap();
-        let mut best = vec![None; index.vins()];
+        let mut best = vec![None; index.slots()];
         let batch = match_chunk(&vals_chunk, &vlayout, &index, Date::parse(AS_OF).unwrap());
         merge_best(&mut best, &mut MatchCounts::default(), batch);
         drop(index);
@@ -180,6 +180,31 @@ fn per_account_figures(bencher: divan::Bencher) {
                     .bucket
                 })
                 .sum::<usize>()
+        });
+}
+
+#[divan::bench]
+fn runoff_projection(bencher: divan::Bencher) {
+    // The default 60-month run-off of every account, alone (summaries includes it with the rest).
+    let b = book();
+    let projection = underwater::book::runoff::Projection::new(
+        underwater::book::model::DEFAULT_RUNOFF_MONTHS,
+        &underwater::book::estimate::Estimate::defaults(false),
+        Date::parse(AS_OF).unwrap(),
+    );
+    bencher
+        .counter(divan::counter::ItemsCount::new(b.loans.len()))
+        .bench(|| {
+            let mut runoff =
+                underwater::book::runoff::Runoff::new(underwater::book::model::DEFAULT_RUNOFF_MONTHS);
+            b.loans
+                .iter()
+                .zip(&b.vin_ids)
+                .map(|(l, &id)| {
+                    let value = b.best[id as usize].as_ref().map(|v| v.value);
+                    u64::from(projection.project(l, value, &mut runoff))
+                })
+                .sum::<u64>()
         });
 }
 
