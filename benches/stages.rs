@@ -195,8 +195,9 @@ fn runoff_projection(bencher: divan::Bencher) {
     bencher
         .counter(divan::counter::ItemsCount::new(b.loans.len()))
         .bench(|| {
-            let mut runoff =
-                underwater::book::runoff::Runoff::new(underwater::book::model::DEFAULT_RUNOFF_MONTHS);
+            let mut runoff = underwater::book::runoff::Runoff::new(
+                underwater::book::model::DEFAULT_RUNOFF_MONTHS,
+            );
             b.loans
                 .iter()
                 .zip(&b.vin_ids)

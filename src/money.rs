@@ -166,11 +166,10 @@ pub fn div_half_even(n: i128, d: i128) -> i128 {
     // the 128-bit one (a library call), and the figures call this a few times per account and scenario.
     if let (Ok(n), Ok(d)) = (i64::try_from(n), i64::try_from(d)) {
         let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
-        return i128::from(match (2 * i128::from(r)).cmp(&i128::from(d)) {
-            Ordering::Greater => q + 1,
-            Ordering::Equal if q % 2 != 0 => q + 1,
-            _ => q,
-        });
+        // Without branches (0 <= r < d, so d - r does not overflow): above, at or below half is a
+        // coin toss per call, and a mispredicted branch cost more than the comparisons.
+        let rest = d - r;
+        return i128::from(q + i64::from((r > rest) | ((r == rest) & (q & 1 != 0))));
     }
     let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
     match (2 * r).cmp(&d) {
@@ -328,6 +327,33 @@ mod tests {
         assert_eq!(cents(d("0.5050001")).to_string(), "0.51");
         assert_eq!(cents(d("-0.004")).to_string(), "0.00");
         assert_eq!(cents(d("3500")).to_string(), "3500.00");
+    }
+
+    #[test]
+    fn integer_division_rounds_half_to_even_either_side_of_zero() {
+        // (n, d, n / d rounded half to even), worked by hand: ties go to the even neighbour.
+        let cases: [(i128, i128, i128); 14] = [
+            (1, 2, 0),
+            (3, 2, 2),
+            (5, 2, 2),
+            (7, 2, 4),
+            (10, 4, 2),
+            (14, 4, 4),
+            (1, 3, 0),
+            (2, 3, 1),
+            (0, 7, 0),
+            (-1, 2, 0),
+            (-3, 2, -2),
+            (-5, 2, -2),
+            (-7, 2, -4),
+            (-2, 3, -1),
+        ];
+        for (n, d, q) in cases {
+            assert_eq!(div_half_even(n, d), q, "{n} / {d}");
+            // The same beyond 64 bits, where the 128-bit path divides.
+            let big = 1i128 << 80;
+            assert_eq!(div_half_even(n * big, d * big), q, "{n}·2^80 / {d}·2^80");
+        }
     }
 
     #[test]

@@ -268,7 +268,9 @@ fn div_half_even(n: u128, d: u128) -> u128 {
 #[inline]
 fn div_half_even_u64(n: u64, d: u64) -> u64 {
     let (q, r) = (n / d, n % d);
-    q + u64::from(rounds_up(q % 2 == 1, r.cmp(&(d - r))))
+    // Without branches, as in `FastDiv::half_even`.
+    let rest = d - r;
+    q + u64::from((r > rest) | ((r == rest) & (q & 1 == 1)))
 }
 
 /// Whether a quotient `q` with remainder `r` (of divisor `d`) rounds up, half to even, given `q`'s
@@ -318,7 +320,10 @@ impl FastDiv {
             q += 1;
             r -= d;
         }
-        q + i64::from(rounds_up(q % 2 == 1, r.cmp(&(d - r))))
+        // Without branches: whether r is above, at or below half of d is a coin toss per month, and
+        // a mispredicted branch each step cost more than the comparisons.
+        let rest = d - r;
+        q + i64::from((r > rest) | ((r == rest) & (q & 1 == 1)))
     }
 }
 
@@ -698,6 +703,23 @@ mod tests {
         assert_eq!(div_half_even(5, 2), 2);
         assert_eq!(div_half_even(7, 2), 4);
         assert_eq!(div_half_even(6, 4), 2);
+        // Ties to the even neighbour, and plain roundings either way.
+        for (n, d, q) in [
+            (1, 2, 0),
+            (3, 2, 2),
+            (9, 2, 4),
+            (10, 4, 2),
+            (14, 4, 4),
+            (1, 3, 0),
+            (2, 3, 1),
+        ] {
+            assert_eq!(div_half_even(n, d), q, "{n} / {d}");
+            assert_eq!(
+                FastDiv::new(d as i64).half_even(n as i64),
+                q as i64,
+                "{n} / {d}"
+            );
+        }
         assert_eq!(div_half_even(1 << 100, 3), ((1u128 << 100) + 1) / 3);
     }
 
