@@ -147,8 +147,8 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>) -> String {
 }
 
 /// Writes accounts.csv. Lines are formatted in parallel a group at a time (so memory stays bounded at
-/// book scale) while another thread writes the group before, and each written group is handed to the
-/// kernel for writeback at once, so the final fsync finds little left to do.
+/// book scale) while another thread writes the group before, straight to the disk where the
+/// filesystem allows ([`super::staging::DirectFile`]), so the final fsync finds little left to do.
 pub fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<std::fs::File> {
     const GROUP: usize = 1 << 16;
     const PIECE: usize = 1 << 12;
@@ -157,21 +157,15 @@ pub fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<st
     let (groups, received) = std::sync::mpsc::sync_channel::<Vec<String>>(1);
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> anyhow::Result<std::fs::File> {
-            let mut file = file;
+            let mut file = super::staging::DirectFile::new(file);
             let context = "cannot write accounts.csv (disk full?)";
             file.write_all(header.as_bytes()).context(context)?;
-            let mut written = header.len() as u64;
-            let mut previous = (0, written);
             for pieces in received {
-                let start = written;
                 for p in pieces {
                     file.write_all(p.as_bytes()).context(context)?;
-                    written += p.len() as u64;
                 }
-                super::staging::writeback(&file, (start, written), previous);
-                previous = (start, written);
             }
-            Ok(file)
+            file.into_file().context(context)
         });
         for start in (0..n).step_by(GROUP) {
             let end = (start + GROUP).min(n);
