@@ -205,10 +205,10 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<File> {
     let mut groups = row_groups(book.loans.len()).into_iter();
     // There is always a first group (an empty book's is empty): the writer takes its schema.
     let first = frames.frame(groups.next().unwrap_or(0..0))?;
-    // polars writes each page header and footer field as a write of its own: buffer them, and hand
-    // the file to the kernel for writeback as it grows, so the fsync that publishes it has little left.
-    let mut streamed = super::staging::StreamedFile::new(file);
-    let mut writer = ParquetWriter::new(&mut streamed)
+    // polars writes each page header and footer field as a write of its own: buffer them, and write
+    // the file straight to the disk as it grows, so the fsync that publishes it has little left.
+    let mut direct = super::staging::DirectFile::new(file);
+    let mut writer = ParquetWriter::new(&mut direct)
         .with_compression(ParquetCompression::Lz4Raw)
         .batched(first.schema())?;
     // polars compresses and writes a row group on the calling thread: one thread does that while the
@@ -246,7 +246,7 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<File> {
         (built, wrote)
     });
     built.and(wrote)?;
-    Ok(streamed.into_file()?)
+    Ok(direct.into_file()?)
 }
 
 /// The row groups of a book of `n` accounts, in output order: 2^17 accounts each (the last has the

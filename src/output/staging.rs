@@ -257,62 +257,6 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// A file written through a buffer, each [`STREAMED_STEP`] written handed to the kernel for writeback at
-/// once (see [`writeback`]), for a writer that makes many small writes (polars' Parquet writer).
-pub struct StreamedFile {
-    file: File,
-    buffer: Vec<u8>,
-    written: u64,
-    /// The last range handed to [`writeback`].
-    handed: (u64, u64),
-}
-
-const STREAMED_BUFFER: usize = 1 << 20;
-const STREAMED_STEP: u64 = 32 << 20;
-
-impl StreamedFile {
-    pub fn new(file: File) -> StreamedFile {
-        StreamedFile {
-            file,
-            buffer: Vec::with_capacity(STREAMED_BUFFER),
-            written: 0,
-            handed: (0, 0),
-        }
-    }
-
-    /// Writes what is still buffered and gives the file back, for [`Staging::finish_file`].
-    pub fn into_file(mut self) -> std::io::Result<File> {
-        self.write_buffer()?;
-        Ok(self.file)
-    }
-
-    fn write_buffer(&mut self) -> std::io::Result<()> {
-        self.file.write_all(&self.buffer)?;
-        self.written += self.buffer.len() as u64;
-        self.buffer.clear();
-        if self.written - self.handed.1 >= STREAMED_STEP {
-            let now = (self.handed.1, self.written);
-            writeback(&self.file, now, self.handed);
-            self.handed = now;
-        }
-        Ok(())
-    }
-}
-
-impl Write for StreamedFile {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if self.buffer.len() + bytes.len() > STREAMED_BUFFER {
-            self.write_buffer()?;
-        }
-        self.buffer.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.write_buffer()
-    }
-}
-
 /// A file written past the page cache (`O_DIRECT`) where the system and filesystem allow, else as any
 /// file. Why: a run writes accounts.csv (a quarter of a GB at 1M accounts) once and never reads it
 /// back, and copying it into fresh page-cache pages was most of the write stage's system time; direct
@@ -425,37 +369,6 @@ fn set_direct(file: &File, on: bool) -> bool {
         let _ = (file, on);
         false
     }
-}
-
-/// Starts writing the byte range `now` of `file` to disk, then waits until the range `before` is on disk
-/// (Linux only). A writer thread waits on the disk while the pool builds the next part of the file, so
-/// at the end the fsync that publishes the outputs has only the last part left. A hint: failures are
-/// ignored, the fsync is what guarantees durability.
-pub fn writeback(file: &std::fs::File, now: (u64, u64), before: (u64, u64)) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::io::AsRawFd;
-        let range = |(start, end): (u64, u64), flags| {
-            // SAFETY: a plain system call on a file descriptor that `file` keeps open for the call.
-            unsafe {
-                libc::sync_file_range(
-                    file.as_raw_fd(),
-                    start as libc::off64_t,
-                    (end - start) as libc::off64_t,
-                    flags,
-                );
-            }
-        };
-        range(now, libc::SYNC_FILE_RANGE_WRITE);
-        range(
-            before,
-            libc::SYNC_FILE_RANGE_WAIT_BEFORE
-                | libc::SYNC_FILE_RANGE_WRITE
-                | libc::SYNC_FILE_RANGE_WAIT_AFTER,
-        );
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (file, now, before);
 }
 
 /// Swaps two directories atomically (Linux `renameat2(RENAME_EXCHANGE)`); where the filesystem cannot,
