@@ -118,8 +118,8 @@ impl Book {
 
     /// Asks the CPU for what the accounts a little after `order[k]` will need, while `order[k]` is
     /// worked on: output order is account-id order and loans sit in file order, so each account is a
-    /// few random memory reads. The loan 8 accounts ahead; the text and VIN id of the one 4 ahead
-    /// (whose loan was asked for 4 accounts ago); the valuation of the one 2 ahead.
+    /// few random memory reads. The loan 8 accounts ahead; the text, VIN id and run-off month of the
+    /// one 4 ahead (whose loan was asked for 4 accounts ago); the valuation of the one 2 ahead.
     #[inline(always)]
     pub fn prefetch_ahead(&self, order: &[u32], k: usize) {
         if let Some(&ahead) = order.get(k + 8) {
@@ -128,6 +128,9 @@ impl Book {
         if let Some(&ahead) = order.get(k + 4) {
             prefetch(self.loans[ahead as usize].text_address());
             prefetch(&self.vin_ids[ahead as usize]);
+            if let Some(months) = self.months_to_positive_equity.get(ahead as usize) {
+                prefetch(months);
+            }
         }
         if let Some(&ahead) = order.get(k + 2) {
             if let Some(valuation) = self.valuations.get(self.vin_ids[ahead as usize] as usize) {
