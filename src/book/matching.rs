@@ -216,12 +216,25 @@ pub fn match_chunk(
             shared
         }
     };
+    let (mut last_vin, mut last): (Vec<u8>, Option<Option<u32>>) = (Vec::new(), None);
     let (rows, rejects) = parse_valuations(chunk, layout, |v| {
         if v.date > as_of {
             counts.future_dated += 1;
             return;
         }
-        let Some(id) = index.get(v.vin) else {
+        // Valuation exports list a vehicle's valuations together (by VIN, then date): the row before's
+        // answer saves a random read of the index for most rows.
+        let id = match last {
+            Some(id) if last_vin == v.vin.as_bytes() => id,
+            _ => {
+                let id = index.get(v.vin);
+                last_vin.clear();
+                last_vin.extend_from_slice(v.vin.as_bytes());
+                last = Some(id);
+                id
+            }
+        };
+        let Some(id) = id else {
             counts.vin_not_in_book += 1;
             return;
         };
