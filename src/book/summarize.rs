@@ -275,6 +275,29 @@ pub struct Table {
     pub total: Tally,
 }
 
+/// An account's balance and value at [`ScaledModel::amount`]'s scale (None: beyond it), worked out
+/// once for all its stress scenarios.
+#[derive(Clone, Copy)]
+struct Amounts {
+    balance: Option<i128>,
+    value: Option<i128>,
+}
+
+impl Amounts {
+    fn of(loan: &Loan, value: Option<(Decimal, bool)>) -> Amounts {
+        Amounts {
+            balance: ScaledModel::amount(loan.balance),
+            value: value.and_then(|(v, _)| ScaledModel::amount(v)),
+        }
+    }
+}
+
+/// `1 + change` as (mantissa, scale) for [`ScaledModel::shock`]; None when too fine for it.
+fn multiplier_of(change: Decimal) -> Option<(i128, u32)> {
+    let m = Decimal::ONE + change;
+    (m.scale() <= 10).then(|| (m.mantissa(), m.scale()))
+}
+
 /// A stress scenario ready to apply: its model, and which of the run's segments its value shocks follow.
 pub struct Stress<'a> {
     pub scenario: &'a Scenario,
@@ -283,6 +306,8 @@ pub struct Stress<'a> {
     scaled: Option<ScaledModel>,
     /// Index into the run's segments of `value_change_by`'s segment.
     pub by_segment: Option<usize>,
+    /// The value multiplier when every account has the same (no `value_change_by`).
+    multiplier: Option<Option<(i128, u32)>>,
 }
 
 impl<'a> Stress<'a> {
@@ -297,13 +322,17 @@ impl<'a> Stress<'a> {
             .iter()
             .map(|scenario| {
                 let model = scenario.model(base);
+                let by_segment = scenario
+                    .value_change_by
+                    .as_ref()
+                    .and_then(|by| segments.iter().position(|(name, _)| *name == by.segment));
                 Stress {
                     scaled: ScaledModel::new(&model, bands),
                     model,
-                    by_segment: scenario
-                        .value_change_by
-                        .as_ref()
-                        .and_then(|by| segments.iter().position(|(name, _)| *name == by.segment)),
+                    multiplier: by_segment
+                        .is_none()
+                        .then(|| multiplier_of(scenario.value_change)),
+                    by_segment,
                     scenario,
                 }
             })
@@ -338,26 +367,28 @@ impl<'a> Stress<'a> {
     }
 
     /// Adds the account's figures under this scenario to its band's tally: in scaled integers when the
-    /// amounts and the model allow, else in decimals (the same figures either way).
+    /// amounts and the model allow, else in decimals (the same figures either way). `amounts` are the
+    /// account's, shared by every scenario.
     fn add(
         &self,
         tallies: &mut [Tally],
         loan: &Loan,
         value: Option<(Decimal, bool)>,
+        amounts: Amounts,
         bands: &Bands,
         segments: &[(String, SegmentSource)],
     ) {
         if let Some(scaled) = &self.scaled {
-            let multiplier = || {
-                let m = Decimal::ONE + self.change(loan, segments);
-                (m.scale() <= 10).then(|| (m.mantissa(), m.scale()))
+            let multiplier = || match self.multiplier {
+                Some(fixed) => fixed,
+                None => multiplier_of(self.change(loan, segments)),
             };
-            let amounts = ScaledModel::amount(loan.balance).zip(match value {
-                None => Some(None),
-                Some((v, estimated)) => ScaledModel::amount(v)
-                    .zip(multiplier())
+            let amounts = amounts.balance.zip(match (value, amounts.value) {
+                (None, _) => Some(None),
+                (Some(_), None) => None,
+                (Some((_, estimated)), Some(v)) => multiplier()
                     // The shocked value in cents, at the scale `figures` takes.
-                    .map(|(v, m)| Some((ScaledModel::shock(v, m) * 100, estimated))),
+                    .map(|m| Some((ScaledModel::shock(v, m) * 100, estimated))),
             });
             if let Some((balance, value)) = amounts {
                 let f = scaled.figures(balance, loan.days_past_due, value);
@@ -591,8 +622,11 @@ pub fn summarize<'a>(
         acc.buckets[f.bucket].add(loan, f);
         acc.top.add(loan, i, f);
         let value = (!stresses.is_empty() || projection.is_some()).then(|| value_of(i));
-        for (stress, tallies) in stresses.iter().zip(acc.stressed.iter_mut()) {
-            stress.add(tallies, loan, value.flatten(), bands, segments);
+        if !stresses.is_empty() {
+            let amounts = Amounts::of(loan, value.flatten());
+            for (stress, tallies) in stresses.iter().zip(acc.stressed.iter_mut()) {
+                stress.add(tallies, loan, value.flatten(), amounts, bands, segments);
+            }
         }
         if let (Some(p), Some(runoff), Some(out)) = (projection, acc.runoff.as_mut(), months) {
             *out = p.project(loan, value.flatten().map(|v| v.0), runoff);
