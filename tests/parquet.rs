@@ -44,9 +44,10 @@ fn parquet_accounts_hold_the_same_exact_figures_as_csv() {
     let df = ParquetReader::new(file).finish().unwrap();
     let rows = read_csv(&s.path("csv/accounts.csv"));
     assert_eq!(df.height(), rows.len());
+    // Money of a book whose amounts fit 18 digits is kept as 64-bit decimals (README "Parquet").
     assert!(matches!(
         df.column("negative_equity").unwrap().dtype(),
-        DataType::Decimal(38, 2)
+        DataType::Decimal(18, 2)
     ));
     assert!(matches!(
         df.column("ltv").unwrap().dtype(),
@@ -185,4 +186,45 @@ fn parquet_of_several_row_groups_holds_every_account_in_order() {
     }
     let sum = ne.as_materialized_series().sum_reduce().unwrap();
     assert_eq!(sum.value().to_string(), total.to_string());
+}
+
+#[test]
+fn query_sees_the_same_decimals_in_a_parquet_run_as_in_a_csv_run() {
+    // accounts.parquet keeps money as 18-digit decimals; query widens them back to 38 digits, so
+    // products far beyond 18 digits (and their sums) answer exactly as on accounts.csv.
+    let s = csv_and_parquet_runs("300", "5");
+    let sql = "SELECT SUM(balance * balance * balance * balance) AS fourth, MAX(negative_equity * value * value) \
+               AS m, SUM(expected_deficiency) AS ed, MIN(pd) AS pd FROM accounts";
+    let answer = |run: &str| {
+        let out = s.run(&["query", "-q", "--run", run, "--format", "csv", sql]);
+        assert_ok(&out);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (csv, pq) = (answer("csv"), answer("pq"));
+    assert_eq!(csv, pq);
+    // And the same types: a query's own Parquet output of a money column is `Decimal(38, 2)` from both.
+    for run in ["csv", "pq"] {
+        let out = format!("{run}-balance.parquet");
+        let args = [
+            "query",
+            "-q",
+            "--run",
+            run,
+            "SELECT balance FROM accounts",
+            "-o",
+            &out,
+        ];
+        assert_ok(&s.run(&args));
+        let df = ParquetReader::new(std::fs::File::open(s.path(&out)).unwrap())
+            .finish()
+            .unwrap();
+        assert_eq!(
+            df.column("balance").unwrap().dtype(),
+            &DataType::Decimal(38, 2),
+            "{run}"
+        );
+    }
+    // Fourth powers of balances of thousands of dollars, summed: past 18 digits.
+    let fourth = csv.lines().nth(1).unwrap().split(',').next().unwrap();
+    assert!(fourth.split('.').next().unwrap().len() > 18, "{csv}");
 }

@@ -782,9 +782,10 @@ fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
     let df = if parquet.exists() {
         let file = std::fs::File::open(&parquet)
             .map_err(|e| not_a_run(format!("cannot open accounts.parquet ({e})")))?;
-        ParquetReader::new(file)
+        let df = ParquetReader::new(file)
             .finish()
-            .map_err(|e| not_a_run(format!("accounts.parquet cannot be read ({e})")))?
+            .map_err(|e| not_a_run(format!("accounts.parquet cannot be read ({e})")))?;
+        widen_decimals(df).map_err(internal)?
     } else {
         read_accounts_csv(&dir.join("accounts.csv")).map_err(not_a_run)?
     };
@@ -803,6 +804,28 @@ fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
         .into());
     }
     Ok((df, bands, as_of))
+}
+
+/// accounts.parquet keeps money of up to 18 digits as 64-bit decimals; the `accounts` table has every
+/// decimal at precision 38 whichever way the run wrote it, so arithmetic on it never narrows.
+fn widen_decimals(mut df: DataFrame) -> PolarsResult<DataFrame> {
+    let narrow: Vec<(PlSmallStr, usize)> = df
+        .schema()
+        .iter()
+        .filter_map(|(name, dtype)| match dtype {
+            DataType::Decimal(p, s) if *p < crate::output::parquet::WIDE => {
+                Some((name.clone(), *s))
+            }
+            _ => None,
+        })
+        .collect();
+    for (name, scale) in narrow {
+        let wide = df
+            .column(&name)?
+            .cast(&DataType::Decimal(crate::output::parquet::WIDE, scale))?;
+        df.with_column(wide)?;
+    }
+    Ok(df)
 }
 
 /// accounts.csv as the same typed frame as accounts.parquet: money and ratios as exact decimals.
