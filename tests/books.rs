@@ -126,13 +126,13 @@ fn valuation_ties_future_dates_and_missing_values() {
 
 #[test]
 fn vins_of_any_length_match_their_valuations_in_any_case() {
-    // The VIN index holds VINs of up to 23 bytes inline and longer ones apart: each side of that
+    // The VIN index holds VINs of up to 19 bytes inline and longer ones apart: each side of that
     // edge, and a VIN that is a prefix of another, matches only its own valuation, in either case.
     let s = Sandbox::new();
     let vins = [
         ("V17", "1HGCM82633A004352"),
-        ("V23", "ABCDEFGHJKLMNPRSTUVWXYZ"),
-        ("V24", "ABCDEFGHJKLMNPRSTUVWXYZ1"),
+        ("V19", "ABCDEFGHJKLMNPRSTUV"),
+        ("V20", "ABCDEFGHJKLMNPRSTUVW"),
         ("V40", "ABCDEFGHJKLMNPRSTUVWXYZ1234567890ABCDEFG"),
         ("VA", "A"),
     ];
@@ -149,7 +149,8 @@ fn vins_of_any_length_match_their_valuations_in_any_case() {
         valuations.push_str(&format!("{written},2024-06-01,{}.00,kbb\n", 8001 + k));
     }
     // Near misses of the edge VINs: one byte short, one byte more.
-    valuations.push_str("ABCDEFGHJKLMNPRSTUVWXY,2024-06-02,1.00,kbb\n");
+    valuations.push_str("ABCDEFGHJKLMNPRSTU,2024-06-02,1.00,kbb\n");
+    valuations.push_str("ABCDEFGHJKLMNPRSTUVWX,2024-06-02,1.00,kbb\n");
     valuations.push_str("ABCDEFGHJKLMNPRSTUVWXYZ1234567890ABCDEFGH,2024-06-02,1.00,kbb\n");
     s.write("loans.csv", &loans);
     s.write("valuations.csv", &valuations);

@@ -59,99 +59,101 @@ pub struct VinIndex<'a> {
 const SHARD_BITS: u32 = 6;
 const SHARDS: usize = 1 << SHARD_BITS;
 
-/// A VIN's bytes, zero-padded, with its length in the last byte (so `A` and `A\0` differ).
+/// A VIN's bytes, zero-padded, with its length in the last byte (so `A` and `A\0` differ). Words of
+/// 32 bits: with its id a table entry takes 24 bytes (64-bit words would pad it to 32, 134 MB more at
+/// 10M loans).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct InlineVin([u64; 3]);
+struct InlineVin([u32; 5]);
 
 impl InlineVin {
-    const MAX: usize = 23;
+    const MAX: usize = 19;
 
     /// The key of `vin`, its ASCII letters uppercased if `upper`; None if too long to hold inline.
     fn of(vin: &[u8], upper: bool) -> Option<InlineVin> {
         if vin.len() > Self::MAX {
             return None;
         }
-        let mut bytes = [0u8; 24];
+        let mut bytes = [0u8; 20];
         bytes[..vin.len()].copy_from_slice(vin);
         if upper {
             bytes.make_ascii_uppercase();
         }
-        bytes[23] = vin.len() as u8;
+        bytes[19] = vin.len() as u8;
         let word = |i: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
-            u64::from_le_bytes(w)
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&bytes[i * 4..i * 4 + 4]);
+            u32::from_le_bytes(w)
         };
-        Some(InlineVin([word(0), word(1), word(2)]))
+        Some(InlineVin([word(0), word(1), word(2), word(3), word(4)]))
     }
 
     /// The shard of the key, from a mix of its own: each shard's map hashes with Fx, whose low bits
     /// pick a bucket and top bits tag it, so a shard chosen by either would crowd its map.
     fn shard(&self) -> usize {
-        let [a, b, c] = self.0;
-        let mixed = (a ^ b.rotate_left(21) ^ c.rotate_left(42)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (mixed >> (64 - SHARD_BITS)) as usize
+        let [a, b, c, d, e] = self.0.map(u64::from);
+        let mixed = (a | b << 32) ^ (c | d << 32).rotate_left(21) ^ e.rotate_left(42);
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARD_BITS)) as usize
     }
 }
 
 impl<'a> VinIndex<'a> {
     /// Builds the index; returns it with each loan's VIN id, in loan order.
     pub fn build(loans: &'a [Loan]) -> (VinIndex<'a>, Vec<u32>) {
-        let keys: Vec<Option<InlineVin>> = loans
+        // Each loan's shard (LONG: a VIN held apart); the keys themselves are made again where
+        // needed, as a vector of them was 320 MB at 10M loans, the run's peak.
+        const LONG: u8 = u8::MAX;
+        let inline = |loan: &Loan| InlineVin::of(loan.vin().as_bytes(), false);
+        let shard_of: Vec<u8> = loans
             .par_iter()
-            .map(|l| InlineVin::of(l.vin().as_bytes(), false))
+            .map(|l| inline(l).map_or(LONG, |k| k.shard() as u8))
             .collect();
         // The loans of each shard, in loan order (a counting sort), so a VIN's first loan is found first.
         let mut starts = vec![0usize; SHARDS + 1];
-        for key in keys.iter().flatten() {
-            starts[key.shard() + 1] += 1;
+        for &s in shard_of.iter().filter(|&&s| s != LONG) {
+            starts[s as usize + 1] += 1;
         }
         for s in 0..SHARDS {
             starts[s + 1] += starts[s];
         }
         let mut next = starts.clone();
         let mut members = vec![0u32; starts[SHARDS]];
-        for (i, key) in keys.iter().enumerate() {
-            if let Some(key) = key {
-                members[next[key.shard()]] = i as u32;
-                next[key.shard()] += 1;
-            }
+        for (i, &s) in shard_of.iter().enumerate().filter(|(_, &s)| s != LONG) {
+            members[next[s as usize]] = i as u32;
+            next[s as usize] += 1;
         }
-        let shards = (0..SHARDS)
+        // Each shard's map, and the id of each of its loans.
+        let built: Vec<(FxHashMap<InlineVin, u32>, Vec<u32>)> = (0..SHARDS)
             .into_par_iter()
             .map(|s| {
                 let members = &members[starts[s]..starts[s + 1]];
                 let mut map =
                     FxHashMap::with_capacity_and_hasher(members.len(), Default::default());
-                for &i in members {
-                    if let Some(key) = keys[i as usize] {
-                        map.entry(key).or_insert(i);
-                    }
-                }
-                map
+                let ids = members
+                    .iter()
+                    .map(|&i| match inline(&loans[i as usize]) {
+                        Some(key) => *map.entry(key).or_insert(i),
+                        // Not reached: the loan was put in this shard for its inline key.
+                        None => i,
+                    })
+                    .collect();
+                (map, ids)
             })
             .collect();
+        let mut ids = vec![0u32; loans.len()];
+        for (s, (_, shard_ids)) in built.iter().enumerate() {
+            for (&i, &id) in members[starts[s]..starts[s + 1]].iter().zip(shard_ids) {
+                ids[i as usize] = id;
+            }
+        }
         let mut long = FxHashMap::default();
-        for (i, _) in keys.iter().enumerate().filter(|(_, k)| k.is_none()) {
-            long.entry(loans[i].vin()).or_insert(i as u32);
+        for (i, _) in shard_of.iter().enumerate().filter(|(_, &s)| s == LONG) {
+            ids[i] = *long.entry(loans[i].vin()).or_insert(i as u32);
         }
         let index = VinIndex {
-            shards,
+            shards: built.into_iter().map(|(map, _)| map).collect(),
             long,
             slots: loans.len(),
         };
-        let ids = keys
-            .par_iter()
-            .zip(loans)
-            .map(|(key, loan)| {
-                let found = match key {
-                    Some(key) => index.shards[key.shard()].get(key),
-                    None => index.long.get(loan.vin()),
-                };
-                // Every loan's VIN was put in the index above.
-                *found.expect("each loan's VIN is in the index")
-            })
-            .collect();
         (index, ids)
     }
 
