@@ -183,15 +183,20 @@ fn per_account_figures(bencher: divan::Bencher) {
         });
 }
 
+/// The run-off of a default run: 60 months, the built-in depreciation curves.
+fn default_projection() -> underwater::book::runoff::Projection {
+    underwater::book::runoff::Projection::new(
+        underwater::book::model::DEFAULT_RUNOFF_MONTHS,
+        &underwater::book::estimate::Estimate::defaults(false),
+        Date::parse(AS_OF).unwrap(),
+    )
+}
+
 #[divan::bench]
 fn runoff_projection(bencher: divan::Bencher) {
     // The default 60-month run-off of every account, alone (summaries includes it with the rest).
     let b = book();
-    let projection = underwater::book::runoff::Projection::new(
-        underwater::book::model::DEFAULT_RUNOFF_MONTHS,
-        &underwater::book::estimate::Estimate::defaults(false),
-        Date::parse(AS_OF).unwrap(),
-    );
+    let projection = default_projection();
     bencher
         .counter(divan::counter::ItemsCount::new(b.loans.len()))
         .bench(|| {
@@ -216,11 +221,7 @@ fn summaries(bencher: divan::Bencher) {
     let bands = Bands::new(&model.ltv_bands);
     // With the built-in stress scenarios and the run-off, as a default run computes them.
     let stresses = underwater::book::summarize::Stress::of(&model, &bands, &b.layout.segments);
-    let projection = underwater::book::runoff::Projection::new(
-        underwater::book::model::DEFAULT_RUNOFF_MONTHS,
-        &underwater::book::estimate::Estimate::defaults(false),
-        Date::parse(AS_OF).unwrap(),
-    );
+    let projection = default_projection();
     bencher
         .counter(divan::counter::ItemsCount::new(b.loans.len()))
         .bench(|| {
