@@ -18,7 +18,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 ///   faults on the next one (10% of a Parquet run; no change to a CSV run, 20 MB more peak memory);
 /// - no transparent huge pages: the kernel zeroes a whole 2 MiB page on the first touch of any byte of
 ///   it, and the run touches much of its memory sparsely (the loans vector reserved ahead, chunk and
-///   part buffers), so a run zeroed about 3 GB for a peak of 0.5–0.7 GB. With 4 KiB pages the CSV run
+///   part buffers), so a run zeroed about 2.5 GB for a peak of 0.5–0.7 GB. With 4 KiB pages the CSV run
 ///   took 2.92 s instead of 3.05 s and the Parquet run 4.40 s instead of 4.79 s (`benches/ab.sh`).
 ///   mimalloc asks for huge pages when it maps an arena, before `main`, so the process opts out with
 ///   `prctl`, which the kernel checks at each fault.

@@ -20,7 +20,7 @@
 use crate::book::estimate::{Curve, Estimate};
 use crate::date::Date;
 use crate::input::load::{Loan, NewUsed};
-use crate::money::cents;
+use crate::money::{cents, rounds_up_half_even};
 use rust_decimal::Decimal;
 
 /// An account is not projected (its `months_to_positive_equity` is empty) for one of these reasons.
@@ -260,7 +260,7 @@ fn div_half_even(n: u128, d: u128) -> u128 {
         (Ok(n), Ok(d)) => u128::from(div_half_even_u64(n, d)),
         _ => {
             let (q, r) = (n / d, n % d);
-            q + u128::from(rounds_up(q % 2 == 1, r.cmp(&(d - r))))
+            q + u128::from(rounds_up_half_even(q % 2 == 1, r, d - r))
         }
     }
 }
@@ -268,20 +268,7 @@ fn div_half_even(n: u128, d: u128) -> u128 {
 #[inline]
 fn div_half_even_u64(n: u64, d: u64) -> u64 {
     let (q, r) = (n / d, n % d);
-    // Without branches, as in `FastDiv::half_even`.
-    let rest = d - r;
-    q + u64::from((r > rest) | ((r == rest) & (q & 1 == 1)))
-}
-
-/// Whether a quotient `q` with remainder `r` (of divisor `d`) rounds up, half to even, given `q`'s
-/// parity and `r` compared with `d − r` (rather than `2r` with `d`, which could overflow).
-#[inline]
-fn rounds_up(q_odd: bool, r_against_rest: std::cmp::Ordering) -> bool {
-    match r_against_rest {
-        std::cmp::Ordering::Greater => true,
-        std::cmp::Ordering::Equal => q_odd,
-        std::cmp::Ordering::Less => false,
-    }
+    q + u64::from(rounds_up_half_even(q % 2 == 1, r, d - r))
 }
 
 /// Exact division by a number fixed for a whole schedule (the rate's divisor, the curve's share at
@@ -320,10 +307,7 @@ impl FastDiv {
             q += 1;
             r -= d;
         }
-        // Without branches: whether r is above, at or below half of d is a coin toss per month, and
-        // a mispredicted branch each step cost more than the comparisons.
-        let rest = d - r;
-        q + i64::from((r > rest) | ((r == rest) & (q & 1 == 1)))
+        q + i64::from(rounds_up_half_even(q & 1 == 1, r, d - r))
     }
 }
 
