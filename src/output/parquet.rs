@@ -335,6 +335,7 @@ impl Settled {
         // Every money column is bounded by the balance or the value: equity by either, negative
         // equity, deficiency and expected deficiency by the balance, net recovery by the value (the
         // recovery rate is at most 1). Both below $10^15 leave every one of them within 18 digits.
+        // (Only looked at for the file: query's tables are wide whatever the amounts.)
         let largest = |values: &[Option<crate::book::matching::Valuation>]| {
             values
                 .par_iter()
@@ -343,12 +344,14 @@ impl Settled {
                 .max()
                 .unwrap_or_default()
         };
-        let balance = book.loans.par_iter().map(|l| l.balance.abs()).max();
-        let bound = Decimal::from(1_000_000_000_000_000i64);
-        let fits = balance.unwrap_or_default() < bound
-            && largest(&book.valuations) < bound
-            && largest(&book.estimates) < bound;
-        let money_precision = if narrow && fits { NARROW } else { WIDE };
+        let fits = || {
+            let bound = Decimal::from(1_000_000_000_000_000i64);
+            let balance = book.loans.par_iter().map(|l| l.balance.abs()).max();
+            balance.unwrap_or_default() < bound
+                && largest(&book.valuations) < bound
+                && largest(&book.estimates) < bound
+        };
+        let money_precision = if narrow && fits() { NARROW } else { WIDE };
         let pd_precision = if narrow && pd_scale <= 12 {
             NARROW
         } else {
