@@ -47,7 +47,13 @@ fn main() -> ExitCode {
             "underwater: internal error (a bug: please report it with the command that caused it): {info}"
         );
     }));
-    match std::panic::catch_unwind(|| underwater::cli::execute(cli)) {
+    let result = std::panic::catch_unwind(|| underwater::cli::execute(cli));
+    if !matches!(result, Ok(Ok(()))) {
+        // An error caused by a signal's watcher removing the run's files is not the run's error: the
+        // watcher's exit (128 + the signal) is the answer.
+        underwater::cleanup::wait_if_interrupted();
+    }
+    match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("underwater: error: {e}");

@@ -340,7 +340,8 @@ fn valuation_ages_are_always_reported() {
 
 /// Ctrl-C or SIGTERM left the staging folder (up to the size of the outputs) and a tape's temporary CSV
 /// behind for good. A signal now removes them and exits 128 + the signal (143 for SIGTERM) with `--out`
-/// as it was; what a SIGKILL leaves is swept by the next run.
+/// as it was; what a SIGKILL leaves is swept by the next run. It still failed one CI run in many: the
+/// folder was registered just after it was created, and removed while outputs were still written into it.
 #[test]
 fn regression_a_signal_left_staging_and_temporary_files_behind() {
     let s = Sandbox::new();
@@ -349,8 +350,15 @@ fn regression_a_signal_left_staging_and_temporary_files_behind() {
     ]));
     assert_ok(&s.run_generated("out", &[]));
     let old = outputs_without_times(&s.path("out"));
+    // The signal lands at different moments of the write stage: as the staging folder appears (a
+    // signal between its creation and its registration left it behind), and while outputs are being
+    // written into it (the watcher's removal raced the next file created).
+    let delays_ms = [0, 3, 10];
     let mut terminated = 0;
-    for attempt in 0..10 {
+    for attempt in 0..15 {
+        if terminated == delays_ms.len() {
+            break;
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_underwater"))
             .args([
                 "run",
@@ -378,6 +386,7 @@ fn regression_a_signal_left_staging_and_temporary_files_behind() {
             }
             std::thread::sleep(Duration::from_micros(200));
         }
+        std::thread::sleep(Duration::from_millis(delays_ms[terminated]));
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status();
@@ -397,11 +406,10 @@ fn regression_a_signal_left_staging_and_temporary_files_behind() {
         assert!(!staging.exists(), "the staging folder was left behind");
         assert_eq!(outputs_without_times(&s.path("out")), old);
         terminated += 1;
-        break;
     }
-    assert_eq!(
-        terminated, 1,
-        "no SIGTERM landed during a run in 10 attempts"
+    assert!(
+        terminated > 0,
+        "no SIGTERM landed during a run in 15 attempts"
     );
 
     // What a SIGKILL leaves (a staging folder and a tape conversion of a process that is gone) is swept.

@@ -171,13 +171,16 @@ impl Staging {
         if dir.exists() {
             fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         }
-        fs::create_dir(&dir).with_context(|| {
-            format!(
-                "cannot create a directory beside --out ({}). Fix: check write permission",
-                dir.display()
-            )
-        })?;
         crate::cleanup::register(&dir);
+        if let Err(e) = fs::create_dir(&dir) {
+            crate::cleanup::unregister(&dir);
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot create a directory beside --out ({}). Fix: check write permission",
+                    dir.display()
+                )
+            });
+        }
         Ok(Staging {
             target: target.to_path_buf(),
             dir,
@@ -223,6 +226,9 @@ impl Staging {
         sync_dir(&self.dir);
         check_target(&self.target)?;
         test_abort_at("staged");
+        // From here to the unregistering, a signal's watcher waits (or this waits for it): it must
+        // not remove the staging directory while it is being exchanged with `--out`.
+        let mut hold = crate::cleanup::hold();
         if fs::symlink_metadata(&self.target).is_ok() {
             exchange(&self.dir, &self.target)?;
             test_abort_at("exchanged");
@@ -235,7 +241,7 @@ impl Staging {
         if let Ok((parent, _)) = names(&self.target) {
             sync_dir(&parent);
         }
-        crate::cleanup::unregister(&self.dir);
+        hold.unregister(&self.dir);
         self.committed = true;
         Ok(())
     }
