@@ -597,7 +597,13 @@ fn is_canonical_number(t: &str) -> bool {
 
 /// Parses one chunk of the loans file.
 pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
-    let mut batch = LoanBatch::default();
+    // Sized once from the chunk's line count (an upper bound on its rows): growing by doubling copied
+    // each chunk's loans about once more (1.6% of a run's CPU time, in `realloc`).
+    let lines = memchr::memchr_iter(b'\n', &chunk.bytes).count() + 1;
+    let mut batch = LoanBatch {
+        loans: Vec::with_capacity(lines),
+        ..LoanBatch::default()
+    };
     let mut scratch = String::new();
     let mut bad = Vec::new();
     chunk.for_each_row(|row| {

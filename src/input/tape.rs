@@ -65,6 +65,10 @@ pub struct Dialect {
     missing: std::sync::Arc<[Box<str>]>,
     /// The longest missing word: a longer field is never missing (the common case, checked first).
     longest: usize,
+    /// The first bytes of the missing words, as a bit set: a field starting with any other byte (a
+    /// digit, in most fields) is not missing, with no comparison. Comparing every short field with
+    /// every word was 3% of parsing a loan row, most of it in `memcmp`.
+    starts: [u64; 4],
 }
 
 impl Default for Dialect {
@@ -79,12 +83,24 @@ impl Dialect {
             tape,
             missing: missing.iter().map(|w| Box::from(w.as_ref())).collect(),
             longest: missing.iter().map(|w| w.as_ref().len()).max().unwrap_or(0),
+            starts: missing
+                .iter()
+                .filter_map(|w| w.as_ref().bytes().next())
+                .fold([0; 4], |mut set, b| {
+                    set[usize::from(b >> 6)] |= 1 << (b & 63);
+                    set
+                }),
         }
     }
 
     /// Whether a (trimmed) field means "no value".
     pub fn is_missing(&self, text: &str) -> bool {
-        text.is_empty() || (text.len() <= self.longest && self.missing.iter().any(|w| **w == *text))
+        let Some(&first) = text.as_bytes().first() else {
+            return true;
+        };
+        text.len() <= self.longest
+            && self.starts[usize::from(first >> 6)] & (1 << (first & 63)) != 0
+            && self.missing.iter().any(|w| **w == *text)
     }
 
     pub fn parse_date(&self, text: &str) -> Option<Date> {
@@ -221,6 +237,31 @@ pub fn peek_period(path: &Path) -> Result<Option<Date>, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_is_missing_exactly_when_it_is_empty_or_a_missing_word() {
+        let d = Dialect::default();
+        for t in ["", "NA", "N/A", "NULL", "null", "None", "-", "#N/A"] {
+            assert!(d.is_missing(t), "{t:?}");
+        }
+        for t in [
+            "0", "60", "-1", "-5.00", "NAN", "na", "N", "NULLS", "#N/", "Non", "720", "#",
+        ] {
+            assert!(!d.is_missing(t), "{t:?}");
+        }
+        // A config's own words, digits and bytes of every range among them.
+        let d = Dialect::new(false, &["9999", "0", "\u{e9}t\u{e9}", "~", "?"]);
+        for t in ["", "9999", "0", "\u{e9}t\u{e9}", "~", "?"] {
+            assert!(d.is_missing(t), "{t:?}");
+        }
+        for t in ["NA", "999", "99990", "00", "\u{e9}", "~~", "1"] {
+            assert!(!d.is_missing(t), "{t:?}");
+        }
+        // No words: only the empty field.
+        let d = Dialect::new::<&str>(false, &[]);
+        assert!(d.is_missing(""));
+        assert!(!d.is_missing("NA"));
+    }
 
     fn header(names: &[&str]) -> Header {
         Header {
