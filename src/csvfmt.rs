@@ -172,8 +172,7 @@ pub fn push_u32(out: &mut String, n: u32) {
             break;
         }
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+    push_ascii(out, &buf[at..]);
 }
 
 /// Appends a date as `YYYY-MM-DD`, as its `Display` does.
@@ -189,8 +188,7 @@ pub fn push_date(out: &mut String, date: crate::date::Date) {
         buf[5..7].copy_from_slice(&two(m));
         buf[7] = b'-';
         buf[8..].copy_from_slice(&two(d));
-        // Only ASCII digits and dashes were written.
-        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+        push_ascii(out, &buf);
     } else {
         use std::fmt::Write as _;
         let _ = write!(out, "{date}");
@@ -235,8 +233,17 @@ pub fn push_decimal(out: &mut String, d: rust_decimal::Decimal) {
             break;
         }
     }
-    // Only ASCII digits and `.` were written.
-    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+    push_ascii(out, &buf[at..]);
+}
+
+/// Appends what the number writers above put in their buffers: ASCII digits, `.` and `-` only. Not
+/// checked again as UTF-8 (`from_utf8` on each number was 6% of writing accounts.csv).
+#[inline(always)]
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    debug_assert!(bytes.is_ascii());
+    // SAFETY: the three callers pass bytes they wrote themselves, each b'0'..=b'9', b'.' or b'-'
+    // (ASCII, hence UTF-8), so `out` stays valid UTF-8.
+    unsafe { out.as_mut_vec() }.extend_from_slice(bytes);
 }
 
 /// Appends a line of fields and a newline: a header, or a line of labels. Each field is text (column
