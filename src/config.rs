@@ -567,6 +567,9 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
 pub const MAX_LTV_EDGES: usize = 100;
 pub const MAX_SEGMENTS: usize = 100;
 
+// A loan's text holds its id, VIN, each segment's value and its echoed columns.
+const _: () = assert!(MAX_SEGMENTS + 3 <= crate::input::load::MAX_TEXT_PARTS);
+
 /// Segment names must give distinct output names: a summary file each (compared ignoring case, as
 /// on a case-insensitive file system), a key each in summary.json, none of them the run's own.
 fn check_segment_names(names: &[String]) -> Result<(), String> {

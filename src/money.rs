@@ -27,6 +27,32 @@ pub enum AmountError {
     TooLarge,
 }
 
+/// An `Option<Decimal>` in 16 bytes instead of 20, for the optional amounts every loan of the book
+/// holds (three per loan: 120 MB at 10M loans). `None` is a bit pattern `Decimal::serialize` never
+/// writes (flags with the low 16 bits set, which a decimal keeps zero), so every decimal round-trips.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct OptionalDecimal([u8; 16]);
+
+impl OptionalDecimal {
+    const NONE: [u8; 16] = [0xff; 16];
+
+    pub fn get(self) -> Option<Decimal> {
+        (self.0 != Self::NONE).then(|| Decimal::deserialize(self.0))
+    }
+}
+
+impl From<Option<Decimal>> for OptionalDecimal {
+    fn from(value: Option<Decimal>) -> OptionalDecimal {
+        OptionalDecimal(value.map_or(Self::NONE, |d| d.serialize()))
+    }
+}
+
+impl std::fmt::Debug for OptionalDecimal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// Parses a plain decimal, also accepting what US-formatted exports write: a leading `$` (after an
 /// optional `-`) and comma thousands separators in groups of three (`"$19,000.00"`). Surrounding ASCII
 /// spaces are ignored. Anything else (`1e5`, `(5.00)`, `12.34.5`, `1,00`, `€5`) is an error.
@@ -224,6 +250,32 @@ pub fn group_thousands(number: &str) -> String {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn an_optional_decimal_holds_every_decimal_and_none() {
+        let cases = [
+            Decimal::ZERO,
+            -Decimal::ZERO,
+            Decimal::ONE,
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::new(1, 28),
+            Decimal::new(-1, 28),
+            Decimal::from_str("19000.00").unwrap(),
+            Decimal::from_str("5.630000").unwrap(),
+            Decimal::from_i128_with_scale(-(1 << 95), 7),
+        ];
+        for v in cases {
+            let back = OptionalDecimal::from(Some(v)).get().unwrap();
+            // The same number with the same scale and sign: written out the same.
+            assert_eq!(
+                (back, back.to_string(), back.is_sign_negative()),
+                (v, v.to_string(), v.is_sign_negative())
+            );
+        }
+        assert_eq!(OptionalDecimal::from(None).get(), None);
+        assert_eq!(std::mem::size_of::<OptionalDecimal>(), 16);
+    }
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

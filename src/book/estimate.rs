@@ -124,7 +124,7 @@ pub enum NoEstimate {
 /// The estimated value of `loan` at `as_of`, or why there is none.
 pub fn estimate(loan: &Loan, as_of: Date, est: &Estimate) -> Result<Valuation, NoEstimate> {
     let origination_value = loan
-        .origination_value
+        .origination_value()
         .ok_or(NoEstimate::NoOriginationValue)?;
     let curve = match loan.new_used {
         Some(NewUsed::Used) => &est.used,

@@ -155,7 +155,7 @@ pub fn figures_of_value(
         None => (None, bands.no_value(), Decimal::ZERO),
     };
     let deficiency = (balance - net_recovery).max(Decimal::ZERO);
-    let (origination_ltv, origination_bucket) = match loan.origination_value {
+    let (origination_ltv, origination_bucket) = match loan.origination_value() {
         Some(ov) if detail != Detail::Summary => (
             Some(ratio(loan.amount_financed, ov, 4)),
             bands.bucket(loan.amount_financed, ov),
@@ -352,7 +352,7 @@ impl ScaledModel {
             Some((v, estimated)) => Some((ScaledModel::amount(v)?, estimated)),
             None => None,
         };
-        let origination = match loan.origination_value {
+        let origination = match loan.origination_value() {
             Some(ov) => {
                 let (af, ov) = (
                     ScaledModel::amount(loan.amount_financed)?,
@@ -455,13 +455,13 @@ mod tests {
             origination_date: Date::parse("2022-01-01").unwrap(),
             term_months: 60,
             amount_financed: d("20000"),
-            origination_value: None,
+            origination_value: None.into(),
             new_used: None,
             balance: d(balance),
             days_past_due: dpd,
             credit_score: None,
-            apr: None,
-            monthly_payment: None,
+            apr: None.into(),
+            monthly_payment: None.into(),
             text: crate::input::load::LoanText::new(&["A", "V", ""]),
         }
     }
@@ -600,7 +600,7 @@ mod tests {
                     let mut l = loan("0", dpd);
                     l.balance = balance;
                     l.amount_financed = financed;
-                    l.origination_value = origination.filter(|o| *o > Decimal::ZERO);
+                    l.origination_value = origination.filter(|o| *o > Decimal::ZERO).into();
                     let value = value.map(|v| (v, estimated));
                     for detail in [Detail::Account, Detail::Weighted] {
                         let d = figures_of_value(&l, value, &model, &bands, detail);

@@ -4,6 +4,7 @@
 //! valuation gave, then total the figures. The per-account figures themselves ([`metrics`]) are not
 //! held: they are computed where they are used, from the loan, its valuation and the [`model`].
 
+mod cache;
 pub mod changes;
 pub mod estimate;
 pub mod guards;
@@ -21,6 +22,7 @@ use crate::input::reader::FileFacts;
 use crate::input::tape::Dialect;
 use crate::input::{load_loans, LoanSource, RowCounts};
 use crate::progress::Progress;
+use cache::prefetch;
 use estimate::{estimate_unmatched, Estimate, EstimateCounts};
 use matching::{match_valuations, MatchCounts, Valuation};
 use metrics::{figures, Bands, Detail, Figures, ScaledModel};
@@ -261,17 +263,4 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         months_to_positive_equity,
         previous: join,
     })
-}
-
-/// A hint to the CPU to load the cache line holding `p`; it never faults and changes nothing.
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it reads nothing the program sees and cannot fault, whatever the
-    // address. SSE is part of the x86_64 baseline.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }

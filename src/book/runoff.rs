@@ -477,8 +477,8 @@ impl Projection {
             return Err(NotProjected::Closed);
         }
         let v0 = value.ok_or(NotProjected::NoValue)?;
-        let apr = loan.apr.ok_or(NotProjected::NoApr)?;
-        let payment = match loan.monthly_payment {
+        let apr = loan.apr().ok_or(NotProjected::NoApr)?;
+        let payment = match loan.monthly_payment() {
             Some(p) => p,
             None => level_payment(loan.amount_financed, apr, loan.term_months),
         };

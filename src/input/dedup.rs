@@ -45,7 +45,7 @@ pub fn disambiguate_ids(loans: &mut [Loan]) -> SharedIds {
                     l.origination_date,
                     l.amount_financed,
                     l.term_months,
-                    l.origination_value,
+                    l.origination_value(),
                     l.balance,
                     l.vin(),
                 ))
