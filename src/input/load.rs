@@ -964,8 +964,6 @@ fn parse_valuation<'a>(row: &Row<'a>, l: &ValuationLayout) -> Result<ValuationRo
 mod tests {
     use super::*;
 
-    /// Every loan of the book is held in memory: at 10M loans each byte of it is 10 MB of peak memory
-    /// (it was 144 bytes, with the optional amounts as `Option<Decimal>`).
     #[test]
     fn a_loan_text_gives_back_its_parts_with_short_and_long_ends() {
         let long = "é".repeat(40_000); // 80,000 bytes: past u16 ends
@@ -996,6 +994,8 @@ mod tests {
         assert_eq!(LoanText::new(&["AB", "C"]).0.len(), 1 + 4 + 3);
     }
 
+    /// Every loan of the book is held in memory: at 10M loans each byte of it is 10 MB of peak memory
+    /// (it was 144 bytes, with the optional amounts as `Option<Decimal>`).
     #[test]
     fn a_loan_takes_at_most_128_bytes() {
         assert!(
