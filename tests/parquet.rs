@@ -51,7 +51,7 @@ fn parquet_accounts_hold_the_same_exact_figures_as_csv() {
     ));
     assert!(matches!(
         df.column("ltv").unwrap().dtype(),
-        DataType::Decimal(38, 4)
+        DataType::Decimal(18, 4)
     ));
     for name in [
         "account_id",
@@ -96,11 +96,11 @@ fn parquet_loan_columns_hold_quoted_text_as_accounts_csv_shows_it() {
     let rows = read_csv(&s.path("csv/accounts.csv"));
     let types = [
         ("origination_date", DataType::Date),
-        ("amount_financed", DataType::Decimal(38, 2)),
+        ("amount_financed", DataType::Decimal(18, 2)),
         ("term_months", DataType::Int64),
         ("make", DataType::String),
         ("zip", DataType::String),
-        ("rate", DataType::Decimal(38, 2)),
+        ("rate", DataType::Decimal(18, 2)),
         ("note", DataType::String),
     ];
     for (name, dtype) in types {
@@ -158,6 +158,72 @@ fn regression_a_long_number_beside_a_fine_decimal_lost_digits_in_parquet() {
         fine.get(0).unwrap().to_string(),
         "1234567890123456.500000000000"
     );
+}
+
+/// The LTV columns and decimal loan columns are 18-digit decimals only where every value fits: the
+/// largest balance a loan may have ($999,999,999,999) over a 1-cent value is an LTV of about 10^14,
+/// which does not, and must be written whole rather than refused or cut; a book of ordinary ratios is
+/// narrow (and reads back the same).
+#[test]
+fn ratios_and_loan_decimals_beyond_18_digits_are_written_wide_and_whole() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER},origination_value,rate,big\n\
+             A1,V1,2022-01-15,999999999999,60,999999999999,0,0.01,1.5,1234567890123456.78\n\
+             A2,V2,2022-01-15,21000,60,19000,0,15000,2.25,1.5\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2022-06-01,0.01\nV2,2022-06-01,15500\n",
+    );
+    assert_ok(&s.run_book("wide", &["--as-of", "2022-06-30", "--format", "parquet"]));
+    let read = |dir: &str| {
+        let file = std::fs::File::open(s.path(&format!("{dir}/accounts.parquet"))).unwrap();
+        ParquetReader::new(file).finish().unwrap()
+    };
+    let df = read("wide");
+    let text = |name: &str, i: usize| df.column(name).unwrap().get(i).unwrap().to_string();
+    assert_eq!(df.column("ltv").unwrap().dtype(), &DataType::Decimal(38, 4));
+    // 999,999,999,999 / 0.01, both for the balance and the amount financed (worked by hand).
+    assert_eq!(text("ltv", 0), "99999999999900.0000");
+    assert_eq!(
+        df.column("origination_ltv").unwrap().dtype(),
+        &DataType::Decimal(38, 4)
+    );
+    assert_eq!(text("origination_ltv", 0), "99999999999900.0000");
+    assert_eq!(text("ltv", 1), "1.2258"); // 19,000 / 15,500
+                                          // 16 + 2 digits fit 18; the other loan decimal too.
+    assert_eq!(df.column("big").unwrap().dtype(), &DataType::Decimal(18, 2));
+    assert_eq!(text("big", 0), "1234567890123456.78");
+    assert_eq!(
+        df.column("rate").unwrap().dtype(),
+        &DataType::Decimal(18, 2)
+    );
+
+    // Without the tiny values every ratio fits: narrow, and the same figures.
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER},origination_value,rate,big\n\
+             A2,V2,2022-01-15,21000,60,19000,0,15000,2.25,12345678901234567.8\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV2,2022-06-01,15500\n",
+    );
+    assert_ok(&s.run_book("narrow", &["--as-of", "2022-06-30", "--format", "parquet"]));
+    let df = read("narrow");
+    let text = |name: &str| df.column(name).unwrap().get(0).unwrap().to_string();
+    assert_eq!(df.column("ltv").unwrap().dtype(), &DataType::Decimal(18, 4));
+    assert_eq!(text("ltv"), "1.2258"); // 19,000 / 15,500
+    assert_eq!(text("origination_ltv"), "1.4000"); // 21,000 / 15,000
+                                                   // 17 + 1 digits: still 18; one more digit would not be.
+    assert_eq!(df.column("big").unwrap().dtype(), &DataType::Decimal(18, 1));
+    assert_eq!(text("big"), "12345678901234567.8");
 }
 
 /// A book of more than one row group (2^17 accounts each) is written a group at a time while the next

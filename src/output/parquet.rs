@@ -91,7 +91,7 @@ pub const RATIO_COLUMNS: [&str; 2] = ["ltv", "origination_ltv"];
 pub fn typed_column(name: &str, values: &[Option<&str>]) -> PolarsResult<Column> {
     let mut kind = Kind::ANY;
     values.iter().flatten().for_each(|s| kind.see(s));
-    kind.column(name, values.iter().copied())
+    kind.column(name, values.iter().copied(), false)
 }
 
 /// What a column's values allow it to be typed as ([`typed_column`]'s rules), seen one value at a time,
@@ -154,11 +154,13 @@ impl Kind {
         }
     }
 
-    /// The column of `values`, every present one of which has been seen.
+    /// The column of `values`, every present one of which has been seen. `narrow`: a decimal column
+    /// whose every value has at most [`NARROW`] digits is written at that precision (for the file).
     fn column<'a>(
         self,
         name: &str,
         values: impl Iterator<Item = Option<&'a str>>,
+        narrow: bool,
     ) -> PolarsResult<Column> {
         if !self.present {
             return Ok(text(name, values));
@@ -174,7 +176,11 @@ impl Kind {
             let scale = self.scale;
             let units = values.map(|v| v.and_then(|s| Shape::of(s)?.units(s, scale)));
             let ca = Int128Chunked::from_iter_options(name.into(), units);
-            return Ok(ca.into_decimal(38, scale as usize)?.into_column());
+            let precision = match narrow && self.int_digits + scale <= NARROW as u32 {
+                true => NARROW,
+                false => WIDE,
+            };
+            return Ok(ca.into_decimal(precision, scale as usize)?.into_column());
         }
         Ok(text(name, values))
     }
@@ -299,6 +305,11 @@ struct Settled {
     /// Of the columns in cents, and of pd (at most 1, so narrow in a file up to 12 places).
     money_precision: usize,
     pd_precision: usize,
+    /// Of the LTV and origination LTV columns (4 places).
+    ltv_precision: usize,
+    origination_ltv_precision: usize,
+    /// Decimal loan columns narrow where their values allow (the file), or all wide (query's tables).
+    narrow: bool,
     tail: Vec<Kind>,
 }
 
@@ -352,6 +363,48 @@ impl Settled {
                 && largest(&book.estimates) < bound
         };
         let money_precision = if narrow && fits() { NARROW } else { WIDE };
+        // An LTV is at most the largest amount over the smallest value (an LTV is only taken of a
+        // positive value); 4 places leave 14 digits before the point in a narrow decimal.
+        let ratio_fits = |largest: Option<Decimal>, smallest: Option<Decimal>| {
+            let bound = Decimal::from(10_000_000_000_000i64); // 10^13: a margin for rounding
+            match (largest, smallest) {
+                (Some(l), Some(s)) => l.checked_div(s).is_some_and(|r| r < bound),
+                // No positive value: the column is all missing.
+                (_, None) => true,
+                (None, Some(_)) => true,
+            }
+        };
+        let smallest = |values: &[Option<crate::book::matching::Valuation>]| {
+            values
+                .par_iter()
+                .flatten()
+                .map(|v| v.value)
+                .filter(|v| *v > Decimal::ZERO)
+                .min()
+        };
+        let ltv_precision = {
+            let balance = book.loans.par_iter().map(|l| l.balance.abs()).max();
+            let value = [smallest(&book.valuations), smallest(&book.estimates)];
+            let value = value.into_iter().flatten().min();
+            match narrow && ratio_fits(balance, value) {
+                true => NARROW,
+                false => WIDE,
+            }
+        };
+        let origination_ltv_precision = {
+            let financed = book.loans.par_iter().map(|l| l.amount_financed.abs()).max();
+            let value = book
+                .loans
+                .par_iter()
+                .filter_map(|l| l.origination_value())
+                .map(|v| v.abs())
+                .filter(|v| !v.is_zero())
+                .min();
+            match narrow && ratio_fits(financed, value) {
+                true => NARROW,
+                false => WIDE,
+            }
+        };
         let pd_precision = if narrow && pd_scale <= 12 {
             NARROW
         } else {
@@ -361,6 +414,9 @@ impl Settled {
             pd_scale,
             money_precision,
             pd_precision,
+            ltv_precision,
+            origination_ltv_precision,
+            narrow,
             tail,
         })
     }
@@ -426,22 +482,23 @@ impl<'a> Frames<'a> {
         range: std::ops::Range<usize>,
         scratch: &mut Scratch<'a>,
     ) -> PolarsResult<Vec<Column>> {
-        let book = self.book;
+        let (book, settled) = (self.book, self.settled);
         let wants = |name: &str| self.wants(name);
-        let mut columns = computed_columns(book, range.clone(), self.settled, &wants, scratch)?;
-        let tail = &mut scratch.tail;
+        let computed = crate::input::schema::ACCOUNT_COLUMNS
+            .iter()
+            .chain(&crate::input::schema::PREVIOUS_COLUMNS)
+            .any(|name| wants(name));
         let names = &book.layout.tail_names;
-        if names.iter().any(|name| wants(name)) {
-            // In output order the loans are random reads again (the part's figures have pushed them out
-            // of the cache): ask for them ahead as the computed columns do.
-            let order = &book.order[range];
-            tail.fill(order.iter().enumerate().map(|(k, &i)| {
-                book.prefetch_ahead(order, k);
-                &book.loans[i as usize]
-            }))?;
-            for (c, (name, kind)) in names.iter().zip(&self.settled.tail).enumerate() {
+        let tail = names.iter().any(|name| wants(name));
+        scratch.gather(book, &book.order[range], computed, tail)?;
+        let mut columns = match computed {
+            true => computed_columns(book, settled, &wants, scratch)?,
+            false => Vec::new(),
+        };
+        if tail {
+            for (c, (name, kind)) in names.iter().zip(&settled.tail).enumerate() {
                 if wants(name) {
-                    columns.push(kind.column(name, tail.values(c))?);
+                    columns.push(kind.column(name, scratch.tail.values(c), settled.narrow)?);
                 }
             }
         }
@@ -527,48 +584,18 @@ impl AnonymousScan for AccountsScan {
     }
 }
 
-/// The computed columns (figures, valuation, outlook, segments) of the accounts at output positions
-/// `range`.
+/// The computed columns (figures, valuation, outlook, segments) of the accounts `scratch` has gathered.
 fn computed_columns<'a>(
     book: &'a Book,
-    range: std::ops::Range<usize>,
     settled: &Settled,
     wants: &dyn Fn(&str) -> bool,
-    scratch: &mut Scratch<'a>,
+    scratch: &Scratch<'a>,
 ) -> PolarsResult<Vec<Column>> {
     let names = crate::input::schema::ACCOUNT_COLUMNS
         .iter()
         .chain(&crate::input::schema::PREVIOUS_COLUMNS);
-    if !names.clone().any(|name| wants(name)) {
-        return Ok(Vec::new());
-    }
-    let n = range.len();
-    let order = &book.order[range];
-    // One pass over the part in output order gathers what every column needs, so the columns read
-    // arrays front to back instead of each chasing the loans in random order.
-    let (figures, rows) = (&mut scratch.figures, &mut scratch.rows);
-    figures.clear();
-    rows.clear();
-    for (figure, row) in order.iter().enumerate().map(|(k, &i)| {
-        book.prefetch_ahead(order, k);
-        let i = i as usize;
-        let loan = &book.loans[i];
-        let row = Row {
-            id: loan.account_id(),
-            vin: loan.vin(),
-            days_past_due: loan.days_past_due,
-            vintage: loan.origination_date.year(),
-            credit_tier: credit_tier(loan.credit_score).1,
-            term_band: term_band(loan.term_months).1,
-            outlook: book.outlook(i),
-            valuation: book.valuation(i),
-        };
-        (book.figures(i), row)
-    }) {
-        figures.push(figure);
-        rows.push(row);
-    }
-    let (figures, rows) = (&*figures, &*rows);
+    let (figures, rows) = (&scratch.figures, &scratch.rows);
+    let n = rows.len();
     let ks = || 0..n;
     let f = |k: usize| &figures[k];
     let v = |k: usize| figures[k].valued.as_ref();
@@ -615,14 +642,20 @@ fn computed_columns<'a>(
                 &mut ks().map(|k| v(k).map(|v| v.negative_equity)),
             )
         }),
-        Box::new(|| money("ltv", ks().map(|k| v(k).map(|v| v.ltv)), 4)),
+        Box::new(|| {
+            let ltv = ks().map(|k| v(k).map(|v| v.ltv));
+            money_at("ltv", ltv, 4, settled.ltv_precision)
+        }),
         Box::new(|| {
             Ok(text(
                 "ltv_bucket",
                 ks().map(|k| Some(labels[f(k).bucket].as_str())),
             ))
         }),
-        Box::new(|| money("origination_ltv", ks().map(|k| f(k).origination_ltv), 4)),
+        Box::new(|| {
+            let ltv = ks().map(|k| f(k).origination_ltv);
+            money_at("origination_ltv", ltv, 4, settled.origination_ltv_precision)
+        }),
         Box::new(|| {
             Ok(text(
                 "origination_ltv_bucket",
@@ -736,39 +769,46 @@ impl TailPart {
     /// Reads the loan columns of `loans` into the part, replacing what it held (see [`Scratch`] for why
     /// a part is refilled rather than made anew).
     fn fill<'l>(&mut self, loans: impl Iterator<Item = &'l Loan>) -> PolarsResult<()> {
+        self.clear();
+        loans.into_iter().try_for_each(|loan| self.push(loan))
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.marks.clear();
+    }
+
+    /// Adds one loan's columns after those the part holds.
+    fn push(&mut self, loan: &Loan) -> PolarsResult<()> {
         let width = self.width;
         let part = self;
-        part.text.clear();
-        part.marks.clear();
-        for loan in loans {
-            let (tail, row) = (loan.tail(), part.marks.len());
-            let at = part.text.len() as u32;
-            // Most rows have no quote: the encoded form is the decoded one; mark its commas. (A byte
-            // loop: `memchr_iter` costs a call per comma, and fields are a few bytes.)
-            let mut quoted = false;
-            for (p, &b) in tail.as_bytes().iter().enumerate() {
-                quoted |= b == b'"';
-                if b == b',' {
-                    part.marks.push(at + p as u32);
-                }
+        let (tail, row) = (loan.tail(), part.marks.len());
+        let at = part.text.len() as u32;
+        // Most rows have no quote: the encoded form is the decoded one; mark its commas. (A byte
+        // loop: `memchr_iter` costs a call per comma, and fields are a few bytes.)
+        let mut quoted = false;
+        for (p, &b) in tail.as_bytes().iter().enumerate() {
+            quoted |= b == b'"';
+            if b == b',' {
+                part.marks.push(at + p as u32);
             }
-            if !quoted {
-                part.text.push_str(tail);
-            } else if let Some(fields) = tail.strip_prefix(',') {
-                part.marks.truncate(row);
-                crate::csvfmt::for_each_field(fields, |field| {
-                    part.marks.push(part.text.len() as u32);
-                    part.text.push(',');
-                    part.text.push_str(field);
-                });
-            }
-            if part.marks.len() - row != width || (width > 0 && !tail.starts_with(',')) {
-                return Err(polars_err!(ComputeError:
-                    "account {} has {} of its {width} loan columns in their encoded form",
-                    loan.account_id(), part.marks.len() - row));
-            }
-            part.marks.push(part.text.len() as u32);
         }
+        if !quoted {
+            part.text.push_str(tail);
+        } else if let Some(fields) = tail.strip_prefix(',') {
+            part.marks.truncate(row);
+            crate::csvfmt::for_each_field(fields, |field| {
+                part.marks.push(part.text.len() as u32);
+                part.text.push(',');
+                part.text.push_str(field);
+            });
+        }
+        if part.marks.len() - row != width || (width > 0 && !tail.starts_with(',')) {
+            return Err(polars_err!(ComputeError:
+                "account {} has {} of its {width} loan columns in their encoded form",
+                loan.account_id(), part.marks.len() - row));
+        }
+        part.marks.push(part.text.len() as u32);
         Ok(())
     }
 
@@ -789,13 +829,52 @@ struct Scratch<'a> {
     rows: Vec<Row<'a>>,
 }
 
-impl Scratch<'_> {
+impl<'a> Scratch<'a> {
     fn new(width: usize) -> Self {
         Scratch {
             tail: TailPart::new(width),
             figures: Vec::new(),
             rows: Vec::new(),
         }
+    }
+
+    /// Gathers what the columns need of the accounts `order` lists, in one pass in that order: what the
+    /// computed columns need (`computed`) and the loan's own columns (`tail`). In output order each
+    /// account is a few random reads; one pass makes them once, and reads the loan's text while its
+    /// id and VIN have just brought it into the cache (a second pass for the loan's columns stalled
+    /// on the loans again: a third of the Parquet write stage).
+    fn gather(
+        &mut self,
+        book: &'a Book,
+        order: &[u32],
+        computed: bool,
+        tail: bool,
+    ) -> PolarsResult<()> {
+        self.figures.clear();
+        self.rows.clear();
+        self.tail.clear();
+        for (k, &i) in order.iter().enumerate() {
+            book.prefetch_ahead(order, k);
+            let i = i as usize;
+            let loan = &book.loans[i];
+            if computed {
+                self.figures.push(book.figures(i));
+                self.rows.push(Row {
+                    id: loan.account_id(),
+                    vin: loan.vin(),
+                    days_past_due: loan.days_past_due,
+                    vintage: loan.origination_date.year(),
+                    credit_tier: credit_tier(loan.credit_score).1,
+                    term_band: term_band(loan.term_months).1,
+                    outlook: book.outlook(i),
+                    valuation: book.valuation(i),
+                });
+            }
+            if tail {
+                self.tail.push(loan)?;
+            }
+        }
+        Ok(())
     }
 }
 
