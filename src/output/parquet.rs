@@ -317,108 +317,161 @@ impl Settled {
     /// `narrow`: money as [`NARROW`] decimals where every amount of the book fits (for the file);
     /// else every decimal is [`WIDE`] (query's tables).
     fn of(book: &Book, narrow: bool) -> PolarsResult<Settled> {
-        // One decimal scale for the whole pd column: the largest of the accounts' pds.
-        let pd_scale = book
-            .loans
-            .par_iter()
-            .map(|l| book.model.pd_for(l.days_past_due).scale())
-            .max()
-            .unwrap_or(2);
-        // A loan column's type depends on all its values: see them all before building any part.
+        // One pass over the loans as they lie in memory (none of this depends on the order) sees
+        // every loan column's values, since a column's type depends on all of them, and the sizes of
+        // the amounts the money and ratio columns are bounded by.
         let width = book.layout.tail_names.len();
-        let tail = parts(0..book.loans.len())
-            .map_init(
-                || TailPart::new(width),
-                |part, range| {
-                    // Types do not depend on the order: read the loans as they lie in memory.
-                    part.fill(book.loans[range].iter())?;
-                    let mut kinds = vec![Kind::ANY; width];
-                    for (c, kind) in kinds.iter_mut().enumerate() {
-                        part.values(c).flatten().for_each(|s| kind.see(s));
+        let loans = parts(0..book.loans.len())
+            .map(|range| {
+                let mut seen = LoansSeen::new(width);
+                book.loans[range]
+                    .iter()
+                    .for_each(|loan| seen.see(loan, book));
+                seen
+            })
+            .reduce(|| LoansSeen::new(width), LoansSeen::merge);
+        let values = |values: &[Option<crate::book::matching::Valuation>]| {
+            values
+                .par_iter()
+                .fold(Extent::default, |mut e, v| {
+                    if let Some(v) = v {
+                        e.see(v.value);
                     }
-                    PolarsResult::Ok(kinds)
-                },
-            )
-            .try_reduce(
-                || vec![Kind::ANY; width],
-                |a, b| Ok(a.into_iter().zip(b).map(|(a, b)| a.merge(b)).collect()),
-            )?;
+                    e
+                })
+                .reduce(Extent::default, Extent::merge)
+        };
+        let value = values(&book.valuations).merge(values(&book.estimates));
         // Every money column is bounded by the balance or the value: equity by either, negative
         // equity, deficiency and expected deficiency by the balance, net recovery by the value (the
         // recovery rate is at most 1). Both below $10^15 leave every one of them within 18 digits.
         // (Only looked at for the file: query's tables are wide whatever the amounts.)
-        let largest = |values: &[Option<crate::book::matching::Valuation>]| {
-            values
-                .par_iter()
-                .flatten()
-                .map(|v| v.value.abs())
-                .max()
-                .unwrap_or_default()
-        };
-        let fits = || {
-            let bound = Decimal::from(1_000_000_000_000_000i64);
-            let balance = book.loans.par_iter().map(|l| l.balance.abs()).max();
-            balance.unwrap_or_default() < bound
-                && largest(&book.valuations) < bound
-                && largest(&book.estimates) < bound
-        };
-        let money_precision = if narrow && fits() { NARROW } else { WIDE };
-        // An LTV is at most the largest amount over the smallest value (an LTV is only taken of a
-        // positive value); 4 places leave 14 digits before the point in a narrow decimal.
-        let ratio_fits = |largest: Option<Decimal>, smallest: Option<Decimal>| {
-            let bound = Decimal::from(10_000_000_000_000i64); // 10^13: a margin for rounding
-            match (largest, smallest) {
-                (Some(l), Some(s)) => l.checked_div(s).is_some_and(|r| r < bound),
-                // No positive value: the column is all missing.
-                (_, None) => true,
-                (None, Some(_)) => true,
-            }
-        };
-        let smallest = |values: &[Option<crate::book::matching::Valuation>]| {
-            values
-                .par_iter()
-                .flatten()
-                .map(|v| v.value)
-                .filter(|v| *v > Decimal::ZERO)
-                .min()
-        };
-        let ltv_precision = {
-            let balance = book.loans.par_iter().map(|l| l.balance.abs()).max();
-            let value = [smallest(&book.valuations), smallest(&book.estimates)];
-            let value = value.into_iter().flatten().min();
-            match narrow && ratio_fits(balance, value) {
-                true => NARROW,
-                false => WIDE,
-            }
-        };
-        let origination_ltv_precision = {
-            let financed = book.loans.par_iter().map(|l| l.amount_financed.abs()).max();
-            let value = book
-                .loans
-                .par_iter()
-                .filter_map(|l| l.origination_value())
-                .map(|v| v.abs())
-                .filter(|v| !v.is_zero())
-                .min();
-            match narrow && ratio_fits(financed, value) {
-                true => NARROW,
-                false => WIDE,
-            }
-        };
-        let pd_precision = if narrow && pd_scale <= 12 {
-            NARROW
-        } else {
-            WIDE
-        };
+        let money_fits = loans.balance.below(15) && value.below(15);
+        // An LTV is at most the largest amount over the smallest value; below 10^13, 4 places and
+        // the rounding of the last one fit 18 digits.
+        let ltv_fits = quotients_below(loans.balance, value, 13);
+        let origination_ltv_fits = quotients_below(loans.financed, loans.origination_value, 13);
+        let precision = |fits: bool| if narrow && fits { NARROW } else { WIDE };
+        let pd_scale = loans.pd_scale.unwrap_or(2);
         Ok(Settled {
             pd_scale,
-            money_precision,
-            pd_precision,
-            ltv_precision,
-            origination_ltv_precision,
+            money_precision: precision(money_fits),
+            pd_precision: precision(pd_scale <= 12),
+            ltv_precision: precision(ltv_fits),
+            origination_ltv_precision: precision(origination_ltv_fits),
             narrow,
-            tail,
+            tail: loans.kinds,
         })
+    }
+}
+
+/// What [`Settled::of`] gathers from a part of the loans.
+struct LoansSeen {
+    /// Of each loan column, in the layout's order.
+    kinds: Vec<Kind>,
+    balance: Extent,
+    financed: Extent,
+    origination_value: Extent,
+    /// The largest scale of the accounts' pds: the pd column's one scale.
+    pd_scale: Option<u32>,
+}
+
+impl LoansSeen {
+    fn new(width: usize) -> LoansSeen {
+        LoansSeen {
+            kinds: vec![Kind::ANY; width],
+            balance: Extent::default(),
+            financed: Extent::default(),
+            origination_value: Extent::default(),
+            pd_scale: None,
+        }
+    }
+
+    fn see(&mut self, loan: &Loan, book: &Book) {
+        if let Some(fields) = loan.tail().strip_prefix(',') {
+            // The fields as the gather pass will read them (which checks their count).
+            let mut kinds = self.kinds.iter_mut();
+            crate::csvfmt::for_each_field(fields, |field| {
+                if let Some(kind) = kinds.next() {
+                    if !field.is_empty() {
+                        kind.see(field);
+                    }
+                }
+            });
+        }
+        self.balance.see(loan.balance);
+        self.financed.see(loan.amount_financed);
+        if let Some(v) = loan.origination_value() {
+            self.origination_value.see(v);
+        }
+        let pd = book.model.pd_for(loan.days_past_due).scale();
+        self.pd_scale = Some(self.pd_scale.map_or(pd, |s| s.max(pd)));
+    }
+
+    fn merge(self, other: LoansSeen) -> LoansSeen {
+        LoansSeen {
+            kinds: self
+                .kinds
+                .into_iter()
+                .zip(other.kinds)
+                .map(|(a, b)| a.merge(b))
+                .collect(),
+            balance: self.balance.merge(other.balance),
+            financed: self.financed.merge(other.financed),
+            origination_value: self.origination_value.merge(other.origination_value),
+            pd_scale: self.pd_scale.max(other.pd_scale),
+        }
+    }
+}
+
+/// Powers of ten bounding some amounts, from their digits alone (comparing the decimals themselves
+/// was a tenth of settling the columns): every amount seen is below 10^upper in size, and every
+/// nonzero one at least 10^lower.
+#[derive(Clone, Copy, Debug, Default)]
+struct Extent {
+    upper: Option<i32>,
+    lower: Option<i32>,
+}
+
+impl Extent {
+    fn see(&mut self, amount: Decimal) {
+        let units = amount.mantissa().unsigned_abs();
+        if units == 0 {
+            return;
+        }
+        // units has `digits` digits: 10^(digits-1) <= units < 10^digits, in units of 10^-scale.
+        let digits = units.ilog10() as i32 + 1;
+        let (upper, lower) = (
+            digits - amount.scale() as i32,
+            digits - 1 - amount.scale() as i32,
+        );
+        self.upper = Some(self.upper.map_or(upper, |u| u.max(upper)));
+        self.lower = Some(self.lower.map_or(lower, |l| l.min(lower)));
+    }
+
+    fn merge(self, other: Extent) -> Extent {
+        let pick = |a: Option<i32>, b: Option<i32>, f: fn(i32, i32) -> i32| match (a, b) {
+            (Some(a), Some(b)) => Some(f(a, b)),
+            (a, b) => a.or(b),
+        };
+        Extent {
+            upper: pick(self.upper, other.upper, i32::max),
+            lower: pick(self.lower, other.lower, i32::min),
+        }
+    }
+
+    /// Whether every amount seen is below 10^e in size.
+    fn below(self, e: i32) -> bool {
+        self.upper.is_none_or(|u| u <= e)
+    }
+}
+
+/// Whether every quotient of an amount of `numerators` by a nonzero one of `denominators` is below
+/// 10^e in size.
+fn quotients_below(numerators: Extent, denominators: Extent, e: i32) -> bool {
+    match (numerators.upper, denominators.lower) {
+        (Some(upper), Some(lower)) => upper - lower <= e,
+        _ => true,
     }
 }
 
@@ -766,13 +819,7 @@ impl TailPart {
         }
     }
 
-    /// Reads the loan columns of `loans` into the part, replacing what it held (see [`Scratch`] for why
-    /// a part is refilled rather than made anew).
-    fn fill<'l>(&mut self, loans: impl Iterator<Item = &'l Loan>) -> PolarsResult<()> {
-        self.clear();
-        loans.into_iter().try_for_each(|loan| self.push(loan))
-    }
-
+    /// Empties the part (see [`Scratch`] for why a part is refilled rather than made anew).
     fn clear(&mut self) {
         self.text.clear();
         self.marks.clear();
@@ -893,6 +940,37 @@ struct Row<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extents_bound_amounts_by_their_digits() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let of = |amounts: &[&str]| {
+            let mut e = Extent::default();
+            amounts.iter().for_each(|a| e.see(d(a)));
+            e
+        };
+        // The largest amount below $10^15, and 10^15 itself (also written with more places).
+        assert!(of(&["999999999999999.99", "-5"]).below(15));
+        assert!(!of(&["1000000000000000"]).below(15));
+        assert!(!of(&["1000000000000000.000"]).below(15));
+        assert!(!of(&["-1000000000000000"]).below(15));
+        // Trailing zeros at a larger scale do not count: 5.000 is below 10.
+        assert_eq!(of(&["5.000"]).upper, Some(1));
+        // Zero is no size; nothing seen bounds nothing.
+        assert_eq!((of(&["0", "0.00"]).upper, of(&["0"]).lower), (None, None));
+        assert!(Extent::default().below(-100));
+        // 0.01 is at least 10^-2; 150 at least 10^2 and below 10^3.
+        let values = of(&["150", "0.01"]);
+        assert_eq!((values.upper, values.lower), (Some(3), Some(-2)));
+        // $999,999,999,999 over 1 cent is about 10^14, past 10^13; over $150 it is not.
+        let balance = of(&["999999999999"]);
+        assert!(!quotients_below(balance, values, 13));
+        assert!(quotients_below(balance, of(&["150"]), 13));
+        assert!(quotients_below(balance, Extent::default(), 13));
+        // Parts merged see what the whole does.
+        let merged = of(&["150"]).merge(of(&["0.01"])).merge(Extent::default());
+        assert_eq!((merged.upper, merged.lower), (values.upper, values.lower));
+    }
 
     #[test]
     fn a_narrow_money_column_refuses_a_value_it_cannot_hold() {
