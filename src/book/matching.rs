@@ -160,10 +160,10 @@ impl<'a> VinIndex<'a> {
                 let ids = (0..members.len())
                     .map(|j| {
                         if let Some(&ahead) = members.get(j + 8) {
-                            super::cache::prefetch(&loans[ahead as usize]);
+                            super::cache::prefetch_value(&loans[ahead as usize]);
                         }
                         if let Some(&ahead) = members.get(j + 4) {
-                            super::cache::prefetch(loans[ahead as usize].text_address());
+                            super::cache::prefetch(loans[ahead as usize].text_address().0);
                         }
                         let i = members[j];
                         match inline(&loans[i as usize]) {

@@ -22,7 +22,7 @@ use crate::input::reader::FileFacts;
 use crate::input::tape::Dialect;
 use crate::input::{load_loans, LoanSource, RowCounts};
 use crate::progress::Progress;
-use cache::prefetch;
+use cache::{prefetch, prefetch_bytes, prefetch_value};
 use estimate::{estimate_unmatched, Estimate, EstimateCounts};
 use matching::{match_valuations, MatchCounts, Valuation};
 use metrics::{figures, Bands, Detail, Figures, ScaledModel};
@@ -125,10 +125,11 @@ impl Book {
     #[inline(always)]
     pub fn prefetch_ahead(&self, order: &[u32], k: usize) {
         if let Some(&ahead) = order.get(k + 8) {
-            prefetch(&self.loans[ahead as usize]);
+            prefetch_value(&self.loans[ahead as usize]);
         }
         if let Some(&ahead) = order.get(k + 4) {
-            prefetch(self.loans[ahead as usize].text_address());
+            let (text, len) = self.loans[ahead as usize].text_address();
+            prefetch_bytes(text, len);
             prefetch(&self.vin_ids[ahead as usize]);
             if let Some(months) = self.months_to_positive_equity.get(ahead as usize) {
                 prefetch(months);

@@ -337,9 +337,9 @@ impl Loan {
         self.text.bytes(0)
     }
 
-    /// Where the loan's text lives, for a prefetch: reads the loan, not the text.
-    pub(crate) fn text_address(&self) -> *const u8 {
-        self.text.0.as_ptr()
+    /// Where the loan's text lives and its length, for a prefetch: reads the loan, not the text.
+    pub(crate) fn text_address(&self) -> (*const u8, usize) {
+        (self.text.0.as_ptr(), self.text.0.len())
     }
 
     /// Upper-cased, spaces trimmed: the matching key.
