@@ -38,7 +38,16 @@ pub fn push_field(out: &mut String, field: &str) {
 /// reads back this module's own output, where a line with no quote (nearly all) is split on commas.
 pub fn for_each_field(line: &str, mut each: impl FnMut(&str)) {
     if memchr::memchr(b'"', line.as_bytes()).is_none() {
-        line.split(',').for_each(each);
+        // A byte loop: `str::split` searches for each comma with a call of its own, and fields are a
+        // few bytes (it was 4% of the Parquet write stage).
+        let mut start = 0;
+        for (at, &b) in line.as_bytes().iter().enumerate() {
+            if b == b',' {
+                each(&line[start..at]);
+                start = at + 1;
+            }
+        }
+        each(&line[start..]);
         return;
     }
     let mut field = String::new();
