@@ -212,37 +212,55 @@ pub fn push_decimal(out: &mut String, d: rust_decimal::Decimal) {
     if m < 0 {
         out.push('-');
     }
-    // Digits from the last, a `.` after `scale` of them, and at least one before it. A mantissa has at
-    // most 29 digits and a scale at most 28, so 64 bytes hold any decimal.
-    let mut buf = [0u8; 64];
-    let mut at = buf.len();
-    let mut written = 0;
-    let mut rest = m.unsigned_abs();
-    loop {
-        if scale > 0 && written == scale {
-            at -= 1;
-            buf[at] = b'.';
-        }
-        // u64 arithmetic once the rest fits: every cent figure of a book does from the start.
-        let digit = match u64::try_from(rest) {
-            Ok(small) => {
-                rest = u128::from(small / 10);
-                small % 10
-            }
-            Err(_) => {
-                let digit = (rest % 10) as u64;
+    // The mantissa's digits, right-aligned, with leading zeros up to one more than the scale (a
+    // mantissa has at most 29 digits and a scale at most 28, so 32 bytes hold them).
+    let mut digits = [b'0'; 32];
+    let written = match u64::try_from(m.unsigned_abs()) {
+        // Every cent figure of a book: two digits per division (a tenth of the write stage was this
+        // loop one digit at a time).
+        Ok(small) => digits_u64(&mut digits, small),
+        Err(_) => {
+            let (mut rest, mut at) = (m.unsigned_abs(), digits.len());
+            while rest > 0 {
+                at -= 1;
+                digits[at] = b'0' + (rest % 10) as u8;
                 rest /= 10;
-                digit
             }
-        };
-        at -= 1;
-        buf[at] = b'0' + digit as u8;
-        written += 1;
-        if rest == 0 && written > scale {
-            break;
+            digits.len() - at
         }
+    };
+    let shown = written.max(scale + 1);
+    let (whole, fraction) = digits[digits.len() - shown..].split_at(shown - scale);
+    push_ascii(out, whole);
+    if scale > 0 {
+        out.push('.');
+        push_ascii(out, fraction);
     }
-    push_ascii(out, &buf[at..]);
+}
+
+/// Writes `n`'s digits at the end of `buf` (at least one), two at a time; returns how many.
+fn digits_u64(buf: &mut [u8; 32], mut n: u64) -> usize {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+                                2021222324252627282930313233343536373839\
+                                4041424344454647484950515253545556575859\
+                                6061626364656667686970717273747576777879\
+                                8081828384858687888990919293949596979899";
+    let mut at = buf.len();
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + n as u8;
+    }
+    buf.len() - at
 }
 
 /// Appends what the number writers above put in their buffers: ASCII digits, `.` and `-` only. Not
@@ -396,6 +414,19 @@ mod tests {
             push_decimal(&mut s, d);
             assert_eq!(s, d.to_string());
         }
+        // Any mantissa at any scale, both sides of the 64-bit edge: the same text as `Display`.
+        use proptest::prelude::*;
+        let mantissa = prop_oneof![
+            any::<i64>().prop_map(i128::from),
+            -(1i128 << 96) + 1..(1i128 << 96) - 1,
+            -1000i128..1000,
+        ];
+        proptest!(|(m in mantissa, scale in 0u32..=28)| {
+            let d = rust_decimal::Decimal::from_i128_with_scale(m, scale);
+            let mut s = String::from("x");
+            push_decimal(&mut s, d);
+            prop_assert_eq!(s, format!("x{d}"));
+        });
     }
 
     #[test]
