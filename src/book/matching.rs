@@ -74,16 +74,30 @@ fn rank(date: Date, value: Decimal, source: &str, other: &Valuation) -> Ordering
 /// A VIN of up to [`InlineVin::MAX`] bytes (every real one: VINs have 17) is a key held in the table
 /// itself; a `&str` key sent each probe on to the loan's text, a second cache miss per valuation row
 /// (of three million on the 1M-loan book). Longer ones, which only odd files have, keep a map of their
-/// own. The inline keys are split into [`SHARDS`] maps built in parallel: one map built by one thread
-/// was a third of a second on the 1M-loan book with the other core idle.
+/// own. The inline keys are split into maps built in parallel (one map built by one thread was a third
+/// of a second on the 1M-loan book with the other core idle), as many as [`shard_count`] says.
 pub struct VinIndex<'a> {
     shards: Vec<FxHashMap<InlineVin, u32>>,
     long: FxHashMap<&'a str, u32>,
     slots: usize,
 }
 
-const SHARD_BITS: u32 = 6;
-const SHARDS: usize = 1 << SHARD_BITS;
+/// How many maps the inline keys of `loans` loans are split into: enough that each map's expected
+/// share is 80% of a power-of-two table (hashbrown doubles a map past 7/8 full, which the spread of the
+/// shares stays well below), with at least 8 maps and at most 255 (a shard number is a byte). With 64
+/// maps, the 1M-loan book's 15,625 keys a map just passed 16,384 × 7/8, so every map took 32,768
+/// slots, half empty: 50 MB of table for the valuation rows to probe at random, more than the 32 MB L3
+/// cache. With 77 maps of 16,384 slots it is 30 MB (at 10M loans, 403 MB became 300 MB).
+fn shard_count(loans: usize) -> usize {
+    let mut slots = 1usize << 14;
+    loop {
+        let count = loans.div_ceil(slots / 5 * 4).max(8);
+        if count <= 255 {
+            return count;
+        }
+        slots *= 2;
+    }
+}
 
 /// A VIN's bytes, zero-padded, with its length in the last byte (so `A` and `A\0` differ). Words of
 /// 32 bits: with its id a table entry takes 24 bytes (64-bit words would pad it to 32, 134 MB more at
@@ -113,12 +127,14 @@ impl InlineVin {
         Some(InlineVin([word(0), word(1), word(2), word(3), word(4)]))
     }
 
-    /// The shard of the key, from a mix of its own: each shard's map hashes with Fx, whose low bits
-    /// pick a bucket and top bits tag it, so a shard chosen by either would crowd its map.
-    fn shard(&self) -> usize {
+    /// The key's shard of `count`, from a mix of its own: each shard's map hashes with Fx, whose low
+    /// bits pick a bucket and top bits tag it, so a shard chosen by either would crowd its map. The
+    /// mix's top bits scaled to `count` (a multiply, not a modulo).
+    fn shard(&self, count: usize) -> usize {
         let [a, b, c, d, e] = self.0.map(u64::from);
         let mixed = (a | b << 32) ^ (c | d << 32).rotate_left(21) ^ e.rotate_left(42);
-        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARD_BITS)) as usize
+        let spread = mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((u128::from(spread) * count as u128) >> 64) as usize
     }
 }
 
@@ -128,33 +144,34 @@ impl<'a> VinIndex<'a> {
         // Each loan's shard (LONG: a VIN held apart); the keys themselves are made again where
         // needed, as a vector of them was 320 MB at 10M loans, the run's peak.
         const LONG: u8 = u8::MAX;
+        let shards = shard_count(loans.len());
         let inline = |loan: &Loan| InlineVin::of(loan.vin().as_bytes(), false);
         let shard_of: Vec<u8> = loans
             .par_iter()
-            .map(|l| inline(l).map_or(LONG, |k| k.shard() as u8))
+            .map(|l| inline(l).map_or(LONG, |k| k.shard(shards) as u8))
             .collect();
         // The loans of each shard, in loan order (a counting sort), so a VIN's first loan is found first.
-        let mut starts = vec![0usize; SHARDS + 1];
+        let mut starts = vec![0usize; shards + 1];
         for &s in shard_of.iter().filter(|&&s| s != LONG) {
             starts[s as usize + 1] += 1;
         }
-        for s in 0..SHARDS {
+        for s in 0..shards {
             starts[s + 1] += starts[s];
         }
         let mut next = starts.clone();
-        let mut members = vec![0u32; starts[SHARDS]];
+        let mut members = vec![0u32; starts[shards]];
         for (i, &s) in shard_of.iter().enumerate().filter(|(_, &s)| s != LONG) {
             members[next[s as usize]] = i as u32;
             next[s as usize] += 1;
         }
         // Each shard's map, and the id of each of its loans.
-        let built: Vec<(FxHashMap<InlineVin, u32>, Vec<u32>)> = (0..SHARDS)
+        let built: Vec<(FxHashMap<InlineVin, u32>, Vec<u32>)> = (0..shards)
             .into_par_iter()
             .map(|s| {
                 let members = &members[starts[s]..starts[s + 1]];
                 let mut map =
                     FxHashMap::with_capacity_and_hasher(members.len(), Default::default());
-                // A shard's loans are one in 64 of the book: each VIN is two cache misses (the
+                // A shard's loans are one in 77 of the book: each VIN is two cache misses (the
                 // loan, then its text), so both are asked for ahead, as `Book::prefetch_ahead` does
                 // (valuations stage 0.73 -> 0.60 s on the 1M book).
                 let ids = (0..members.len())
@@ -203,7 +220,7 @@ impl<'a> VinIndex<'a> {
     fn get(&self, vin: &str) -> Option<u32> {
         let upper = vin.bytes().any(|b| b.is_ascii_lowercase());
         match InlineVin::of(vin.as_bytes(), upper) {
-            Some(key) => self.shards[key.shard()].get(&key).copied(),
+            Some(key) => self.shards[key.shard(self.shards.len())].get(&key).copied(),
             None if upper => self.long.get(vin.to_ascii_uppercase().as_str()).copied(),
             None => self.long.get(vin).copied(),
         }
@@ -461,6 +478,45 @@ mod tests {
     #[test]
     fn a_best_valuation_slot_takes_at_most_32_bytes() {
         assert!(std::mem::size_of::<Option<Valuation>>() <= 32);
+    }
+
+    /// Each map's expected share of the keys stays within its power-of-two table (7/8 of it, where
+    /// hashbrown doubles the table), and the shard numbers fit a byte below the long-VIN mark.
+    #[test]
+    fn vin_maps_are_sized_to_stay_within_their_tables() {
+        // Worked by hand: 1M / 13,107 (80% of 2^14) is 76.3; 10M needs 2^16 slots a map (52,428
+        // keys: 190.7 maps), 100M 2^19 (419,430 keys: 238.4 maps).
+        for (loans, shards) in [
+            (0, 8),
+            (4_000, 8),
+            (1_000_000, 77),
+            (10_000_000, 191),
+            (100_000_000, 239),
+        ] {
+            assert_eq!(shard_count(loans), shards, "{loans} loans");
+        }
+        // A large book's maps are between 40% and 80% full (the table hashbrown gives a map sized
+        // for its share): never the half-empty doubled tables of before, never past 7/8.
+        for loans in [1_000_000usize, 1_250_000, 3_333_333, 10_000_000, 1 << 33] {
+            let count = shard_count(loans);
+            assert!((8..=255).contains(&count), "{loans}: {count}");
+            let share = loans.div_ceil(count);
+            let slots = (share * 8 / 7).next_power_of_two();
+            assert!(
+                share * 10 >= slots * 4 && share * 5 <= slots * 4 + 5,
+                "{loans}: {share} in {slots}"
+            );
+        }
+        // Shards spread evenly: 100,000 keys over 77 shards, each near its 1,299.
+        let mut counts = vec![0usize; 77];
+        for i in 0..100_000u32 {
+            let vin = format!("1HGCM8{i:011}");
+            counts[InlineVin::of(vin.as_bytes(), false).unwrap().shard(77)] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (1_150..1_450).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]
