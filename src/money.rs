@@ -74,7 +74,10 @@ pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
         Some(dot) => (&s[..dot], Some(&s[dot + 1..])),
         None => (s, None),
     };
-    let mut mantissa: i128 = 0;
+    // At most MAX_INTEGER_DIGITS digits before the point and MAX_DECIMAL_PLACES after: below 10^16, so
+    // 64-bit arithmetic is exact (i128 per digit was a tenth of parsing an amount).
+    const _: () = assert!(MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES as usize <= 18);
+    let mut mantissa: i64 = 0;
     let mut int_digits = 0usize;
     if int_part.contains(&b',') {
         let mut groups = int_part.split(|&c| c == b',');
@@ -90,7 +93,7 @@ pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
                 if !c.is_ascii_digit() {
                     return Err(AmountError::NotANumber);
                 }
-                mantissa = mantissa * 10 + i128::from(c - b'0');
+                mantissa = mantissa * 10 + i64::from(c - b'0');
                 int_digits += 1;
                 if int_digits > MAX_INTEGER_DIGITS {
                     return Err(AmountError::TooLarge);
@@ -102,7 +105,7 @@ pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
             if !c.is_ascii_digit() {
                 return Err(AmountError::NotANumber);
             }
-            mantissa = mantissa * 10 + i128::from(c - b'0');
+            mantissa = mantissa * 10 + i64::from(c - b'0');
             // Leading zeros do not make a number larger.
             if mantissa > 0 {
                 int_digits += 1;
@@ -129,7 +132,7 @@ pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
             return Err(AmountError::TooManyDecimals);
         }
         for &c in &frac[..frac.len().min(MAX_DECIMAL_PLACES as usize)] {
-            mantissa = mantissa * 10 + i128::from(c - b'0');
+            mantissa = mantissa * 10 + i64::from(c - b'0');
             scale += 1;
         }
     } else if int_part.is_empty() {
@@ -138,7 +141,7 @@ pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
     if negative {
         mantissa = -mantissa;
     }
-    Ok(Decimal::from_i128_with_scale(mantissa, scale))
+    Ok(Decimal::new(mantissa, scale))
 }
 
 /// Parses a whole number written as plain ASCII digits (surrounding spaces ignored), no sign.
@@ -279,6 +282,42 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    /// Every plain amount within the limits (12 digits before the point, 4 after, a sign, leading
+    /// zeros) reads as `rust_decimal`'s own parse reads it, scale included, on both sides of the limits.
+    #[test]
+    fn plain_amounts_read_as_rust_decimal_reads_them() {
+        use proptest::prelude::*;
+        let amount = (
+            "-?",
+            "0{0,3}",
+            "[1-9][0-9]{0,11}|0",
+            proptest::option::of("[0-9]{1,4}"),
+        );
+        proptest!(|((sign, zeros, int, frac) in amount)| {
+            let text = match &frac {
+                Some(f) => format!("{sign}{zeros}{int}.{f}"),
+                None => format!("{sign}{zeros}{int}"),
+            };
+            let want: Decimal = text.parse().unwrap();
+            let got = parse_amount(&text).unwrap();
+            prop_assert_eq!(got.to_string(), want.to_string(), "{}", text);
+        });
+        // A negative zero reads as zero, as `rust_decimal` prints it.
+        for zero in ["-0", "-0.00", "-000.0"] {
+            let want: Decimal = zero.parse().unwrap();
+            assert_eq!(
+                parse_amount(zero).unwrap().to_string(),
+                want.to_string(),
+                "{zero}"
+            );
+        }
+        // The largest amounts the limits allow, and one digit past each.
+        let top = "-999999999999.9999";
+        assert_eq!(parse_amount(top).unwrap().to_string(), top);
+        assert_eq!(parse_amount("1000000000000"), Err(AmountError::TooLarge));
+        assert_eq!(parse_amount("1.00001"), Err(AmountError::TooManyDecimals));
     }
 
     #[test]
