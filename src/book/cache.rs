@@ -1,5 +1,5 @@
 //! Hints to the CPU cache, for the passes over the book whose reads are random (output order is
-//! account-id order, the index's shards hold one loan in 64).
+//! account-id order, and each shard of the VIN index holds a small share of the loans).
 
 /// A hint to the CPU to load the cache line holding `p`; it never faults and changes nothing.
 #[inline(always)]

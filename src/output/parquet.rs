@@ -540,10 +540,7 @@ impl<'a> Frames<'a> {
     ) -> PolarsResult<Vec<Column>> {
         let (book, settled) = (self.book, self.settled);
         let wants = |name: &str| self.wants(name);
-        let computed = crate::input::schema::ACCOUNT_COLUMNS
-            .iter()
-            .chain(&crate::input::schema::PREVIOUS_COLUMNS)
-            .any(|name| wants(name));
+        let computed = computed_names().any(|name| wants(name));
         let names = &book.layout.tail_names;
         let tail = names.iter().any(|name| wants(name));
         scratch.gather(book, &book.order[range], computed, tail)?;
@@ -640,6 +637,13 @@ impl AnonymousScan for AccountsScan {
     }
 }
 
+/// The names of the computed columns, in the frame's order (the previous run's two last).
+fn computed_names() -> impl Iterator<Item = &'static &'static str> + Clone {
+    crate::input::schema::ACCOUNT_COLUMNS
+        .iter()
+        .chain(&crate::input::schema::PREVIOUS_COLUMNS)
+}
+
 /// The computed columns (figures, valuation, outlook, segments) of the accounts `scratch` has gathered.
 fn computed_columns<'a>(
     book: &'a Book,
@@ -647,9 +651,7 @@ fn computed_columns<'a>(
     wants: &dyn Fn(&str) -> bool,
     scratch: &Scratch<'a>,
 ) -> PolarsResult<Vec<Column>> {
-    let names = crate::input::schema::ACCOUNT_COLUMNS
-        .iter()
-        .chain(&crate::input::schema::PREVIOUS_COLUMNS);
+    let names = computed_names();
     let (figures, rows) = (&scratch.figures, &scratch.rows);
     let n = rows.len();
     let ks = || 0..n;
