@@ -2,9 +2,10 @@
 //! The end-to-end comparison with DuckDB and pandas is `benches/compare.sh` (see BENCHMARKS.md).
 
 use std::sync::OnceLock;
-use underwater::book::matching::{match_chunk, merge_best, MatchCounts, Valuation, VinIndex};
+use underwater::book::matching::{match_chunk, merge_best, MatchCounts, Valuation};
 use underwater::book::metrics::{figures, Bands, Detail, Figures, ScaledModel};
 use underwater::book::model::Model;
+use underwater::book::vin_index::VinIndex;
 use underwater::date::Date;
 use underwater::input::load::{parse_loans, Loan, LoanFileRules, LoanLayout, ValuationLayout};
 use underwater::input::reader::{Chunk, ChunkReader, Header};

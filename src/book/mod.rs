@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod model;
 pub mod runoff;
 pub mod summarize;
+pub mod vin_index;
 
 use crate::date::Date;
 use crate::error::InputError;
