@@ -210,6 +210,30 @@ pub fn div_half_even(n: i128, d: i128) -> i128 {
     q + i128::from(rounds_up_half_even(q & 1 != 0, r, d - r))
 }
 
+/// `n / 10^exp` rounded half to even: [`div_half_even`] by a power of ten, which the figures divide by
+/// several times per account and stress scenario (to cents from each figure's scale). Each power up
+/// to 10^18 is a constant in its own arm, so the compiler divides by multiplying: a hardware division
+/// by a power known only at run time was most of the figures' rounding.
+pub fn div_half_even_pow10(n: i128, exp: u32) -> i128 {
+    macro_rules! arms {
+        ($($e:literal)*) => {
+            match exp {
+                0 => return n,
+                $($e => {
+                    const D: i64 = 10i64.pow($e);
+                    if let Ok(n) = i64::try_from(n) {
+                        let (q, r) = (n.div_euclid(D), n.rem_euclid(D));
+                        return i128::from(q + i64::from(rounds_up_half_even(q & 1 != 0, r, D - r)));
+                    }
+                })*
+                _ => {}
+            }
+        };
+    }
+    arms!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18);
+    div_half_even(n, 10i128.pow(exp))
+}
+
 /// Compares the exact ratio `numerator / denominator` with `k`, without dividing.
 /// `denominator` must be positive.
 pub fn cmp_ratio(numerator: Decimal, denominator: Decimal, k: Decimal) -> Ordering {
@@ -282,6 +306,38 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    /// Dividing by a power of ten with its constant arm rounds as `rust_decimal` rounds the same
+    /// number half to even, for every power the figures use and beyond (to 10^22, past the 64-bit
+    /// arms), any sign, and exact ties.
+    #[test]
+    fn division_by_a_power_of_ten_rounds_as_rust_decimal_does() {
+        use proptest::prelude::*;
+        use rust_decimal::RoundingStrategy::MidpointNearestEven;
+        let reference = |n: i128, exp: u32| {
+            let d = Decimal::from_i128_with_scale(n, exp)
+                .round_dp_with_strategy(0, MidpointNearestEven);
+            d.mantissa()
+        };
+        proptest!(|(n in -(1i128 << 95)..(1i128 << 95), small in -(1i64 << 40)..(1i64 << 40), exp in 0u32..=22)| {
+            prop_assert_eq!(div_half_even_pow10(n, exp), reference(n, exp), "{} / 10^{}", n, exp);
+            let small = i128::from(small);
+            prop_assert_eq!(div_half_even_pow10(small, exp), reference(small, exp), "{} / 10^{}", small, exp);
+            if exp > 0 {
+                // A tie: k + one half, either sign (|k| < 10^6 keeps it within decimal's 96 bits).
+                let half = 5 * 10i128.pow(exp - 1);
+                let tie = small % 1_000_000 * 10i128.pow(exp) + half;
+                prop_assert_eq!(div_half_even_pow10(tie, exp), reference(tie, exp), "{} / 10^{}", tie, exp);
+                prop_assert_eq!(div_half_even_pow10(-tie, exp), reference(-tie, exp), "{} / 10^{}", -tie, exp);
+            }
+        });
+        // By hand: 2.5 -> 2, 3.5 -> 4, -2.5 -> -2, 0.125 at 10^2 -> 0 (12.5 -> 12).
+        assert_eq!(div_half_even_pow10(25, 1), 2);
+        assert_eq!(div_half_even_pow10(35, 1), 4);
+        assert_eq!(div_half_even_pow10(-25, 1), -2);
+        assert_eq!(div_half_even_pow10(1250, 2), 12);
+        assert_eq!(div_half_even_pow10(7, 0), 7);
     }
 
     /// Every plain amount within the limits (12 digits before the point, 4 after, a sign, leading

@@ -7,7 +7,7 @@
 use crate::book::matching::Valuation;
 use crate::book::model::Model;
 use crate::input::load::Loan;
-use crate::money::{cents, cmp_ratio, div_half_even, mantissa_at, ratio};
+use crate::money::{cents, cmp_ratio, div_half_even, div_half_even_pow10, mantissa_at, ratio};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
@@ -226,9 +226,12 @@ pub struct ScaledModel {
     /// (days past due from, pd) with pd at scale `pd_scale`, in the model's order.
     pd: Vec<(u32, i128)>,
     pd_scale: u32,
-    /// Band edges as fractions at scale `edge_scale`.
+    /// Band edges as fractions, all at one scale.
     edges: Vec<i128>,
-    edge_scale: u32,
+    /// `10^(q - AMOUNT_SCALE)` and `10^(the edges' scale)`, computed once rather than per account and
+    /// scenario.
+    to_q: i128,
+    to_edge_scale: i128,
     no_value: usize,
 }
 
@@ -264,7 +267,8 @@ impl ScaledModel {
                 .iter()
                 .map(|&e| mantissa_at(e, edge_scale))
                 .collect(),
-            edge_scale,
+            to_q: 10i128.pow(q - AMOUNT_SCALE),
+            to_edge_scale: 10i128.pow(edge_scale),
             no_value: bands.no_value(),
         })
     }
@@ -280,10 +284,7 @@ impl ScaledModel {
     /// `value × multiplier` rounded half-even to cents, with the value at [`AMOUNT_SCALE`] and the
     /// multiplier given as (mantissa, scale) with a scale of at most [`MAX_CONFIG_SCALE`].
     pub fn shock(value: i128, multiplier: (i128, u32)) -> i128 {
-        div_half_even(
-            value * multiplier.0,
-            10i128.pow(AMOUNT_SCALE - 2 + multiplier.1),
-        )
+        div_half_even_pow10(value * multiplier.0, AMOUNT_SCALE - 2 + multiplier.1)
     }
 
     /// The summary figures of an account with `balance` (at [`AMOUNT_SCALE`]) `days_past_due` days
@@ -308,7 +309,7 @@ impl ScaledModel {
             ),
             None => (0, self.no_value),
         };
-        let deficiency = (balance * 10i128.pow(self.q - AMOUNT_SCALE) - net).max(0);
+        let deficiency = (balance * self.to_q - net).max(0);
         let pd = self
             .pd
             .iter()
@@ -330,7 +331,7 @@ impl ScaledModel {
     /// The band of `numerator / denominator`, both at one scale and the denominator above 0:
     /// `n / d <= edge  ⇔  n <= edge × d`.
     fn bucket(&self, numerator: i128, denominator: i128) -> usize {
-        let lhs = numerator * 10i128.pow(self.edge_scale);
+        let lhs = numerator * self.to_edge_scale;
         self.edges
             .iter()
             .position(|&e| lhs <= e * denominator)
@@ -406,7 +407,7 @@ impl ScaledModel {
 
 /// `x` at `scale` (at least 2) rounded half-even to cents.
 fn to_cents(x: i128, scale: u32) -> i128 {
-    div_half_even(x, 10i128.pow(scale - 2))
+    div_half_even_pow10(x, scale - 2)
 }
 
 /// One account's figures in scaled integers, unrounded: amounts at [`AMOUNT_SCALE`], the net recovery
