@@ -169,6 +169,10 @@ struct ExactCurve {
     common: Option<Vec<i64>>,
     /// The largest of `common`: bounds `value × share` for the fast path's overflow check.
     common_max: i64,
+    /// `common[m] − common[m − 1]` for m = 1 ..= the last point's month, 0 at month 0 and after the last
+    /// point: constant within each segment of the curve (it is linear there), so a value can follow
+    /// the curve by additions (see [`Projection::walk_fast`]).
+    steps: Vec<i64>,
 }
 
 const SHARE_SCALE: u128 = 1_000_000;
@@ -192,6 +196,7 @@ impl ExactCurve {
             table: Vec::new(),
             common: None,
             common_max: 0,
+            steps: Vec::new(),
         };
         let last = exact.points.last().map_or(0, |p| p.0);
         if last <= TABLE_MONTHS {
@@ -224,6 +229,10 @@ impl ExactCurve {
                     .map(|&(n, d)| (n * (den / d)) as i64)
                     .collect();
                 exact.common_max = common.iter().copied().max().unwrap_or(0);
+                exact.steps = std::iter::once(0)
+                    .chain(common.windows(2).map(|w| w[1] - w[0]))
+                    .chain(std::iter::once(0))
+                    .collect();
                 exact.common = Some(common);
             }
         }
@@ -271,43 +280,38 @@ fn div_half_even_u64(n: u64, d: u64) -> u64 {
     q + u64::from(rounds_up_half_even(q % 2 == 1, r, d - r))
 }
 
-/// Exact division by a number fixed for a whole schedule (the rate's divisor, the curve's share at
-/// as_of): a float reciprocal gives the quotient to within a unit or two and the exact remainder corrects
-/// it. A hardware 64-bit division per step was most of the run-off's time.
+/// Exact division by a number fixed for a whole schedule (the rate's divisor), by one multiply: for
+/// `n < 2^62` and `l = ⌈log2 d⌉`, `n / d` is `n · magic` shifted right by `62 + l`, where
+/// `magic = ⌈2^(62+l) / d⌉` (Granlund and Montgomery: `magic·d` exceeds `2^(62+l)` by less than `d`,
+/// so the product overshoots `n/d` by less than `n·d / (d·2^(62+l)) < 2^-l <= 1/d`, never reaching the
+/// next integer). Hand-written because the divisor is known only per account: a hardware division per
+/// month was most of the run-off's time, and the float reciprocal that replaced it still took about 30
+/// cycles a month on the chain each month's balance waits for; this takes about half.
 #[derive(Clone, Copy, Debug)]
 struct FastDiv {
-    d: i64,
-    inv: f64,
+    d: u64,
+    magic: u64,
+    shift: u32,
 }
 
 impl FastDiv {
+    /// For `1 <= d < 2^62`.
     fn new(d: i64) -> FastDiv {
-        FastDiv {
-            d,
-            inv: 1.0 / d as f64,
-        }
+        let d = d as u64;
+        let l = u64::BITS - d.saturating_sub(1).leading_zeros();
+        let shift = 62 + l;
+        // < 2^63 (d > 2^(l−1)), so it fits 64 bits.
+        let magic = ((1u128 << shift).div_ceil(u128::from(d))) as u64;
+        FastDiv { d, magic, shift }
     }
 
     /// `n / d` rounded half to even, exactly, for `0 <= n < 2^62`.
     #[inline]
     fn half_even(self, n: i64) -> i64 {
-        let estimate = n as f64 * self.inv;
-        // Beyond 2^50 the estimate could be off by more than a few units: divide.
-        if estimate >= (1u64 << 50) as f64 {
-            return div_half_even_u64(n as u64, self.d as u64) as i64;
-        }
-        let (mut q, d) = (estimate as i64, self.d);
-        // |q − n/d| <= 2 here, so q·d stays within n + 2d < 2^63.
-        let mut r = n - q * d;
-        while r < 0 {
-            q -= 1;
-            r += d;
-        }
-        while r >= d {
-            q += 1;
-            r -= d;
-        }
-        q + i64::from(rounds_up_half_even(q & 1 == 1, r, d - r))
+        let n = n as u64;
+        let q = ((u128::from(n) * u128::from(self.magic)) >> self.shift) as u64;
+        let r = n - q * self.d;
+        (q + u64::from(rounds_up_half_even(q & 1 == 1, r, self.d - r))) as i64
     }
 }
 
@@ -439,7 +443,14 @@ impl Projection {
         let share = |m: u32| common[(m as usize).min(last)];
         let now = share(age);
         let (b0, v0, m, p) = (balance as i64, v0 as i64, apr_m as i64, payment as i64);
-        let (rate, scale) = (FastDiv::new(apr_div as i64), FastDiv::new(now));
+        let rate = FastDiv::new(apr_div as i64);
+        // The value of month k is `v0 · share(age + k) / now`, rounded. Its numerator grows by
+        // `v0 · steps[age + k]` a month, a constant within each segment of the curve, so its quotient
+        // and remainder by `now` are kept up to date by additions, with a division only where a
+        // segment starts (every 12 months on the default curves), not one every month.
+        let steps = &curve.steps;
+        let (mut q, mut r) = (v0, 0i64);
+        let (mut step, mut step_q, mut step_r) = (0i64, 0i64, 0i64);
         let mut b = b0;
         month(0, b as u128, v0 as u128);
         let mut found = (b <= v0).then_some(0);
@@ -450,12 +461,18 @@ impl Projection {
             }
             k += 1;
             b = (b + rate.half_even(b * m) - p).max(0);
-            let later = share(age.saturating_add(k));
-            let v = if later == now {
-                v0
-            } else {
-                scale.half_even(v0 * later)
-            };
+            let s = steps[(age.saturating_add(k) as usize).min(last + 1)];
+            if s != step {
+                // |v0 · s| <= v0 · common_max < 2^62 (checked above).
+                (step, step_q, step_r) = (s, (v0 * s).div_euclid(now), (v0 * s).rem_euclid(now));
+            }
+            q += step_q;
+            r += step_r;
+            // 0 <= r < 2·now here: one carry at most, taken without a branch (a coin toss).
+            let carry = r >= now;
+            r -= if carry { now } else { 0 };
+            q += i64::from(carry);
+            let v = q + i64::from(rounds_up_half_even(q & 1 == 1, r, now - r));
             if found.is_none() && b <= v {
                 found = Some(k);
             }
@@ -663,6 +680,8 @@ mod tests {
             120_000,
             12_000_000,
             999_999_937,
+            (1 << 40) - 1,
+            (1 << 61) + 1,
             1 << 61,
         ] {
             let div = FastDiv::new(d as i64);
@@ -678,6 +697,26 @@ mod tests {
                         "{n} / {d}"
                     );
                 }
+            }
+            // The edges of the domain: 0, around d and its multiples, and the largest n (2^62 − 1),
+            // where the multiply's overshoot is largest.
+            let top = (1u64 << 62) - 1;
+            for n in [
+                0,
+                1,
+                d - 1,
+                d,
+                d + 1,
+                top,
+                top / d * d,
+                top / d * d - 1,
+                top - d / 2,
+            ] {
+                assert_eq!(
+                    div.half_even(n as i64) as u64,
+                    div_half_even_u64(n, d),
+                    "{n} / {d}"
+                );
             }
         }
     }
