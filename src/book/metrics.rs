@@ -406,6 +406,7 @@ impl ScaledModel {
 }
 
 /// `x` at `scale` (at least 2) rounded half-even to cents.
+#[inline]
 fn to_cents(x: i128, scale: u32) -> i128 {
     div_half_even_pow10(x, scale - 2)
 }
