@@ -26,6 +26,9 @@ command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get inst
 measure() { # name outdir cmd... -> appends "name seconds kb" to $WORK/times
   local name=$1 out=$2; shift 2
   rm -rf "$out"; mkdir -p "$out"
+  # Each tool starts with nothing left to write back: the one before wrote a 245 MB file, whose
+  # writeback would otherwise land on whichever tool runs next.
+  sync
   /usr/bin/time -f "%e %M" -o "$WORK/t.$$" "$@" >/dev/null 2>"$WORK/err.$$" || { cat "$WORK/err.$$"; exit 1; }
   echo "$name $(cat "$WORK/t.$$")" >>"$WORK/times"
 }
