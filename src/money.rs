@@ -212,7 +212,7 @@ pub fn div_half_even(n: i128, d: i128) -> i128 {
 
 /// `n / 10^exp` rounded half to even: [`div_half_even`] by a power of ten, which the figures divide by
 /// several times per account and stress scenario (to cents from each figure's scale). Each power up
-/// to 10^18 is a constant in its own arm, so the compiler divides by multiplying: a hardware division
+/// to 10^19 is a constant in its own arm, so the compiler divides by multiplying: a hardware division
 /// by a power known only at run time was most of the figures' rounding. Inlined, so a caller with a
 /// constant `exp` keeps only its arm. A negative `n` (no figure of an ordinary book) divides as
 /// [`div_half_even`] does.
@@ -335,7 +335,7 @@ mod tests {
                 prop_assert_eq!(div_half_even_pow10(-tie, exp), reference(-tie, exp), "{} / 10^{}", -tie, exp);
             }
         });
-        // By hand: 2.5 -> 2, 3.5 -> 4, -2.5 -> -2, 0.125 at 10^2 -> 0 (12.5 -> 12).
+        // By hand: 2.5 -> 2, 3.5 -> 4, -2.5 -> -2, 12.50 -> 12, and 7 at 10^0 is 7.
         assert_eq!(div_half_even_pow10(25, 1), 2);
         assert_eq!(div_half_even_pow10(35, 1), 4);
         assert_eq!(div_half_even_pow10(-25, 1), -2);
