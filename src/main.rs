@@ -12,25 +12,21 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// constant for it; a test checks the enum's layout).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// How memory is used, both measured on the 1M-loan book:
+/// How memory is used, both measured:
 /// - freed memory is kept for reuse instead of being returned to the system a second later: the
 ///   Parquet writer frees and allocates a few hundred MB per row group, and each return cost page
-///   faults on the next one (10% of a Parquet run; no change to a CSV run, 20 MB more peak memory);
-/// - no transparent huge pages: the kernel zeroes a whole 2 MiB page on the first touch of any byte of
-///   it, and the run touches much of its memory sparsely (the loans vector reserved ahead, chunk and
-///   part buffers), so a run zeroed about 2.5 GB for a peak of 0.5–0.7 GB. With 4 KiB pages the CSV run
-///   took 2.92 s instead of 3.05 s and the Parquet run 4.40 s instead of 4.79 s (`benches/ab.sh`).
-///   mimalloc asks for huge pages when it maps an arena, before `main`, so the process opts out with
-///   `prctl`, which the kernel checks at each fault.
+///   faults on the next one (10% of a Parquet run on the 1M-loan book; no change to a CSV run, 20 MB
+///   more peak memory);
+/// - transparent huge pages are left as mimalloc asks for them (it advises its arenas). They were
+///   turned off while a run touched much of its memory sparsely and the kernel zeroed about 2.5 GB of
+///   2 MiB pages for a 0.5 GB peak. A run now touches what it maps (the 1M-loan book: 194 huge-page
+///   faults, 388 MB, for a 400 MB peak), and a table of 4 KiB pages costs the valuations stage's
+///   random probes and the write stage's walk in account order a TLB miss each: on the 1M-loan book
+///   4.44 → 4.00 s (CSV) and 6.00 → 5.60 s (Parquet); on the 10M-loan book about 47 → 43 s, 60 MB more
+///   (`benches/ab.sh`, BENCHMARKS.md "Session 13").
 fn tune_memory() {
     // SAFETY: sets an integer option of the allocator; called once, before any thread is started.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes integer arguments only. A kernel without it refuses the call,
-    // which changes nothing but speed, so the result is not checked.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
 }
 
 fn main() -> ExitCode {
