@@ -20,8 +20,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// - transparent huge pages are left as mimalloc asks for them (it advises its arenas). They were
 ///   turned off while a run touched much of its memory sparsely and the kernel zeroed about 2.5 GB of
 ///   2 MiB pages for a 0.5 GB peak. A run now touches what it maps (the 1M-loan book: 194 huge-page
-///   faults, 388 MB, for a 400 MB peak), and a table of 4 KiB pages costs the valuations stage's
-///   random probes and the write stage's walk in account order a TLB miss each: on the 1M-loan book
+///   faults, 388 MB, for a 400 MB peak), and with 4 KiB pages each of the valuations stage's random
+///   probes and of the write stage's steps in account order was a TLB miss: on the 1M-loan book
 ///   4.44 → 4.00 s (CSV) and 6.00 → 5.60 s (Parquet); on the 10M-loan book 52.7 / 42.8 → 42.1 /
 ///   39.1 s in two pairs, 40–60 MB more (`benches/ab.sh`, BENCHMARKS.md "Session 13").
 fn tune_memory() {
