@@ -203,8 +203,11 @@ impl<'a> VinIndex<'a> {
             next[s as usize] += 1;
         }
         // Each shard's table, and the id of each of its loans.
+        // One shard a piece: rayon would otherwise run a quarter of the shards as one piece, and the
+        // last such piece alone on one core.
         let built: Vec<(Table, Vec<u32>)> = (0..shards)
             .into_par_iter()
+            .with_max_len(1)
             .map(|s| {
                 let members = &members[starts[s]..starts[s + 1]];
                 let mut table = Table::for_keys(members.len());
@@ -243,7 +246,7 @@ impl<'a> VinIndex<'a> {
         let index = VinIndex {
             shards: built.into_iter().map(|(table, _)| table).collect(),
             long,
-            slots: loans.len(),
+            slots: VinIndex::slots_for(loans),
         };
         (index, ids)
     }
@@ -251,6 +254,11 @@ impl<'a> VinIndex<'a> {
     /// The size of the best-valuation table: one slot per loan (the ids are loan positions).
     pub fn slots(&self) -> usize {
         self.slots
+    }
+
+    /// What [`VinIndex::slots`] will be for an index of `loans`, known before it is built.
+    pub fn slots_for(loans: &[Loan]) -> usize {
+        loans.len()
     }
 
     /// The lookup of a valuation's VIN, matched with its letters uppercased. A long VIN is looked up

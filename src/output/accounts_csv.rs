@@ -178,6 +178,8 @@ pub fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<st
                 .step_by(PIECE)
                 .collect::<Vec<_>>()
                 .into_par_iter()
+                // One piece per task, so neither core waits long at the group's end.
+                .with_max_len(1)
                 .map(|s| account_lines(book, s..(s + PIECE).min(end), line_bytes))
                 .collect();
             if groups.send(pieces).is_err() {
