@@ -274,8 +274,8 @@ pub fn match_valuations(
     // The stage's time includes building the index, which only matching needs.
     let stage = path.map(|path| progress.bytes("valuations", file_size(path)));
     // The best-valuation table is written whole before it is used (so the kernel hands out and zeroes
-    // its pages), which took one core for 0.06 s of the 1M book's build; beside the index, it runs
-    // while the other core builds.
+    // its pages), which held one core for about 0.07 s on the 1M book; beside the index build, the
+    // other core does it.
     let ((index, vin_ids), best) = rayon::join(
         || VinIndex::build(loans),
         || vec![None; VinIndex::slots_for(loans)],
