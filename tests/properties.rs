@@ -706,6 +706,23 @@ fn generated_book_is_identical_across_threads_and_chunk_sizes() {
     assert_reconciles(&s, "a");
 }
 
+/// The summary fold is cut into pieces of at most 16,384 accounts (so no core finishes alone): on a book
+/// of several pieces, every summary still reconciles to accounts.csv, whatever the thread count.
+#[test]
+fn a_book_of_many_fold_pieces_reconciles_at_any_thread_count() {
+    let s = Sandbox::new();
+    assert_ok(&s.run(&[
+        "generate", "--loans", "50000", "--seed", "7", "--out", "book", "--dirty", "-q",
+    ]));
+    assert_ok(&s.run_generated("one", &["--threads", "1"]));
+    assert_ok(&s.run_generated("two", &["--threads", "2"]));
+    assert_eq!(
+        outputs_without_times(&s.path("one")),
+        outputs_without_times(&s.path("two"))
+    );
+    assert_reconciles(&s, "two");
+}
+
 #[test]
 fn generator_is_deterministic() {
     let s = Sandbox::new();
