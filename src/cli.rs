@@ -19,6 +19,12 @@ pub enum Command {
     /// Run the book: match valuations, compute per-account figures and summaries, write them to --out.
     #[command(after_help = crate::error::exit_codes_help())]
     Run(RunCmd),
+    /// Backtest the figures against what happened: predicted against realized defaults and losses
+    #[command(after_help = crate::error::exit_codes_help())]
+    Backtest(BacktestCmd),
+    /// Fit the pd per class and the recovery line to what happened: calibrated.toml for `run --config`
+    #[command(after_help = crate::error::exit_codes_help())]
+    Calibrate(CalibrateCmd),
     /// Answer a question in SQL over the exact per-account figures of a run or of raw inputs
     #[command(after_help = format!("{QUERY_HELP}\n\n{}", crate::error::exit_codes_help()))]
     Query(QueryCmd),
@@ -108,6 +114,59 @@ pub struct QueryCmd {
     /// No progress lines
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BacktestCmd {
+    /// Loans CSV, as for `run`
+    #[arg(
+        long,
+        value_name = "LOANS.csv",
+        required_unless_present = "tape_file",
+        conflicts_with = "tape_file"
+    )]
+    pub loans: Option<PathBuf>,
+    /// The loan tape, with --tape (a panel tape carries its own outcomes: BAL1, PRC1, …)
+    #[arg(value_name = "TAPE.csv", requires = "tape")]
+    pub tape_file: Option<PathBuf>,
+    /// The loans file is a loan tape in this format
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub tape: Option<crate::input::tape::Tape>,
+    /// Valuations CSV, as for `run`
+    #[arg(long, value_name = "VALUATIONS.csv")]
+    pub valuations: Option<PathBuf>,
+    /// Valuation date (YYYY-MM-DD); a tape's default is its reporting period
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// TOML config, as for `run` (a `calibrate`d one too)
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// What happened after as_of: loan-month records (account_id, month, balance, principal_paid,
+    /// amount_paid, charged_off, recoveries, repossession_proceeds, days_past_due) or a panel tape;
+    /// default: the loans file, a panel tape
+    #[arg(long, value_name = "FILE.csv")]
+    pub outcomes: Option<PathBuf>,
+    /// Months after as_of in which a default counts
+    #[arg(long, value_name = "MONTHS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub horizon: u32,
+    /// Output directory; replaced whole and atomically when the backtest succeeds
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress lines, no summary on stdout
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CalibrateCmd {
+    #[command(flatten)]
+    pub backtest: BacktestCmd,
+    /// A pd class with fewer tested accounts keeps its current pd
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub min_accounts: u64,
 }
 
 #[derive(Args, Debug)]
@@ -237,6 +296,23 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 false => commands::print(outcome.summary.as_bytes()),
             }
         }
+        Command::Backtest(cmd) => {
+            let (config, args) = backtest_config(cmd)?;
+            let outcome = commands::backtest::run(&config, &args, Progress::new(config.quiet))?;
+            match config.quiet {
+                true => Ok(()),
+                false => commands::print(outcome.summary.as_bytes()),
+            }
+        }
+        Command::Calibrate(cmd) => {
+            let (config, args) = backtest_config(cmd.backtest)?;
+            let progress = Progress::new(config.quiet);
+            let printed = commands::calibrate::run(&config, &args, cmd.min_accounts, progress)?;
+            match config.quiet {
+                true => Ok(()),
+                false => commands::print(printed.as_bytes()),
+            }
+        }
         Command::Query(cmd) => {
             let mut spooled = Vec::new();
             use crate::commands::query::{QueryArgs, Source};
@@ -336,6 +412,41 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 .map_err(|e| OutputError(e).into())
         }
     }
+}
+
+/// The run's config and the backtest's own arguments, from `backtest`'s (and `calibrate`'s) flags.
+fn backtest_config(cmd: BacktestCmd) -> Result<(Config, commands::backtest::BacktestArgs), Error> {
+    let loans = cmd
+        .loans
+        .or(cmd.tape_file)
+        .expect("clap requires --loans or a tape file");
+    let tape_period = match cmd.tape {
+        Some(_) => crate::input::tape::peek_period(&loans)?,
+        None => None,
+    };
+    let config = Config::build(RunArgs {
+        loans,
+        valuations: cmd.valuations,
+        tape: cmd.tape,
+        tape_period,
+        out: cmd.out,
+        config_file: cmd.config,
+        as_of: cmd.as_of,
+        format: Format::Csv,
+        threads: cmd.threads,
+        quiet: cmd.quiet,
+        chunk_bytes: crate::input::reader::CHUNK_BYTES,
+        max_reject_rate: None,
+        fail_on_stale: None,
+        // The backtest compares the base figures: no scenario, no run-off.
+        no_outlook: true,
+        previous: None,
+    })?;
+    let args = commands::backtest::BacktestArgs {
+        outcomes: cmd.outcomes,
+        horizon: cmd.horizon,
+    };
+    Ok((config, args))
 }
 
 /// `-` as the loans or valuations file is standard input. The loader reads a file more than once (the

@@ -174,7 +174,8 @@ impl Config {
     }
 
     /// The value conventions of an input: a tape's, or underwater's own CSV's, with the missing words.
-    fn dialect(&self, tape: bool) -> Dialect {
+    /// How this run reads text fields: the missing words, and a tape's conventions when `tape`.
+    pub fn dialect(&self, tape: bool) -> Dialect {
         Dialect::new(tape, &self.missing)
     }
 

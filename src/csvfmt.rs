@@ -93,7 +93,7 @@ pub fn push_text(out: &mut String, field: &str) {
     // path; so do some harmless characters (`€`, `—`), which it leaves as they are.
     let plain = !matches!(
         b.first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b' ')
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b' ' | b'\'')
     ) && b.last() != Some(&b' ')
         && !b
             .iter()
@@ -145,17 +145,26 @@ pub fn shortened(text: &str, max: usize) -> Cow<'_, str> {
     ))
 }
 
-/// The OWASP neutralization of one text cell.
+/// The OWASP neutralization of one text cell, made reversible: a text that starts with a quote gets
+/// one more, so [`unneutralize`] gives back exactly the text that went in (as Excel shows `''x` as
+/// `'x`).
 pub fn neutralize(field: &str) -> Cow<'_, str> {
-    let risky = matches!(
-        field.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    );
-    if risky && !is_plain_number(field) {
+    let risky = match field.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => !is_plain_number(field),
+        Some(b'\'') => true,
+        _ => false,
+    };
+    if risky {
         Cow::Owned(format!("'{field}"))
     } else {
         Cow::Borrowed(field)
     }
+}
+
+/// The text a neutralized cell of underwater's own CSVs held: one leading quote removed. Every reader
+/// of a file underwater wrote (`--previous`, `query`) reads text cells through it.
+pub fn unneutralize(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
 }
 
 /// `-12.5`, `-3`, `+4` are numbers, not formulas: a spreadsheet reads them as values.
@@ -281,6 +290,18 @@ pub fn push_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>
             out.push(',');
         }
         push_text(out, f);
+    }
+    out.push('\n');
+}
+
+/// Appends a record of exact text, quoted per RFC 4180 and nothing else: for an intermediate file
+/// underwater reads back itself (an XML tape as CSV), where neutralizing would change the data.
+pub fn push_plain_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_field(out, f);
     }
     out.push('\n');
 }
@@ -441,8 +462,27 @@ mod tests {
             ("+4", "+4"),
             ("-", "'-"),
             ("ok", "ok"),
+            ("'quoted", "''quoted"),
         ] {
             assert_eq!(neutralize(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn regression_neutralized_text_reads_back_as_written() {
+        for text in [
+            "-A1", "@A2", "=Kia", "+x", "\tx", "\rx", "'", "'-A1", "''", "ok", "-5.25", "-",
+        ] {
+            let mut line = String::new();
+            push_text(&mut line, text);
+            let cell = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(line.as_bytes())
+                .records()
+                .next()
+                .expect("one record")
+                .expect("a valid record");
+            assert_eq!(unneutralize(&cell[0]), text, "{line:?}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The errors a command can end with, one type per layer, and the exit code each maps to.
 //!
 //! [`EXIT_CODES`] is the one table of exit codes: `--help` prints it, [`Error::exit_code`] returns its
-//! codes, and a test checks that the README's table says the same. Bad *rows* are not errors: they go
+//! codes, and a test checks that docs/REFERENCE.md's table says the same. Bad *rows* are not errors: they go
 //! to `rejects.csv` and the run succeeds.
 
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ pub const EXIT_STALE: u8 = 6;
 /// More worker threads than any machine this runs on has cores: a typo, refused up front.
 pub const MAX_THREADS: usize = 1024;
 
-/// Every exit code and what it means, as `--help` and the README show them.
+/// Every exit code and what it means, as `--help` and docs/REFERENCE.md show them.
 pub const EXIT_CODES: [(u8, &str); 10] = [
     (EXIT_OK, "success: all outputs written (bad rows, if any, are in rejects.csv)"),
     (EXIT_INTERNAL, "internal error (a bug: please report it)"),
@@ -100,6 +100,8 @@ pub enum InputError {
         "polars could not read {path} as a table: {reason}. Fix: pass a CSV file with a header line"
     )]
     NotATable { path: PathBuf, reason: String },
+    #[error("{path}: cannot read the outcome records: {reason}")]
+    Outcomes { path: PathBuf, reason: String },
     #[error(
         "{path} is not an EX-102 auto-loan asset data XML file: {reason}. Fix: pass the filing's EX-102 \
          exhibit as downloaded from EDGAR, or its CSV flattening"
@@ -299,11 +301,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn readme_exit_code_table_is_this_table() {
-        let readme = include_str!("../README.md");
+    fn the_reference_exit_code_table_is_this_table() {
+        let reference = include_str!("../docs/REFERENCE.md");
         for (code, meaning) in EXIT_CODES {
             let row = format!("| {code} | {meaning} |");
-            assert!(readme.contains(&row), "README lacks the row `{row}`");
+            assert!(
+                reference.contains(&row),
+                "docs/REFERENCE.md lacks the row `{row}`"
+            );
         }
     }
 }

@@ -153,6 +153,13 @@ pub fn parse_count(text: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+/// Whether `value` counts as a value at all: it must round to at least one cent. The one rule every
+/// stage uses (base figures, stress scenarios, run-off, night over night), so an account that has a
+/// value in one table has it in all of them; a valuation row below it is rejected.
+pub fn has_value(value: Decimal) -> bool {
+    cents(value) > Decimal::ZERO
+}
+
 /// Rounds to cents, half to even (banker's rounding), and never shows `-0.00`.
 pub fn cents(value: Decimal) -> Decimal {
     round_to(value, 2)

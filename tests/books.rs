@@ -1,7 +1,6 @@
 //! Hand-computed books run through the real binary: band edges, valuation matching, rounding, config.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 
 fn book() -> Sandbox {

@@ -2,8 +2,7 @@
 //! every line of the bridge worked out in the comments; a run compared with itself; A→B then B→C
 //! composing on generated months; and every previous run that cannot be compared refused.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 
 /// May 31: A 10,000 on 10,000 (80-100); B 13,000 on 10,000 (120-140, 35 days late); C 9,000 on 10,000

@@ -2,8 +2,7 @@
 //! independent computation written here from accounts.csv (exact decimals; floats only for ratios,
 //! compared to 1e-12 relative). The same questions are asked of the CSV run and of the Parquet run.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rust_decimal::prelude::*;
 use std::collections::BTreeMap;
 

@@ -1,8 +1,7 @@
 //! Dirty inputs: every bad row goes to rejects.csv with its file, line, field and reason; the run goes
 //! on; rows read = accepted + rejected for every input.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// A hand-made export with a BOM, CRLF line ends, a quoted comma, a record spanning two lines,
 /// US-formatted amounts, and one row of each kind of problem. Line numbers are in the comments.

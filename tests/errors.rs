@@ -1,8 +1,7 @@
 //! Every error path: a clear message naming the problem and the fix, the documented exit code, one
 //! error line on stderr, nothing on stdout, and no outputs written (previous ones left intact).
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Output;
 
 const LOANS: &str = "account_id,vin,origination_date,amount_financed,term_months,current_balance\nA1,V1,2022-01-01,20000,60,15000.00\n";

@@ -1,8 +1,7 @@
 //! Guarantees for nightly runs: guard rails with their own exit codes, and outputs that a SIGKILL at any
 //! moment leaves either completely old or completely new.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! embedded newlines, huge fields and very wide rows. The program must never panic or hang, and for every
 //! input rows read = accepted + rejected, with rows read equal to the records an independent CSV reader sees.
 
-mod common;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use underwater::config::{Config, Format, RunArgs};
 use underwater::progress::Progress;

@@ -4,8 +4,7 @@
 //! - shuffling the input rows changes no output;
 //! - 1 thread and several threads (with many small chunks) give byte-identical outputs.
 
-mod common;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeMap;

@@ -2,8 +2,7 @@
 //! figures and summary files), on the sample book (sums reconcile with summary.json), over every
 //! source (run directory in CSV or Parquet, raw inputs), and the errors an analyst can act on.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Output;
 
 /// The hand book, run once to CSV (`out`) and once to Parquet (`pq`).

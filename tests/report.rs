@@ -3,9 +3,8 @@
 //! files open in a real browser (headless Chromium: no request, no console error, not blank) and in
 //! LibreOffice (converted to PDF without an error).
 
-mod common;
+use crate::common::*;
 use calamine::{Data, Reader, Xlsx};
-use common::*;
 use std::process::Command;
 
 fn summary(s: &Sandbox, out: &str) -> serde_json::Value {

@@ -2,8 +2,7 @@
 //! out, month 0 reconciling to tonight's totals, and random books against an independent reference of
 //! the month-by-month rules (exact rational arithmetic written here, not the code under test).
 
-mod common;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 

@@ -1,8 +1,7 @@
 //! Stress scenarios on hand-computed accounts: every shocked figure worked out in the comments, the
 //! base rows equal to the LTV summary, and every bad scenario refused with the key named.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 
 /// The README account (19,000 owed on a 15,500 car, current), a used car 95 days past due with no

@@ -3,8 +3,7 @@
 //! compared row by row and column by column with summary_by_*.csv and summary.json's tables. The credit
 //! tier and term band edges are pinned by hand.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rust_decimal::prelude::*;
 use std::collections::BTreeMap;
 

@@ -2,8 +2,7 @@
 //! the migration matrix, on hand-written tapes with every quirk and on the two real tapes in
 //! `../shared/data/regab/` (a test fails when that folder is absent, unless `UNDERWATER_ALLOW_SKIP=1`).
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

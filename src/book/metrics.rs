@@ -7,7 +7,9 @@
 use crate::book::matching::Valuation;
 use crate::book::model::Model;
 use crate::input::load::Loan;
-use crate::money::{cents, cmp_ratio, div_half_even, div_half_even_pow10, mantissa_at, ratio};
+use crate::money::{
+    cents, cmp_ratio, div_half_even, div_half_even_pow10, has_value, mantissa_at, ratio,
+};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
@@ -123,7 +125,7 @@ pub enum Detail {
 }
 
 /// The figures of an account whose value (and whether it is an estimate) is given: a valuation's, or a
-/// stress scenario's shocked value. A value of zero or less is no value.
+/// stress scenario's shocked value. A value that does not round to a cent is no value ([`has_value`]).
 pub fn figures_of_value(
     loan: &Loan,
     value: Option<(Decimal, bool)>,
@@ -133,7 +135,7 @@ pub fn figures_of_value(
 ) -> Figures {
     let balance = loan.balance;
     let pd = model.pd_for(loan.days_past_due);
-    let (valued, bucket, net_recovery) = match value.filter(|(v, _)| *v > Decimal::ZERO) {
+    let (valued, bucket, net_recovery) = match value.filter(|(v, _)| has_value(*v)) {
         Some((value, estimated)) => {
             let net = (value * model.recovery_rate - model.repossession_cost).max(Decimal::ZERO);
             let valued = Valued {
@@ -301,7 +303,7 @@ impl ScaledModel {
 
     /// Every figure of an account at its exact scale, before rounding.
     fn exact(&self, balance: i128, days_past_due: u32, value: Option<(i128, bool)>) -> Exact {
-        let value = value.filter(|&(v, _)| v > 0);
+        let value = value.filter(|&(v, _)| to_cents(v, AMOUNT_SCALE) > 0);
         let (net, bucket) = match value {
             Some((v, _)) => (
                 (v * self.recovery - self.cost).max(0),
@@ -349,7 +351,7 @@ impl ScaledModel {
         detail: Detail,
     ) -> Option<Figures> {
         let balance = ScaledModel::amount(loan.balance)?;
-        let value = match value.filter(|(v, _)| *v > Decimal::ZERO) {
+        let value = match value.filter(|(v, _)| has_value(*v)) {
             Some((v, estimated)) => Some((ScaledModel::amount(v)?, estimated)),
             None => None,
         };

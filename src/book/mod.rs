@@ -4,13 +4,16 @@
 //! valuation gave, then total the figures. The per-account figures themselves ([`metrics`]) are not
 //! held: they are computed where they are used, from the loan, its valuation and the [`model`].
 
+pub mod backtest;
 mod cache;
+pub mod calibrate;
 pub mod changes;
 pub mod estimate;
 pub mod guards;
 pub mod matching;
 pub mod metrics;
 pub mod model;
+pub mod outcome;
 pub mod runoff;
 pub mod summarize;
 pub mod vin_index;

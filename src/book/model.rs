@@ -64,7 +64,7 @@ impl Scenario {
         }
     }
 
-    /// The built-in set, each from a published figure (`../shared/domain.md`, README "Stress
+    /// The built-in set, each from a published figure (`../shared/domain.md`, docs/GUIDE.md "Stress
     /// scenarios"): the Manheim index's falls of 2007-08 and 2021-23, and Fitch's recovery stresses.
     pub fn built_in() -> Vec<Scenario> {
         vec![

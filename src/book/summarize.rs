@@ -8,8 +8,8 @@ use crate::book::metrics::{figures_of_value, Bands, Detail, Figures, ScaledModel
 use crate::book::model::{Model, Scenario};
 use crate::book::runoff::{Projection, Runoff, NO_MONTHS};
 use crate::input::load::{Loan, SegmentSource};
-use crate::money::cents;
 use crate::money::ratio;
+use crate::money::{cents, has_value};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
@@ -329,6 +329,15 @@ pub fn ordered_labels(segment: &str) -> Option<Vec<&'static str>> {
     }
 }
 
+/// An account's group in a segment, as the summaries sort and label it: (sort rank, label).
+pub fn segment_group(loan: &Loan, source: &SegmentSource) -> (u32, String) {
+    let k = key(loan, source);
+    match (source, k.label) {
+        (SegmentSource::Vintage, "") => (k.rank, k.rank.to_string()),
+        (_, label) => (k.rank, label.to_string()),
+    }
+}
+
 fn key<'a>(loan: &'a Loan, source: &SegmentSource) -> Key<'a> {
     match source {
         SegmentSource::Vintage => Key {
@@ -432,7 +441,9 @@ impl<'a> Stress<'a> {
             .collect()
     }
 
-    /// The account's shocked value: `value × (1 + change)`, rounded half-even to cents once.
+    /// The account's shocked value: `value × (1 + change)`, rounded half-even to cents once, and at
+    /// least one cent for an account that has a value: a shock lowers a car's value, it never takes
+    /// the car away, so the accounts with a value are the same in the base and every scenario.
     fn shock(
         &self,
         loan: &Loan,
@@ -441,7 +452,13 @@ impl<'a> Stress<'a> {
     ) -> Option<(Decimal, bool)> {
         let (v, estimated) = value?;
         let change = self.change(loan, segments);
-        Some((cents(v * (Decimal::ONE + change)), estimated))
+        let shocked = cents(v * (Decimal::ONE + change));
+        let floor = if has_value(v) {
+            Decimal::new(1, 2)
+        } else {
+            Decimal::ZERO
+        };
+        Some((shocked.max(floor), estimated))
     }
 
     /// The account's value change (its segment's, with `value_change_by`).
@@ -479,9 +496,13 @@ impl<'a> Stress<'a> {
             let amounts = amounts.balance.zip(match (value, amounts.value) {
                 (None, _) => Some(None),
                 (Some(_), None) => None,
-                (Some((_, estimated)), Some(v)) => multiplier()
-                    // The shocked value in cents, at the scale `figures` takes.
-                    .map(|m| Some((ScaledModel::shock(v, m) * 100, estimated))),
+                (Some((base, estimated)), Some(v)) => multiplier()
+                    // The shocked value in cents (at least one, as in `shock`), at the scale
+                    // `figures` takes.
+                    .map(|m| {
+                        let floor = i128::from(has_value(base));
+                        Some((ScaledModel::shock(v, m).max(floor) * 100, estimated))
+                    }),
             });
             if let Some((balance, value)) = amounts {
                 let f = scaled.figures(balance, loan.days_past_due, value);

@@ -1,7 +1,10 @@
-//! One file per subcommand, each stringing the stages together: [`run`] (the nightly job), [`query`]
+//! One file per subcommand, each stringing the stages together: [`run`] (the nightly job), [`backtest`]
+//! (the figures against what happened), [`calibrate`] (the assumptions fitted to it), [`query`]
 //! (analysts' SQL over the exact figures), [`report`] (report.html and report.xlsx from a finished run),
 //! [`generate`] (synthetic books) and [`floor`] (the benchmark's read floor).
 
+pub mod backtest;
+pub mod calibrate;
 pub mod floor;
 pub mod generate;
 pub mod query;

@@ -21,7 +21,6 @@ use crate::output::tables::SUM_METRICS;
 use crate::progress::Progress;
 use polars::prelude::*;
 use polars::sql::SQLContext;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Output formats of a query.
@@ -227,7 +226,12 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
     };
     let bytes = render(answer, args.format).map_err(internal)?;
     match &args.output {
-        Some(path) => Ok(write_atomically(path, &bytes)?),
+        Some(path) => {
+            use crate::output::staging::{refuse_run_file, write_file};
+            refuse_run_file(path)
+                .and_then(|()| write_file(path, &bytes))
+                .map_err(|e| OutputError(e).into())
+        }
         None => super::print(&bytes),
     }
 }
@@ -466,7 +470,52 @@ impl sqlparser::ast::VisitorMut for NaturalOrder<'_> {
 }
 
 /// Executes SQL, turning polars' errors into ones an analyst can act on.
+/// The most operators and nested parentheses a query may hold. Each nests the expression tree one level
+/// deeper, and the parser and planner walk it recursively: thousands of `OR` terms overflowed the stack.
+const MAX_SQL_DEPTH: usize = 1000;
+
+/// Refuses SQL whose expressions could nest deeper than [`MAX_SQL_DEPTH`], counted on its tokens (each
+/// binary operator or open parenthesis is at most one level), before anything parses it recursively.
+fn check_depth(sql: &str) -> Result<(), QueryError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
+        return Ok(()); // the parser reports the error, with its position
+    };
+    let levels = tokens
+        .iter()
+        .filter(|t| match t {
+            Token::Word(w) => matches!(w.keyword, Keyword::AND | Keyword::OR | Keyword::NOT),
+            Token::LParen
+            | Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::Mod
+            | Token::StringConcat
+            | Token::Eq
+            | Token::Neq
+            | Token::Lt
+            | Token::Gt
+            | Token::LtEq
+            | Token::GtEq => true,
+            _ => false,
+        })
+        .count();
+    if levels > MAX_SQL_DEPTH {
+        return Err(QueryError::Sql {
+            message: format!(
+                "the query has {levels} operators and parentheses; at most {MAX_SQL_DEPTH}. Fix: write a \
+                 long list of alternatives as `column IN (a, b, ...)`, or split the query"
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn run_sql(ctx: &mut SQLContext, sql: &str, scope: &Scope) -> Result<DataFrame, Error> {
+    check_depth(sql)?;
     let columns = &scope.columns;
     let explain = |e: PolarsError| -> Error {
         let message = e.to_string();
@@ -571,8 +620,27 @@ struct VersionOnly {
 }
 
 /// `--run` values as directories: each as given, or a pattern whose last part has `*` or `?`, expanded
-/// to the matching run directories (those with a summary.json) in name order.
+/// to the matching run directories (those with a summary.json) in name order. A pattern skips hidden
+/// directories (a killed run's staging folder) and `<name>.failed` ones, saying so on stderr; a run
+/// named twice (by two values, or a value and a pattern) is read once, where it is first named.
 pub fn expand_runs(values: &[PathBuf]) -> Result<Vec<PathBuf>, QueryError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut once = Vec::new();
+    for dir in matched_runs(values)? {
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        if seen.insert(key) {
+            once.push(dir);
+        }
+    }
+    Ok(once)
+}
+
+/// Whether a pattern skips a directory of this name: hidden (staging) or a failed run's.
+fn not_a_published_run(name: &str) -> bool {
+    name.starts_with('.') || name.ends_with(".failed")
+}
+
+fn matched_runs(values: &[PathBuf]) -> Result<Vec<PathBuf>, QueryError> {
     let mut dirs = Vec::new();
     for value in values {
         let name = value
@@ -587,16 +655,21 @@ pub fn expand_runs(values: &[PathBuf]) -> Result<Vec<PathBuf>, QueryError> {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let mut found: Vec<PathBuf> = std::fs::read_dir(&parent)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .filter(|e| wildcard(&name, &e.file_name().to_string_lossy()))
-                    .map(|e| e.path())
-                    .filter(|p| p.join("summary.json").is_file())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut found: Vec<PathBuf> = Vec::new();
+        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let entry_name = entry.file_name().to_string_lossy().into_owned();
+            if !wildcard(&name, &entry_name) || !entry.path().join("summary.json").is_file() {
+                continue;
+            }
+            if not_a_published_run(&entry_name) {
+                eprintln!(
+                    "underwater: note: {} skipped: a hidden or failed run is not a published one",
+                    entry.path().display()
+                );
+                continue;
+            }
+            found.push(entry.path());
+        }
         if found.is_empty() {
             return Err(QueryError::NotARun {
                 dir: value.clone(),
@@ -842,6 +915,9 @@ fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
     for record in rdr.records() {
         let record = record.map_err(|e| format!("accounts.csv: {e}"))?;
         for (col, field) in values.iter_mut().zip(record.iter()) {
+            // Text as it went in: accounts.csv neutralized it against formulas (numbers never start
+            // with a quote, so every cell goes through the same rule).
+            let field = crate::csvfmt::unneutralize(field);
             col.push((!field.is_empty()).then(|| field.to_string()));
         }
     }
@@ -924,15 +1000,26 @@ fn cell(v: &AnyValue<'_>) -> String {
         AnyValue::Null => String::new(),
         AnyValue::String(s) => s.to_string(),
         AnyValue::StringOwned(s) => s.to_string(),
-        AnyValue::Decimal(m, _, scale) => {
-            rust_decimal::Decimal::from_i128_with_scale(*m, *scale as u32).to_string()
-        }
+        AnyValue::Decimal(m, _, scale) => decimal_text(*m, *scale),
         // Rust's own float formatting is the shortest text that reads back as the same float; polars'
         // display rounds (0.0081 printed as 0.01, 35,741,597.36 as 3.5742e7).
         AnyValue::Float64(f) => f.to_string(),
         AnyValue::Float32(f) => f.to_string(),
         other => other.to_string(),
     }
+}
+
+/// A polars decimal (an i128 mantissa, up to 38 digits) as exact text at its scale. Written out
+/// because rust_decimal holds 28 digits and panics beyond them.
+fn decimal_text(mantissa: i128, scale: usize) -> String {
+    let digits = mantissa.unsigned_abs().to_string();
+    let sign = if mantissa < 0 { "-" } else { "" };
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{sign}{int}.{frac}")
 }
 
 fn is_numeric(dtype: &DataType) -> bool {
@@ -1105,24 +1192,4 @@ fn align_markers(rule: &str, numeric: &[bool]) -> String {
         )
         .collect::<Vec<_>>()
         .join("|")
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, renamed over
-/// `path`, and the directory flushed so the rename survives a crash.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    use anyhow::Context;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let write = || -> std::io::Result<()> {
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        tmp.write_all(bytes)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        std::fs::File::open(dir)?.sync_all()
-    };
-    write()
-        .with_context(|| format!("cannot write {}", path.display()))
-        .map_err(OutputError)
 }

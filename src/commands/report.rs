@@ -7,7 +7,6 @@ use crate::commands::query::run_summary;
 use crate::error::{Error, OutputError};
 use crate::output::{report_html, report_xlsx};
 use anyhow::Context;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes both reports of the run in `run` into `out` (default: the run directory); returns `out`.
@@ -22,21 +21,7 @@ pub fn report(run: &Path, out: Option<&Path>) -> Result<PathBuf, Error> {
         .with_context(|| format!("cannot create {}", out.display()))
         .map_err(OutputError)?;
     for (name, bytes) in [("report.html", html.as_bytes()), ("report.xlsx", &xlsx[..])] {
-        write_atomically(&out.join(name), bytes).map_err(OutputError)?;
+        crate::output::staging::write_file(&out.join(name), bytes).map_err(OutputError)?;
     }
     Ok(out)
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {} (disk full?)", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
-    // The rename is durable once the directory is.
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).ok();
-    Ok(())
 }

@@ -558,9 +558,14 @@ fn tape_rate(t: &str) -> Result<Decimal, Problem> {
 }
 
 fn count(t: &str, name: &'static str) -> Result<u32, Problem> {
-    parse_count(t)
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| (name, format!("not a whole number >= 0: `{t}`")))
+    let digits = t.trim();
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // A whole number, but past what any count here can be: say so, not "not a number".
+        return parse_count(t)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| (name, format!("out of range (at most {}): `{t}`", u32::MAX)));
+    }
+    Err((name, format!("not a whole number >= 0: `{t}`")))
 }
 
 fn optional<'a>(
@@ -948,8 +953,11 @@ fn parse_valuation<'a>(row: &Row<'a>, l: &ValuationLayout) -> Result<ValuationRo
         )
     })?;
     let value = amount(required(row, l.value, "value", d)?, "value")?;
-    if value <= Decimal::ZERO {
-        return Err(("value", format!("must be greater than 0: `{value}`")));
+    if !crate::money::has_value(value) {
+        return Err((
+            "value",
+            format!("must be at least 0.01 (a value that rounds to $0.00 is no value): `{value}`"),
+        ));
     }
     let source = optional(row, l.source, "source", d)?.unwrap_or("");
     Ok(ValuationRow {

@@ -7,6 +7,7 @@
 
 pub mod dedup;
 pub mod load;
+pub mod outcomes;
 pub mod previous;
 pub mod reader;
 pub mod schema;

@@ -234,13 +234,22 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
 #[derive(Default)]
 struct Labels(Vec<String>);
 
+/// The most band labels a run has: 100 `ltv_bands` edges make 101 bands, and `no_value`.
+const MAX_LABELS: usize = 102;
+
 impl Labels {
-    fn index(&mut self, label: &str) -> u16 {
+    /// The label's number; an error at the first label past [`MAX_LABELS`], so a file of edited
+    /// labels is refused at once rather than searched row by row.
+    fn index(&mut self, label: &str) -> Result<u16, String> {
         match self.0.iter().position(|l| l == label) {
-            Some(i) => i as u16,
+            Some(i) => Ok(i as u16),
+            None if self.0.len() >= MAX_LABELS => Err(format!(
+                "ltv_bucket `{}` is one more band label than a run can have ({MAX_LABELS})",
+                crate::csvfmt::shortened(label, 64)
+            )),
             None => {
                 self.0.push(label.to_string());
-                (self.0.len() - 1) as u16
+                Ok((self.0.len() - 1) as u16)
             }
         }
     }
@@ -277,7 +286,7 @@ fn account(cells: [&str; 7], labels: &mut Labels) -> Result<PreviousAccount, Str
         value: cents(value)?,
         negative_equity: cents(ne)?.unwrap_or(0),
         expected_deficiency: need(ed, "expected_deficiency")?,
-        band: labels.index(band),
+        band: labels.index(band)?,
         days_past_due: dpd
             .parse()
             .map_err(|_| format!("days_past_due `{dpd}` is not a whole number"))?,
@@ -311,7 +320,10 @@ fn read_csv(dir: &Path, path: &Path) -> Result<Accounts, InputError> {
                         .and_then(|b| std::str::from_utf8(b).ok())
                         .unwrap_or("")
                 };
-                match account(cols.map(cell), &mut local) {
+                let mut cells = cols.map(cell);
+                // The id as it went in: accounts.csv neutralized it against formulas.
+                cells[0] = crate::csvfmt::unneutralize(cells[0]);
+                match account(cells, &mut local) {
                     Ok(a) => mine.push((row.line, a)),
                     Err(e) => bad = Some(format!("{} line {}: {e}", path.display(), row.line)),
                 }
@@ -322,7 +334,12 @@ fn read_csv(dir: &Path, path: &Path) -> Result<Accounts, InputError> {
             // This chunk's label numbers, renumbered into the run's.
             let global: Vec<u16> = {
                 let mut labels = labels.lock().unwrap_or_else(|e| e.into_inner());
-                local.0.iter().map(|l| labels.index(l)).collect()
+                local
+                    .0
+                    .iter()
+                    .map(|l| labels.index(l))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| refuse(dir, format!("{}: {e}", path.display())))?
             };
             for (_, a) in &mut mine {
                 a.band = global[a.band as usize];

@@ -6,7 +6,7 @@
 //! tape's own value conventions are a [`Dialect`]: which texts mean "missing", how dates are written,
 //! and that its rate is a fraction. Columns that are not mapped are echoed unchanged.
 //!
-//! Documented rules for EX-102 tapes (see README "Real loan tapes"):
+//! Documented rules for EX-102 tapes (see docs/GUIDE.md "Real loan tapes"):
 //! - Empty and the missing words (default `NA`, `N/A`, `NULL`, `null`, `None`, `-`, `#N/A`) mean missing. A missing required field (id, dates, amounts, term, balance) is
 //!   a reject naming the tape's column.
 //! - `assetNumber` is read as text. `originationDate` is `MM/YYYY` (the first of that month);

@@ -224,9 +224,20 @@ fn walk(
                     Ok(Some(c)) => c.to_string(),
                     _ => {
                         let name = r.decode().unwrap_or_default();
-                        quick_xml::escape::resolve_xml_entity(&name)
-                            .unwrap_or_default()
-                            .to_string()
+                        match quick_xml::escape::resolve_xml_entity(&name) {
+                            Some(s) => s.to_string(),
+                            // Refused like a DOCTYPE: a tape defines no entities of its own, and an
+                            // empty field in its place would be a silent change to the data.
+                            None => {
+                                return Err(bad(
+                                    path,
+                                    format!(
+                                        "undefined entity `&{name};`. Fix: write the character \
+                                         itself or one of &amp; &lt; &gt; &quot; &apos;"
+                                    ),
+                                ))
+                            }
+                        }
                     }
                 };
                 text.push_str(&resolved);
@@ -380,7 +391,7 @@ pub fn convert(path: &Path) -> Result<Converted, InputError> {
     let file = std::fs::File::create(&converted.csv).map_err(write_error)?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut line = String::new();
-    crate::csvfmt::push_line(&mut line, columns.iter().map(String::as_str));
+    crate::csvfmt::push_plain_line(&mut line, columns.iter().map(String::as_str));
     let mut values: Vec<String> = vec![String::new(); columns.len()];
     let mut io_error = None;
     let mut xml_lines = Vec::new();
@@ -398,7 +409,7 @@ pub fn convert(path: &Path) -> Result<Converted, InputError> {
                 }
             }
             Step::EndRecord => {
-                crate::csvfmt::push_line(&mut line, values.iter().map(String::as_str));
+                crate::csvfmt::push_plain_line(&mut line, values.iter().map(String::as_str));
                 if line.len() > 1 << 20 {
                     if let Err(e) = out.write_all(line.as_bytes()) {
                         io_error = Some(e);

@@ -7,6 +7,8 @@
 //! strings them together.
 
 pub mod accounts_csv;
+pub mod backtest_files;
+pub mod calibration_files;
 pub mod parquet;
 pub mod report_html;
 pub mod report_xlsx;

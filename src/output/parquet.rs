@@ -394,7 +394,7 @@ impl LoansSeen {
             crate::csvfmt::for_each_field(fields, |field| {
                 if let Some(kind) = kinds.next() {
                     if !field.is_empty() {
-                        kind.see(field);
+                        kind.see(crate::csvfmt::unneutralize(field));
                     }
                 }
             });
@@ -837,13 +837,16 @@ impl TailPart {
         let (tail, row) = (loan.tail(), part.marks.len());
         let at = part.text.len() as u32;
         // Most rows have no quote: the encoded form is the decoded one; mark its commas. (A byte
-        // loop: `memchr_iter` costs a call per comma, and fields are a few bytes.)
+        // loop: `memchr_iter` costs a call per comma, and fields are a few bytes.) A field that starts
+        // with `'` was neutralized against formulas: it takes the slow path, which removes the mark.
         let mut quoted = false;
+        let mut previous = 0u8;
         for (p, &b) in tail.as_bytes().iter().enumerate() {
-            quoted |= b == b'"';
+            quoted |= b == b'"' || (b == b'\'' && previous == b',');
             if b == b',' {
                 part.marks.push(at + p as u32);
             }
+            previous = b;
         }
         if !quoted {
             part.text.push_str(tail);
@@ -852,7 +855,7 @@ impl TailPart {
             crate::csvfmt::for_each_field(fields, |field| {
                 part.marks.push(part.text.len() as u32);
                 part.text.push(',');
-                part.text.push_str(field);
+                part.text.push_str(crate::csvfmt::unneutralize(field));
             });
         }
         if part.marks.len() - row != width || (width > 0 && !tail.starts_with(',')) {

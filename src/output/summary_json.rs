@@ -743,7 +743,16 @@ impl Summary {
                     vin_not_in_book: book.match_counts.vin_not_in_book,
                     candidates_for_book_vins: book.match_counts.candidates,
                 }),
-                accounts_without_value: t.accounts - t.valued_accounts,
+                // The no_value band: every account without a value, closed ones included (valued
+                // accounts count open ones only, so `accounts - valued_accounts` counted closed
+                // accounts that do have a value).
+                accounts_without_value: s
+                    .ltv
+                    .rows
+                    .iter()
+                    .filter(|(label, _)| label == crate::book::metrics::NO_VALUE)
+                    .map(|(_, t)| t.accounts)
+                    .sum(),
                 valuation_age_days: ValuationAges {
                     days_0_30: guards.ages.days_0_30,
                     days_31_90: guards.ages.days_31_90,

@@ -1,0 +1,289 @@
+//! What really happened to an account after as_of: the walk over its monthly records that finds its
+//! default month, the balance it defaulted with, what was recovered and the loss that remained.
+//!
+//! The rules (docs/GUIDE.md "Backtest"), for month k = 1 … the horizon:
+//! - (a) `charge_off`: a charge-off, repossession proceeds or recoveries other than 0 that month;
+//! - (b) `written_off`: the balance reaches 0 while the principal collected that month is below the
+//!   previous month's balance minus $10;
+//! - (c) `dpd_90`: 90 days past due where the records carry it; without it (a panel), three months in
+//!   a row with no payment (month 0 counts) and no payment in any later month of the data (a deferral
+//!   after which payments resume is not a default).
+//!
+//! A month with no record ends the walk (the loan left the pool); a balance paid to 0 ends it too.
+//! Every amount is an exact decimal; nothing here rounds.
+
+pub use crate::input::outcomes::{History, MonthRecord};
+use rust_decimal::Decimal;
+
+/// The rules, as summary.json states them.
+pub const RULES: &str = "default month = the first month k in 1..horizon with (a) a charge-off, repossession \
+proceeds or recoveries other than 0, (b) the balance reaching 0 with principal collected below the previous \
+balance minus $10, or (c) 90+ days past due (panels: 3 months in a row without payment, month 0 counting, and \
+no payment later in the data); a month without a record ends the walk. balance_at_default = the balance at \
+the end of month k-1; recoveries = every recovery and repossession proceed from month k to the end of the \
+data; realized_loss = max(balance_at_default - recoveries, 0)";
+
+/// Which rule marked the default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rule {
+    ChargeOff,
+    WrittenOff,
+    Dpd90,
+}
+
+impl Rule {
+    pub fn label(self) -> &'static str {
+        match self {
+            Rule::ChargeOff => "charge_off",
+            Rule::WrittenOff => "written_off",
+            Rule::Dpd90 => "dpd_90",
+        }
+    }
+}
+
+/// How an account's walk ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Defaulted,
+    /// Open to the horizon (or to the end of the data) without a default.
+    Performing,
+    /// Paid to 0 within the horizon.
+    PaidOff,
+    /// Its records stop within the horizon without a default: it left the pool.
+    LeftPool,
+    /// A balance of 0 at as_of: it cannot default.
+    ClosedAtAsOf,
+}
+
+impl Status {
+    /// Open at as_of: an account whose pd can be tested.
+    pub fn tested(self) -> bool {
+        self != Status::ClosedAtAsOf
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Defaulted => "defaulted",
+            Status::Performing => "performing",
+            Status::PaidOff => "paid_off",
+            Status::LeftPool => "left_pool",
+            Status::ClosedAtAsOf => "closed_at_as_of",
+        }
+    }
+}
+
+/// What happened to one account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Realized {
+    pub status: Status,
+    /// The default's month and rule.
+    pub default: Option<(u32, Rule)>,
+    /// The balance at the end of the month before the default.
+    pub balance_at_default: Decimal,
+    /// Every repossession proceed and recovery from the default month to the end of the data.
+    pub recoveries: Decimal,
+    /// max(balance at default − recoveries, 0).
+    pub realized_loss: Decimal,
+}
+
+/// Written off: the principal collected falls short of the previous balance by more than this.
+const WRITE_OFF_TOLERANCE: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
+
+/// Walks an account's `history` from its balance at as_of over `horizon` months.
+pub fn walk(balance_at_as_of: Decimal, history: &History, horizon: u32) -> Realized {
+    let mut realized = Realized {
+        status: Status::Performing,
+        default: None,
+        balance_at_default: Decimal::ZERO,
+        recoveries: Decimal::ZERO,
+        realized_loss: Decimal::ZERO,
+    };
+    if balance_at_as_of <= Decimal::ZERO {
+        realized.status = Status::ClosedAtAsOf;
+        return realized;
+    }
+    let months = &history.months;
+    let mut previous = balance_at_as_of;
+    let mut unpaid_run = u32::from(!history.month0_paid.is_some_and(|p| p > Decimal::ZERO));
+    for k in 1..=horizon.min(months.len() as u32) {
+        let m = &months[k as usize - 1];
+        unpaid_run = if m.paid() { 0 } else { unpaid_run + 1 };
+        let rule = default_rule(m, previous, history, k, unpaid_run);
+        if let Some(rule) = rule {
+            let recoveries: Decimal = months[k as usize - 1..].iter().map(|m| m.recovered()).sum();
+            realized.status = Status::Defaulted;
+            realized.default = Some((k, rule));
+            realized.balance_at_default = previous;
+            realized.recoveries = recoveries;
+            realized.realized_loss = (previous - recoveries).max(Decimal::ZERO);
+            return realized;
+        }
+        match m.balance {
+            None => {
+                realized.status = Status::LeftPool;
+                return realized;
+            }
+            Some(b) if b <= Decimal::ZERO => {
+                realized.status = Status::PaidOff;
+                return realized;
+            }
+            Some(b) => previous = b,
+        }
+    }
+    realized
+}
+
+/// The rule that marks month `k` as the default month, if any, in the order (a), (b), (c).
+fn default_rule(
+    m: &MonthRecord,
+    previous: Decimal,
+    history: &History,
+    k: u32,
+    unpaid_run: u32,
+) -> Option<Rule> {
+    if m.charge_off_event() {
+        return Some(Rule::ChargeOff);
+    }
+    let balance = m.balance?;
+    if balance <= Decimal::ZERO
+        && m.principal_paid.unwrap_or_default() < previous - WRITE_OFF_TOLERANCE
+    {
+        return Some(Rule::WrittenOff);
+    }
+    let delinquent = if history.has_days_past_due {
+        m.days_past_due.is_some_and(|d| d >= 90)
+    } else {
+        unpaid_run >= 3 && !history.months[k as usize..].iter().any(MonthRecord::paid)
+    };
+    delinquent.then_some(Rule::Dpd90)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// A month with a balance and a payment (principal = payment here).
+    fn paid(balance: &str, payment: &str) -> MonthRecord {
+        MonthRecord {
+            balance: Some(d(balance)),
+            principal_paid: Some(d(payment)),
+            amount_paid: Some(d(payment)),
+            ..MonthRecord::default()
+        }
+    }
+
+    fn unpaid(balance: &str) -> MonthRecord {
+        MonthRecord {
+            balance: Some(d(balance)),
+            amount_paid: Some(Decimal::ZERO),
+            ..MonthRecord::default()
+        }
+    }
+
+    fn panel(months: Vec<MonthRecord>) -> History {
+        History {
+            month0_paid: Some(d("300")),
+            months,
+            has_days_past_due: false,
+        }
+    }
+
+    #[test]
+    fn a_paid_loan_performs_and_a_paid_off_one_stops() {
+        let h = panel(vec![paid("9700", "300"), paid("9400", "300")]);
+        assert_eq!(walk(d("10000"), &h, 12).status, Status::Performing);
+        let h = panel(vec![paid("9700", "300"), paid("0", "9700")]);
+        assert_eq!(walk(d("10000"), &h, 12).status, Status::PaidOff);
+        // A missing month ends the walk: the loan left the pool, whatever comes later.
+        let h = panel(vec![
+            paid("9700", "300"),
+            MonthRecord::default(),
+            unpaid("9700"),
+        ]);
+        assert_eq!(walk(d("10000"), &h, 12).status, Status::LeftPool);
+    }
+
+    #[test]
+    fn a_repossession_in_month_2_defaults_with_last_months_balance_and_every_later_recovery() {
+        let mut m2 = unpaid("0");
+        m2.repossession_proceeds = Some(d("-400.00")); // costs booked before the sale
+        let m3 = MonthRecord {
+            recoveries: Some(d("5000.00")),
+            ..MonthRecord::default()
+        };
+        let m4 = MonthRecord {
+            recoveries: Some(d("250.50")),
+            ..MonthRecord::default()
+        };
+        let h = panel(vec![paid("9700", "300"), m2, m3, m4]);
+        // Horizon 2: the default is in it; the recoveries run to the end of the data.
+        let r = walk(d("10000"), &h, 2);
+        assert_eq!(r.default, Some((2, Rule::ChargeOff)));
+        assert_eq!(r.balance_at_default, d("9700"));
+        assert_eq!(r.recoveries, d("4850.50")); // -400 + 5000 + 250.50
+        assert_eq!(r.realized_loss, d("4849.50"));
+        // Horizon 1: no default yet.
+        assert_eq!(walk(d("10000"), &h, 1).default, None);
+    }
+
+    #[test]
+    fn a_balance_written_to_zero_defaults_but_a_payoff_within_ten_dollars_does_not() {
+        let h = panel(vec![paid("9700", "300"), unpaid("0")]);
+        let r = walk(d("10000"), &h, 12);
+        assert_eq!(r.default, Some((2, Rule::WrittenOff)));
+        assert_eq!(r.realized_loss, d("9700"));
+        let h = panel(vec![paid("9700", "300"), paid("0", "9690.01")]);
+        assert_eq!(walk(d("10000"), &h, 12).status, Status::PaidOff);
+        let h = panel(vec![paid("9700", "300"), paid("0", "9689.99")]);
+        assert_eq!(
+            walk(d("10000"), &h, 12).default,
+            Some((2, Rule::WrittenOff))
+        );
+    }
+
+    #[test]
+    fn three_unpaid_months_default_unless_payments_resume_later() {
+        // Month 0 unpaid counts: months 0, 1, 2 unpaid → default in month 2.
+        let mut h = panel(vec![unpaid("10000"), unpaid("10000"), unpaid("10000")]);
+        h.month0_paid = Some(Decimal::ZERO);
+        let r = walk(d("10000"), &h, 12);
+        assert_eq!(r.default, Some((2, Rule::Dpd90)));
+        assert_eq!(r.balance_at_default, d("10000"));
+        // A deferral: three unpaid months, then payments resume (beyond the horizon too).
+        let h = panel(vec![
+            unpaid("10000"),
+            unpaid("10000"),
+            unpaid("10000"),
+            paid("9700", "300"),
+        ]);
+        assert_eq!(walk(d("10000"), &h, 3).default, None);
+        assert_eq!(walk(d("10000"), &h, 12).status, Status::Performing);
+        // Never resumed: the third unpaid month (month 3) is the default month.
+        let h = panel(vec![unpaid("10000"), unpaid("10000"), unpaid("10000")]);
+        assert_eq!(walk(d("10000"), &h, 12).default, Some((3, Rule::Dpd90)));
+    }
+
+    #[test]
+    fn records_with_days_past_due_use_them() {
+        let mut m2 = paid("9500", "10");
+        m2.days_past_due = Some(90);
+        let h = History {
+            month0_paid: None,
+            months: vec![unpaid("9700"), m2],
+            has_days_past_due: true,
+        };
+        let r = walk(d("10000"), &h, 12);
+        assert_eq!(r.default, Some((2, Rule::Dpd90)));
+        assert_eq!(r.balance_at_default, d("9700"));
+    }
+
+    #[test]
+    fn a_zero_balance_at_as_of_cannot_default() {
+        let h = panel(vec![unpaid("0")]);
+        assert_eq!(walk(Decimal::ZERO, &h, 12).status, Status::ClosedAtAsOf);
+    }
+}

@@ -1,0 +1,216 @@
+//! `underwater backtest`: did the figures predict what actually happened?
+//!
+//! ```text
+//! underwater backtest --tape regab PANEL.csv --out bt [--horizon 12]
+//! underwater backtest --loans loans.csv --valuations valuations.csv --as-of 2025-06-30 \
+//!     --outcomes records.csv --out bt
+//! ```
+//!
+//! Builds the book as `run` does (the same loader, matching, estimates and figures), reads what
+//! happened to each account over the months after as_of ([`crate::input::outcomes`]: a panel tape's
+//! own monthly columns, or loan-month records), walks each account's months for its default
+//! ([`crate::book::outcome`]), and publishes backtest.csv, the calibration tables and summary.json
+//! atomically into `--out`, as `run` publishes its outputs.
+
+use crate::book::backtest::{backtest, Backtest};
+use crate::book::outcome::History;
+use crate::book::{self, Book};
+use crate::config::Config;
+use crate::error::{Error, OutputError};
+use crate::input::outcomes::{self, Outcomes};
+use crate::input::schema::segment_file_part;
+use crate::output::backtest_files as files;
+use crate::output::staging::Staging;
+use crate::output::tables;
+use crate::progress::Progress;
+use std::path::PathBuf;
+
+/// What `backtest` needs beyond the run's config.
+pub struct BacktestArgs {
+    /// Loan-month records or a panel tape; `None`: the loans file is the panel.
+    pub outcomes: Option<PathBuf>,
+    /// Months after as_of in which a default counts.
+    pub horizon: u32,
+}
+
+/// The backtest of a book, for the command line and the tests.
+pub struct Outcome {
+    pub summary: String,
+}
+
+/// Runs the backtest on `config`'s thread pool and publishes its outputs into `config.out`.
+pub fn run(config: &Config, args: &BacktestArgs, progress: Progress) -> Result<Outcome, Error> {
+    crate::output::staging::check_target(&config.out).map_err(OutputError)?;
+    super::thread_pool(config.threads)?.install(|| {
+        let (book, outcomes, bt) = compute(config, args, progress)?;
+        publish(config, args, &book, &bt, &outcomes)?;
+        Ok(Outcome {
+            summary: terminal_lines(&bt, config),
+        })
+    })
+}
+
+/// The book, its outcome records and the backtest (`calibrate` fits from the same).
+pub fn compute(
+    config: &Config,
+    args: &BacktestArgs,
+    progress: Progress,
+) -> Result<(Book, Outcomes, Backtest), Error> {
+    let book = book::build(&config.plan(), progress)?;
+    let stage = progress.spinner("outcomes");
+    let outcomes = read_outcomes(config, args, &book)?;
+    let bt = backtest(&book, args.horizon, |i| history(&outcomes, &book, i));
+    stage.finish(&format!(
+        "{} accounts walked over {} months",
+        bt.counts.accounts, args.horizon
+    ));
+    Ok((book, outcomes, bt))
+}
+
+/// The input files, as the manifest names them.
+pub fn inputs(config: &Config, args: &BacktestArgs) -> Vec<String> {
+    [
+        Some(&config.loans),
+        config.valuations.as_ref(),
+        args.outcomes.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|p| p.display().to_string())
+    .collect()
+}
+
+/// The outcome records: the panel tape itself, or the `--outcomes` file in whichever form it has.
+fn read_outcomes(config: &Config, args: &BacktestArgs, book: &Book) -> Result<Outcomes, Error> {
+    // The tape's missing words (`NA`, `-`) hold in its outcome columns too.
+    let dialect = &config.dialect(true);
+    Ok(match &args.outcomes {
+        None => outcomes::read_panel(&config.loans, dialect)?,
+        Some(path) if outcomes::is_panel(path)? => outcomes::read_panel(path, dialect)?,
+        Some(path) => outcomes::read_records(path, book.as_of, dialect)?,
+    })
+}
+
+/// The i-th loan's history: by the line of its row (a panel), else by its account id.
+fn history<'o>(outcomes: &'o Outcomes, book: &Book, i: usize) -> Option<&'o History> {
+    let loan = &book.loans[i];
+    if outcomes.by_line.is_empty() {
+        outcomes.by_account.get(loan.account_id())
+    } else {
+        outcomes.by_line.get(&loan.line)
+    }
+}
+
+/// Accepted outcome records whose account is not in the book.
+fn records_not_in_book(outcomes: &Outcomes, book: &Book) -> u64 {
+    if outcomes.by_line.is_empty() {
+        let ids: std::collections::HashSet<&str> =
+            book.loans.iter().map(|l| l.account_id()).collect();
+        outcomes
+            .by_account
+            .keys()
+            .filter(|id| !ids.contains(id.as_str()))
+            .count() as u64
+    } else {
+        let lines: std::collections::HashSet<u64> = book.loans.iter().map(|l| l.line).collect();
+        outcomes
+            .by_line
+            .keys()
+            .filter(|l| !lines.contains(l))
+            .count() as u64
+    }
+}
+
+fn publish(
+    config: &Config,
+    args: &BacktestArgs,
+    book: &Book,
+    bt: &Backtest,
+    outcomes: &Outcomes,
+) -> Result<(), Error> {
+    let staging = Staging::new(&config.out).map_err(OutputError)?;
+    let mut outputs = Vec::new();
+    let mut write = |name: String, bytes: &[u8]| -> Result<(), Error> {
+        staging.write(&name, bytes).map_err(OutputError)?;
+        outputs.push(name);
+        Ok(())
+    };
+    write("backtest.csv".into(), &files::backtest_csv(book, bt))?;
+    write(
+        "summary_backtest_by_pd.csv".into(),
+        &files::by_pd_csv(&bt.by_pd),
+    )?;
+    write(
+        "summary_backtest_by_ltv_bucket.csv".into(),
+        &files::loss_table_csv(&bt.by_ltv),
+    )?;
+    for table in &bt.by_segment {
+        let name = format!(
+            "summary_backtest_by_{}.csv",
+            segment_file_part(&table.dimension)
+        );
+        write(name, &files::loss_table_csv(table))?;
+    }
+    write(
+        "rejects.csv".into(),
+        &tables::rejects_csv(&book.rejects, &config.input_names()),
+    )?;
+    write(
+        "outcome_rejects.csv".into(),
+        &files::outcome_rejects_csv(&outcomes.rejects),
+    )?;
+    outputs.push("summary.json".into());
+    let rejected = outcomes.rejects.len() as u64;
+    let rows = files::RowCounts {
+        read: outcomes.rows_read,
+        accepted: outcomes.rows_read - rejected,
+        rejected,
+        not_in_book: records_not_in_book(outcomes, book),
+    };
+    let manifest = files::Manifest {
+        program: "underwater",
+        version: env!("CARGO_PKG_VERSION"),
+        command: "backtest",
+        inputs: inputs(config, args),
+        outputs,
+    };
+    let summary = files::BacktestSummary::new(book, bt, rows, outcomes.months_of_data, manifest);
+    let bytes = summary
+        .to_bytes()
+        .map_err(|e| OutputError(anyhow::Error::from(e)))?;
+    staging.write("summary.json", &bytes).map_err(OutputError)?;
+    staging.commit().map_err(OutputError)?;
+    Ok(())
+}
+
+/// What the command prints: the pd test and the book's predicted against realized loss.
+fn terminal_lines(bt: &Backtest, config: &Config) -> String {
+    let mut out = format!(
+        "backtest of {} accounts over {} months ({} without outcome records), outputs in {}\n",
+        bt.counts.accounts,
+        bt.horizon,
+        bt.counts.no_outcome,
+        config.out.display()
+    );
+    for r in &bt.by_pd {
+        let pd = r.pd.map_or("TOTAL".to_string(), |p| p.to_string());
+        out.push_str(&format!(
+            "  pd {pd:>6}: {} accounts, {} defaults expected, {} realized ({}), {}\n",
+            r.accounts,
+            r.expected_defaults.normalize(),
+            r.defaults,
+            r.default_rate().map(|d| d.to_string()).unwrap_or_default(),
+            r.verdict().unwrap_or("no test"),
+        ));
+    }
+    let t = &bt.by_ltv.total;
+    out.push_str(&format!(
+        "  expected deficiency {:.2}, realized loss {:.2} on {} defaults; severity modeled {} realized {}\n",
+        t.expected_deficiency,
+        t.realized_loss,
+        t.defaults,
+        t.modeled_severity().map(|d| d.to_string()).unwrap_or_default(),
+        t.loss_severity().map(|d| d.to_string()).unwrap_or_default(),
+    ));
+    out
+}

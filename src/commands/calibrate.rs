@@ -1,0 +1,63 @@
+//! `underwater calibrate`: the model's assumptions fitted to what happened.
+//!
+//! ```text
+//! underwater calibrate --tape regab PANEL.csv --out cal [--horizon 12] [--min-accounts 30]
+//! underwater run --tape regab TAPE.csv --config cal/calibrated.toml --out run
+//! ```
+//!
+//! Takes the inputs `backtest` takes, runs the same backtest, fits the pd per days-past-due class and
+//! the recovery line ([`crate::book::calibrate`]), and publishes `calibrated.toml` (a config `run
+//! --config` takes, each figure's sample size and interval as a comment) and `calibration.json`
+//! (before and after) atomically into `--out`.
+
+use super::backtest::{compute, inputs, BacktestArgs};
+use crate::book::calibrate::{calibrate, Calibration};
+use crate::config::Config;
+use crate::error::{Error, OutputError};
+use crate::output::calibration_files::{calibrated_toml, CalibrationJson};
+use crate::output::staging::Staging;
+use crate::progress::Progress;
+
+/// Runs the calibration and publishes its files; returns what it prints.
+pub fn run(
+    config: &Config,
+    args: &BacktestArgs,
+    min_accounts: u64,
+    progress: Progress,
+) -> Result<String, Error> {
+    crate::output::staging::check_target(&config.out).map_err(OutputError)?;
+    super::thread_pool(config.threads)?.install(|| {
+        let (book, _, bt) = compute(config, args, progress)?;
+        let c = calibrate(&book, &bt, min_accounts);
+        let about = format!("{} as of {}", inputs(config, args).join(", "), book.as_of);
+        let toml = calibrated_toml(&c, &book.model, &about);
+        publish(config, &c, &toml)?;
+        Ok(format!(
+            "calibrated.toml and calibration.json in {}\n{toml}",
+            config.out.display()
+        ))
+    })
+}
+
+fn publish(config: &Config, c: &Calibration, toml: &str) -> Result<(), Error> {
+    let staging = Staging::new(&config.out).map_err(OutputError)?;
+    let json = serde_json::to_vec_pretty(&CalibrationJson::new(c))
+        .map_err(|e| OutputError(anyhow::Error::from(e)))?;
+    staging
+        .write("calibrated.toml", toml.as_bytes())
+        .and_then(|()| staging.write("calibration.json", &json))
+        .map_err(OutputError)?;
+    // The list a later calibrate reads before it replaces the directory (see staging::check_target).
+    let manifest = serde_json::json!({
+        "manifest": {
+            "program": "underwater",
+            "command": "calibrate",
+            "outputs": ["calibrated.toml", "calibration.json", "summary.json"],
+        }
+    });
+    staging
+        .write("summary.json", manifest.to_string().as_bytes())
+        .and_then(|()| staging.commit())
+        .map_err(OutputError)?;
+    Ok(())
+}

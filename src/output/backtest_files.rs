@@ -1,0 +1,364 @@
+//! The backtest's files, as pure serializers from a [`Backtest`] to bytes: backtest.csv (one row per
+//! account), summary_backtest_by_pd.csv, summary_backtest_by_<group>.csv, outcome_rejects.csv and
+//! the backtest's summary.json. Text from an input goes through the same neutralizing as every CSV.
+
+use crate::book::backtest::{Backtest, LossTable, LossTally, PdClass};
+use crate::book::summarize::{segment_group, TOTAL};
+use crate::book::Book;
+use crate::csvfmt::{push_line, push_text};
+use crate::input::outcomes::OutcomeReject;
+use crate::money::cents;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// Money at two places, exactly (the sums are of cents; a 4-place input rounds half-even here).
+fn money(d: Decimal) -> String {
+    format!("{:.2}", cents(d))
+}
+
+fn opt(d: Option<Decimal>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// A float at full precision (the shortest text that reads back as the same float).
+fn float(f: Option<f64>) -> String {
+    f.map(|f| f.to_string()).unwrap_or_default()
+}
+
+/// The columns of backtest.csv before the segments.
+const PREDICTED: [&str; 8] = [
+    "account_id",
+    "balance",
+    "value",
+    "value_source",
+    "ltv_bucket",
+    "pd",
+    "deficiency_if_default",
+    "expected_deficiency",
+];
+/// The columns of backtest.csv after the segments.
+const REALIZED: [&str; 7] = [
+    "status",
+    "defaulted",
+    "default_month",
+    "default_rule",
+    "balance_at_default",
+    "recoveries",
+    "realized_loss",
+];
+
+/// backtest.csv: one row per account in the book's order.
+pub fn backtest_csv(book: &Book, bt: &Backtest) -> Vec<u8> {
+    let segments = &book.layout.segments;
+    let mut out = String::new();
+    push_line(
+        &mut out,
+        PREDICTED
+            .iter()
+            .copied()
+            .chain(segments.iter().map(|(n, _)| n.as_str()))
+            .chain(REALIZED),
+    );
+    for a in &bt.accounts {
+        let loan = &book.loans[a.loan];
+        let f = &a.figures;
+        push_text(&mut out, loan.account_id());
+        let source = match (&f.valued, book.valuation(a.loan)) {
+            (Some(_), Some(v)) if v.source.is_empty() => "valuation",
+            (Some(_), Some(v)) => &v.source[..],
+            _ => "none",
+        };
+        let value = f
+            .valued
+            .as_ref()
+            .map(|v| money(v.value))
+            .unwrap_or_default();
+        let mut cells = vec![
+            money(f.balance),
+            value,
+            source.to_string(),
+            book.bands.labels[f.bucket].clone(),
+            f.pd.normalize().to_string(),
+            money(f.deficiency_if_default),
+            money(f.expected_deficiency),
+        ];
+        cells.extend(segments.iter().map(|(_, s)| segment_group(loan, s).1));
+        match &a.realized {
+            Some(r) => {
+                let defaulted = r.default.is_some();
+                cells.push(r.status.label().into());
+                cells.push(defaulted.to_string());
+                cells.push(r.default.map(|d| d.0.to_string()).unwrap_or_default());
+                cells.push(
+                    r.default
+                        .map(|d| d.1.label().to_string())
+                        .unwrap_or_default(),
+                );
+                for amount in [r.balance_at_default, r.recoveries, r.realized_loss] {
+                    cells.push(if defaulted {
+                        money(amount)
+                    } else {
+                        String::new()
+                    });
+                }
+            }
+            None => {
+                cells.push("no_outcome".into());
+                cells.extend(std::iter::repeat_n(String::new(), REALIZED.len() - 1));
+            }
+        }
+        for c in &cells {
+            out.push(',');
+            push_text(&mut out, c);
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// summary_backtest_by_pd.csv: per pd class, then TOTAL.
+pub fn by_pd_csv(rows: &[PdClass]) -> Vec<u8> {
+    let mut out = String::new();
+    push_line(
+        &mut out,
+        [
+            "pd",
+            "accounts",
+            "expected_defaults",
+            "defaults",
+            "default_rate",
+            "jeffreys_low",
+            "jeffreys_high",
+            "verdict",
+        ],
+    );
+    for r in rows {
+        let cells = [
+            r.pd.map_or(TOTAL.to_string(), |p| p.to_string()),
+            r.accounts.to_string(),
+            r.expected_defaults.normalize().to_string(),
+            r.defaults.to_string(),
+            opt(r.default_rate()),
+            float(r.jeffreys.map(|j| j.low)),
+            float(r.jeffreys.map(|j| j.high)),
+            r.verdict().unwrap_or_default().to_string(),
+        ];
+        push_line(&mut out, cells.iter().map(String::as_str));
+    }
+    out.into_bytes()
+}
+
+const LOSS_COLUMNS: [&str; 10] = [
+    "accounts",
+    "defaults",
+    "expected_deficiency",
+    "deficiency_if_default_of_defaulted",
+    "balance_of_defaulted",
+    "balance_at_default",
+    "recoveries",
+    "realized_loss",
+    "loss_severity",
+    "modeled_severity",
+];
+
+fn loss_cells(t: &LossTally) -> Vec<String> {
+    vec![
+        t.accounts.to_string(),
+        t.defaults.to_string(),
+        money(t.expected_deficiency),
+        money(t.deficiency_if_default_of_defaulted),
+        money(t.balance_of_defaulted),
+        money(t.balance_at_default),
+        money(t.recoveries),
+        money(t.realized_loss),
+        opt(t.loss_severity()),
+        opt(t.modeled_severity()),
+    ]
+}
+
+/// summary_backtest_by_<group>.csv: one row per group label, then TOTAL.
+pub fn loss_table_csv(table: &LossTable) -> Vec<u8> {
+    let mut out = String::new();
+    push_line(
+        &mut out,
+        std::iter::once(table.dimension.as_str()).chain(LOSS_COLUMNS),
+    );
+    let total = (TOTAL.to_string(), table.total.clone());
+    // A segment value that is literally TOTAL is already labelled `TOTAL (value)`.
+    for (label, t) in table.rows.iter().chain(std::iter::once(&total)) {
+        push_text(&mut out, label);
+        for c in loss_cells(t) {
+            out.push(',');
+            out.push_str(&c);
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// outcome_rejects.csv: the outcome rows that could not be used.
+pub fn outcome_rejects_csv(rejects: &[OutcomeReject]) -> Vec<u8> {
+    let mut out = String::new();
+    push_line(&mut out, ["file", "line", "field", "reason"]);
+    for r in rejects {
+        let file = r.file.display().to_string();
+        let line = r.line.to_string();
+        push_line(&mut out, [file.as_str(), &line, &r.field, &r.reason]);
+    }
+    out.into_bytes()
+}
+
+/// The backtest's summary.json: every table above, the counts and the AUCs.
+#[derive(Serialize)]
+pub struct BacktestSummary {
+    pub as_of: String,
+    pub horizon_months: u32,
+    pub months_of_data: u32,
+    pub rules: &'static str,
+    pub accounts: AccountCounts,
+    pub outcome_rows: RowCounts,
+    pub by_pd: Vec<PdRow>,
+    /// AUC of pd for the defaults (Mann–Whitney, ties half), 4 places.
+    pub auc_pd: Option<String>,
+    /// AUC of the exact LTV for the defaults, over accounts with a value, 4 places.
+    pub auc_ltv: Option<String>,
+    pub by_ltv_bucket: Vec<LossRow>,
+    pub by_segment: Vec<SegmentRows>,
+    pub manifest: Manifest,
+}
+
+#[derive(Serialize)]
+pub struct AccountCounts {
+    pub in_book: u64,
+    pub no_outcome: u64,
+    pub by_status: std::collections::BTreeMap<&'static str, u64>,
+}
+
+#[derive(Serialize)]
+pub struct RowCounts {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Accepted records of accounts that are not in the book.
+    pub not_in_book: u64,
+}
+
+#[derive(Serialize)]
+pub struct PdRow {
+    pub pd: String,
+    pub accounts: u64,
+    pub expected_defaults: String,
+    pub defaults: u64,
+    pub default_rate: Option<String>,
+    /// Floats: beta quantiles at full precision.
+    pub jeffreys_low: Option<f64>,
+    pub jeffreys_high: Option<f64>,
+    pub verdict: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct LossRow {
+    pub group: String,
+    pub accounts: u64,
+    pub defaults: u64,
+    pub expected_deficiency: String,
+    pub deficiency_if_default_of_defaulted: String,
+    pub balance_of_defaulted: String,
+    pub balance_at_default: String,
+    pub recoveries: String,
+    pub realized_loss: String,
+    pub loss_severity: Option<String>,
+    pub modeled_severity: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct SegmentRows {
+    pub segment: String,
+    pub rows: Vec<LossRow>,
+}
+
+#[derive(Serialize)]
+pub struct Manifest {
+    pub program: &'static str,
+    pub version: &'static str,
+    pub command: &'static str,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+fn loss_rows(table: &LossTable) -> Vec<LossRow> {
+    let row = |group: &str, t: &LossTally| LossRow {
+        group: group.to_string(),
+        accounts: t.accounts,
+        defaults: t.defaults,
+        expected_deficiency: money(t.expected_deficiency),
+        deficiency_if_default_of_defaulted: money(t.deficiency_if_default_of_defaulted),
+        balance_of_defaulted: money(t.balance_of_defaulted),
+        balance_at_default: money(t.balance_at_default),
+        recoveries: money(t.recoveries),
+        realized_loss: money(t.realized_loss),
+        loss_severity: t.loss_severity().map(|d| d.to_string()),
+        modeled_severity: t.modeled_severity().map(|d| d.to_string()),
+    };
+    table
+        .rows
+        .iter()
+        .map(|(l, t)| row(l, t))
+        .chain(std::iter::once(row(TOTAL, &table.total)))
+        .collect()
+}
+
+impl BacktestSummary {
+    pub fn new(
+        book: &Book,
+        bt: &Backtest,
+        outcome_rows: RowCounts,
+        months_of_data: u32,
+        manifest: Manifest,
+    ) -> BacktestSummary {
+        BacktestSummary {
+            as_of: book.as_of.to_string(),
+            horizon_months: bt.horizon,
+            months_of_data,
+            rules: crate::book::outcome::RULES,
+            accounts: AccountCounts {
+                in_book: bt.counts.accounts,
+                no_outcome: bt.counts.no_outcome,
+                by_status: bt.counts.by_status.clone(),
+            },
+            outcome_rows,
+            by_pd: bt
+                .by_pd
+                .iter()
+                .map(|r| PdRow {
+                    pd: r.pd.map_or(TOTAL.to_string(), |p| p.to_string()),
+                    accounts: r.accounts,
+                    expected_defaults: r.expected_defaults.normalize().to_string(),
+                    defaults: r.defaults,
+                    default_rate: r.default_rate().map(|d| d.to_string()),
+                    jeffreys_low: r.jeffreys.map(|j| j.low),
+                    jeffreys_high: r.jeffreys.map(|j| j.high),
+                    verdict: r.verdict(),
+                })
+                .collect(),
+            auc_pd: bt.auc_pd.map(|d| d.to_string()),
+            auc_ltv: bt.auc_ltv.map(|d| d.to_string()),
+            by_ltv_bucket: loss_rows(&bt.by_ltv),
+            by_segment: bt
+                .by_segment
+                .iter()
+                .map(|t| SegmentRows {
+                    segment: t.dimension.clone(),
+                    rows: loss_rows(t),
+                })
+                .collect(),
+            manifest,
+        }
+    }
+
+    pub fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}

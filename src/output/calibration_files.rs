@@ -1,0 +1,156 @@
+//! calibrate's files, as pure serializers: calibrated.toml (a config `run --config` takes, every
+//! fitted figure with its sample size and interval as a comment) and calibration.json (the same
+//! figures, before and after).
+
+use crate::book::calibrate::{Calibration, PdFit};
+use crate::book::model::Model;
+use serde::Serialize;
+
+fn interval(f: &PdFit) -> String {
+    f.jeffreys
+        .map(|j| format!(", Jeffreys 95% [{}, {}]", j.low, j.high))
+        .unwrap_or_default()
+}
+
+/// calibrated.toml: the run's model with the fitted pd, recovery rate and repossession cost.
+pub fn calibrated_toml(c: &Calibration, model: &Model, about: &str) -> String {
+    let mut out = format!(
+        "# Calibrated by `underwater calibrate` ({about}), horizon {} months.\n\
+         # Use it with `underwater run --config calibrated.toml` (or backtest with it to compare).\n\n",
+        c.horizon
+    );
+    let edges: Vec<String> = model.ltv_bands.iter().map(|e| e.to_string()).collect();
+    out.push_str(&format!("ltv_bands = [{}]\n\n", edges.join(", ")));
+    out.push_str(
+        "# pd by days past due: each class's realized default rate over the horizon, non-decreasing in \
+         days past due\n# (adjacent falling classes pooled). [first day, pd]; per class: accounts, defaults, \
+         rate, interval.\n",
+    );
+    for f in &c.pd {
+        let why = match &f.kept_because {
+            Some(why) => format!("kept {}: {why}", f.current),
+            None => format!("was {}", f.current),
+        };
+        let rate = f.rate.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "#   from day {}: {} accounts, {} defaults, rate {rate}{}; {why}\n",
+            f.from_day,
+            f.accounts,
+            f.defaults,
+            interval(f)
+        ));
+    }
+    let pairs: Vec<String> =
+        c.pd.iter()
+            .map(|f| format!("[{}, {}]", f.from_day, f.fitted.normalize()))
+            .collect();
+    out.push_str(&format!("pd_by_days_past_due = [{}]\n\n", pairs.join(", ")));
+    let r = &c.recovery;
+    out.push_str(&format!(
+        "# Recovery: least squares of recoveries on the value at as_of over {} defaulted accounts with a \
+         value.\n",
+        r.accounts
+    ));
+    match (&r.kept_because, r.line) {
+        (Some(why), _) => out.push_str(&format!("#   kept: {why}\n")),
+        (None, Some((slope, intercept))) => out.push_str(&format!(
+            "#   line: recoveries = {slope} x value {} {}; residual spread {}; was {} and {}\n",
+            if intercept.is_sign_negative() {
+                "-"
+            } else {
+                "+"
+            },
+            intercept.abs(),
+            r.residual_spread
+                .map(|s| format!("{s:.2}"))
+                .unwrap_or_else(|| "-".into()),
+            r.current_rate,
+            r.current_cost
+        )),
+        (None, None) => {}
+    }
+    out.push_str(&format!(
+        "recovery_rate = {}\nrepossession_cost = {}\n\n",
+        r.rate.normalize(),
+        r.cost
+    ));
+    let segments: Vec<String> = model
+        .segments
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    out.push_str(&format!("segments = [{}]\n", segments.join(", ")));
+    out
+}
+
+/// calibration.json.
+#[derive(Serialize)]
+pub struct CalibrationJson {
+    pub horizon_months: u32,
+    pub min_accounts: u64,
+    pub pd_by_days_past_due: Vec<PdJson>,
+    pub recovery: RecoveryJson,
+}
+
+#[derive(Serialize)]
+pub struct PdJson {
+    pub from_day: u32,
+    pub accounts: u64,
+    pub defaults: u64,
+    pub default_rate: Option<String>,
+    pub jeffreys_low: Option<f64>,
+    pub jeffreys_high: Option<f64>,
+    pub before: String,
+    pub after: String,
+    pub kept_because: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct RecoveryJson {
+    pub defaulted_accounts_with_value: u64,
+    pub slope: Option<String>,
+    pub intercept: Option<String>,
+    /// A float (a statistic, not money), at full precision.
+    pub residual_spread: Option<f64>,
+    pub recovery_rate_before: String,
+    pub recovery_rate_after: String,
+    pub repossession_cost_before: String,
+    pub repossession_cost_after: String,
+    pub kept_because: Option<String>,
+}
+
+impl CalibrationJson {
+    pub fn new(c: &Calibration) -> CalibrationJson {
+        let r = &c.recovery;
+        CalibrationJson {
+            horizon_months: c.horizon,
+            min_accounts: c.min_accounts,
+            pd_by_days_past_due: c
+                .pd
+                .iter()
+                .map(|f| PdJson {
+                    from_day: f.from_day,
+                    accounts: f.accounts,
+                    defaults: f.defaults,
+                    default_rate: f.rate.map(|d| d.to_string()),
+                    jeffreys_low: f.jeffreys.map(|j| j.low),
+                    jeffreys_high: f.jeffreys.map(|j| j.high),
+                    before: f.current.to_string(),
+                    after: f.fitted.to_string(),
+                    kept_because: f.kept_because.clone(),
+                })
+                .collect(),
+            recovery: RecoveryJson {
+                defaulted_accounts_with_value: r.accounts,
+                slope: r.line.map(|l| l.0.to_string()),
+                intercept: r.line.map(|l| l.1.to_string()),
+                residual_spread: r.residual_spread,
+                recovery_rate_before: r.current_rate.to_string(),
+                recovery_rate_after: r.rate.to_string(),
+                repossession_cost_before: r.current_cost.to_string(),
+                repossession_cost_after: r.cost.to_string(),
+                kept_because: r.kept_because.clone(),
+            },
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! `underwater backtest`: hand-worked panels and loan-month records, every rule checked line by line
+//! against figures worked out here, the summaries rebuilt from backtest.csv by a second sum, and the
+//! real Ally 2017-3 panel run end to end.
+
+use crate::common::*;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+const PANEL_HEADER: &str = "assetNumber,reportingPeriodEndingDate,originationDate,originalLoanAmount,\
+originalLoanTerm,originalInterestRatePercentage,vehicleNewUsedCode,vehicleValueAmount,obligorCreditScore,\
+obligorGeographicLocation,reportingPeriodActualEndBalanceAmount,currentDelinquencyStatus,totalActualAmountPaid,\
+BAL1,PRC1,PMT1,REC1,REP1,BAL2,PRC2,PMT2,REC2,REP2,BAL3,PRC3,PMT3,REC3,REP3,BAL4,PRC4,PMT4,REC4,REP4";
+
+/// Eight loans, one per rule and status (no vehicle value: deficiency_if_default = balance).
+fn hand_panel() -> String {
+    let loan = |id: &str, balance: &str, dpd: u32, paid0: &str, months: &str| {
+        format!(
+            "{id},05-31-2017,01/2016,20000,72,0.05,2,NA,700,FL,{balance},{dpd},{paid0},{months}"
+        )
+    };
+    let rows = [
+        PANEL_HEADER.to_string(),
+        // line 2: pays every month → performing
+        loan(
+            "A",
+            "10000",
+            0,
+            "300",
+            "9700,300,300,NA,0,9400,300,300,NA,0,9100,300,300,NA,0,8800,300,300,NA,0",
+        ),
+        // line 3: repossessed in month 2 (costs booked first), recoveries after → charge_off, month 2
+        loan(
+            "B",
+            "8000",
+            60,
+            "0",
+            "8000,0,0,NA,0,0,0,0,NA,-300,NA,NA,NA,5000,NA,NA,NA,NA,200.50,NA",
+        ),
+        // line 4: balance written to 0 in month 2 → written_off, month 2
+        loan(
+            "C",
+            "5000",
+            0,
+            "250",
+            "4800,200,250,NA,0,0,0,0,NA,0,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA",
+        ),
+        // line 5: three unpaid months, then payments resume → a deferral, performing
+        loan(
+            "D",
+            "6000",
+            0,
+            "300",
+            "6000,0,0,NA,0,6000,0,0,NA,0,6000,0,0,NA,0,5700,300,300,NA,0",
+        ),
+        // line 6: unpaid from month 0 on, never resumes → dpd_90 in month 2
+        loan(
+            "E",
+            "7000",
+            30,
+            "0",
+            "7000,0,0,NA,0,7000,0,0,NA,0,7000,0,0,NA,0,7000,0,0,NA,0",
+        ),
+        // line 7: paid in full in month 1 → paid_off
+        loan(
+            "F",
+            "3000",
+            0,
+            "300",
+            "0,3000,3010,NA,0,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA",
+        ),
+        // line 8: records stop after month 1 → left_pool
+        loan(
+            "G",
+            "4000",
+            0,
+            "300",
+            "3900,100,300,NA,0,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA",
+        ),
+        // line 9: nothing owed at as_of → closed_at_as_of
+        loan(
+            "H",
+            "0",
+            0,
+            "0",
+            "0,0,0,NA,0,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA",
+        ),
+    ];
+    rows.join("\n") + "\n"
+}
+
+fn by_id(rows: &[BTreeMap<String, String>]) -> BTreeMap<String, BTreeMap<String, String>> {
+    rows.iter()
+        .map(|r| (r["account_id"].clone(), r.clone()))
+        .collect()
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn summary(s: &Sandbox, out: &str) -> serde_json::Value {
+    serde_json::from_str(&s.read(&format!("{out}/summary.json"))).unwrap()
+}
+
+#[test]
+fn a_hand_panel_meets_every_rule_line_by_line() {
+    let s = Sandbox::new();
+    s.write("panel.csv", &hand_panel());
+    assert_ok(&s.run(&[
+        "backtest",
+        "--tape",
+        "regab",
+        "panel.csv",
+        "--out",
+        "bt",
+        "-q",
+    ]));
+    let rows = by_id(&read_csv(&s.path("bt/backtest.csv")));
+    let realized = |id: &str| {
+        let r = &rows[id];
+        [
+            "status",
+            "default_month",
+            "default_rule",
+            "balance_at_default",
+            "recoveries",
+            "realized_loss",
+        ]
+        .map(|c| r[c].clone())
+        .join(" ")
+    };
+    assert_eq!(realized("A"), "performing     ");
+    assert_eq!(
+        realized("B"),
+        "defaulted 2 charge_off 8000.00 4900.50 3099.50"
+    );
+    assert_eq!(
+        realized("C"),
+        "defaulted 2 written_off 4800.00 0.00 4800.00"
+    );
+    assert_eq!(realized("D"), "performing     ");
+    assert_eq!(realized("E"), "defaulted 2 dpd_90 7000.00 0.00 7000.00");
+    assert_eq!(realized("F"), "paid_off     ");
+    assert_eq!(realized("G"), "left_pool     ");
+    assert_eq!(realized("H"), "closed_at_as_of     ");
+
+    // The pd test by hand: pd 0.02 = A, C, D, F, G (C defaulted); 0.15 = E; 0.35 = B; H is closed.
+    let by_pd = read_csv(&s.path("bt/summary_backtest_by_pd.csv"));
+    let got: Vec<String> = by_pd
+        .iter()
+        .map(|r| {
+            [
+                "pd",
+                "accounts",
+                "expected_defaults",
+                "defaults",
+                "default_rate",
+            ]
+            .map(|c| r[c].clone())
+            .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "0.02 5 0.1 1 0.2000",
+            "0.15 1 0.15 1 1.0000",
+            "0.35 1 0.35 1 1.0000",
+            "TOTAL 7 0.6 3 0.4286",
+        ]
+    );
+    let j = summary(&s, "bt");
+    // AUC of pd: defaults C (0.02), E (0.15), B (0.35) against A, D, F, G (all 0.02): C ties 4 (2),
+    // E and B beat 4 each (8): 10 / 12.
+    assert_eq!(j["auc_pd"], "0.8333");
+    assert_eq!(j["accounts"]["in_book"], 8);
+    assert_eq!(j["accounts"]["no_outcome"], 0);
+    assert_eq!(j["months_of_data"], 4);
+
+    // The loss table's TOTAL against a second sum over backtest.csv.
+    let ltv = read_csv(&s.path("bt/summary_backtest_by_ltv_bucket.csv"));
+    let total = ltv.last().unwrap();
+    assert_eq!(total["ltv_bucket"], "TOTAL");
+    let sum = |c: &str| -> Decimal {
+        rows.values()
+            .filter_map(|r| (!r[c].is_empty()).then(|| dec(&r[c])))
+            .sum()
+    };
+    for c in [
+        "expected_deficiency",
+        "balance_at_default",
+        "recoveries",
+        "realized_loss",
+    ] {
+        assert_eq!(dec(&total[c]), sum(c), "{c}");
+    }
+    // By hand: Σ pd × balance = 200 + 2800 + 100 + 120 + 1050 + 60 + 80 = 4410; losses 14899.50.
+    assert_eq!(total["expected_deficiency"], "4410.00");
+    assert_eq!(total["realized_loss"], "14899.50");
+    assert_eq!(total["balance_at_default"], "19800.00");
+    // No value: the model says the whole balance is lost; really 14899.50 / 19800 of it was.
+    assert_eq!(total["modeled_severity"], "1.0000");
+    assert_eq!(total["loss_severity"], "0.7525");
+}
+
+#[test]
+fn a_horizon_shorter_than_the_default_month_counts_no_default() {
+    let s = Sandbox::new();
+    s.write("panel.csv", &hand_panel());
+    assert_ok(&s.run(&[
+        "backtest",
+        "--tape",
+        "regab",
+        "panel.csv",
+        "--horizon",
+        "1",
+        "--out",
+        "bt",
+        "-q",
+    ]));
+    let j = summary(&s, "bt");
+    let total = j["by_pd"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(total["defaults"], 0);
+    assert_eq!(j["auc_pd"], serde_json::Value::Null);
+}
+
+const RECORDS_HEADER: &str =
+    "account_id,month,balance,principal_paid,amount_paid,charged_off,recoveries,\
+repossession_proceeds,days_past_due";
+
+#[test]
+fn loan_month_records_default_on_days_past_due_and_reject_repeats_and_gaps() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER}\n\
+             L1,VIN1,2022-01-15,20000,60,10000.00,0\n\
+             L2,VIN2,2022-01-15,20000,60,9000.00,30\n\
+             L3,VIN3,2022-01-15,20000,60,5000.00,0\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nVIN1,2024-06-01,12000\nVIN2,2024-06-01,6000\nVIN3,2024-06-01,7000\n",
+    );
+    s.write(
+        "records.csv",
+        &[
+            RECORDS_HEADER,
+            "L1,2024-07,9700,300,300,,,,0", // line 2
+            "L1,2024-07,9700,300,300,,,,0", // line 3: repeats month 1
+            "L1,2024-09,9100,300,300,,,,0", // line 4: month 2 is missing
+            "L2,2024-07,9000,0,0,,,,60",    // line 5
+            "L2,2024-08,9000,0,0,,,,90",    // line 6: 90 days past due → default, month 2
+            "L2,2024-09,0,0,0,9000,,4000,", // line 7: charged off and sold
+            "L2,2024-10,0,0,0,,500,,",      // line 8: a late recovery
+            "X9,2024-07,100,0,0,,,,0",      // line 9: not in the book
+        ]
+        .join("\n"),
+    );
+    assert_ok(&s.run(&[
+        "backtest",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--as-of",
+        "2024-06-30",
+        "--outcomes",
+        "records.csv",
+        "--out",
+        "bt",
+        "-q",
+    ]));
+    let rows = by_id(&read_csv(&s.path("bt/backtest.csv")));
+    let l2 = &rows["L2"];
+    assert_eq!(
+        [
+            "default_month",
+            "default_rule",
+            "balance_at_default",
+            "recoveries",
+            "realized_loss",
+            "deficiency_if_default",
+            "expected_deficiency"
+        ]
+        .map(|c| l2[c].as_str()),
+        // 0.85 × 6000 − 1000 = 4100 recovered → 4900 deficiency, × 0.15 = 735.
+        ["2", "dpd_90", "9000.00", "4500.00", "4500.00", "4900.00", "735.00"]
+    );
+    // L1's records stop at month 1 (the rest rejected): it left the pool; L3 has none.
+    assert_eq!(rows["L1"]["status"], "left_pool");
+    assert_eq!(rows["L3"]["status"], "no_outcome");
+    let rejects = read_csv(&s.path("bt/outcome_rejects.csv"));
+    let lines: Vec<&str> = rejects.iter().map(|r| r["line"].as_str()).collect();
+    assert_eq!(lines, ["3", "4"]);
+    assert!(rejects[0]["reason"].contains("repeats"), "{rejects:?}");
+    assert!(rejects[1]["reason"].contains("skip a month"), "{rejects:?}");
+    let j = summary(&s, "bt");
+    assert_eq!(j["accounts"]["no_outcome"], 1);
+    assert_eq!(j["outcome_rows"]["read"], 8);
+    assert_eq!(j["outcome_rows"]["rejected"], 2);
+    assert_eq!(j["outcome_rows"]["not_in_book"], 1);
+    let total = j["by_ltv_bucket"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(total["modeled_severity"], "0.5444");
+    assert_eq!(total["loss_severity"], "0.5000");
+}
+
+#[test]
+fn the_ally_2017_3_panel_accounts_for_every_loan_at_12_and_24_months() {
+    let panel = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/regab/ally_2017_3_panel.csv");
+    if !panel.exists() {
+        cannot_run("ally_2017_3_panel", "../shared/data/regab is absent");
+        return;
+    }
+    let s = Sandbox::new();
+    for h in ["12", "24"] {
+        let out = format!("bt{h}");
+        let args = ["backtest", "--tape", "regab", panel.to_str().unwrap()];
+        assert_ok(&s.run(&[&args[..], &["--horizon", h, "--out", &out, "-q"]].concat()));
+        let j = summary(&s, &out);
+        assert_eq!(
+            j["accounts"]["in_book"], 2171,
+            "every row of the panel is a loan"
+        );
+        let by_status: u64 = j["accounts"]["by_status"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(by_status, 2171, "every loan has an outcome");
+        assert_eq!(j["outcome_rows"]["rejected"], 0);
+        let rows = read_csv(&s.path(&format!("{out}/backtest.csv")));
+        let defaults = rows.iter().filter(|r| r["defaulted"] == "true").count() as u64;
+        let total = j["by_pd"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(total["defaults"].as_u64().unwrap(), defaults);
+        assert!(defaults > 0);
+    }
+}

@@ -1,0 +1,24 @@
+//! The integration tests, as one binary (as ripgrep and xsv do): polars is linked once per test run,
+//! not once per file. Each file is a module named after what it tests; `common` holds the helpers
+//! they share.
+
+mod common;
+
+mod architecture;
+mod backtest;
+mod books;
+mod changes;
+mod corpus;
+mod dirty;
+mod errors;
+mod guarantees;
+mod hostile;
+mod parquet;
+mod properties;
+mod query;
+mod report;
+mod runoff;
+mod scenarios;
+mod summaries;
+mod tapes;
+mod trust;

@@ -1,0 +1,341 @@
+//! Trust, round three: each finding of the adversarial pass and the test audit (issue 30) as a
+//! regression test named after the bug, checked against figures worked out here, not by the code.
+
+use crate::common::*;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+
+fn summary(s: &Sandbox, out: &str) -> serde_json::Value {
+    serde_json::from_str(&s.read(&format!("{out}/summary.json"))).unwrap()
+}
+
+fn query(s: &Sandbox, args: &[&str]) -> Output {
+    s.run(&[&["query", "-q"][..], args].concat())
+}
+
+/// The rows of summary_scenarios.csv's TOTAL lines: (scenario, underwater accounts, negative equity).
+fn scenario_totals(s: &Sandbox, out: &str) -> Vec<(String, String, String)> {
+    read_csv(&s.path(&format!("{out}/summary_scenarios.csv")))
+        .into_iter()
+        .filter(|r| r["ltv_bucket"] == "TOTAL")
+        .map(|r| {
+            (
+                r["scenario"].clone(),
+                r["underwater_accounts"].clone(),
+                r["negative_equity"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn regression_a_value_below_half_a_cent_is_rejected_not_counted_in_the_base_only() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER}\n\
+             TINY,VINTINY,2022-01-15,20000,60,10000.00,0\n\
+             UW,VINUW,2022-01-15,20000,60,12000.00,0\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nVINTINY,2024-06-01,0.004\nVINUW,2024-06-01,10000\n",
+    );
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let rejects = read_csv(&s.path("out/rejects.csv"));
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(
+        (rejects[0]["line"].as_str(), rejects[0]["field"].as_str()),
+        ("2", "value")
+    );
+    // Base and every scenario agree on who has a value: UW alone is underwater, by 2,000.00 in the
+    // base and in recovery_moderate (which does not touch values).
+    let totals = scenario_totals(&s, "out");
+    let base = totals.iter().find(|t| t.0 == "base").unwrap();
+    assert_eq!((base.1.as_str(), base.2.as_str()), ("1", "2000.00"));
+    let moderate = totals.iter().find(|t| t.0 == "recovery_moderate").unwrap();
+    assert_eq!((moderate.1.as_str(), moderate.2.as_str()), ("1", "2000.00"));
+}
+
+#[test]
+fn regression_a_shock_that_takes_a_value_below_a_cent_keeps_the_account_valued() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!("{LOAN_HEADER}\nSMALL,VINS,2022-01-15,20000,60,5000.00,0\n"),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nVINS,2024-06-01,10.00\n",
+    );
+    s.write(
+        "c.toml",
+        "[[scenario]]\nname = \"wipeout\"\nvalue_change = -0.9999\n",
+    );
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
+    let totals = scenario_totals(&s, "out");
+    // Base: 5,000 − 10 = 4,990.00. The shock: 10 × 0.0001 = 0.001, at least a cent → 4,999.99;
+    // a stress never shows less exposure than the base for a value it lowers.
+    assert_eq!(
+        totals,
+        [
+            ("base".into(), "1".into(), "4990.00".into()),
+            ("wipeout".into(), "1".into(), "4999.99".into())
+        ]
+    );
+}
+
+#[test]
+fn regression_accounts_without_value_does_not_count_a_closed_account_with_a_value() {
+    let s = Sandbox::new();
+    s.write("loans.csv", HAND_LOANS);
+    s.write("valuations.csv", &hand_valuations());
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    // By hand: ONLYFUT (only a valuation after as_of), NOVAL, HE1 and HE2 (no valuation at all);
+    // CLOSED is paid off but has a value.
+    let j = summary(&s, "out");
+    assert_eq!(j["data_quality"]["accounts_without_value"], 4);
+}
+
+/// Three accounts whose text a spreadsheet would run, and one that starts with a quote.
+fn formula_book(s: &Sandbox) {
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER},make\n\
+             -A1,V1,2022-01-15,20000,60,10000.00,0,=Kia\n\
+             @A2,V2,2022-01-15,20000,60,11000.00,0,Ford\n\
+             'A3,V3,2022-01-15,20000,60,12000.00,0,+Fiat\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2024-06-01,9000\nV2,2024-06-01,10000\nV3,2024-06-01,13000\n",
+    );
+}
+
+#[test]
+fn regression_neutralized_ids_round_trip_through_previous_and_query() {
+    let s = Sandbox::new();
+    formula_book(&s);
+    assert_ok(&s.run_book("csv", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_book("pq", &["--as-of", "2024-06-30", "--format", "parquet"]));
+    // accounts.csv shows them as text a spreadsheet will not run.
+    let accounts = s.read("csv/accounts.csv");
+    assert!(
+        accounts.contains("'-A1,") && accounts.contains("''A3,"),
+        "{accounts}"
+    );
+    for previous in ["csv", "pq"] {
+        let out = format!("again_{previous}");
+        assert_ok(&s.run_book(&out, &["--as-of", "2024-06-30", "--previous", previous]));
+        let c = &summary(&s, &out)["changes"];
+        assert_eq!(
+            (
+                &c["continuing_accounts"],
+                &c["new_accounts"],
+                &c["closed_accounts"]
+            ),
+            (&3.into(), &0.into(), &0.into()),
+            "--previous {previous}"
+        );
+    }
+    let sql = "SELECT account_id, make FROM accounts WHERE account_id IN ('-A1','@A2','''A3') \
+               OR make = '=Kia' ORDER BY account_id";
+    for run in ["csv", "pq"] {
+        let out = query(&s, &["--run", run, sql, "--format", "json"]);
+        assert_ok(&out);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ids: Vec<(&str, &str)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["account_id"].as_str().unwrap(),
+                    r["make"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [("'A3", "+Fiat"), ("-A1", "=Kia"), ("@A2", "Ford")],
+            "{run}"
+        );
+    }
+}
+
+fn hand_run(s: &Sandbox) {
+    s.write("loans.csv", HAND_LOANS);
+    s.write("valuations.csv", &hand_valuations());
+    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+}
+
+const COUNT_SQL: &str = "SELECT COUNT(*) AS n FROM accounts";
+
+#[test]
+fn regression_query_o_writes_through_a_symlink_and_honours_the_umask() {
+    let s = Sandbox::new();
+    hand_run(&s);
+    s.write("real.csv", "old\n");
+    std::os::unix::fs::symlink("real.csv", s.path("link.csv")).unwrap();
+    assert_ok(&query(&s, &["--run", "run", COUNT_SQL, "-o", "link.csv"]));
+    let link = std::fs::symlink_metadata(s.path("link.csv")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link is kept");
+    assert_eq!(s.read("real.csv"), "n\n20\n");
+    // A new file gets the umask's permissions (0666 & !022 = 0644), not a temporary file's 0600.
+    let bin = env!("CARGO_BIN_EXE_underwater");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 022 && exec '{bin}' query -q --run run '{COUNT_SQL}' -o new.csv"
+        ))
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let mode = std::fs::metadata(s.path("new.csv"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644);
+}
+
+#[test]
+fn regression_query_o_to_dev_stdout_writes_to_the_pipe() {
+    let s = Sandbox::new();
+    hand_run(&s);
+    let out = query(
+        &s,
+        &[
+            "--run",
+            "run",
+            COUNT_SQL,
+            "--format",
+            "csv",
+            "-o",
+            "/dev/stdout",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n20\n");
+    let stdout = std::fs::symlink_metadata("/dev/stdout").unwrap();
+    assert!(
+        stdout.file_type().is_symlink(),
+        "/dev/stdout is still a link"
+    );
+}
+
+#[test]
+fn regression_query_o_refuses_a_finished_runs_own_files() {
+    let s = Sandbox::new();
+    hand_run(&s);
+    let before = s.read("run/accounts.csv");
+    let out = query(&s, &["--run", "run", COUNT_SQL, "-o", "run/accounts.csv"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("file of the finished run"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(s.read("run/accounts.csv"), before);
+}
+
+#[test]
+fn regression_a_run_pattern_skips_staging_and_failed_runs_and_counts_each_run_once() {
+    let s = Sandbox::new();
+    hand_run(&s);
+    let copy = |to: &str| {
+        let status = Command::new("cp")
+            .args(["-r", "run", to])
+            .current_dir(s.dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    std::fs::create_dir(s.path("nightly")).unwrap();
+    copy("nightly/2024-06-30");
+    copy("nightly/.2024-07-31.underwater-staging-12");
+    copy("nightly/2024-07-31.failed");
+    let out = query(
+        &s,
+        &[
+            "--run",
+            "nightly/*",
+            "--run",
+            "nightly/2024-06-30",
+            COUNT_SQL,
+            "--format",
+            "csv",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n20\n");
+    assert!(stderr(&out).contains("skipped"), "{}", stderr(&out));
+}
+
+#[test]
+fn regression_a_decimal_beyond_28_digits_prints_exactly() {
+    let s = Sandbox::new();
+    hand_run(&s);
+    // 10,000.00⁷ = 10²⁸: with its two places 31 digits, past rust_decimal's 28.
+    let out = query(
+        &s,
+        &[
+            "--run",
+            "run",
+            "SELECT balance*balance*balance*balance*balance*balance*balance AS p FROM accounts WHERE account_id = 'E100'",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "p\n10000000000000000000000000000.00\n"
+    );
+}
+
+#[test]
+fn regression_a_where_of_5000_ors_is_refused_with_exit_2_not_a_stack_overflow() {
+    let s = Sandbox::new();
+    hand_run(&s);
+    let long = vec!["account_id = 'X'"; 5000].join(" OR ");
+    let out = query(&s, &["--run", "run", "--where", &long]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("IN ("), "{}", stderr(&out));
+    let sum = format!("SELECT {} AS n", vec!["1"; 5000].join("+"));
+    let out = query(&s, &["--run", "run", &sum]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A long list written as IN (…) is fine.
+    let ids: Vec<String> = (0..5000).map(|i| format!("'X{i}'")).collect();
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM accounts WHERE account_id IN ({}, 'E100')",
+        ids.join(",")
+    );
+    let out = query(&s, &["--run", "run", &sql, "--format", "csv"]);
+    assert_ok(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n1\n");
+}
+
+#[test]
+fn regression_days_past_due_beyond_any_count_is_out_of_range_not_not_a_number() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!("{LOAN_HEADER}\nBIG,V1,2022-01-15,20000,60,10000.00,9223372036854775807\n"),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2024-06-01,9000\n",
+    );
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let rejects = read_csv(&s.path("out/rejects.csv"));
+    assert_eq!(rejects[0]["field"], "days_past_due");
+    assert!(
+        rejects[0]["reason"].starts_with("out of range"),
+        "{rejects:?}"
+    );
+}
