@@ -6,7 +6,9 @@
 //!   keeps its current pd, and says why.
 //! - recovery_rate and repossession_cost = the least-squares line `recoveries ≈ rate × value − cost`
 //!   over the defaulted accounts with a value: the normal equations solved exactly in integer cents,
-//!   the rate rounded once to 4 places and clipped to [0, 1], the cost to cents and at least 0. The
+//!   the rate rounded once to 4 places and clipped to [0, 1], the cost to cents. A line whose cost
+//!   comes out below 0 is fitted again through the origin (cost 0: the best line with a cost of at
+//!   least 0). The
 //!   residual spread is a float (a statistic, not money), printed at full precision.
 
 use crate::book::backtest::{Backtest, Jeffreys};
@@ -41,6 +43,8 @@ pub struct RecoveryFit {
     pub cost: Decimal,
     /// The fitted line before clipping: (slope, intercept in dollars).
     pub line: Option<(Decimal, Decimal)>,
+    /// The line's intercept was positive, so the rate is the fit through the origin (cost 0).
+    pub through_origin: bool,
     /// sqrt(Σ residual² / (n − 2)) of the clipped line, in dollars.
     pub residual_spread: Option<f64>,
     pub kept_because: Option<String>,
@@ -162,19 +166,40 @@ fn fit_recovery(book: &Book, bt: &Backtest) -> RecoveryFit {
         rate: model.recovery_rate,
         cost: model.repossession_cost,
         line: None,
+        through_origin: false,
         residual_spread: None,
         kept_because: None,
     };
     match solve(&points) {
         Ok((slope, intercept)) => {
             fit.line = Some((slope, intercept));
-            fit.rate = slope.clamp(Decimal::ZERO, Decimal::ONE);
-            fit.cost = (-intercept).max(Decimal::ZERO);
+            // A positive intercept is a negative cost (recoveries beyond the sale: collections from
+            // the borrower). The best line with a cost of at least 0 then has a cost of 0: the
+            // least-squares slope through the origin, Σxy / Σx².
+            let (rate, cost) = if intercept > Decimal::ZERO {
+                fit.through_origin = true;
+                (through_origin(&points).unwrap_or(slope), Decimal::ZERO)
+            } else {
+                (slope, -intercept)
+            };
+            fit.rate = rate.clamp(Decimal::ZERO, Decimal::ONE);
+            fit.cost = cost;
             fit.residual_spread = spread(&points, fit.rate, fit.cost);
         }
         Err(why) => fit.kept_because = Some(why),
     }
     fit
+}
+
+/// The least-squares slope of a line through the origin, Σxy / Σx², to 4 places (rounded once).
+fn through_origin(points: &[(i128, i128)]) -> Option<Decimal> {
+    let (mut xx, mut xy) = (0i128, 0i128);
+    for &(x, y) in points {
+        xx = xx.checked_add(x.checked_mul(x)?)?;
+        xy = xy.checked_add(x.checked_mul(y)?)?;
+    }
+    let scaled = xy.checked_mul(10_000)?;
+    (xx != 0).then(|| Decimal::from_i128_with_scale(div_half_even(scaled, xx), 4))
 }
 
 fn in_cents(d: Decimal) -> i128 {
@@ -255,6 +280,9 @@ mod tests {
         let points = [(100, 100), (200, 300), (400, 400)];
         assert_eq!(solve(&points), Ok((d("0.9286"), d("0.5"))));
         assert!(solve(&[(100, 100)]).is_err());
+        // Through the origin: Σxy / Σx² = (100·100 + 200·300 + 400·400) / 210000 = 230000 / 210000
+        // = 1.095238… → 1.0952.
+        assert_eq!(through_origin(&points), Some(d("1.0952")));
         assert!(solve(&[(100, 100), (100, 300)]).is_err());
     }
 

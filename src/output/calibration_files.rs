@@ -53,20 +53,29 @@ pub fn calibrated_toml(c: &Calibration, model: &Model, about: &str) -> String {
     ));
     match (&r.kept_because, r.line) {
         (Some(why), _) => out.push_str(&format!("#   kept: {why}\n")),
-        (None, Some((slope, intercept))) => out.push_str(&format!(
-            "#   line: recoveries = {slope} x value {} {}; residual spread {}; was {} and {}\n",
-            if intercept.is_sign_negative() {
+        (None, Some((slope, intercept))) => {
+            let sign = if intercept.is_sign_negative() {
                 "-"
             } else {
                 "+"
-            },
-            intercept.abs(),
-            r.residual_spread
-                .map(|s| format!("{s:.2}"))
-                .unwrap_or_else(|| "-".into()),
-            r.current_rate,
-            r.current_cost
-        )),
+            };
+            out.push_str(&format!(
+                "#   line: recoveries = {slope} x value {sign} {}; was {} and {}\n",
+                intercept.abs(),
+                r.current_rate,
+                r.current_cost
+            ));
+            if r.through_origin {
+                out.push_str(
+                    "#   its intercept is positive (recoveries beyond the sale), a negative cost: fitted \
+                     again through the origin, cost 0\n",
+                );
+            }
+            let spread = r.residual_spread.map_or("-".into(), |s| s.to_string());
+            out.push_str(&format!(
+                "#   residual spread of the line used: {spread} dollars\n"
+            ));
+        }
         (None, None) => {}
     }
     out.push_str(&format!(
@@ -110,6 +119,7 @@ pub struct RecoveryJson {
     pub defaulted_accounts_with_value: u64,
     pub slope: Option<String>,
     pub intercept: Option<String>,
+    pub through_origin: bool,
     /// A float (a statistic, not money), at full precision.
     pub residual_spread: Option<f64>,
     pub recovery_rate_before: String,
@@ -144,6 +154,7 @@ impl CalibrationJson {
                 defaulted_accounts_with_value: r.accounts,
                 slope: r.line.map(|l| l.0.to_string()),
                 intercept: r.line.map(|l| l.1.to_string()),
+                through_origin: r.through_origin,
                 residual_spread: r.residual_spread,
                 recovery_rate_before: r.current_rate.to_string(),
                 recovery_rate_after: r.rate.to_string(),
