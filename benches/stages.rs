@@ -51,6 +51,7 @@ fn book() -> &'static Book {
             valuations_per_loan: 3,
             dirty: false,
             months_later: 0,
+            outcome_months: 0,
         };
         underwater::commands::generate::generate(&args, underwater::progress::Progress::hidden())
             .unwrap();

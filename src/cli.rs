@@ -193,6 +193,10 @@ pub struct GenerateCmd {
     /// added, delinquency rolled, fresh valuations (compare the two with `run --previous`)
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=120))]
     pub months_later: u32,
+    /// Also write outcomes.csv: N months of loan-month records after --as-of for `backtest
+    /// --outcomes`, defaults and sales drawn from documented rules (see `underwater backtest`)
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "months_later", value_parser = clap::value_parser!(u32).range(0..=120))]
+    pub outcome_months: u32,
     /// Worker threads (default: all cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -403,6 +407,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 valuations_per_loan: cmd.valuations_per_loan,
                 dirty: cmd.dirty,
                 months_later: cmd.months_later,
+                outcome_months: cmd.outcome_months,
             };
             let threads = cmd
                 .threads

@@ -156,10 +156,75 @@ impl Jeffreys {
         }
         let (a, b) = (defaults as f64 + 0.5, (accounts - defaults) as f64 + 0.5);
         Some(Jeffreys {
-            low: puruspe::invbetai(0.025, a, b),
-            high: puruspe::invbetai(0.975, a, b),
+            low: beta_quantile(0.025, a, b),
+            high: beta_quantile(0.975, a, b),
         })
     }
+}
+
+/// The p-quantile of Beta(a, b): bisection on [`beta_cdf`], which stays inside (0, 1); 200 halvings
+/// reach the float's resolution.
+fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..200 {
+        let mid = lo + (hi - lo) / 2.0;
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if beta_cdf(a, b, mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo + (hi - lo) / 2.0
+}
+
+/// The regularized incomplete beta I_x(a, b), by its continued fraction (modified Lentz), on the side
+/// where it converges fast. Hand-written: the crates checked (puruspe 0.4) choose the wrong side or
+/// switch to a quadrature for large a and b, and gave bounds of 1 for a class of 97,989 accounts
+/// with 3,701 defaults, or panicked.
+fn beta_cdf(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let ln_front =
+        libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b) + a * x.ln() + b * (1.0 - x).ln();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        ln_front.exp() * beta_fraction(a, b, x) / a
+    } else {
+        1.0 - ln_front.exp() * beta_fraction(b, a, 1.0 - x) / b
+    }
+}
+
+/// The continued fraction of I_x(a, b) (Numerical Recipes' `betacf`), to the float's precision.
+fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let clamp = |v: f64| if v.abs() < TINY { TINY } else { v };
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+    let mut c = 1.0;
+    let mut d = 1.0 / clamp(1.0 - qab * x / qap);
+    let mut h = d;
+    for m in 1..100_000 {
+        let m = f64::from(m);
+        let m2 = 2.0 * m;
+        let even = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 / clamp(1.0 + even * d);
+        c = clamp(1.0 + even / c);
+        h *= d * c;
+        let odd = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 / clamp(1.0 + odd * d);
+        c = clamp(1.0 + odd / c);
+        let step = d * c;
+        h *= step;
+        if (step - 1.0).abs() < 1e-16 {
+            break;
+        }
+    }
+    h
 }
 
 /// Everything the backtest computed.
@@ -399,6 +464,13 @@ mod tests {
             (100, 2, 0.004_178_812_447_471_804, 0.062_605_848_784_811_37),
             (30, 0, 1.623_186_122_346_433_3e-5, 0.079_678_173_817_26),
             (2171, 50, 0.017_340_373_392_584_83, 0.029_991_051_152_847_73),
+            // Large a and b (by quadrature of the density, mpmath at 30 digits): the case a crate got wrong.
+            (
+                97_989,
+                3_701,
+                0.036_589_536_007_469_93,
+                0.038_976_860_203_355_18,
+            ),
         ] {
             let j = Jeffreys::of(n, dflt).unwrap();
             // Within a billionth of the bound (a float from Newton steps on the incomplete beta).

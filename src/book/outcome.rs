@@ -104,7 +104,7 @@ pub fn walk(balance_at_as_of: Decimal, history: &History, horizon: u32) -> Reali
     }
     let months = &history.months;
     let mut previous = balance_at_as_of;
-    let mut unpaid_run = u32::from(!history.month0_paid.is_some_and(|p| p > Decimal::ZERO));
+    let mut unpaid_run = u32::from(history.month0_paid.is_none_or(|p| p <= Decimal::ZERO));
     for k in 1..=horizon.min(months.len() as u32) {
         let m = &months[k as usize - 1];
         unpaid_run = if m.paid() { 0 } else { unpaid_run + 1 };

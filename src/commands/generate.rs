@@ -41,6 +41,9 @@ pub struct GenerateArgs {
     pub dirty: bool,
     /// Write the same book this many months after `as_of` (see [`Later`]).
     pub months_later: u32,
+    /// Also write outcomes.csv: this many months of loan-month records after `as_of`
+    /// ([`super::generate_outcomes`]); 0: none.
+    pub outcome_months: u32,
 }
 
 /// SplitMix64: tiny, fast and good enough for synthetic data; seeded per loan for determinism.
@@ -141,6 +144,11 @@ fn retained(new: bool, years: f64) -> f64 {
 
 fn money(x: f64) -> String {
     format!("{:.2}", (x * 100.0).round() / 100.0)
+}
+
+/// An amount as [`money`] writes it, as the exact decimal underwater reads back.
+fn cents_of(x: f64) -> rust_decimal::Decimal {
+    money(x).parse().unwrap_or_default()
 }
 
 fn us_money(x: f64) -> String {
@@ -251,7 +259,9 @@ fn generate_loan(
     let model = models[rng.below(models.len() as u64) as usize];
     let year = orig.year() - if new { 0 } else { 1 + rng.below(8) as i32 };
     let state = rng.pick(&STATES);
-    let the_vin = vin(&mut rng);
+    // The VIN from a stream of its own: drawn from the middle of the loan's stream it repeated other
+    // loans' (the per-loan streams are shifted copies of each other), and ~5% of a book shared a VIN.
+    let the_vin = vin(&mut Rng::new(seed ^ 0x5649_4e5f_5649_4e5f, i));
     let account = format!(
         "AC{:010}",
         (i.wrapping_mul(2_654_435_761) ^ seed) % 10_000_000_000
@@ -352,6 +362,7 @@ fn push_row(out: &mut String, fields: &[String], eol: &str) {
 struct Block {
     loans: String,
     valuations: String,
+    outcomes: String,
     loan_lines: u64,
     valuation_lines: u64,
     injected: Vec<(bool, u64, &'static str, &'static str)>,
@@ -364,6 +375,7 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
         valuations: String::with_capacity(
             ((end - start) * 40 * u64::from(args.valuations_per_loan)) as usize,
         ),
+        outcomes: String::new(),
         loan_lines: 0,
         valuation_lines: 0,
         injected: Vec::new(),
@@ -386,6 +398,9 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
         };
         push_row(&mut b.loans, &g.loan_row, eol);
         b.loan_lines += 1;
+        if args.outcome_months > 0 {
+            push_outcomes(&mut b.outcomes, &g, args, i);
+        }
         for (date, v, src) in &g.valuations {
             let _ = write!(
                 b.valuations,
@@ -471,7 +486,41 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
     b
 }
 
-/// Writes loans.csv, valuations.csv (and dirty_manifest.csv with --dirty) into `args.out`.
+/// The valuation `run` matches among a vehicle's: the latest on or before as_of, the lowest value
+/// on a tie, then the lowest source name (values as written, in cents).
+fn matched_value(
+    valuations: &[(Date, f64, &'static str)],
+    as_of: Date,
+) -> Option<rust_decimal::Decimal> {
+    valuations
+        .iter()
+        .filter(|(d, _, _)| *d <= as_of)
+        .map(|&(d, v, s)| (d, cents_of(v), s))
+        .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)))
+        .map(|(_, v, _)| v)
+}
+
+/// Appends the outcome records of generated loan `i` (its own random stream).
+fn push_outcomes(out: &mut String, g: &Generated, args: &GenerateArgs, i: u64) {
+    use super::generate_outcomes::{push_records, LoanFacts};
+    let amount = |t: &str| crate::money::parse_amount(t).unwrap_or_default();
+    let row = &g.loan_row;
+    let facts = LoanFacts {
+        account: &row[0],
+        balance: amount(&row[5]),
+        days_past_due: row[6].parse().unwrap_or(0),
+        apr: amount(&row[7]),
+        payment: amount(&row[8]),
+        value: matched_value(&g.valuations, args.as_of),
+    };
+    let mut rng = Rng::new(args.seed ^ 0x0c7c_0e5d, i);
+    push_records(out, &facts, args.as_of, args.outcome_months, &mut || {
+        rng.unit()
+    });
+}
+
+/// Writes loans.csv, valuations.csv (and dirty_manifest.csv with --dirty, outcomes.csv with
+/// `outcome_months`) into `args.out`.
 pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -488,6 +537,14 @@ pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Res
     };
     let mut loans = create("loans.csv")?;
     let mut vals = create("valuations.csv")?;
+    let mut outcomes = match args.outcome_months {
+        0 => None,
+        _ => {
+            let mut f = create("outcomes.csv")?;
+            writeln!(f, "{}", super::generate_outcomes::OUTCOMES_HEADER)?;
+            Some(f)
+        }
+    };
     if args.dirty {
         loans.write_all(b"\xEF\xBB\xBF")?;
     }
@@ -504,6 +561,9 @@ pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Res
         for (b, &s) in blocks.iter().zip(group) {
             loans.write_all(b.loans.as_bytes())?;
             vals.write_all(b.valuations.as_bytes())?;
+            if let Some(f) = outcomes.as_mut() {
+                f.write_all(b.outcomes.as_bytes())?;
+            }
             for &(is_loan, local, kind, expected) in &b.injected {
                 let (file, base) = if is_loan {
                     ("loans.csv", loan_line)
@@ -524,6 +584,9 @@ pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Res
     }
     loans.flush()?;
     vals.flush()?;
+    if let Some(mut f) = outcomes {
+        f.flush()?;
+    }
     if args.dirty {
         let mut m = create("dirty_manifest.csv")?;
         writeln!(m, "file,line,kind,expected")?;

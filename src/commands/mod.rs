@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod calibrate;
 pub mod floor;
 pub mod generate;
+pub mod generate_outcomes;
 pub mod query;
 pub mod report;
 pub mod run;
