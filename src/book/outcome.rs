@@ -12,7 +12,7 @@
 //! A month with no record ends the walk (the loan left the pool); a balance paid to 0 ends it too.
 //! Every amount is an exact decimal; nothing here rounds.
 
-pub use crate::input::outcomes::{History, MonthRecord};
+pub use crate::input::outcomes::{Amount, History, MonthRecord};
 use rust_decimal::Decimal;
 
 /// The rules, as summary.json states them.
@@ -118,7 +118,7 @@ pub fn walk(balance_at_as_of: Decimal, history: &History, horizon: u32) -> Reali
             realized.realized_loss = (previous - recoveries).max(Decimal::ZERO);
             return realized;
         }
-        match m.balance {
+        match m.balance.get() {
             None => {
                 realized.status = Status::LeftPool;
                 return realized;
@@ -144,9 +144,9 @@ fn default_rule(
     if m.charge_off_event() {
         return Some(Rule::ChargeOff);
     }
-    let balance = m.balance?;
+    let balance = m.balance.get()?;
     if balance <= Decimal::ZERO
-        && m.principal_paid.unwrap_or_default() < previous - WRITE_OFF_TOLERANCE
+        && m.principal_paid.get().unwrap_or_default() < previous - WRITE_OFF_TOLERANCE
     {
         return Some(Rule::WrittenOff);
     }
@@ -166,20 +166,24 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn a(s: &str) -> Amount {
+        Amount::of(Some(d(s)))
+    }
+
     /// A month with a balance and a payment (principal = payment here).
     fn paid(balance: &str, payment: &str) -> MonthRecord {
         MonthRecord {
-            balance: Some(d(balance)),
-            principal_paid: Some(d(payment)),
-            amount_paid: Some(d(payment)),
+            balance: a(balance),
+            principal_paid: a(payment),
+            amount_paid: a(payment),
             ..MonthRecord::default()
         }
     }
 
     fn unpaid(balance: &str) -> MonthRecord {
         MonthRecord {
-            balance: Some(d(balance)),
-            amount_paid: Some(Decimal::ZERO),
+            balance: a(balance),
+            amount_paid: a("0"),
             ..MonthRecord::default()
         }
     }
@@ -210,13 +214,13 @@ mod tests {
     #[test]
     fn a_repossession_in_month_2_defaults_with_last_months_balance_and_every_later_recovery() {
         let mut m2 = unpaid("0");
-        m2.repossession_proceeds = Some(d("-400.00")); // costs booked before the sale
+        m2.repossession_proceeds = a("-400.00"); // costs booked before the sale
         let m3 = MonthRecord {
-            recoveries: Some(d("5000.00")),
+            recoveries: a("5000.00"),
             ..MonthRecord::default()
         };
         let m4 = MonthRecord {
-            recoveries: Some(d("250.50")),
+            recoveries: a("250.50"),
             ..MonthRecord::default()
         };
         let h = panel(vec![paid("9700", "300"), m2, m3, m4]);

@@ -87,38 +87,35 @@ fn read_outcomes(config: &Config, args: &BacktestArgs, book: &Book) -> Result<Ou
     Ok(match &args.outcomes {
         None => outcomes::read_panel(&config.loans, dialect)?,
         Some(path) if outcomes::is_panel(path)? => outcomes::read_panel(path, dialect)?,
-        Some(path) => outcomes::read_records(path, book.as_of, dialect)?,
+        Some(path) => {
+            let ids: rustc_hash::FxHashMap<&str, u32> = (0..book.loans.len())
+                .map(|i| (book.loans[i].account_id(), i as u32))
+                .collect();
+            outcomes::read_records(path, book.as_of, dialect, &ids, book.loans.len())?
+        }
     })
 }
 
-/// The i-th loan's history: by the line of its row (a panel), else by its account id.
+/// The i-th loan's history: by the line of its row (a panel), else by its loan.
 fn history<'o>(outcomes: &'o Outcomes, book: &Book, i: usize) -> Option<&'o History> {
-    let loan = &book.loans[i];
     if outcomes.by_line.is_empty() {
-        outcomes.by_account.get(loan.account_id())
+        outcomes.by_loan.get(i).and_then(Option::as_ref)
     } else {
-        outcomes.by_line.get(&loan.line)
+        outcomes.by_line.get(&book.loans[i].line)
     }
 }
 
-/// Accepted outcome records whose account is not in the book.
+/// Accounts (records) or rows (a panel) with outcomes whose loan is not in the book.
 fn records_not_in_book(outcomes: &Outcomes, book: &Book) -> u64 {
     if outcomes.by_line.is_empty() {
-        let ids: std::collections::HashSet<&str> =
-            book.loans.iter().map(|l| l.account_id()).collect();
-        outcomes
-            .by_account
-            .keys()
-            .filter(|id| !ids.contains(id.as_str()))
-            .count() as u64
-    } else {
-        let lines: std::collections::HashSet<u64> = book.loans.iter().map(|l| l.line).collect();
-        outcomes
-            .by_line
-            .keys()
-            .filter(|l| !lines.contains(l))
-            .count() as u64
+        return outcomes.not_in_book;
     }
+    let lines: std::collections::HashSet<u64> = book.loans.iter().map(|l| l.line).collect();
+    outcomes
+        .by_line
+        .keys()
+        .filter(|l| !lines.contains(l))
+        .count() as u64
 }
 
 fn publish(
