@@ -418,3 +418,75 @@ fn calibrate_recovers_a_generated_historys_truth_and_backtests_closer() {
         gap("base")
     );
 }
+
+/// The backtest's report.html shows each pd class's figures in its own row, as summary.json has
+/// them, renders in headless Chromium without a request or console error, and its workbook holds
+/// the same figures and opens in LibreOffice.
+#[test]
+fn the_backtest_report_shows_summary_json_s_figures_and_opens_in_real_programs() {
+    use crate::report::{assert_converts_to_pdf, assert_not_blank, chromium_shot, have};
+    let s = Sandbox::new();
+    s.write("panel.csv", &hand_panel());
+    assert_ok(&s.run(&[
+        "backtest",
+        "--tape",
+        "regab",
+        "panel.csv",
+        "--out",
+        "bt",
+        "-q",
+    ]));
+    let j = summary(&s, "bt");
+    let page = s.read("bt/report.html");
+    let rows: Vec<&str> = page.split("<tr>").skip(1).collect();
+    for class in j["by_pd"].as_array().unwrap() {
+        let cells = [
+            class["pd"].as_str().unwrap().to_string(),
+            class["accounts"].to_string(),
+            class["expected_defaults"].as_str().unwrap().to_string(),
+            class["defaults"].to_string(),
+        ]
+        .map(|c| format!("<td>{c}</td>"))
+        .concat();
+        assert!(
+            rows.iter().any(|r| r.starts_with(&cells)),
+            "no row {cells} on the page"
+        );
+    }
+    // The workbook's pd sheet, read back: the defaults column is summary.json's.
+    use calamine::{Reader, Xlsx};
+    let mut wb: Xlsx<_> = calamine::open_workbook(s.path("bt/report.xlsx")).unwrap();
+    let sheet = wb.worksheet_range("pd classes").unwrap();
+    let defaults: Vec<f64> = sheet
+        .rows()
+        .skip(1)
+        .map(|r| match r[3] {
+            calamine::Data::Float(f) => f,
+            ref other => panic!("not a number: {other:?}"),
+        })
+        .collect();
+    let want: Vec<f64> = j["by_pd"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["defaults"].as_f64().unwrap())
+        .collect();
+    assert_eq!(defaults, want);
+    if !have("chromium") {
+        return cannot_run("backtest report in chromium", "chromium is not installed");
+    }
+    let log = chromium_shot(&s, "bt/report.html", "report.png");
+    for bad in ["CONSOLE", "Failed to load resource", "net::ERR", "Uncaught"] {
+        assert!(!log.contains(bad), "the page logged {bad}: {log}");
+    }
+    s.write("blank.html", "<!DOCTYPE html><html><body></body></html>");
+    chromium_shot(&s, "blank.html", "blank.png");
+    assert_not_blank(&s, "report.png", "blank.png");
+    let Some(office) = ["libreoffice", "soffice"].into_iter().find(|p| have(p)) else {
+        return cannot_run(
+            "backtest workbook in LibreOffice",
+            "LibreOffice is not installed",
+        );
+    };
+    assert_converts_to_pdf(&s, office, "bt/report.xlsx");
+}

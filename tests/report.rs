@@ -185,7 +185,7 @@ fn report_command_rebuilds_the_same_files_from_a_finished_run() {
     assert_eq!(bad.status.code(), Some(3), "{}", stderr(&bad));
 }
 
-fn have(program: &str) -> bool {
+pub fn have(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
         .output()
@@ -204,52 +204,53 @@ fn report_renders_in_headless_chromium() {
     }
     let s = Sandbox::new();
     sample_run(&s, "out");
-    s.write("blank.html", "<!DOCTYPE html><html><body></body></html>");
-    let shot = |page: &str, png: &str| {
-        let out = Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--enable-logging=stderr",
-                "--v=0",
-                "--hide-scrollbars",
-                "--window-size=1100,4000",
-            ])
-            .arg(format!(
-                "--user-data-dir={}",
-                s.path(&format!("{png}.profile")).display()
-            ))
-            .arg(format!("--screenshot={}", s.path(png).display()))
-            .arg(format!("file://{}", s.path(page).display()))
-            .output()
-            .expect("chromium runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
-    let log = shot("out/report.html", "report.png");
+    let log = chromium_shot(&s, "out/report.html", "report.png");
     for bad in ["CONSOLE", "Failed to load resource", "net::ERR", "Uncaught"] {
         let lines: Vec<&str> = log.lines().filter(|l| l.contains(bad)).collect();
         assert!(lines.is_empty(), "the page logged {bad}: {lines:?}");
     }
-    shot("blank.html", "blank.png");
+    s.write("blank.html", "<!DOCTYPE html><html><body></body></html>");
+    chromium_shot(&s, "blank.html", "blank.png");
     assert_not_blank(&s, "report.png", "blank.png");
     if let Ok(dir) = std::env::var("UNDERWATER_SCREENSHOT") {
         std::fs::copy(s.path("report.png"), dir).unwrap();
     }
 }
 
+/// A screenshot of `page` (in the sandbox) by headless Chromium into `png`; returns its log.
+pub fn chromium_shot(s: &Sandbox, page: &str, png: &str) -> String {
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--hide-scrollbars",
+            "--window-size=1100,4000",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            s.path(&format!("{png}.profile")).display()
+        ))
+        .arg(format!("--screenshot={}", s.path(png).display()))
+        .arg(format!("file://{}", s.path(page).display()))
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
 /// A screenshot of the report is several times the size of a blank page's: the page rendered.
-fn assert_not_blank(s: &Sandbox, report: &str, blank: &str) {
+pub fn assert_not_blank(s: &Sandbox, report: &str, blank: &str) {
     let size = |png: &str| std::fs::metadata(s.path(png)).unwrap().len();
     assert!(
         size(report) > 4 * size(blank),
@@ -309,10 +310,15 @@ fn report_xlsx_converts_in_libreoffice() {
     };
     let s = Sandbox::new();
     sample_run(&s, "out");
+    assert_converts_to_pdf(&s, office, "out/report.xlsx");
+}
+
+/// LibreOffice (`office`) converts the workbook at `xlsx` (in the sandbox) to a PDF without an error.
+pub fn assert_converts_to_pdf(s: &Sandbox, office: &str, xlsx: &str) {
     let out = Command::new(office)
         .args(["--headless", "--convert-to", "pdf", "--outdir"])
         .arg(s.path("pdf"))
-        .arg(s.path("out/report.xlsx"))
+        .arg(s.path(xlsx))
         .env("HOME", s.path("."))
         .output()
         .expect("libreoffice runs");
@@ -323,7 +329,11 @@ fn report_xlsx_converts_in_libreoffice() {
     );
     assert!(out.status.success(), "{log}");
     assert!(!log.to_lowercase().contains("error"), "{log}");
-    let pdf = std::fs::metadata(s.path("pdf/report.pdf"))
+    let stem = std::path::Path::new(xlsx)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy();
+    let pdf = std::fs::metadata(s.path(&format!("pdf/{stem}.pdf")))
         .map(|m| m.len())
         .unwrap_or(0);
     assert!(pdf > 1000, "no PDF: {log}");

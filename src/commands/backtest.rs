@@ -156,7 +156,11 @@ fn publish(
         "outcome_rejects.csv".into(),
         &files::outcome_rejects_csv(&outcomes.rejects),
     )?;
-    outputs.push("summary.json".into());
+    outputs.extend([
+        "report.html".into(),
+        "report.xlsx".into(),
+        "summary.json".into(),
+    ]);
     let rejected = outcomes.rejects.len() as u64;
     let rows = files::RowCounts {
         read: outcomes.rows_read,
@@ -172,6 +176,16 @@ fn publish(
         outputs,
     };
     let summary = files::BacktestSummary::new(book, bt, rows, outcomes.months_of_data, manifest);
+    // The reports are summary.json for people: built from it, so they cannot say anything else.
+    let workbook = crate::output::backtest_report::backtest_xlsx(&summary)
+        .map_err(|e| OutputError(anyhow::anyhow!("cannot build report.xlsx: {e}")))?;
+    staging
+        .write(
+            "report.html",
+            crate::output::backtest_report::backtest_html(&summary).as_bytes(),
+        )
+        .and_then(|()| staging.write("report.xlsx", &workbook))
+        .map_err(OutputError)?;
     let bytes = summary
         .to_bytes()
         .map_err(|e| OutputError(anyhow::Error::from(e)))?;

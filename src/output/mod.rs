@@ -8,6 +8,7 @@
 
 pub mod accounts_csv;
 pub mod backtest_files;
+pub mod backtest_report;
 pub mod calibration_files;
 pub mod parquet;
 pub mod report_html;
