@@ -265,41 +265,7 @@ pub struct RunCmd {
 /// Runs a parsed command line; prints results on stdout.
 pub fn execute(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Run(cmd) => {
-            let mut spooled = Vec::new();
-            let loans = cmd
-                .loans
-                .or(cmd.tape_file)
-                .expect("clap requires --loans or a tape file");
-            let (loans, valuations) = from_stdin(loans, cmd.valuations, &mut spooled)?;
-            // The tape's period is its own default as_of; read before the config is built.
-            let tape_period = match cmd.tape {
-                Some(_) => crate::input::tape::peek_period(&loans)?,
-                None => None,
-            };
-            let config = Config::build(RunArgs {
-                loans,
-                valuations,
-                tape: cmd.tape,
-                tape_period,
-                out: cmd.out,
-                config_file: cmd.config,
-                as_of: cmd.as_of,
-                format: cmd.format,
-                threads: cmd.threads,
-                quiet: cmd.quiet,
-                chunk_bytes: cmd.chunk_bytes,
-                max_reject_rate: cmd.max_reject_rate,
-                fail_on_stale: cmd.fail_on_stale,
-                no_outlook: cmd.no_outlook,
-                previous: cmd.previous,
-            })?;
-            let outcome = commands::run::run(&config, Progress::new(config.quiet))?;
-            match config.quiet {
-                true => Ok(()),
-                false => commands::print(outcome.summary.as_bytes()),
-            }
-        }
+        Command::Run(cmd) => run_command(cmd),
         Command::Backtest(cmd) => {
             let (config, args) = backtest_config(cmd)?;
             let outcome = commands::backtest::run(&config, &args, Progress::new(config.quiet))?;
@@ -317,56 +283,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 false => commands::print(printed.as_bytes()),
             }
         }
-        Command::Query(cmd) => {
-            let mut spooled = Vec::new();
-            use crate::commands::query::{QueryArgs, Source};
-            let source = match (cmd.run.is_empty(), cmd.loans) {
-                (false, _) => Source::Runs(crate::commands::query::expand_runs(&cmd.run)?),
-                (true, Some(loans)) => {
-                    let (loans, valuations) = from_stdin(loans, cmd.valuations, &mut spooled)?;
-                    let tape_period = match cmd.tape {
-                        Some(_) => crate::input::tape::peek_period(&loans)?,
-                        None => None,
-                    };
-                    Source::Inputs(Box::new(Config::build(RunArgs {
-                        loans,
-                        valuations,
-                        tape: cmd.tape,
-                        tape_period,
-                        out: PathBuf::from("."),
-                        config_file: cmd.config,
-                        as_of: cmd.as_of,
-                        format: Format::Csv,
-                        threads: cmd.threads,
-                        quiet: cmd.quiet,
-                        chunk_bytes: crate::input::reader::CHUNK_BYTES,
-                        max_reject_rate: None,
-                        fail_on_stale: None,
-                        // Query's tables show no scenario; the run-off column stays.
-                        no_outlook: false,
-                        previous: None,
-                    })?))
-                }
-                (true, None) => unreachable!("clap requires --run or --loans"),
-            };
-            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-            let (output, format) =
-                crate::commands::query::output_format(cmd.output, cmd.format, terminal)?;
-            let quiet = cmd.quiet;
-            crate::commands::query::query(
-                QueryArgs {
-                    source,
-                    sql: cmd.sql,
-                    filter: cmd.filter,
-                    by: cmd.by,
-                    top: cmd.top,
-                    order_by: cmd.order_by,
-                    format,
-                    output,
-                },
-                Progress::new(quiet),
-            )
-        }
+        Command::Query(cmd) => query_command(cmd),
         Command::Report { run, out } => {
             let written = commands::report::report(&run, out.as_deref())?;
             eprintln!(
@@ -388,35 +305,126 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 format!("polars read {l} loan rows and {v} valuation rows\n").as_bytes(),
             )
         }
-        Command::Generate(cmd) => {
-            if cmd.loans > 1_000_000_000 || cmd.valuations_per_loan > 1000 {
-                return Err(ConfigError::OutOfRange {
-                    flag: "--loans / --valuations-per-loan",
-                    value: format!("{} / {}", cmd.loans, cmd.valuations_per_loan),
-                    range: "at most 1,000,000,000 loans and 1,000 valuations per loan",
-                }
-                .into());
-            }
-            let as_of = crate::date::Date::parse(&cmd.as_of)
-                .ok_or_else(|| ConfigError::BadAsOf(cmd.as_of.clone()))?;
-            let args = crate::commands::generate::GenerateArgs {
-                loans: cmd.loans,
-                seed: cmd.seed,
-                out: cmd.out,
-                as_of,
-                valuations_per_loan: cmd.valuations_per_loan,
-                dirty: cmd.dirty,
-                months_later: cmd.months_later,
-                outcome_months: cmd.outcome_months,
-            };
-            let threads = cmd
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            commands::thread_pool(threads)?
-                .install(|| commands::generate::generate(&args, Progress::new(cmd.quiet)))
-                .map_err(|e| OutputError(e).into())
-        }
+        Command::Generate(cmd) => generate_command(cmd),
     }
+}
+
+/// `underwater run`: the config from the flags, the run, the summary on stdout.
+fn run_command(cmd: RunCmd) -> Result<(), Error> {
+    let mut spooled = Vec::new();
+    let loans = cmd
+        .loans
+        .or(cmd.tape_file)
+        .expect("clap requires --loans or a tape file");
+    let (loans, valuations) = from_stdin(loans, cmd.valuations, &mut spooled)?;
+    // The tape's period is its own default as_of; read before the config is built.
+    let tape_period = match cmd.tape {
+        Some(_) => crate::input::tape::peek_period(&loans)?,
+        None => None,
+    };
+    let config = Config::build(RunArgs {
+        loans,
+        valuations,
+        tape: cmd.tape,
+        tape_period,
+        out: cmd.out,
+        config_file: cmd.config,
+        as_of: cmd.as_of,
+        format: cmd.format,
+        threads: cmd.threads,
+        quiet: cmd.quiet,
+        chunk_bytes: cmd.chunk_bytes,
+        max_reject_rate: cmd.max_reject_rate,
+        fail_on_stale: cmd.fail_on_stale,
+        no_outlook: cmd.no_outlook,
+        previous: cmd.previous,
+    })?;
+    let outcome = commands::run::run(&config, Progress::new(config.quiet))?;
+    match config.quiet {
+        true => Ok(()),
+        false => commands::print(outcome.summary.as_bytes()),
+    }
+}
+
+/// `underwater query`: the source (finished runs or raw inputs), the format, the answer.
+fn query_command(cmd: QueryCmd) -> Result<(), Error> {
+    let mut spooled = Vec::new();
+    use crate::commands::query::{QueryArgs, Source};
+    let source = match (cmd.run.is_empty(), cmd.loans) {
+        (false, _) => Source::Runs(crate::commands::query::expand_runs(&cmd.run)?),
+        (true, Some(loans)) => {
+            let (loans, valuations) = from_stdin(loans, cmd.valuations, &mut spooled)?;
+            let tape_period = match cmd.tape {
+                Some(_) => crate::input::tape::peek_period(&loans)?,
+                None => None,
+            };
+            Source::Inputs(Box::new(Config::build(RunArgs {
+                loans,
+                valuations,
+                tape: cmd.tape,
+                tape_period,
+                out: PathBuf::from("."),
+                config_file: cmd.config,
+                as_of: cmd.as_of,
+                format: Format::Csv,
+                threads: cmd.threads,
+                quiet: cmd.quiet,
+                chunk_bytes: crate::input::reader::CHUNK_BYTES,
+                max_reject_rate: None,
+                fail_on_stale: None,
+                // Query's tables show no scenario; the run-off column stays.
+                no_outlook: false,
+                previous: None,
+            })?))
+        }
+        (true, None) => unreachable!("clap requires --run or --loans"),
+    };
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let (output, format) = crate::commands::query::output_format(cmd.output, cmd.format, terminal)?;
+    let quiet = cmd.quiet;
+    crate::commands::query::query(
+        QueryArgs {
+            source,
+            sql: cmd.sql,
+            filter: cmd.filter,
+            by: cmd.by,
+            top: cmd.top,
+            order_by: cmd.order_by,
+            format,
+            output,
+        },
+        Progress::new(quiet),
+    )
+}
+
+/// `underwater generate`: the flags checked, the book written.
+fn generate_command(cmd: GenerateCmd) -> Result<(), Error> {
+    if cmd.loans > 1_000_000_000 || cmd.valuations_per_loan > 1000 {
+        return Err(ConfigError::OutOfRange {
+            flag: "--loans / --valuations-per-loan",
+            value: format!("{} / {}", cmd.loans, cmd.valuations_per_loan),
+            range: "at most 1,000,000,000 loans and 1,000 valuations per loan",
+        }
+        .into());
+    }
+    let as_of = crate::date::Date::parse(&cmd.as_of)
+        .ok_or_else(|| ConfigError::BadAsOf(cmd.as_of.clone()))?;
+    let args = crate::commands::generate::GenerateArgs {
+        loans: cmd.loans,
+        seed: cmd.seed,
+        out: cmd.out,
+        as_of,
+        valuations_per_loan: cmd.valuations_per_loan,
+        dirty: cmd.dirty,
+        months_later: cmd.months_later,
+        outcome_months: cmd.outcome_months,
+    };
+    let threads = cmd
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    commands::thread_pool(threads)?
+        .install(|| commands::generate::generate(&args, Progress::new(cmd.quiet)))
+        .map_err(|e| OutputError(e).into())
 }
 
 /// The run's config and the backtest's own arguments, from `backtest`'s (and `calibrate`'s) flags.
