@@ -339,3 +339,27 @@ fn regression_days_past_due_beyond_any_count_is_out_of_range_not_not_a_number() 
         "{rejects:?}"
     );
 }
+
+#[test]
+fn regression_a_state_named_total_gives_one_total_row_in_query_by() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER},state\n\
+             A1,V1,2022-01-15,20000,60,10000.00,0,TOTAL\n\
+             A2,V2,2022-01-15,20000,60,11000.00,0,TX\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2024-06-01,9000\nV2,2024-06-01,10000\n",
+    );
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let out = query(&s, &["--run", "out", "--by", "state", "--format", "csv"]);
+    assert_ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let labels: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    // As summary_by_state.csv labels it.
+    assert_eq!(labels, ["TOTAL (value)", "TX", "TOTAL"], "{text}");
+}

@@ -282,7 +282,7 @@ const UNKNOWN: &str = "unknown";
 /// The label of every table's last row.
 pub const TOTAL: &str = "TOTAL";
 /// The label of a segment value that is literally `TOTAL`.
-const TOTAL_AS_VALUE: &str = "TOTAL (value)";
+pub const TOTAL_AS_VALUE: &str = "TOTAL (value)";
 const UNKNOWN_RANK: u32 = u32::MAX;
 pub const CREDIT_TIERS: [(u32, u32, &str); 5] = [
     (250, 579, "deep_subprime"),

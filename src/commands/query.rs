@@ -589,7 +589,23 @@ fn with_total(
             .column(name)
             .and_then(|c| c.cast(&DataType::String))
             .map_err(internal)?;
-        grouped_cols.push(col);
+        // A group literally named TOTAL is labelled as the summary files label it, so the total row
+        // is the only `TOTAL`.
+        let labels: Vec<Option<&str>> = col
+            .str()
+            .map_err(internal)?
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    if v == book::summarize::TOTAL {
+                        book::summarize::TOTAL_AS_VALUE
+                    } else {
+                        v
+                    }
+                })
+            })
+            .collect();
+        grouped_cols.push(Column::new(name.into(), labels));
         let label = if i == 0 { book::summarize::TOTAL } else { "" };
         total_cols.push(Column::new(name.into(), [label]));
     }
