@@ -359,7 +359,37 @@ fn regression_a_state_named_total_gives_one_total_row_in_query_by() {
     let out = query(&s, &["--run", "out", "--by", "state", "--format", "csv"]);
     assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let labels: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let labels: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
     // As summary_by_state.csv labels it.
     assert_eq!(labels, ["TOTAL (value)", "TX", "TOTAL"], "{text}");
+}
+
+#[test]
+fn regression_a_previous_run_edited_to_keep_its_negative_equity_is_refused() {
+    let s = Sandbox::new();
+    hand_run(&s);
+    // 50,000 more on both the balance and the value of E100: its negative equity, the book's count
+    // and its expected deficiency's rounding stay as they were; the balance total does not.
+    let accounts = s.read("run/accounts.csv");
+    let edited: String = accounts
+        .lines()
+        .map(|l| {
+            if l.starts_with("E100,") {
+                l.replacen("10000.00,10000.00", "60000.00,60000.00", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    assert_ne!(edited, accounts, "the edit applies");
+    s.write("run/accounts.csv", &edited);
+    let out = s.run_book("again", &["--as-of", "2024-06-30", "--previous", "run"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("balance"), "{}", stderr(&out));
 }

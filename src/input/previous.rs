@@ -68,6 +68,10 @@ struct HeadStatus {
 #[derive(Deserialize)]
 struct HeadTotals {
     accounts: u64,
+    closed_accounts: u64,
+    underwater_accounts: u64,
+    balance: String,
+    value: String,
     negative_equity: String,
     expected_deficiency: String,
 }
@@ -199,12 +203,29 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
     let total =
         |f: fn(&PreviousAccount) -> i64| run.accounts.iter().map(|a| i128::from(f(a))).sum();
     let money = |t: &str| cents(t).ok().flatten().map(i128::from);
+    let count =
+        |f: fn(&PreviousAccount) -> bool| run.accounts.iter().filter(|a| f(a)).count() as i128;
+    let p = &head.portfolio;
+    // Every total the accounts file carries: an edit that keeps some of them (50,000 added to both
+    // the balance and the value of an account keeps its negative equity) still changes another.
     let checks = [
         (
             "accounts",
             run.accounts.len() as i128,
-            Some(head.portfolio.accounts as i128),
+            Some(p.accounts as i128),
         ),
+        (
+            "closed_accounts",
+            count(|a| a.balance == 0),
+            Some(p.closed_accounts as i128),
+        ),
+        (
+            "underwater_accounts",
+            count(|a| a.negative_equity > 0),
+            Some(p.underwater_accounts as i128),
+        ),
+        ("balance", total(|a| a.balance), money(&p.balance)),
+        ("value", total(|a| a.value.unwrap_or(0)), money(&p.value)),
         (
             "negative_equity",
             total(|a| a.negative_equity),
