@@ -393,3 +393,35 @@ fn regression_a_previous_run_edited_to_keep_its_negative_equity_is_refused() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("balance"), "{}", stderr(&out));
 }
+
+#[test]
+fn regression_the_staging_sweep_spares_a_live_run_of_another_pid_namespace() {
+    use rustix::fs::{flock, FlockOperation};
+    let s = Sandbox::new();
+    hand_run(&s);
+    // A live run in another container: its pid (above Linux's largest) means nothing here, but it
+    // holds its staging directory's lock.
+    let staging = s.path(".run.underwater-staging-4194999");
+    std::fs::create_dir(&staging).unwrap();
+    std::fs::write(staging.join("accounts.csv"), "half written").unwrap();
+    let lock = std::fs::File::create(s.path(".run.underwater-staging-4194999.lock")).unwrap();
+    flock(&lock, FlockOperation::NonBlockingLockExclusive).unwrap();
+    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+    assert!(
+        staging.join("accounts.csv").exists(),
+        "a live run's staging was swept"
+    );
+    // Once that run is gone (its lock released), the next run sweeps what it left.
+    drop(lock);
+    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+    assert!(!staging.exists(), "a dead run's staging was left");
+    assert!(!s.path(".run.underwater-staging-4194999.lock").exists());
+    // And a finished run leaves no lock file of its own behind.
+    let left: Vec<String> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("underwater-staging"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

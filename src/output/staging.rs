@@ -19,6 +19,37 @@ pub struct Staging {
     target: PathBuf,
     dir: PathBuf,
     committed: bool,
+    /// The staging directory's lock file, held (`flock`) while this run lives: how another run tells
+    /// a live staging directory from a dead one, whatever pid namespace either runs in.
+    lock: Option<(PathBuf, File)>,
+}
+
+/// The lock file of the staging directory or backup named `staging` (`<staging>.previous` shares it).
+fn lock_path(staging: &Path) -> PathBuf {
+    let mut name = staging.as_os_str().to_os_string();
+    if let Some(base) = staging.to_str().and_then(|s| s.strip_suffix(".previous")) {
+        name = base.into();
+    }
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Creates and locks the lock file of `staging`; `None` where the filesystem has no `flock` (the
+/// sweep then falls back to the process id).
+fn take_lock(staging: &Path) -> Option<(PathBuf, File)> {
+    use rustix::fs::{flock, FlockOperation};
+    let path = lock_path(staging);
+    let file = File::create(&path).ok()?;
+    flock(&file, FlockOperation::NonBlockingLockExclusive).ok()?;
+    crate::cleanup::register(&path);
+    Some((path, file))
+}
+
+/// Whether a live process holds `staging`'s lock: `None` when it has no lock file.
+fn lock_is_held(staging: &Path) -> Option<bool> {
+    use rustix::fs::{flock, FlockOperation};
+    let file = File::open(lock_path(staging)).ok()?;
+    Some(flock(&file, FlockOperation::NonBlockingLockShared).is_err())
 }
 
 fn names(target: &Path) -> Result<(PathBuf, String)> {
@@ -266,6 +297,7 @@ impl Staging {
         if dir.exists() {
             fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         }
+        let lock = take_lock(&dir);
         crate::cleanup::register(&dir);
         if let Err(e) = fs::create_dir(&dir) {
             crate::cleanup::unregister(&dir);
@@ -280,6 +312,7 @@ impl Staging {
             target: target.to_path_buf(),
             dir,
             committed: false,
+            lock,
         })
     }
 
@@ -347,6 +380,10 @@ impl Drop for Staging {
         if !self.committed {
             let _ = fs::remove_dir_all(&self.dir);
             crate::cleanup::unregister(&self.dir);
+        }
+        if let Some((path, _file)) = self.lock.take() {
+            let _ = fs::remove_file(&path);
+            crate::cleanup::unregister(&path);
         }
     }
 }
@@ -540,8 +577,25 @@ fn remove_dead_staging(parent: &Path, name: &str) {
         let Some(rest) = file_name.strip_prefix(&prefix) else {
             continue;
         };
-        let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(crate::cleanup::pid_is_running) {
+        if let Some(base) = rest.strip_suffix(".lock") {
+            // A lock file whose run is gone, and whose staging directory the sweep removed already.
+            let staging = parent.join(format!("{prefix}{base}"));
+            if lock_is_held(&staging) == Some(false) && !staging.exists() {
+                let _ = fs::remove_file(e.path());
+            }
+            continue;
+        }
+        // Alive while its run holds the lock; a staging directory without one (an older version's)
+        // by its process id, which only means something in this pid namespace.
+        let alive = match lock_is_held(&e.path()) {
+            Some(held) => held,
+            None => rest
+                .split('.')
+                .next()
+                .and_then(|p| p.parse::<u32>().ok())
+                .is_some_and(crate::cleanup::pid_is_running),
+        };
+        if alive {
             continue;
         }
         // A run killed between the two renames of the fallback left the previous outputs aside and
@@ -554,6 +608,7 @@ fn remove_dead_staging(parent: &Path, name: &str) {
             continue;
         }
         let _ = fs::remove_dir_all(e.path());
+        let _ = fs::remove_file(lock_path(&e.path()));
     }
 }
 
