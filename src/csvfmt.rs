@@ -4,8 +4,9 @@
 //! prefixed with a single quote so Excel and LibreOffice show it as text. Numbers are never touched: the
 //! program's own figures go through [`push_field`], and a text field that is a plain number (`-5.25`) is
 //! left as it is. Characters that hide or reorder what a reader sees (NUL and other control
-//! characters but tab and line ends, and the Unicode bidirectional overrides such as U+202E) are
-//! written as a visible `\u{...}` escape, so a file never shows a reader something other than it holds.
+//! characters but tab and line ends, the Unicode bidirectional overrides such as U+202E, and the
+//! zero-width marks such as U+200B and U+FEFF) are written as a visible `\u{...}` escape, so a file
+//! never shows a reader something other than it holds. The reports show them the same way.
 //! Headers go through the same rules as values: a column named `=HYPERLINK(...)` is neutralized too.
 
 use std::borrow::Cow;
@@ -89,15 +90,16 @@ pub fn for_each_field(line: &str, mut each: impl FnMut(&str)) {
 pub fn push_text(out: &mut String, field: &str) {
     // Most text (ids, VINs, makes, states) needs neither: check that in one pass first.
     let b = field.as_bytes();
-    // Control characters (below 0x20, DEL) and 0xE2, the lead byte of the bidi controls, take the slow
-    // path; so do some harmless characters (`€`, `—`), which it leaves as they are.
+    // Control characters (below 0x20, DEL), 0xE2 (the lead byte of the bidi controls and zero-width
+    // marks) and 0xEF (of U+FEFF) take the slow path; so do some harmless characters (`€`, `—`),
+    // which it leaves as they are.
     let plain = !matches!(
         b.first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b' ' | b'\'')
     ) && b.last() != Some(&b' ')
         && !b
             .iter()
-            .any(|&c| c < 0x20 || matches!(c, b',' | b'"' | 0x7f | 0xe2));
+            .any(|&c| c < 0x20 || matches!(c, b',' | b'"' | 0x7f | 0xe2 | 0xef));
     if plain {
         out.push_str(field);
     } else {
@@ -105,11 +107,20 @@ pub fn push_text(out: &mut String, field: &str) {
     }
 }
 
-/// Characters that hide or reorder text: controls other than tab and line ends, and the bidi
-/// embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+/// Characters that hide or reorder text: controls other than tab and line ends, the bidi
+/// embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), and the zero-width and
+/// invisible marks (U+200B-U+200F, U+2060-U+2064, U+FEFF).
 fn hidden(c: char) -> bool {
     (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                // Zero-width and invisible marks: an id with one looks like another id.
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{feff}'
+        )
 }
 
 /// `text` with every [`hidden`] character written as a visible `\u{...}` escape.

@@ -425,3 +425,41 @@ fn regression_the_staging_sweep_spares_a_live_run_of_another_pid_namespace() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn regression_the_reports_show_hidden_and_invisible_characters_as_the_csvs_do() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER},state\n\
+             A\u{202e}1,V1,2022-01-15,20000,60,19000.00,0,T\u{200b}X\n\
+             B\u{feff}2,V2,2022-01-15,20000,60,11000.00,0,NY\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2024-06-01,9000\nV2,2024-06-01,10000\n",
+    );
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let hidden = ['\u{202e}', '\u{200b}', '\u{feff}'];
+    for file in ["accounts.csv", "summary_by_state.csv", "report.html"] {
+        let text = s.read(&format!("out/{file}"));
+        assert!(!text.contains(hidden), "{file} holds a hidden character");
+    }
+    let page = s.read("out/report.html");
+    assert!(
+        page.contains("A\\u{202e}1") && page.contains("T\\u{200b}X"),
+        "escaped forms shown"
+    );
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = calamine::open_workbook(s.path("out/report.xlsx")).unwrap();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        for cell in range.used_cells() {
+            if let Data::String(t) = cell.2 {
+                assert!(!t.contains(hidden), "sheet {name} holds {t:?}");
+            }
+        }
+    }
+}

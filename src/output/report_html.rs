@@ -10,10 +10,13 @@ use crate::output::summary_json::{Dec, ExposureJson, Row, Summary, TallyJson};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
-/// Escapes text for HTML (ids, labels and paths come from the inputs).
+/// Escapes text for HTML (ids, labels and paths come from the inputs). Characters that hide or
+/// reorder text (NUL and other controls, the bidi overrides such as U+202E) are shown as a visible
+/// `\u{...}`, as in the CSVs.
 fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let shown = crate::csvfmt::visible(text);
+    let mut out = String::with_capacity(shown.len());
+    for c in shown.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -76,6 +79,13 @@ section, figure, table, .kpi { break-inside: avoid; }
 
 /// A bar chart of `values` by `labels`, as an SVG element described by `table_id`.
 fn bar_chart(title: &str, labels: &[String], values: &[f64], table_id: &str) -> String {
+    // Labels come from the inputs: hidden characters are shown as in the tables (plotters escapes
+    // markup, not these).
+    let labels: Vec<String> = labels
+        .iter()
+        .map(|l| crate::csvfmt::visible(l).into_owned())
+        .collect();
+    let labels = &labels[..];
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         // Wide enough for every label side by side (scenario names run to 17 characters).

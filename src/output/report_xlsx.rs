@@ -19,6 +19,12 @@ struct Formats {
     bold: Format,
 }
 
+/// Text from an input as a cell shows it: characters that hide or reorder text (controls, bidi
+/// overrides) written as a visible `\u{...}`, as in the CSVs.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::csvfmt::visible(text)
+}
+
 fn number(d: &Dec) -> f64 {
     d.0.to_string().parse().unwrap_or(0.0)
 }
@@ -67,7 +73,7 @@ fn tally_sheet(
         let r = r as u32 + 1;
         let t: &TallyJson = &row.totals;
         let label = row.label.get(dimension).cloned().unwrap_or_default();
-        ws.write_string(r, 0, &label)?;
+        ws.write_string(r, 0, shown(&label))?;
         ws.write_number_with_format(r, 1, t.accounts as f64, &f.count)?;
         ws.write_number_with_format(r, 2, t.closed_accounts as f64, &f.count)?;
         ws.write_number_with_format(r, 3, t.valued_accounts as f64, &f.count)?;
@@ -110,13 +116,13 @@ fn exposures_sheet(
     header(ws, f, &names)?;
     for (r, e) in list.iter().enumerate() {
         let r = r as u32 + 1;
-        ws.write_string(r, 0, &e.account_id)?;
+        ws.write_string(r, 0, shown(&e.account_id))?;
         ws.write_number_with_format(r, 1, number(&e.balance), &f.money)?;
         if let Some(v) = &e.value {
             ws.write_number_with_format(r, 2, number(v), &f.money)?;
         }
         ws.write_string(r, 3, if e.estimated { "estimate" } else { "" })?;
-        ws.write_string(r, 4, &e.value_source)?;
+        ws.write_string(r, 4, shown(&e.value_source))?;
         ws.write_string(r, 5, &e.ltv_bucket)?;
         if let Some(v) = &e.negative_equity {
             ws.write_number_with_format(r, 6, number(v), &f.money)?;
@@ -235,7 +241,7 @@ pub fn report_xlsx(s: &Summary) -> Result<Vec<u8>, XlsxError> {
         );
         for (r, (name, def, t)) in totals.enumerate() {
             let r = r as u32 + 1;
-            ws.write_string(r, 0, name)?;
+            ws.write_string(r, 0, shown(name))?;
             if let Some(x) = def {
                 ws.write_number_with_format(r, 1, number(&x.value_change), &f.share)?;
                 ws.write_number_with_format(r, 2, number(&x.recovery_rate_change), &f.share)?;
