@@ -463,3 +463,60 @@ fn regression_the_reports_show_hidden_and_invisible_characters_as_the_csvs_do() 
         }
     }
 }
+
+#[test]
+fn regression_a_report_limit_degrades_the_workbook_instead_of_losing_the_run() {
+    let s = Sandbox::new();
+    // Two segment names alike in their first 28 characters (Excel's sheet names hold 31), one ending
+    // in a quote (Excel refuses it at either end), and a state past a cell's 32,767 characters.
+    let long_state = "S".repeat(40_000);
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER},state,dealer_identifier_of_the_region_a,dealer_identifier_of_the_region_b,dealer'\n\
+             A1,V1,2022-01-15,20000,60,10000.00,0,{long_state},x,y,z\n\
+             A2,V2,2022-01-15,20000,60,11000.00,0,TX,x,y,z\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2024-06-01,9000\nV2,2024-06-01,10000\n",
+    );
+    s.write(
+        "c.toml",
+        "segments = [\"state\", \"dealer_identifier_of_the_region_a\", \
+         \"dealer_identifier_of_the_region_b\", \"dealer'\"]\n",
+    );
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = calamine::open_workbook(s.path("out/report.xlsx")).unwrap();
+    let names = wb.sheet_names();
+    let by: Vec<&String> = names.iter().filter(|n| n.starts_with("By ")).collect();
+    assert_eq!(by.len(), 4, "{names:?}");
+    let lower: std::collections::BTreeSet<String> =
+        names.iter().map(|n| n.to_lowercase()).collect();
+    assert_eq!(
+        lower.len(),
+        names.len(),
+        "sheet names must differ: {names:?}"
+    );
+    assert!(names
+        .iter()
+        .all(|n| n.chars().count() <= 31 && !n.ends_with('\'')));
+    let state = wb.worksheet_range("By state").unwrap();
+    let cells: Vec<String> = state
+        .rows()
+        .skip(1)
+        .filter_map(|r| match &r[0] {
+            Data::String(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    let cut = cells
+        .iter()
+        .find(|c| c.starts_with("SSS"))
+        .expect("the long state");
+    assert!(cut.chars().count() <= 32_767 && cut.ends_with("the CSVs hold the whole text)"));
+    // The CSV holds it whole.
+    assert!(s.read("out/summary_by_state.csv").contains(&long_state));
+}

@@ -20,23 +20,51 @@ struct Formats {
 }
 
 /// Text from an input as a cell shows it: characters that hide or reorder text (controls, bidi
-/// overrides) written as a visible `\u{...}`, as in the CSVs.
-fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    crate::csvfmt::visible(text)
+/// overrides) written as a visible `\u{...}`, as in the CSVs, and a text past Excel's 32,767
+/// characters cut there with a note (the CSVs hold it whole).
+fn shown(text: &str) -> String {
+    let visible = crate::csvfmt::visible(text);
+    if visible.chars().count() <= MAX_CELL_CHARS {
+        return visible.into_owned();
+    }
+    let note = " … (cut: the CSVs hold the whole text)";
+    let keep = MAX_CELL_CHARS - note.chars().count();
+    visible.chars().take(keep).collect::<String>() + note
 }
 
 fn number(d: &Dec) -> f64 {
     d.0.to_string().parse().unwrap_or(0.0)
 }
 
-/// A sheet name Excel accepts: at most 31 characters, none of `[]:*?/\`.
-fn sheet_name(name: &str) -> String {
+/// A sheet name Excel accepts and no other sheet of the workbook has: at most 31 characters, none of
+/// `[]:*?/\\`, no `'` at either end; a name taken already (Excel compares them case-blind) gets `~2`,
+/// `~3`, … within the 31 characters. Segment names come from the config, so two can share their first
+/// 31 characters.
+fn sheet_name(name: &str, used: &mut std::collections::BTreeSet<String>) -> String {
     let clean: String = name
         .chars()
         .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
         .collect();
-    clean.chars().take(31).collect()
+    let clean = clean.trim_matches('\'').to_string();
+    let mut n = 1;
+    loop {
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("~{n}")
+        };
+        let keep = 31 - suffix.chars().count();
+        let candidate: String = clean.chars().take(keep).collect::<String>() + &suffix;
+        if used.insert(candidate.to_lowercase()) {
+            return candidate;
+        }
+        n += 1;
+    }
 }
+
+/// Excel's limits: the rows of a sheet (header included) and the characters of a cell.
+const MAX_ROWS: usize = 1_048_576;
+const MAX_CELL_CHARS: usize = 32_767;
 
 /// Writes a header row, freezes it, and remembers the width for the autofilter.
 fn header(ws: &mut Worksheet, f: &Formats, names: &[&str]) -> Result<(), XlsxError> {
@@ -59,18 +87,28 @@ fn tally_sheet(
     wb: &mut Workbook,
     f: &Formats,
     name: &str,
-    dimension: &str,
-    rows: &[Row],
+    used: &mut std::collections::BTreeSet<String>,
+    (dimension, rows): (&str, &[Row]),
 ) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
-    ws.set_name(sheet_name(name))?;
+    ws.set_name(sheet_name(name, used))?;
     // The summary tables' columns, in their order (see summary_by_*.csv).
     let mut names = vec![dimension];
     names.extend(crate::output::tables::SUM_METRICS);
     names.extend(["share_underwater", "avg_ltv", "estimated_value_accounts"]);
     header(ws, f, &names)?;
-    for (r, row) in rows.iter().enumerate() {
-        let r = r as u32 + 1;
+    // Past Excel's rows: the first groups, a note, and the TOTAL row (the last) still on the sheet.
+    let cut = (rows.len() + 1).saturating_sub(MAX_ROWS - 1);
+    let kept: Vec<&Row> = match (cut, rows.split_last()) {
+        (0, _) | (_, None) => rows.iter().collect(),
+        (_, Some((total, groups))) => groups[..groups.len() - cut].iter().chain([total]).collect(),
+    };
+    if cut > 0 {
+        let note = format!("… {cut} more groups than a sheet holds: see the summary CSV");
+        ws.write_string(kept.len() as u32, 0, note)?;
+    }
+    for (r, row) in kept.iter().enumerate() {
+        let r = r as u32 + 1 + u32::from(cut > 0 && r + 1 == kept.len());
         let t: &TallyJson = &row.totals;
         let label = row.label.get(dimension).cloned().unwrap_or_default();
         ws.write_string(r, 0, shown(&label))?;
@@ -91,7 +129,11 @@ fn tally_sheet(
         }
         ws.write_number_with_format(r, 12, t.estimated_value_accounts as f64, &f.count)?;
     }
-    finish(ws, rows.len() as u32, names.len() as u16)
+    finish(
+        ws,
+        (kept.len() + usize::from(cut > 0)) as u32,
+        names.len() as u16,
+    )
 }
 
 fn exposures_sheet(
@@ -214,9 +256,19 @@ pub fn report_xlsx(s: &Summary) -> Result<Vec<u8>, XlsxError> {
     }
     ws.autofit();
 
-    tally_sheet(&mut wb, &f, "LTV bands", "ltv_bucket", &s.tables.ltv_bucket)?;
+    let mut used = [
+        "summary",
+        "scenarios",
+        "run-off",
+        "top expected deficiency",
+        "top unvalued",
+    ]
+    .map(String::from)
+    .into();
+    let ltv = ("ltv_bucket", &s.tables.ltv_bucket[..]);
+    tally_sheet(&mut wb, &f, "LTV bands", &mut used, ltv)?;
     for (name, rows) in &s.tables.segments {
-        tally_sheet(&mut wb, &f, &format!("By {name}"), name, rows)?;
+        tally_sheet(&mut wb, &f, &format!("By {name}"), &mut used, (name, rows))?;
     }
 
     if !s.scenarios.is_empty() {
