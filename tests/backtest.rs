@@ -490,3 +490,55 @@ fn the_backtest_report_shows_summary_json_s_figures_and_opens_in_real_programs()
     };
     assert_converts_to_pdf(&s, office, "bt/report.xlsx");
 }
+
+#[test]
+fn monthly_ex102_tapes_read_as_loan_month_records_give_the_panels_outcomes() {
+    let s = Sandbox::new();
+    s.write("panel.csv", &hand_panel());
+    // Two of the panel's loans as a pool's monthly EX-102 tapes, flattened to CSV (a month with only
+    // a recovery has no balance).
+    s.write(
+        "monthly.csv",
+        "assetNumber,reportingPeriodEndingDate,reportingPeriodActualEndBalanceAmount,\
+         actualPrincipalCollectedAmount,totalActualAmountPaid,chargedoffPrincipalAmount,recoveredAmount,\
+         repossessedProceedsAmount,currentDelinquencyStatus\n\
+         A,06-30-2017,9700,300,300,0,0,0,0\n\
+         A,07-31-2017,9400,300,300,0,0,0,0\n\
+         A,08-31-2017,9100,300,300,0,0,0,0\n\
+         A,09-30-2017,8800,300,300,0,0,0,0\n\
+         B,06-30-2017,8000,0,0,0,0,0,60\n\
+         B,07-31-2017,0,0,0,0,0,-300,\n\
+         B,08-31-2017,,,,,5000,,\n\
+         B,09-30-2017,,,,,200.50,,\n",
+    );
+    let args = [
+        "backtest",
+        "--tape",
+        "regab",
+        "panel.csv",
+        "--outcomes",
+        "monthly.csv",
+    ];
+    assert_ok(&s.run(&[&args[..], &["--out", "bt", "-q"]].concat()));
+    let rows = by_id(&read_csv(&s.path("bt/backtest.csv")));
+    let realized = |id: &str| {
+        [
+            "status",
+            "default_month",
+            "default_rule",
+            "balance_at_default",
+            "recoveries",
+            "realized_loss",
+        ]
+        .map(|c| rows[id][c].clone())
+        .join(" ")
+    };
+    assert_eq!(realized("A"), "performing     ");
+    assert_eq!(
+        realized("B"),
+        "defaulted 2 charge_off 8000.00 4900.50 3099.50"
+    );
+    assert_eq!(rows["C"]["status"], "no_outcome");
+    let j = summary(&s, "bt");
+    assert_eq!(j["accounts"]["no_outcome"], 6);
+}

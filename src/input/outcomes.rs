@@ -7,7 +7,8 @@
 //!   the same line;
 //! - **loan-month records** in underwater's names, one row per account per month after as_of:
 //!   `account_id, month (YYYY-MM), balance, principal_paid, amount_paid, charged_off, recoveries,
-//!   repossession_proceeds, days_past_due` (each but the first two optional). Read by account id.
+//!   repossession_proceeds, days_past_due` (each but the first two optional), or the same fields under
+//!   their SEC EX-102 names (monthly tapes of the pool, flattened to CSV). Read by account id.
 //!
 //! A bad field, a month at or before as_of, a repeated account-month or a record after a missing month
 //! is a reject with the file, line, field and reason; the rest of the file is read.
@@ -283,6 +284,20 @@ const RECORD_COLUMNS: [&str; 9] = [
     "days_past_due",
 ];
 
+/// The same columns under their SEC EX-102 names: a set of monthly tapes of the pool, flattened to
+/// CSV, reads as loan-month records.
+const EX102_RECORD_COLUMNS: [&str; 9] = [
+    "assetNumber",
+    "reportingPeriodEndingDate",
+    "reportingPeriodActualEndBalanceAmount",
+    "actualPrincipalCollectedAmount",
+    "totalActualAmountPaid",
+    "chargedoffPrincipalAmount",
+    "recoveredAmount",
+    "repossessedProceedsAmount",
+    "currentDelinquencyStatus",
+];
+
 /// One parsed loan-month row of an account in the book.
 struct RecordRow {
     loan: u32,
@@ -311,7 +326,11 @@ pub fn read_records(
 ) -> Result<Outcomes, InputError> {
     use rayon::prelude::*;
     let (reader, header) = ChunkReader::open(path, CHUNK_BYTES, Box::new(|_| {}))?;
-    let cols: Vec<Option<usize>> = RECORD_COLUMNS.iter().map(|c| header.find(c)).collect();
+    let names = match header.find("account_id") {
+        None if header.find("assetNumber").is_some() => &EX102_RECORD_COLUMNS,
+        _ => &RECORD_COLUMNS,
+    };
+    let cols: Vec<Option<usize>> = names.iter().map(|c| header.find(c)).collect();
     if cols[0].is_none() || cols[1].is_none() {
         return Err(InputError::Outcomes {
             path: path.to_path_buf(),
@@ -344,7 +363,7 @@ pub fn read_records(
                     Err((field, reason)) => out.rejects.push(OutcomeReject {
                         file: path.to_path_buf(),
                         line: row.line,
-                        field: RECORD_COLUMNS.get(field).copied().unwrap_or("").into(),
+                        field: names.get(field).copied().unwrap_or("").into(),
                         reason,
                     }),
                 }
@@ -435,7 +454,8 @@ fn month_after(as_of: Date, text: &str) -> Option<u32> {
     let (y, m) = match text.len() {
         7 => year_month(text)?,
         _ => {
-            let (y, m, _) = Date::parse(text)?.ymd();
+            // YYYY-MM-DD, or a tape's MM-DD-YYYY.
+            let (y, m, _) = Date::parse_tape(text)?.ymd();
             (y, m)
         }
     };
@@ -514,5 +534,6 @@ mod tests {
         assert_eq!(month_after(as_of, "2025-06-30"), Some(12));
         assert_eq!(month_after(as_of, "2024-06"), None);
         assert_eq!(month_after(as_of, "2024-13"), None);
+        assert_eq!(month_after(as_of, "07-31-2024"), Some(1));
     }
 }
