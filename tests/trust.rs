@@ -520,3 +520,34 @@ fn regression_a_report_limit_degrades_the_workbook_instead_of_losing_the_run() {
     // The CSV holds it whole.
     assert!(s.read("out/summary_by_state.csv").contains(&long_state));
 }
+
+#[test]
+fn every_data_quality_figure_of_the_hand_book_is_its_count_by_hand() {
+    let s = Sandbox::new();
+    s.write("loans.csv", HAND_LOANS);
+    s.write("valuations.csv", &hand_valuations());
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let q = &summary(&s, "out")["data_quality"];
+    // Counted from HAND_LOANS and hand_valuations() in tests/common, not from any output:
+    // 20 loan rows, all usable; CLOSED owes nothing.
+    assert_eq!(q["loans"]["rows_read"], 20);
+    assert_eq!(q["loans"]["rows_accepted"], 20);
+    assert_eq!(q["loans"]["rows_rejected"], 0);
+    assert_eq!(q["loans"]["zero_balance_accounts"], 1);
+    assert_eq!(q["loans"]["duplicate_account_id_rows"], 0);
+    // 12 E* rows + 3 TIE + 3 future-test rows + LOWER1 + CLOSED = 20 valuation rows; VINFUT's
+    // 2024-07-15 and VINONLYFUT's 2024-08-01 are after as_of; the other 18 are candidates.
+    assert_eq!(q["valuations"]["rows_read"], 20);
+    assert_eq!(q["valuations"]["rows_rejected"], 0);
+    assert_eq!(q["valuations"]["dated_after_as_of_ignored"], 2);
+    assert_eq!(q["valuations"]["vin_not_in_book"], 0);
+    assert_eq!(q["valuations"]["candidates_for_book_vins"], 18);
+    // ONLYFUT, NOVAL, HE1, HE2 have no value.
+    assert_eq!(q["accounts_without_value"], 4);
+    // Valued 2024-06-01 (29 days): the 12 E* accounts, TIE and CLOSED; README's 2024-06-15 (15
+    // days); FUT's 2024-05-01 (60 days).
+    assert_eq!(q["valuation_age_days"]["0-30"], 15);
+    assert_eq!(q["valuation_age_days"]["31-90"], 1);
+    assert_eq!(q["valuation_age_days"]["91-180"], 0);
+    assert_eq!(q["valuation_age_days"][">180"], 0);
+}
