@@ -1,0 +1,355 @@
+//! `underwater query`: analysts' questions answered with the exact figures of `run`, in SQL.
+//!
+//! Tables: `accounts` (every per-account figure of `run` with the loan's own columns), and with raw
+//! inputs also `loans` and `valuations` as polars reads them. The SQL engine is polars'. A source is
+//! either a finished run's directory (accounts.parquet or accounts.csv, read as written, nothing
+//! recomputed) or the raw inputs, computed on the spot exactly as `run` does.
+//!
+//! Exactness through SQL: money columns are `Decimal(38, 2)` and ratios `Decimal(38, 4)`, the same
+//! integers of cents `run` writes. `SUM`, `MIN`, `MAX`, comparisons and `GROUP BY` on them stay exact
+//! decimals, so a sum in a query equals the sum of the per-account figures to the cent. `AVG` and
+//! division leave decimals for floats in polars: use them for ratios, not for money totals.
+//!
+//! The shorthands build SQL: `--where` filters, `--by` groups with the standard metrics of the summary
+//! reports plus a TOTAL row, `--top N --order-by COL` keeps the N largest.
+
+mod args;
+mod render;
+mod runs;
+mod sql;
+
+pub use args::{QueryArgs, QueryFormat, Source};
+pub use runs::{expand_runs, run_summary};
+
+use crate::book;
+use crate::error::{Error, InputError, OutputError, QueryError};
+use crate::progress::Progress;
+use args::{internal, Scope};
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use runs::read_runs;
+use sql::{build_sql, caret, check_columns, check_depth, metrics, rewrite};
+use std::path::{Path, PathBuf};
+
+/// Where the answer goes and in what format: `-o FILE` (None: standard output, also for `-o -`) and the
+/// format from `--format`, else from the file's extension, else a table on a terminal and CSV in a pipe.
+/// An extension that is not a format, or that contradicts `--format`, is refused: a CSV in a file named
+/// `.xlsx` would open as garbage.
+pub fn output_format(
+    output: Option<PathBuf>,
+    format: Option<QueryFormat>,
+    terminal: bool,
+) -> Result<(Option<PathBuf>, QueryFormat), QueryError> {
+    let output = output.filter(|p| p.as_os_str() != "-");
+    let by_extension = match output.as_ref().and_then(|p| Some((p, p.extension()?))) {
+        None => None,
+        Some((path, ext)) => Some(match ext.to_string_lossy().to_ascii_lowercase().as_str() {
+            "parquet" => QueryFormat::Parquet,
+            "json" => QueryFormat::Json,
+            "md" | "markdown" => QueryFormat::Markdown,
+            "csv" => QueryFormat::Csv,
+            "txt" => QueryFormat::Table,
+            other => {
+                return Err(QueryError::BadOutput {
+                    path: path.clone(),
+                    problem: format!("`.{other}` is not a format underwater writes"),
+                })
+            }
+        }),
+    };
+    let format = match (format, by_extension) {
+        (Some(f), Some(e)) if f != e => {
+            return Err(QueryError::BadOutput {
+                path: output.clone().unwrap_or_default(),
+                problem: format!("--format {f:?} does not match the file's extension")
+                    .to_lowercase(),
+            })
+        }
+        (Some(f), _) | (None, Some(f)) => f,
+        (None, None) if terminal && output.is_none() => QueryFormat::Table,
+        (None, None) => QueryFormat::Csv,
+    };
+    Ok((output, format))
+}
+
+/// Runs a query and writes its answer (stdout or `-o FILE`).
+pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
+    let sql = build_sql(&args)?;
+    let ctx = SQLContext::new();
+    let (accounts, bands) = match &args.source {
+        Source::Runs(dirs) => {
+            // The run's rejects.csv, line numbers as integers (one run: several runs' rejects would
+            // need a run column of their own).
+            if let [dir] = &dirs[..] {
+                let path = dir.join("rejects.csv");
+                if path.exists() {
+                    let mut rejects = read_raw(&path)?;
+                    if let Ok(line) = rejects
+                        .column("line")
+                        .and_then(|c| c.cast(&DataType::UInt64))
+                    {
+                        rejects.with_column(line).map_err(internal)?;
+                    }
+                    ctx.register("rejects", rejects.lazy());
+                }
+            }
+            let (frame, bands) = read_runs(dirs)?;
+            (frame.lazy(), bands)
+        }
+        Source::Inputs(config) => {
+            let pool = super::thread_pool(config.threads)?;
+            // The query's tables show no stress scenario: leave them out of the book (a quarter of
+            // the figures' time). The run-off stays: `months_to_positive_equity` is a column.
+            let model = book::model::Model {
+                scenarios: Vec::new(),
+                ..config.model.clone()
+            };
+            let plan = book::Plan {
+                model: &model,
+                ..config.plan()
+            };
+            let book = pool.install(|| book::build(&plan, progress))?;
+            for (name, path) in [
+                ("loans", Some(&config.loans)),
+                ("valuations", config.valuations.as_ref()),
+            ] {
+                // Read only when the SQL names the table: at 1M loans and 3M valuations the two raw
+                // tables as text take 1.5 GB and seconds that a query of `accounts` does not need.
+                let named = sql
+                    .to_ascii_lowercase()
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|word| word == name);
+                if let Some(path) = path.filter(|_| named && name == "valuations") {
+                    ctx.register("valuations", valuations_table(path, config)?.lazy());
+                    continue;
+                }
+                if let Some(path) = path.filter(|_| named) {
+                    let raw = if name == "loans"
+                        && config.tape.is_some()
+                        && crate::input::xmltape::is_xml(path)
+                    {
+                        // polars reads CSV, not XML: give it the tape's CSV form, as `run` reads it.
+                        read_raw(&crate::input::xmltape::convert(path)?.csv)?
+                    } else {
+                        read_raw(path)?
+                    };
+                    ctx.register(name, raw.lazy());
+                }
+            }
+            let files = config.input_names();
+            let rejects = &book.rejects;
+            let table = DataFrame::new(
+                rejects.len(),
+                vec![
+                    crate::output::parquet::text(
+                        "file",
+                        rejects.iter().map(|r| Some(files.of(r.input))),
+                    ),
+                    UInt64Chunked::from_iter_options(
+                        "line".into(),
+                        rejects.iter().map(|r| Some(r.line)),
+                    )
+                    .into_column(),
+                    crate::output::parquet::text(
+                        "field",
+                        rejects.iter().map(|r| Some(r.field.as_str())),
+                    ),
+                    crate::output::parquet::text(
+                        "reason",
+                        rejects.iter().map(|r| Some(r.reason.as_str())),
+                    ),
+                    crate::output::parquet::text(
+                        "raw_record",
+                        rejects.iter().map(|r| Some(r.raw.as_str())),
+                    ),
+                ],
+            )
+            .map_err(internal)?;
+            ctx.register("rejects", table.lazy());
+            let bands = book.bands.labels.clone();
+            let scan = crate::output::parquet::AccountsScan::new(
+                std::sync::Arc::new(book),
+                std::sync::Arc::new(pool),
+            );
+            (scan.and_then(|s| s.lazy()).map_err(internal)?, bands)
+        }
+    };
+    let mut accounts = accounts;
+    let scope = Scope {
+        columns: accounts
+            .collect_schema()
+            .map_err(internal)?
+            .iter_names()
+            .map(|c| c.to_string())
+            .collect(),
+        ordered: natural_orders(bands),
+    };
+    check_columns(&args, &scope.columns)?;
+    ctx.register("accounts", accounts);
+    let mut ctx = ctx;
+    let answer = run_sql(&mut ctx, &sql, &scope)?;
+    let answer = match (&args.by[..], args.sql.is_none()) {
+        (by, true) if !by.is_empty() => with_total(&mut ctx, &args, answer, &scope)?,
+        _ => answer,
+    };
+    let bytes = render::render(answer, args.format).map_err(internal)?;
+    match &args.output {
+        Some(path) => {
+            use crate::output::staging::{refuse_run_file, write_file};
+            refuse_run_file(path)
+                .and_then(|()| write_file(path, &bytes))
+                .map_err(|e| OutputError(e).into())
+        }
+        None => super::print(&bytes),
+    }
+}
+
+/// The report's ordered labels: the LTV bands of the run (then `no_value`), credit tiers and term
+/// bands. Text sorts `<=80` after `>140` and `100-120` before `80-100`; these sort as the report does.
+fn natural_orders(bands: Vec<String>) -> Vec<(String, Vec<String>)> {
+    let derived = |name: &str| {
+        let labels = book::summarize::ordered_labels(name).unwrap_or_default();
+        (
+            name.to_string(),
+            labels.into_iter().map(String::from).collect(),
+        )
+    };
+    vec![
+        ("ltv_bucket".to_string(), bands.clone()),
+        ("origination_ltv_bucket".to_string(), bands.clone()),
+        ("previous_ltv_bucket".to_string(), bands),
+        derived("credit_tier"),
+        derived("term_band"),
+    ]
+}
+
+fn run_sql(ctx: &mut SQLContext, sql: &str, scope: &Scope) -> Result<DataFrame, Error> {
+    check_depth(sql)?;
+    let columns = &scope.columns;
+    let explain = |e: PolarsError| -> Error {
+        let message = e.to_string();
+        if let PolarsError::ColumnNotFound(_) = e {
+            let column = message
+                .split('"')
+                .nth(1)
+                .unwrap_or(message.as_str())
+                .to_string();
+            return QueryError::UnknownColumn {
+                column,
+                available: columns.join(", "),
+            }
+            .into();
+        }
+        QueryError::Sql {
+            message: format!(
+                "{}{}",
+                message.trim().replace('\n', " "),
+                caret(sql, &message)
+            ),
+        }
+        .into()
+    };
+    ctx.execute(&rewrite(sql, &scope.ordered))
+        .and_then(|lf| lf.collect())
+        .map_err(explain)
+}
+
+/// Appends a TOTAL row to a `--by` answer: the same metrics over the whole (filtered) book.
+fn with_total(
+    ctx: &mut SQLContext,
+    args: &QueryArgs,
+    grouped: DataFrame,
+    scope: &Scope,
+) -> Result<DataFrame, Error> {
+    let filter = args
+        .filter
+        .as_ref()
+        .map(|w| format!(" WHERE {w}"))
+        .unwrap_or_default();
+    let total = run_sql(
+        ctx,
+        &format!("SELECT {} FROM accounts{filter}", metrics()),
+        scope,
+    )?;
+    let mut grouped_cols: Vec<Column> = Vec::new();
+    let mut total_cols: Vec<Column> = Vec::new();
+    for (i, name) in args.by.iter().enumerate() {
+        let name = name.trim();
+        let col = grouped
+            .column(name)
+            .and_then(|c| c.cast(&DataType::String))
+            .map_err(internal)?;
+        // A group literally named TOTAL is labelled as the summary files label it, so the total row
+        // is the only `TOTAL`.
+        let labels: Vec<Option<&str>> = col
+            .str()
+            .map_err(internal)?
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    if v == book::summarize::TOTAL {
+                        book::summarize::TOTAL_AS_VALUE
+                    } else {
+                        v
+                    }
+                })
+            })
+            .collect();
+        grouped_cols.push(Column::new(name.into(), labels));
+        let label = if i == 0 { book::summarize::TOTAL } else { "" };
+        total_cols.push(Column::new(name.into(), [label]));
+    }
+    for c in total.columns() {
+        grouped_cols.push(
+            grouped
+                .column(c.name())
+                .and_then(|g| g.cast(c.dtype()))
+                .map_err(internal)?,
+        );
+        total_cols.push(c.clone());
+    }
+    let mut out = DataFrame::new(grouped.height(), grouped_cols).map_err(internal)?;
+    let total = DataFrame::new(1, total_cols).map_err(internal)?;
+    out.vstack_mut(&total).map_err(internal)?;
+    Ok(out)
+}
+
+/// The accepted rows of a valuations file, typed: `vin` (upper-cased, as matched), `valuation_date` a
+/// date, `value` an exact decimal, `source` text. Rejected rows are in `rejects`.
+fn valuations_table(path: &Path, config: &crate::config::Config) -> Result<DataFrame, Error> {
+    let rows = book::matching::accepted_valuations(
+        path,
+        &config.plan().valuations_dialect,
+        config.chunk_bytes,
+    )?;
+    let scale = rows
+        .iter()
+        .map(|v| v.value.scale())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let columns = vec![
+        crate::output::parquet::text("vin", rows.iter().map(|v| Some(v.vin.as_str()))),
+        crate::output::parquet::date_column("valuation_date", rows.iter().map(|v| Some(v.date))),
+        crate::output::parquet::money("value", rows.iter().map(|v| Some(v.value)), scale)
+            .map_err(internal)?,
+        crate::output::parquet::text("source", rows.iter().map(|v| Some(v.source.as_str()))),
+    ];
+    DataFrame::new(rows.len(), columns).map_err(internal)
+}
+
+/// A raw input as polars reads it, every column as text (the `accounts` table has the exact figures).
+fn read_raw(path: &Path) -> Result<DataFrame, Error> {
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|r| r.finish())
+        .map_err(|e| {
+            InputError::NotATable {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+            .into()
+        })
+}

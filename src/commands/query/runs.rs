@@ -1,0 +1,363 @@
+//! Finished runs as the `accounts` table: `--run` values and patterns expanded, each run's accounts
+//! file read back typed as written, several runs stacked with their `as_of`.
+
+use crate::commands::query::args::internal;
+use crate::error::{Error, QueryError};
+use crate::output::summary_json::Summary;
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// The version that wrote a summary.json, read on its own when the whole file cannot be.
+#[derive(serde::Deserialize)]
+pub(super) struct VersionOf {
+    manifest: VersionOnly,
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct VersionOnly {
+    version: String,
+}
+
+/// `--run` values as directories: each as given, or a pattern whose last part has `*` or `?`, expanded
+/// to the matching run directories (those with a summary.json) in name order. A pattern skips hidden
+/// directories (a killed run's staging folder) and `<name>.failed` ones, saying so on stderr; a run
+/// named twice (by two values, or a value and a pattern) is read once, where it is first named.
+pub fn expand_runs(values: &[PathBuf]) -> Result<Vec<PathBuf>, QueryError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut once = Vec::new();
+    for dir in matched_runs(values)? {
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        if seen.insert(key) {
+            once.push(dir);
+        }
+    }
+    Ok(once)
+}
+
+/// Whether a pattern skips a directory of this name: hidden (staging) or a failed run's.
+pub(super) fn not_a_published_run(name: &str) -> bool {
+    name.starts_with('.') || name.ends_with(".failed")
+}
+
+pub(super) fn matched_runs(values: &[PathBuf]) -> Result<Vec<PathBuf>, QueryError> {
+    let mut dirs = Vec::new();
+    for value in values {
+        let name = value
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.contains(['*', '?']) {
+            dirs.push(value.clone());
+            continue;
+        }
+        let parent = match value.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut found: Vec<PathBuf> = Vec::new();
+        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let entry_name = entry.file_name().to_string_lossy().into_owned();
+            if !wildcard(&name, &entry_name) || !entry.path().join("summary.json").is_file() {
+                continue;
+            }
+            if not_a_published_run(&entry_name) {
+                eprintln!(
+                    "underwater: note: {} skipped: a hidden or failed run is not a published one",
+                    entry.path().display()
+                );
+                continue;
+            }
+            found.push(entry.path());
+        }
+        if found.is_empty() {
+            return Err(QueryError::NotARun {
+                dir: value.clone(),
+                problem: "the pattern matches no run directory (one with a summary.json)".into(),
+            });
+        }
+        found.sort();
+        dirs.extend(found);
+    }
+    Ok(dirs)
+}
+
+/// Shell-style matching of one name: `*` any run of characters, `?` one character.
+pub(super) fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Classic two-pointer match with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
+/// Reads several runs into one `accounts` with an `as_of` column (`run_as_of` if the loans have an
+/// `as_of` of their own). Columns must be the same in every run; a column whose type differs between
+/// runs is widened: decimals to the largest scale, anything else to text.
+pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Error> {
+    let mut frames = Vec::with_capacity(dirs.len());
+    let mut bands: Vec<String> = Vec::new();
+    for dir in dirs {
+        let (mut df, run_bands, as_of) = read_run(dir)?;
+        for b in run_bands {
+            if !bands.contains(&b) {
+                bands.push(b);
+            }
+        }
+        let name = if df.column("as_of").is_ok() {
+            "run_as_of"
+        } else {
+            "as_of"
+        };
+        let day = crate::date::Date::parse(&as_of);
+        let column =
+            crate::output::parquet::date_column(name, std::iter::repeat_n(day, df.height()));
+        df.with_column(column).map_err(internal)?;
+        frames.push((dir, df));
+    }
+    let (first_dir, first) = &frames[0];
+    let names: Vec<String> = first
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    for (dir, df) in &frames[1..] {
+        let theirs: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        if theirs != names {
+            let differ: Vec<&String> = names
+                .iter()
+                .filter(|c| !theirs.contains(c))
+                .chain(theirs.iter().filter(|c| !names.contains(c)))
+                .collect();
+            return Err(QueryError::NotARun {
+                dir: dir.to_path_buf(),
+                problem: format!(
+                    "its accounts columns differ from those of {} ({}): runs queried together need \
+                     the same columns",
+                    first_dir.display(),
+                    differ.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            }
+            .into());
+        }
+    }
+    let mut out: Option<DataFrame> = None;
+    for name in &names {
+        let dtypes: Vec<&DataType> = frames
+            .iter()
+            .map(|(_, df)| df.column(name).map(|c| c.dtype()))
+            .collect::<PolarsResult<_>>()
+            .map_err(internal)?;
+        let widest = if dtypes.iter().all(|d| *d == dtypes[0]) {
+            None
+        } else if dtypes.iter().all(|d| matches!(d, DataType::Decimal(..))) {
+            let scale = dtypes
+                .iter()
+                .filter_map(|d| match d {
+                    DataType::Decimal(_, s) => Some(*s),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            Some(DataType::Decimal(38, scale))
+        } else {
+            Some(DataType::String)
+        };
+        if let Some(to) = widest {
+            for (_, df) in frames.iter_mut() {
+                let cast = df
+                    .column(name)
+                    .and_then(|c| c.cast(&to))
+                    .map_err(internal)?;
+                df.with_column(cast).map_err(internal)?;
+            }
+        }
+    }
+    for (_, df) in frames {
+        match out.as_mut() {
+            None => out = Some(df),
+            Some(all) => {
+                all.vstack_mut(&df).map_err(internal)?;
+            }
+        }
+    }
+    let mut all = out.expect("at least one run");
+    all.align_chunks();
+    Ok((all, bands))
+}
+
+/// Reads a finished run's summary.json: typed, from this version, of a run that published its book.
+pub fn run_summary(dir: &Path) -> Result<Summary, Error> {
+    let not_a_run = |problem: String| QueryError::NotARun {
+        dir: dir.to_path_buf(),
+        problem,
+    };
+    let summary = std::fs::read(dir.join("summary.json"))
+        .map_err(|e| not_a_run(format!("cannot read summary.json ({e})")))?;
+    let summary: Summary = match serde_json::from_slice(&summary) {
+        Ok(summary) => summary,
+        Err(e) => {
+            // An older version's summary: say so, rather than show a parse error.
+            let version = serde_json::from_slice::<VersionOf>(&summary)
+                .ok()
+                .map(|v| v.manifest.version);
+            return Err(match version {
+                Some(found) if found != env!("CARGO_PKG_VERSION") => QueryError::Incompatible {
+                    dir: dir.to_path_buf(),
+                    found,
+                    missing: "the summary.json this version reads".into(),
+                    ours: env!("CARGO_PKG_VERSION"),
+                },
+                _ => not_a_run(format!("summary.json is not a run summary ({e})")),
+            }
+            .into());
+        }
+    };
+    if !summary.status.ok {
+        return Err(
+            not_a_run("that run failed a guard rail and published no accounts".into()).into(),
+        );
+    }
+    Ok(summary)
+}
+
+/// Reads a run directory's accounts, after checking it is one this version can read; with the run's
+/// LTV band labels and its as_of.
+pub(super) fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
+    let not_a_run = |problem: String| QueryError::NotARun {
+        dir: dir.to_path_buf(),
+        problem,
+    };
+    let summary = run_summary(dir)?;
+    let found = summary.manifest.version;
+    let bands = summary.tables.ltv_migration.columns_current_ltv_bucket;
+    let as_of = summary.manifest.as_of;
+    let parquet = dir.join("accounts.parquet");
+    let df = if parquet.exists() {
+        let file = std::fs::File::open(&parquet)
+            .map_err(|e| not_a_run(format!("cannot open accounts.parquet ({e})")))?;
+        let df = ParquetReader::new(file)
+            .finish()
+            .map_err(|e| not_a_run(format!("accounts.parquet cannot be read ({e})")))?;
+        widen_decimals(df).map_err(internal)?
+    } else {
+        read_accounts_csv(&dir.join("accounts.csv")).map_err(not_a_run)?
+    };
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| df.column(c).is_err())
+        .collect();
+    if !missing.is_empty() {
+        return Err(QueryError::Incompatible {
+            dir: dir.to_path_buf(),
+            found,
+            missing: format!("the accounts columns {}", missing.join(", ")),
+            ours: env!("CARGO_PKG_VERSION"),
+        }
+        .into());
+    }
+    Ok((df, bands, as_of))
+}
+
+/// accounts.parquet keeps money of up to 18 digits as 64-bit decimals; the `accounts` table has every
+/// decimal at precision 38 whichever way the run wrote it, so arithmetic on it never narrows.
+pub(super) fn widen_decimals(mut df: DataFrame) -> PolarsResult<DataFrame> {
+    let narrow: Vec<(PlSmallStr, usize)> = df
+        .schema()
+        .iter()
+        .filter_map(|(name, dtype)| match dtype {
+            DataType::Decimal(p, s) if *p < crate::output::parquet::WIDE => {
+                Some((name.clone(), *s))
+            }
+            _ => None,
+        })
+        .collect();
+    for (name, scale) in narrow {
+        let wide = df
+            .column(&name)?
+            .cast(&DataType::Decimal(crate::output::parquet::WIDE, scale))?;
+        df.with_column(wide)?;
+    }
+    Ok(df)
+}
+
+/// accounts.csv as the same typed frame as accounts.parquet: money and ratios as exact decimals.
+pub(super) fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
+    let mut rdr = csv::Reader::from_path(path)
+        .map_err(|e| format!("cannot read accounts.csv or accounts.parquet ({e})"))?;
+    let names: Vec<String> = rdr
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(String::from)
+        .collect();
+    let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    for record in rdr.records() {
+        let record = record.map_err(|e| format!("accounts.csv: {e}"))?;
+        for (col, field) in values.iter_mut().zip(record.iter()) {
+            // Text as it went in: accounts.csv neutralized it against formulas (numbers never start
+            // with a quote, so every cell goes through the same rule).
+            let field = crate::csvfmt::unneutralize(field);
+            col.push((!field.is_empty()).then(|| field.to_string()));
+        }
+    }
+    let n = values.first().map_or(0, Vec::len);
+    let mut columns = Vec::with_capacity(names.len());
+    for (name, vals) in names.iter().zip(&values) {
+        let decimal = |scale: u32| {
+            crate::output::parquet::money(
+                name,
+                vals.iter()
+                    .map(|v| v.as_deref().and_then(|s| s.parse().ok())),
+                scale,
+            )
+        };
+        let column = if crate::output::parquet::MONEY_COLUMNS.contains(&name.as_str()) {
+            decimal(2)
+        } else if crate::output::parquet::RATIO_COLUMNS.contains(&name.as_str()) {
+            decimal(4)
+        } else if matches!(
+            name.as_str(),
+            "account_id" | "vin" | "value_source" | "credit_tier" | "term_band"
+        ) || name.ends_with("_bucket")
+        {
+            Ok(crate::output::parquet::text(
+                name,
+                vals.iter().map(|v| v.as_deref()),
+            ))
+        } else {
+            let vals: Vec<Option<&str>> = vals.iter().map(|v| v.as_deref()).collect();
+            crate::output::parquet::typed_column(name, &vals)
+        };
+        columns.push(column.map_err(|e| format!("accounts.csv column {name}: {e}"))?);
+    }
+    DataFrame::new(n, columns).map_err(|e| e.to_string())
+}
+
+/// Columns a run directory's accounts file must have for this version's queries.
+pub(super) const REQUIRED: [&str; 5] = [
+    "account_id",
+    "balance",
+    "negative_equity",
+    "origination_ltv_bucket",
+    "term_band",
+];
