@@ -118,29 +118,8 @@ pub struct QueryCmd {
 
 #[derive(Args, Debug)]
 pub struct BacktestCmd {
-    /// Loans CSV, as for `run`
-    #[arg(
-        long,
-        value_name = "LOANS.csv",
-        required_unless_present = "tape_file",
-        conflicts_with = "tape_file"
-    )]
-    pub loans: Option<PathBuf>,
-    /// The loan tape, with --tape (a panel tape carries its own outcomes: BAL1, PRC1, …)
-    #[arg(value_name = "TAPE.csv", requires = "tape")]
-    pub tape_file: Option<PathBuf>,
-    /// The loans file is a loan tape in this format
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub tape: Option<crate::input::tape::Tape>,
-    /// Valuations CSV, as for `run`
-    #[arg(long, value_name = "VALUATIONS.csv")]
-    pub valuations: Option<PathBuf>,
-    /// Valuation date (YYYY-MM-DD); a tape's default is its reporting period
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub as_of: Option<String>,
-    /// TOML config, as for `run` (a `calibrate`d one too)
-    #[arg(long, value_name = "FILE.toml")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: BookInputs,
     /// What happened after as_of: loan-month records (account_id, month, balance, principal_paid,
     /// amount_paid, charged_off, recoveries, repossession_proceeds, days_past_due) or a panel tape;
     /// default: the loans file, a panel tape
@@ -205,8 +184,10 @@ pub struct GenerateCmd {
     pub quiet: bool,
 }
 
+/// The inputs of a book, shared by `run`, `backtest` and `calibrate`: a loans file or a tape, the
+/// valuations, the date and the config.
 #[derive(Args, Debug)]
-pub struct RunCmd {
+pub struct BookInputs {
     /// Loans CSV (account_id, vin, origination_date, amount_financed, term_months, current_balance, ...)
     #[arg(
         long,
@@ -231,6 +212,12 @@ pub struct RunCmd {
     /// TOML config: as_of, ltv_bands, recovery_rate, repossession_cost, pd_by_days_past_due, segments
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunCmd {
+    #[command(flatten)]
+    pub inputs: BookInputs,
     /// Output directory; replaced whole and atomically when the run succeeds
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -313,23 +300,24 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
 fn run_command(cmd: RunCmd) -> Result<(), Error> {
     let mut spooled = Vec::new();
     let loans = cmd
+        .inputs
         .loans
-        .or(cmd.tape_file)
+        .or(cmd.inputs.tape_file)
         .expect("clap requires --loans or a tape file");
-    let (loans, valuations) = from_stdin(loans, cmd.valuations, &mut spooled)?;
+    let (loans, valuations) = from_stdin(loans, cmd.inputs.valuations, &mut spooled)?;
     // The tape's period is its own default as_of; read before the config is built.
-    let tape_period = match cmd.tape {
+    let tape_period = match cmd.inputs.tape {
         Some(_) => crate::input::tape::peek_period(&loans)?,
         None => None,
     };
     let config = Config::build(RunArgs {
         loans,
         valuations,
-        tape: cmd.tape,
+        tape: cmd.inputs.tape,
         tape_period,
         out: cmd.out,
-        config_file: cmd.config,
-        as_of: cmd.as_of,
+        config_file: cmd.inputs.config,
+        as_of: cmd.inputs.as_of,
         format: cmd.format,
         threads: cmd.threads,
         quiet: cmd.quiet,
@@ -430,21 +418,22 @@ fn generate_command(cmd: GenerateCmd) -> Result<(), Error> {
 /// The run's config and the backtest's own arguments, from `backtest`'s (and `calibrate`'s) flags.
 fn backtest_config(cmd: BacktestCmd) -> Result<(Config, commands::backtest::BacktestArgs), Error> {
     let loans = cmd
+        .inputs
         .loans
-        .or(cmd.tape_file)
+        .or(cmd.inputs.tape_file)
         .expect("clap requires --loans or a tape file");
-    let tape_period = match cmd.tape {
+    let tape_period = match cmd.inputs.tape {
         Some(_) => crate::input::tape::peek_period(&loans)?,
         None => None,
     };
     let config = Config::build(RunArgs {
         loans,
-        valuations: cmd.valuations,
-        tape: cmd.tape,
+        valuations: cmd.inputs.valuations,
+        tape: cmd.inputs.tape,
         tape_period,
         out: cmd.out,
-        config_file: cmd.config,
-        as_of: cmd.as_of,
+        config_file: cmd.inputs.config,
+        as_of: cmd.inputs.as_of,
         format: Format::Csv,
         threads: cmd.threads,
         quiet: cmd.quiet,

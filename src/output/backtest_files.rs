@@ -116,22 +116,22 @@ pub fn backtest_csv(book: &Book, bt: &Backtest) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// The columns of summary_backtest_by_pd.csv (and of the workbook's pd sheet).
+pub const PD_COLUMNS: [&str; 8] = [
+    "pd",
+    "accounts",
+    "expected_defaults",
+    "defaults",
+    "default_rate",
+    "jeffreys_low",
+    "jeffreys_high",
+    "verdict",
+];
+
 /// summary_backtest_by_pd.csv: per pd class, then TOTAL.
 pub fn by_pd_csv(rows: &[PdClass]) -> Vec<u8> {
     let mut out = String::new();
-    push_line(
-        &mut out,
-        [
-            "pd",
-            "accounts",
-            "expected_defaults",
-            "defaults",
-            "default_rate",
-            "jeffreys_low",
-            "jeffreys_high",
-            "verdict",
-        ],
-    );
+    push_line(&mut out, PD_COLUMNS);
     for r in rows {
         let cells = [
             r.pd.map_or(TOTAL.to_string(), |p| p.to_string()),

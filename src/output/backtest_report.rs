@@ -8,26 +8,9 @@
 //! figures in a table beside it.
 
 use crate::output::backtest_files::{BacktestSummary, LossRow, PdRow};
+use crate::output::report_html::esc;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use std::fmt::Write as _;
-
-/// Escapes text for HTML: labels and paths come from the inputs. Characters that hide or reorder
-/// text (controls, bidi overrides) are shown as `\u{...}` first, as in the CSVs.
-fn esc(text: &str) -> String {
-    let shown = crate::csvfmt::visible(text);
-    let mut out = String::with_capacity(shown.len());
-    for c in shown.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn float(text: &str) -> f64 {
     text.parse().unwrap_or(0.0)
@@ -243,16 +226,7 @@ pub fn backtest_xlsx(s: &BacktestSummary) -> Result<Vec<u8>, XlsxError> {
     let money = Format::new().set_num_format("#,##0.00");
     let ratio = Format::new().set_num_format("0.0000");
     let ws = wb.add_worksheet().set_name("pd classes")?;
-    let names = [
-        "pd",
-        "accounts",
-        "expected_defaults",
-        "defaults",
-        "default_rate",
-        "jeffreys_low",
-        "jeffreys_high",
-        "verdict",
-    ];
+    let names = crate::output::backtest_files::PD_COLUMNS;
     head(ws, &names, &header)?;
     for (i, r) in s.by_pd.iter().enumerate() {
         let row = i as u32 + 1;

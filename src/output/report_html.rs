@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 /// Escapes text for HTML (ids, labels and paths come from the inputs). Characters that hide or
 /// reorder text (NUL and other controls, the bidi overrides such as U+202E) are shown as a visible
 /// `\u{...}`, as in the CSVs.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let shown = crate::csvfmt::visible(text);
     let mut out = String::with_capacity(shown.len());
     for c in shown.chars() {
