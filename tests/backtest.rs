@@ -88,23 +88,8 @@ fn hand_panel() -> String {
     rows.join("\n") + "\n"
 }
 
-fn by_id(rows: &[BTreeMap<String, String>]) -> BTreeMap<String, BTreeMap<String, String>> {
-    rows.iter()
-        .map(|r| (r["account_id"].clone(), r.clone()))
-        .collect()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
-fn summary(s: &Sandbox, out: &str) -> serde_json::Value {
-    serde_json::from_str(&s.read(&format!("{out}/summary.json"))).unwrap()
-}
-
-#[test]
-fn a_hand_panel_meets_every_rule_line_by_line() {
-    let s = Sandbox::new();
+/// The hand panel, backtested into `bt`.
+fn hand_backtest(s: &Sandbox) {
     s.write("panel.csv", &hand_panel());
     assert_ok(&s.run(&[
         "backtest",
@@ -115,6 +100,22 @@ fn a_hand_panel_meets_every_rule_line_by_line() {
         "bt",
         "-q",
     ]));
+}
+
+fn by_id(rows: &[BTreeMap<String, String>]) -> BTreeMap<String, BTreeMap<String, String>> {
+    rows.iter()
+        .map(|r| (r["account_id"].clone(), r.clone()))
+        .collect()
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+#[test]
+fn a_hand_panel_meets_every_rule_line_by_line() {
+    let s = Sandbox::new();
+    hand_backtest(&s);
     let rows = by_id(&read_csv(&s.path("bt/backtest.csv")));
     let realized = |id: &str| {
         let r = &rows[id];
@@ -169,7 +170,7 @@ fn a_hand_panel_meets_every_rule_line_by_line() {
             "TOTAL 7 0.6 3 0.4286",
         ]
     );
-    let j = summary(&s, "bt");
+    let j = s.summary("bt");
     // AUC of pd: defaults C (0.02), E (0.15), B (0.35) against A, D, F, G (all 0.02): C ties 4 (2),
     // E and B beat 4 each (8): 10 / 12.
     assert_eq!(j["auc_pd"], "0.8333");
@@ -219,7 +220,7 @@ fn a_horizon_shorter_than_the_default_month_counts_no_default() {
         "bt",
         "-q",
     ]));
-    let j = summary(&s, "bt");
+    let j = s.summary("bt");
     let total = j["by_pd"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(total["defaults"], 0);
     assert_eq!(j["auc_pd"], serde_json::Value::Null);
@@ -298,7 +299,7 @@ fn loan_month_records_default_on_days_past_due_and_reject_repeats_and_gaps() {
     assert_eq!(lines, ["3", "4"]);
     assert!(rejects[0]["reason"].contains("repeats"), "{rejects:?}");
     assert!(rejects[1]["reason"].contains("skip a month"), "{rejects:?}");
-    let j = summary(&s, "bt");
+    let j = s.summary("bt");
     assert_eq!(j["accounts"]["no_outcome"], 1);
     assert_eq!(j["outcome_rows"]["read"], 8);
     assert_eq!(j["outcome_rows"]["rejected"], 2);
@@ -326,7 +327,7 @@ fn the_ally_2017_3_panel_accounts_for_every_loan_at_12_and_24_months() {
         let out = format!("bt{h}");
         let args = ["backtest", "--tape", "regab", panel.to_str().unwrap()];
         assert_ok(&s.run(&[&args[..], &["--horizon", h, "--out", &out, "-q"]].concat()));
-        let j = summary(&s, &out);
+        let j = s.summary(&out);
         assert_eq!(
             j["accounts"]["in_book"], 2171,
             "every row of the panel is a loan"
@@ -426,17 +427,8 @@ fn calibrate_recovers_a_generated_historys_truth_and_backtests_closer() {
 fn the_backtest_report_shows_summary_json_s_figures_and_opens_in_real_programs() {
     use crate::report::{assert_converts_to_pdf, assert_not_blank, chromium_shot, have};
     let s = Sandbox::new();
-    s.write("panel.csv", &hand_panel());
-    assert_ok(&s.run(&[
-        "backtest",
-        "--tape",
-        "regab",
-        "panel.csv",
-        "--out",
-        "bt",
-        "-q",
-    ]));
-    let j = summary(&s, "bt");
+    hand_backtest(&s);
+    let j = s.summary("bt");
     let page = s.read("bt/report.html");
     let rows: Vec<&str> = page.split("<tr>").skip(1).collect();
     for class in j["by_pd"].as_array().unwrap() {
@@ -539,6 +531,6 @@ fn monthly_ex102_tapes_read_as_loan_month_records_give_the_panels_outcomes() {
         "defaulted 2 charge_off 8000.00 4900.50 3099.50"
     );
     assert_eq!(rows["C"]["status"], "no_outcome");
-    let j = summary(&s, "bt");
+    let j = s.summary("bt");
     assert_eq!(j["accounts"]["no_outcome"], 6);
 }

@@ -5,10 +5,6 @@ use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
-fn summary(s: &Sandbox, out: &str) -> serde_json::Value {
-    serde_json::from_str(&s.read(&format!("{out}/summary.json"))).unwrap()
-}
-
 fn query(s: &Sandbox, args: &[&str]) -> Output {
     s.run(&[&["query", "-q"][..], args].concat())
 }
@@ -95,7 +91,7 @@ fn regression_accounts_without_value_does_not_count_a_closed_account_with_a_valu
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
     // By hand: ONLYFUT (only a valuation after as_of), NOVAL, HE1 and HE2 (no valuation at all);
     // CLOSED is paid off but has a value.
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     assert_eq!(j["data_quality"]["accounts_without_value"], 4);
 }
 
@@ -131,7 +127,7 @@ fn regression_neutralized_ids_round_trip_through_previous_and_query() {
     for previous in ["csv", "pq"] {
         let out = format!("again_{previous}");
         assert_ok(&s.run_book(&out, &["--as-of", "2024-06-30", "--previous", previous]));
-        let c = &summary(&s, &out)["changes"];
+        let c = &s.summary(&out)["changes"];
         assert_eq!(
             (
                 &c["continuing_accounts"],
@@ -527,7 +523,7 @@ fn every_data_quality_figure_of_the_hand_book_is_its_count_by_hand() {
     s.write("loans.csv", HAND_LOANS);
     s.write("valuations.csv", &hand_valuations());
     assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
-    let q = &summary(&s, "out")["data_quality"];
+    let q = &s.summary("out")["data_quality"];
     // Counted from HAND_LOANS and hand_valuations() in tests/common, not from any output:
     // 20 loan rows, all usable; CLOSED owes nothing.
     assert_eq!(q["loans"]["rows_read"], 20);

@@ -48,6 +48,12 @@ impl Sandbox {
             .expect("binary runs")
     }
 
+    /// The summary.json of the output directory `out` in the sandbox.
+    pub fn summary(&self, out: &str) -> serde_json::Value {
+        serde_json::from_str(&self.read(&format!("{out}/summary.json")))
+            .unwrap_or_else(|e| panic!("{out}/summary.json: {e}"))
+    }
+
     /// Runs `underwater run` on loans.csv and valuations.csv with `extra` flags, into `out`, quietly.
     pub fn run_book(&self, out: &str, extra: &[&str]) -> Output {
         self.run(&book_args(out, extra, true))
