@@ -203,6 +203,19 @@ impl Config {
             (None, None, Some(d)) => (d, AsOfSource::Tape),
             (None, None, None) => (Date::today_utc(), AsOfSource::Today),
         };
+        // The run-off's months are dated YYYY-MM-DD: past 9999-12 they cannot be written (they fell
+        // back to as_of's date).
+        if let Some(months) = file.model.runoff_months.filter(|_| !args.no_outlook) {
+            let (y, m, _) = as_of.ymd();
+            if y * 12 + m as i32 - 1 + months as i32 > 9999 * 12 + 11 {
+                return Err(ConfigError::OutOfRange {
+                    flag: "runoff_months",
+                    value: format!("{months} months after as_of {as_of}"),
+                    range: "months that end by 9999-12-31 (the run-off's dates are YYYY-MM-DD). \
+                            Fix: a smaller runoff_months, an earlier as_of, or --no-outlook",
+                });
+            }
+        }
         let mut estimate = file.estimate;
         estimate.enabled = file.estimate_enabled.unwrap_or(args.tape.is_some());
         if args.valuations.is_none() && !estimate.enabled {

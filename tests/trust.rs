@@ -547,3 +547,19 @@ fn every_data_quality_figure_of_the_hand_book_is_its_count_by_hand() {
     assert_eq!(q["valuation_age_days"]["91-180"], 0);
     assert_eq!(q["valuation_age_days"][">180"], 0);
 }
+
+#[test]
+fn regression_run_off_months_past_9999_are_refused_not_dated_as_of() {
+    let s = Sandbox::new();
+    s.write("loans.csv", HAND_LOANS);
+    s.write("valuations.csv", &hand_valuations());
+    s.write("c.toml", "runoff_months = 120\n");
+    // 9995-01 + 120 months is 10005-01: no YYYY-MM-DD date.
+    let args = ["--as-of", "9995-01-31", "--config", "c.toml"];
+    let out = s.run_book("out", &args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("runoff_months"), "{}", stderr(&out));
+    assert!(!s.path("out").exists());
+    // Without the outlook there is no run-off to date.
+    assert_ok(&s.run_book("out", &[&args[..], &["--no-outlook"]].concat()));
+}
