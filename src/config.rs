@@ -160,6 +160,7 @@ impl Config {
                     dialect: self.dialect(self.tape.is_some()),
                     need_vin: self.valuations.is_some(),
                     period: self.tape_period,
+                    as_of: Some(self.as_of),
                     columns: self.columns.clone(),
                     segments: self.model.segments.clone(),
                 },

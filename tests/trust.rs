@@ -563,3 +563,29 @@ fn regression_run_off_months_past_9999_are_refused_not_dated_as_of() {
     // Without the outlook there is no run-off to date.
     assert_ok(&s.run_book("out", &[&args[..], &["--no-outlook"]].concat()));
 }
+
+#[test]
+fn regression_a_loan_originated_after_as_of_is_rejected_not_valued_at_full_price() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER}\n\
+             LATER,V1,2024-07-15,20000,60,20000.00,0\n\
+             NOW,V2,2024-06-30,20000,60,20000.00,0\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2024-06-01,21000\nV2,2024-06-01,21000\n",
+    );
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    let rejects = read_csv(&s.path("out/rejects.csv"));
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(
+        (rejects[0]["line"].as_str(), rejects[0]["field"].as_str()),
+        ("2", "origination_date")
+    );
+    assert!(rejects[0]["reason"].contains("after as_of 2024-06-30"));
+    assert_eq!(s.summary("out")["portfolio"]["accounts"], 1);
+}

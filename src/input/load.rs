@@ -90,6 +90,9 @@ pub struct LoanFileRules {
     pub need_vin: bool,
     /// Only rows of this reporting period are loans of the run (tapes).
     pub period: Option<Date>,
+    /// The date the book is valued at: a loan originated after it is rejected (it would be valued
+    /// as a car bought tomorrow).
+    pub as_of: Option<Date>,
     /// `(ours, theirs)` renames applied to the header, to name the file's own column in rejects.
     pub columns: Vec<(String, String)>,
     /// Segment names of the summaries, in config order: derived ones or loans columns.
@@ -125,6 +128,7 @@ pub struct LoanLayout {
     vehicle_year: Option<usize>,
     new_used: Option<usize>,
     period: Option<(usize, Date)>,
+    as_of: Option<Date>,
     dialect: Dialect,
     columns: Vec<(String, String)>,
     /// Columns echoed after the computed ones: (file column, echo rule).
@@ -270,6 +274,7 @@ impl LoanLayout {
             period: rules
                 .period
                 .and_then(|date| opt(PERIOD).map(|col| (col, date))),
+            as_of: rules.as_of,
             dialect: rules.dialect.clone(),
             columns: rules.columns.clone(),
             tail,
@@ -732,6 +737,12 @@ fn parse_loan(
             format!("not a date: `{date_text}` ({})", d.date_hint()),
         )
     })?;
+    if let Some(as_of) = l.as_of.filter(|&as_of| origination_date > as_of) {
+        return Err((
+            "origination_date",
+            format!("after as_of {as_of}: `{date_text}` (a loan not yet made is not in the book)"),
+        ));
+    }
     let amount_financed = amount(
         required(row, l.amount_financed, "amount_financed", d)?,
         "amount_financed",
