@@ -589,3 +589,24 @@ fn regression_a_loan_originated_after_as_of_is_rejected_not_valued_at_full_price
     assert!(rejects[0]["reason"].contains("after as_of 2024-06-30"));
     assert_eq!(s.summary("out")["portfolio"]["accounts"], 1);
 }
+
+#[test]
+fn regression_a_second_run_to_the_same_out_is_refused_while_the_first_runs() {
+    use rustix::fs::{flock, FlockOperation};
+    let s = Sandbox::new();
+    hand_run(&s);
+    let before = s.read("run/accounts.csv");
+    // Another run to `run` is under way: it holds --out's lock.
+    let lock = std::fs::File::create(s.path(".run.underwater-lock")).unwrap();
+    flock(&lock, FlockOperation::NonBlockingLockExclusive).unwrap();
+    let out = s.run_book("run", &["--as-of", "2024-06-30"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another underwater run"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(s.read("run/accounts.csv"), before);
+    drop(lock);
+    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+}

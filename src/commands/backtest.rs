@@ -41,6 +41,7 @@ pub struct Outcome {
 /// Runs the backtest on `config`'s thread pool and publishes its outputs into `config.out`.
 pub fn run(config: &Config, args: &BacktestArgs, progress: Progress) -> Result<Outcome, Error> {
     crate::output::staging::check_target(&config.out).map_err(OutputError)?;
+    let _lock = crate::output::staging::OutLock::take(&config.out).map_err(OutputError)?;
     super::thread_pool(config.threads)?.install(|| {
         let (book, outcomes, bt) = compute(config, args, progress)?;
         publish(config, args, &book, &bt, &outcomes)?;

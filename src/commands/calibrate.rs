@@ -26,6 +26,7 @@ pub fn run(
     progress: Progress,
 ) -> Result<String, Error> {
     crate::output::staging::check_target(&config.out).map_err(OutputError)?;
+    let _lock = crate::output::staging::OutLock::take(&config.out).map_err(OutputError)?;
     super::thread_pool(config.threads)?.install(|| {
         let (book, _, bt) = compute(config, args, progress)?;
         let c = calibrate(&book, &bt, min_accounts);

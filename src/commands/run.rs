@@ -18,6 +18,7 @@ pub struct Outcome {
 pub fn run(config: &Config, progress: Progress) -> Result<Outcome, Error> {
     let started = SystemTime::now();
     refuse_unsafe_out(config)?;
+    let _lock = output::staging::OutLock::take(&config.out).map_err(OutputError)?;
     super::thread_pool(config.threads)?.install(|| {
         let book = book::build(&config.plan(), progress)?;
         let guards = guards::check(

@@ -24,6 +24,56 @@ pub struct Staging {
     lock: Option<(PathBuf, File)>,
 }
 
+/// `--out`'s own lock (`.<out>.underwater-lock` beside it), held by a command from its start to its
+/// publish: a second run to the same `--out` is refused instead of silently replacing the first's
+/// book. The file is removed when the lock is let go, so a folder of nightly runs collects no lock
+/// files; a run that opened it in that instant locks the removed file, and only then can two runs
+/// to one `--out` overlap (the last one's book wins whole, as without the lock).
+pub struct OutLock {
+    file: Option<(PathBuf, File)>,
+}
+
+impl Drop for OutLock {
+    fn drop(&mut self) {
+        if let Some((path, _file)) = self.file.take() {
+            let _ = fs::remove_file(&path);
+            crate::cleanup::unregister(&path);
+        }
+    }
+}
+
+impl OutLock {
+    /// Takes `target`'s lock; an error naming the fix when another run holds it.
+    pub fn take(target: &Path) -> Result<OutLock> {
+        let (parent, name) = names(target)?;
+        Ok(OutLock {
+            file: lock_out(&parent, &name, target)?,
+        })
+    }
+}
+
+fn lock_out(parent: &Path, name: &str, target: &Path) -> Result<Option<(PathBuf, File)>> {
+    use rustix::fs::{flock, FlockOperation};
+    let path = parent.join(format!(".{name}.underwater-lock"));
+    let Ok(file) = File::create(&path) else {
+        return Ok(None); // a missing or read-only parent fails later, with its own message
+    };
+    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {
+            // An interrupted run removes it too.
+            crate::cleanup::register(&path);
+            Ok(Some((path, file)))
+        }
+        Err(rustix::io::Errno::WOULDBLOCK) => bail!(
+            "another underwater run is writing --out {} (it holds {}). Fix: wait for it to finish, \
+             or name another --out",
+            target.display(),
+            path.display()
+        ),
+        Err(_) => Ok(None), // a filesystem without flock: as before, the last run wins
+    }
+}
+
 /// The lock file of the staging directory or backup named `staging` (`<staging>.previous` shares it).
 fn lock_path(staging: &Path) -> PathBuf {
     let mut name = staging.as_os_str().to_os_string();
