@@ -305,11 +305,7 @@ fn run_command(cmd: RunCmd) -> Result<(), Error> {
         .or(cmd.inputs.tape_file)
         .expect("clap requires --loans or a tape file");
     let (loans, valuations) = from_stdin(loans, cmd.inputs.valuations, &mut spooled)?;
-    // The tape's period is its own default as_of; read before the config is built.
-    let tape_period = match cmd.inputs.tape {
-        Some(_) => crate::input::tape::peek_period(&loans)?,
-        None => None,
-    };
+    let tape_period = tape_period(cmd.inputs.tape, &loans)?;
     let config = Config::build(RunArgs {
         loans,
         valuations,
@@ -342,10 +338,7 @@ fn query_command(cmd: QueryCmd) -> Result<(), Error> {
         (false, _) => Source::Runs(crate::commands::query::expand_runs(&cmd.run)?),
         (true, Some(loans)) => {
             let (loans, valuations) = from_stdin(loans, cmd.valuations, &mut spooled)?;
-            let tape_period = match cmd.tape {
-                Some(_) => crate::input::tape::peek_period(&loans)?,
-                None => None,
-            };
+            let tape_period = tape_period(cmd.tape, &loans)?;
             Source::Inputs(Box::new(Config::build(RunArgs {
                 loans,
                 valuations,
@@ -415,6 +408,18 @@ fn generate_command(cmd: GenerateCmd) -> Result<(), Error> {
         .map_err(|e| OutputError(e).into())
 }
 
+/// A tape's reporting period (its own default as_of), read before the config is built; `None` for
+/// underwater's own loans file.
+fn tape_period(
+    tape: Option<crate::input::tape::Tape>,
+    loans: &std::path::Path,
+) -> Result<Option<crate::date::Date>, Error> {
+    match tape {
+        Some(_) => Ok(crate::input::tape::peek_period(loans)?),
+        None => Ok(None),
+    }
+}
+
 /// The run's config and the backtest's own arguments, from `backtest`'s (and `calibrate`'s) flags.
 fn backtest_config(cmd: BacktestCmd) -> Result<(Config, commands::backtest::BacktestArgs), Error> {
     let loans = cmd
@@ -422,10 +427,7 @@ fn backtest_config(cmd: BacktestCmd) -> Result<(Config, commands::backtest::Back
         .loans
         .or(cmd.inputs.tape_file)
         .expect("clap requires --loans or a tape file");
-    let tape_period = match cmd.inputs.tape {
-        Some(_) => crate::input::tape::peek_period(&loans)?,
-        None => None,
-    };
+    let tape_period = tape_period(cmd.inputs.tape, &loans)?;
     let config = Config::build(RunArgs {
         loans,
         valuations: cmd.inputs.valuations,

@@ -9,6 +9,25 @@ fn query(s: &Sandbox, args: &[&str]) -> Output {
     s.run(&[&["query", "-q"][..], args].concat())
 }
 
+/// A small book run as of 2024-06-30 into `out`: loans with LOAN_HEADER's columns (and `extra`
+/// ones), their rows, and valuation rows (`vin,valuation_date,value`).
+fn small_book(s: &Sandbox, extra: &str, loans: &str, valuations: &str) {
+    s.write("loans.csv", &format!("{LOAN_HEADER}{extra}\n{loans}"));
+    s.write(
+        "valuations.csv",
+        &format!("vin,valuation_date,value\n{valuations}"),
+    );
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+}
+
+/// The one reject of the run in `out`: (line, field, reason).
+fn the_reject(s: &Sandbox) -> (String, String, String) {
+    let rejects = read_csv(&s.path("out/rejects.csv"));
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    let r = &rejects[0];
+    (r["line"].clone(), r["field"].clone(), r["reason"].clone())
+}
+
 /// The rows of summary_scenarios.csv's TOTAL lines: (scenario, underwater accounts, negative equity).
 fn scenario_totals(s: &Sandbox, out: &str) -> Vec<(String, String, String)> {
     read_csv(&s.path(&format!("{out}/summary_scenarios.csv")))
@@ -27,25 +46,14 @@ fn scenario_totals(s: &Sandbox, out: &str) -> Vec<(String, String, String)> {
 #[test]
 fn regression_a_value_below_half_a_cent_is_rejected_not_counted_in_the_base_only() {
     let s = Sandbox::new();
-    s.write(
-        "loans.csv",
-        &format!(
-            "{LOAN_HEADER}\n\
-             TINY,VINTINY,2022-01-15,20000,60,10000.00,0\n\
-             UW,VINUW,2022-01-15,20000,60,12000.00,0\n"
-        ),
+    small_book(
+        &s,
+        "",
+        "TINY,VINTINY,2022-01-15,20000,60,10000.00,0\nUW,VINUW,2022-01-15,20000,60,12000.00,0\n",
+        "VINTINY,2024-06-01,0.004\nVINUW,2024-06-01,10000\n",
     );
-    s.write(
-        "valuations.csv",
-        "vin,valuation_date,value\nVINTINY,2024-06-01,0.004\nVINUW,2024-06-01,10000\n",
-    );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
-    let rejects = read_csv(&s.path("out/rejects.csv"));
-    assert_eq!(rejects.len(), 1, "{rejects:?}");
-    assert_eq!(
-        (rejects[0]["line"].as_str(), rejects[0]["field"].as_str()),
-        ("2", "value")
-    );
+    let (line, field, _) = the_reject(&s);
+    assert_eq!((line.as_str(), field.as_str()), ("2", "value"));
     // Base and every scenario agree on who has a value: UW alone is underwater, by 2,000.00 in the
     // base and in recovery_moderate (which does not touch values).
     let totals = scenario_totals(&s, "out");
@@ -319,39 +327,26 @@ fn regression_a_where_of_5000_ors_is_refused_with_exit_2_not_a_stack_overflow() 
 #[test]
 fn regression_days_past_due_beyond_any_count_is_out_of_range_not_not_a_number() {
     let s = Sandbox::new();
-    s.write(
-        "loans.csv",
-        &format!("{LOAN_HEADER}\nBIG,V1,2022-01-15,20000,60,10000.00,9223372036854775807\n"),
+    small_book(
+        &s,
+        "",
+        "BIG,V1,2022-01-15,20000,60,10000.00,9223372036854775807\n",
+        "V1,2024-06-01,9000\n",
     );
-    s.write(
-        "valuations.csv",
-        "vin,valuation_date,value\nV1,2024-06-01,9000\n",
-    );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
-    let rejects = read_csv(&s.path("out/rejects.csv"));
-    assert_eq!(rejects[0]["field"], "days_past_due");
-    assert!(
-        rejects[0]["reason"].starts_with("out of range"),
-        "{rejects:?}"
-    );
+    let (_, field, reason) = the_reject(&s);
+    assert_eq!(field, "days_past_due");
+    assert!(reason.starts_with("out of range"), "{reason}");
 }
 
 #[test]
 fn regression_a_state_named_total_gives_one_total_row_in_query_by() {
     let s = Sandbox::new();
-    s.write(
-        "loans.csv",
-        &format!(
-            "{LOAN_HEADER},state\n\
-             A1,V1,2022-01-15,20000,60,10000.00,0,TOTAL\n\
-             A2,V2,2022-01-15,20000,60,11000.00,0,TX\n"
-        ),
+    small_book(
+        &s,
+        ",state",
+        "A1,V1,2022-01-15,20000,60,10000.00,0,TOTAL\nA2,V2,2022-01-15,20000,60,11000.00,0,TX\n",
+        "V1,2024-06-01,9000\nV2,2024-06-01,10000\n",
     );
-    s.write(
-        "valuations.csv",
-        "vin,valuation_date,value\nV1,2024-06-01,9000\nV2,2024-06-01,10000\n",
-    );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
     let out = query(&s, &["--run", "out", "--by", "state", "--format", "csv"]);
     assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -567,26 +562,15 @@ fn regression_run_off_months_past_9999_are_refused_not_dated_as_of() {
 #[test]
 fn regression_a_loan_originated_after_as_of_is_rejected_not_valued_at_full_price() {
     let s = Sandbox::new();
-    s.write(
-        "loans.csv",
-        &format!(
-            "{LOAN_HEADER}\n\
-             LATER,V1,2024-07-15,20000,60,20000.00,0\n\
-             NOW,V2,2024-06-30,20000,60,20000.00,0\n"
-        ),
+    small_book(
+        &s,
+        "",
+        "LATER,V1,2024-07-15,20000,60,20000.00,0\nNOW,V2,2024-06-30,20000,60,20000.00,0\n",
+        "V1,2024-06-01,21000\nV2,2024-06-01,21000\n",
     );
-    s.write(
-        "valuations.csv",
-        "vin,valuation_date,value\nV1,2024-06-01,21000\nV2,2024-06-01,21000\n",
-    );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
-    let rejects = read_csv(&s.path("out/rejects.csv"));
-    assert_eq!(rejects.len(), 1, "{rejects:?}");
-    assert_eq!(
-        (rejects[0]["line"].as_str(), rejects[0]["field"].as_str()),
-        ("2", "origination_date")
-    );
-    assert!(rejects[0]["reason"].contains("after as_of 2024-06-30"));
+    let (line, field, reason) = the_reject(&s);
+    assert_eq!((line.as_str(), field.as_str()), ("2", "origination_date"));
+    assert!(reason.contains("after as_of 2024-06-30"), "{reason}");
     assert_eq!(s.summary("out")["portfolio"]["accounts"], 1);
 }
 

@@ -41,15 +41,13 @@ pub struct LoanFacts<'a> {
     pub value: Option<Decimal>,
 }
 
+/// The default model, whose pd table is the generator's truth (read once, not per loan).
+static DEFAULT_MODEL: std::sync::LazyLock<crate::book::model::Model> =
+    std::sync::LazyLock::new(crate::book::model::Model::default);
+
 /// The probability of default of the default model, for `days` past due.
 fn pd(days: u32) -> f64 {
-    match days {
-        0 => 0.02,
-        1..=29 => 0.05,
-        30..=59 => 0.15,
-        60..=89 => 0.35,
-        _ => 0.65,
-    }
+    f64::try_from(DEFAULT_MODEL.pd_for(days)).unwrap_or(0.0)
 }
 
 /// Appends one loan's records; `unit` and `below` draw from the loan's own outcome stream.
