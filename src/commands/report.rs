@@ -21,7 +21,7 @@ pub fn report(run: &Path, out: Option<&Path>) -> Result<PathBuf, Error> {
         .with_context(|| format!("cannot create {}", out.display()))
         .map_err(OutputError)?;
     for (name, bytes) in [("report.html", html.as_bytes()), ("report.xlsx", &xlsx[..])] {
-        crate::output::staging::write_file(&out.join(name), bytes).map_err(OutputError)?;
+        crate::output::single_file::write_file(&out.join(name), bytes).map_err(OutputError)?;
     }
     Ok(out)
 }

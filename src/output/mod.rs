@@ -13,6 +13,7 @@ pub mod calibration_files;
 pub mod parquet;
 pub mod report_html;
 pub mod report_xlsx;
+pub mod single_file;
 pub mod staging;
 pub mod summary_json;
 pub mod tables;

@@ -195,7 +195,7 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
     let bytes = render::render(answer, args.format).map_err(internal)?;
     match &args.output {
         Some(path) => {
-            use crate::output::staging::{refuse_run_file, write_file};
+            use crate::output::single_file::{refuse_run_file, write_file};
             refuse_run_file(path)
                 .and_then(|()| write_file(path, &bytes))
                 .map_err(|e| OutputError(e).into())
