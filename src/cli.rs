@@ -299,14 +299,25 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
 /// `underwater run`: the config from the flags, the run, the summary on stdout.
 fn run_command(cmd: RunCmd) -> Result<(), Error> {
     let mut spooled = Vec::new();
+    let config = run_config(cmd, &mut spooled)?;
+    let outcome = commands::run::run(&config, Progress::new(config.quiet))?;
+    match config.quiet {
+        true => Ok(()),
+        false => commands::print(outcome.summary.as_bytes()),
+    }
+}
+
+/// The run's config from `run`'s flags (standard input spooled into `spooled`, which must outlive the
+/// run).
+pub fn run_config(cmd: RunCmd, spooled: &mut Vec<tempfile::TempPath>) -> Result<Config, Error> {
     let loans = cmd
         .inputs
         .loans
         .or(cmd.inputs.tape_file)
         .expect("clap requires --loans or a tape file");
-    let (loans, valuations) = from_stdin(loans, cmd.inputs.valuations, &mut spooled)?;
+    let (loans, valuations) = from_stdin(loans, cmd.inputs.valuations, spooled)?;
     let tape_period = tape_period(cmd.inputs.tape, &loans)?;
-    let config = Config::build(RunArgs {
+    Ok(Config::build(RunArgs {
         loans,
         valuations,
         tape: cmd.inputs.tape,
@@ -322,22 +333,30 @@ fn run_command(cmd: RunCmd) -> Result<(), Error> {
         fail_on_stale: cmd.fail_on_stale,
         no_outlook: cmd.no_outlook,
         previous: cmd.previous,
-    })?;
-    let outcome = commands::run::run(&config, Progress::new(config.quiet))?;
-    match config.quiet {
-        true => Ok(()),
-        false => commands::print(outcome.summary.as_bytes()),
-    }
+    })?)
 }
 
 /// `underwater query`: the source (finished runs or raw inputs), the format, the answer.
 fn query_command(cmd: QueryCmd) -> Result<(), Error> {
     let mut spooled = Vec::new();
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let quiet = cmd.quiet;
+    let args = query_args(cmd, terminal, &mut spooled)?;
+    crate::commands::query::query(args, Progress::new(quiet))
+}
+
+/// The query's arguments from `query`'s flags: `terminal` says whether stdout is one (the default
+/// format); standard input is spooled into `spooled`, which must outlive the query.
+pub fn query_args(
+    cmd: QueryCmd,
+    terminal: bool,
+    spooled: &mut Vec<tempfile::TempPath>,
+) -> Result<crate::commands::query::QueryArgs, Error> {
     use crate::commands::query::{QueryArgs, Source};
     let source = match (cmd.run.is_empty(), cmd.loans) {
         (false, _) => Source::Runs(crate::commands::query::expand_runs(&cmd.run)?),
         (true, Some(loans)) => {
-            let (loans, valuations) = from_stdin(loans, cmd.valuations, &mut spooled)?;
+            let (loans, valuations) = from_stdin(loans, cmd.valuations, spooled)?;
             let tape_period = tape_period(cmd.tape, &loans)?;
             Source::Inputs(Box::new(Config::build(RunArgs {
                 loans,
@@ -360,22 +379,17 @@ fn query_command(cmd: QueryCmd) -> Result<(), Error> {
         }
         (true, None) => unreachable!("clap requires --run or --loans"),
     };
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let (output, format) = crate::commands::query::output_format(cmd.output, cmd.format, terminal)?;
-    let quiet = cmd.quiet;
-    crate::commands::query::query(
-        QueryArgs {
-            source,
-            sql: cmd.sql,
-            filter: cmd.filter,
-            by: cmd.by,
-            top: cmd.top,
-            order_by: cmd.order_by,
-            format,
-            output,
-        },
-        Progress::new(quiet),
-    )
+    Ok(QueryArgs {
+        source,
+        sql: cmd.sql,
+        filter: cmd.filter,
+        by: cmd.by,
+        top: cmd.top,
+        order_by: cmd.order_by,
+        format,
+        output,
+    })
 }
 
 /// `underwater generate`: the flags checked, the book written.

@@ -223,7 +223,7 @@ pub enum QueryError {
 pub struct OutputError(#[from] pub anyhow::Error);
 
 /// A nightly guard rail that failed the run.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum GuardError {
     #[error("{rejected} of {read} {input} rows were rejected, above --max-reject-rate {max}")]
     RejectRate {

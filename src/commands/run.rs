@@ -14,40 +14,81 @@ pub struct Outcome {
     pub summary: String,
 }
 
+/// A book computed and checked against the guard rails, not yet published.
+pub struct Computed {
+    /// Shared, so the Python package can hand its frames over while the run object lives.
+    pub book: std::sync::Arc<book::Book>,
+    pub guards: guards::Guards,
+    /// When the run started (summary.json's manifest gives it).
+    pub started: SystemTime,
+}
+
 /// Runs the whole job on `config`'s thread pool and writes the outputs.
 pub fn run(config: &Config, progress: Progress) -> Result<Outcome, Error> {
     let started = SystemTime::now();
     refuse_unsafe_out(config)?;
     let _lock = output::staging::OutLock::take(&config.out).map_err(OutputError)?;
     super::thread_pool(config.threads)?.install(|| {
-        let book = book::build(&config.plan(), progress)?;
-        let guards = guards::check(
-            &book,
-            config.max_reject_rate,
-            config.fail_on_stale,
-            config.as_of,
-        );
-        let stage = progress.spinner("write");
-        let written = output::publish(config, &book, &guards, started)?;
-        stage.finish(&format!("outputs in {}", written.display()));
-        if let Some(failure) = guards.failure {
-            return Err(Error::Guard {
-                failure,
-                out: config.out.clone(),
-                report: written,
-            });
-        }
+        let computed = compute_in_pool(config, progress, started)?;
+        write_in_pool(config, &computed, progress)?;
         let summary = terminal::terminal_summary(
-            &book,
-            &guards.ages,
+            &computed.book,
+            &computed.guards.ages,
             &config.as_of.to_string(),
             &config.out.display().to_string(),
         );
         // Freeing a book of millions of small allocations takes most of a second; the outputs are
         // committed, so let a thread do it while the caller carries on (the process usually just exits).
-        std::thread::spawn(move || drop(book));
+        std::thread::spawn(move || drop(computed));
         Ok(Outcome { summary })
     })
+}
+
+/// Builds the book and checks the guard rails on `config`'s thread pool, writing nothing.
+pub fn compute(config: &Config, progress: Progress) -> Result<Computed, Error> {
+    let started = SystemTime::now();
+    super::thread_pool(config.threads)?.install(|| compute_in_pool(config, progress, started))
+}
+
+/// Publishes a computed book to `config.out` as `run` does (the same checks of the target and lock
+/// first); a failed guard rail is the same error as `run`'s, after its report is written.
+pub fn publish(config: &Config, computed: &Computed, progress: Progress) -> Result<(), Error> {
+    refuse_unsafe_out(config)?;
+    let _lock = output::staging::OutLock::take(&config.out).map_err(OutputError)?;
+    super::thread_pool(config.threads)?.install(|| write_in_pool(config, computed, progress))
+}
+
+fn compute_in_pool(
+    config: &Config,
+    progress: Progress,
+    started: SystemTime,
+) -> Result<Computed, Error> {
+    let book = book::build(&config.plan(), progress)?;
+    let guards = guards::check(
+        &book,
+        config.max_reject_rate,
+        config.fail_on_stale,
+        config.as_of,
+    );
+    Ok(Computed {
+        book: std::sync::Arc::new(book),
+        guards,
+        started,
+    })
+}
+
+fn write_in_pool(config: &Config, computed: &Computed, progress: Progress) -> Result<(), Error> {
+    let stage = progress.spinner("write");
+    let written = output::publish(config, &computed.book, &computed.guards, computed.started)?;
+    stage.finish(&format!("outputs in {}", written.display()));
+    match computed.guards.failure.clone() {
+        Some(failure) => Err(Error::Guard {
+            failure,
+            out: config.out.clone(),
+            report: written,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Refuses an `--out` that would replace or contain an input (the config and price index included),

@@ -45,73 +45,71 @@ pub fn publish(
         false => staging::failed_dir(&config.out),
     };
     let staging = Staging::new(&target)?;
-    let mut outputs = Vec::new();
-    match config.format {
-        _ if !book_published => {}
-        Format::Csv => {
-            let name = "accounts.csv";
+    let accounts = accounts_name(config, guards);
+    match accounts {
+        None => {}
+        Some(name @ "accounts.csv") => {
             let file = accounts_csv::write_accounts_csv(book, staging.create(name)?)?;
             staging.finish_file(name, file)?;
-            outputs.push(name.to_string());
         }
-        Format::Parquet => {
-            let name = "accounts.parquet";
+        Some(name) => {
             let file = parquet::write_accounts(book, staging.create(name)?)
                 .context("cannot write accounts.parquet (disk full?)")?;
             staging.finish_file(name, file)?;
-            outputs.push(name.to_string());
         }
     }
-    let mut write = |name: String, bytes: &[u8]| -> anyhow::Result<()> {
-        staging.write(&name, bytes)?;
-        outputs.push(name);
-        Ok(())
-    };
-    write(
-        "rejects.csv".into(),
-        &tables::rejects_csv(&book.rejects, &config.input_names()),
-    )?;
+    for file in files(config, book, guards, started, accounts)? {
+        staging.write(&file.name, &file.bytes)?;
+    }
+    staging.commit()?;
     if book_published {
-        let s = &book.summaries;
-        write(
-            "summary_by_ltv_bucket.csv".into(),
-            &tables::table_csv(&s.ltv, false),
-        )?;
-        write(
-            "summary_ltv_migration.csv".into(),
-            &tables::migration_csv(&s.migration),
-        )?;
-        if !s.scenarios.is_empty() {
-            write(
-                "summary_scenarios.csv".into(),
-                &tables::scenarios_csv(&s.ltv, &s.scenarios),
-            )?;
-        }
-        if let Some(c) = &s.changes {
-            write(
-                "summary_changes_ltv.csv".into(),
-                &tables::changes_ltv_csv(c),
-            )?;
-            write(
-                "summary_changes_delinquency.csv".into(),
-                &tables::changes_delinquency_csv(c),
-            )?;
-            write(
-                "summary_changes_bridge.csv".into(),
-                &tables::changes_bridge_csv(c),
-            )?;
-        }
-        if let Some(runoff) = &s.runoff {
-            write(
-                "summary_runoff.csv".into(),
-                &tables::runoff_csv(runoff, book.as_of),
-            )?;
-        }
-        for table in &s.segments {
-            let name = format!("summary_by_{}.csv", segment_file_part(&table.dimension));
-            write(name, &tables::table_csv(table, true))?;
+        staging::remove_failed_report(&config.out);
+    }
+    Ok(target)
+}
+
+/// The per-account file a run writes: none when a guard rail failed.
+pub fn accounts_name(config: &Config, guards: &Guards) -> Option<&'static str> {
+    match (guards.failure.is_none(), config.format) {
+        (false, _) => None,
+        (true, Format::Csv) => Some("accounts.csv"),
+        (true, Format::Parquet) => Some("accounts.parquet"),
+    }
+}
+
+/// One output file's name and bytes.
+pub struct OutputFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl OutputFile {
+    fn new(name: impl Into<String>, bytes: Vec<u8>) -> OutputFile {
+        OutputFile {
+            name: name.into(),
+            bytes,
         }
     }
+}
+
+/// Every output of a run but the per-account file (`accounts`, which summary.json lists first), as
+/// bytes in the order summary.json lists them: what [`publish`] writes, and what the Python package
+/// returns without writing anything.
+pub fn files(
+    config: &Config,
+    book: &Book,
+    guards: &Guards,
+    started: SystemTime,
+    accounts: Option<&str>,
+) -> Result<Vec<OutputFile>, OutputError> {
+    let book_published = guards.failure.is_none();
+    let rejects = tables::rejects_csv(&book.rejects, &config.input_names());
+    let mut files = vec![OutputFile::new("rejects.csv", rejects)];
+    if book_published {
+        files.extend(table_files(book));
+    }
+    let mut outputs: Vec<String> = accounts.map(String::from).into_iter().collect();
+    outputs.extend(files.iter().map(|f| f.name.clone()));
     if book_published {
         outputs.extend(["report.html".into(), "report.xlsx".into()]);
     }
@@ -119,17 +117,54 @@ pub fn publish(
     let summary = Summary::new(config, book, guards, started, outputs);
     if book_published {
         // The reports are summary.json for people: built from it, so they cannot say anything else.
-        staging.write("report.html", report_html::report_html(&summary).as_bytes())?;
+        let html = report_html::report_html(&summary).into_bytes();
         let workbook = report_xlsx::report_xlsx(&summary).context("cannot build report.xlsx")?;
-        staging.write("report.xlsx", &workbook)?;
+        files.push(OutputFile::new("report.html", html));
+        files.push(OutputFile::new("report.xlsx", workbook));
     }
-    staging.write(
-        "summary.json",
-        &summary.to_bytes().map_err(anyhow::Error::from)?,
-    )?;
-    staging.commit()?;
-    if book_published {
-        staging::remove_failed_report(&config.out);
+    let json = summary.to_bytes().map_err(anyhow::Error::from)?;
+    files.push(OutputFile::new("summary.json", json));
+    Ok(files)
+}
+
+/// The summary tables of a published book, in the order summary.json lists them.
+fn table_files(book: &Book) -> Vec<OutputFile> {
+    let s = &book.summaries;
+    let mut files = vec![
+        OutputFile::new(
+            "summary_by_ltv_bucket.csv",
+            tables::table_csv(&s.ltv, false),
+        ),
+        OutputFile::new(
+            "summary_ltv_migration.csv",
+            tables::migration_csv(&s.migration),
+        ),
+    ];
+    if !s.scenarios.is_empty() {
+        let bytes = tables::scenarios_csv(&s.ltv, &s.scenarios);
+        files.push(OutputFile::new("summary_scenarios.csv", bytes));
     }
-    Ok(target)
+    if let Some(c) = &s.changes {
+        files.push(OutputFile::new(
+            "summary_changes_ltv.csv",
+            tables::changes_ltv_csv(c),
+        ));
+        files.push(OutputFile::new(
+            "summary_changes_delinquency.csv",
+            tables::changes_delinquency_csv(c),
+        ));
+        files.push(OutputFile::new(
+            "summary_changes_bridge.csv",
+            tables::changes_bridge_csv(c),
+        ));
+    }
+    if let Some(runoff) = &s.runoff {
+        let bytes = tables::runoff_csv(runoff, book.as_of);
+        files.push(OutputFile::new("summary_runoff.csv", bytes));
+    }
+    for table in &s.segments {
+        let name = format!("summary_by_{}.csv", segment_file_part(&table.dimension));
+        files.push(OutputFile::new(name, tables::table_csv(table, true)));
+    }
+    files
 }

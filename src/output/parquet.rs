@@ -287,6 +287,36 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<File> {
     Ok(direct.into_file()?)
 }
 
+/// The accounts of a book as frames of a row group each, in output order, every decimal at precision 38
+/// (the cells of the per-account file, as `query`'s `accounts` table types them): what the Python
+/// package hands over, one group at a time so a book is never held twice.
+pub struct AccountsFrames {
+    book: std::sync::Arc<Book>,
+    settled: Settled,
+    groups: std::vec::IntoIter<std::ops::Range<usize>>,
+}
+
+impl AccountsFrames {
+    pub fn new(book: std::sync::Arc<Book>) -> PolarsResult<AccountsFrames> {
+        let settled = Settled::of(&book, false)?;
+        let groups = row_groups(book.loans.len()).into_iter();
+        Ok(AccountsFrames {
+            book,
+            settled,
+            groups,
+        })
+    }
+}
+
+impl Iterator for AccountsFrames {
+    type Item = PolarsResult<DataFrame>;
+
+    fn next(&mut self) -> Option<PolarsResult<DataFrame>> {
+        let group = self.groups.next()?;
+        Some(Frames::all(&self.book, &self.settled).frame(group))
+    }
+}
+
 /// The row groups of a book of `n` accounts, in output order: 2^17 accounts each (the last has the
 /// rest; an empty book has one, empty). Against polars' default of 512² (three groups of 333,333 at
 /// 1M), the writer overlaps the building of eight groups instead of three, and holds less: on the 1M

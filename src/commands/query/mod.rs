@@ -19,7 +19,7 @@ mod runs;
 mod sql;
 
 pub use args::{QueryArgs, QueryFormat, Source};
-pub use runs::{expand_runs, run_summary};
+pub use runs::{expand_runs, read_csv_frame, read_run, run_summary};
 
 use crate::book;
 use crate::error::{Error, InputError, OutputError, QueryError};
@@ -74,7 +74,22 @@ pub fn output_format(
 
 /// Runs a query and writes its answer (stdout or `-o FILE`).
 pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
-    let sql = build_sql(&args)?;
+    let answer = answer(&args, progress)?;
+    let bytes = render::render(answer, args.format).map_err(internal)?;
+    match &args.output {
+        Some(path) => {
+            use crate::output::single_file::{refuse_run_file, write_file};
+            refuse_run_file(path)
+                .and_then(|()| write_file(path, &bytes))
+                .map_err(|e| OutputError(e).into())
+        }
+        None => super::print(&bytes),
+    }
+}
+
+/// A query's answer as a frame (what `query` renders; the Python package returns it as it is).
+pub fn answer(args: &QueryArgs, progress: Progress) -> Result<DataFrame, Error> {
+    let sql = build_sql(args)?;
     let ctx = SQLContext::new();
     let (accounts, bands) = match &args.source {
         Source::Runs(dirs) => {
@@ -184,23 +199,13 @@ pub fn query(args: QueryArgs, progress: Progress) -> Result<(), Error> {
             .collect(),
         ordered: natural_orders(bands),
     };
-    check_columns(&args, &scope.columns)?;
+    check_columns(args, &scope.columns)?;
     ctx.register("accounts", accounts);
     let mut ctx = ctx;
     let answer = run_sql(&mut ctx, &sql, &scope)?;
-    let answer = match (&args.by[..], args.sql.is_none()) {
-        (by, true) if !by.is_empty() => with_total(&mut ctx, &args, answer, &scope)?,
-        _ => answer,
-    };
-    let bytes = render::render(answer, args.format).map_err(internal)?;
-    match &args.output {
-        Some(path) => {
-            use crate::output::single_file::{refuse_run_file, write_file};
-            refuse_run_file(path)
-                .and_then(|()| write_file(path, &bytes))
-                .map_err(|e| OutputError(e).into())
-        }
-        None => super::print(&bytes),
+    match (&args.by[..], args.sql.is_none()) {
+        (by, true) if !by.is_empty() => with_total(&mut ctx, args, answer, &scope),
+        _ => Ok(answer),
     }
 }
 

@@ -241,7 +241,7 @@ pub fn run_summary(dir: &Path) -> Result<Summary, Error> {
 
 /// Reads a run directory's accounts, after checking it is one this version can read; with the run's
 /// LTV band labels and its as_of.
-pub(super) fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
+pub fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
     let not_a_run = |problem: String| QueryError::NotARun {
         dir: dir.to_path_buf(),
         problem,
@@ -302,8 +302,16 @@ pub(super) fn widen_decimals(mut df: DataFrame) -> PolarsResult<DataFrame> {
 
 /// accounts.csv as the same typed frame as accounts.parquet: money and ratios as exact decimals.
 pub(super) fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
-    let mut rdr = csv::Reader::from_path(path)
+    let file = std::fs::File::open(path)
         .map_err(|e| format!("cannot read accounts.csv or accounts.parquet ({e})"))?;
+    read_csv_frame(file, "accounts.csv")
+}
+
+/// One of underwater's own CSV files (`what` in messages) as a typed frame: text as it went in (the
+/// formula neutralization undone), money at 2 places and ratios at 4 as `Decimal(38, _)`, ids, VINs and
+/// labels as text, and any other column as the narrowest exact type its values allow.
+pub fn read_csv_frame(input: impl std::io::Read, what: &str) -> Result<DataFrame, String> {
+    let mut rdr = csv::Reader::from_reader(input);
     let names: Vec<String> = rdr
         .headers()
         .map_err(|e| e.to_string())?
@@ -312,7 +320,7 @@ pub(super) fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
         .collect();
     let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
     for record in rdr.records() {
-        let record = record.map_err(|e| format!("accounts.csv: {e}"))?;
+        let record = record.map_err(|e| format!("{what}: {e}"))?;
         for (col, field) in values.iter_mut().zip(record.iter()) {
             // Text as it went in: accounts.csv neutralized it against formulas (numbers never start
             // with a quote, so every cell goes through the same rule).
@@ -348,7 +356,7 @@ pub(super) fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
             let vals: Vec<Option<&str>> = vals.iter().map(|v| v.as_deref()).collect();
             crate::output::parquet::typed_column(name, &vals)
         };
-        columns.push(column.map_err(|e| format!("accounts.csv column {name}: {e}"))?);
+        columns.push(column.map_err(|e| format!("{what} column {name}: {e}"))?);
     }
     DataFrame::new(n, columns).map_err(|e| e.to_string())
 }

@@ -1,0 +1,213 @@
+//! `underwater._native`: the Python package's native part, as thin as `main`. Each function takes the
+//! CLI's own flags (the Python layer turns keyword arguments into them), parses them with the CLI's
+//! parser, calls the library the CLI calls and hands the results over: frames as Arrow streams
+//! ([`frames`]), files as bytes, errors as the exception class of the CLI's exit code. No figure is
+//! computed here or in Python.
+
+mod frames;
+
+use frames::Frames;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::path::PathBuf;
+use std::sync::Arc;
+use underwater::cli::{Cli, Command};
+use underwater::commands;
+use underwater::config::Config;
+use underwater::error::Error;
+use underwater::progress::Progress;
+
+// As in the CLI: loading a book makes millions of small allocations, several times cheaper in mimalloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The exception of `underwater.errors` for a CLI exit code, with the CLI's message.
+fn exception(py: Python<'_>, code: u8, message: String) -> PyErr {
+    let class = match code {
+        underwater::error::EXIT_USAGE => "ConfigError",
+        underwater::error::EXIT_INPUT => "InputError",
+        underwater::error::EXIT_OUTPUT => "OutputError",
+        underwater::error::EXIT_REJECT_RATE => "RejectRateError",
+        underwater::error::EXIT_STALE => "StaleError",
+        _ => "InternalError",
+    };
+    match py
+        .import("underwater.errors")
+        .and_then(|m| m.getattr(class))
+    {
+        Ok(class) => PyErr::from_value(class.call1((message,)).unwrap_or(class)),
+        Err(e) => e,
+    }
+}
+
+fn error(py: Python<'_>, e: Error) -> PyErr {
+    exception(py, e.exit_code(), e.to_string())
+}
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> PyErr {
+    Python::attach(|py| exception(py, underwater::error::EXIT_INTERNAL, format!("{e}")))
+}
+
+/// Runs `f` without the GIL; a panic (a bug whatever the input) becomes `InternalError`, never a crash
+/// of the interpreter.
+fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
+    let result = py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(error(py, e)),
+        Err(_) => Err(exception(
+            py,
+            underwater::error::EXIT_INTERNAL,
+            "internal error (a bug: please report it with the call that caused it)".into(),
+        )),
+    }
+}
+
+/// The command line `underwater <command> <argv>` parsed as the CLI parses it.
+fn parse(py: Python<'_>, command: &str, argv: Vec<String>) -> PyResult<Command> {
+    let line = ["underwater".to_string(), command.to_string()]
+        .into_iter()
+        .chain(argv);
+    <Cli as clap::Parser>::try_parse_from(line)
+        .map(|cli| cli.command)
+        .map_err(|e| exception(py, underwater::error::EXIT_USAGE, e.to_string()))
+}
+
+/// A computed run: the book and its guard rails, published only when asked.
+#[pyclass(module = "underwater._native", frozen)]
+struct Run {
+    config: Config,
+    computed: Arc<commands::run::Computed>,
+}
+
+/// `underwater run` with the CLI's flags (`--out` names where `write` publishes by default), computed
+/// and not written.
+#[pyfunction]
+fn run(py: Python<'_>, argv: Vec<String>, progress: bool) -> PyResult<Run> {
+    let Command::Run(cmd) = parse(py, "run", argv)? else {
+        return Err(internal("not a run command"));
+    };
+    let (config, computed) = detached(py, move || {
+        let mut spooled = Vec::new();
+        let config = underwater::cli::run_config(cmd, &mut spooled)?;
+        let computed = commands::run::compute(&config, Progress::new(!progress))?;
+        Ok((config, computed))
+    })?;
+    Ok(Run {
+        config,
+        computed: Arc::new(computed),
+    })
+}
+
+#[pymethods]
+impl Run {
+    /// The per-account figures, a frame per row group.
+    fn accounts(&self) -> PyResult<Frames> {
+        let book = self.computed.book.clone();
+        let frames = underwater::output::parquet::AccountsFrames::new(book).map_err(internal)?;
+        Ok(Frames::new(frames))
+    }
+
+    /// Every other output (rejects.csv, the summary tables, report.html, report.xlsx, summary.json) as
+    /// `(name, bytes)`, exactly as `run` writes them.
+    fn files<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyBytes>)>> {
+        let c = &self.computed;
+        let accounts = underwater::output::accounts_name(&self.config, &c.guards);
+        let files = detached(py, || {
+            underwater::output::files(&self.config, &c.book, &c.guards, c.started, accounts)
+                .map_err(Error::from)
+        })?;
+        Ok(files
+            .into_iter()
+            .map(|f| (f.name, PyBytes::new(py, &f.bytes)))
+            .collect())
+    }
+
+    /// Raises the guard rail's exception when one failed (nothing was written).
+    fn check(&self, py: Python<'_>) -> PyResult<()> {
+        match &self.computed.guards.failure {
+            None => Ok(()),
+            Some(failure) => Err(exception(
+                py,
+                failure.exit_code(),
+                format!("{failure}; nothing was written"),
+            )),
+        }
+    }
+
+    /// Publishes the run to `out` (`run`'s `--out` when None) as `run` does: atomically, the same
+    /// checks of the target, the same error after a failed guard rail's report.
+    #[pyo3(signature = (out=None, format=None))]
+    fn write(&self, py: Python<'_>, out: Option<PathBuf>, format: Option<&str>) -> PyResult<()> {
+        let mut config = self.config.clone();
+        if let Some(out) = out {
+            config.out = out;
+        }
+        config.format = match format {
+            None => config.format,
+            Some("csv") => underwater::config::Format::Csv,
+            Some("parquet") => underwater::config::Format::Parquet,
+            Some(other) => {
+                return Err(exception(
+                    py,
+                    underwater::error::EXIT_USAGE,
+                    format!("format {other:?} is not csv or parquet"),
+                ))
+            }
+        };
+        let computed = &self.computed;
+        detached(py, || {
+            commands::run::publish(&config, computed, Progress::new(true))
+        })
+    }
+}
+
+/// A finished run's per-account file (accounts.csv or accounts.parquet), typed as `query` reads it.
+#[pyfunction]
+fn read_accounts(py: Python<'_>, dir: PathBuf) -> PyResult<Frames> {
+    let (frame, _, _) = detached(py, || commands::query::read_run(&dir))?;
+    Ok(Frames::one(frame))
+}
+
+/// One of underwater's own CSV files (a summary table, rejects.csv) as a typed frame.
+#[pyfunction]
+fn read_table(py: Python<'_>, bytes: &[u8], name: &str) -> PyResult<Frames> {
+    let frame = commands::query::read_csv_frame(bytes, name)
+        .map_err(|e| exception(py, underwater::error::EXIT_INPUT, e))?;
+    Ok(Frames::one(frame))
+}
+
+/// `underwater query` with the CLI's flags; the answer as a frame.
+#[pyfunction]
+fn query(py: Python<'_>, argv: Vec<String>, progress: bool) -> PyResult<Frames> {
+    let Command::Query(cmd) = parse(py, "query", argv)? else {
+        return Err(internal("not a query command"));
+    };
+    let frame = detached(py, move || {
+        let mut spooled = Vec::new();
+        let args = underwater::cli::query_args(cmd, false, &mut spooled)?;
+        commands::query::answer(&args, Progress::new(!progress))
+    })?;
+    Ok(Frames::one(frame))
+}
+
+/// Any other command (`generate`, `backtest`, `calibrate`, `report`) with the CLI's flags, as the CLI
+/// runs it: its files are the result.
+#[pyfunction]
+fn execute(py: Python<'_>, command: &str, argv: Vec<String>) -> PyResult<()> {
+    let command = parse(py, command, argv)?;
+    detached(py, move || underwater::cli::execute(Cli { command }))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Frames>()?;
+    m.add_class::<Run>()?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(read_accounts, m)?)?;
+    m.add_function(wrap_pyfunction!(read_table, m)?)?;
+    m.add_function(wrap_pyfunction!(query, m)?)?;
+    m.add_function(wrap_pyfunction!(execute, m)?)?;
+    m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,298 @@
+"""The package's calls: keyword arguments into the CLI's flags, the native library called, its results
+as polars DataFrames. Nothing here computes a figure."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import pathlib
+import tempfile
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+import polars as pl
+
+from . import _native, summary as _summary
+from .errors import ConfigError
+
+PathLike = "str | os.PathLike[str]"
+
+# Files of a run that are not tables: read as bytes, never as frames.
+_NOT_TABLES = ("accounts.csv", "accounts.parquet", "summary.json", "report.html", "report.xlsx")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()[:10]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return str(value)
+
+
+def _argv(flags: Mapping[str, Any]) -> list[str]:
+    """Keyword arguments as the CLI's flags: ``as_of=...`` is ``--as-of ...``; True is a bare flag;
+    None and False are left out."""
+    argv: list[str] = []
+    for name, value in flags.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, (list, tuple)):
+            argv += [flag, ",".join(_text(v) for v in value)]
+        else:
+            argv += [flag, _text(value)]
+    return argv
+
+
+def _frame(frames: Any) -> pl.DataFrame:
+    """A native stream of frames as one polars DataFrame (the Arrow C stream interface, no copy)."""
+    return pl.DataFrame(frames)
+
+
+class _Inputs:
+    """Paths for the loans and valuations: a path as it is, a DataFrame (polars, or anything with
+    ``__arrow_c_stream__``) written as CSV to a temporary directory that lives as long as the call.
+    Rejects of a DataFrame name that CSV file and its line (row n is line n + 1)."""
+
+    def __init__(self) -> None:
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> "_Inputs":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+
+    def path(self, value: Any, name: str) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, (str, os.PathLike)):
+            return os.fspath(value)
+        frame = value.collect() if isinstance(value, pl.LazyFrame) else value
+        if not isinstance(frame, pl.DataFrame):
+            frame = pl.DataFrame(frame)
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="underwater-")
+        path = pathlib.Path(self._dir.name) / f"{name}.csv"
+        frame.write_csv(path)
+        return str(path)
+
+
+class Run:
+    """A run's results: ``accounts`` (the per-account figures), ``summary`` (summary.json typed),
+    ``tables`` (every summary table by name, e.g. ``summary_by_ltv_bucket``), ``rejects`` (rejects.csv)
+    and ``files`` (every output's bytes, reports included)."""
+
+    def __init__(self, accounts: pl.DataFrame, files: Mapping[str, bytes], native: Any = None):
+        self.accounts = accounts
+        self.files = dict(files)
+        self.summary = _summary.parse(self.files["summary.json"])
+        self.rejects = _table(self.files["rejects.csv"], "rejects.csv")
+        self.tables = {
+            name.removesuffix(".csv"): _table(data, name)
+            for name, data in self.files.items()
+            if name.endswith(".csv") and name.startswith("summary_")
+        }
+        self._native = native
+
+    def write(self, out: "str | os.PathLike[str] | None" = None, format: str | None = None) -> None:
+        """Publishes the run to ``out`` (the ``out`` given to :func:`run` when None) exactly as
+        ``underwater run --out`` does: atomically, refusing an unsafe target; ``format`` is "csv" or
+        "parquet" for the per-account file."""
+        if self._native is None:
+            raise ConfigError("this run was read from a directory: it is published already")
+        self._native.write(None if out is None else os.fspath(out), format)
+
+    def __repr__(self) -> str:
+        p = self.summary.portfolio
+        return (
+            f"<underwater.Run as_of={self.summary.manifest.as_of} accounts={p.accounts} "
+            f"negative_equity={p.negative_equity} expected_deficiency={p.expected_deficiency}>"
+        )
+
+
+def _table(data: bytes, name: str) -> pl.DataFrame:
+    return _frame(_native.read_table(data, name))
+
+
+def run(
+    loans: Any = None,
+    valuations: Any = None,
+    *,
+    as_of: "str | _dt.date | None" = None,
+    config: Any = None,
+    tape: str | None = None,
+    previous: Any = None,
+    out: Any = None,
+    format: str | None = None,
+    threads: int | None = None,
+    max_reject_rate: "Decimal | float | str | None" = None,
+    fail_on_stale: int | None = None,
+    no_outlook: bool = False,
+    progress: bool = False,
+) -> Run:
+    """``underwater run``: the book computed, returned as DataFrames, and published to ``out`` when
+    given (else nothing is written). ``loans`` and ``valuations`` are paths or DataFrames; with
+    ``tape="regab"``, ``loans`` is an SEC EX-102 loan tape. A failed guard rail raises
+    :class:`RejectRateError` or :class:`StaleError` (with ``out``, after writing ``<out>.failed``)."""
+    if loans is None:
+        raise ConfigError("run() needs loans: a path or a DataFrame")
+    with _Inputs() as inputs:
+        flags = {
+            "loans": inputs.path(loans, "loans"),
+            "valuations": inputs.path(valuations, "valuations"),
+            "tape": tape,
+            "as_of": as_of,
+            "config": config,
+            "previous": previous,
+            # The run is computed first and published by `write`: `--out` is only where it goes.
+            "out": out if out is not None else "underwater-out",
+            "format": format,
+            "threads": threads,
+            "max_reject_rate": max_reject_rate,
+            "fail_on_stale": fail_on_stale,
+            "no_outlook": no_outlook,
+            "quiet": not progress,
+        }
+        native = _native.run(_argv(flags), progress)
+    if out is not None:
+        native.write(None, None)
+    else:
+        native.check()
+    return Run(_frame(native.accounts()), dict(native.files()), native)
+
+
+def read_run(dir: "str | os.PathLike[str]") -> Run:
+    """A finished run's directory read back (accounts.csv or accounts.parquet, the tables,
+    summary.json, rejects.csv): the same cells the run wrote, nothing recomputed."""
+    path = pathlib.Path(dir)
+    accounts = _frame(_native.read_accounts(os.fspath(path)))
+    files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()
+             and not p.name.startswith(".") and p.name not in ("accounts.csv", "accounts.parquet")}
+    return Run(accounts, files)
+
+
+def query(
+    sql: str | None = None,
+    *,
+    runs: "Iterable[str | os.PathLike[str]] | str | os.PathLike[str] | None" = None,
+    by: "str | list[str] | None" = None,
+    where: str | None = None,
+    top: int | None = None,
+    order_by: str | None = None,
+    loans: Any = None,
+    valuations: Any = None,
+    as_of: "str | _dt.date | None" = None,
+    config: Any = None,
+    tape: str | None = None,
+    threads: int | None = None,
+    progress: bool = False,
+) -> pl.DataFrame:
+    """``underwater query``: SQL (or the ``by``/``where``/``top`` shorthands) over finished runs
+    (``runs``: directories or patterns like ``nightly/*``) or raw inputs; the answer as a DataFrame,
+    money as exact decimals."""
+    if isinstance(runs, (str, os.PathLike)):
+        runs = [runs]
+    with _Inputs() as inputs:
+        argv = [sql] if sql is not None else []
+        for run_dir in runs or []:
+            argv += ["--run", os.fspath(run_dir)]
+        argv += _argv({
+            "by": by, "where": where, "top": top, "order_by": order_by,
+            "loans": inputs.path(loans, "loans"), "valuations": inputs.path(valuations, "valuations"),
+            "as_of": as_of, "config": config, "tape": tape, "threads": threads, "quiet": not progress,
+        })
+        return _frame(_native.query(argv, progress))
+
+
+class Backtest:
+    """A backtest's results: ``accounts`` (backtest.csv), ``summary`` (summary.json typed), ``tables``
+    (``summary_backtest_by_pd`` and the others), ``rejects`` (outcome_rejects.csv) and ``files``."""
+
+    def __init__(self, dir: pathlib.Path):
+        self.files = {p.name: p.read_bytes() for p in sorted(dir.iterdir()) if p.is_file()}
+        self.accounts = _table(self.files["backtest.csv"], "backtest.csv")
+        self.summary = _summary.parse(self.files["summary.json"])
+        self.rejects = _table(self.files["outcome_rejects.csv"], "outcome_rejects.csv")
+        self.tables = {
+            name.removesuffix(".csv"): _table(data, name)
+            for name, data in self.files.items()
+            if name.endswith(".csv") and name.startswith("summary_")
+        }
+
+
+def _in_dir(out: Any, command: str, flags: dict[str, Any]) -> pathlib.Path:
+    """Runs a command that writes a directory, into ``out``."""
+    _native.execute(command, _argv({**flags, "out": out, "quiet": True}))
+    return pathlib.Path(out)
+
+
+def backtest(
+    loans: Any = None,
+    valuations: Any = None,
+    *,
+    outcomes: Any = None,
+    horizon: int | None = None,
+    tape: str | None = None,
+    as_of: "str | _dt.date | None" = None,
+    config: Any = None,
+    out: Any = None,
+    threads: int | None = None,
+) -> Backtest:
+    """``underwater backtest``: the book's figures against what happened (``outcomes``: loan-month
+    records; with ``tape="regab"`` a panel tape carries its own). Published to ``out`` when given."""
+    with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-bt-") as tmp:
+        flags = {"loans": inputs.path(loans, "loans"), "valuations": inputs.path(valuations, "valuations"),
+                 "outcomes": inputs.path(outcomes, "outcomes"), "horizon": horizon, "tape": tape,
+                 "as_of": as_of, "config": config, "threads": threads}
+        dir = _in_dir(out if out is not None else pathlib.Path(tmp) / "backtest", "backtest", flags)
+        return Backtest(dir)
+
+
+def calibrate(
+    loans: Any = None,
+    valuations: Any = None,
+    *,
+    outcomes: Any = None,
+    horizon: int | None = None,
+    tape: str | None = None,
+    as_of: "str | _dt.date | None" = None,
+    config: Any = None,
+    min_accounts: int | None = None,
+    out: Any = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """``underwater calibrate``: ``{"toml": calibrated.toml's text, "calibration": calibration.json
+    typed}``; published to ``out`` when given (calibrated.toml is what ``run(config=...)`` takes)."""
+    with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-cal-") as tmp:
+        flags = {"loans": inputs.path(loans, "loans"), "valuations": inputs.path(valuations, "valuations"),
+                 "outcomes": inputs.path(outcomes, "outcomes"), "horizon": horizon, "tape": tape,
+                 "as_of": as_of, "config": config, "min_accounts": min_accounts, "threads": threads}
+        dir = _in_dir(out if out is not None else pathlib.Path(tmp) / "calibration", "calibrate", flags)
+        return {
+            "toml": (dir / "calibrated.toml").read_text(),
+            "calibration": _summary.parse((dir / "calibration.json").read_bytes()),
+        }
+
+
+def generate(
+    out: "str | os.PathLike[str]",
+    loans: int,
+    *,
+    seed: int | None = None,
+    as_of: "str | _dt.date | None" = None,
+    valuations_per_loan: int | None = None,
+    dirty: bool = False,
+    months_later: int | None = None,
+    outcome_months: int | None = None,
+    threads: int | None = None,
+) -> pathlib.Path:
+    """``underwater generate``: a deterministic synthetic book (loans.csv, valuations.csv, ...) in
+    ``out``; returns ``out``."""
+    flags = {"loans": loans, "seed": seed, "as_of": as_of, "valuations_per_loan": valuations_per_loan,
+             "dirty": dirty, "months_later": months_later, "outcome_months": outcome_months,
+             "threads": threads}
+    return _in_dir(out, "generate", flags)
