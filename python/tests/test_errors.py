@@ -1,0 +1,83 @@
+"""Every exception class, from a bad file, config, column and target: the CLI's message, never a crash."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import polars as pl
+import pytest
+
+import underwater as uw
+from conftest import ROOT
+
+
+def test_a_missing_file_is_an_input_error(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(uw.InputError, match="nope.csv") as e:
+        uw.run(loans=tmp_path / "nope.csv", valuations=tmp_path / "nope2.csv")
+    assert e.value.exit_code == 3
+
+
+def test_a_missing_column_is_an_input_error_naming_it(tmp_path: pathlib.Path) -> None:
+    loans = pl.DataFrame({"account_id": ["A1"], "vin": ["1HGCM82633A004352"]})
+    with pytest.raises(uw.InputError, match="current_balance"):
+        uw.run(loans, pl.DataFrame({"vin": ["x"], "valuation_date": ["2025-01-01"], "value": ["1"]}))
+
+
+def test_a_bad_config_is_a_config_error(tmp_path: pathlib.Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("recovery_rate = 7\n")
+    os.chdir(ROOT)
+    with pytest.raises(uw.ConfigError, match="recovery_rate") as e:
+        uw.run(loans="data/loans.csv", valuations="data/valuations.csv", config=bad)
+    assert e.value.exit_code == 2
+
+
+def test_a_bad_argument_is_a_config_error() -> None:
+    os.chdir(ROOT)
+    with pytest.raises(uw.ConfigError, match="2025-13-45"):
+        uw.run(loans="data/loans.csv", valuations="data/valuations.csv", as_of="2025-13-45")
+    with pytest.raises(uw.ConfigError):
+        uw.query("SELECT nope FROM accounts", loans="data/loans.csv", valuations="data/valuations.csv")
+
+
+def test_an_unsafe_target_is_an_output_error_and_leaves_it_as_it_was(tmp_path: pathlib.Path) -> None:
+    os.chdir(ROOT)
+    target = tmp_path / "a-file"
+    target.write_text("keep me")
+    run = uw.run(loans="data/loans.csv", valuations="data/valuations.csv")
+    with pytest.raises(uw.OutputError) as e:
+        run.write(target)
+    assert e.value.exit_code == 4
+    assert target.read_text() == "keep me"
+
+
+def test_guard_rails_raise_their_own_classes(tmp_path: pathlib.Path) -> None:
+    os.chdir(ROOT)
+    with pytest.raises(uw.RejectRateError, match="max-reject-rate") as e:
+        uw.run(loans="data/loans.csv", valuations="data/valuations.csv", max_reject_rate="0")
+    assert e.value.exit_code == 5
+    with pytest.raises(uw.StaleError) as e:
+        uw.run(loans="data/loans.csv", valuations="data/valuations.csv", fail_on_stale=1,
+               out=tmp_path / "out")
+    assert e.value.exit_code == 6
+    assert not (tmp_path / "out").exists()
+    assert (tmp_path / "out.failed" / "summary.json").exists()
+
+
+def test_a_run_read_from_a_directory_cannot_be_written_again(tmp_path: pathlib.Path) -> None:
+    os.chdir(ROOT)
+    uw.run(loans="data/loans.csv", valuations="data/valuations.csv", out=tmp_path / "out")
+    with pytest.raises(uw.ConfigError):
+        uw.read_run(tmp_path / "out").write(tmp_path / "again")
+
+
+def test_a_directory_that_is_not_a_run_is_an_input_error(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(uw.InputError):
+        uw.read_run(tmp_path)
+
+
+def test_every_class_is_an_underwater_error() -> None:
+    for cls in (uw.InternalError, uw.ConfigError, uw.InputError, uw.OutputError,
+                uw.RejectRateError, uw.StaleError):
+        assert issubclass(cls, uw.UnderwaterError)
