@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Python package against the CLI on the same generated book: `underwater run` (writes every output),
-# `underwater.run(...)` (the same book computed, every output as DataFrames and bytes, nothing written) and
-# `underwater.run(..., out=...)` (both). Runs are alternated, RUNS times each; prints median wall time
+# The Python package against the CLI on the same generated book: `underwater run` (writes every output, CSV
+# or Parquet accounts), `underwater.run(...)` (the same book computed, the summary, tables and reports as
+# DataFrames and bytes, nothing written), the same with `.accounts` read (the per-account frame built), and
+# `underwater.run(..., out=...)` (published as the CLI does). Runs are alternated, RUNS times each; prints median wall time
 # and peak RSS, and the package's time over the CLI's.
 # usage: bash benches/python.sh [LOANS]     (default 1000000)
 set -euo pipefail
@@ -27,11 +28,17 @@ measure() { # name cmd...
   /usr/bin/time -f "%e %M" -o "$WORK/t.$$" "$@" >/dev/null
   echo "$name $(cat "$WORK/t.$$")" >>"$WORK/pytimes"
 }
-PYRUN="import sys, underwater as uw; r = uw.run(loans=sys.argv[1], valuations=sys.argv[2], as_of='2025-06-30', out=sys.argv[3] if len(sys.argv) > 3 else None); assert r.accounts.height > 0"
+# argv: loans valuations out|- accounts|-
+PYRUN="import sys, underwater as uw
+r = uw.run(loans=sys.argv[1], valuations=sys.argv[2], as_of='2025-06-30', out=None if sys.argv[3] == '-' else sys.argv[3])
+assert r.summary.portfolio.accounts > 0
+if sys.argv[4] == 'accounts': assert r.accounts.height > 0"
 for _ in $(seq "$RUNS"); do
   measure cli "$UW" run --loans "$L" --valuations "$V" --as-of 2025-06-30 --out "$WORK/py-out" -q
-  measure python "$venv/bin/python" -c "$PYRUN" "$L" "$V"
-  measure python_out "$venv/bin/python" -c "$PYRUN" "$L" "$V" "$WORK/py-out"
+  measure cli_parquet "$UW" run --loans "$L" --valuations "$V" --as-of 2025-06-30 --out "$WORK/py-out" --format parquet -q
+  measure python "$venv/bin/python" -c "$PYRUN" "$L" "$V" - -
+  measure python_accounts "$venv/bin/python" -c "$PYRUN" "$L" "$V" - accounts
+  measure python_out "$venv/bin/python" -c "$PYRUN" "$L" "$V" "$WORK/py-out" -
 done
 "$venv/bin/python" - "$WORK/pytimes" <<'PY'
 import statistics, sys

@@ -24,6 +24,7 @@ pub mod csvfmt;
 pub mod date;
 pub mod error;
 pub mod input;
+pub mod memory;
 pub mod money;
 pub mod output;
 pub mod progress;

@@ -8,29 +8,8 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay`: its place in mimalloc 3's option enum (libmimalloc-sys names no
-/// constant for it; a test checks the enum's layout).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// How memory is used, both measured:
-/// - freed memory is kept for reuse instead of being returned to the system a second later: the
-///   Parquet writer frees and allocates a few hundred MB per row group, and each return cost page
-///   faults on the next one (10% of a Parquet run on the 1M-loan book; no change to a CSV run, 20 MB
-///   more peak memory);
-/// - transparent huge pages are left as mimalloc asks for them (it advises its arenas). They were
-///   turned off while a run touched much of its memory sparsely and the kernel zeroed about 2.5 GB of
-///   2 MiB pages for a 0.5 GB peak. A run now touches what it maps (the 1M-loan book: 194 huge-page
-///   faults, 388 MB, for a 400 MB peak), and with 4 KiB pages each of the valuations stage's random
-///   probes and of the write stage's steps in account order was a TLB miss: on the 1M-loan book
-///   4.44 → 4.00 s (CSV) and 6.00 → 5.60 s (Parquet); on the 10M-loan book 52.7 / 42.8 → 42.1 /
-///   39.1 s in two pairs, 40–60 MB more (`benches/ab.sh`, BENCHMARKS.md "Session 13").
-fn tune_memory() {
-    // SAFETY: sets an integer option of the allocator; called once, before any thread is started.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-}
-
 fn main() -> ExitCode {
-    tune_memory();
+    underwater::memory::tune();
     let cli = underwater::cli::Cli::parse();
     // Without the watcher an interrupted run leaves its temporaries until the next run sweeps them.
     if let Err(e) = underwater::cleanup::on_signal_remove_temporaries() {

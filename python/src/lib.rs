@@ -123,6 +123,18 @@ impl Run {
             .collect())
     }
 
+    /// The names of the loan's own columns at the end of the accounts (after the computed ones).
+    fn loan_columns(&self) -> Vec<String> {
+        self.computed.book.layout.tail_names.to_vec()
+    }
+
+    /// The summary tables' partial, as JSON bytes, for [`fold`] to merge with other parts of a book.
+    fn partial<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let partial = underwater::book::partial::Partial::of(&self.computed.book.summaries);
+        let json = serde_json::to_vec(&partial).map_err(internal)?;
+        Ok(PyBytes::new(py, &json))
+    }
+
     /// Raises the guard rail's exception when one failed (nothing was written).
     fn check(&self, py: Python<'_>) -> PyResult<()> {
         match &self.computed.guards.failure {
@@ -160,6 +172,31 @@ impl Run {
             commands::run::publish(&config, computed, Progress::new(true))
         })
     }
+}
+
+/// The summary tables of a book from its parts' partials (see `Run.partial`), as `(name, bytes)`:
+/// the files one run over the whole book writes.
+#[pyfunction]
+fn fold<'py>(
+    py: Python<'py>,
+    partials: Vec<Vec<u8>>,
+    as_of: &str,
+) -> PyResult<Vec<(String, Bound<'py, PyBytes>)>> {
+    use underwater::book::partial::Partial;
+    let as_of = underwater::date::Date::parse(as_of)
+        .ok_or_else(|| internal(format!("as_of {as_of:?} is not a date")))?;
+    let mut parts = partials
+        .iter()
+        .map(|p| serde_json::from_slice::<Partial>(p).map_err(internal));
+    let first = parts
+        .next()
+        .ok_or_else(|| internal("no partial to fold"))??;
+    let whole = parts.try_fold(first, |whole, part| whole.merge(&part?).map_err(internal))?;
+    let files = underwater::output::table_files(&whole.into_summaries(), as_of);
+    Ok(files
+        .into_iter()
+        .map(|f| (f.name, PyBytes::new(py, &f.bytes)))
+        .collect())
 }
 
 /// A finished run's per-account file (accounts.csv or accounts.parquet), typed as `query` reads it.
@@ -201,10 +238,12 @@ fn execute(py: Python<'_>, command: &str, argv: Vec<String>) -> PyResult<()> {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    underwater::memory::tune();
     m.add_class::<Frames>()?;
     m.add_class::<Run>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(read_accounts, m)?)?;
+    m.add_function(wrap_pyfunction!(fold, m)?)?;
     m.add_function(wrap_pyfunction!(read_table, m)?)?;
     m.add_function(wrap_pyfunction!(query, m)?)?;
     m.add_function(wrap_pyfunction!(execute, m)?)?;

@@ -8,14 +8,13 @@ import os
 import pathlib
 import tempfile
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import polars as pl
 
 from . import _native, summary as _summary
 from .errors import ConfigError
 
-PathLike = "str | os.PathLike[str]"
 
 # Files of a run that are not tables: read as bytes, never as frames.
 _NOT_TABLES = ("accounts.csv", "accounts.parquet", "summary.json", "report.html", "report.xlsx")
@@ -84,10 +83,15 @@ class _Inputs:
 class Run:
     """A run's results: ``accounts`` (the per-account figures), ``summary`` (summary.json typed),
     ``tables`` (every summary table by name, e.g. ``summary_by_ltv_bucket``), ``rejects`` (rejects.csv)
-    and ``files`` (every output's bytes, reports included)."""
+    and ``files`` (every output's bytes, reports included).
 
-    def __init__(self, accounts: pl.DataFrame, files: Mapping[str, bytes], native: Any = None):
-        self.accounts = accounts
+    ``accounts`` is built on first use (about as long as writing accounts.parquet: a second on a
+    1M-loan book), so a run read for its summary and tables does not pay for it."""
+
+    def __init__(self, accounts: Callable[[], pl.DataFrame], files: Mapping[str, bytes],
+                 native: Any = None):
+        self._load_accounts: Callable[[], pl.DataFrame] | None = accounts
+        self._accounts: pl.DataFrame | None = None
         self.files = dict(files)
         self.summary = _summary.parse(self.files["summary.json"])
         self.rejects = _table(self.files["rejects.csv"], "rejects.csv")
@@ -97,6 +101,14 @@ class Run:
             if name.endswith(".csv") and name.startswith("summary_")
         }
         self._native = native
+
+    @property
+    def accounts(self) -> pl.DataFrame:
+        """The per-account figures: the columns and cells of accounts.csv, money as Decimal(38, 2)."""
+        if self._accounts is None:
+            assert self._load_accounts is not None
+            self._accounts, self._load_accounts = self._load_accounts(), None
+        return self._accounts
 
     def write(self, out: "str | os.PathLike[str] | None" = None, format: str | None = None) -> None:
         """Publishes the run to ``out`` (the ``out`` given to :func:`run` when None) exactly as
@@ -162,17 +174,18 @@ def run(
         native.write(None, None)
     else:
         native.check()
-    return Run(_frame(native.accounts()), dict(native.files()), native)
+    return Run(lambda: _frame(native.accounts()), dict(native.files()), native)
 
 
 def read_run(dir: "str | os.PathLike[str]") -> Run:
     """A finished run's directory read back (accounts.csv or accounts.parquet, the tables,
     summary.json, rejects.csv): the same cells the run wrote, nothing recomputed."""
     path = pathlib.Path(dir)
+    # Read now: a directory is not a snapshot, and the run must be the one whose files are read.
     accounts = _frame(_native.read_accounts(os.fspath(path)))
     files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()
              and not p.name.startswith(".") and p.name not in ("accounts.csv", "accounts.parquet")}
-    return Run(accounts, files)
+    return Run(lambda: accounts, files)
 
 
 def query(

@@ -14,6 +14,7 @@ pub mod matching;
 pub mod metrics;
 pub mod model;
 pub mod outcome;
+pub mod partial;
 pub mod runoff;
 pub mod summarize;
 pub mod vin_index;

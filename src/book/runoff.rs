@@ -70,7 +70,7 @@ pub const MAX_RUNOFF_MONTHS: u32 = 600;
 pub const NO_MONTHS: u32 = u32::MAX;
 
 /// One month of the run-off table: totals over the projected accounts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MonthTally {
     /// Accounts with a balance above 0 this month.
     pub open_accounts: u64,
@@ -107,7 +107,7 @@ impl MonthTally {
 }
 
 /// The run-off of a group of accounts: the month table and the accounts left out, by reason.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Runoff {
     /// Months 0 ..= `runoff_months`.
     pub months: Vec<MonthTally>,

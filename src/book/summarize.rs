@@ -16,7 +16,18 @@ use rustc_hash::FxHashMap;
 
 /// An exact sum of cent amounts. Per-account figures are already rounded to cents, so their sums are
 /// integers of cents: adding them as `i128` is exact and much cheaper than decimal addition.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Cents(pub i128);
 
 impl Cents {
@@ -45,12 +56,13 @@ impl std::ops::AddAssign for Cents {
 /// an integer of 10^-4 units while every term has at most 4 places (every amount read from a file:
 /// [`crate::money::parse_amount`] allows 4), and in decimal beyond. Adding two `Decimal`s for each of
 /// the dozen tables an account lands in was 4% of the figures stage.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExactSum {
     units: i128,
     /// The largest scale of the terms held in `units`: the scale `Decimal`'s sum of them would have.
     scale: u32,
     /// The terms with more than 4 places.
+    #[serde(with = "rust_decimal::serde::str")]
     rest: Decimal,
     /// The sum left `i128`'s range (no book comes near: 4 billion balances of $10^12 are 4·10^25
     /// units), so it has no value rather than a wrapped one.
@@ -108,7 +120,7 @@ impl ExactSum {
 }
 
 /// The summary metrics of a group of accounts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     pub accounts: u64,
     /// Accounts whose balance rounds to $0.00: paid off, still on the book, never underwater.
@@ -369,12 +381,16 @@ fn key<'a>(loan: &'a Loan, source: &SegmentSource) -> Key<'a> {
 }
 
 /// One summary table: rows in order, then the total.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Table {
     /// Column name of the group label (`ltv_bucket`, or the segment name).
     pub dimension: String,
     pub rows: Vec<(String, Tally)>,
     pub total: Tally,
+    /// A segment table's sort rank of each row (rows are in (rank, label) order), so two books' tables
+    /// of one segment merge into the order one book of both would give; empty for the LTV-band tables,
+    /// whose rows are the bands.
+    pub ranks: Vec<u32>,
 }
 
 /// An account's balance and value at [`ScaledModel::amount`]'s scale (None: beyond it), worked out
@@ -542,7 +558,7 @@ pub struct Passes<'a> {
 }
 
 /// Origination LTV band × current LTV band: how the book drifted since origination.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Migration {
     pub labels: Vec<String>,
     /// `(accounts, balance)` at `[origination band × labels.len() + current band]`.
@@ -832,6 +848,7 @@ pub fn summarize<'a>(
             dimension: "ltv_bucket".into(),
             total: total_of(&rows),
             rows,
+            ranks: Vec::new(),
         }
     };
     let ltv = band_table(acc.buckets);
@@ -847,6 +864,7 @@ pub fn summarize<'a>(
             // Hash maps for speed while folding; sorted by key here, so the order is fixed.
             let mut groups: Vec<(Key<'_>, Tally)> = groups.into_iter().collect();
             groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let ranks = groups.iter().map(|(k, _)| k.rank).collect();
             let rows: Vec<(String, Tally)> = groups
                 .into_iter()
                 .map(|(k, t)| {
@@ -861,6 +879,7 @@ pub fn summarize<'a>(
                 dimension: name.clone(),
                 total: total_of(&rows),
                 rows,
+                ranks,
             }
         })
         .collect();

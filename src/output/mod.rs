@@ -20,8 +20,10 @@ pub mod tables;
 pub mod terminal;
 
 use crate::book::guards::Guards;
+use crate::book::summarize::Summaries;
 use crate::book::Book;
 use crate::config::{Config, Format};
+use crate::date::Date;
 use crate::error::OutputError;
 use crate::input::schema::segment_file_part;
 use anyhow::Context;
@@ -106,7 +108,7 @@ pub fn files(
     let rejects = tables::rejects_csv(&book.rejects, &config.input_names());
     let mut files = vec![OutputFile::new("rejects.csv", rejects)];
     if book_published {
-        files.extend(table_files(book));
+        files.extend(table_files(&book.summaries, book.as_of));
     }
     let mut outputs: Vec<String> = accounts.map(String::from).into_iter().collect();
     outputs.extend(files.iter().map(|f| f.name.clone()));
@@ -127,9 +129,9 @@ pub fn files(
     Ok(files)
 }
 
-/// The summary tables of a published book, in the order summary.json lists them.
-fn table_files(book: &Book) -> Vec<OutputFile> {
-    let s = &book.summaries;
+/// The summary tables of a published book (or of partials folded, on Spark), in the order summary.json
+/// lists them.
+pub fn table_files(s: &Summaries, as_of: Date) -> Vec<OutputFile> {
     let mut files = vec![
         OutputFile::new(
             "summary_by_ltv_bucket.csv",
@@ -159,7 +161,7 @@ fn table_files(book: &Book) -> Vec<OutputFile> {
         ));
     }
     if let Some(runoff) = &s.runoff {
-        let bytes = tables::runoff_csv(runoff, book.as_of);
+        let bytes = tables::runoff_csv(runoff, as_of);
         files.push(OutputFile::new("summary_runoff.csv", bytes));
     }
     for table in &s.segments {

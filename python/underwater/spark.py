@@ -1,0 +1,202 @@
+"""underwater on a Spark cluster: the run's kernel inside the executors, the same cells as the CLI.
+
+Spark only moves rows: each loan goes to the partition of its VIN's valuations (the repartition is the one
+shuffle), every row of a repeated ``account_id`` to one partition (so the library rejects all of them, as
+the CLI does), and each partition runs the library on its rows through ``mapInArrow``. A partition
+returns its accounts, its rejects and its summary tables' *partial*: exact integer tallies, which the
+library folds on the driver into the whole book's tables. No decimal multiply or divide happens in Spark.
+
+Needs ``pyspark`` and ``pyarrow`` (``pip install ./python[spark]``), and the package installed where the
+executors' Python runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from typing import Any, Iterator
+
+import polars as pl
+
+from . import _native
+from ._run import _argv, _table
+
+ROW = "_underwater_row"
+KIND = "_underwater_kind"
+BLOB = "_underwater_blob"
+PREFIX = "_valuation_"
+REJECT_COLUMNS = ["input", "field", "reason", "raw_record"]
+
+
+class SparkRun:
+    """``accounts`` (a Spark DataFrame: the accounts.csv columns, money ``DECIMAL(38, 2)``), ``tables``
+    (every summary table, as polars DataFrames: the CLI's files, folded from the partitions) and
+    ``rejects`` (a Spark DataFrame: input, field, reason, raw_record). Unpacks as
+    ``accounts, tables = underwater.spark.run(...)``."""
+
+    def __init__(self, accounts: Any, tables: dict[str, pl.DataFrame], files: dict[str, bytes],
+                 rejects: Any):
+        self.accounts, self.tables, self.files, self.rejects = accounts, tables, files, rejects
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.accounts, self.tables))
+
+
+def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | None = None,
+        no_outlook: bool = False, partitions: int | None = None) -> SparkRun:
+    """The nightly run over Spark DataFrames (``spark.read.csv(..., header=True)`` keeps every cell's text,
+    the surest way to the CLI's figures; typed columns work too). ``as_of`` is required: every executor
+    must value the book at one date. ``config`` is a TOML file read on the driver and sent to the
+    executors."""
+    from pyspark.sql import functions as F
+    from pyspark import StorageLevel
+
+    config_text = open(config, encoding="utf-8").read() if config else None
+    flags = {"as_of": as_of, "no_outlook": no_outlook, "threads": 1, "quiet": True}
+    loan_columns, val_columns = list(loans.columns), list(valuations.columns)
+    dry = _dry_run(loan_columns, val_columns, flags, config_text)
+    schema, computed, echoed = _output_schema(dry, loans.schema)
+    combined = _co_located(loans, valuations, F)
+    n = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
+    kernel = _kernel(loan_columns, val_columns, flags, config_text, schema)
+    out = combined.repartition(n, "_underwater_key").mapInArrow(kernel, schema)
+    out = out.persist(StorageLevel.MEMORY_AND_DISK)
+    partials = [bytes(r[0]) for r in out.where(F.col(KIND) == "p").select(BLOB).collect()]
+    files = dict(_native.fold(partials, as_of))
+    tables = {name.removesuffix(".csv"): _table(data, name) for name, data in files.items()}
+    accounts = out.where(F.col(KIND) == "a").select(*computed, *echoed)
+    rejects = out.where(F.col(KIND) == "r").select(*REJECT_COLUMNS)
+    return SparkRun(accounts, tables, files, rejects)
+
+
+def _co_located(loans: Any, valuations: Any, F: Any) -> Any:
+    """Loans and valuations in one frame, keyed for the repartition: a valuation by its VIN as the
+    library matches it (trimmed, upper case); a loan by its VIN, or by its account id when that id is on
+    more than one row (trimmed, as the library compares ids)."""
+    def vin_key(c: Any) -> Any:
+        return F.upper(F.regexp_replace(c, r"^\s+|\s+$", ""))
+
+    trimmed = F.regexp_replace(F.col("account_id"), r"^\s+|\s+$", "")
+    repeated = (loans.select(trimmed.alias("_underwater_id")).groupBy("_underwater_id").count()
+                .where("count > 1").select("_underwater_id", F.lit(True).alias("_underwater_dup")))
+    loans = loans.withColumn("_underwater_id", trimmed).join(repeated, "_underwater_id", "left")
+    loans = loans.withColumn(
+        "_underwater_key",
+        F.when(F.col("_underwater_dup"), F.concat(F.lit("id:"), F.col("_underwater_id")))
+        .otherwise(F.concat(F.lit("vin:"), vin_key(F.col("vin")))),
+    ).drop("_underwater_id", "_underwater_dup").withColumn(KIND, F.lit("L"))
+    valuations = valuations.select(
+        *[F.col(c).alias(PREFIX + c) for c in valuations.columns],
+        F.concat(F.lit("vin:"), vin_key(F.col("vin"))).alias("_underwater_key"),
+        F.lit("V").alias(KIND),
+    )
+    return loans.unionByName(valuations, allowMissingColumns=True)
+
+
+def _write_inputs(dir: str, loans: pl.DataFrame, valuations: pl.DataFrame,
+                  config_text: str | None) -> list[str]:
+    """A partition's rows as the two CSV files the library reads, each row numbered in a last column
+    (so a reject names its row), and the config; returns the flags that name them."""
+    loans.with_row_index(ROW).select(pl.exclude(ROW), ROW).write_csv(f"{dir}/loans.csv")
+    valuations.with_row_index(ROW).select(pl.exclude(ROW), ROW).write_csv(f"{dir}/valuations.csv")
+    argv = ["--loans", f"{dir}/loans.csv", "--valuations", f"{dir}/valuations.csv",
+            "--out", f"{dir}/out"]
+    if config_text is not None:
+        with open(f"{dir}/config.toml", "w", encoding="utf-8") as f:
+            f.write(config_text)
+        argv += ["--config", f"{dir}/config.toml"]
+    return argv
+
+
+def _dry_run(loan_columns: list[str], val_columns: list[str], flags: dict[str, Any],
+             config_text: str | None) -> Any:
+    """The library on an empty book with the same columns: the accounts' schema and columns."""
+    with tempfile.TemporaryDirectory(prefix="underwater-spark-") as dir:
+        empty = lambda cols: pl.DataFrame(schema={c: pl.String for c in cols})  # noqa: E731
+        argv = _write_inputs(dir, empty(loan_columns), empty(val_columns), config_text)
+        return _native.run(argv + _argv(flags), False)
+
+
+def _output_schema(dry: Any, loan_schema: Any) -> tuple[Any, list[str], list[str]]:
+    """The kernel's output: the computed columns (their types from the dry run; unsigned integers as
+    Spark's long), the loan's own columns as the library echoes them (cast to the type Spark gave the
+    input column: text for a CSV read as text), and the columns of the rejects and partials."""
+    import pyarrow as pa
+    from pyspark.sql import types as T
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    frame = pl.DataFrame(dry.accounts())
+    echoed = [c for c in dry.loan_columns() if c != ROW]
+    computed = [c for c in frame.columns if c not in dry.loan_columns()]
+    fields = []
+    for name in computed:
+        arrow = frame[name].to_arrow().type
+        if pa.types.is_unsigned_integer(arrow):
+            arrow = pa.int64()
+        if pa.types.is_large_string(arrow) or pa.types.is_string_view(arrow):
+            arrow = pa.string()
+        fields.append(T.StructField(name, from_arrow_type(arrow), True))
+    fields += [T.StructField(c, loan_schema[c].dataType, True) for c in echoed]
+    fields += [T.StructField(KIND, T.StringType(), False), T.StructField(BLOB, T.BinaryType(), True)]
+    fields += [T.StructField(c, T.StringType(), True) for c in REJECT_COLUMNS]
+    return T.StructType(fields), computed, echoed
+
+
+def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, Any],
+            config_text: str | None, schema: Any) -> Any:
+    """The function each partition runs: its rows into the library, its accounts, rejects and
+    partial out, cast to the declared schema."""
+
+    def kernel(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        target = to_arrow_schema(schema)
+        rows = pl.concat([pl.from_arrow(b) for b in batches] or [pl.DataFrame()], how="diagonal")
+        loans, valuations = _split(rows, loan_columns, val_columns)
+        with tempfile.TemporaryDirectory(prefix="underwater-spark-") as dir:
+            native = _native.run(_write_inputs(dir, loans, valuations, config_text) + _argv(flags),
+                                 False)
+            accounts = pl.DataFrame(native.accounts()).drop(ROW, strict=False)
+            parts = [accounts.with_columns(pl.lit("a").alias(KIND)),
+                     pl.DataFrame({KIND: ["p"], BLOB: [native.partial()]}),
+                     _rejects(dict(native.files())["rejects.csv"], dir).with_columns(pl.lit("r").alias(KIND))]
+        out = pl.concat(parts, how="diagonal_relaxed")
+        table = out.to_arrow()
+        columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+                   else pa.nulls(table.num_rows, f.type) for f in target]
+        yield from pa.Table.from_arrays(columns, schema=target).to_batches()
+
+    return kernel
+
+
+def _split(rows: pl.DataFrame, loan_columns: list[str],
+           val_columns: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A partition's rows back into loans and valuations, every cell as text (the CSV the library reads)."""
+    def part(kind: str, columns: list[str], prefix: str) -> pl.DataFrame:
+        if rows.is_empty() or KIND not in rows.columns:
+            return pl.DataFrame(schema={c: pl.String for c in columns})
+        picked = rows.filter(pl.col(KIND) == kind)
+        return picked.select(pl.col(prefix + c).cast(pl.String).alias(c) for c in columns)
+
+    return part("L", loan_columns, ""), part("V", val_columns, PREFIX)
+
+
+_LINES = re.compile(r" \(lines [^)]*\)")
+
+
+def _rejects(data: bytes, dir: str) -> pl.DataFrame:
+    """A partition's rejects: which input, the field and reason, and the raw record as the source held
+    it (the row-number column taken off). Line numbers of the partition's files mean nothing to the
+    caller: the raw record names the row."""
+    rejects = _table(data, "rejects.csv")
+    if rejects.is_empty():
+        return pl.DataFrame(schema={c: pl.String for c in REJECT_COLUMNS})
+    return rejects.select(
+        pl.when(pl.col("file").str.ends_with("valuations.csv")).then(pl.lit("valuations"))
+        .otherwise(pl.lit("loans")).alias("input"),
+        pl.col("field").cast(pl.String),
+        pl.col("reason").cast(pl.String).map_elements(lambda r: _LINES.sub("", r), return_dtype=pl.String),
+        pl.col("raw_record").cast(pl.String).str.replace(r",[0-9]+$", ""),
+    )

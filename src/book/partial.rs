@@ -1,0 +1,126 @@
+//! A book's summary tables as a partial that merges with another book's. The Spark path computes the
+//! book of each partition in its executor (each loan with every valuation of its VIN, each account id
+//! once) and folds the partitions' partials into the whole book's tables: every tally is an exact sum,
+//! so the folded tables are the tables of one run over the whole book, cent for cent, in the same order.
+
+use crate::book::runoff::Runoff;
+use crate::book::summarize::{Migration, Summaries, Table, Tally, TopExposures};
+use serde::{Deserialize, Serialize};
+
+/// What the summary CSV files are made of, for one part of a book.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partial {
+    pub ltv: Table,
+    pub scenarios: Vec<(String, Table)>,
+    pub segments: Vec<Table>,
+    pub migration: Migration,
+    pub runoff: Option<Runoff>,
+}
+
+impl Partial {
+    pub fn of(s: &Summaries) -> Partial {
+        Partial {
+            ltv: s.ltv.clone(),
+            scenarios: s.scenarios.clone(),
+            segments: s.segments.clone(),
+            migration: s.migration.clone(),
+            runoff: s.runoff.clone(),
+        }
+    }
+
+    /// The partial of both books; an error when they were not computed with one config (other bands,
+    /// scenarios, segments or run-off), which would make the sum meaningless.
+    pub fn merge(mut self, o: &Partial) -> Result<Partial, String> {
+        let same = self.migration.labels == o.migration.labels
+            && self.migration.cells.len() == o.migration.cells.len()
+            && self.scenarios.len() == o.scenarios.len()
+            && self.segments.len() == o.segments.len()
+            && self.runoff.as_ref().map(|r| r.months.len())
+                == o.runoff.as_ref().map(|r| r.months.len());
+        if !same {
+            return Err("the partials were computed with different configs".into());
+        }
+        merge_bands(&mut self.ltv, &o.ltv)?;
+        for ((name, mine), (other_name, theirs)) in self.scenarios.iter_mut().zip(&o.scenarios) {
+            if name != other_name {
+                return Err(format!("scenario {name} against {other_name}"));
+            }
+            merge_bands(mine, theirs)?;
+        }
+        for (mine, theirs) in self.segments.iter_mut().zip(&o.segments) {
+            merge_segment(mine, theirs)?;
+        }
+        for (a, b) in self.migration.cells.iter_mut().zip(&o.migration.cells) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        if let (Some(a), Some(b)) = (&mut self.runoff, &o.runoff) {
+            a.merge(b);
+        }
+        Ok(self)
+    }
+
+    /// The summaries the tables are written from (no percentiles, top exposures or changes: those are
+    /// not in the tables).
+    pub fn into_summaries(self) -> Summaries {
+        Summaries {
+            ltv: self.ltv,
+            scenarios: self.scenarios,
+            segments: self.segments,
+            migration: self.migration,
+            origination_ltv: None,
+            runoff: self.runoff,
+            changes: None,
+            top: TopExposures::default(),
+        }
+    }
+}
+
+/// Tables of the same bands: row by row.
+fn merge_bands(mine: &mut Table, theirs: &Table) -> Result<(), String> {
+    let labels = |t: &Table| t.rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
+    if mine.dimension != theirs.dimension || labels(mine) != labels(theirs) {
+        return Err(format!(
+            "table {} has other rows in another partial",
+            mine.dimension
+        ));
+    }
+    for ((_, a), (_, b)) in mine.rows.iter_mut().zip(&theirs.rows) {
+        a.merge(b);
+    }
+    mine.total.merge(&theirs.total);
+    Ok(())
+}
+
+/// Tables of one segment: the union of their groups, each group's tallies merged, in (rank, label)
+/// order as the summary pass sorts them.
+fn merge_segment(mine: &mut Table, theirs: &Table) -> Result<(), String> {
+    if mine.dimension != theirs.dimension
+        || mine.ranks.len() != mine.rows.len()
+        || theirs.ranks.len() != theirs.rows.len()
+    {
+        return Err(format!(
+            "segment {} differs between partials",
+            mine.dimension
+        ));
+    }
+    let mut groups: std::collections::BTreeMap<(u32, String), Tally> = Default::default();
+    let both = mine
+        .ranks
+        .iter()
+        .zip(&mine.rows)
+        .chain(theirs.ranks.iter().zip(&theirs.rows));
+    for (&rank, (label, tally)) in both {
+        groups
+            .entry((rank, label.clone()))
+            .and_modify(|t| t.merge(tally))
+            .or_insert_with(|| tally.clone());
+    }
+    mine.ranks = groups.keys().map(|k| k.0).collect();
+    mine.rows = groups
+        .into_iter()
+        .map(|((_, label), t)| (label, t))
+        .collect();
+    mine.total.merge(&theirs.total);
+    Ok(())
+}
