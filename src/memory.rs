@@ -16,3 +16,23 @@ pub fn tune() {
     // mimalloc reads on its next purge (from any thread).
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_purge_delay_option_is_the_one_set() {
+        // SAFETY: reads integer options of the allocator.
+        let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
+        // Options with distinctive defaults pin the enum's layout: os_tag (18) is 100, arena_reserve
+        // (23) 1 GiB in KiB, generic_collect (34) 10000, page_max_candidates (37) 4,
+        // arena_max_object_size (45) 2 GiB in KiB; purge_delay (15) defaults to 1000 ms in this
+        // mimalloc.
+        assert_eq!(
+            (get(18), get(23), get(34), get(37), get(45)),
+            (100, 1 << 20, 10000, 4, 2 << 20)
+        );
+        assert_eq!(get(super::MI_OPTION_PURGE_DELAY), 1000);
+        super::tune();
+        assert_eq!(get(super::MI_OPTION_PURGE_DELAY), -1);
+    }
+}
