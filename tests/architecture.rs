@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: [(&str, &[&str]); 7] = [
     (
         "shared",
-        &["date", "money", "csvfmt", "progress", "error", "cleanup"],
+        &[
+            "date", "money", "csvfmt", "progress", "error", "cleanup", "memory",
+        ],
     ),
     ("input", &["input"]),
     ("book", &["book"]),

@@ -80,7 +80,10 @@ def _co_located(loans: Any, valuations: Any, F: Any) -> Any:
     trimmed = F.regexp_replace(F.col("account_id"), r"^\s+|\s+$", "")
     repeated = (loans.select(trimmed.alias("_underwater_id")).groupBy("_underwater_id").count()
                 .where("count > 1").select("_underwater_id", F.lit(True).alias("_underwater_dup")))
-    loans = loans.withColumn("_underwater_id", trimmed).join(repeated, "_underwater_id", "left")
+    # Repeated ids are few (a data-quality fault): sent to every executor, so the loans are not
+    # shuffled for the join as well as for the repartition.
+    loans = loans.withColumn("_underwater_id", trimmed).join(F.broadcast(repeated), "_underwater_id",
+                                                             "left")
     loans = loans.withColumn(
         "_underwater_key",
         F.when(F.col("_underwater_dup"), F.concat(F.lit("id:"), F.col("_underwater_id")))
