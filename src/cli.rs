@@ -120,6 +120,10 @@ pub struct QueryCmd {
 pub struct BacktestCmd {
     #[command(flatten)]
     pub inputs: BookInputs,
+    /// A finished run's directory as the book: its inputs, config and as_of from its summary.json,
+    /// checked to be the files it read (sha256) and to give its figures
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["loans", "tape_file", "valuations", "tape", "as_of", "config"])]
+    pub run: Option<PathBuf>,
     /// What happened after as_of: loan-month records (account_id, month, balance, principal_paid,
     /// amount_paid, charged_off, recoveries, repossession_proceeds, days_past_due) or a panel tape;
     /// default: the loans file, a panel tape
@@ -189,12 +193,9 @@ pub struct GenerateCmd {
 #[derive(Args, Debug)]
 pub struct BookInputs {
     /// Loans CSV (account_id, vin, origination_date, amount_financed, term_months, current_balance, ...)
-    #[arg(
-        long,
-        value_name = "LOANS.csv",
-        required_unless_present = "tape_file",
-        conflicts_with = "tape_file"
-    )]
+    // Required unless a tape file is given (or, for backtest and calibrate, `--run`): checked by
+    // [`BookInputs::loans_file`], since `run` has no `--run` for clap to name.
+    #[arg(long, value_name = "LOANS.csv", conflicts_with = "tape_file")]
     pub loans: Option<PathBuf>,
     /// The loan tape, with --tape (same as --loans)
     #[arg(value_name = "TAPE.csv", requires = "tape")]
@@ -296,6 +297,16 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
     }
 }
 
+impl BookInputs {
+    /// The loans file: `--loans` or the tape file; one of them is required.
+    fn loans_file(&mut self) -> Result<PathBuf, ConfigError> {
+        self.loans
+            .take()
+            .or(self.tape_file.take())
+            .ok_or(ConfigError::NoLoans)
+    }
+}
+
 /// `underwater run`: the config from the flags, the run, the summary on stdout.
 fn run_command(cmd: RunCmd) -> Result<(), Error> {
     let mut spooled = Vec::new();
@@ -309,12 +320,8 @@ fn run_command(cmd: RunCmd) -> Result<(), Error> {
 
 /// The run's config from `run`'s flags (standard input spooled into `spooled`, which must outlive the
 /// run).
-pub fn run_config(cmd: RunCmd, spooled: &mut Vec<tempfile::TempPath>) -> Result<Config, Error> {
-    let loans = cmd
-        .inputs
-        .loans
-        .or(cmd.inputs.tape_file)
-        .expect("clap requires --loans or a tape file");
+pub fn run_config(mut cmd: RunCmd, spooled: &mut Vec<tempfile::TempPath>) -> Result<Config, Error> {
+    let loans = cmd.inputs.loans_file()?;
     let (loans, valuations) = from_stdin(loans, cmd.inputs.valuations, spooled)?;
     let tape_period = tape_period(cmd.inputs.tape, &loans)?;
     Ok(Config::build(RunArgs {
@@ -435,12 +442,22 @@ fn tape_period(
 }
 
 /// The run's config and the backtest's own arguments, from `backtest`'s (and `calibrate`'s) flags.
-fn backtest_config(cmd: BacktestCmd) -> Result<(Config, commands::backtest::BacktestArgs), Error> {
-    let loans = cmd
-        .inputs
-        .loans
-        .or(cmd.inputs.tape_file)
-        .expect("clap requires --loans or a tape file");
+fn backtest_config(
+    mut cmd: BacktestCmd,
+) -> Result<(Config, commands::backtest::BacktestArgs), Error> {
+    let from_run = match cmd.run.take() {
+        Some(dir) => Some(commands::backtest::run_book(&dir)?),
+        None => None,
+    };
+    if let Some(run) = &from_run {
+        let inputs = &mut cmd.inputs;
+        inputs.loans = Some(run.loans.clone());
+        inputs.valuations = run.valuations.clone();
+        inputs.config = run.config.clone();
+        inputs.as_of = Some(run.as_of.clone());
+        inputs.tape = run.tape;
+    }
+    let loans = cmd.inputs.loans_file()?;
     let tape_period = tape_period(cmd.inputs.tape, &loans)?;
     let config = Config::build(RunArgs {
         loans,
@@ -463,6 +480,7 @@ fn backtest_config(cmd: BacktestCmd) -> Result<(Config, commands::backtest::Back
     let args = commands::backtest::BacktestArgs {
         outcomes: cmd.outcomes,
         horizon: cmd.horizon,
+        from_run,
     };
     Ok((config, args))
 }

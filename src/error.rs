@@ -134,6 +134,12 @@ pub enum InputError {
         path: PathBuf,
         found: Vec<String>,
     },
+    #[error("--run {dir}: {problem}. Fix: {fix}")]
+    RunBook {
+        dir: PathBuf,
+        problem: String,
+        fix: &'static str,
+    },
 }
 
 /// A config file or flag that cannot be used. Each message names the key and how to fix it.
@@ -170,6 +176,11 @@ pub enum ConfigError {
     },
     #[error("--max-reject-rate `{0}` must be a share between 0 and 1, e.g. 0.01 for 1%")]
     BadRejectRate(String),
+    #[error(
+        "no loans file. Fix: pass --loans FILE, a tape as --tape regab FILE, or (backtest, calibrate) \
+         a finished run as --run DIR"
+    )]
+    NoLoans,
     #[error(
         "no --valuations file and value estimates are off, so no account could have a value. \
              Fix: pass --valuations FILE, or set `enabled = true` under [estimate] in the config"

@@ -534,3 +534,50 @@ fn monthly_ex102_tapes_read_as_loan_month_records_give_the_panels_outcomes() {
     let j = s.summary("bt");
     assert_eq!(j["accounts"]["no_outcome"], 6);
 }
+
+/// `backtest --run DIR` takes a finished run's inputs, config and as_of from its summary.json: the same
+/// backtest as naming them, and refused (exit 3, nothing written) once an input no longer gives the
+/// run's book.
+#[test]
+fn backtest_of_a_finished_run_is_the_backtest_of_its_inputs_and_refuses_a_changed_input() {
+    let s = Sandbox::new();
+    hand_backtest(&s);
+    assert_ok(&s.run(&["run", "--tape", "regab", "panel.csv", "--out", "run", "-q"]));
+    assert_ok(&s.run(&["backtest", "--run", "run", "--out", "bt_run", "-q"]));
+    for file in [
+        "backtest.csv",
+        "summary_backtest_by_pd.csv",
+        "summary_backtest_by_ltv_bucket.csv",
+    ] {
+        assert_eq!(
+            s.read(&format!("bt_run/{file}")),
+            s.read(&format!("bt/{file}")),
+            "{file}"
+        );
+    }
+    // The panel edited after the run: one balance a cent higher.
+    let edited = hand_panel().replacen(",700,FL,10000,", ",700,FL,10000.01,", 1);
+    assert_ne!(edited, hand_panel(), "the edit must change the panel");
+    s.write("panel.csv", &edited);
+    let out = s.run(&["backtest", "--run", "run", "--out", "bt_again", "-q"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains("panel.csv changed since the run"),
+        "{message}"
+    );
+    assert!(message.contains("balance is"), "{message}");
+    assert!(!s.path("bt_again").exists());
+    // --run and --loans together are a usage error.
+    let both = s.run(&[
+        "backtest",
+        "--run",
+        "run",
+        "--loans",
+        "panel.csv",
+        "--out",
+        "x",
+        "-q",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+}

@@ -247,6 +247,7 @@ def backtest(
     loans: Any = None,
     valuations: Any = None,
     *,
+    run: "str | os.PathLike[str] | None" = None,
     outcomes: Any = None,
     horizon: int | None = None,
     tape: str | None = None,
@@ -256,9 +257,12 @@ def backtest(
     threads: int | None = None,
 ) -> Backtest:
     """``underwater backtest``: the book's figures against what happened (``outcomes``: loan-month
-    records; with ``tape="regab"`` a panel tape carries its own). Published to ``out`` when given."""
+    records; with ``tape="regab"`` a panel tape carries its own). ``run``: a finished run's directory as
+    the book (its inputs, config and as_of, checked to give its figures). Published to ``out`` when
+    given."""
     with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-bt-") as tmp:
-        flags = {"loans": inputs.path(loans, "loans"), "valuations": inputs.path(valuations, "valuations"),
+        flags = {"run": run, "loans": inputs.path(loans, "loans"),
+                 "valuations": inputs.path(valuations, "valuations"),
                  "outcomes": inputs.path(outcomes, "outcomes"), "horizon": horizon, "tape": tape,
                  "as_of": as_of, "config": config, "threads": threads}
         dir = _in_dir(out if out is not None else pathlib.Path(tmp) / "backtest", "backtest", flags)

@@ -16,13 +16,14 @@ use crate::book::backtest::{backtest, Backtest};
 use crate::book::outcome::History;
 use crate::book::{self, Book};
 use crate::config::Config;
-use crate::error::{Error, OutputError};
+use crate::error::{Error, InputError, OutputError};
 use crate::input::outcomes::{self, Outcomes};
 use crate::input::schema::segment_file_part;
 use crate::output::backtest_files as files;
 use crate::output::staging::Staging;
 use crate::output::tables;
 use crate::progress::Progress;
+use rust_decimal::Decimal;
 use std::path::PathBuf;
 
 /// What `backtest` needs beyond the run's config.
@@ -31,6 +32,115 @@ pub struct BacktestArgs {
     pub outcomes: Option<PathBuf>,
     /// Months after as_of in which a default counts.
     pub horizon: u32,
+    /// `--run DIR`: the finished run whose book this is, to check the book against.
+    pub from_run: Option<RunBook>,
+}
+
+/// A finished run taken as the book (`--run DIR`): the inputs, config, as_of and tape its summary.json
+/// names (paths as the run was given them, so relative to where it was started), and the summary.
+pub struct RunBook {
+    pub dir: PathBuf,
+    pub loans: PathBuf,
+    pub valuations: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub as_of: String,
+    pub tape: Option<crate::input::tape::Tape>,
+    pub summary: crate::output::summary_json::Summary,
+}
+
+/// Reads a finished run as the book; its files must still be where the run read them.
+pub fn run_book(dir: &std::path::Path) -> Result<RunBook, Error> {
+    let summary = super::query::run_summary(dir)?;
+    let (manifest, config) = (&summary.manifest, &summary.manifest.config);
+    let missing = |path: &str| -> Result<PathBuf, Error> {
+        let p = PathBuf::from(path);
+        match p.exists() {
+            true => Ok(p),
+            false => Err(InputError::RunBook {
+                dir: dir.to_path_buf(),
+                problem: format!("its input {path} is not there"),
+                fix: "run the backtest from the directory the run was started in, or pass its inputs \
+                      (--loans, --valuations, --config, --as-of)",
+            }
+            .into()),
+        }
+    };
+    let loans = missing(&manifest.inputs.loans.path)?;
+    let valuations = match &manifest.inputs.valuations {
+        Some(v) => Some(missing(&v.path)?),
+        None => None,
+    };
+    let config_file = match &config.config_file {
+        Some(c) => Some(missing(c)?),
+        None => None,
+    };
+    Ok(RunBook {
+        dir: dir.to_path_buf(),
+        loans,
+        valuations,
+        config: config_file,
+        as_of: manifest.as_of.clone(),
+        tape: config
+            .tape
+            .as_ref()
+            .map(|_| crate::input::tape::Tape::Regab),
+        summary,
+    })
+}
+
+/// The book built from a run's inputs must be that run's: the same files (sha256) and the same
+/// totals, or the backtest would judge figures nobody published.
+fn check_run_book(book: &Book, run: &RunBook) -> Result<(), Error> {
+    let inputs = &run.summary.manifest.inputs;
+    let mut problems = Vec::new();
+    if book.loans_file.sha256 != inputs.loans.sha256 {
+        problems.push(format!(
+            "{} changed since the run (sha256)",
+            inputs.loans.path
+        ));
+    }
+    if let (Some(now), Some(then)) = (&book.valuations_file, &inputs.valuations) {
+        if now.sha256 != then.sha256 {
+            problems.push(format!("{} changed since the run (sha256)", then.path));
+        }
+    }
+    let t = &book.summaries.ltv.total;
+    let p = &run.summary.portfolio.totals;
+    let figures = [
+        (
+            "accounts",
+            Decimal::from(t.accounts),
+            Decimal::from(p.accounts),
+        ),
+        ("balance", t.balance.dec(), p.balance.0),
+        (
+            "negative_equity",
+            t.negative_equity.dec(),
+            p.negative_equity.0,
+        ),
+        (
+            "expected_deficiency",
+            t.expected_deficiency.dec(),
+            p.expected_deficiency.0,
+        ),
+    ];
+    for (name, now, then) in figures {
+        if now != then {
+            problems.push(format!("{name} is {now} now against the run's {then}"));
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(InputError::RunBook {
+            dir: run.dir.clone(),
+            problem: format!(
+                "its inputs no longer give its book: {}",
+                problems.join("; ")
+            ),
+            fix: "backtest the run's own inputs, or pass today's inputs without --run",
+        }
+        .into()),
+    }
 }
 
 /// The backtest of a book, for the command line and the tests.
@@ -58,6 +168,9 @@ pub fn compute(
     progress: Progress,
 ) -> Result<(Book, Outcomes, Backtest), Error> {
     let book = book::build(&config.plan(), progress)?;
+    if let Some(run) = &args.from_run {
+        check_run_book(&book, run)?;
+    }
     let stage = progress.spinner("outcomes");
     let outcomes = read_outcomes(config, args, &book)?;
     let bt = backtest(&book, args.horizon, |i| history(&outcomes, &book, i));
