@@ -28,3 +28,4 @@ pub mod memory;
 pub mod money;
 pub mod output;
 pub mod progress;
+pub mod run_dir;

@@ -296,6 +296,12 @@ fn reports_match_golden_files() {
     }
     let mut json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
     let m = json["manifest"].as_object_mut().unwrap();
+    // The per-account file's digest is the BLAKE3 of the accounts.csv beside it, computed here apart.
+    let digest = blake3::hash(&std::fs::read(s.path("out/accounts.csv")).unwrap());
+    assert_eq!(
+        m.remove("accounts_blake3"),
+        Some(serde_json::json!(digest.to_hex().to_string()))
+    );
     for volatile in ["started_at", "finished_at", "threads"] {
         m.remove(volatile);
     }

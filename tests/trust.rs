@@ -382,7 +382,47 @@ fn regression_a_previous_run_edited_to_keep_its_negative_equity_is_refused() {
     s.write("run/accounts.csv", &edited);
     let out = s.run_book("again", &["--as-of", "2024-06-30", "--previous", "run"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("BLAKE3"), "{}", stderr(&out));
+    // Without the digest (a run written before digests were recorded), the totals still refuse it.
+    strip_digest(&s, "run");
+    let out = s.run_book("again", &["--as-of", "2024-06-30", "--previous", "run"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("balance"), "{}", stderr(&out));
+}
+
+/// A bit flipped in a finished run's per-account file (one digit of one balance: every total but the
+/// balance's last cent as before) was read as the run's by `query` and `--previous`; every reader now
+/// checks the file against the BLAKE3 digest summary.json recorded when it was written.
+#[test]
+fn regression_a_bit_flipped_accounts_file_is_refused_by_query_and_previous() {
+    for format in ["csv", "parquet"] {
+        let s = Sandbox::new();
+        hand_run(&s);
+        let run = format!("run_{format}");
+        assert_ok(&s.run_book(&run, &["--as-of", "2024-06-30", "--format", format]));
+        let path = s.path(&format!("{run}/accounts.{format}"));
+        let mut bytes = std::fs::read(&path).unwrap();
+        // The last byte of the file's middle: a digit in the CSV, a page byte in the Parquet.
+        let at = bytes.len() / 2;
+        bytes[at] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let query = s.run(&["query", "--run", &run, "SELECT SUM(balance) FROM accounts"]);
+        assert_eq!(query.status.code(), Some(3), "{format}: {}", stderr(&query));
+        assert!(stderr(&query).contains("BLAKE3"), "{}", stderr(&query));
+        let previous = s.run_book("again", &["--as-of", "2024-06-30", "--previous", &run]);
+        assert_eq!(
+            previous.status.code(),
+            Some(3),
+            "{format}: {}",
+            stderr(&previous)
+        );
+        assert!(
+            stderr(&previous).contains("not the file the run wrote"),
+            "{}",
+            stderr(&previous)
+        );
+        assert!(!s.path("again").exists());
+    }
 }
 
 #[test]

@@ -114,7 +114,7 @@ impl Run {
         let c = &self.computed;
         let accounts = underwater::output::accounts_name(&self.config, &c.guards);
         let files = detached(py, || {
-            underwater::output::files(&self.config, &c.book, &c.guards, c.started, accounts)
+            underwater::output::files(&self.config, &c.book, &c.guards, c.started, accounts, None)
                 .map_err(Error::from)
         })?;
         Ok(files

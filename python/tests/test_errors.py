@@ -81,3 +81,14 @@ def test_every_class_is_an_underwater_error() -> None:
     for cls in (uw.InternalError, uw.ConfigError, uw.InputError, uw.OutputError,
                 uw.RejectRateError, uw.StaleError):
         assert issubclass(cls, uw.UnderwaterError)
+
+
+def test_an_edited_accounts_file_is_an_input_error(tmp_path: pathlib.Path) -> None:
+    os.chdir(ROOT)
+    uw.run(loans="data/loans.csv", valuations="data/valuations.csv", out=tmp_path / "out")
+    path = tmp_path / "out" / "accounts.csv"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(uw.InputError, match="BLAKE3"):
+        uw.read_run(tmp_path / "out")

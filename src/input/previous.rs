@@ -80,6 +80,10 @@ struct HeadTotals {
 struct HeadManifest {
     as_of: String,
     config: HeadConfig,
+    #[serde(default)]
+    outputs: Vec<String>,
+    #[serde(default)]
+    accounts_blake3: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -175,15 +179,13 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
         .map(|b| b.parse::<Decimal>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| refuse(dir, "its ltv_bands are not numbers"))?;
-    let (band_labels, accounts) = if dir.join("accounts.csv").exists() {
-        read_csv(dir, &dir.join("accounts.csv"))?
-    } else if dir.join("accounts.parquet").exists() {
-        read_parquet(dir, &dir.join("accounts.parquet"))?
-    } else {
-        return Err(refuse(
-            dir,
-            "holds neither accounts.csv nor accounts.parquet",
-        ));
+    let path = crate::run_dir::accounts_file(dir, &head.manifest.outputs)
+        .ok_or_else(|| refuse(dir, "holds neither accounts.csv nor accounts.parquet"))?;
+    crate::run_dir::verify(&path, head.manifest.accounts_blake3.as_deref())
+        .map_err(|problem| refuse(dir, problem))?;
+    let (band_labels, accounts) = match path.ends_with("accounts.parquet") {
+        true => read_parquet(dir, &path)?,
+        false => read_csv(dir, &path)?,
     };
     let mut run = PreviousRun {
         dir: dir.to_path_buf(),

@@ -48,19 +48,29 @@ pub fn publish(
     };
     let staging = Staging::new(&target)?;
     let accounts = accounts_name(config, guards);
-    match accounts {
-        None => {}
+    let written = match accounts {
+        None => None,
         Some(name @ "accounts.csv") => {
             let file = accounts_csv::write_accounts_csv(book, staging.create(name)?)?;
             staging.finish_file(name, file)?;
+            Some(name)
         }
         Some(name) => {
             let file = parquet::write_accounts(book, staging.create(name)?)
                 .context("cannot write accounts.parquet (disk full?)")?;
             staging.finish_file(name, file)?;
+            Some(name)
         }
-    }
-    for file in files(config, book, guards, started, accounts)? {
+    };
+    // Read back from the staging directory: the digest is of the bytes on disk.
+    let digest = match written {
+        Some(name) => Some(
+            crate::run_dir::blake3_of(&staging.path(name))
+                .with_context(|| format!("cannot read back {name}"))?,
+        ),
+        None => None,
+    };
+    for file in files(config, book, guards, started, accounts, digest)? {
         staging.write(&file.name, &file.bytes)?;
     }
     staging.commit()?;
@@ -103,6 +113,7 @@ pub fn files(
     guards: &Guards,
     started: SystemTime,
     accounts: Option<&str>,
+    accounts_blake3: Option<String>,
 ) -> Result<Vec<OutputFile>, OutputError> {
     let book_published = guards.failure.is_none();
     let rejects = tables::rejects_csv(&book.rejects, &config.input_names());
@@ -116,7 +127,8 @@ pub fn files(
         outputs.extend(["report.html".into(), "report.xlsx".into()]);
     }
     outputs.push("summary.json".into());
-    let summary = Summary::new(config, book, guards, started, outputs);
+    let mut summary = Summary::new(config, book, guards, started, outputs);
+    summary.manifest.accounts_blake3 = accounts_blake3;
     if book_published {
         // The reports are summary.json for people: built from it, so they cannot say anything else.
         let html = report_html::report_html(&summary).into_bytes();

@@ -271,6 +271,11 @@ impl Staging {
         })
     }
 
+    /// Where `file` is in the staging directory.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
     /// Opens a new file in the staging directory.
     pub fn create(&self, file: &str) -> Result<File> {
         let path = self.dir.join(file);

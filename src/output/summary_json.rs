@@ -533,6 +533,11 @@ pub struct Manifest {
     pub threads: usize,
     pub started_at: String,
     pub finished_at: String,
+    /// The BLAKE3 digest of the per-account file as written (hex), which every reader of the run
+    /// checks: an edited or corrupted accounts file is refused, not read. Absent when nothing was
+    /// written (a failed guard rail, the Python package before `write`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts_blake3: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -811,6 +816,7 @@ impl Summary {
                 threads: config.threads,
                 started_at: rfc3339_utc(started),
                 finished_at: rfc3339_utc(SystemTime::now()),
+                accounts_blake3: None,
             },
             status: match &guards.failure {
                 None => Status {

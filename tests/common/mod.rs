@@ -278,3 +278,18 @@ pub fn run_sample_book(s: &Sandbox, out: &str, extra: &[&str]) -> Output {
     args.extend_from_slice(extra);
     s.run(&args)
 }
+
+/// Takes the per-account file's digest out of a run's summary.json, as a run written before digests
+/// were recorded has it: to reach the checks behind the digest's.
+pub fn strip_digest(s: &Sandbox, run: &str) {
+    let name = format!("{run}/summary.json");
+    let summary = s.read(&name);
+    let kept: Vec<&str> = summary
+        .lines()
+        .filter(|l| !l.contains("\"accounts_blake3\""))
+        .collect();
+    let stripped = kept.join("\n").replace("Z\",\n  }", "Z\"\n  }") + "\n";
+    assert_ne!(stripped.trim_end(), summary.trim_end(), "{name} had a digest");
+    serde_json::from_str::<serde_json::Value>(&stripped).expect("still JSON");
+    s.write(&name, &stripped);
+}

@@ -247,19 +247,22 @@ pub fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
         problem,
     };
     let summary = run_summary(dir)?;
-    let found = summary.manifest.version;
+    let found = summary.manifest.version.clone();
     let bands = summary.tables.ltv_migration.columns_current_ltv_bucket;
-    let as_of = summary.manifest.as_of;
-    let parquet = dir.join("accounts.parquet");
-    let df = if parquet.exists() {
-        let file = std::fs::File::open(&parquet)
+    let as_of = summary.manifest.as_of.clone();
+    let manifest = &summary.manifest;
+    let path = crate::run_dir::accounts_file(dir, &manifest.outputs)
+        .ok_or_else(|| not_a_run("holds neither accounts.parquet nor accounts.csv".into()))?;
+    crate::run_dir::verify(&path, manifest.accounts_blake3.as_deref()).map_err(not_a_run)?;
+    let df = if path.ends_with("accounts.parquet") {
+        let file = std::fs::File::open(&path)
             .map_err(|e| not_a_run(format!("cannot open accounts.parquet ({e})")))?;
         let df = ParquetReader::new(file)
             .finish()
             .map_err(|e| not_a_run(format!("accounts.parquet cannot be read ({e})")))?;
         widen_decimals(df).map_err(internal)?
     } else {
-        read_accounts_csv(&dir.join("accounts.csv")).map_err(not_a_run)?
+        read_accounts_csv(&path).map_err(not_a_run)?
     };
     let missing: Vec<&str> = REQUIRED
         .iter()
