@@ -149,7 +149,10 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>, line_bytes: usize) 
 /// Writes accounts.csv. Lines are formatted in parallel a group at a time (so memory stays bounded at
 /// book scale) while another thread writes the group before, straight to the disk where the
 /// filesystem allows ([`super::staging::DirectFile`]), so the final fsync finds little left to do.
-pub fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<std::fs::File> {
+pub fn write_accounts_csv(
+    book: &Book,
+    file: std::fs::File,
+) -> anyhow::Result<super::staging::Written> {
     const GROUP: usize = 1 << 16;
     const PIECE: usize = 1 << 12;
     let n = book.loans.len();
@@ -161,7 +164,7 @@ pub fn write_accounts_csv(book: &Book, file: std::fs::File) -> anyhow::Result<st
     let line_bytes = 192 + tails / n.max(1);
     let (groups, received) = std::sync::mpsc::sync_channel::<Vec<String>>(1);
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> anyhow::Result<std::fs::File> {
+        let writer = scope.spawn(move || -> anyhow::Result<super::staging::Written> {
             let mut file = super::staging::DirectFile::new(file);
             let context = "cannot write accounts.csv (disk full?)";
             file.write_all(header.as_bytes()).context(context)?;

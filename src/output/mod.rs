@@ -50,25 +50,21 @@ pub fn publish(
     let accounts = accounts_name(config, guards);
     let written = match accounts {
         None => None,
-        Some(name @ "accounts.csv") => {
-            let file = accounts_csv::write_accounts_csv(book, staging.create(name)?)?;
-            staging.finish_file(name, file)?;
-            Some(name)
-        }
-        Some(name) => {
-            let file = parquet::write_accounts(book, staging.create(name)?)
-                .context("cannot write accounts.parquet (disk full?)")?;
-            staging.finish_file(name, file)?;
-            Some(name)
-        }
-    };
-    // Read back from the staging directory: the digest is of the bytes on disk.
-    let digest = match written {
+        Some(name @ "accounts.csv") => Some(accounts_csv::write_accounts_csv(
+            book,
+            staging.create(name)?,
+        )?),
         Some(name) => Some(
-            crate::run_dir::blake3_of(&staging.path(name))
-                .with_context(|| format!("cannot read back {name}"))?,
+            parquet::write_accounts(book, staging.create(name)?)
+                .context("cannot write accounts.parquet (disk full?)")?,
         ),
-        None => None,
+    };
+    let digest = match (written, accounts) {
+        (Some(w), Some(name)) => {
+            staging.finish_file(name, w.file)?;
+            Some(w.blake3)
+        }
+        _ => None,
     };
     for file in files(config, book, guards, started, accounts, digest)? {
         staging.write(&file.name, &file.bytes)?;

@@ -271,11 +271,6 @@ impl Staging {
         })
     }
 
-    /// Where `file` is in the staging directory.
-    pub fn path(&self, file: &str) -> PathBuf {
-        self.dir.join(file)
-    }
-
     /// Opens a new file in the staging directory.
     pub fn create(&self, file: &str) -> Result<File> {
         let path = self.dir.join(file);
@@ -373,6 +368,15 @@ pub struct DirectFile {
     direct: bool,
     /// Bytes written out since the last `fdatasync`.
     unsynced: usize,
+    /// Every byte, as it goes out: the digest summary.json records, without reading the file back
+    /// (a direct write leaves nothing in the page cache to read it from).
+    hasher: blake3::Hasher,
+}
+
+/// A file written through [`DirectFile`], and the BLAKE3 digest (hex) of its bytes.
+pub struct Written {
+    pub file: File,
+    pub blake3: String,
 }
 
 impl DirectFile {
@@ -392,11 +396,13 @@ impl DirectFile {
             len: 0,
             direct,
             unsynced: 0,
+            hasher: blake3::Hasher::new(),
         }
     }
 
-    /// Writes what is still buffered and gives the file back, for [`Staging::finish_file`].
-    pub fn into_file(mut self) -> std::io::Result<File> {
+    /// Writes what is still buffered and gives the file back, for [`Staging::finish_file`], with the
+    /// digest of everything written.
+    pub fn into_file(mut self) -> std::io::Result<Written> {
         let whole = self.len / Self::BLOCK * Self::BLOCK;
         self.write_out(0, whole)?;
         if self.direct {
@@ -405,10 +411,15 @@ impl DirectFile {
             self.direct = false;
         }
         self.write_out(whole, self.len)?;
-        Ok(self.file)
+        Ok(Written {
+            blake3: self.hasher.finalize().to_hex().to_string(),
+            file: self.file,
+        })
     }
 
     fn write_out(&mut self, from: usize, to: usize) -> std::io::Result<()> {
+        self.hasher
+            .update(&self.space[self.start + from..self.start + to]);
         let mut at = from;
         while at < to {
             let bytes = &self.space[self.start + at..self.start + to];
@@ -604,7 +615,7 @@ mod tests {
                 f.write_all(&expected[at..end]).unwrap();
                 at = end;
             }
-            f.into_file().unwrap().sync_all().unwrap();
+            f.into_file().unwrap().file.sync_all().unwrap();
             assert!(std::fs::read(&path).unwrap() == expected, "{total} bytes");
         }
     }

@@ -289,7 +289,11 @@ pub fn strip_digest(s: &Sandbox, run: &str) {
         .filter(|l| !l.contains("\"accounts_blake3\""))
         .collect();
     let stripped = kept.join("\n").replace("Z\",\n  }", "Z\"\n  }") + "\n";
-    assert_ne!(stripped.trim_end(), summary.trim_end(), "{name} had a digest");
+    assert_ne!(
+        stripped.trim_end(),
+        summary.trim_end(),
+        "{name} had a digest"
+    );
     serde_json::from_str::<serde_json::Value>(&stripped).expect("still JSON");
     s.write(&name, &stripped);
 }
