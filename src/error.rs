@@ -134,6 +134,17 @@ pub enum InputError {
         path: PathBuf,
         found: Vec<String>,
     },
+    #[error(
+        "segment `{segment}` has {groups} groups, more than the {limit} a summary table holds \
+         (summary_by_{segment}.csv, summary.json and the reports would grow past what anyone reads). \
+         Fix: take `{segment}` out of `segments` in the config, and ask \
+         `underwater query --by {segment}` for it instead"
+    )]
+    TooManyGroups {
+        segment: String,
+        groups: usize,
+        limit: usize,
+    },
     #[error("--run {dir}: {problem}. Fix: {fix}")]
     RunBook {
         dir: PathBuf,

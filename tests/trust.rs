@@ -634,3 +634,67 @@ fn regression_a_second_run_to_the_same_out_is_refused_while_the_first_runs() {
     drop(lock);
     assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
 }
+
+/// A segment of 50,001 distinct values (every account its own group) grew summary.json, the reports and
+/// memory without bound; the run now refuses it up front with exit 3, nothing written, and `query --by`
+/// still answers it.
+#[test]
+fn regression_a_segment_of_more_groups_than_a_table_holds_is_refused() {
+    let s = Sandbox::new();
+    let mut loans = String::from(
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance,branch\n",
+    );
+    for i in 0..50_001 {
+        loans.push_str(&format!(
+            "A{i:06},V{i:016},2023-01-15,20000.00,60,15000.00,B{i}\n"
+        ));
+    }
+    s.write("loans.csv", &loans);
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV0000000000000000,2024-06-01,12000\n",
+    );
+    s.write("branches.toml", "segments = [\"branch\"]\n");
+    let out = s.run(&[
+        "run",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--config",
+        "branches.toml",
+        "--as-of",
+        "2024-06-30",
+        "--out",
+        "out",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("segment `branch` has 50001 groups, more than the 50000"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!s.path("out").exists());
+    let query = s.run(&[
+        "query",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--config",
+        "branches.toml",
+        "--as-of",
+        "2024-06-30",
+        "--by",
+        "branch",
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&query);
+    // 50,001 groups, the header and the TOTAL row.
+    assert_eq!(
+        String::from_utf8_lossy(&query.stdout).lines().count(),
+        50_003
+    );
+}

@@ -172,6 +172,29 @@ fn valuation_of<'a>(
         .or_else(|| estimates.get(i).and_then(Option::as_ref))
 }
 
+/// The most groups one segment's summary table may have. A table is for groups people read: ten
+/// segments of 100,000 values each on a 100k-loan book made a 530 MB summary.json, a 239 MB report.html
+/// and 4.7 GB of memory. 50,000 is more than the dealers of the largest lenders; `query --by` answers
+/// any number of groups.
+pub const MAX_SEGMENT_GROUPS: usize = 50_000;
+
+/// Refuses a book whose segment tables would be too large to publish ([`MAX_SEGMENT_GROUPS`]); `run`
+/// checks it before writing (`query` needs no tables, and answers any number of groups).
+pub fn check_segment_groups(summaries: &summarize::Summaries) -> Result<(), InputError> {
+    match summaries
+        .segments
+        .iter()
+        .find(|t| t.rows.len() > MAX_SEGMENT_GROUPS)
+    {
+        Some(t) => Err(InputError::TooManyGroups {
+            segment: t.dimension.clone(),
+            groups: t.rows.len(),
+            limit: MAX_SEGMENT_GROUPS,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Builds the book: one call per stage. Writes nothing.
 pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let loans = load_loans(&plan.loans, progress)?;

@@ -64,6 +64,7 @@ fn compute_in_pool(
     started: SystemTime,
 ) -> Result<Computed, Error> {
     let book = book::build(&config.plan(), progress)?;
+    book::check_segment_groups(&book.summaries)?;
     let guards = guards::check(
         &book,
         config.max_reject_rate,
