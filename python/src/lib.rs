@@ -15,6 +15,7 @@ use underwater::cli::{Cli, Command};
 use underwater::commands;
 use underwater::config::Config;
 use underwater::error::Error;
+use underwater::output::summary_json::TopExposuresJson;
 use underwater::progress::Progress;
 
 // As in the CLI: loading a book makes millions of small allocations, several times cheaper in mimalloc.
@@ -128,10 +129,15 @@ impl Run {
         self.computed.book.layout.tail_names.to_vec()
     }
 
-    /// The summary tables' partial, as JSON bytes, for [`fold`] to merge with other parts of a book.
+    /// The summary tables' partial and the top exposures, as JSON bytes, for [`fold`] to merge with
+    /// other parts of a book.
     fn partial<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let partial = underwater::book::partial::Partial::of(&self.computed.book.summaries);
-        let json = serde_json::to_vec(&partial).map_err(internal)?;
+        let book = &self.computed.book;
+        let part = Part {
+            tables: underwater::book::partial::Partial::of(&book.summaries),
+            top_exposures: TopExposuresJson::of(book),
+        };
+        let json = serde_json::to_vec(&part).map_err(internal)?;
         Ok(PyBytes::new(py, &json))
     }
 
@@ -174,29 +180,60 @@ impl Run {
     }
 }
 
-/// The summary tables of a book from its parts' partials (see `Run.partial`), as `(name, bytes)`:
-/// the files one run over the whole book writes.
+/// What a part of a book (a Spark partition) hands to [`fold`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Part {
+    tables: underwater::book::partial::Partial,
+    top_exposures: TopExposuresJson,
+}
+
+/// The whole book's figures beside its tables: summary.json's portfolio (totals and origination-LTV
+/// percentiles) and top exposures.
+#[derive(serde::Serialize)]
+struct Whole {
+    portfolio: underwater::output::summary_json::Portfolio,
+    top_exposures: TopExposuresJson,
+}
+
+/// A book from its parts (see `Run.partial`): the files of the summary tables one run over the whole
+/// book writes, as `(name, bytes)`, and the whole book's portfolio and top exposures as JSON bytes.
 #[pyfunction]
+#[allow(clippy::type_complexity)] // a (files, json) pair, as Python unpacks it
 fn fold<'py>(
     py: Python<'py>,
     partials: Vec<Vec<u8>>,
     as_of: &str,
-) -> PyResult<Vec<(String, Bound<'py, PyBytes>)>> {
-    use underwater::book::partial::Partial;
+) -> PyResult<(Vec<(String, Bound<'py, PyBytes>)>, Bound<'py, PyBytes>)> {
     let as_of = underwater::date::Date::parse(as_of)
         .ok_or_else(|| internal(format!("as_of {as_of:?} is not a date")))?;
     let mut parts = partials
         .iter()
-        .map(|p| serde_json::from_slice::<Partial>(p).map_err(internal));
+        .map(|p| serde_json::from_slice::<Part>(p).map_err(internal));
     let first = parts
         .next()
         .ok_or_else(|| internal("no partial to fold"))??;
-    let whole = parts.try_fold(first, |whole, part| whole.merge(&part?).map_err(internal))?;
-    let files = underwater::output::table_files(&whole.into_summaries(), as_of);
-    Ok(files
+    let whole = parts.try_fold(first, |whole, part| {
+        let part = part?;
+        Ok::<Part, PyErr>(Part {
+            tables: whole.tables.merge(&part.tables).map_err(internal)?,
+            top_exposures: whole.top_exposures.merge(part.top_exposures),
+        })
+    })?;
+    let summaries = whole.tables.into_summaries();
+    let files = underwater::output::table_files(&summaries, as_of);
+    let figures = Whole {
+        portfolio: underwater::output::summary_json::Portfolio {
+            totals: (&summaries.ltv.total).into(),
+            origination_ltv: summaries.origination_ltv.as_ref().map(Into::into),
+        },
+        top_exposures: whole.top_exposures,
+    };
+    let json = serde_json::to_vec_pretty(&figures).map_err(internal)?;
+    let files = files
         .into_iter()
         .map(|f| (f.name, PyBytes::new(py, &f.bytes)))
-        .collect())
+        .collect();
+    Ok((files, PyBytes::new(py, &json)))
 }
 
 /// A finished run's per-account file (accounts.csv or accounts.parquet), typed as `query` reads it.

@@ -4,9 +4,12 @@ JVM and Python workers): the accounts and every summary table equal the CLI's fo
 from __future__ import annotations
 
 import csv
+import json
 import os
 import pathlib
 import sys
+
+from decimal import Decimal
 
 import pytest
 
@@ -75,6 +78,14 @@ def test_spark_equals_the_cli_on_a_200k_book_with_repeated_ids(spark, tmp_path: 
     for name in cli_tables:
         assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
     assert set(tables) == {n.removesuffix(".csv") for n in cli_tables}
+
+    # The whole book's portfolio, origination-LTV percentiles and top exposures: summary.json's.
+    cli_summary = json.loads((tmp_path / "cli" / "summary.json").read_bytes())
+    ours = json.loads(result.summary_json)
+    assert ours["portfolio"] == cli_summary["portfolio"]
+    assert ours["top_exposures"] == cli_summary["top_exposures"]
+    median = cli_summary["portfolio"]["origination_ltv"]["median"]
+    assert result.summary.portfolio.origination_ltv.median == Decimal(median)
 
     # Every account, cell for cell, and the same accounts rejected for the repeated ids.
     header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())

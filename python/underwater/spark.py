@@ -3,8 +3,9 @@
 Spark only moves rows: each loan goes to the partition of its VIN's valuations (the repartition is the one
 shuffle), every row of a repeated ``account_id`` to one partition (so the library rejects all of them, as
 the CLI does), and each partition runs the library on its rows through ``mapInArrow``. A partition
-returns its accounts, its rejects and its summary tables' *partial*: exact integer tallies, which the
-library folds on the driver into the whole book's tables. No decimal multiply or divide happens in Spark.
+returns its accounts, its rejects and its summary tables' *partial*: exact integer tallies, the counts of
+its origination LTVs and its largest exposures, which the library folds on the driver into the whole
+book's tables, percentiles and top exposures. No decimal multiply or divide happens in Spark.
 
 Needs ``pyspark`` and ``pyarrow`` (``pip install ./python[spark]``), and the package installed where the
 executors' Python runs.
@@ -20,6 +21,7 @@ from typing import Any, Iterator
 import polars as pl
 
 from . import _native
+from . import summary as _summary
 from ._run import _argv, _table
 
 ROW = "_underwater_row"
@@ -31,13 +33,17 @@ REJECT_COLUMNS = ["input", "field", "reason", "raw_record"]
 
 class SparkRun:
     """``accounts`` (a Spark DataFrame: the accounts.csv columns, money ``DECIMAL(38, 2)``), ``tables``
-    (every summary table, as polars DataFrames: the CLI's files, folded from the partitions) and
-    ``rejects`` (a Spark DataFrame: input, field, reason, raw_record). Unpacks as
-    ``accounts, tables = underwater.spark.run(...)``."""
+    (every summary table, as polars DataFrames: the CLI's files, folded from the partitions),
+    ``rejects`` (a Spark DataFrame: input, field, reason, raw_record) and ``summary`` (summary.json's
+    ``portfolio``, with the origination-LTV percentiles, and ``top_exposures``, of the whole book, typed;
+    ``summary_json`` their JSON bytes).
+    Unpacks as ``accounts, tables = underwater.spark.run(...)``."""
 
     def __init__(self, accounts: Any, tables: dict[str, pl.DataFrame], files: dict[str, bytes],
-                 rejects: Any):
+                 rejects: Any, summary_json: bytes):
         self.accounts, self.tables, self.files, self.rejects = accounts, tables, files, rejects
+        self.summary_json = summary_json
+        self.summary = _summary.parse(summary_json)
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.accounts, self.tables))
@@ -63,11 +69,12 @@ def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | No
     out = combined.repartition(n, "_underwater_key").mapInArrow(kernel, schema)
     out = out.persist(StorageLevel.MEMORY_AND_DISK)
     partials = [bytes(r[0]) for r in out.where(F.col(KIND) == "p").select(BLOB).collect()]
-    files = dict(_native.fold(partials, as_of))
+    folded, whole = _native.fold(partials, as_of)
+    files = dict(folded)
     tables = {name.removesuffix(".csv"): _table(data, name) for name, data in files.items()}
     accounts = out.where(F.col(KIND) == "a").select(*computed, *echoed)
     rejects = out.where(F.col(KIND) == "r").select(*REJECT_COLUMNS)
-    return SparkRun(accounts, tables, files, rejects)
+    return SparkRun(accounts, tables, files, rejects, whole)
 
 
 def _co_located(loans: Any, valuations: Any, F: Any) -> Any:

@@ -4,7 +4,9 @@
 //! so the folded tables are the tables of one run over the whole book, cent for cent, in the same order.
 
 use crate::book::runoff::Runoff;
-use crate::book::summarize::{Migration, Summaries, Table, Tally, TopExposures};
+use crate::book::summarize::{
+    Counted, Migration, Percentiles, Summaries, Table, Tally, TopExposures,
+};
 use serde::{Deserialize, Serialize};
 
 /// What the summary CSV files are made of, for one part of a book.
@@ -15,6 +17,9 @@ pub struct Partial {
     pub segments: Vec<Table>,
     pub migration: Migration,
     pub runoff: Option<Runoff>,
+    /// Origination LTVs (mantissa, scale) and how many accounts have each: the whole book's
+    /// percentiles are taken from the folded counts.
+    pub origination_ltv: Vec<(i128, u32, u64)>,
 }
 
 impl Partial {
@@ -25,6 +30,7 @@ impl Partial {
             segments: s.segments.clone(),
             migration: s.migration.clone(),
             runoff: s.runoff.clone(),
+            origination_ltv: s.origination_ltv_counts.entries(),
         }
     }
 
@@ -57,18 +63,23 @@ impl Partial {
         if let (Some(a), Some(b)) = (&mut self.runoff, &o.runoff) {
             a.merge(b);
         }
+        let mut counted = Counted::from_entries(&self.origination_ltv);
+        counted.merge(Counted::from_entries(&o.origination_ltv));
+        self.origination_ltv = counted.entries();
         Ok(self)
     }
 
-    /// The summaries the tables are written from (no percentiles, top exposures or changes: those are
-    /// not in the tables).
+    /// The summaries the tables are written from, with the percentiles (no top exposures or changes:
+    /// the top exposures are folded apart, from their rows).
     pub fn into_summaries(self) -> Summaries {
+        let counted = Counted::from_entries(&self.origination_ltv);
         Summaries {
             ltv: self.ltv,
             scenarios: self.scenarios,
             segments: self.segments,
             migration: self.migration,
-            origination_ltv: None,
+            origination_ltv: Percentiles::of(counted.clone()),
+            origination_ltv_counts: counted,
             runoff: self.runoff,
             changes: None,
             top: TopExposures::default(),

@@ -542,6 +542,8 @@ pub struct Summaries {
     pub migration: Migration,
     /// Origination LTV percentiles over accounts with an origination value.
     pub origination_ltv: Option<Percentiles>,
+    /// The counts they are taken from (a book's part folds with another's by these).
+    pub origination_ltv_counts: Counted,
     /// The negative-equity run-off, unless it is off.
     pub runoff: Option<Runoff>,
     /// Changes since the previous run (`--previous`).
@@ -618,7 +620,7 @@ impl Percentiles {
 /// How often each value occurs, for percentiles without a value held per account: a vector of every
 /// account's origination LTV was 160 MB at 10M, the run's peak memory. Keyed by the decimal's parts,
 /// exactly (hashing a `Decimal` would rescale it each time).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counted(FxHashMap<(i128, u32), u64>);
 
 impl Counted {
@@ -626,7 +628,23 @@ impl Counted {
         *self.0.entry((value.mantissa(), value.scale())).or_insert(0) += 1;
     }
 
-    fn merge(&mut self, other: Counted) {
+    /// Every value (mantissa, scale) and how often it occurs, sorted: the counts as data.
+    pub fn entries(&self) -> Vec<(i128, u32, u64)> {
+        let mut entries: Vec<(i128, u32, u64)> =
+            self.0.iter().map(|(&(m, s), &n)| (m, s, n)).collect();
+        entries.sort_unstable();
+        entries
+    }
+
+    pub fn from_entries(entries: &[(i128, u32, u64)]) -> Counted {
+        let mut counted = Counted::default();
+        for &(m, s, n) in entries {
+            *counted.0.entry((m, s)).or_insert(0) += n;
+        }
+        counted
+    }
+
+    pub fn merge(&mut self, other: Counted) {
         for (k, n) in other.0 {
             *self.0.entry(k).or_insert(0) += n;
         }
@@ -892,7 +910,8 @@ pub fn summarize<'a>(
         scenarios,
         segments,
         migration,
-        origination_ltv: Percentiles::of(acc.origination_ltv),
+        origination_ltv: Percentiles::of(acc.origination_ltv.clone()),
+        origination_ltv_counts: acc.origination_ltv,
         top: TopExposures {
             expected_deficiency: acc.top.expected_deficiency.iter().map(|x| x.2).collect(),
             unvalued_balance: acc.top.unvalued_balance.iter().map(|x| x.2).collect(),

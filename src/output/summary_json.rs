@@ -107,6 +107,41 @@ pub struct TopExposuresJson {
     pub unvalued_balance: Vec<ExposureJson>,
 }
 
+impl TopExposuresJson {
+    /// A book's lists (see [`crate::book::summarize::TopExposures`]).
+    pub fn of(book: &Book) -> TopExposuresJson {
+        let rows = |list: &[u32]| list.iter().map(|&i| ExposureJson::new(book, i)).collect();
+        TopExposuresJson {
+            expected_deficiency: rows(&book.summaries.top.expected_deficiency),
+            unvalued_balance: rows(&book.summaries.top.unvalued_balance),
+        }
+    }
+
+    /// The lists of two parts of a book as one book's: the largest first, ties to the lower account
+    /// id, at most [`crate::book::summarize::TOP_N`] each, as the summary pass keeps them.
+    pub fn merge(mut self, other: TopExposuresJson) -> TopExposuresJson {
+        let keep = |mut list: Vec<ExposureJson>,
+                    more: Vec<ExposureJson>,
+                    amount: fn(&ExposureJson) -> Decimal| {
+            list.extend(more);
+            list.sort_by(|a, b| {
+                amount(b)
+                    .cmp(&amount(a))
+                    .then_with(|| a.account_id.cmp(&b.account_id))
+            });
+            list.truncate(crate::book::summarize::TOP_N);
+            list
+        };
+        self.expected_deficiency = keep(self.expected_deficiency, other.expected_deficiency, |e| {
+            e.expected_deficiency.0
+        });
+        self.unvalued_balance = keep(self.unvalued_balance, other.unvalued_balance, |e| {
+            e.balance.0
+        });
+        self
+    }
+}
+
 /// One account of a top-exposure list, as accounts.csv shows it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExposureJson {
@@ -663,20 +698,7 @@ impl Summary {
                 .as_ref()
                 .zip(book.previous.as_ref())
                 .map(|(c, j)| ChangesJson::new(c, &j.previous)),
-            top_exposures: TopExposuresJson {
-                expected_deficiency: s
-                    .top
-                    .expected_deficiency
-                    .iter()
-                    .map(|&i| ExposureJson::new(book, i))
-                    .collect(),
-                unvalued_balance: s
-                    .top
-                    .unvalued_balance
-                    .iter()
-                    .map(|&i| ExposureJson::new(book, i))
-                    .collect(),
-            },
+            top_exposures: TopExposuresJson::of(book),
             tables: Tables {
                 ltv_bucket: rows(&s.ltv),
                 ltv_migration: (&s.migration).into(),
