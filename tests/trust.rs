@@ -655,8 +655,7 @@ fn regression_a_segment_of_more_groups_than_a_table_holds_is_refused() {
         "vin,valuation_date,value\nV0000000000000000,2024-06-01,12000\n",
     );
     s.write("branches.toml", "segments = [\"branch\"]\n");
-    let out = s.run(&[
-        "run",
+    let inputs = [
         "--loans",
         "loans.csv",
         "--valuations",
@@ -665,10 +664,8 @@ fn regression_a_segment_of_more_groups_than_a_table_holds_is_refused() {
         "branches.toml",
         "--as-of",
         "2024-06-30",
-        "--out",
-        "out",
-        "-q",
-    ]);
+    ];
+    let out = s.run(&[&["run"][..], &inputs, &["--out", "out", "-q"]].concat());
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("segment `branch` has 50001 groups, more than the 50000"),
@@ -676,21 +673,14 @@ fn regression_a_segment_of_more_groups_than_a_table_holds_is_refused() {
         stderr(&out)
     );
     assert!(!s.path("out").exists());
-    let query = s.run(&[
-        "query",
-        "--loans",
-        "loans.csv",
-        "--valuations",
-        "valuations.csv",
-        "--config",
-        "branches.toml",
-        "--as-of",
-        "2024-06-30",
-        "--by",
-        "branch",
-        "--format",
-        "csv",
-    ]);
+    let query = s.run(
+        &[
+            &["query"][..],
+            &inputs,
+            &["--by", "branch", "--format", "csv"],
+        ]
+        .concat(),
+    );
     assert_ok(&query);
     // 50,001 groups, the header and the TOTAL row.
     assert_eq!(

@@ -100,3 +100,26 @@ def test_spark_equals_the_cli_on_a_200k_book_with_repeated_ids(spark, tmp_path: 
     assert len(spark_rejects) == len(cli_rejects) == 42
     assert sorted(r["raw_record"] for r in spark_rejects) == sorted(r[-1] for r in cli_rejects)
     assert {r["reason"].split(":")[0] for r in spark_rejects} == {"duplicate account_id"}
+
+
+def test_spark_on_csv_files_names_each_reject_by_file_and_line(spark, tmp_path: pathlib.Path) -> None:
+    """`run_csv` reads the CLI's own files, line by line: a generated dirty book gives the CLI's accounts
+    and tables, and each reject names the same file and line as the CLI's rejects.csv."""
+    import underwater.spark as uws
+
+    book = tmp_path / "book"
+    cli("generate", "--loans", "20000", "--seed", "5", "--dirty", "--out", str(book), "-q")
+    cli("run", "--loans", str(book / "loans.csv"), "--valuations", str(book / "valuations.csv"),
+        "--as-of", "2025-06-30", "--out", str(tmp_path / "cli"), "-q")
+    result = uws.run_csv(spark, str(book / "loans.csv"), str(book / "valuations.csv"),
+                         as_of="2025-06-30", partitions=4)
+    for name in sorted(p.name for p in (tmp_path / "cli").glob("summary_*.csv")):
+        assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
+    header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
+    got = sorted([("" if r[c] is None else str(r[c])) for c in header] for r in result.accounts.collect())
+    assert got == sorted(rows)
+    _, cli_rejects = csv_cells((tmp_path / "cli" / "rejects.csv").read_bytes())
+    want = sorted((pathlib.Path(r[0]).name, int(r[1]), r[2]) for r in cli_rejects)
+    ours = sorted((r["input"], r["line"], r["field"] or "") for r in result.rejects.collect())
+    assert len(want) > 10
+    assert ours == want

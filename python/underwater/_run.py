@@ -95,11 +95,7 @@ class Run:
         self.files = dict(files)
         self.summary = _summary.parse(self.files["summary.json"])
         self.rejects = _table(self.files["rejects.csv"], "rejects.csv")
-        self.tables = {
-            name.removesuffix(".csv"): _table(data, name)
-            for name, data in self.files.items()
-            if name.endswith(".csv") and name.startswith("summary_")
-        }
+        self.tables = _tables(self.files)
         self._native = native
 
     @property
@@ -128,6 +124,12 @@ class Run:
 
 def _table(data: bytes, name: str) -> pl.DataFrame:
     return _frame(_native.read_table(data, name))
+
+
+def _tables(files: Mapping[str, bytes]) -> dict[str, pl.DataFrame]:
+    """Every summary table among a run's files, by name without ``.csv``."""
+    return {name.removesuffix(".csv"): _table(data, name) for name, data in files.items()
+            if name.endswith(".csv") and name.startswith("summary_")}
 
 
 def run(
@@ -230,11 +232,7 @@ class Backtest:
         self.accounts = _table(self.files["backtest.csv"], "backtest.csv")
         self.summary = _summary.parse(self.files["summary.json"])
         self.rejects = _table(self.files["outcome_rejects.csv"], "outcome_rejects.csv")
-        self.tables = {
-            name.removesuffix(".csv"): _table(data, name)
-            for name, data in self.files.items()
-            if name.endswith(".csv") and name.startswith("summary_")
-        }
+        self.tables = _tables(self.files)
 
 
 def _in_dir(out: Any, command: str, flags: dict[str, Any]) -> pathlib.Path:

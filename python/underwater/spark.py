@@ -22,13 +22,14 @@ import polars as pl
 
 from . import _native
 from . import summary as _summary
-from ._run import _argv, _table
+from ._run import _argv, _table, _tables
 
 ROW = "_underwater_row"
+LINE = "_underwater_line"
 KIND = "_underwater_kind"
 BLOB = "_underwater_blob"
 PREFIX = "_valuation_"
-REJECT_COLUMNS = ["input", "field", "reason", "raw_record"]
+REJECT_COLUMNS = ["input", "line", "field", "reason", "raw_record"]
 
 
 class SparkRun:
@@ -50,7 +51,8 @@ class SparkRun:
 
 
 def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | None = None,
-        no_outlook: bool = False, partitions: int | None = None) -> SparkRun:
+        no_outlook: bool = False, partitions: int | None = None,
+        _files: tuple[str, str] | None = None) -> SparkRun:
     """The nightly run over Spark DataFrames (``spark.read.csv(..., header=True)`` keeps every cell's text,
     the surest way to the CLI's figures; typed columns work too). ``as_of`` is required: every executor
     must value the book at one date. ``config`` is a TOML file read on the driver and sent to the
@@ -60,21 +62,68 @@ def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | No
 
     config_text = open(config, encoding="utf-8").read() if config else None
     flags = {"as_of": as_of, "no_outlook": no_outlook, "threads": 1, "quiet": True}
-    loan_columns, val_columns = list(loans.columns), list(valuations.columns)
+    loan_columns = [c for c in loans.columns if c != LINE]
+    val_columns = [c for c in valuations.columns if c != LINE]
+    # Where the rows came from (`run_csv`): rejects name the file and its line.
+    names = tuple(os.path.basename(f) for f in _files) if _files else ("loans", "valuations")
     dry = _dry_run(loan_columns, val_columns, flags, config_text)
     schema, computed, echoed = _output_schema(dry, loans.schema)
     combined = _co_located(loans, valuations, F)
     n = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
-    kernel = _kernel(loan_columns, val_columns, flags, config_text, schema)
+    kernel = _kernel(loan_columns, val_columns, flags, config_text, schema, names)
     out = combined.repartition(n, "_underwater_key").mapInArrow(kernel, schema)
     out = out.persist(StorageLevel.MEMORY_AND_DISK)
     partials = [bytes(r[0]) for r in out.where(F.col(KIND) == "p").select(BLOB).collect()]
     folded, whole = _native.fold(partials, as_of)
     files = dict(folded)
-    tables = {name.removesuffix(".csv"): _table(data, name) for name, data in files.items()}
+    tables = _tables(files)
     accounts = out.where(F.col(KIND) == "a").select(*computed, *echoed)
     rejects = out.where(F.col(KIND) == "r").select(*REJECT_COLUMNS)
     return SparkRun(accounts, tables, files, rejects, whole)
+
+
+def run_csv(spark: Any, loans: str, valuations: str, *, as_of: str, config: str | None = None,
+            no_outlook: bool = False, partitions: int | None = None) -> SparkRun:
+    """The nightly run over two CSV files as the CLI reads them, split by Spark: each record keeps its
+    file line, so a reject names the file and line as the CLI's rejects.csv does. A record must be one
+    line (a quoted field with a line break is rejected, as one that spans lines cannot be split apart
+    from its file); a line with the wrong number of fields is rejected as the CLI rejects it."""
+    loans_df, loans_bad = _csv_lines(spark, loans)
+    valuations_df, valuations_bad = _csv_lines(spark, valuations)
+    result = run(spark, loans_df, valuations_df, as_of=as_of, config=config, no_outlook=no_outlook,
+                 partitions=partitions, _files=(loans, valuations))
+    result.rejects = loans_bad.unionByName(valuations_bad).unionByName(result.rejects)
+    return result
+
+
+def _csv_lines(spark: Any, path: str) -> tuple[Any, Any]:
+    """A CSV file as a DataFrame of text columns with each record's line, and the lines that are not
+    records of the header's width (as rejects)."""
+    import csv as _csv
+    from pyspark.sql import types as T
+
+    lines = spark.sparkContext.textFile(path).zipWithIndex()
+    header = next(_csv.reader([lines.first()[0].lstrip("\ufeff")]))
+    width = len(header)
+
+    def parse(item: tuple[str, int]) -> tuple[Any, ...]:
+        text, index = item
+        fields = next(_csv.reader([text]), [])
+        if len(fields) != width:
+            return (False, index + 1, text, len(fields))
+        return (True, index + 1, text, fields)
+
+    parsed = lines.filter(lambda item: item[1] > 0).map(parse)
+    good = parsed.filter(lambda r: r[0]).map(lambda r: tuple(r[3]) + (r[1],))
+    schema = T.StructType([T.StructField(c, T.StringType(), True) for c in header]
+                          + [T.StructField(LINE, T.LongType(), False)])
+    frame = spark.createDataFrame(good, schema)
+    name = os.path.basename(path)
+    bad = parsed.filter(lambda r: not r[0]).map(lambda r: (
+        name, r[1], None, f"expected {width} fields as in the header, found {r[3]}", r[2]))
+    bad_schema = T.StructType([T.StructField(c, T.LongType() if c == "line" else T.StringType(), True)
+                               for c in REJECT_COLUMNS])
+    return frame, spark.createDataFrame(bad, bad_schema)
 
 
 def _co_located(loans: Any, valuations: Any, F: Any) -> Any:
@@ -149,12 +198,13 @@ def _output_schema(dry: Any, loan_schema: Any) -> tuple[Any, list[str], list[str
         fields.append(T.StructField(name, from_arrow_type(arrow), True))
     fields += [T.StructField(c, loan_schema[c].dataType, True) for c in echoed]
     fields += [T.StructField(KIND, T.StringType(), False), T.StructField(BLOB, T.BinaryType(), True)]
-    fields += [T.StructField(c, T.StringType(), True) for c in REJECT_COLUMNS]
+    fields += [T.StructField(c, T.LongType() if c == "line" else T.StringType(), True)
+               for c in REJECT_COLUMNS]
     return T.StructType(fields), computed, echoed
 
 
 def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, Any],
-            config_text: str | None, schema: Any) -> Any:
+            config_text: str | None, schema: Any, names: tuple[str, ...]) -> Any:
     """The function each partition runs: its rows into the library, its accounts, rejects and
     partial out, cast to the declared schema."""
 
@@ -164,14 +214,15 @@ def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, An
 
         target = to_arrow_schema(schema)
         rows = pl.concat([pl.from_arrow(b) for b in batches] or [pl.DataFrame()], how="diagonal")
-        loans, valuations = _split(rows, loan_columns, val_columns)
+        (loans, loan_lines), (valuations, val_lines) = _split(rows, loan_columns, val_columns)
         with tempfile.TemporaryDirectory(prefix="underwater-spark-") as dir:
             native = _native.run(_write_inputs(dir, loans, valuations, config_text) + _argv(flags),
                                  False)
             accounts = pl.DataFrame(native.accounts()).drop(ROW, strict=False)
             parts = [accounts.with_columns(pl.lit("a").alias(KIND)),
                      pl.DataFrame({KIND: ["p"], BLOB: [native.partial()]}),
-                     _rejects(dict(native.files())["rejects.csv"], dir).with_columns(pl.lit("r").alias(KIND))]
+                     _rejects(dict(native.files())["rejects.csv"], names, (loan_lines, val_lines))
+                     .with_columns(pl.lit("r").alias(KIND))]
         out = pl.concat(parts, how="diagonal_relaxed")
         table = out.to_arrow()
         columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
@@ -181,14 +232,20 @@ def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, An
     return kernel
 
 
-def _split(rows: pl.DataFrame, loan_columns: list[str],
-           val_columns: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A partition's rows back into loans and valuations, every cell as text (the CSV the library reads)."""
-    def part(kind: str, columns: list[str], prefix: str) -> pl.DataFrame:
+Part = tuple[pl.DataFrame, "list[int | None]"]
+
+
+def _split(rows: pl.DataFrame, loan_columns: list[str], val_columns: list[str]) -> tuple[Part, Part]:
+    """A partition's rows back into loans and valuations, every cell as text (the CSV the library
+    reads), each with its rows' file lines (`run_csv`; None for a DataFrame's rows)."""
+    def part(kind: str, columns: list[str], prefix: str) -> Part:
         if rows.is_empty() or KIND not in rows.columns:
-            return pl.DataFrame(schema={c: pl.String for c in columns})
+            return pl.DataFrame(schema={c: pl.String for c in columns}), []
         picked = rows.filter(pl.col(KIND) == kind)
-        return picked.select(pl.col(prefix + c).cast(pl.String).alias(c) for c in columns)
+        text = picked.select(pl.col(prefix + c).cast(pl.String).alias(c) for c in columns)
+        lines = (picked[prefix + LINE].to_list() if prefix + LINE in picked.columns
+                 else [None] * picked.height)
+        return text, lines
 
     return part("L", loan_columns, ""), part("V", val_columns, PREFIX)
 
@@ -196,16 +253,20 @@ def _split(rows: pl.DataFrame, loan_columns: list[str],
 _LINES = re.compile(r" \(lines [^)]*\)")
 
 
-def _rejects(data: bytes, dir: str) -> pl.DataFrame:
-    """A partition's rejects: which input, the field and reason, and the raw record as the source held
-    it (the row-number column taken off). Line numbers of the partition's files mean nothing to the
-    caller: the raw record names the row."""
+def _rejects(data: bytes, names: tuple[str, ...], lines: tuple[list[Any], list[Any]]) -> pl.DataFrame:
+    """A partition's rejects: the input (its file's name with `run_csv`), the row's line in that file
+    (`run_csv`; none for a DataFrame, whose raw record names the row), the field and reason, and the
+    raw record as the source held it (the row-number column taken off). The lines of the partition's
+    own files mean nothing to the caller and are left out of a repeated id's reason."""
     rejects = _table(data, "rejects.csv")
     if rejects.is_empty():
-        return pl.DataFrame(schema={c: pl.String for c in REJECT_COLUMNS})
+        return pl.DataFrame(schema={c: (pl.Int64 if c == "line" else pl.String) for c in REJECT_COLUMNS})
+    is_val = rejects["file"].cast(pl.String).str.ends_with("valuations.csv").to_list()
+    rows = rejects["raw_record"].cast(pl.String).str.extract(r",([0-9]+)$").cast(pl.Int64).to_list()
+    line = [None if r is None or r >= len(lines[v]) else lines[v][r] for v, r in zip(is_val, rows)]
     return rejects.select(
-        pl.when(pl.col("file").str.ends_with("valuations.csv")).then(pl.lit("valuations"))
-        .otherwise(pl.lit("loans")).alias("input"),
+        pl.Series("input", [names[1] if v else names[0] for v in is_val], dtype=pl.String),
+        pl.Series("line", line, dtype=pl.Int64),
         pl.col("field").cast(pl.String),
         pl.col("reason").cast(pl.String).map_elements(lambda r: _LINES.sub("", r), return_dtype=pl.String),
         pl.col("raw_record").cast(pl.String).str.replace(r",[0-9]+$", ""),
