@@ -205,6 +205,12 @@ pub enum ConfigError {
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error(
+        "column `{column}` of the answer left the 38 digits of an exact decimal (a product too large: \
+         about {approximately:e}), so no number is printed rather than a wrapped one. Fix: scale the \
+         terms down before multiplying (e.g. balance / 1000), or CAST them to DOUBLE for a float answer"
+    )]
+    Overflow { column: String, approximately: f64 },
+    #[error(
         "nothing to ask: give SQL (e.g. \"SELECT state, SUM(negative_equity) FROM accounts GROUP BY state\") \
          or a shorthand (--where, --by, --top)"
     )]

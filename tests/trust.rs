@@ -688,3 +688,35 @@ fn regression_a_segment_of_more_groups_than_a_table_holds_is_refused() {
         50_003
     );
 }
+
+/// `SUM(balance * … * balance)` (a seventh power) wrapped past 38 digits and printed a negative total
+/// with exit 0: polars' decimal arithmetic does not check. A product is now checked against the same
+/// SQL in floating point, and a wrapped answer is refused (exit 2); one that fits is printed exactly.
+#[test]
+fn regression_a_product_past_38_digits_printed_a_wrapped_sum() {
+    let s = Sandbox::new();
+    // The sample book: balances up to $120,870.50, whose seventh powers sum past 10^36.
+    assert_ok(&run_sample_book(&s, "run", &[]));
+    let power = "balance*balance*balance*balance*balance*balance*balance";
+    let sql = format!("SELECT SUM({power}) AS p7 FROM accounts");
+    let out = s.run(&["query", "--run", "run", &sql, "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("left the 38 digits"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty(), "no number printed");
+    // Twice the balance, summed: twice the book's balance (83,423,600.02 in summary.json), by hand.
+    let out = s.run(&[
+        "query",
+        "--run",
+        "run",
+        "SELECT SUM(balance * 2) AS b2 FROM accounts",
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "b2\n166847200.04\n");
+    assert_eq!(s.summary("run")["portfolio"]["balance"], "83423600.02");
+}

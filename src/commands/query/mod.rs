@@ -200,13 +200,67 @@ pub fn answer(args: &QueryArgs, progress: Progress) -> Result<DataFrame, Error> 
         ordered: natural_orders(bands),
     };
     check_columns(args, &scope.columns)?;
+    // With a product, the same SQL over the accounts in floating point: a decimal answer that is not
+    // near its float twin wrapped past 38 digits (polars' decimal arithmetic does not check).
+    let floats = match sql::multiplies(&sql) {
+        true => Some(as_floats(accounts.clone())?),
+        false => None,
+    };
     ctx.register("accounts", accounts);
     let mut ctx = ctx;
     let answer = run_sql(&mut ctx, &sql, &scope)?;
+    if let Some(floats) = floats {
+        ctx.register("accounts", floats);
+        let twin = run_sql(&mut ctx, &sql, &scope)?;
+        check_no_wrap(&answer, &twin)?;
+    }
     match (&args.by[..], args.sql.is_none()) {
         (by, true) if !by.is_empty() => with_total(&mut ctx, args, answer, &scope),
         _ => Ok(answer),
     }
+}
+
+/// The accounts with every decimal column as a float, for [`check_no_wrap`].
+fn as_floats(mut accounts: LazyFrame) -> Result<LazyFrame, Error> {
+    let schema = accounts.collect_schema().map_err(internal)?;
+    let decimals: Vec<Expr> = schema
+        .iter()
+        .filter(|(_, dtype)| matches!(dtype, DataType::Decimal(..)))
+        .map(|(name, _)| col(name.clone()).cast(DataType::Float64))
+        .collect();
+    Ok(accounts.with_columns(decimals))
+}
+
+/// Refuses an answer with a decimal that is not its float twin's value to 6 significant digits (both
+/// sorted, so the order of ties does not matter): it wrapped past 38 digits.
+fn check_no_wrap(answer: &DataFrame, twin: &DataFrame) -> Result<(), Error> {
+    for column in answer.columns() {
+        if !matches!(column.dtype(), DataType::Decimal(..)) || answer.height() != twin.height() {
+            continue;
+        }
+        let floats = |c: &Column| -> Vec<f64> {
+            let mut v: Vec<f64> = c
+                .cast(&DataType::Float64)
+                .ok()
+                .and_then(|c| c.f64().ok().map(|ca| ca.iter().flatten().collect()))
+                .unwrap_or_default();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let Ok(other) = twin.column(column.name()) else {
+            continue;
+        };
+        for (exact, float) in floats(column).into_iter().zip(floats(other)) {
+            if float.is_finite() && (exact - float).abs() > 1e-6 * float.abs().max(1.0) {
+                return Err(QueryError::Overflow {
+                    column: column.name().to_string(),
+                    approximately: float,
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The report's ordered labels: the LTV bands of the run (then `no_value`), credit tiers and term

@@ -103,6 +103,33 @@ pub(super) fn quote(column: &str) -> String {
 ///   report's order rather than as text: the column is replaced in the ORDER BY by a `CASE` giving each
 ///   label its rank (labels it does not know sort last, as text after them).
 ///
+/// Whether the SQL multiplies: the one way a query of money reaches past the 38 digits of a decimal
+/// (a sum of plain balances would need 10^36 dollars), so the answer is checked for a wrapped number.
+/// SQL that sqlparser cannot read counts as multiplying when it holds a `*` outside `(*)` and `SELECT *`.
+pub(super) fn multiplies(sql: &str) -> bool {
+    use sqlparser::ast::{visit_expressions, BinaryOperator, Expr};
+    use sqlparser::dialect::GenericDialect;
+    use sqlparser::parser::Parser;
+    if !sql.contains('*') {
+        return false;
+    }
+    let Ok(statements) = Parser::parse_sql(&GenericDialect, sql) else {
+        let rest = sql
+            .replace("(*)", "")
+            .to_ascii_lowercase()
+            .replace("select *", "");
+        return rest.contains('*');
+    };
+    visit_expressions(&statements, |e| match e {
+        Expr::BinaryOp {
+            op: BinaryOperator::Multiply,
+            ..
+        } => std::ops::ControlFlow::Break(()),
+        _ => std::ops::ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
 /// SQL that sqlparser cannot read is left as written, for polars to report with its position.
 pub(super) fn rewrite(sql: &str, ordered: &[(String, Vec<String>)]) -> String {
     use sqlparser::ast::{visit_expressions_mut, BinaryOperator, CastKind, DataType, Expr};
@@ -274,6 +301,18 @@ pub(super) fn caret(sql: &str, message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn multiplication_is_told_from_count_star_and_select_star() {
+        assert!(super::multiplies(
+            "SELECT SUM(balance * balance) FROM accounts"
+        ));
+        assert!(!super::multiplies("SELECT COUNT(*), * FROM accounts"));
+        assert!(!super::multiplies(
+            "SELECT SUM(balance) / COUNT(*) FROM accounts"
+        ));
+        assert!(super::multiplies("SELECT balance*2 FROM accounts WHERE"));
+    }
+
     use super::*;
 
     fn bands() -> Vec<(String, Vec<String>)> {
