@@ -720,3 +720,21 @@ fn regression_a_product_past_38_digits_printed_a_wrapped_sum() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "b2\n166847200.04\n");
     assert_eq!(s.summary("run")["portfolio"]["balance"], "83423600.02");
 }
+
+/// `WHERE value_date < DATE '…'` printed polars' "Casting from String to Date is deprecated" on stderr;
+/// the literal is now typed as a date: nothing on stderr, the same count as the function form.
+#[test]
+fn regression_a_typed_date_literal_printed_a_deprecation_warning_end_to_end() {
+    let s = Sandbox::new();
+    hand_run(&s);
+    let count = |date: &str| {
+        let sql = format!("SELECT COUNT(*) AS n FROM accounts WHERE value_date < {date}");
+        let out = s.run(&["query", "--run", "run", &sql, "--format", "csv"]);
+        assert_ok(&out);
+        assert_eq!(stderr(&out), "", "nothing on stderr");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let typed = count("DATE '2024-06-01'");
+    assert_eq!(typed, count("DATE('2024-06-01')"));
+    assert_ne!(typed, "n\n0\n", "the filter keeps some accounts");
+}

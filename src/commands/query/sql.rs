@@ -130,6 +130,30 @@ pub(super) fn multiplies(sql: &str) -> bool {
     .is_break()
 }
 
+/// `DATE '2026-05-01'` and `CAST('2026-05-01' AS DATE)` as `DATE('2026-05-01')`: polars casts the first
+/// two from text and prints a deprecation warning the user can do nothing about; the function form
+/// parses the date without one.
+fn date_literal(e: &sqlparser::ast::Expr) -> Option<sqlparser::ast::Expr> {
+    use sqlparser::ast::{DataType, Expr, Value};
+    let text = match e {
+        Expr::TypedString(ts) if ts.data_type == DataType::Date => ts.value.to_string(),
+        Expr::Cast {
+            expr,
+            data_type: DataType::Date,
+            ..
+        } => match expr.as_ref() {
+            Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)) => v.to_string(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let dialect = sqlparser::dialect::GenericDialect;
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(&format!("DATE({text})"))
+        .and_then(|mut p| p.parse_expr())
+        .ok()
+}
+
 /// SQL that sqlparser cannot read is left as written, for polars to report with its position.
 pub(super) fn rewrite(sql: &str, ordered: &[(String, Vec<String>)]) -> String {
     use sqlparser::ast::{visit_expressions_mut, BinaryOperator, CastKind, DataType, Expr};
@@ -138,7 +162,7 @@ pub(super) fn rewrite(sql: &str, ordered: &[(String, Vec<String>)]) -> String {
     use sqlparser::parser::{Parser, ParserOptions};
     let lower = sql.to_ascii_lowercase();
     let orders = lower.contains("order");
-    if !sql.contains('/') && !orders {
+    if !sql.contains('/') && !orders && !lower.contains("date") {
         return sql.to_string();
     }
     let parsed = Parser::new(&GenericDialect)
@@ -173,6 +197,9 @@ pub(super) fn rewrite(sql: &str, ordered: &[(String, Vec<String>)]) -> String {
         {
             as_double(left);
             as_double(right);
+        }
+        if let Some(date) = date_literal(e) {
+            *e = date;
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
@@ -301,6 +328,17 @@ pub(super) fn caret(sql: &str, message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn regression_a_typed_date_literal_printed_a_deprecation_warning() {
+        let sql = "SELECT * FROM accounts WHERE value_date < DATE '2026-05-01' \
+                   OR value_date > CAST('2027-01-31' AS DATE)";
+        assert_eq!(
+            super::rewrite(sql, &[]),
+            "SELECT * FROM accounts WHERE value_date < DATE('2026-05-01') \
+             OR value_date > DATE('2027-01-31')"
+        );
+    }
+
     #[test]
     fn multiplication_is_told_from_count_star_and_select_star() {
         assert!(super::multiplies(
