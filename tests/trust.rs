@@ -2,6 +2,8 @@
 //! regression test named after the bug, checked against figures worked out here, not by the code.
 
 use crate::common::*;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
@@ -737,4 +739,46 @@ fn regression_a_typed_date_literal_printed_a_deprecation_warning_end_to_end() {
     let typed = count("DATE '2024-06-01'");
     assert_eq!(typed, count("DATE('2024-06-01')"));
     assert_ne!(typed, "n\n0\n", "the filter keeps some accounts");
+}
+
+/// `ROW_NUMBER() OVER (PARTITION BY state ORDER BY negative_equity DESC, account_id)` — the top-N per
+/// group an analyst writes — was refused by polars ("mixed asc/desc directions"). It now answers, and
+/// its two largest per state are the ones sorted here from accounts.csv (missing values last, ties to the
+/// lower id).
+#[test]
+fn regression_top_n_per_group_in_mixed_directions_was_refused() {
+    let s = Sandbox::new();
+    assert_ok(&run_sample_book(&s, "run", &[]));
+    let sql = "SELECT state, account_id FROM (SELECT state, account_id, ROW_NUMBER() OVER \
+               (PARTITION BY state ORDER BY negative_equity DESC, account_id) AS rn FROM accounts) \
+               WHERE rn <= 2 ORDER BY state, rn";
+    let out = s.run(&["query", "--run", "run", sql, "--format", "csv"]);
+    assert_ok(&out);
+    let mut rows = read_csv(&s.path("run/accounts.csv"));
+    let ne =
+        |r: &BTreeMap<String, String>| -> Option<Decimal> { r["negative_equity"].parse().ok() };
+    rows.sort_by(|a, b| {
+        (
+            a["state"].as_str(),
+            ne(a).is_none(),
+            std::cmp::Reverse(ne(a)),
+            a["account_id"].as_str(),
+        )
+            .cmp(&(
+                b["state"].as_str(),
+                ne(b).is_none(),
+                std::cmp::Reverse(ne(b)),
+                b["account_id"].as_str(),
+            ))
+    });
+    let mut want = String::from("state,account_id\n");
+    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        let n = taken.entry(r["state"].clone()).or_default();
+        if *n < 2 {
+            *n += 1;
+            want.push_str(&format!("{},{}\n", r["state"], r["account_id"]));
+        }
+    }
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }

@@ -130,6 +130,54 @@ pub(super) fn multiplies(sql: &str) -> bool {
     .is_break()
 }
 
+/// A window ordered in mixed directions (`ROW_NUMBER() OVER (PARTITION BY state ORDER BY negative_equity
+/// DESC, account_id)`, the common top-N per group), which polars refuses, in one direction: a
+/// descending key becomes `key IS NULL` (missing values last, as everywhere in `query`; `IS NOT NULL`
+/// with `NULLS FIRST`) then the key negated. A text key cannot be negated, nor two descending keys
+/// named apart: polars then refuses the query, never orders it wrongly.
+fn one_direction_window(e: &mut sqlparser::ast::Expr) {
+    use sqlparser::ast::{Expr, OrderByExpr, OrderByOptions, WindowType};
+    let Expr::Function(f) = e else { return };
+    let Some(WindowType::WindowSpec(spec)) = f.over.as_mut() else {
+        return;
+    };
+    let desc = |o: &OrderByExpr| o.options.asc == Some(false);
+    if !(spec.order_by.iter().any(desc) && !spec.order_by.iter().all(desc)) {
+        return;
+    }
+    let ascending = |expr: Expr| OrderByExpr {
+        expr,
+        options: OrderByOptions {
+            asc: Some(true),
+            nulls_first: None,
+        },
+        with_fill: None,
+    };
+    // polars names a sort key after its leftmost column and refuses two of one name: a descending key
+    // becomes `key IS NULL` (named after the key) then `0 - key` (named `literal`); an ascending key
+    // stays as written.
+    let keys = std::mem::take(&mut spec.order_by);
+    for key in keys {
+        if !desc(&key) {
+            spec.order_by.push(key);
+            continue;
+        }
+        let missing = match key.options.nulls_first {
+            Some(true) => Expr::IsNotNull(Box::new(key.expr.clone())),
+            _ => Expr::IsNull(Box::new(key.expr.clone())),
+        };
+        let negated = Expr::BinaryOp {
+            left: Box::new(Expr::Value(
+                sqlparser::ast::Value::Number("0".into(), false).into(),
+            )),
+            op: sqlparser::ast::BinaryOperator::Minus,
+            right: Box::new(Expr::Nested(Box::new(key.expr))),
+        };
+        spec.order_by.push(ascending(missing));
+        spec.order_by.push(ascending(negated));
+    }
+}
+
 /// `DATE '2026-05-01'` and `CAST('2026-05-01' AS DATE)` as `DATE('2026-05-01')`: polars casts the first
 /// two from text and prints a deprecation warning the user can do nothing about; the function form
 /// parses the date without one.
@@ -201,6 +249,7 @@ pub(super) fn rewrite(sql: &str, ordered: &[(String, Vec<String>)]) -> String {
         if let Some(date) = date_literal(e) {
             *e = date;
         }
+        one_direction_window(e);
         std::ops::ControlFlow::<()>::Continue(())
     });
     if orders {
@@ -336,6 +385,17 @@ mod tests {
             super::rewrite(sql, &[]),
             "SELECT * FROM accounts WHERE value_date < DATE('2026-05-01') \
              OR value_date > DATE('2027-01-31')"
+        );
+    }
+
+    #[test]
+    fn a_window_in_mixed_directions_is_written_in_one() {
+        let sql = "SELECT ROW_NUMBER() OVER (PARTITION BY state ORDER BY negative_equity DESC, account_id) \
+                   AS rn FROM accounts";
+        assert_eq!(
+            super::rewrite(sql, &[]),
+            "SELECT ROW_NUMBER() OVER (PARTITION BY state ORDER BY negative_equity IS NULL ASC, \
+             0 - (negative_equity) ASC, account_id) AS rn FROM accounts"
         );
     }
 
