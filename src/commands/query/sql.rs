@@ -142,7 +142,8 @@ fn one_direction_window(e: &mut sqlparser::ast::Expr) {
         return;
     };
     let desc = |o: &OrderByExpr| o.options.asc == Some(false);
-    if !(spec.order_by.iter().any(desc) && !spec.order_by.iter().all(desc)) {
+    let mixed = spec.order_by.iter().any(desc) && !spec.order_by.iter().all(desc);
+    if !mixed {
         return;
     }
     let ascending = |expr: Expr| OrderByExpr {
