@@ -202,16 +202,25 @@ pub fn answer(args: &QueryArgs, progress: Progress) -> Result<DataFrame, Error> 
     check_columns(args, &scope.columns)?;
     // With a product, the same SQL over the accounts in floating point: a decimal answer that is not
     // near its float twin wrapped past 38 digits (polars' decimal arithmetic does not check).
-    let floats = match sql::multiplies(&sql) {
-        true => Some(as_floats(accounts.clone())?),
+    // The shorthands' own products (a balance times a ratio) stay far inside 38 digits: only the
+    // user's SQL and `--where` are checked.
+    let products = args.sql.as_deref().is_some_and(sql::multiplies)
+        || args
+            .filter
+            .as_deref()
+            .is_some_and(|w| sql::multiplies(&format!("SELECT 1 WHERE {w}")));
+    let floats = match products {
+        true => Some((as_floats(accounts.clone())?, accounts.clone())),
         false => None,
     };
     ctx.register("accounts", accounts);
     let mut ctx = ctx;
     let answer = run_sql(&mut ctx, &sql, &scope)?;
-    if let Some(floats) = floats {
+    if let Some((floats, exact)) = floats {
         ctx.register("accounts", floats);
         let twin = run_sql(&mut ctx, &sql, &scope)?;
+        // The exact table back, for the TOTAL row of `--by`.
+        ctx.register("accounts", exact);
         check_no_wrap(&answer, &twin)?;
     }
     match (&args.by[..], args.sql.is_none()) {
