@@ -782,3 +782,30 @@ fn regression_top_n_per_group_in_mixed_directions_was_refused() {
     }
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }
+
+/// Ids equal once normalized (`Café` in NFC and in NFD; `A1` and `A1` followed by a zero-width space)
+/// are separate accounts, as documented, and were counted nowhere; data quality now counts them.
+#[test]
+fn regression_look_alike_account_ids_were_not_counted() {
+    let s = Sandbox::new();
+    let loans = "account_id,vin,origination_date,amount_financed,term_months,current_balance\n\
+                 Caf\u{e9},V1,2023-01-15,20000,60,15000\n\
+                 Cafe\u{301},V2,2023-01-15,20000,60,15000\n\
+                 A1,V3,2023-01-15,20000,60,15000\n\
+                 A1\u{200b},V4,2023-01-15,20000,60,15000\n\
+                 B2,V5,2023-01-15,20000,60,15000\n";
+    s.write("loans.csv", loans);
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV1,2024-06-01,12000\n",
+    );
+    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+    let summary = s.summary("run");
+    let alike = &summary["data_quality"]["loans"]["look_alike_account_ids"];
+    // Two groups of two, worked by hand; B2 alone.
+    assert_eq!(
+        (alike["ids"].as_u64(), alike["accounts"].as_u64()),
+        (Some(2), Some(4))
+    );
+    assert_eq!(summary["portfolio"]["accounts"], 5, "still five accounts");
+}

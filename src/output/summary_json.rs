@@ -488,6 +488,56 @@ pub struct LoansQuality {
     pub zero_balance_accounts: u64,
     pub ids_shared_by_different_loans: SharedIdsJson,
     pub optional_fields_unreadable: OptionalUnreadable,
+    /// Account ids kept apart that a reader would take for one (see [`LookAlikeIds`]).
+    #[serde(default)]
+    pub look_alike_account_ids: LookAlikeIds,
+}
+
+/// Accepted account ids that differ only by Unicode normalization (NFC against NFD: `é` as one code
+/// point or two) or by invisible characters (zero-width space, joiners, word joiner, BOM). Ids are
+/// compared byte for byte, so these are separate accounts; counted so nobody is surprised by them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LookAlikeIds {
+    /// Groups of two or more ids that look alike.
+    pub ids: u64,
+    /// Accounts in those groups.
+    pub accounts: u64,
+    pub rule: String,
+}
+
+impl LookAlikeIds {
+    pub fn of<'a>(ids: impl Iterator<Item = &'a str> + Clone) -> LookAlikeIds {
+        use unicode_normalization::UnicodeNormalization;
+        let invisible = |c: &char| matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}');
+        let key = |id: &str| -> String { id.nfc().filter(|c| !invisible(c)).collect() };
+        let rule =
+            "ids equal once put in Unicode NFC and stripped of zero-width characters, but not \
+                    byte for byte: separate accounts"
+                .to_string();
+        // An all-ASCII book (the usual one) has no look-alikes: one pass, no normalization.
+        let odd: rustc_hash::FxHashSet<String> =
+            ids.clone().filter(|id| !id.is_ascii()).map(key).collect();
+        if odd.is_empty() {
+            return LookAlikeIds {
+                rule,
+                ..Default::default()
+            };
+        }
+        let mut groups: rustc_hash::FxHashMap<String, rustc_hash::FxHashSet<&str>> =
+            Default::default();
+        for id in ids {
+            let k = key(id);
+            if odd.contains(&k) {
+                groups.entry(k).or_default().insert(id);
+            }
+        }
+        let alike = groups.values().filter(|g| g.len() > 1);
+        LookAlikeIds {
+            ids: alike.clone().count() as u64,
+            accounts: alike.map(|g| g.len() as u64).sum(),
+            rule,
+        }
+    }
 }
 
 /// Optional loan fields whose value could not be read: the loan stays, the field counts as missing.
@@ -721,6 +771,9 @@ impl Summary {
                         .filter(|l| l.credit_score.is_some_and(|s| !(250..=900).contains(&s)))
                         .count() as u64,
                     zero_balance_accounts: s.ltv.total.closed_accounts,
+                    look_alike_account_ids: LookAlikeIds::of(
+                        book.loans.iter().map(|l| l.account_id()),
+                    ),
                     ids_shared_by_different_loans: SharedIdsJson {
                         ids: book.shared_ids.ids,
                         rows: book.shared_ids.rows,
