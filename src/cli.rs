@@ -325,13 +325,7 @@ pub fn run_config(mut cmd: RunCmd, spooled: &mut Vec<tempfile::TempPath>) -> Res
     let (loans, valuations) = from_stdin(loans, cmd.inputs.valuations, spooled)?;
     let tape_period = tape_period(cmd.inputs.tape, &loans)?;
     Ok(Config::build(RunArgs {
-        loans,
-        valuations,
-        tape: cmd.inputs.tape,
-        tape_period,
         out: cmd.out,
-        config_file: cmd.inputs.config,
-        as_of: cmd.inputs.as_of,
         format: cmd.format,
         threads: cmd.threads,
         quiet: cmd.quiet,
@@ -340,6 +334,14 @@ pub fn run_config(mut cmd: RunCmd, spooled: &mut Vec<tempfile::TempPath>) -> Res
         fail_on_stale: cmd.fail_on_stale,
         no_outlook: cmd.no_outlook,
         previous: cmd.previous,
+        ..RunArgs::book(
+            loans,
+            valuations,
+            cmd.inputs.tape,
+            tape_period,
+            cmd.inputs.config,
+            cmd.inputs.as_of,
+        )
     })?)
 }
 
@@ -365,23 +367,18 @@ pub fn query_args(
         (true, Some(loans)) => {
             let (loans, valuations) = from_stdin(loans, cmd.valuations, spooled)?;
             let tape_period = tape_period(cmd.tape, &loans)?;
+            // Query's tables show no scenario; the run-off column stays.
             Source::Inputs(Box::new(Config::build(RunArgs {
-                loans,
-                valuations,
-                tape: cmd.tape,
-                tape_period,
-                out: PathBuf::from("."),
-                config_file: cmd.config,
-                as_of: cmd.as_of,
-                format: Format::Csv,
                 threads: cmd.threads,
                 quiet: cmd.quiet,
-                chunk_bytes: crate::input::reader::CHUNK_BYTES,
-                max_reject_rate: None,
-                fail_on_stale: None,
-                // Query's tables show no scenario; the run-off column stays.
-                no_outlook: false,
-                previous: None,
+                ..RunArgs::book(
+                    loans,
+                    valuations,
+                    cmd.tape,
+                    tape_period,
+                    cmd.config,
+                    cmd.as_of,
+                )
             })?))
         }
         (true, None) => unreachable!("clap requires --run or --loans"),
@@ -460,22 +457,19 @@ fn backtest_config(
     let loans = cmd.inputs.loans_file()?;
     let tape_period = tape_period(cmd.inputs.tape, &loans)?;
     let config = Config::build(RunArgs {
-        loans,
-        valuations: cmd.inputs.valuations,
-        tape: cmd.inputs.tape,
-        tape_period,
         out: cmd.out,
-        config_file: cmd.inputs.config,
-        as_of: cmd.inputs.as_of,
-        format: Format::Csv,
         threads: cmd.threads,
         quiet: cmd.quiet,
-        chunk_bytes: crate::input::reader::CHUNK_BYTES,
-        max_reject_rate: None,
-        fail_on_stale: None,
         // The backtest compares the base figures: no scenario, no run-off.
         no_outlook: true,
-        previous: None,
+        ..RunArgs::book(
+            loans,
+            cmd.inputs.valuations,
+            cmd.inputs.tape,
+            tape_period,
+            cmd.inputs.config,
+            cmd.inputs.as_of,
+        )
     })?;
     let args = commands::backtest::BacktestArgs {
         outcomes: cmd.outcomes,

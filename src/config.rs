@@ -122,6 +122,37 @@ pub struct RunArgs {
     pub previous: Option<PathBuf>,
 }
 
+impl RunArgs {
+    /// A book's inputs with every other setting at `run`'s default (CSV, all cores, progress shown,
+    /// no guard rails, the outlook on, no previous run, `--out .`): the commands set what they change.
+    pub fn book(
+        loans: PathBuf,
+        valuations: Option<PathBuf>,
+        tape: Option<Tape>,
+        tape_period: Option<Date>,
+        config_file: Option<PathBuf>,
+        as_of: Option<String>,
+    ) -> RunArgs {
+        RunArgs {
+            loans,
+            valuations,
+            tape,
+            tape_period,
+            out: PathBuf::from("."),
+            config_file,
+            as_of,
+            format: Format::Csv,
+            threads: None,
+            quiet: false,
+            chunk_bytes: crate::input::reader::CHUNK_BYTES,
+            max_reject_rate: None,
+            fail_on_stale: None,
+            no_outlook: false,
+            previous: None,
+        }
+    }
+}
+
 /// The input files as rejects name them (`file` of rejects.csv and of query's `rejects` table).
 pub struct InputNames {
     pub loans: String,
