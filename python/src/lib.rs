@@ -161,18 +161,19 @@ impl Run {
         if let Some(out) = out {
             config.out = out;
         }
-        config.format = match format {
-            None => config.format,
-            Some("csv") => underwater::config::Format::Csv,
-            Some("parquet") => underwater::config::Format::Parquet,
-            Some(other) => {
-                return Err(exception(
-                    py,
-                    underwater::error::EXIT_USAGE,
-                    format!("format {other:?} is not csv or parquet"),
-                ))
-            }
-        };
+        if let Some(format) = format {
+            // The CLI's own names for `--format`, so the two accept the same words.
+            use clap::ValueEnum;
+            use underwater::config::Format;
+            config.format = Format::from_str(format, false).map_err(|_| {
+                let names: Vec<String> = Format::value_variants()
+                    .iter()
+                    .filter_map(|v| Some(v.to_possible_value()?.get_name().to_string()))
+                    .collect();
+                let message = format!("format {format:?} is not one of {}", names.join(", "));
+                exception(py, underwater::error::EXIT_USAGE, message)
+            })?;
+        }
         let computed = &self.computed;
         detached(py, || {
             commands::run::publish(&config, computed, Progress::new(true))

@@ -39,6 +39,10 @@ def test_a_bad_argument_is_a_config_error() -> None:
         uw.run(loans="data/loans.csv", valuations="data/valuations.csv", as_of="2025-13-45")
     with pytest.raises(uw.ConfigError):
         uw.query("SELECT nope FROM accounts", loans="data/loans.csv", valuations="data/valuations.csv")
+    run = uw.run(loans="data/loans.csv", valuations="data/valuations.csv")
+    with pytest.raises(uw.ConfigError, match="not one of csv, parquet"):
+        run.write("never-written", format="xml")
+    assert not os.path.exists("never-written")
 
 
 def test_an_unsafe_target_is_an_output_error_and_leaves_it_as_it_was(tmp_path: pathlib.Path) -> None:

@@ -235,6 +235,13 @@ class Backtest:
         self.tables = _tables(self.files)
 
 
+def _history_flags(inputs: _Inputs, loans: Any, valuations: Any, outcomes: Any,
+                   **rest: Any) -> dict[str, Any]:
+    """The flags backtest and calibrate share: the book and what happened to it."""
+    return {"loans": inputs.path(loans, "loans"), "valuations": inputs.path(valuations, "valuations"),
+            "outcomes": inputs.path(outcomes, "outcomes"), **rest}
+
+
 def _in_dir(out: Any, command: str, flags: dict[str, Any]) -> pathlib.Path:
     """Runs a command that writes a directory, into ``out``."""
     _native.execute(command, _argv({**flags, "out": out, "quiet": True}))
@@ -259,10 +266,8 @@ def backtest(
     the book (its inputs, config and as_of, checked to give its figures). Published to ``out`` when
     given."""
     with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-bt-") as tmp:
-        flags = {"run": run, "loans": inputs.path(loans, "loans"),
-                 "valuations": inputs.path(valuations, "valuations"),
-                 "outcomes": inputs.path(outcomes, "outcomes"), "horizon": horizon, "tape": tape,
-                 "as_of": as_of, "config": config, "threads": threads}
+        flags = _history_flags(inputs, loans, valuations, outcomes, run=run, horizon=horizon,
+                               tape=tape, as_of=as_of, config=config, threads=threads)
         dir = _in_dir(out if out is not None else pathlib.Path(tmp) / "backtest", "backtest", flags)
         return Backtest(dir)
 
@@ -271,6 +276,7 @@ def calibrate(
     loans: Any = None,
     valuations: Any = None,
     *,
+    run: "str | os.PathLike[str] | None" = None,
     outcomes: Any = None,
     horizon: int | None = None,
     tape: str | None = None,
@@ -281,11 +287,11 @@ def calibrate(
     threads: int | None = None,
 ) -> dict[str, Any]:
     """``underwater calibrate``: ``{"toml": calibrated.toml's text, "calibration": calibration.json
-    typed}``; published to ``out`` when given (calibrated.toml is what ``run(config=...)`` takes)."""
+    typed}``; ``run`` as in :func:`backtest`; published to ``out`` when given (calibrated.toml is what ``run(config=...)`` takes)."""
     with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-cal-") as tmp:
-        flags = {"loans": inputs.path(loans, "loans"), "valuations": inputs.path(valuations, "valuations"),
-                 "outcomes": inputs.path(outcomes, "outcomes"), "horizon": horizon, "tape": tape,
-                 "as_of": as_of, "config": config, "min_accounts": min_accounts, "threads": threads}
+        flags = _history_flags(inputs, loans, valuations, outcomes, run=run, horizon=horizon,
+                               tape=tape, as_of=as_of, config=config, min_accounts=min_accounts,
+                               threads=threads)
         dir = _in_dir(out if out is not None else pathlib.Path(tmp) / "calibration", "calibrate", flags)
         return {
             "toml": (dir / "calibrated.toml").read_text(),
