@@ -57,6 +57,20 @@ impl std::fmt::Debug for OptionalDecimal {
 /// optional `-`) and comma thousands separators in groups of three (`"$19,000.00"`). Surrounding ASCII
 /// spaces are ignored. Anything else (`1e5`, `(5.00)`, `12.34.5`, `1,00`, `€5`) is an error.
 pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
+    let (mantissa, scale) = parse_mantissa(text)?;
+    Ok(Decimal::new(mantissa, scale))
+}
+
+/// An amount as [`parse_amount`] reads it, as a whole number of ten-thousandths (its at most four
+/// places): below 10^16, so exact in an `i64`, and without building a `Decimal` (the backtest reads
+/// 65 million amounts from a 1M-loan book's year of records).
+pub fn parse_amount_e4(text: &str) -> Result<i64, AmountError> {
+    let (mantissa, scale) = parse_mantissa(text)?;
+    Ok(mantissa * 10i64.pow(MAX_DECIMAL_PLACES - scale))
+}
+
+/// The digits of an amount as an integer and the places they have (at most four).
+fn parse_mantissa(text: &str) -> Result<(i64, u32), AmountError> {
     let mut s = text
         .trim_matches(|c: char| c == ' ' || c == '\t')
         .as_bytes();
@@ -141,7 +155,7 @@ pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
     if negative {
         mantissa = -mantissa;
     }
-    Ok(Decimal::new(mantissa, scale))
+    Ok((mantissa, scale))
 }
 
 /// Parses a whole number written as plain ASCII digits (surrounding spaces ignored), no sign.

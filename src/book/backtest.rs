@@ -10,7 +10,7 @@
 
 use crate::book::metrics::{figures, Detail, Figures};
 use crate::book::outcome::{walk, History, Realized, Status};
-use crate::book::summarize::segment_group;
+use crate::book::summarize::{segment_key, segment_label};
 use crate::book::Book;
 use crate::money::ratio;
 use rust_decimal::Decimal;
@@ -68,6 +68,29 @@ impl LossTally {
             self.recoveries += r.recoveries;
             self.realized_loss += r.realized_loss;
         }
+    }
+
+    /// Adds another block's tally. Destructured, so a field added to the tally and not merged here
+    /// does not compile.
+    fn merge(&mut self, o: &LossTally) {
+        let LossTally {
+            accounts,
+            defaults,
+            expected_deficiency,
+            deficiency_if_default_of_defaulted,
+            balance_of_defaulted,
+            balance_at_default,
+            recoveries,
+            realized_loss,
+        } = o;
+        self.accounts += accounts;
+        self.defaults += defaults;
+        self.expected_deficiency += expected_deficiency;
+        self.deficiency_if_default_of_defaulted += deficiency_if_default_of_defaulted;
+        self.balance_of_defaulted += balance_of_defaulted;
+        self.balance_at_default += balance_at_default;
+        self.recoveries += recoveries;
+        self.realized_loss += realized_loss;
     }
 
     /// realized loss / balance at default, 4 places.
@@ -254,7 +277,7 @@ pub struct Counts {
 pub fn backtest<'h>(
     book: &Book,
     horizon: u32,
-    history: impl Fn(usize) -> Option<&'h History> + Sync,
+    history: impl Fn(usize) -> Option<History<'h>> + Sync,
 ) -> Backtest {
     use rayon::prelude::*;
     let accounts: Vec<Account> = book
@@ -271,7 +294,7 @@ pub fn backtest<'h>(
                 book.scaled.as_ref(),
                 Detail::Account,
             );
-            let realized = history(i).map(|h| walk(loan.balance, h, horizon));
+            let realized = history(i).map(|h| walk(loan.balance, &h, horizon));
             Account {
                 loan: i,
                 figures: f,
@@ -289,13 +312,18 @@ pub fn backtest<'h>(
             None => counts.no_outcome += 1,
         }
     }
+    let by_pd = by_pd(&accounts);
+    let by_ltv = by_ltv(book, &accounts);
+    let by_segment = by_segments(book, &accounts);
+    let auc_pd = auc_of_pd(&accounts);
+    let auc_ltv = auc_of_ltv(&accounts);
     Backtest {
         horizon,
-        by_pd: by_pd(&accounts),
-        by_ltv: by_ltv(book, &accounts),
-        by_segment: by_segments(book, &accounts),
-        auc_pd: auc_of_pd(&accounts),
-        auc_ltv: auc_of_ltv(&accounts),
+        by_pd,
+        by_ltv,
+        by_segment,
+        auc_pd,
+        auc_ltv,
         accounts,
         counts,
     }
@@ -348,26 +376,50 @@ fn by_ltv(book: &Book, accounts: &[Account]) -> LossTable {
     }
 }
 
+/// One table per segment, from one pass over the accounts in blocks side by side; groups keyed by
+/// borrowed labels (a label built per account and segment cost more than the rest of the
+/// backtest's tables together).
 fn by_segments(book: &Book, accounts: &[Account]) -> Vec<LossTable> {
-    book.layout
-        .segments
-        .iter()
-        .map(|(name, source)| {
-            let mut groups: BTreeMap<(u32, String), LossTally> = BTreeMap::new();
-            let mut total = LossTally::default();
-            for a in accounts {
-                let key = segment_group(&book.loans[a.loan], source);
-                groups.entry(key).or_default().add(a);
-                total.add(a);
+    use rayon::prelude::*;
+    type Groups<'a> = Vec<rustc_hash::FxHashMap<(u32, &'a str), LossTally>>;
+    let segments = &book.layout.segments;
+    let fresh = || -> Groups<'_> { vec![Default::default(); segments.len()] };
+    let groups = accounts
+        .par_chunks(16_384)
+        .fold(fresh, |mut groups, block| {
+            for a in block.iter().filter(|a| a.realized.is_some()) {
+                let loan = &book.loans[a.loan];
+                for (g, (_, source)) in groups.iter_mut().zip(segments) {
+                    g.entry(segment_key(loan, source)).or_default().add(a);
+                }
             }
+            groups
+        })
+        .reduce(fresh, |mut into, from| {
+            for (i, f) in into.iter_mut().zip(from) {
+                for (key, t) in f {
+                    i.entry(key).or_default().merge(&t);
+                }
+            }
+            into
+        });
+    let total = accounts.iter().fold(LossTally::default(), |mut t, a| {
+        t.add(a);
+        t
+    });
+    segments
+        .iter()
+        .zip(groups)
+        .map(|((name, _), groups)| {
+            let mut rows: Vec<_> = groups.into_iter().collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             LossTable {
                 dimension: name.clone(),
-                rows: groups
+                rows: rows
                     .into_iter()
-                    .filter(|(_, t)| t.accounts > 0)
-                    .map(|((_, label), t)| (label, t))
+                    .map(|(key, t)| (segment_label(key).into_owned(), t))
                     .collect(),
-                total,
+                total: total.clone(),
             }
         })
         .collect()

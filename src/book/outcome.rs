@@ -12,7 +12,7 @@
 //! A month with no record ends the walk (the loan left the pool); a balance paid to 0 ends it too.
 //! Every amount is an exact decimal; nothing here rounds.
 
-pub use crate::input::outcomes::{Amount, History, MonthRecord};
+pub use crate::input::outcomes::{Amount, History, MonthFields, MonthRecord};
 use rust_decimal::Decimal;
 
 /// The rules, as summary.json states them.
@@ -90,7 +90,7 @@ pub struct Realized {
 const WRITE_OFF_TOLERANCE: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 
 /// Walks an account's `history` from its balance at as_of over `horizon` months.
-pub fn walk(balance_at_as_of: Decimal, history: &History, horizon: u32) -> Realized {
+pub fn walk(balance_at_as_of: Decimal, history: &History<'_>, horizon: u32) -> Realized {
     let mut realized = Realized {
         status: Status::Performing,
         default: None,
@@ -102,15 +102,13 @@ pub fn walk(balance_at_as_of: Decimal, history: &History, horizon: u32) -> Reali
         realized.status = Status::ClosedAtAsOf;
         return realized;
     }
-    let months = &history.months;
     let mut previous = balance_at_as_of;
     let mut unpaid_run = u32::from(history.month0_paid.is_none_or(|p| p <= Decimal::ZERO));
-    for k in 1..=horizon.min(months.len() as u32) {
-        let m = &months[k as usize - 1];
+    for k in 1..=horizon {
+        let Some(m) = history.month(k) else { break };
         unpaid_run = if m.paid() { 0 } else { unpaid_run + 1 };
-        let rule = default_rule(m, previous, history, k, unpaid_run);
-        if let Some(rule) = rule {
-            let recoveries: Decimal = months[k as usize - 1..].iter().map(|m| m.recovered()).sum();
+        if let Some(rule) = default_rule(m, previous, history, k, unpaid_run) {
+            let recoveries: Decimal = history.records_from(k).map(MonthRecord::recovered).sum();
             realized.status = Status::Defaulted;
             realized.default = Some((k, rule));
             realized.balance_at_default = previous;
@@ -137,7 +135,7 @@ pub fn walk(balance_at_as_of: Decimal, history: &History, horizon: u32) -> Reali
 fn default_rule(
     m: &MonthRecord,
     previous: Decimal,
-    history: &History,
+    history: &History<'_>,
     k: u32,
     unpaid_run: u32,
 ) -> Option<Rule> {
@@ -151,9 +149,9 @@ fn default_rule(
         return Some(Rule::WrittenOff);
     }
     let delinquent = if history.has_days_past_due {
-        m.days_past_due.is_some_and(|d| d >= 90)
+        m.dpd_90()
     } else {
-        unpaid_run >= 3 && !history.months[k as usize..].iter().any(MonthRecord::paid)
+        unpaid_run >= 3 && !history.records_from(k + 1).any(MonthRecord::paid)
     };
     delinquent.then_some(Rule::Dpd90)
 }
@@ -161,6 +159,7 @@ fn default_rule(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::outcomes::Outcomes;
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()
@@ -171,43 +170,42 @@ mod tests {
     }
 
     /// A month with a balance and a payment (principal = payment here).
-    fn paid(balance: &str, payment: &str) -> MonthRecord {
-        MonthRecord {
+    fn paid(balance: &str, payment: &str) -> MonthFields {
+        MonthFields {
             balance: a(balance),
             principal_paid: a(payment),
             amount_paid: a(payment),
-            ..MonthRecord::default()
+            ..MonthFields::default()
         }
     }
 
-    fn unpaid(balance: &str) -> MonthRecord {
-        MonthRecord {
+    fn unpaid(balance: &str) -> MonthFields {
+        MonthFields {
             balance: a(balance),
             amount_paid: a("0"),
-            ..MonthRecord::default()
+            ..MonthFields::default()
         }
     }
 
-    fn panel(months: Vec<MonthRecord>) -> History {
-        History {
-            month0_paid: Some(d("300")),
-            months,
-            has_days_past_due: false,
-        }
+    /// A panel's history: month 0 paid, the data ending with `months`.
+    fn panel(months: &[MonthFields]) -> Outcomes {
+        Outcomes::of_one(Some(d("300")), months, false)
     }
 
     #[test]
     fn a_paid_loan_performs_and_a_paid_off_one_stops() {
-        let h = panel(vec![paid("9700", "300"), paid("9400", "300")]);
+        let months = [paid("9700", "300"), paid("9400", "300")];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         assert_eq!(walk(d("10000"), &h, 12).status, Status::Performing);
-        let h = panel(vec![paid("9700", "300"), paid("0", "9700")]);
+        let months = [paid("9700", "300"), paid("0", "9700")];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         assert_eq!(walk(d("10000"), &h, 12).status, Status::PaidOff);
         // A missing month ends the walk: the loan left the pool, whatever comes later.
-        let h = panel(vec![
-            paid("9700", "300"),
-            MonthRecord::default(),
-            unpaid("9700"),
-        ]);
+        let months = [paid("9700", "300"), MonthFields::default(), unpaid("9700")];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         assert_eq!(walk(d("10000"), &h, 12).status, Status::LeftPool);
     }
 
@@ -215,15 +213,17 @@ mod tests {
     fn a_repossession_in_month_2_defaults_with_last_months_balance_and_every_later_recovery() {
         let mut m2 = unpaid("0");
         m2.repossession_proceeds = a("-400.00"); // costs booked before the sale
-        let m3 = MonthRecord {
+        let m3 = MonthFields {
             recoveries: a("5000.00"),
-            ..MonthRecord::default()
+            ..MonthFields::default()
         };
-        let m4 = MonthRecord {
+        let m4 = MonthFields {
             recoveries: a("250.50"),
-            ..MonthRecord::default()
+            ..MonthFields::default()
         };
-        let h = panel(vec![paid("9700", "300"), m2, m3, m4]);
+        let months = [paid("9700", "300"), m2, m3, m4];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         // Horizon 2: the default is in it; the recoveries run to the end of the data.
         let r = walk(d("10000"), &h, 2);
         assert_eq!(r.default, Some((2, Rule::ChargeOff)));
@@ -236,13 +236,19 @@ mod tests {
 
     #[test]
     fn a_balance_written_to_zero_defaults_but_a_payoff_within_ten_dollars_does_not() {
-        let h = panel(vec![paid("9700", "300"), unpaid("0")]);
+        let months = [paid("9700", "300"), unpaid("0")];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         let r = walk(d("10000"), &h, 12);
         assert_eq!(r.default, Some((2, Rule::WrittenOff)));
         assert_eq!(r.realized_loss, d("9700"));
-        let h = panel(vec![paid("9700", "300"), paid("0", "9690.01")]);
+        let months = [paid("9700", "300"), paid("0", "9690.01")];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         assert_eq!(walk(d("10000"), &h, 12).status, Status::PaidOff);
-        let h = panel(vec![paid("9700", "300"), paid("0", "9689.99")]);
+        let months = [paid("9700", "300"), paid("0", "9689.99")];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         assert_eq!(
             walk(d("10000"), &h, 12).default,
             Some((2, Rule::WrittenOff))
@@ -252,22 +258,28 @@ mod tests {
     #[test]
     fn three_unpaid_months_default_unless_payments_resume_later() {
         // Month 0 unpaid counts: months 0, 1, 2 unpaid → default in month 2.
-        let mut h = panel(vec![unpaid("10000"), unpaid("10000"), unpaid("10000")]);
+        let months = [unpaid("10000"), unpaid("10000"), unpaid("10000")];
+        let o = panel(&months);
+        let mut h = o.history(0, 0).unwrap();
         h.month0_paid = Some(Decimal::ZERO);
         let r = walk(d("10000"), &h, 12);
         assert_eq!(r.default, Some((2, Rule::Dpd90)));
         assert_eq!(r.balance_at_default, d("10000"));
         // A deferral: three unpaid months, then payments resume (beyond the horizon too).
-        let h = panel(vec![
+        let months = [
             unpaid("10000"),
             unpaid("10000"),
             unpaid("10000"),
             paid("9700", "300"),
-        ]);
+        ];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         assert_eq!(walk(d("10000"), &h, 3).default, None);
         assert_eq!(walk(d("10000"), &h, 12).status, Status::Performing);
         // Never resumed: the third unpaid month (month 3) is the default month.
-        let h = panel(vec![unpaid("10000"), unpaid("10000"), unpaid("10000")]);
+        let months = [unpaid("10000"), unpaid("10000"), unpaid("10000")];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         assert_eq!(walk(d("10000"), &h, 12).default, Some((3, Rule::Dpd90)));
     }
 
@@ -275,11 +287,9 @@ mod tests {
     fn records_with_days_past_due_use_them() {
         let mut m2 = paid("9500", "10");
         m2.days_past_due = Some(90);
-        let h = History {
-            month0_paid: None,
-            months: vec![unpaid("9700"), m2],
-            has_days_past_due: true,
-        };
+        let months = [unpaid("9700"), m2];
+        let o = Outcomes::of_one(None, &months, true);
+        let h = o.history(0, 0).unwrap();
         let r = walk(d("10000"), &h, 12);
         assert_eq!(r.default, Some((2, Rule::Dpd90)));
         assert_eq!(r.balance_at_default, d("9700"));
@@ -287,7 +297,9 @@ mod tests {
 
     #[test]
     fn a_zero_balance_at_as_of_cannot_default() {
-        let h = panel(vec![unpaid("0")]);
+        let months = [unpaid("0")];
+        let o = panel(&months);
+        let h = o.history(0, 0).unwrap();
         assert_eq!(walk(Decimal::ZERO, &h, 12).status, Status::ClosedAtAsOf);
     }
 }

@@ -343,10 +343,22 @@ pub fn ordered_labels(segment: &str) -> Option<Vec<&'static str>> {
 
 /// An account's group in a segment, as the summaries sort and label it: (sort rank, label).
 pub fn segment_group(loan: &Loan, source: &SegmentSource) -> (u32, String) {
+    let key = segment_key(loan, source);
+    (key.0, segment_label(key).into_owned())
+}
+
+/// An account's group in a segment without building its label: (sort rank, label), the label
+/// empty for a vintage, whose year is its rank. Sorts as [`segment_group`] does.
+pub fn segment_key<'a>(loan: &'a Loan, source: &SegmentSource) -> (u32, &'a str) {
     let k = key(loan, source);
-    match (source, k.label) {
-        (SegmentSource::Vintage, "") => (k.rank, k.rank.to_string()),
-        (_, label) => (k.rank, label.to_string()),
+    (k.rank, k.label)
+}
+
+/// The label of a group from its [`segment_key`].
+pub fn segment_label((rank, label): (u32, &str)) -> std::borrow::Cow<'_, str> {
+    match label {
+        "" => rank.to_string().into(),
+        label => label.into(),
     }
 }
 

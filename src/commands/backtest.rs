@@ -13,7 +13,6 @@
 //! atomically into `--out`, as `run` publishes its outputs.
 
 use crate::book::backtest::{backtest, Backtest};
-use crate::book::outcome::History;
 use crate::book::{self, Book};
 use crate::config::Config;
 use crate::error::{Error, InputError, OutputError};
@@ -173,7 +172,9 @@ pub fn compute(
     }
     let stage = progress.spinner("outcomes");
     let outcomes = read_outcomes(config, args, &book)?;
-    let bt = backtest(&book, args.horizon, |i| history(&outcomes, &book, i));
+    let bt = backtest(&book, args.horizon, |i| {
+        outcomes.history(i, book.loans[i].line)
+    });
     stage.finish(&format!(
         "{} accounts walked over {} months",
         bt.counts.accounts, args.horizon
@@ -210,28 +211,6 @@ fn read_outcomes(config: &Config, args: &BacktestArgs, book: &Book) -> Result<Ou
     })
 }
 
-/// The i-th loan's history: by the line of its row (a panel), else by its loan.
-fn history<'o>(outcomes: &'o Outcomes, book: &Book, i: usize) -> Option<&'o History> {
-    if outcomes.by_line.is_empty() {
-        outcomes.by_loan.get(i).and_then(Option::as_ref)
-    } else {
-        outcomes.by_line.get(&book.loans[i].line)
-    }
-}
-
-/// Accounts (records) or rows (a panel) with outcomes whose loan is not in the book.
-fn records_not_in_book(outcomes: &Outcomes, book: &Book) -> u64 {
-    if outcomes.by_line.is_empty() {
-        return outcomes.not_in_book;
-    }
-    let lines: std::collections::HashSet<u64> = book.loans.iter().map(|l| l.line).collect();
-    outcomes
-        .by_line
-        .keys()
-        .filter(|l| !lines.contains(l))
-        .count() as u64
-}
-
 fn publish(
     config: &Config,
     args: &BacktestArgs,
@@ -240,13 +219,19 @@ fn publish(
     outcomes: &Outcomes,
 ) -> Result<(), Error> {
     let staging = Staging::new(&config.out).map_err(OutputError)?;
-    let mut outputs = Vec::new();
+    // backtest.csv is written as it is formatted, as accounts.csv is.
+    let name = "backtest.csv";
+    let file = staging.create(name).map_err(OutputError)?;
+    let written = files::write_backtest_csv(book, bt, file).map_err(OutputError)?;
+    staging
+        .finish_file(name, written.file)
+        .map_err(OutputError)?;
+    let mut outputs = vec![name.to_string()];
     let mut write = |name: String, bytes: &[u8]| -> Result<(), Error> {
         staging.write(&name, bytes).map_err(OutputError)?;
         outputs.push(name);
         Ok(())
     };
-    write("backtest.csv".into(), &files::backtest_csv(book, bt))?;
     write(
         "summary_backtest_by_pd.csv".into(),
         &files::by_pd_csv(&bt.by_pd),
@@ -280,7 +265,7 @@ fn publish(
         read: outcomes.rows_read,
         accepted: outcomes.rows_read - rejected,
         rejected,
-        not_in_book: records_not_in_book(outcomes, book),
+        not_in_book: outcomes.not_in_book(book.loans.iter().map(|l| l.line)),
     };
     let manifest = files::Manifest {
         program: "underwater",

@@ -127,14 +127,13 @@ pub fn account_line(
 }
 
 /// The rows of accounts.csv for a range of the output order.
-fn account_lines(book: &Book, range: std::ops::Range<usize>, line_bytes: usize) -> String {
-    let mut out = String::with_capacity(range.len() * line_bytes);
+fn account_lines(book: &Book, range: std::ops::Range<usize>, out: &mut String) {
     let order = &book.order[range];
     for (k, &i) in order.iter().enumerate() {
         book.prefetch_ahead(order, k);
         let i = i as usize;
         account_line(
-            &mut out,
+            out,
             &book.loans[i],
             book.valuation(i),
             &book.figures(i),
@@ -143,37 +142,61 @@ fn account_lines(book: &Book, range: std::ops::Range<usize>, line_bytes: usize) 
             book.as_of,
         );
     }
-    out
 }
 
-/// Writes accounts.csv. Lines are formatted in parallel a group at a time (so memory stays bounded at
-/// book scale) while another thread writes the group before, straight to the disk where the
-/// filesystem allows ([`super::staging::DirectFile`]), so the final fsync finds little left to do.
+/// Writes accounts.csv, as [`write_lines`] writes.
 pub fn write_accounts_csv(
     book: &Book,
     file: std::fs::File,
 ) -> anyhow::Result<super::staging::Written> {
-    const GROUP: usize = 1 << 16;
-    const PIECE: usize = 1 << 12;
     let n = book.loans.len();
     let header = accounts_header(&book.layout, book.previous.is_some());
     // Each piece's string is sized once, for lines of the book's average length and some: the computed
     // columns take up to about 170 bytes, the loan's own columns what they take in its text. (200 bytes
     // a line made every piece of the 1M-loan book grow once, a copy of 0.8 MB each.)
     let tails: usize = book.loans.par_iter().map(|l| l.tail().len()).sum();
-    let line_bytes = 192 + tails / n.max(1);
+    let lines = Lines {
+        name: "accounts.csv",
+        header: &header,
+        count: n,
+        line_bytes: 192 + tails / n.max(1),
+    };
+    write_lines(file, &lines, |range, out| account_lines(book, range, out))
+}
+
+/// A per-account file to write: its header, then `count` lines of about `line_bytes` each.
+pub struct Lines<'a> {
+    pub name: &'a str,
+    pub header: &'a str,
+    pub count: usize,
+    pub line_bytes: usize,
+}
+
+/// Writes a per-account file. Lines are formatted in parallel a group at a time by `push` (lines
+/// `range` of the file into `out`), so memory stays bounded at book scale, while another thread
+/// writes the group before, straight to the disk where the filesystem allows
+/// ([`super::staging::DirectFile`]), so the final fsync finds little left to do.
+pub fn write_lines(
+    file: std::fs::File,
+    lines: &Lines<'_>,
+    push: impl Fn(std::ops::Range<usize>, &mut String) + Sync,
+) -> anyhow::Result<super::staging::Written> {
+    const GROUP: usize = 1 << 16;
+    const PIECE: usize = 1 << 12;
+    let n = lines.count;
     let (groups, received) = std::sync::mpsc::sync_channel::<Vec<String>>(1);
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> anyhow::Result<super::staging::Written> {
             let mut file = super::staging::DirectFile::new(file);
-            let context = "cannot write accounts.csv (disk full?)";
-            file.write_all(header.as_bytes()).context(context)?;
+            let context = || format!("cannot write {} (disk full?)", lines.name);
+            file.write_all(lines.header.as_bytes())
+                .with_context(context)?;
             for pieces in received {
                 for p in pieces {
-                    file.write_all(p.as_bytes()).context(context)?;
+                    file.write_all(p.as_bytes()).with_context(context)?;
                 }
             }
-            file.into_file().context(context)
+            file.into_file().with_context(context)
         });
         for start in (0..n).step_by(GROUP) {
             let end = (start + GROUP).min(n);
@@ -183,7 +206,12 @@ pub fn write_accounts_csv(
                 .into_par_iter()
                 // One piece per task, so neither core waits long at the group's end.
                 .with_max_len(1)
-                .map(|s| account_lines(book, s..(s + PIECE).min(end), line_bytes))
+                .map(|s| {
+                    let range = s..(s + PIECE).min(end);
+                    let mut out = String::with_capacity(range.len() * lines.line_bytes);
+                    push(range, &mut out);
+                    out
+                })
                 .collect();
             if groups.send(pieces).is_err() {
                 // The writer stopped on an error, which `join` returns below.
@@ -193,6 +221,6 @@ pub fn write_accounts_csv(
         drop(groups);
         writer
             .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the accounts.csv writer panicked")))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the {} writer panicked", lines.name)))
     })
 }

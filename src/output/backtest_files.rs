@@ -2,12 +2,14 @@
 //! account), summary_backtest_by_pd.csv, summary_backtest_by_<group>.csv, outcome_rejects.csv and
 //! the backtest's summary.json. Text from an input goes through the same neutralizing as every CSV.
 
-use crate::book::backtest::{Backtest, LossTable, LossTally, PdClass};
-use crate::book::summarize::{segment_group, TOTAL};
+use crate::book::backtest::{Account, Backtest, LossTable, LossTally, PdClass};
+use crate::book::outcome::Realized;
+use crate::book::summarize::{segment_key, segment_label, TOTAL};
 use crate::book::Book;
-use crate::csvfmt::{push_line, push_text};
+use crate::csvfmt::{push_decimal, push_line, push_text, push_u32};
 use crate::input::outcomes::OutcomeReject;
 use crate::money::cents;
+use crate::output::accounts_csv::{write_lines, Lines};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -47,73 +49,92 @@ const REALIZED: [&str; 7] = [
     "realized_loss",
 ];
 
-/// backtest.csv: one row per account in the book's order.
-pub fn backtest_csv(book: &Book, bt: &Backtest) -> Vec<u8> {
-    let segments = &book.layout.segments;
-    let mut out = String::new();
+/// Writes backtest.csv, one row per account in the book's order, as accounts.csv is written.
+pub fn write_backtest_csv(
+    book: &Book,
+    bt: &Backtest,
+    file: std::fs::File,
+) -> anyhow::Result<crate::output::staging::Written> {
+    let mut header = String::new();
     push_line(
-        &mut out,
+        &mut header,
         PREDICTED
             .iter()
             .copied()
-            .chain(segments.iter().map(|(n, _)| n.as_str()))
+            .chain(book.layout.segments.iter().map(|(n, _)| n.as_str()))
             .chain(REALIZED),
     );
-    for a in &bt.accounts {
-        let loan = &book.loans[a.loan];
-        let f = &a.figures;
-        push_text(&mut out, loan.account_id());
-        let source = match (&f.valued, book.valuation(a.loan)) {
-            (Some(_), Some(v)) if v.source.is_empty() => "valuation",
-            (Some(_), Some(v)) => &v.source[..],
-            _ => "none",
-        };
-        let value = f
-            .valued
-            .as_ref()
-            .map(|v| money(v.value))
-            .unwrap_or_default();
-        let mut cells = vec![
-            money(f.balance),
-            value,
-            source.to_string(),
-            book.bands.labels[f.bucket].clone(),
-            f.pd.normalize().to_string(),
-            money(f.deficiency_if_default),
-            money(f.expected_deficiency),
-        ];
-        cells.extend(segments.iter().map(|(_, s)| segment_group(loan, s).1));
-        match &a.realized {
-            Some(r) => {
-                let defaulted = r.default.is_some();
-                cells.push(r.status.label().into());
-                cells.push(defaulted.to_string());
-                cells.push(r.default.map(|d| d.0.to_string()).unwrap_or_default());
-                cells.push(
-                    r.default
-                        .map(|d| d.1.label().to_string())
-                        .unwrap_or_default(),
-                );
-                for amount in [r.balance_at_default, r.recoveries, r.realized_loss] {
-                    cells.push(if defaulted {
-                        money(amount)
-                    } else {
-                        String::new()
-                    });
-                }
-            }
-            None => {
-                cells.push("no_outcome".into());
-                cells.extend(std::iter::repeat_n(String::new(), REALIZED.len() - 1));
-            }
+    let lines = Lines {
+        name: "backtest.csv",
+        header: &header,
+        count: bt.accounts.len(),
+        // The computed columns and the segments' labels take about 120 bytes.
+        line_bytes: 160,
+    };
+    write_lines(file, &lines, |range, out| {
+        for a in &bt.accounts[range] {
+            push_account(out, book, a);
         }
-        for c in &cells {
-            out.push(',');
-            push_text(&mut out, c);
-        }
-        out.push('\n');
+    })
+}
+
+/// One account's line of backtest.csv, written in place (the figures as `push_decimal` writes
+/// them, text through `push_text`).
+fn push_account(out: &mut String, book: &Book, a: &Account) {
+    let loan = &book.loans[a.loan];
+    let f = &a.figures;
+    push_text(out, loan.account_id());
+    out.push(',');
+    push_decimal(out, cents(f.balance));
+    out.push(',');
+    if let Some(v) = &f.valued {
+        push_decimal(out, cents(v.value));
     }
-    out.into_bytes()
+    out.push(',');
+    let source = match (&f.valued, book.valuation(a.loan)) {
+        (Some(_), Some(v)) if v.source.is_empty() => "valuation",
+        (Some(_), Some(v)) => &v.source[..],
+        _ => "none",
+    };
+    push_text(out, source);
+    out.push(',');
+    push_text(out, &book.bands.labels[f.bucket]);
+    out.push(',');
+    push_decimal(out, f.pd.normalize());
+    for amount in [f.deficiency_if_default, f.expected_deficiency] {
+        out.push(',');
+        push_decimal(out, cents(amount));
+    }
+    for (_, s) in &book.layout.segments {
+        out.push(',');
+        push_text(out, &segment_label(segment_key(loan, s)));
+    }
+    out.push(',');
+    push_realized(out, a.realized.as_ref());
+    out.push('\n');
+}
+
+/// The realized columns of an account's line.
+fn push_realized(out: &mut String, realized: Option<&Realized>) {
+    let Some(r) = realized else {
+        out.push_str("no_outcome");
+        out.push_str(&",".repeat(REALIZED.len() - 1));
+        return;
+    };
+    out.push_str(r.status.label());
+    let Some((month, rule)) = r.default else {
+        out.push_str(",false");
+        out.push_str(&",".repeat(REALIZED.len() - 2));
+        return;
+    };
+    out.push_str(",true,");
+    push_u32(out, month);
+    out.push(',');
+    out.push_str(rule.label());
+    for amount in [r.balance_at_default, r.recoveries, r.realized_loss] {
+        out.push(',');
+        push_decimal(out, cents(amount));
+    }
 }
 
 /// The columns of summary_backtest_by_pd.csv (and of the workbook's pd sheet).

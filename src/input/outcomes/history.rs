@@ -1,0 +1,270 @@
+//! The outcome histories: the month records as the default rules read them, where they were read,
+//! and each account's months in order as a list of their places.
+
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+use std::path::PathBuf;
+
+/// An optional amount of at most 12 integer digits and 4 decimals (what `parse_amount` reads), in 8
+/// bytes, as ten-thousandths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Amount(i64);
+
+impl Amount {
+    pub const NONE: Amount = Amount(i64::MIN);
+
+    pub fn of(amount: Option<Decimal>) -> Amount {
+        amount
+            .and_then(|d| i64::try_from(crate::money::mantissa_at(d.round_dp(4), 4)).ok())
+            .filter(|&m| m != i64::MIN)
+            .map_or(Amount::NONE, Amount)
+    }
+
+    pub fn get(self) -> Option<Decimal> {
+        (self != Amount::NONE).then(|| Decimal::new(self.0, 4))
+    }
+
+    /// An amount's text, as [`crate::money::parse_amount`] reads it.
+    pub fn parse(text: &str) -> Result<Amount, crate::money::AmountError> {
+        crate::money::parse_amount_e4(text).map(Amount)
+    }
+
+    /// Other than none and 0.
+    fn is_nonzero(self) -> bool {
+        self != Amount::NONE && self.0 != 0
+    }
+
+    /// The amount, 0 for none, in ten-thousandths.
+    fn or_zero(self) -> i64 {
+        match self {
+            Amount::NONE => 0,
+            Amount(a) => a,
+        }
+    }
+}
+
+impl Default for Amount {
+    fn default() -> Amount {
+        Amount::NONE
+    }
+}
+
+/// One month of an account's records as read (month k ≥ 1 after as_of); none: no figure that month.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonthFields {
+    /// The balance at the month's end; none: no record that month.
+    pub balance: Amount,
+    pub principal_paid: Amount,
+    pub amount_paid: Amount,
+    pub charged_off: Amount,
+    pub recoveries: Amount,
+    pub repossession_proceeds: Amount,
+    pub days_past_due: Option<u32>,
+}
+
+/// One month as the default rules read it ([`crate::book::outcome`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MonthRecord {
+    /// The balance at the month's end; none: no record that month.
+    pub balance: Amount,
+    pub principal_paid: Amount,
+    /// Recoveries plus repossession proceeds, in ten-thousandths (each below 10^16: the sum fits).
+    recovered: i64,
+    flags: u8,
+}
+
+impl MonthRecord {
+    const PAID: u8 = 1;
+    const CHARGE_OFF_EVENT: u8 = 2;
+    const DPD_90: u8 = 4;
+
+    /// A month without a record.
+    pub const NONE: MonthRecord = MonthRecord {
+        balance: Amount::NONE,
+        principal_paid: Amount::NONE,
+        recovered: 0,
+        flags: 0,
+    };
+
+    /// Money came back this month (recoveries and sale proceeds, negative costs included).
+    pub fn recovered(&self) -> Decimal {
+        Decimal::new(self.recovered, 4)
+    }
+
+    /// Rule (a): a charge-off, repossession proceeds or recoveries other than 0.
+    pub fn charge_off_event(&self) -> bool {
+        self.flags & Self::CHARGE_OFF_EVENT != 0
+    }
+
+    /// Something was paid this month (an amount paid above 0).
+    pub fn paid(&self) -> bool {
+        self.flags & Self::PAID != 0
+    }
+
+    /// 90 days past due or more.
+    pub fn dpd_90(&self) -> bool {
+        self.flags & Self::DPD_90 != 0
+    }
+}
+
+impl From<&MonthFields> for MonthRecord {
+    fn from(m: &MonthFields) -> MonthRecord {
+        let flag = |on: bool, flag: u8| if on { flag } else { 0 };
+        let charge_off = [m.charged_off, m.recoveries, m.repossession_proceeds]
+            .iter()
+            .any(|a| a.is_nonzero());
+        MonthRecord {
+            balance: m.balance,
+            principal_paid: m.principal_paid,
+            recovered: m.recoveries.or_zero() + m.repossession_proceeds.or_zero(),
+            flags: flag(m.amount_paid.or_zero() > 0, Self::PAID)
+                | flag(charge_off, Self::CHARGE_OFF_EVENT)
+                | flag(m.days_past_due.is_some_and(|d| d >= 90), Self::DPD_90),
+        }
+    }
+}
+
+/// Where a month record lies: block and row of [`Outcomes`]' records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Slot {
+    pub(super) block: u32,
+    pub(super) row: u32,
+}
+
+impl Slot {
+    pub(super) const EMPTY: Slot = Slot {
+        block: u32::MAX,
+        row: u32::MAX,
+    };
+}
+
+/// An account's records after as_of: a view into [`Outcomes`].
+#[derive(Clone, Copy, Debug)]
+pub struct History<'a> {
+    /// What was paid in month 0 (the tape's own period), for the no-payment rule.
+    pub month0_paid: Option<Decimal>,
+    /// Months 1, 2, … in order, up to the account's last record.
+    slots: &'a [Slot],
+    records: &'a [Vec<MonthRecord>],
+    /// The months of data after as_of: a month after the account's records and within these has no
+    /// record (the loan left the pool); after these the data ends.
+    pub months_of_data: u32,
+    /// The records carry days past due: rule (c) reads them instead of counting unpaid months.
+    pub has_days_past_due: bool,
+}
+
+impl<'a> History<'a> {
+    /// Month `k` ≥ 1: its record, [`MonthRecord::NONE`] if the account has none that month, `None`
+    /// after the data's last month.
+    pub fn month(&self, k: u32) -> Option<&'a MonthRecord> {
+        if k == 0 || k > self.months_of_data {
+            return None;
+        }
+        Some(match self.slots.get(k as usize - 1) {
+            Some(slot) => self.record(*slot),
+            None => &MonthRecord::NONE,
+        })
+    }
+
+    /// The account's records of month `k` ≥ 1 and after.
+    pub fn records_from(&self, k: u32) -> impl Iterator<Item = &'a MonthRecord> + 'a {
+        let records = self.records;
+        let slots = self.slots.get(k.max(1) as usize - 1..).unwrap_or_default();
+        slots
+            .iter()
+            .map(move |s| &records[s.block as usize][s.row as usize])
+    }
+
+    fn record(&self, slot: Slot) -> &'a MonthRecord {
+        &self.records[slot.block as usize][slot.row as usize]
+    }
+}
+
+/// Where one account's months lie in [`Outcomes`]' slots.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Span {
+    pub(super) start: usize,
+    pub(super) len: u32,
+    pub(super) month0_paid: Amount,
+}
+
+/// An outcome row that could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutcomeReject {
+    pub file: PathBuf,
+    pub line: u64,
+    pub field: String,
+    pub reason: String,
+}
+
+/// The outcome histories read from a file.
+#[derive(Debug, Default)]
+pub struct Outcomes {
+    /// The month records, in blocks as they were read.
+    pub(super) records: Vec<Vec<MonthRecord>>,
+    /// Each account's months in month order, account after account.
+    pub(super) slots: Vec<Slot>,
+    /// Panel tapes: by the file line of the loan's row.
+    pub(super) by_line: FxHashMap<u64, Span>,
+    /// Loan-month records: by the index of the account's loan in the book (`None`: no records).
+    pub(super) by_loan: Vec<Option<Span>>,
+    pub(super) has_days_past_due: bool,
+    /// Accounts with accepted records that are not in the book (loan-month records).
+    pub not_in_book: u64,
+    pub rows_read: u64,
+    pub rejects: Vec<OutcomeReject>,
+    /// The months of data after as_of (the panel's columns, or the latest record's month).
+    pub months_of_data: u32,
+}
+
+impl Outcomes {
+    /// One account's records (loan 0), for worked examples: `months` are months 1, 2, … and the
+    /// data ends with them.
+    pub fn of_one(
+        month0_paid: Option<Decimal>,
+        months: &[MonthFields],
+        has_days_past_due: bool,
+    ) -> Outcomes {
+        let span = Span {
+            start: 0,
+            len: months.len() as u32,
+            month0_paid: Amount::of(month0_paid),
+        };
+        Outcomes {
+            records: vec![months.iter().map(MonthRecord::from).collect()],
+            slots: (0..months.len() as u32)
+                .map(|row| Slot { block: 0, row })
+                .collect(),
+            by_loan: vec![Some(span)],
+            has_days_past_due,
+            months_of_data: months.len() as u32,
+            ..Outcomes::default()
+        }
+    }
+
+    /// The history of the book's `loan`, read from file line `line`: a panel's by its line, records
+    /// by their loan.
+    pub fn history(&self, loan: usize, line: u64) -> Option<History<'_>> {
+        let span = match self.by_line.is_empty() {
+            true => self.by_loan.get(loan).copied().flatten(),
+            false => self.by_line.get(&line).copied(),
+        }?;
+        Some(History {
+            month0_paid: span.month0_paid.get(),
+            slots: &self.slots[span.start..span.start + span.len as usize],
+            records: &self.records,
+            months_of_data: self.months_of_data,
+            has_days_past_due: self.has_days_past_due,
+        })
+    }
+
+    /// Accounts (records) or rows (a panel) with outcomes whose loan is not in the book, given the
+    /// file lines of the book's loans.
+    pub fn not_in_book(&self, book_lines: impl Iterator<Item = u64>) -> u64 {
+        if self.by_line.is_empty() {
+            return self.not_in_book;
+        }
+        let lines: rustc_hash::FxHashSet<u64> = book_lines.collect();
+        self.by_line.keys().filter(|l| !lines.contains(l)).count() as u64
+    }
+}
