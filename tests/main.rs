@@ -13,6 +13,7 @@ mod dirty;
 mod errors;
 mod guarantees;
 mod hostile;
+mod merges;
 mod parquet;
 mod properties;
 mod query;
