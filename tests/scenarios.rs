@@ -224,3 +224,71 @@ fn bad_scenarios_are_refused_naming_the_key() {
         assert!(!s.path("out").exists());
     }
 }
+
+/// Audit item 7: an estimated value goes through a scenario as a valuation does. EST has no valuation:
+/// a new car bought on 2023-06-30 for 20,000, twelve months old on 2024-06-30, is estimated at 20,000 ×
+/// 0.80 = 16,000.00; VAL has a valuation of the same 16,000.00. Both owe 15,000.00, current.
+/// Base: LTV 0.9375 (80-100), no negative equity, net recovery 16,000 × 0.85 − 1,000 = 12,600, deficiency
+/// 2,400.00, × 0.02 = 48.00. `drop` (values × 0.8): 12,800.00, negative equity 2,200.00, LTV 1.1719
+/// (100-120), net 9,880, deficiency 5,120.00, expected 102.40 — the same for both accounts.
+#[test]
+fn an_estimated_value_is_shocked_as_a_valuation_is() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,\
+         new_used,origination_value\n\
+         EST,V1,2023-06-30,20000,60,15000.00,0,new,20000.00\n\
+         VAL,V2,2023-06-30,20000,60,15000.00,0,new,20000.00\n",
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nV2,2024-06-15,16000.00\n",
+    );
+    s.write(
+        "c.toml",
+        "[estimate]\nenabled = true\n[[scenario]]\nname = \"drop\"\nvalue_change = -0.2\n",
+    );
+    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
+    let accounts = read_csv(&s.path("out/accounts.csv"));
+    let est = accounts.iter().find(|r| r["account_id"] == "EST").unwrap();
+    assert_eq!(
+        (est["value"].as_str(), est["value_source"].as_str()),
+        ("16000.00", "estimated")
+    );
+    let t = totals(&s, "out");
+    let want = [
+        (
+            "base",
+            "80-100",
+            ["2", "30000.00", "32000.00", "0", "0.00", "4800.00", "96.00"],
+        ),
+        (
+            "drop",
+            "100-120",
+            [
+                "2", "30000.00", "25600.00", "2", "4400.00", "10240.00", "204.80",
+            ],
+        ),
+        (
+            "drop",
+            "TOTAL",
+            [
+                "2", "30000.00", "25600.00", "2", "4400.00", "10240.00", "204.80",
+            ],
+        ),
+    ];
+    let columns = [
+        "accounts",
+        "balance",
+        "value",
+        "underwater_accounts",
+        "negative_equity",
+        "deficiency_if_default",
+        "expected_deficiency",
+    ];
+    for (scenario, band, cells) in want {
+        let row = &t[&(scenario.to_string(), band.to_string())];
+        assert_eq!(columns.map(|c| row[c].as_str()), cells, "{scenario} {band}");
+    }
+}
