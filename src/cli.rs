@@ -252,6 +252,11 @@ pub struct RunCmd {
 
 /// Runs a parsed command line; prints results on stdout.
 pub fn execute(cli: Cli) -> Result<(), Error> {
+    // A test hook (tests/claims.rs): the one way to make the binary panic on purpose, so that a test
+    // sees a panic exit 1 with its message, never Rust's 101.
+    if std::env::var_os("UNDERWATER_TEST_PANIC").is_some() {
+        panic!("UNDERWATER_TEST_PANIC is set");
+    }
     match cli.command {
         Command::Run(cmd) => run_command(cmd),
         Command::Backtest(cmd) => {

@@ -8,6 +8,7 @@ mod architecture;
 mod backtest;
 mod books;
 mod changes;
+mod claims;
 mod corpus;
 mod dirty;
 mod errors;

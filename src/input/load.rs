@@ -833,8 +833,10 @@ fn parse_loan(
         let name = "a loan column";
         let t = text(row, col, name)?;
         match echo {
-            Echo::Text => csvfmt::push_text(tail, t),
+            // Missing words mean no value in every field, carried ones too: a tape's CSV form writes
+            // `NA` where its XML form leaves the element out, and both give an empty cell.
             _ if d.is_missing(t) => {}
+            Echo::Text => csvfmt::push_text(tail, t),
             // Already in the form the arms below would write (`19000.00`, `84`): copy it.
             Echo::Amount | Echo::Count if is_canonical_number(t) => tail.push_str(t),
             // Already validated above when it is a known column; normalize its spelling.

@@ -107,7 +107,8 @@ pub(super) fn wildcard(pattern: &str, name: &str) -> bool {
 
 /// Reads several runs into one `accounts` with an `as_of` column (`run_as_of` if the loans have an
 /// `as_of` of their own). Columns must be the same in every run; a column whose type differs between
-/// runs is widened: decimals to the largest scale, anything else to text.
+/// runs is widened: whole numbers and decimals to a decimal at the largest scale, anything else to
+/// text.
 pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Error> {
     let mut frames = Vec::with_capacity(dirs.len());
     let mut bands: Vec<String> = Vec::new();
@@ -168,7 +169,12 @@ pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Er
             .map_err(internal)?;
         let widest = if dtypes.iter().all(|d| *d == dtypes[0]) {
             None
-        } else if dtypes.iter().all(|d| matches!(d, DataType::Decimal(..))) {
+        } else if dtypes
+            .iter()
+            .all(|d| d.is_integer() || matches!(d, DataType::Decimal(..)))
+        {
+            // Whole numbers and decimals stay numbers (a whole number is a decimal of scale 0), so
+            // they still sort and add up as numbers; at most 19 digits, so scale 19 still fits.
             let scale = dtypes
                 .iter()
                 .filter_map(|d| match d {
@@ -177,7 +183,7 @@ pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Er
                 })
                 .max()
                 .unwrap_or(0);
-            Some(DataType::Decimal(38, scale))
+            Some(DataType::Decimal(38, scale.min(19)))
         } else {
             Some(DataType::String)
         };
