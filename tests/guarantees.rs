@@ -117,77 +117,6 @@ fn stale_valuations_fail_with_exit_6_when_asked() {
     assert!(!s.path("out.failed").exists());
 }
 
-/// SIGKILL during a run, many times at spread-out moments: `out` always holds one complete set of
-/// outputs (the previous run's or the new run's), never a mix and never a truncated file.
-#[test]
-fn a_run_killed_at_any_moment_leaves_old_or_new_outputs_whole() {
-    let s = Sandbox::new();
-    assert_ok(&s.run(&[
-        "generate", "--loans", "60000", "--seed", "4", "--out", "book", "-q",
-    ]));
-    let run_args = |out: &str, as_of: &str| {
-        vec![
-            "run".to_string(),
-            "--loans".into(),
-            "book/loans.csv".into(),
-            "--valuations".into(),
-            "book/valuations.csv".into(),
-            "--as-of".into(),
-            as_of.into(),
-            "--out".into(),
-            out.into(),
-            "-q".into(),
-        ]
-    };
-    let run = |out: &str, as_of: &str| {
-        let o = s.run(
-            &run_args(out, as_of)
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        );
-        assert_ok(&o);
-    };
-    run("old", "2025-03-31");
-    run("new", "2025-06-30");
-    let old = outputs_without_times(&s.path("old"));
-    let new = outputs_without_times(&s.path("new"));
-    assert_ne!(old, new);
-    // Time one run to spread the kills over its whole length.
-    let t = std::time::Instant::now();
-    run("timing", "2025-06-30");
-    let full = t.elapsed().as_micros() as u64;
-    let (mut saw_old, mut saw_new) = (0, 0);
-    let kills = 24;
-    for i in 0..kills {
-        let _ = std::fs::remove_dir_all(s.path("out"));
-        run("out", "2025-03-31");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_underwater"))
-            .args(run_args("out", "2025-06-30"))
-            .current_dir(s.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(full * (i + 1) / kills));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
-        let now = outputs_without_times(&s.path("out"));
-        if now == old {
-            saw_old += 1;
-        } else if now == new {
-            saw_new += 1;
-        } else {
-            panic!(
-                "kill {i}: out holds a mix of outputs: {:?}",
-                now.iter().map(|(n, b)| (n, b.len())).collect::<Vec<_>>()
-            );
-        }
-    }
-    eprintln!("{kills} kills: {saw_old} left the previous outputs, {saw_new} the new ones");
-    assert_eq!(saw_old + saw_new, kills as usize);
-}
-
 /// Unmounts the test's tmpfs when the test ends, even on failure.
 struct Mount(std::path::PathBuf);
 
@@ -441,12 +370,13 @@ fn regression_a_signal_left_staging_and_temporary_files_behind() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// The SIGKILL test sleeps fractions of a run; the swap takes microseconds, so no kill landed in it,
-/// and the two-rename fallback (filesystems without RENAME_EXCHANGE) never ran. Test-only hooks now
-/// stop the process at each point of the commit sequence, in both modes, as a SIGKILL would (abort: no
-/// destructor, no cleanup). After each: `out` holds the old or the new outputs whole — or, between the
-/// fallback's two renames only, is absent with the old outputs whole beside it — and the next run
-/// leaves the right outputs and nothing else behind.
+/// A SIGKILL test that slept fractions of a run never landed in the swap, which takes microseconds,
+/// and the two-rename fallback (filesystems without RENAME_EXCHANGE) never ran. Test-only hooks stop
+/// the process at each point of a run, as a SIGKILL would (abort: no destructor, no cleanup): with the
+/// book computed, with the accounts file written into the staging directory, and at each point of the
+/// commit sequence in both modes. After each: `out` holds the old or the new outputs whole — or,
+/// between the fallback's first two renames, is absent with the old outputs whole beside it — and the
+/// next run leaves the right outputs and nothing else behind.
 #[test]
 fn regression_no_kill_landed_in_the_commit_sequence() {
     let s = Sandbox::new();
@@ -475,8 +405,14 @@ fn regression_no_kill_landed_in_the_commit_sequence() {
             .collect()
     };
     for (mode, points) in [
-        ("exchange", &["staged", "exchanged"][..]),
-        ("fallback", &["staged", "moved_aside", "exchanged"][..]),
+        (
+            "exchange",
+            &["computed", "accounts_written", "staged", "exchanged"][..],
+        ),
+        (
+            "fallback",
+            &["staged", "moved_aside", "renamed_in", "exchanged"][..],
+        ),
     ] {
         for point in points {
             let _ = std::fs::remove_dir_all(s.path("out"));
@@ -492,15 +428,26 @@ fn regression_no_kill_landed_in_the_commit_sequence() {
                 "{mode} {point}: aborted by a signal"
             );
             let now = || outputs_without_times(&s.path("out"));
+            let aside = || -> Vec<String> {
+                leftovers()
+                    .into_iter()
+                    .filter(|n| n.ends_with(".previous"))
+                    .collect()
+            };
             match *point {
-                "staged" => assert_eq!(now(), old, "{mode} {point}"),
+                "computed" | "accounts_written" | "staged" => {
+                    assert_eq!(now(), old, "{mode} {point}")
+                }
                 "exchanged" => assert_eq!(now(), new, "{mode} {point}"),
+                // Between the fallback's second and third renames: the new outputs in place, the
+                // previous ones still aside, which the next run removes.
+                "renamed_in" => {
+                    assert_eq!(now(), new, "{mode} {point}");
+                    assert_eq!(aside().len(), 1, "{mode} {point}: {:?}", leftovers());
+                }
                 _ => {
                     assert!(!s.path("out").exists(), "{mode} {point}");
-                    let aside: Vec<String> = leftovers()
-                        .into_iter()
-                        .filter(|n| n.ends_with(".previous"))
-                        .collect();
+                    let aside = aside();
                     assert_eq!(aside.len(), 1, "{mode} {point}: {:?}", leftovers());
                     assert_eq!(outputs_without_times(&s.path(&aside[0])), old);
                 }
@@ -510,5 +457,148 @@ fn regression_no_kill_landed_in_the_commit_sequence() {
             assert_eq!(outputs_without_times(&s.path("out")), new, "{mode} {point}");
             assert_eq!(leftovers(), Vec::<String>::new(), "{mode} {point}");
         }
+    }
+}
+
+/// Detaches the test's loop-mounted filesystem when the test ends, even on failure.
+struct LoopMount(std::path::PathBuf);
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        // Mounted with `-o loop`: unmounting also frees the loop device.
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// The tmpfs of `disk_full_mid_write_keeps_previous_outputs` takes no direct writes, so the path most
+/// runs take on a real disk (accounts.csv written with `O_DIRECT` in aligned blocks, synced as it goes)
+/// never met a full disk in a test. On a 16 MiB ext4 filesystem (a loop device), a 100,000-loan book's
+/// accounts.csv (about 25 MB) fills it: exit 4, the error names the full disk, the previous outputs
+/// are intact and no staging is left.
+#[test]
+fn regression_a_full_disk_under_direct_writes_keeps_previous_outputs() {
+    let s = Sandbox::new();
+    let (image, disk) = (s.path("disk.img"), s.path("disk"));
+    std::fs::create_dir_all(&disk).unwrap();
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    let ok = |c: &mut Command| {
+        c.stderr(Stdio::null())
+            .status()
+            .is_ok_and(|st| st.success())
+    };
+    let made = ok(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image));
+    if !made
+        || !ok(Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&image)
+            .arg(&disk))
+    {
+        cannot_run(
+            "regression_a_full_disk_under_direct_writes_keeps_previous_outputs",
+            "cannot make and loop-mount a small ext4 filesystem (needs root, mkfs.ext4 and a loop device)",
+        );
+        return;
+    }
+    let _unmount = LoopMount(disk.clone());
+    s.write("loans.csv", LOANS);
+    s.write("valuations.csv", VALS);
+    assert_ok(&s.run_book("disk/out", &["--as-of", "2024-06-30"]));
+    let before = outputs_without_times(&s.path("disk/out"));
+    assert_ok(&s.run(&[
+        "generate", "--loans", "100000", "--seed", "3", "--out", "book", "-q",
+    ]));
+    let out = s.run_generated("disk/out", &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("disk full") || stderr(&out).contains("No space"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(outputs_without_times(&s.path("disk/out")), before);
+    let left: Vec<String> = std::fs::read_dir(&disk)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "lost+found")
+        .collect();
+    assert_eq!(left, ["out"], "no staging directory left on the full disk");
+}
+
+/// SIGINT (Ctrl-C, exit 130) and SIGHUP (a closed terminal, exit 129) while the loans are read: the
+/// spooled copy of standard input and a tape's temporary CSV conversion are removed, and `--out` stays
+/// as it was. The run waits at the `loading` test hook, so the signal lands while both files exist.
+#[test]
+fn regression_sigint_and_sighup_remove_the_stdin_spool_and_the_tape_conversion() {
+    use std::io::{BufRead, Write};
+    let s = Sandbox::new();
+    s.write("loans.csv", LOANS);
+    s.write("valuations.csv", VALS);
+    s.write(
+        "tape.xml",
+        "<assetData><assets><assetNumber>1</assetNumber><reportingPeriodEndingDate>07-31-2020</reportingPeriodEndingDate>\
+         <originationDate>01/2019</originationDate><originalLoanAmount>20000</originalLoanAmount>\
+         <originalLoanTerm>60</originalLoanTerm><reportingPeriodActualEndBalanceAmount>15000</reportingPeriodActualEndBalanceAmount>\
+         <vehicleValueAmount>22000</vehicleValueAmount></assets></assetData>\n",
+    );
+    let tmp = s.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let temporaries = || -> Vec<String> {
+        std::fs::read_dir(&tmp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let stdin_run: &[&str] = &[
+        "run",
+        "--loans",
+        "-",
+        "--valuations",
+        "valuations.csv",
+        "--as-of",
+        "2024-06-30",
+    ];
+    let tape_run: &[&str] = &["run", "--tape", "regab", "tape.xml"];
+    for (signal, code, args, prefix) in [
+        ("INT", 130, stdin_run, "underwater-stdin-"),
+        ("HUP", 129, tape_run, "underwater-tape-"),
+        ("INT", 130, tape_run, "underwater-tape-"),
+        ("HUP", 129, stdin_run, "underwater-stdin-"),
+    ] {
+        assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+        let before = outputs_without_times(&s.path("out"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_underwater"))
+            .args([args, &["--out", "out", "-q"]].concat())
+            .current_dir(s.dir.path())
+            .env("TMPDIR", &tmp)
+            .env("UNDERWATER_TEST_PAUSE_AT", "loading")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(LOANS.as_bytes()).unwrap();
+        drop(stdin);
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        assert!(line.contains("paused at loading"), "{signal}: {line}");
+        let here = temporaries();
+        assert!(
+            here.iter().any(|n| n.starts_with(prefix)),
+            "{signal} {prefix}: {here:?}"
+        );
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{signal} {prefix}: {rest}");
+        assert!(rest.contains("interrupted"), "{rest}");
+        assert_eq!(temporaries(), Vec::<String>::new(), "{signal} {prefix}");
+        assert_eq!(outputs_without_times(&s.path("out")), before, "{signal}");
     }
 }

@@ -79,6 +79,7 @@ fn compute_in_pool(
 }
 
 fn write_in_pool(config: &Config, computed: &Computed, progress: Progress) -> Result<(), Error> {
+    crate::cleanup::test_hook("computed");
     let stage = progress.spinner("write");
     let written = output::publish(config, &computed.book, &computed.guards, computed.started)?;
     stage.finish(&format!("outputs in {}", written.display()));

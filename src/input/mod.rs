@@ -123,6 +123,7 @@ pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, 
         ChunkReader::open(path, source.chunk_bytes, Box::new(move |n| bar.inc(n)))?;
     tape::apply_mapping(&mut header, &source.rules.columns, tape, source.path)?;
     let layout = LoanLayout::new(source.path, &header, &source.rules)?;
+    crate::cleanup::test_hook("loading");
     // Chunks are added as they finish, in whatever order: the output order is by account id and line,
     // and nothing else depends on where a loan sits in memory.
     let parsed = Mutex::new(Parsed::default());

@@ -62,6 +62,7 @@ pub fn publish(
     let digest = match (written, accounts) {
         (Some(w), Some(name)) => {
             staging.finish_file(name, w.file)?;
+            crate::cleanup::test_hook("accounts_written");
             Some(w.blake3)
         }
         _ => None,

@@ -308,13 +308,13 @@ impl Staging {
         )?;
         sync_dir(&self.dir);
         check_target(&self.target)?;
-        test_abort_at("staged");
+        crate::cleanup::test_hook("staged");
         // From here to the unregistering, a signal's watcher waits (or this waits for it): it must
         // not remove the staging directory while it is being exchanged with `--out`.
         let mut hold = crate::cleanup::hold();
         if fs::symlink_metadata(&self.target).is_ok() {
             exchange(&self.dir, &self.target)?;
-            test_abort_at("exchanged");
+            crate::cleanup::test_hook("exchanged");
             // The staging path now holds the previous outputs.
             let _ = fs::remove_dir_all(&self.dir);
         } else {
@@ -496,15 +496,6 @@ fn set_direct(file: &File, on: bool) -> bool {
 
 /// Swaps two directories atomically (Linux `renameat2(RENAME_EXCHANGE)`); where the filesystem cannot,
 /// falls back to two renames, which leave a moment with the previous outputs under a backup name.
-/// A test hook: the process aborts (as a SIGKILL would stop it: no destructor, no cleanup) at the named
-/// point of the commit sequence when `UNDERWATER_TEST_ABORT_AT` names it, so a test can stop a run at
-/// each point instead of hoping a timed kill lands in a window of microseconds.
-fn test_abort_at(point: &str) {
-    if std::env::var_os("UNDERWATER_TEST_ABORT_AT").is_some_and(|p| p == point) {
-        std::process::abort();
-    }
-}
-
 fn exchange(a: &Path, b: &Path) -> Result<()> {
     // A test hook: `UNDERWATER_TEST_NO_EXCHANGE=1` takes the fallback below, as a filesystem without
     // RENAME_EXCHANGE would, so it is tested too.
@@ -532,8 +523,9 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
     let backup = PathBuf::from(backup);
     fs::rename(b, &backup)
         .with_context(|| format!("cannot move aside previous outputs in {}", b.display()))?;
-    test_abort_at("moved_aside");
+    crate::cleanup::test_hook("moved_aside");
     fs::rename(a, b).with_context(|| format!("cannot move outputs into {}", b.display()))?;
+    crate::cleanup::test_hook("renamed_in");
     fs::rename(&backup, a).with_context(|| format!("cannot clean up {}", backup.display()))?;
     Ok(())
 }
