@@ -115,6 +115,27 @@ pub fn pid_is_running(pid: u32) -> bool {
     }
 }
 
+/// Test hooks at named points of a run, so a test can stop or interrupt it at each point instead of
+/// hoping a timed signal lands in a window of microseconds:
+/// - `UNDERWATER_TEST_ABORT_AT=<point>`: the process aborts there, as a SIGKILL would stop it (no
+///   destructor, no cleanup);
+/// - `UNDERWATER_TEST_PAUSE_AT=<point>`: it says so on stderr and waits there (a minute at most) for
+///   the test's signal.
+///
+/// The points: `loading` (the loans file open, a tape converted and standard input spooled),
+/// `computed` (the book computed, nothing written), `accounts_written` (the per-account file in the
+/// staging directory), `staged`, `exchanged` (the commit), and with the two-rename fallback
+/// `moved_aside` and `renamed_in`.
+pub fn test_hook(point: &str) {
+    if std::env::var_os("UNDERWATER_TEST_ABORT_AT").is_some_and(|p| p == point) {
+        std::process::abort();
+    }
+    if std::env::var_os("UNDERWATER_TEST_PAUSE_AT").is_some_and(|p| p == point) {
+        eprintln!("underwater: test hook: paused at {point}");
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::remove;
@@ -148,26 +169,5 @@ mod tests {
             writer.join().unwrap();
             assert!(gone, "round {round}: the folder was left behind");
         }
-    }
-}
-
-/// Test hooks at named points of a run, so a test can stop or interrupt it at each point instead of
-/// hoping a timed signal lands in a window of microseconds:
-/// - `UNDERWATER_TEST_ABORT_AT=<point>`: the process aborts there, as a SIGKILL would stop it (no
-///   destructor, no cleanup);
-/// - `UNDERWATER_TEST_PAUSE_AT=<point>`: it says so on stderr and waits there (a minute at most) for
-///   the test's signal.
-///
-/// The points: `loading` (the loans file open, a tape converted and standard input spooled),
-/// `computed` (the book computed, nothing written), `accounts_written` (the per-account file in the
-/// staging directory), `staged`, `exchanged` (the commit), and with the two-rename fallback
-/// `moved_aside` and `renamed_in`.
-pub fn test_hook(point: &str) {
-    if std::env::var_os("UNDERWATER_TEST_ABORT_AT").is_some_and(|p| p == point) {
-        std::process::abort();
-    }
-    if std::env::var_os("UNDERWATER_TEST_PAUSE_AT").is_some_and(|p| p == point) {
-        eprintln!("underwater: test hook: paused at {point}");
-        std::thread::sleep(std::time::Duration::from_secs(60));
     }
 }
