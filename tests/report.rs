@@ -176,10 +176,11 @@ fn report_command_rebuilds_the_same_files_from_a_finished_run() {
     let out = s.run(&["report", "--run", "out", "--out", "again"]);
     assert_ok(&out);
     assert_eq!(s.read("again/report.html"), html);
-    // The workbook's zip carries no clock: the same summary gives the same bytes.
-    assert_eq!(
-        std::fs::read(s.path("again/report.xlsx")).unwrap().len(),
-        xlsx.len()
+    // The workbook's dates are summary.json's (its creation time is the run's finish): the same
+    // summary gives the same bytes.
+    assert!(
+        std::fs::read(s.path("again/report.xlsx")).unwrap() == xlsx,
+        "report --run rebuilt a different workbook"
     );
     let bad = s.run(&["report", "--run", "nowhere"]);
     assert_eq!(bad.status.code(), Some(3), "{}", stderr(&bad));
@@ -337,4 +338,435 @@ pub fn assert_converts_to_pdf(s: &Sandbox, office: &str, xlsx: &str) {
         .map(|m| m.len())
         .unwrap_or(0);
     assert!(pdf > 1000, "no PDF: {log}");
+}
+
+// ---- Each figure in its place (issue 30, audit item 4) ----
+
+/// The text of an HTML fragment: tags dropped, the page's entities decoded.
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The body rows of the table with id `id` on the page, as cell texts (`th` and `td` alike).
+fn table_rows(page: &str, id: &str) -> Vec<Vec<String>> {
+    let start = page
+        .find(&format!("<table id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let table = &page[start..start + page[start..].find("</table>").unwrap()];
+    let body = &table[table.find("<tbody>").unwrap()..];
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            row.split("<t")
+                .skip(1)
+                .filter(|c| c.starts_with('d') || c.starts_with('h'))
+                .map(|c| text_of(&format!("<t{c}")))
+                .collect()
+        })
+        .collect()
+}
+
+/// `0.2919` → `29.19%`, the page's way; empty for none.
+fn percent(share: &serde_json::Value) -> String {
+    let Some(s) = share.as_str() else {
+        return String::new();
+    };
+    let d: rust_decimal::Decimal = s.parse().unwrap();
+    format!("{:.2}%", d * rust_decimal::Decimal::ONE_HUNDRED)
+}
+
+fn money_or_empty(v: &serde_json::Value) -> String {
+    v.as_str().map(grouped).unwrap_or_default()
+}
+
+fn count(v: &serde_json::Value) -> String {
+    grouped(&v.as_u64().unwrap().to_string())
+}
+
+/// A summary table's row as the page's LTV and segment tables show it.
+fn tally_cells(label: &str, row: &serde_json::Value) -> Vec<String> {
+    vec![
+        label.to_string(),
+        count(&row["accounts"]),
+        grouped(row["balance"].as_str().unwrap()),
+        grouped(row["value"].as_str().unwrap()),
+        count(&row["underwater_accounts"]),
+        percent(&row["share_underwater"]),
+        grouped(row["negative_equity"].as_str().unwrap()),
+        grouped(row["deficiency_if_default"].as_str().unwrap()),
+        grouped(row["expected_deficiency"].as_str().unwrap()),
+        count(&row["estimated_value_accounts"]),
+    ]
+}
+
+#[test]
+fn each_figure_of_the_page_is_in_its_place() {
+    let s = Sandbox::new();
+    sample_run(&s, "out");
+    let page = s.read("out/report.html");
+    let j = summary(&s, "out");
+    // The sections, in the guide's order.
+    let headings: Vec<String> = page
+        .split("<h2>")
+        .skip(1)
+        .map(|h| text_of(&h[..h.find("</h2>").unwrap()]))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Headline",
+            "LTV distribution",
+            "Segments",
+            "LTV migration: origination band → current band",
+            "Stress scenarios",
+            "Negative-equity run-off",
+            "Largest exposures",
+            "Data quality",
+            "Manifest"
+        ]
+    );
+    // The headline: each figure under its own label.
+    let p = &j["portfolio"];
+    let kpis: Vec<(String, String)> = page
+        .split("<div class=\"kpi\">")
+        .skip(1)
+        .map(|k| {
+            let cell = |class: &str| {
+                let at = k.find(&format!("<div class=\"{class}\">")).unwrap();
+                text_of(&k[at..at + k[at..].find("</div>").unwrap()])
+            };
+            (cell("l"), cell("v"))
+        })
+        .collect();
+    let want = [
+        ("accounts", count(&p["accounts"])),
+        ("balance", grouped(p["balance"].as_str().unwrap())),
+        ("valued open accounts", count(&p["valued_accounts"])),
+        ("closed accounts (balance 0)", count(&p["closed_accounts"])),
+        ("underwater accounts", count(&p["underwater_accounts"])),
+        (
+            "share underwater (of valued open accounts)",
+            percent(&p["share_underwater"]),
+        ),
+        (
+            "negative equity",
+            grouped(p["negative_equity"].as_str().unwrap()),
+        ),
+        (
+            "deficiency if default",
+            grouped(p["deficiency_if_default"].as_str().unwrap()),
+        ),
+        (
+            "expected deficiency",
+            grouped(p["expected_deficiency"].as_str().unwrap()),
+        ),
+    ];
+    let want: Vec<(String, String)> = want.into_iter().map(|(l, v)| (l.to_string(), v)).collect();
+    assert_eq!(kpis, want);
+    check_tables_in_place(&page, &j);
+    check_outlook_in_place(&page, &j);
+}
+
+/// The LTV, segment and migration tables, cell by cell.
+fn check_tables_in_place(page: &str, j: &serde_json::Value) {
+    let rows = |dimension: &str| -> Vec<Vec<String>> {
+        j["tables"][dimension]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| tally_cells(r[dimension].as_str().unwrap(), r))
+            .collect()
+    };
+    assert_eq!(table_rows(page, "ltv"), rows("ltv_bucket"));
+    let segments = j["manifest"]["config"]["segments"].as_array().unwrap();
+    assert!(segments.len() >= 5);
+    for seg in segments {
+        let name = seg.as_str().unwrap();
+        assert_eq!(
+            table_rows(page, &format!("seg-{name}")),
+            rows(name),
+            "{name}"
+        );
+    }
+    let m = &j["tables"]["ltv_migration"];
+    let bands = m["rows_origination_ltv_bucket"].as_array().unwrap();
+    let want: Vec<Vec<String>> = bands
+        .iter()
+        .zip(m["accounts"].as_array().unwrap())
+        .map(|(band, cells)| {
+            std::iter::once(band.as_str().unwrap().to_string())
+                .chain(cells.as_array().unwrap().iter().map(count))
+                .collect()
+        })
+        .collect();
+    assert_eq!(table_rows(page, "migration"), want);
+}
+
+/// The scenarios, the run-off (every sixth month), the top exposures and the rows of each input.
+fn check_outlook_in_place(page: &str, j: &serde_json::Value) {
+    let scenarios: Vec<Vec<String>> = table_rows(page, "scenarios")
+        .into_iter()
+        .map(|r| [&r[..1], &r[4..]].concat())
+        .collect();
+    let base = &j["portfolio"];
+    let want: Vec<Vec<String>> = std::iter::once(("base", base))
+        .chain(
+            j["scenarios"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|sc| (sc["name"].as_str().unwrap(), &sc["totals"])),
+        )
+        .map(|(name, t)| {
+            vec![
+                name.to_string(),
+                count(&t["underwater_accounts"]),
+                grouped(t["negative_equity"].as_str().unwrap()),
+                grouped(t["deficiency_if_default"].as_str().unwrap()),
+                grouped(t["expected_deficiency"].as_str().unwrap()),
+            ]
+        })
+        .collect();
+    assert_eq!(scenarios, want);
+    let months = j["runoff"]["by_month"].as_array().unwrap();
+    let want: Vec<Vec<String>> = months
+        .iter()
+        .step_by(6)
+        .map(|m| {
+            vec![
+                m["month"].to_string(),
+                m["date"].as_str().unwrap().to_string(),
+                count(&m["open_accounts"]),
+                grouped(m["balance"].as_str().unwrap()),
+                grouped(m["value"].as_str().unwrap()),
+                count(&m["underwater_accounts"]),
+                grouped(m["negative_equity"].as_str().unwrap()),
+            ]
+        })
+        .collect();
+    assert_eq!(table_rows(page, "runoff"), want);
+    for (id, list) in [
+        ("top-ed", "expected_deficiency"),
+        ("top-unvalued", "unvalued_balance"),
+    ] {
+        let want: Vec<Vec<String>> = j["top_exposures"][list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                vec![
+                    e["account_id"].as_str().unwrap().to_string(),
+                    grouped(e["balance"].as_str().unwrap()),
+                    money_or_empty(&e["value"]),
+                    e["ltv_bucket"].as_str().unwrap().to_string(),
+                    money_or_empty(&e["negative_equity"]),
+                    grouped(e["expected_deficiency"].as_str().unwrap()),
+                    e["days_past_due"].to_string(),
+                ]
+            })
+            .collect();
+        assert_eq!(table_rows(page, id), want, "{id}");
+    }
+    let quality: Vec<Vec<String>> = table_rows(page, "quality")
+        .into_iter()
+        .map(|r| r[..4].to_vec())
+        .collect();
+    let dq = &j["data_quality"];
+    let want: Vec<Vec<String>> = ["loans", "valuations"]
+        .iter()
+        .map(|input| {
+            let d = &dq[input];
+            vec![
+                input.to_string(),
+                count(&d["rows_read"]),
+                count(&d["rows_accepted"]),
+                count(&d["rows_rejected"]),
+            ]
+        })
+        .collect();
+    assert_eq!(quality, want);
+}
+
+/// A part of the workbook's zip, as text (`unzip -p`, which every CI image here has).
+fn zip_part(path: &std::path::Path, part: &str) -> String {
+    let out = Command::new("unzip").arg("-p").arg(path).arg(part).output();
+    let out = out.expect("unzip runs");
+    assert!(out.status.success(), "{part}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Each attribute `name="…"` of an XML tag's text.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!("{name}=\"");
+    let at = match tag.starts_with(&key) {
+        true => key.len(),
+        false => tag.find(&format!(" {key}"))? + key.len() + 1,
+    };
+    Some(&tag[at..at + tag[at..].find('"')?])
+}
+
+/// The number format of each styled cell of a sheet: cell reference → format code.
+fn cell_formats(sheet: &str, styles: &str) -> std::collections::BTreeMap<String, String> {
+    let codes: std::collections::BTreeMap<&str, &str> = styles
+        .split("<numFmt ")
+        .skip(1)
+        .map(|t| (attr(t, "numFmtId").unwrap(), attr(t, "formatCode").unwrap()))
+        .collect();
+    let xfs = &styles[styles.find("<cellXfs").unwrap()..styles.find("</cellXfs>").unwrap()];
+    let xf_formats: Vec<&str> = xfs
+        .split("<xf ")
+        .skip(1)
+        .map(|t| {
+            let id = attr(t, "numFmtId").unwrap();
+            codes.get(id).copied().unwrap_or("General")
+        })
+        .collect();
+    sheet
+        .split("<c ")
+        .skip(1)
+        .filter_map(|t| {
+            let s: usize = attr(t, "s")?.parse().unwrap();
+            Some((attr(t, "r")?.to_string(), xf_formats[s].to_string()))
+        })
+        .collect()
+}
+
+/// `A`, `B`, … `Z`, `AA` for column 0, 1, …
+fn column_letter(i: usize) -> String {
+    match i {
+        0..=25 => ((b'A' + i as u8) as char).to_string(),
+        _ => format!("{}{}", column_letter(i / 26 - 1), column_letter(i % 26)),
+    }
+}
+
+/// The format each kind of column must have.
+fn format_of(column: &str) -> Option<&'static str> {
+    match column {
+        "balance"
+        | "value"
+        | "negative_equity"
+        | "deficiency_if_default"
+        | "expected_deficiency"
+        | "estimated_value_balance" => Some("#,##0.00"),
+        "accounts"
+        | "closed_accounts"
+        | "valued_accounts"
+        | "underwater_accounts"
+        | "estimated_value_accounts"
+        | "estimated_underwater_accounts"
+        | "open_accounts" => Some("#,##0"),
+        "share_underwater" => Some("0.00%"),
+        _ => None,
+    }
+}
+
+/// A cell against summary.json's value: numbers as numbers (cent for cent), text as text, none empty.
+fn same_cell(cell: &Data, want: &serde_json::Value) -> bool {
+    match (cell, want) {
+        (Data::Empty, serde_json::Value::Null) => true,
+        (Data::Float(f), serde_json::Value::String(s)) => s.parse::<f64>().ok() == Some(*f),
+        (Data::Float(f), serde_json::Value::Number(n)) => n.as_f64() == Some(*f),
+        (Data::Int(i), serde_json::Value::Number(n)) => n.as_i64() == Some(*i),
+        (Data::String(t), serde_json::Value::String(s)) => t == s,
+        _ => false,
+    }
+}
+
+/// Every sheet of a summary table (LTV bands, each segment), the run-off and the top exposures: every
+/// cell is summary.json's, each money cell formatted `#,##0.00`, counts `#,##0`, shares `0.00%`, the
+/// header row frozen and an autofilter over the table; the Summary sheet's headline by label.
+#[test]
+fn the_workbook_holds_summary_json_cell_for_cell_with_formats_panes_and_filters() {
+    let s = Sandbox::new();
+    sample_run(&s, "out");
+    let j = summary(&s, "out");
+    let path = s.path("out/report.xlsx");
+    let mut wb: Xlsx<_> = calamine::open_workbook(&path).unwrap();
+    let names = wb.sheet_names();
+    let styles = zip_part(&path, "xl/styles.xml");
+    let segments: Vec<&str> = j["manifest"]["config"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let mut sheets: Vec<(String, Vec<serde_json::Value>)> = vec![(
+        "LTV bands".into(),
+        j["tables"]["ltv_bucket"].as_array().unwrap().clone(),
+    )];
+    for seg in &segments {
+        sheets.push((
+            format!("By {seg}"),
+            j["tables"][seg].as_array().unwrap().clone(),
+        ));
+    }
+    sheets.push((
+        "Run-off".into(),
+        j["runoff"]["by_month"].as_array().unwrap().clone(),
+    ));
+    for (sheet, list) in [
+        ("Top expected deficiency", "expected_deficiency"),
+        ("Top unvalued", "unvalued_balance"),
+    ] {
+        let rows = j["top_exposures"][list].as_array().unwrap().clone();
+        sheets.push((sheet.into(), rows));
+    }
+    for (sheet, rows) in &sheets {
+        let index = names
+            .iter()
+            .position(|n| n == sheet)
+            .unwrap_or_else(|| panic!("{sheet}"));
+        let range = wb.worksheet_range(sheet).unwrap();
+        let cells: Vec<&[Data]> = range.rows().collect();
+        let header: Vec<String> = cells[0].iter().map(|c| c.to_string()).collect();
+        assert_eq!(cells.len(), rows.len() + 1, "{sheet}: rows");
+        let xml = zip_part(&path, &format!("xl/worksheets/sheet{}.xml", index + 1));
+        let formats = cell_formats(&xml, &styles);
+        for (r, (row, want)) in cells[1..].iter().zip(rows).enumerate() {
+            for (c, name) in header.iter().enumerate() {
+                let w = match (name.as_str(), &want[name.as_str()]) {
+                    ("value_is_estimate", _) => continue,
+                    // The label column of a summary table holds its dimension's value.
+                    (_, serde_json::Value::Null) if c == 0 => &want[&header[0]],
+                    (_, w) => w,
+                };
+                assert!(
+                    same_cell(&row[c], w),
+                    "{sheet} row {r} {name}: {:?} against {w}",
+                    row[c]
+                );
+                let reference = format!("{}{}", column_letter(c), r + 2);
+                if let (Some(fmt), false) = (format_of(name), w.is_null()) {
+                    assert_eq!(
+                        formats.get(&reference).map(String::as_str),
+                        Some(fmt),
+                        "{sheet} {reference} {name}"
+                    );
+                }
+            }
+        }
+        assert!(
+            xml.contains("ySplit=\"1\"") && xml.contains("state=\"frozen\""),
+            "{sheet}: header frozen"
+        );
+        let last = format!("{}{}", column_letter(header.len() - 1), rows.len() + 1);
+        assert!(
+            xml.contains(&format!("<autoFilter ref=\"A1:{last}\"/>")),
+            "{sheet}: autofilter A1:{last}"
+        );
+    }
 }
