@@ -14,6 +14,7 @@ mod dirty;
 mod errors;
 mod guarantees;
 mod hostile;
+mod inputs_trust;
 mod merges;
 mod parquet;
 mod properties;
