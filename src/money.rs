@@ -91,69 +91,83 @@ fn parse_mantissa(text: &str) -> Result<(i64, u32), AmountError> {
     // At most MAX_INTEGER_DIGITS digits before the point and MAX_DECIMAL_PLACES after: below 10^16, so
     // 64-bit arithmetic is exact (i128 per digit was a tenth of parsing an amount).
     const _: () = assert!(MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES as usize <= 18);
-    let mut mantissa: i64 = 0;
-    let mut int_digits = 0usize;
-    if int_part.contains(&b',') {
-        let mut groups = int_part.split(|&c| c == b',');
-        let first = groups.next().unwrap_or_default();
-        if first.is_empty() || first.len() > 3 || first[0] == b'0' {
+    let whole = match int_part.contains(&b',') {
+        true => grouped_digits(int_part)?,
+        false => plain_digits(int_part)?,
+    };
+    let (mut mantissa, scale) = match frac_part {
+        Some(frac) if frac.is_empty() && int_part.is_empty() => {
+            return Err(AmountError::NotANumber)
+        }
+        Some(frac) => with_fraction(whole, frac)?,
+        None if int_part.is_empty() => return Err(AmountError::NotANumber),
+        None => (whole, 0),
+    };
+    if negative {
+        mantissa = -mantissa;
+    }
+    Ok((mantissa, scale))
+}
+
+/// Digits in groups of three after the first (`19,000`), at most MAX_INTEGER_DIGITS of them.
+fn grouped_digits(int_part: &[u8]) -> Result<i64, AmountError> {
+    let mut groups = int_part.split(|&c| c == b',');
+    let first = groups.next().unwrap_or_default();
+    if first.is_empty() || first.len() > 3 || first[0] == b'0' {
+        return Err(AmountError::BadGrouping);
+    }
+    let (mut n, mut digits) = (0i64, 0usize);
+    for (i, group) in std::iter::once(first).chain(groups).enumerate() {
+        if i > 0 && group.len() != 3 {
             return Err(AmountError::BadGrouping);
         }
-        for (i, group) in std::iter::once(first).chain(groups).enumerate() {
-            if i > 0 && group.len() != 3 {
-                return Err(AmountError::BadGrouping);
-            }
-            for &c in group {
-                if !c.is_ascii_digit() {
-                    return Err(AmountError::NotANumber);
-                }
-                mantissa = mantissa * 10 + i64::from(c - b'0');
-                int_digits += 1;
-                if int_digits > MAX_INTEGER_DIGITS {
-                    return Err(AmountError::TooLarge);
-                }
-            }
-        }
-    } else {
-        for &c in int_part {
+        for &c in group {
             if !c.is_ascii_digit() {
                 return Err(AmountError::NotANumber);
             }
-            mantissa = mantissa * 10 + i64::from(c - b'0');
-            // Leading zeros do not make a number larger.
-            if mantissa > 0 {
-                int_digits += 1;
-            }
-            if int_digits > MAX_INTEGER_DIGITS {
+            n = n * 10 + i64::from(c - b'0');
+            digits += 1;
+            if digits > MAX_INTEGER_DIGITS {
                 return Err(AmountError::TooLarge);
             }
         }
     }
-    if int_digits > MAX_INTEGER_DIGITS {
-        return Err(AmountError::TooLarge);
+    Ok(n)
+}
+
+/// Plain digits, at most MAX_INTEGER_DIGITS of them once leading zeros are left out.
+fn plain_digits(int_part: &[u8]) -> Result<i64, AmountError> {
+    let (mut n, mut digits) = (0i64, 0usize);
+    for &c in int_part {
+        if !c.is_ascii_digit() {
+            return Err(AmountError::NotANumber);
+        }
+        n = n * 10 + i64::from(c - b'0');
+        // Leading zeros do not make a number larger.
+        if n > 0 {
+            digits += 1;
+        }
+        if digits > MAX_INTEGER_DIGITS {
+            return Err(AmountError::TooLarge);
+        }
     }
-    let mut scale = 0u32;
-    if let Some(frac) = frac_part {
-        if frac.is_empty() && int_part.is_empty() {
-            return Err(AmountError::NotANumber);
-        }
-        // Trailing zeros beyond four places are harmless; significant digits there are not.
-        let significant = frac.iter().rposition(|&c| c != b'0').map_or(0, |p| p + 1);
-        if frac.iter().any(|c| !c.is_ascii_digit()) {
-            return Err(AmountError::NotANumber);
-        }
-        if significant > MAX_DECIMAL_PLACES as usize {
-            return Err(AmountError::TooManyDecimals);
-        }
-        for &c in &frac[..frac.len().min(MAX_DECIMAL_PLACES as usize)] {
-            mantissa = mantissa * 10 + i64::from(c - b'0');
-            scale += 1;
-        }
-    } else if int_part.is_empty() {
+    Ok(n)
+}
+
+/// The whole part with the fraction's digits appended, and how many places they are.
+fn with_fraction(whole: i64, frac: &[u8]) -> Result<(i64, u32), AmountError> {
+    // Trailing zeros beyond four places are harmless; significant digits there are not.
+    let significant = frac.iter().rposition(|&c| c != b'0').map_or(0, |p| p + 1);
+    if frac.iter().any(|c| !c.is_ascii_digit()) {
         return Err(AmountError::NotANumber);
     }
-    if negative {
-        mantissa = -mantissa;
+    if significant > MAX_DECIMAL_PLACES as usize {
+        return Err(AmountError::TooManyDecimals);
+    }
+    let (mut mantissa, mut scale) = (whole, 0u32);
+    for &c in &frac[..frac.len().min(MAX_DECIMAL_PLACES as usize)] {
+        mantissa = mantissa * 10 + i64::from(c - b'0');
+        scale += 1;
     }
     Ok((mantissa, scale))
 }

@@ -219,42 +219,7 @@ fn publish(
     outcomes: &Outcomes,
 ) -> Result<(), Error> {
     let staging = Staging::new(&config.out).map_err(OutputError)?;
-    // backtest.csv is written as it is formatted, as accounts.csv is.
-    let name = "backtest.csv";
-    let file = staging.create(name).map_err(OutputError)?;
-    let written = files::write_backtest_csv(book, bt, file).map_err(OutputError)?;
-    staging
-        .finish_file(name, written.file)
-        .map_err(OutputError)?;
-    let mut outputs = vec![name.to_string()];
-    let mut write = |name: String, bytes: &[u8]| -> Result<(), Error> {
-        staging.write(&name, bytes).map_err(OutputError)?;
-        outputs.push(name);
-        Ok(())
-    };
-    write(
-        "summary_backtest_by_pd.csv".into(),
-        &files::by_pd_csv(&bt.by_pd),
-    )?;
-    write(
-        "summary_backtest_by_ltv_bucket.csv".into(),
-        &files::loss_table_csv(&bt.by_ltv),
-    )?;
-    for table in &bt.by_segment {
-        let name = format!(
-            "summary_backtest_by_{}.csv",
-            segment_file_part(&table.dimension)
-        );
-        write(name, &files::loss_table_csv(table))?;
-    }
-    write(
-        "rejects.csv".into(),
-        &tables::rejects_csv(&book.rejects, &config.input_names()),
-    )?;
-    write(
-        "outcome_rejects.csv".into(),
-        &files::outcome_rejects_csv(&outcomes.rejects),
-    )?;
+    let mut outputs = write_tables(&staging, config, book, bt, outcomes)?;
     outputs.extend([
         "report.html".into(),
         "report.xlsx".into(),
@@ -291,6 +256,54 @@ fn publish(
     staging.write("summary.json", &bytes).map_err(OutputError)?;
     staging.commit().map_err(OutputError)?;
     Ok(())
+}
+
+/// Writes backtest.csv, the calibration tables and the rejects into the staging directory; returns
+/// their names.
+fn write_tables(
+    staging: &Staging,
+    config: &Config,
+    book: &Book,
+    bt: &Backtest,
+    outcomes: &Outcomes,
+) -> Result<Vec<String>, Error> {
+    // backtest.csv is written as it is formatted, as accounts.csv is.
+    let name = "backtest.csv";
+    let file = staging.create(name).map_err(OutputError)?;
+    let written = files::write_backtest_csv(book, bt, file).map_err(OutputError)?;
+    staging
+        .finish_file(name, written.file)
+        .map_err(OutputError)?;
+    let mut outputs = vec![name.to_string()];
+    let mut write = |name: String, bytes: &[u8]| -> Result<(), Error> {
+        staging.write(&name, bytes).map_err(OutputError)?;
+        outputs.push(name);
+        Ok(())
+    };
+    write(
+        "summary_backtest_by_pd.csv".into(),
+        &files::by_pd_csv(&bt.by_pd),
+    )?;
+    write(
+        "summary_backtest_by_ltv_bucket.csv".into(),
+        &files::loss_table_csv(&bt.by_ltv),
+    )?;
+    for table in &bt.by_segment {
+        let name = format!(
+            "summary_backtest_by_{}.csv",
+            segment_file_part(&table.dimension)
+        );
+        write(name, &files::loss_table_csv(table))?;
+    }
+    write(
+        "rejects.csv".into(),
+        &tables::rejects_csv(&book.rejects, &config.input_names()),
+    )?;
+    write(
+        "outcome_rejects.csv".into(),
+        &files::outcome_rejects_csv(&outcomes.rejects),
+    )?;
+    Ok(outputs)
 }
 
 /// What the command prints: the pd test and the book's predicted against realized loss.

@@ -101,6 +101,18 @@ impl Parsed {
     }
 }
 
+impl Parsed {
+    /// Gives every loan, reject and unreadable field the line `line_of` maps its line to (a tape's
+    /// CSV conversion line to its XML line).
+    fn map_lines(&mut self, line_of: impl Fn(u64) -> u64 + Copy) {
+        self.loans.iter_mut().for_each(|l| l.line = line_of(l.line));
+        self.rejects
+            .iter_mut()
+            .for_each(|(_, r)| r.line = line_of(r.line));
+        self.unreadable.map_lines(line_of);
+    }
+}
+
 /// Reads the loans file: parses it chunk by chunk in parallel, rejects repeated ids, and puts the
 /// loans in output order. An EX-102 XML tape is streamed into a temporary CSV first (removed when
 /// this returns); rejects still name XML lines.
@@ -145,15 +157,7 @@ pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, 
     };
     let mut parsed = parsed.into_inner().unwrap_or_else(|e| e.into_inner());
     if converted.is_some() {
-        parsed
-            .loans
-            .iter_mut()
-            .for_each(|l| l.line = line_of(l.line));
-        parsed
-            .rejects
-            .iter_mut()
-            .for_each(|(_, r)| r.line = line_of(r.line));
-        parsed.unreadable.map_lines(line_of);
+        parsed.map_lines(line_of);
     }
     let shared_ids = if tape {
         dedup::disambiguate_ids(&mut parsed.loans)

@@ -128,20 +128,33 @@ pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Er
         let column =
             crate::output::parquet::date_column(name, std::iter::repeat_n(day, df.height()));
         df.with_column(column).map_err(internal)?;
-        frames.push((dir, df));
+        frames.push((dir.as_path(), df));
     }
-    let (first_dir, first) = &frames[0];
-    let names: Vec<String> = first
-        .get_column_names()
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    for (dir, df) in &frames[1..] {
-        let theirs: Vec<String> = df
-            .get_column_names()
+    let names = same_columns(&frames)?;
+    for name in &names {
+        widen(&mut frames, name)?;
+    }
+    let mut frames = frames.into_iter().map(|(_, df)| df);
+    let mut all = frames.next().expect("at least one run");
+    for df in frames {
+        all.vstack_mut(&df).map_err(internal)?;
+    }
+    all.align_chunks();
+    Ok((all, bands))
+}
+
+/// The column names every run has, or an error naming the run whose columns differ and how.
+fn same_columns(frames: &[(&Path, DataFrame)]) -> Result<Vec<String>, Error> {
+    let names_of = |df: &DataFrame| -> Vec<String> {
+        df.get_column_names()
             .iter()
             .map(|c| c.to_string())
-            .collect();
+            .collect()
+    };
+    let (first_dir, first) = &frames[0];
+    let names = names_of(first);
+    for (dir, df) in &frames[1..] {
+        let theirs = names_of(df);
         if theirs != names {
             let differ: Vec<&String> = names
                 .iter()
@@ -160,21 +173,26 @@ pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Er
             .into());
         }
     }
-    let mut out: Option<DataFrame> = None;
-    for name in &names {
-        let dtypes: Vec<&DataType> = frames
-            .iter()
-            .map(|(_, df)| df.column(name).map(|c| c.dtype()))
-            .collect::<PolarsResult<_>>()
-            .map_err(internal)?;
-        let widest = if dtypes.iter().all(|d| *d == dtypes[0]) {
-            None
-        } else if dtypes
-            .iter()
-            .all(|d| d.is_integer() || matches!(d, DataType::Decimal(..)))
-        {
-            // Whole numbers and decimals stay numbers (a whole number is a decimal of scale 0), so
-            // they still sort and add up as numbers; at most 19 digits, so scale 19 still fits.
+    Ok(names)
+}
+
+/// Casts column `name` of every run to one type where the runs' types differ: whole numbers and
+/// decimals stay numbers (a whole number is a decimal of scale 0), so they still sort and add up as
+/// numbers (at most 19 digits, so scale 19 still fits); anything else becomes text.
+fn widen(frames: &mut [(&Path, DataFrame)], name: &str) -> Result<(), Error> {
+    let dtypes: Vec<&DataType> = frames
+        .iter()
+        .map(|(_, df)| df.column(name).map(|c| c.dtype()))
+        .collect::<PolarsResult<_>>()
+        .map_err(internal)?;
+    if dtypes.iter().all(|d| *d == dtypes[0]) {
+        return Ok(());
+    }
+    let numbers = dtypes
+        .iter()
+        .all(|d| d.is_integer() || matches!(d, DataType::Decimal(..)));
+    let to = match numbers {
+        true => {
             let scale = dtypes
                 .iter()
                 .filter_map(|d| match d {
@@ -183,31 +201,18 @@ pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Er
                 })
                 .max()
                 .unwrap_or(0);
-            Some(DataType::Decimal(38, scale.min(19)))
-        } else {
-            Some(DataType::String)
-        };
-        if let Some(to) = widest {
-            for (_, df) in frames.iter_mut() {
-                let cast = df
-                    .column(name)
-                    .and_then(|c| c.cast(&to))
-                    .map_err(internal)?;
-                df.with_column(cast).map_err(internal)?;
-            }
+            DataType::Decimal(38, scale.min(19))
         }
+        false => DataType::String,
+    };
+    for (_, df) in frames.iter_mut() {
+        let cast = df
+            .column(name)
+            .and_then(|c| c.cast(&to))
+            .map_err(internal)?;
+        df.with_column(cast).map_err(internal)?;
     }
-    for (_, df) in frames {
-        match out.as_mut() {
-            None => out = Some(df),
-            Some(all) => {
-                all.vstack_mut(&df).map_err(internal)?;
-            }
-        }
-    }
-    let mut all = out.expect("at least one run");
-    all.align_chunks();
-    Ok((all, bands))
+    Ok(())
 }
 
 /// Reads a finished run's summary.json: typed, from this version, of a run that published its book.

@@ -48,27 +48,8 @@ pub fn is_panel(path: &Path) -> Result<bool, InputError> {
 pub fn read_panel(path: &Path, dialect: &Dialect) -> Result<Outcomes, InputError> {
     let mut r = open(path)?;
     let names = headers(path, &mut r)?;
-    let find = |name: &str| names.iter().position(|h| h == name);
-    let mut months = Vec::new();
-    while let Some(balance) = find(&format!("BAL{}", months.len() + 1)) {
-        let k = months.len() + 1;
-        months.push(PanelMonth {
-            balance: Some(balance),
-            principal: find(&format!("PRC{k}")),
-            paid: find(&format!("PMT{k}")),
-            recoveries: find(&format!("REC{k}")),
-            repossession: find(&format!("REP{k}")),
-        });
-    }
-    if months.is_empty() {
-        return Err(InputError::Outcomes {
-            path: path.to_path_buf(),
-            reason: "no outcome columns: a panel tape has BAL1, PRC1, PMT1, REC1, REP1, BAL2, … \
-                     Fix: pass the panel tape, or loan-month records with --outcomes"
-                .into(),
-        });
-    }
-    let paid0 = find("totalActualAmountPaid");
+    let months = panel_months(path, &names)?;
+    let paid0 = names.iter().position(|h| h == "totalActualAmountPaid");
     let mut out = Outcomes {
         months_of_data: months.len() as u32,
         records: vec![Vec::new()],
@@ -94,20 +75,8 @@ pub fn read_panel(path: &Path, dialect: &Dialect) -> Result<Outcomes, InputError
             dialect,
             problem: None,
         };
-        let start = out.slots.len();
         let month0_paid = Amount::of(cell.amount(paid0));
-        let fields: Vec<MonthFields> = months
-            .iter()
-            .map(|m| MonthFields {
-                balance: Amount::of(cell.amount(m.balance)),
-                principal_paid: Amount::of(cell.amount(m.principal)),
-                amount_paid: Amount::of(cell.amount(m.paid)),
-                charged_off: Amount::NONE,
-                recoveries: Amount::of(cell.amount(m.recoveries)),
-                repossession_proceeds: Amount::of(cell.amount(m.repossession)),
-                days_past_due: None,
-            })
-            .collect();
+        let fields: Vec<MonthFields> = months.iter().map(|m| m.fields(&mut cell)).collect();
         match cell.problem {
             Some((field, reason)) => out.rejects.push(OutcomeReject {
                 file: path.to_path_buf(),
@@ -115,23 +84,67 @@ pub fn read_panel(path: &Path, dialect: &Dialect) -> Result<Outcomes, InputError
                 field,
                 reason,
             }),
-            None => {
-                let records = &mut out.records[0];
-                for m in &fields {
-                    let row = records.len() as u32;
-                    records.push(MonthRecord::from(m));
-                    out.slots.push(Slot { block: 0, row });
-                }
-                let span = Span {
-                    start,
-                    len: months.len() as u32,
-                    month0_paid,
-                };
-                out.by_line.insert(line, span);
-            }
+            None => add_history(&mut out, line, month0_paid, &fields),
         }
     }
     Ok(out)
+}
+
+/// The columns of each month the panel has: BAL1, PRC1, … while a BALk column follows.
+fn panel_months(path: &Path, names: &[String]) -> Result<Vec<PanelMonth>, InputError> {
+    let find = |name: &str| names.iter().position(|h| h == name);
+    let mut months = Vec::new();
+    while let Some(balance) = find(&format!("BAL{}", months.len() + 1)) {
+        let k = months.len() + 1;
+        months.push(PanelMonth {
+            balance: Some(balance),
+            principal: find(&format!("PRC{k}")),
+            paid: find(&format!("PMT{k}")),
+            recoveries: find(&format!("REC{k}")),
+            repossession: find(&format!("REP{k}")),
+        });
+    }
+    if months.is_empty() {
+        return Err(InputError::Outcomes {
+            path: path.to_path_buf(),
+            reason: "no outcome columns: a panel tape has BAL1, PRC1, PMT1, REC1, REP1, BAL2, … \
+                     Fix: pass the panel tape, or loan-month records with --outcomes"
+                .into(),
+        });
+    }
+    Ok(months)
+}
+
+impl PanelMonth {
+    /// This month's fields of a row.
+    fn fields(&self, cell: &mut Cell<'_>) -> MonthFields {
+        MonthFields {
+            balance: Amount::of(cell.amount(self.balance)),
+            principal_paid: Amount::of(cell.amount(self.principal)),
+            amount_paid: Amount::of(cell.amount(self.paid)),
+            charged_off: Amount::NONE,
+            recoveries: Amount::of(cell.amount(self.recoveries)),
+            repossession_proceeds: Amount::of(cell.amount(self.repossession)),
+            days_past_due: None,
+        }
+    }
+}
+
+/// Keeps a row's months as the history of the loan on file line `line`.
+fn add_history(out: &mut Outcomes, line: u64, month0_paid: Amount, fields: &[MonthFields]) {
+    let start = out.slots.len();
+    let records = &mut out.records[0];
+    for m in fields {
+        let row = records.len() as u32;
+        records.push(MonthRecord::from(m));
+        out.slots.push(Slot { block: 0, row });
+    }
+    let span = Span {
+        start,
+        len: fields.len() as u32,
+        month0_paid,
+    };
+    out.by_line.insert(line, span);
 }
 
 /// Reads the cells of one record, keeping the first problem.
