@@ -8,7 +8,7 @@
 //! figures in a table beside it.
 
 use crate::output::backtest_files::{BacktestSummary, LossRow, PdRow};
-use crate::output::report_html::esc;
+use crate::output::html::esc;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use std::fmt::Write as _;
 

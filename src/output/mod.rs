@@ -10,6 +10,7 @@ pub mod accounts_csv;
 pub mod backtest_files;
 pub mod backtest_report;
 pub mod calibration_files;
+pub mod html;
 pub mod parquet;
 pub mod report_html;
 pub mod report_xlsx;

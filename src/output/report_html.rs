@@ -6,28 +6,9 @@
 //! compares). Charts are drawn by plotters' SVG backend; the positions of bars and lines are the only
 //! floats here, and each chart has its numbers in a table beside it.
 
+use crate::output::html::{bar_chart, esc, line_chart};
 use crate::output::summary_json::{Dec, ExposureJson, Row, Summary, TallyJson};
-use plotters::prelude::*;
 use std::fmt::Write as _;
-
-/// Escapes text for HTML (ids, labels and paths come from the inputs). Characters that hide or
-/// reorder text (NUL and other controls, the bidi overrides such as U+202E) are shown as a visible
-/// `\u{...}`, as in the CSVs.
-pub(crate) fn esc(text: &str) -> String {
-    let shown = crate::csvfmt::visible(text);
-    let mut out = String::with_capacity(shown.len());
-    for c in shown.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A money figure as the page shows it: the exact text, grouped (`1,234,567.89`).
 fn money(d: &Dec) -> String {
@@ -76,115 +57,6 @@ section, figure, table, .kpi { break-inside: avoid; }
 @page { size: A4; margin: 12mm; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } }
 ";
-
-/// A bar chart of `values` by `labels`, as an SVG element described by `table_id`.
-fn bar_chart(title: &str, labels: &[String], values: &[f64], table_id: &str) -> String {
-    // Labels come from the inputs: hidden characters are shown as in the tables (plotters escapes
-    // markup, not these).
-    let labels: Vec<String> = labels
-        .iter()
-        .map(|l| crate::csvfmt::visible(l).into_owned())
-        .collect();
-    let labels = &labels[..];
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        // Wide enough for every label side by side (scenario names run to 17 characters).
-        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as u32;
-        let n = labels.len().max(1);
-        let width = 460.max(90 + n as u32 * (7 * longest).max(40));
-        let root = SVGBackend::with_string(&mut svg, (width, 240)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let top = values.iter().copied().fold(0.0, f64::max).max(1.0) * 1.1;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 15))
-            .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(70)
-            .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .max_light_lines(1)
-            .x_labels(n)
-            .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .y_label_formatter(&|y| short_number(*y))
-            .draw()?;
-        // Rectangles in label order (plotters' Histogram groups through a hash map, so the SVG's
-        // element order, and with it the file's bytes, would change from run to run).
-        let bar = RGBColor(45, 108, 223).filled();
-        chart.draw_series(values.iter().enumerate().map(|(i, v)| {
-            let mut r = Rectangle::new(
-                [
-                    (SegmentValue::Exact(i), 0.0),
-                    (SegmentValue::Exact(i + 1), *v),
-                ],
-                bar,
-            );
-            r.set_margin(0, 0, 6, 6);
-            r
-        }))?;
-        root.present()?;
-        Ok(())
-    })();
-    figure(svg, drawn.is_ok(), title, table_id)
-}
-
-/// A line chart of `values` by month.
-fn line_chart(title: &str, values: &[f64], table_id: &str) -> String {
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (620, 260)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let top = values.iter().copied().fold(0.0, f64::max).max(1.0) * 1.1;
-        let last = values.len().saturating_sub(1).max(1) as u32;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 15))
-            .margin(8)
-            .x_label_area_size(30)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0..last, 0.0..top)?;
-        chart
-            .configure_mesh()
-            .x_desc("months from as_of")
-            .max_light_lines(1)
-            .y_label_formatter(&|y| short_number(*y))
-            .draw()?;
-        chart.draw_series(LineSeries::new(
-            values.iter().enumerate().map(|(k, v)| (k as u32, *v)),
-            RGBColor(200, 60, 60).stroke_width(2),
-        ))?;
-        root.present()?;
-        Ok(())
-    })();
-    figure(svg, drawn.is_ok(), title, table_id)
-}
-
-/// A chart in a figure that points at its table; a chart that could not be drawn is left out (the
-/// table carries the numbers either way).
-fn figure(svg: String, drawn: bool, title: &str, table_id: &str) -> String {
-    if !drawn {
-        return String::new();
-    }
-    format!(
-        "<figure role=\"img\" aria-label=\"{t}\" aria-describedby=\"{table_id}\">{svg}\
-         <figcaption>{t}: the numbers are in the table below.</figcaption></figure>",
-        t = esc(title)
-    )
-}
-
-/// Axis labels: 1.2M, 350k.
-fn short_number(x: f64) -> String {
-    match x.abs() {
-        a if a >= 1e9 => format!("{:.1}B", x / 1e9),
-        a if a >= 1e6 => format!("{:.1}M", x / 1e6),
-        a if a >= 1e4 => format!("{:.0}k", x / 1e3),
-        a if a >= 1e3 => format!("{:.1}k", x / 1e3),
-        _ => format!("{x:.0}"),
-    }
-}
 
 fn cells(out: &mut String, cells: &[String], numeric_from: usize) {
     row(out, "", cells, numeric_from);
@@ -327,38 +199,43 @@ pub fn report_html(s: &Summary) -> String {
         esc(&m.version),
         as_of = esc(&m.as_of),
     );
+    headline(&mut out, s);
+    ltv_section(&mut out, s);
+    segments_section(&mut out, s);
+    migration_section(&mut out, s);
+    scenarios_section(&mut out, s);
+    runoff_section(&mut out, s);
+    exposures_section(&mut out, s);
+    quality_section(&mut out, s);
+    manifest_section(&mut out, s);
+    out
+}
 
-    // Headline.
+/// The headline figures, the estimates note and the bridge from the previous run.
+fn headline(out: &mut String, s: &Summary) {
+    let t = &s.portfolio.totals;
     out.push_str("<section><h2>Headline</h2><div class=\"headline\">");
-    kpi(&mut out, "accounts", &count(t.accounts));
-    kpi(&mut out, "balance", &money(&t.balance));
-    kpi(&mut out, "valued open accounts", &count(t.valued_accounts));
+    kpi(out, "accounts", &count(t.accounts));
+    kpi(out, "balance", &money(&t.balance));
+    kpi(out, "valued open accounts", &count(t.valued_accounts));
     kpi(
-        &mut out,
+        out,
         "closed accounts (balance 0)",
         &count(t.closed_accounts),
     );
+    kpi(out, "underwater accounts", &count(t.underwater_accounts));
     kpi(
-        &mut out,
-        "underwater accounts",
-        &count(t.underwater_accounts),
-    );
-    kpi(
-        &mut out,
+        out,
         "share underwater (of valued open accounts)",
         &percent(&t.share_underwater),
     );
-    kpi(&mut out, "negative equity", &money(&t.negative_equity));
+    kpi(out, "negative equity", &money(&t.negative_equity));
     kpi(
-        &mut out,
+        out,
         "deficiency if default",
         &money(&t.deficiency_if_default),
     );
-    kpi(
-        &mut out,
-        "expected deficiency",
-        &money(&t.expected_deficiency),
-    );
+    kpi(out, "expected deficiency", &money(&t.expected_deficiency));
     out.push_str("</div>");
     if t.estimated_value_accounts > 0 {
         let _ = write!(
@@ -383,15 +260,17 @@ pub fn report_html(s: &Summary) -> String {
             count(c.ltv_band_up),
             count(c.ltv_band_down),
         );
-        header(&mut out, "bridge", &["negative equity bridge", "amount"]);
+        header(out, "bridge", &["negative equity bridge", "amount"]);
         for (line, v) in &c.negative_equity_bridge {
-            cells(&mut out, &[esc(line), money(v)], 1);
+            cells(out, &[esc(line), money(v)], 1);
         }
         out.push_str("</tbody></table>");
     }
     out.push_str("</section>");
+}
 
-    // LTV distribution.
+/// Accounts and balance by LTV band.
+fn ltv_section(out: &mut String, s: &Summary) {
     let ltv = labelled(&s.tables.ltv_bucket, "ltv_bucket");
     let bands: Vec<&(String, &TallyJson)> = ltv
         .iter()
@@ -418,10 +297,12 @@ pub fn report_html(s: &Summary) -> String {
         "ltv",
     ));
     out.push_str("</div>");
-    tally_table(&mut out, "ltv", "LTV band", &ltv);
+    tally_table(out, "ltv", "LTV band", &ltv);
     out.push_str("</section>");
+}
 
-    // Segments.
+/// Negative equity by every segment.
+fn segments_section(out: &mut String, s: &Summary) {
     out.push_str("<section><h2>Segments</h2>");
     for (name, rows) in &s.tables.segments {
         let rows = labelled(rows, name);
@@ -442,11 +323,13 @@ pub fn report_html(s: &Summary) -> String {
                 &id,
             ));
         }
-        tally_table(&mut out, &id, name, &rows);
+        tally_table(out, &id, name, &rows);
     }
     out.push_str("</section>");
+}
 
-    // Migration heat map.
+/// The origination → current LTV band heat map.
+fn migration_section(out: &mut String, s: &Summary) {
     let mig = &s.tables.ltv_migration;
     let most = mig
         .accounts
@@ -462,7 +345,7 @@ pub fn report_html(s: &Summary) -> String {
     );
     let mut names = vec!["origination \\ current"];
     names.extend(mig.columns_current_ltv_bucket.iter().map(String::as_str));
-    header(&mut out, "migration", &names);
+    header(out, "migration", &names);
     for (r, from) in mig.rows_origination_ltv_bucket.iter().enumerate() {
         let _ = write!(out, "<tr><th>{}</th>", esc(from));
         for n in mig.accounts.get(r).into_iter().flatten() {
@@ -478,8 +361,11 @@ pub fn report_html(s: &Summary) -> String {
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table></section>");
+}
 
-    // Scenarios.
+/// The stress scenarios beside the base.
+fn scenarios_section(out: &mut String, s: &Summary) {
+    let t = &s.portfolio.totals;
     if !s.scenarios.is_empty() {
         out.push_str("<section><h2>Stress scenarios</h2>");
         let mut labels = vec!["base".to_string()];
@@ -493,7 +379,7 @@ pub fn report_html(s: &Summary) -> String {
             "scenarios",
         ));
         header(
-            &mut out,
+            out,
             "scenarios",
             &[
                 "scenario",
@@ -513,7 +399,7 @@ pub fn report_html(s: &Summary) -> String {
             )
         };
         cells(
-            &mut out,
+            out,
             &[
                 "base".into(),
                 String::new(),
@@ -528,7 +414,7 @@ pub fn report_html(s: &Summary) -> String {
         );
         for x in &s.scenarios {
             cells(
-                &mut out,
+                out,
                 &[
                     esc(&x.name),
                     pct(&x.value_change),
@@ -544,8 +430,10 @@ pub fn report_html(s: &Summary) -> String {
         }
         out.push_str("</tbody></table></section>");
     }
+}
 
-    // Run-off.
+/// The negative-equity run-off.
+fn runoff_section(out: &mut String, s: &Summary) {
     if let Some(r) = &s.runoff {
         out.push_str("<section><h2>Negative-equity run-off</h2>");
         let ne: Vec<f64> = r
@@ -562,7 +450,7 @@ pub fn report_html(s: &Summary) -> String {
             );
         }
         header(
-            &mut out,
+            out,
             "runoff",
             &[
                 "month",
@@ -576,7 +464,7 @@ pub fn report_html(s: &Summary) -> String {
         );
         for m in r.by_month.iter().filter(|m| m.month % 6 == 0) {
             cells(
-                &mut out,
+                out,
                 &[
                     m.month.to_string(),
                     esc(&m.date),
@@ -594,21 +482,25 @@ pub fn report_html(s: &Summary) -> String {
                       summary_runoff.csv.</p></section>",
         );
     }
+}
 
-    // Top exposures.
+/// The largest exposures.
+fn exposures_section(out: &mut String, s: &Summary) {
     out.push_str(
         "<section><h2>Largest exposures</h2><h3>Expected deficiency, valued accounts</h3>",
     );
-    exposure_table(&mut out, "top-ed", &s.top_exposures.expected_deficiency);
+    exposure_table(out, "top-ed", &s.top_exposures.expected_deficiency);
     out.push_str("<h3>Balance without a value</h3>");
-    exposure_table(&mut out, "top-unvalued", &s.top_exposures.unvalued_balance);
+    exposure_table(out, "top-unvalued", &s.top_exposures.unvalued_balance);
     out.push_str("</section>");
+}
 
-    // Data quality.
+/// Rows read, accepted and rejected, missing and stale values.
+fn quality_section(out: &mut String, s: &Summary) {
     let q = &s.data_quality;
     out.push_str("<section><h2>Data quality</h2>");
     header(
-        &mut out,
+        out,
         "quality",
         &["input", "rows read", "accepted", "rejected", "top reasons"],
     );
@@ -622,7 +514,7 @@ pub fn report_html(s: &Summary) -> String {
             .join(", ")
     };
     cells(
-        &mut out,
+        out,
         &[
             "loans".into(),
             count(q.loans.rows_read),
@@ -634,7 +526,7 @@ pub fn report_html(s: &Summary) -> String {
     );
     if let Some(v) = &q.valuations {
         cells(
-            &mut out,
+            out,
             &[
                 "valuations".into(),
                 count(v.rows_read),
@@ -667,17 +559,20 @@ pub fn report_html(s: &Summary) -> String {
         );
     }
     out.push_str("</section>");
+}
 
-    // Manifest.
+/// The inputs, the config and the version.
+fn manifest_section(out: &mut String, s: &Summary) {
+    let m = &s.manifest;
     out.push_str("<section><h2>Manifest</h2>");
-    header(&mut out, "inputs", &["input", "path", "bytes", "sha256"]);
+    header(out, "inputs", &["input", "path", "bytes", "sha256"]);
     let inputs = [
         Some(("loans", &m.inputs.loans)),
         m.inputs.valuations.as_ref().map(|v| ("valuations", v)),
     ];
     for (name, i) in inputs.into_iter().flatten() {
         cells(
-            &mut out,
+            out,
             &[name.into(), esc(&i.path), count(i.bytes), esc(&i.sha256)],
             2,
         );
@@ -693,5 +588,4 @@ pub fn report_html(s: &Summary) -> String {
         esc(&m.as_of),
         esc(&m.as_of_source),
     );
-    out
 }

@@ -192,8 +192,44 @@ pub fn report_xlsx(s: &Summary) -> Result<Vec<u8>, XlsxError> {
             wb.set_properties(&DocProperties::new().set_creation_datetime(&when));
         }
     }
-    let t = &s.portfolio.totals;
+    summary_sheet(&mut wb, &f, s)?;
 
+    let mut used = [
+        "summary",
+        "scenarios",
+        "run-off",
+        "top expected deficiency",
+        "top unvalued",
+    ]
+    .map(String::from)
+    .into();
+    let ltv = ("ltv_bucket", &s.tables.ltv_bucket[..]);
+    tally_sheet(&mut wb, &f, "LTV bands", &mut used, ltv)?;
+    for (name, rows) in &s.tables.segments {
+        tally_sheet(&mut wb, &f, &format!("By {name}"), &mut used, (name, rows))?;
+    }
+
+    scenarios_sheet(&mut wb, &f, s)?;
+    runoff_sheet(&mut wb, &f, s)?;
+
+    exposures_sheet(
+        &mut wb,
+        &f,
+        "Top expected deficiency",
+        &s.top_exposures.expected_deficiency,
+    )?;
+    exposures_sheet(
+        &mut wb,
+        &f,
+        "Top unvalued",
+        &s.top_exposures.unvalued_balance,
+    )?;
+    wb.save_to_buffer()
+}
+
+/// The Summary sheet: the headline figures by label, the program and the bridge.
+fn summary_sheet(wb: &mut Workbook, f: &Formats, s: &Summary) -> Result<(), XlsxError> {
+    let t = &s.portfolio.totals;
     let ws = wb.add_worksheet();
     ws.set_name("Summary")?;
     ws.write_string_with_format(0, 0, "Auto-loan book risk report", &f.bold)?;
@@ -255,95 +291,78 @@ pub fn report_xlsx(s: &Summary) -> Result<Vec<u8>, XlsxError> {
         }
     }
     ws.autofit();
+    Ok(())
+}
 
-    let mut used = [
-        "summary",
-        "scenarios",
-        "run-off",
-        "top expected deficiency",
-        "top unvalued",
-    ]
-    .map(String::from)
-    .into();
-    let ltv = ("ltv_bucket", &s.tables.ltv_bucket[..]);
-    tally_sheet(&mut wb, &f, "LTV bands", &mut used, ltv)?;
-    for (name, rows) in &s.tables.segments {
-        tally_sheet(&mut wb, &f, &format!("By {name}"), &mut used, (name, rows))?;
+/// The Scenarios sheet: the base and each scenario's totals.
+fn scenarios_sheet(wb: &mut Workbook, f: &Formats, s: &Summary) -> Result<(), XlsxError> {
+    if s.scenarios.is_empty() {
+        return Ok(());
     }
-
-    if !s.scenarios.is_empty() {
-        let ws = wb.add_worksheet();
-        ws.set_name("Scenarios")?;
-        let names = [
-            "scenario",
-            "value_change",
-            "recovery_rate_change",
-            "pd_multiplier",
-            "underwater_accounts",
-            "negative_equity",
-            "deficiency_if_default",
-            "expected_deficiency",
-        ];
-        header(ws, &f, &names)?;
-        ws.write_string(1, 0, "base")?;
-        let totals = std::iter::once(("base", None, t)).chain(
-            s.scenarios
-                .iter()
-                .map(|x| (x.name.as_str(), Some(x), &x.totals)),
-        );
-        for (r, (name, def, t)) in totals.enumerate() {
-            let r = r as u32 + 1;
-            ws.write_string(r, 0, shown(name))?;
-            if let Some(x) = def {
-                ws.write_number_with_format(r, 1, number(&x.value_change), &f.share)?;
-                ws.write_number_with_format(r, 2, number(&x.recovery_rate_change), &f.share)?;
-                ws.write_number(r, 3, number(&x.pd_multiplier))?;
-            }
-            ws.write_number_with_format(r, 4, t.underwater_accounts as f64, &f.count)?;
-            ws.write_number_with_format(r, 5, number(&t.negative_equity), &f.money)?;
-            ws.write_number_with_format(r, 6, number(&t.deficiency_if_default), &f.money)?;
-            ws.write_number_with_format(r, 7, number(&t.expected_deficiency), &f.money)?;
+    let t = &s.portfolio.totals;
+    let ws = wb.add_worksheet();
+    ws.set_name("Scenarios")?;
+    let names = [
+        "scenario",
+        "value_change",
+        "recovery_rate_change",
+        "pd_multiplier",
+        "underwater_accounts",
+        "negative_equity",
+        "deficiency_if_default",
+        "expected_deficiency",
+    ];
+    header(ws, f, &names)?;
+    ws.write_string(1, 0, "base")?;
+    let totals = std::iter::once(("base", None, t)).chain(
+        s.scenarios
+            .iter()
+            .map(|x| (x.name.as_str(), Some(x), &x.totals)),
+    );
+    for (r, (name, def, t)) in totals.enumerate() {
+        let r = r as u32 + 1;
+        ws.write_string(r, 0, shown(name))?;
+        if let Some(x) = def {
+            ws.write_number_with_format(r, 1, number(&x.value_change), &f.share)?;
+            ws.write_number_with_format(r, 2, number(&x.recovery_rate_change), &f.share)?;
+            ws.write_number(r, 3, number(&x.pd_multiplier))?;
         }
-        finish(ws, s.scenarios.len() as u32 + 1, names.len() as u16)?;
+        ws.write_number_with_format(r, 4, t.underwater_accounts as f64, &f.count)?;
+        ws.write_number_with_format(r, 5, number(&t.negative_equity), &f.money)?;
+        ws.write_number_with_format(r, 6, number(&t.deficiency_if_default), &f.money)?;
+        ws.write_number_with_format(r, 7, number(&t.expected_deficiency), &f.money)?;
     }
+    finish(ws, s.scenarios.len() as u32 + 1, names.len() as u16)?;
+    Ok(())
+}
 
-    if let Some(runoff) = &s.runoff {
-        let ws = wb.add_worksheet();
-        ws.set_name("Run-off")?;
-        let names = [
-            "month",
-            "date",
-            "open_accounts",
-            "balance",
-            "value",
-            "underwater_accounts",
-            "negative_equity",
-        ];
-        header(ws, &f, &names)?;
-        for (r, m) in runoff.by_month.iter().enumerate() {
-            let r = r as u32 + 1;
-            ws.write_number(r, 0, f64::from(m.month))?;
-            ws.write_string(r, 1, &m.date)?;
-            ws.write_number_with_format(r, 2, m.open_accounts as f64, &f.count)?;
-            ws.write_number_with_format(r, 3, number(&m.balance), &f.money)?;
-            ws.write_number_with_format(r, 4, number(&m.value), &f.money)?;
-            ws.write_number_with_format(r, 5, m.underwater_accounts as f64, &f.count)?;
-            ws.write_number_with_format(r, 6, number(&m.negative_equity), &f.money)?;
-        }
-        finish(ws, runoff.by_month.len() as u32, names.len() as u16)?;
+/// The Run-off sheet: every month.
+fn runoff_sheet(wb: &mut Workbook, f: &Formats, s: &Summary) -> Result<(), XlsxError> {
+    let Some(runoff) = &s.runoff else {
+        return Ok(());
+    };
+    let ws = wb.add_worksheet();
+    ws.set_name("Run-off")?;
+    let names = [
+        "month",
+        "date",
+        "open_accounts",
+        "balance",
+        "value",
+        "underwater_accounts",
+        "negative_equity",
+    ];
+    header(ws, f, &names)?;
+    for (r, m) in runoff.by_month.iter().enumerate() {
+        let r = r as u32 + 1;
+        ws.write_number(r, 0, f64::from(m.month))?;
+        ws.write_string(r, 1, &m.date)?;
+        ws.write_number_with_format(r, 2, m.open_accounts as f64, &f.count)?;
+        ws.write_number_with_format(r, 3, number(&m.balance), &f.money)?;
+        ws.write_number_with_format(r, 4, number(&m.value), &f.money)?;
+        ws.write_number_with_format(r, 5, m.underwater_accounts as f64, &f.count)?;
+        ws.write_number_with_format(r, 6, number(&m.negative_equity), &f.money)?;
     }
-
-    exposures_sheet(
-        &mut wb,
-        &f,
-        "Top expected deficiency",
-        &s.top_exposures.expected_deficiency,
-    )?;
-    exposures_sheet(
-        &mut wb,
-        &f,
-        "Top unvalued",
-        &s.top_exposures.unvalued_balance,
-    )?;
-    wb.save_to_buffer()
+    finish(ws, runoff.by_month.len() as u32, names.len() as u16)?;
+    Ok(())
 }
