@@ -30,6 +30,16 @@ fn percent(share: Option<Decimal>) -> String {
 
 /// The short summary printed on stdout at the end of a run.
 pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) -> String {
+    let mut out = headline(book, as_of);
+    out.push_str(&notes(book, ages));
+    out.push('\n');
+    out.push_str(&ltv_table(&book.summaries));
+    out.push_str(&format!("\n  outputs in {out_dir}\n"));
+    out
+}
+
+/// The first lines: the book, its rejects and its totals.
+fn headline(book: &Book, as_of: &str) -> String {
     let s = &book.summaries;
     let accepted = book.loan_counts.accepted;
     // Loan rows and valuation rows are different things: a rejected loan is lost exposure, a rejected
@@ -47,10 +57,10 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
     };
     let t = &s.ltv.total;
     let pct = percent;
-    let mut out = format!(
+    format!(
         "underwater: book as of {as_of}: {} accounts ({rejected}), balance {}\n  \
          underwater {} accounts ({} of {} valued open accounts; {} closed), negative equity {}\n  \
-         deficiency if default {}, expected deficiency {}\n\n",
+         deficiency if default {}, expected deficiency {}\n",
         human_count(accepted),
         human_money(&t.balance.dec()),
         human_count(t.underwater_accounts),
@@ -60,11 +70,18 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
         human_money(&t.negative_equity.dec()),
         human_money(&t.deficiency_if_default.dec()),
         human_money(&t.expected_deficiency.dec()),
-    );
+    )
+}
+
+/// The notes under the headline: estimates, valuation ages, files cut short, unreadable fields, the
+/// scenarios, the run-off, the changes and the origination LTV, each when the run has it.
+fn notes(book: &Book, ages: &Ages) -> String {
+    let s = &book.summaries;
+    let t = &s.ltv.total;
+    let pct = percent;
+    let mut notes = String::new();
     if t.estimated_accounts > 0 {
-        out.insert_str(
-            out.len() - 1,
-            &format!(
+        notes.push_str(&format!(
                 "  values ESTIMATED for {} accounts ({} of the balance), {} of them underwater\n    ({})\n",
                 human_count(t.estimated_accounts),
                 pct(t.estimated_balance_share()),
@@ -83,22 +100,17 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
     }
     let matched = ages.days_0_30 + ages.days_31_90 + ages.days_91_180 + ages.days_over_180;
     if matched > 0 {
-        out.insert_str(
-            out.len() - 1,
-            &format!(
-                "  valuation age: {} within 30 days, {} 31-90, {} 91-180, {} older than 180\n",
-                human_count(ages.days_0_30),
-                human_count(ages.days_31_90),
-                human_count(ages.days_91_180),
-                human_count(ages.days_over_180),
-            ),
-        );
+        notes.push_str(&format!(
+            "  valuation age: {} within 30 days, {} 31-90, {} 91-180, {} older than 180\n",
+            human_count(ages.days_0_30),
+            human_count(ages.days_31_90),
+            human_count(ages.days_91_180),
+            human_count(ages.days_over_180),
+        ));
     }
     for file in std::iter::once(&book.loans_file).chain(&book.valuations_file) {
         if file.no_final_line_end {
-            out.insert_str(
-                out.len() - 1,
-                &format!(
+            notes.push_str(&format!(
                     "  WARNING: {} does not end with a line end: was it cut short? Its last row was read as it stands\n",
                     file.path.display()
                 ),
@@ -111,9 +123,7 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
             .iter()
             .map(|(field, c)| format!("{field} on {} rows", human_count(c.rows)))
             .collect();
-        out.insert_str(
-            out.len() - 1,
-            &format!(
+        notes.push_str(&format!(
                 "  unreadable optional fields counted as missing, loans kept: {} (lines in summary.json)\n",
                 fields.join(", ")
             ),
@@ -132,38 +142,33 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
                 )
             })
             .collect();
-        out.insert_str(
-            out.len() - 1,
-            &format!(
-                "  stress scenarios (summary_scenarios.csv):\n{}",
-                lines.concat()
-            ),
-        );
+        notes.push_str(&format!(
+            "  stress scenarios (summary_scenarios.csv):\n{}",
+            lines.concat()
+        ));
     }
     if let Some(runoff) = &s.runoff {
-        out.insert_str(
-            out.len() - 1,
-            &runoff_lines(runoff, &book.months_to_positive_equity),
-        );
+        notes.push_str(&runoff_lines(runoff, &book.months_to_positive_equity));
     }
     if let (Some(c), Some(j)) = (&s.changes, &book.previous) {
-        out.insert_str(
-            out.len() - 1,
-            &changes_lines(c, &j.previous.as_of.to_string()),
-        );
+        notes.push_str(&changes_lines(c, &j.previous.as_of.to_string()));
     }
     if let Some(p) = &s.origination_ltv {
-        out.insert_str(
-            out.len() - 1,
-            &format!(
-                "  origination LTV median {} (5th-95th percentile {}-{}) over {} accounts\n",
-                p.median,
-                p.p05,
-                p.p95,
-                human_count(p.count)
-            ),
-        );
+        notes.push_str(&format!(
+            "  origination LTV median {} (5th-95th percentile {}-{}) over {} accounts\n",
+            p.median,
+            p.p05,
+            p.p95,
+            human_count(p.count)
+        ));
     }
+    notes
+}
+
+/// The LTV table: one row per band, then TOTAL.
+fn ltv_table(s: &crate::book::summarize::Summaries) -> String {
+    let t = &s.ltv.total;
+    let mut out = String::new();
     let header = [
         "LTV band",
         "accounts",
@@ -214,7 +219,6 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
         }
         out.push_str(&line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
     }
-    out.push_str(&format!("\n  outputs in {out_dir}\n"));
     out
 }
 
