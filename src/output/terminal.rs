@@ -31,7 +31,8 @@ fn percent(share: Option<Decimal>) -> String {
 /// The short summary printed on stdout at the end of a run.
 pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) -> String {
     let mut out = headline(book, as_of);
-    out.push_str(&notes(book, ages));
+    out.push_str(&input_notes(book, ages));
+    out.push_str(&outlook_notes(book));
     out.push('\n');
     out.push_str(&ltv_table(&book.summaries));
     out.push_str(&format!("\n  outputs in {out_dir}\n"));
@@ -73,9 +74,9 @@ fn headline(book: &Book, as_of: &str) -> String {
     )
 }
 
-/// The notes under the headline: estimates, valuation ages, files cut short, unreadable fields, the
-/// scenarios, the run-off, the changes and the origination LTV, each when the run has it.
-fn notes(book: &Book, ages: &Ages) -> String {
+/// The notes on the inputs, each when the run has it: estimates, valuation ages, files cut short,
+/// unreadable fields.
+fn input_notes(book: &Book, ages: &Ages) -> String {
     let s = &book.summaries;
     let t = &s.ltv.total;
     let pct = percent;
@@ -129,6 +130,13 @@ fn notes(book: &Book, ages: &Ages) -> String {
             ),
         );
     }
+    notes
+}
+
+/// The notes on the figures: the scenarios, the run-off, the changes and the origination LTV.
+fn outlook_notes(book: &Book) -> String {
+    let s = &book.summaries;
+    let mut notes = String::new();
     if !s.scenarios.is_empty() {
         let lines: Vec<String> = s
             .scenarios
