@@ -716,6 +716,190 @@ fn points(curve: &[(u32, Decimal)]) -> Vec<(u32, Dec)> {
     curve.iter().map(|&(m, f)| (m, Dec(f))).collect()
 }
 
+impl DataQuality {
+    /// What the run read, accepted, rejected and estimated, and how old its values are.
+    fn new(config: &Config, book: &Book, guards: &Guards) -> DataQuality {
+        let s = &book.summaries;
+        DataQuality {
+            loans: LoansQuality::of(book),
+            estimates: EstimatesQuality {
+                enabled: config.estimate.enabled,
+                accounts_estimated: book.estimate_counts.estimated,
+                balance_estimated: money(s.ltv.total.estimated_balance.dec()),
+                share_of_balance_estimated: s.ltv.total.estimated_balance_share().map(Dec),
+                price_index: book.price_index.as_ref().map(|p| p.display().to_string()),
+                no_valuation_and_no_origination_value: book.estimate_counts.no_origination_value,
+                no_price_index_for_origination_month: book
+                    .estimate_counts
+                    .no_index_for_origination_month,
+                rounds_to_zero_left_unvalued: book.estimate_counts.rounds_to_zero,
+            },
+            valuations: config.valuations.as_ref().map(|_| ValuationsQuality {
+                rows_read: book.valuation_counts.read,
+                rows_accepted: book.valuation_counts.accepted,
+                rows_rejected: book.valuation_counts.rejected,
+                rejects_by_field: rejects_by_field(&book.rejects, InputKind::Valuations),
+                dated_after_as_of_ignored: book.match_counts.future_dated,
+                vin_not_in_book: book.match_counts.vin_not_in_book,
+                candidates_for_book_vins: book.match_counts.candidates,
+            }),
+            // The no_value band: every account without a value, closed ones included (valued
+            // accounts count open ones only, so `accounts - valued_accounts` counted closed
+            // accounts that do have a value).
+            accounts_without_value: s
+                .ltv
+                .rows
+                .iter()
+                .filter(|(label, _)| label == crate::book::metrics::NO_VALUE)
+                .map(|(_, t)| t.accounts)
+                .sum(),
+            valuation_age_days: ValuationAges {
+                days_0_30: guards.ages.days_0_30,
+                days_31_90: guards.ages.days_31_90,
+                days_91_180: guards.ages.days_91_180,
+                days_over_180: guards.ages.days_over_180,
+            },
+            stale_valuations: guards.stale_valuations.map(|s| StaleValuations {
+                older_than_days: s.older_than_days,
+                accounts: s.accounts,
+            }),
+        }
+    }
+}
+
+impl LoansQuality {
+    fn of(book: &Book) -> LoansQuality {
+        let s = &book.summaries;
+        LoansQuality {
+                    rows_read: book.loan_counts.read,
+                    rows_accepted: book.loan_counts.accepted,
+                    rows_rejected: book.loan_counts.rejected,
+                    duplicate_account_id_rows: book.duplicate_rows,
+                    rejects_by_field: rejects_by_field(&book.rejects, InputKind::Loans),
+                    credit_score_outside_250_900: book
+                        .loans
+                        .iter()
+                        .filter(|l| l.credit_score.is_some_and(|s| !(250..=900).contains(&s)))
+                        .count() as u64,
+                    zero_balance_accounts: s.ltv.total.closed_accounts,
+                    look_alike_account_ids: LookAlikeIds::of(
+                        book.loans.iter().map(|l| l.account_id()),
+                    ),
+                    ids_shared_by_different_loans: SharedIdsJson {
+                        ids: book.shared_ids.ids,
+                        rows: book.shared_ids.rows,
+                        rule: "tapes only: rows sharing an id but differing in origination date, amount \
+                               financed, term, origination value or balance are kept as <id>#<n> in file order"
+                            .into(),
+                    },
+                    optional_fields_unreadable: OptionalUnreadable {
+                        rule: "an optional field the figures do not need (apr, monthly_payment, credit_score, \
+                               origination_value, vehicle_year, new_used) that cannot be read counts as \
+                               missing: the loan stays in the book, its raw text is echoed (an account \
+                               with no apr is left out of the run-off)"
+                            .into(),
+                        fields: book
+                            .unreadable
+                            .iter()
+                            .map(|(field, c)| {
+                                let c = UnreadableField {
+                                    rows: c.rows,
+                                    first_lines: c.first_lines.clone(),
+                                };
+                                (field.clone(), c)
+                            })
+                            .collect(),
+                    },
+                }
+    }
+}
+
+impl Manifest {
+    /// The program, the inputs, the config and the outputs of a run of `book`.
+    fn new(config: &Config, book: &Book, started: SystemTime, outputs: Vec<String>) -> Manifest {
+        Manifest {
+            program: "underwater".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            command: "run".into(),
+            as_of: config.as_of.to_string(),
+            as_of_source: config.as_of_source.as_str().into(),
+            inputs: Inputs {
+                loans: InputJson::new(&book.loans_file, book.loan_counts),
+                valuations: book
+                    .valuations_file
+                    .as_ref()
+                    .map(|f| InputJson::new(f, book.valuation_counts)),
+            },
+            config: ConfigJson::new(config),
+            outputs,
+            threads: config.threads,
+            started_at: rfc3339_utc(started),
+            finished_at: rfc3339_utc(SystemTime::now()),
+            accounts_blake3: None,
+        }
+    }
+}
+
+impl ConfigJson {
+    /// The run's config as summary.json states it.
+    fn new(config: &Config) -> ConfigJson {
+        let model = &config.model;
+        ConfigJson {
+            config_file: config.config_file.as_ref().map(|p| p.display().to_string()),
+            as_of: config.as_of.to_string(),
+            ltv_bands: model.ltv_bands.iter().copied().map(Dec).collect(),
+            recovery_rate: Dec(model.recovery_rate),
+            repossession_cost: Dec(model.repossession_cost),
+            pd_by_days_past_due: points(&model.pd_by_days_past_due),
+            segments: model.segments.clone(),
+            tape: config.tape.map(|_| "regab".into()),
+            tape_period: config.tape_period.map(|d| d.to_string()),
+            columns: config.columns.iter().cloned().collect(),
+            missing: config.missing.clone(),
+            estimate: EstimateJson {
+                enabled: config.estimate.enabled,
+                new: points(&config.estimate.new.0),
+                used: points(&config.estimate.used.0),
+                price_index: config
+                    .estimate
+                    .index
+                    .as_ref()
+                    .map(|i| i.path.display().to_string()),
+            },
+            format: match config.format {
+                Format::Csv => "csv",
+                Format::Parquet => "parquet",
+            }
+            .into(),
+            max_reject_rate: config.max_reject_rate.map(Dec),
+            fail_on_stale_days: config.fail_on_stale,
+        }
+    }
+}
+
+impl Status {
+    /// Published, or the guard rail that failed.
+    fn of(guards: &Guards) -> Status {
+        match &guards.failure {
+                None => Status {
+                    ok: true,
+                    exit_code: None,
+                    reason: None,
+                    note: None,
+                },
+                Some(e) => Status {
+                    ok: false,
+                    exit_code: Some(e.exit_code()),
+                    reason: Some(e.to_string()),
+                    note: Some(
+                        "guard rail failed: the book (accounts and summaries) was not published; --out was left as it was"
+                            .into(),
+                    ),
+                },
+            }
+    }
+}
+
 impl Summary {
     /// The summary of a run of `book`; `outputs` names the files written, summary.json last.
     pub fn new(
@@ -758,158 +942,9 @@ impl Summary {
                     .map(|table| (table.dimension.clone(), rows(table)))
                     .collect(),
             },
-            data_quality: DataQuality {
-                loans: LoansQuality {
-                    rows_read: book.loan_counts.read,
-                    rows_accepted: book.loan_counts.accepted,
-                    rows_rejected: book.loan_counts.rejected,
-                    duplicate_account_id_rows: book.duplicate_rows,
-                    rejects_by_field: rejects_by_field(&book.rejects, InputKind::Loans),
-                    credit_score_outside_250_900: book
-                        .loans
-                        .iter()
-                        .filter(|l| l.credit_score.is_some_and(|s| !(250..=900).contains(&s)))
-                        .count() as u64,
-                    zero_balance_accounts: s.ltv.total.closed_accounts,
-                    look_alike_account_ids: LookAlikeIds::of(
-                        book.loans.iter().map(|l| l.account_id()),
-                    ),
-                    ids_shared_by_different_loans: SharedIdsJson {
-                        ids: book.shared_ids.ids,
-                        rows: book.shared_ids.rows,
-                        rule: "tapes only: rows sharing an id but differing in origination date, amount \
-                               financed, term, origination value or balance are kept as <id>#<n> in file order"
-                            .into(),
-                    },
-                    optional_fields_unreadable: OptionalUnreadable {
-                        rule: "an optional field the figures do not need (apr, monthly_payment, credit_score, \
-                               origination_value, vehicle_year, new_used) that cannot be read counts as \
-                               missing: the loan stays in the book, its raw text is echoed (an account \
-                               with no apr is left out of the run-off)"
-                            .into(),
-                        fields: book
-                            .unreadable
-                            .iter()
-                            .map(|(field, c)| {
-                                let c = UnreadableField {
-                                    rows: c.rows,
-                                    first_lines: c.first_lines.clone(),
-                                };
-                                (field.clone(), c)
-                            })
-                            .collect(),
-                    },
-                },
-                estimates: EstimatesQuality {
-                    enabled: config.estimate.enabled,
-                    accounts_estimated: book.estimate_counts.estimated,
-                    balance_estimated: money(s.ltv.total.estimated_balance.dec()),
-                    share_of_balance_estimated: s.ltv.total.estimated_balance_share().map(Dec),
-                    price_index: book.price_index.as_ref().map(|p| p.display().to_string()),
-                    no_valuation_and_no_origination_value: book
-                        .estimate_counts
-                        .no_origination_value,
-                    no_price_index_for_origination_month: book
-                        .estimate_counts
-                        .no_index_for_origination_month,
-                    rounds_to_zero_left_unvalued: book.estimate_counts.rounds_to_zero,
-                },
-                valuations: config.valuations.as_ref().map(|_| ValuationsQuality {
-                    rows_read: book.valuation_counts.read,
-                    rows_accepted: book.valuation_counts.accepted,
-                    rows_rejected: book.valuation_counts.rejected,
-                    rejects_by_field: rejects_by_field(&book.rejects, InputKind::Valuations),
-                    dated_after_as_of_ignored: book.match_counts.future_dated,
-                    vin_not_in_book: book.match_counts.vin_not_in_book,
-                    candidates_for_book_vins: book.match_counts.candidates,
-                }),
-                // The no_value band: every account without a value, closed ones included (valued
-                // accounts count open ones only, so `accounts - valued_accounts` counted closed
-                // accounts that do have a value).
-                accounts_without_value: s
-                    .ltv
-                    .rows
-                    .iter()
-                    .filter(|(label, _)| label == crate::book::metrics::NO_VALUE)
-                    .map(|(_, t)| t.accounts)
-                    .sum(),
-                valuation_age_days: ValuationAges {
-                    days_0_30: guards.ages.days_0_30,
-                    days_31_90: guards.ages.days_31_90,
-                    days_91_180: guards.ages.days_91_180,
-                    days_over_180: guards.ages.days_over_180,
-                },
-                stale_valuations: guards.stale_valuations.map(|s| StaleValuations {
-                    older_than_days: s.older_than_days,
-                    accounts: s.accounts,
-                }),
-            },
-            manifest: Manifest {
-                program: "underwater".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                command: "run".into(),
-                as_of: config.as_of.to_string(),
-                as_of_source: config.as_of_source.as_str().into(),
-                inputs: Inputs {
-                    loans: InputJson::new(&book.loans_file, book.loan_counts),
-                    valuations: book
-                        .valuations_file
-                        .as_ref()
-                        .map(|f| InputJson::new(f, book.valuation_counts)),
-                },
-                config: ConfigJson {
-                    config_file: config.config_file.as_ref().map(|p| p.display().to_string()),
-                    as_of: config.as_of.to_string(),
-                    ltv_bands: model.ltv_bands.iter().copied().map(Dec).collect(),
-                    recovery_rate: Dec(model.recovery_rate),
-                    repossession_cost: Dec(model.repossession_cost),
-                    pd_by_days_past_due: points(&model.pd_by_days_past_due),
-                    segments: model.segments.clone(),
-                    tape: config.tape.map(|_| "regab".into()),
-                    tape_period: config.tape_period.map(|d| d.to_string()),
-                    columns: config.columns.iter().cloned().collect(),
-                    missing: config.missing.clone(),
-                    estimate: EstimateJson {
-                        enabled: config.estimate.enabled,
-                        new: points(&config.estimate.new.0),
-                        used: points(&config.estimate.used.0),
-                        price_index: config
-                            .estimate
-                            .index
-                            .as_ref()
-                            .map(|i| i.path.display().to_string()),
-                    },
-                    format: match config.format {
-                        Format::Csv => "csv",
-                        Format::Parquet => "parquet",
-                    }
-                    .into(),
-                    max_reject_rate: config.max_reject_rate.map(Dec),
-                    fail_on_stale_days: config.fail_on_stale,
-                },
-                outputs,
-                threads: config.threads,
-                started_at: rfc3339_utc(started),
-                finished_at: rfc3339_utc(SystemTime::now()),
-                accounts_blake3: None,
-            },
-            status: match &guards.failure {
-                None => Status {
-                    ok: true,
-                    exit_code: None,
-                    reason: None,
-                    note: None,
-                },
-                Some(e) => Status {
-                    ok: false,
-                    exit_code: Some(e.exit_code()),
-                    reason: Some(e.to_string()),
-                    note: Some(
-                        "guard rail failed: the book (accounts and summaries) was not published; --out was left as it was"
-                            .into(),
-                    ),
-                },
-            },
+            data_quality: DataQuality::new(config, book, guards),
+            manifest: Manifest::new(config, book, started, outputs),
+            status: Status::of(guards),
         }
     }
 
