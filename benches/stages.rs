@@ -7,7 +7,8 @@ use underwater::book::metrics::{figures, Bands, Detail, Figures, ScaledModel};
 use underwater::book::model::Model;
 use underwater::book::vin_index::VinIndex;
 use underwater::date::Date;
-use underwater::input::load::{parse_loans, Loan, LoanFileRules, LoanLayout, ValuationLayout};
+use underwater::input::load::rows::{parse_loans, ValuationLayout};
+use underwater::input::load::{Loan, LoanFileRules, LoanLayout};
 use underwater::input::reader::{Chunk, ChunkReader, Header};
 
 fn main() {

@@ -10,7 +10,8 @@
 use super::vin_index::{Probe, VinIndex};
 use crate::date::Date;
 use crate::error::InputError;
-use crate::input::load::{parse_valuations, Loan, Reject, ValuationLayout};
+use crate::input::load::rows::{parse_valuations, ValuationLayout};
+use crate::input::load::{Loan, Reject};
 use crate::input::reader::{Chunk, ChunkReader, FileFacts};
 use crate::input::tape::Dialect;
 use crate::input::{file_size, RowCounts};

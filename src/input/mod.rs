@@ -17,9 +17,8 @@ pub mod xmltape;
 use crate::error::InputError;
 use crate::progress::Progress;
 use dedup::SharedIds;
-use load::{
-    parse_loans, FieldCount, Loan, LoanBatch, LoanFileRules, LoanLayout, Reject, Unreadable,
-};
+use load::rows::parse_loans;
+use load::{FieldCount, Loan, LoanBatch, LoanFileRules, LoanLayout, Reject, Unreadable};
 use rayon::prelude::*;
 use reader::{ChunkReader, FileFacts};
 use std::collections::BTreeMap;
