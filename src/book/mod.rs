@@ -16,7 +16,9 @@ pub mod model;
 pub mod outcome;
 pub mod partial;
 pub mod runoff;
+pub mod segments;
 pub mod summarize;
+pub mod tally;
 pub mod vin_index;
 
 use crate::date::Date;
