@@ -1,0 +1,444 @@
+//! One validated, typed configuration, built before any input is read: CLI flags over TOML over defaults.
+//!
+//! Numbers in the TOML file are read as the exact decimal they spell (`0.85` is 85/100, not the nearest
+//! binary float), by reading the literal's own text. Every rule a key must obey is checked here, so a
+//! bad config fails with its key named before a single loan is loaded.
+
+use crate::book::estimate::{Estimate, PriceIndex};
+use crate::book::model::Model;
+use crate::book::Plan;
+use crate::date::Date;
+use crate::error::ConfigError;
+use crate::input::load::LoanFileRules;
+use crate::input::tape::{Dialect, Tape};
+use crate::input::LoanSource;
+use rust_decimal::Decimal;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+mod file;
+pub use file::{parse_toml, FileSettings, KEYS, MAX_LTV_EDGES, MAX_SCENARIOS, MAX_SEGMENTS};
+
+/// The largest `--fail-on-stale`: a century of days (larger values would also overflow day arithmetic).
+pub const MAX_STALE_DAYS: u32 = 36_500;
+
+/// Output format of the per-account file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+/// Where the as-of date came from; written to the manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AsOfSource {
+    CommandLine,
+    ConfigFile,
+    /// The tape's reporting period end (its first row's `reportingPeriodEndingDate`).
+    Tape,
+    Today,
+}
+
+impl AsOfSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AsOfSource::CommandLine => "--as-of",
+            AsOfSource::ConfigFile => "config as_of",
+            AsOfSource::Tape => "tape reportingPeriodEndingDate",
+            AsOfSource::Today => "today (UTC)",
+        }
+    }
+}
+
+/// Everything one `run` needs, validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub loans: PathBuf,
+    /// None when values are only estimated (loan tapes carry no VIN to match).
+    pub valuations: Option<PathBuf>,
+    /// The loans file is a loan tape of this format.
+    pub tape: Option<Tape>,
+    /// The tape's reporting period; rows of other periods are rejected.
+    pub tape_period: Option<Date>,
+    /// Loan column renames, `(ours, theirs)`: the tape's fixed mapping, then the config's `[columns]`.
+    pub columns: Vec<(String, String)>,
+    /// Words that mean "no value" in any input field (an empty field always does).
+    pub missing: Vec<String>,
+    pub estimate: Estimate,
+    pub out: PathBuf,
+    pub config_file: Option<PathBuf>,
+    pub format: Format,
+    pub threads: usize,
+    pub quiet: bool,
+    /// Target bytes per parallel chunk of input (tests lower it to exercise chunk boundaries).
+    pub chunk_bytes: usize,
+    /// Fail (exit 5) when an input's share of rejected rows exceeds this.
+    pub max_reject_rate: Option<Decimal>,
+    /// Fail (exit 6) when an account's valuation is older than this many days at as_of.
+    pub fail_on_stale: Option<u32>,
+    /// A finished earlier run to compare with.
+    pub previous: Option<PathBuf>,
+    pub as_of: Date,
+    pub as_of_source: AsOfSource,
+    pub model: Model,
+}
+
+/// The command-line part of a `run`, before the config file is merged in.
+#[derive(Clone, Debug)]
+pub struct RunArgs {
+    pub loans: PathBuf,
+    pub valuations: Option<PathBuf>,
+    pub tape: Option<Tape>,
+    /// The tape's period as read from its first row (see [`crate::input::tape::peek_period`]).
+    pub tape_period: Option<Date>,
+    pub out: PathBuf,
+    pub config_file: Option<PathBuf>,
+    pub as_of: Option<String>,
+    pub format: Format,
+    pub threads: Option<usize>,
+    pub quiet: bool,
+    pub chunk_bytes: usize,
+    pub max_reject_rate: Option<String>,
+    pub fail_on_stale: Option<u32>,
+    /// No stress scenarios, no run-off, whatever the config says.
+    pub no_outlook: bool,
+    /// A finished earlier run to compare with (`--previous`).
+    pub previous: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// A book's inputs with every other setting at `run`'s default (CSV, all cores, progress shown,
+    /// no guard rails, the outlook on, no previous run, `--out .`): the commands set what they change.
+    pub fn book(
+        loans: PathBuf,
+        valuations: Option<PathBuf>,
+        tape: Option<Tape>,
+        tape_period: Option<Date>,
+        config_file: Option<PathBuf>,
+        as_of: Option<String>,
+    ) -> RunArgs {
+        RunArgs {
+            loans,
+            valuations,
+            tape,
+            tape_period,
+            out: PathBuf::from("."),
+            config_file,
+            as_of,
+            format: Format::Csv,
+            threads: None,
+            quiet: false,
+            chunk_bytes: crate::input::reader::CHUNK_BYTES,
+            max_reject_rate: None,
+            fail_on_stale: None,
+            no_outlook: false,
+            previous: None,
+        }
+    }
+}
+
+/// The input files as rejects name them (`file` of rejects.csv and of query's `rejects` table).
+pub struct InputNames {
+    pub loans: String,
+    pub valuations: String,
+}
+
+impl InputNames {
+    pub fn of(&self, kind: crate::input::load::InputKind) -> &str {
+        match kind {
+            crate::input::load::InputKind::Loans => &self.loans,
+            crate::input::load::InputKind::Valuations => &self.valuations,
+        }
+    }
+}
+
+impl Config {
+    /// The input files as rejects name them: their paths as given.
+    pub fn input_names(&self) -> InputNames {
+        InputNames {
+            loans: self.loans.display().to_string(),
+            valuations: self
+                .valuations
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// What the book stage computes: the inputs, how to read them, the date and the model.
+    pub fn plan(&self) -> Plan<'_> {
+        Plan {
+            loans: LoanSource {
+                path: &self.loans,
+                chunk_bytes: self.chunk_bytes,
+                rules: LoanFileRules {
+                    dialect: self.dialect(self.tape.is_some()),
+                    need_vin: self.valuations.is_some(),
+                    period: self.tape_period,
+                    as_of: Some(self.as_of),
+                    columns: self.columns.clone(),
+                    segments: self.model.segments.clone(),
+                },
+            },
+            valuations: self.valuations.as_deref(),
+            valuations_dialect: self.dialect(false),
+            as_of: self.as_of,
+            estimate: &self.estimate,
+            model: &self.model,
+            previous: self.previous.as_deref(),
+        }
+    }
+
+    /// The value conventions of an input: a tape's, or underwater's own CSV's, with the missing words.
+    /// How this run reads text fields: the missing words, and a tape's conventions when `tape`.
+    pub fn dialect(&self, tape: bool) -> Dialect {
+        Dialect::new(tape, &self.missing)
+    }
+
+    /// Merges flags over the config file over defaults, and validates the result.
+    pub fn build(args: RunArgs) -> Result<Config, ConfigError> {
+        let cli_as_of = match &args.as_of {
+            Some(text) => {
+                Some(Date::parse(text.trim()).ok_or_else(|| ConfigError::BadAsOf(text.clone()))?)
+            }
+            None => None,
+        };
+        let file = match &args.config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                parse_toml(path, &text)?
+            }
+            None => FileSettings::default(),
+        };
+        let (as_of, as_of_source) = match (cli_as_of, file.as_of, args.tape_period) {
+            (Some(d), _, _) => (d, AsOfSource::CommandLine),
+            (None, Some(d), _) => (d, AsOfSource::ConfigFile),
+            (None, None, Some(d)) => (d, AsOfSource::Tape),
+            (None, None, None) => (Date::today_utc(), AsOfSource::Today),
+        };
+        // The run-off's months are dated YYYY-MM-DD: past 9999-12 they cannot be written (they fell
+        // back to as_of's date).
+        if let Some(months) = file.model.runoff_months.filter(|_| !args.no_outlook) {
+            let (y, m, _) = as_of.ymd();
+            if y * 12 + m as i32 - 1 + months as i32 > 9999 * 12 + 11 {
+                return Err(ConfigError::OutOfRange {
+                    flag: "runoff_months",
+                    value: format!("{months} months after as_of {as_of}"),
+                    range: "months that end by 9999-12-31 (the run-off's dates are YYYY-MM-DD). \
+                            Fix: a smaller runoff_months, an earlier as_of, or --no-outlook",
+                });
+            }
+        }
+        let mut estimate = file.estimate;
+        estimate.enabled = file.estimate_enabled.unwrap_or(args.tape.is_some());
+        if args.valuations.is_none() && !estimate.enabled {
+            return Err(ConfigError::NothingToValue);
+        }
+        if let Some(path) = &file.price_index {
+            let index = read_price_index(path)?;
+            let (y, m, _) = as_of.ymd();
+            let month = Date::from_ymd(y, m, 1).expect("first day of a real month");
+            if !index.levels.contains_key(&month) {
+                return Err(ConfigError::PriceIndex {
+                    path: path.clone(),
+                    problem: format!(
+                        "has no level for the as_of month {}. Fix: add a row `{},<level>`",
+                        &month.to_string()[..7],
+                        &month.to_string()[..7]
+                    ),
+                });
+            }
+            estimate.index = Some(index);
+        }
+        let threads = match args.threads {
+            Some(n) if n == 0 || n > crate::error::MAX_THREADS => {
+                return Err(ConfigError::BadThreads)
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        if let Some(days) = args.fail_on_stale.filter(|&d| d > MAX_STALE_DAYS) {
+            return Err(ConfigError::OutOfRange {
+                flag: "--fail-on-stale",
+                value: days.to_string(),
+                range: "a number of days from 0 to 36500 (100 years)",
+            });
+        }
+        let max_reject_rate = match &args.max_reject_rate {
+            None => None,
+            Some(text) => match Decimal::from_str(text.trim()) {
+                Ok(r) if r >= Decimal::ZERO && r <= Decimal::ONE => Some(r),
+                _ => return Err(ConfigError::BadRejectRate(text.clone())),
+            },
+        };
+        Ok(Config {
+            loans: args.loans,
+            valuations: args.valuations,
+            tape: args.tape,
+            tape_period: args.tape_period,
+            columns: crate::input::tape::mapping(args.tape, &file.columns),
+            missing: file.missing,
+            estimate,
+            out: args.out,
+            config_file: args.config_file,
+            format: args.format,
+            threads,
+            quiet: args.quiet,
+            chunk_bytes: args.chunk_bytes.max(1),
+            max_reject_rate,
+            fail_on_stale: args.fail_on_stale,
+            previous: args.previous,
+            as_of,
+            as_of_source,
+            model: match args.no_outlook {
+                true => Model {
+                    scenarios: Vec::new(),
+                    runoff_months: None,
+                    ..file.model
+                },
+                false => file.model,
+            },
+        })
+    }
+}
+
+/// Reads a price index CSV: a header, then `YYYY-MM` (or `YYYY-MM-DD`, any day) and a level > 0.
+fn read_price_index(path: &Path) -> Result<PriceIndex, ConfigError> {
+    let bad = |problem: String| ConfigError::PriceIndex {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "cannot be read: {e}. Fix: check [estimate] price_index"
+        ))
+    })?;
+    let mut levels = std::collections::BTreeMap::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let usage = || {
+            bad(format!(
+                "line {}: `{line}` is not `month,level` (e.g. `2020-07,150.2`, level > 0)",
+                i + 1
+            ))
+        };
+        let (month, level) = line.split_once(',').ok_or_else(usage)?;
+        let month = month.trim();
+        let date = Date::parse(&format!("{month}-01"))
+            .or_else(|| Date::parse(month))
+            .ok_or_else(usage)?;
+        let (y, m, _) = date.ymd();
+        let level = Decimal::from_str(level.trim()).ok().ok_or_else(usage)?;
+        // Real indices (Manheim ~100-250, a 1.0-based series) sit far inside these bounds; outside
+        // them a ratio of two levels could leave the range of exact decimals.
+        let (lowest, highest) = (Decimal::new(1, 3), Decimal::from(1_000_000_000));
+        if level < lowest || level > highest {
+            return Err(bad(format!(
+                "line {}: level {level} is outside {lowest}..={highest}. Fix: give the index level \
+                 as published (e.g. 150.2)",
+                i + 1
+            )));
+        }
+        let first = Date::from_ymd(y, m, 1).expect("first day of a real month");
+        if levels.insert(first, level).is_some() {
+            return Err(bad(format!("line {}: month {month} appears twice", i + 1)));
+        }
+    }
+    Ok(PriceIndex {
+        path: path.to_path_buf(),
+        levels,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<(Model, Option<Date>), ConfigError> {
+        parse_toml(Path::new("test.toml"), text).map(|f| (f.model, f.as_of))
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let (m, as_of) = parse("").unwrap();
+        assert_eq!(m, Model::default());
+        assert_eq!(as_of, None);
+    }
+
+    #[test]
+    fn reads_numbers_as_the_decimal_they_spell() {
+        let (m, as_of) = parse(
+            "as_of = 2024-06-30\nrecovery_rate = 0.1\nrepossession_cost = 1_250.50\nltv_bands = [90, 110.5]\n\
+             pd_by_days_past_due = [[0, 0.01], [30, 0.3]]\nsegments = [\"state\"]\n",
+        )
+        .unwrap();
+        assert_eq!(as_of, Date::parse("2024-06-30"));
+        assert_eq!(m.recovery_rate.to_string(), "0.1");
+        assert_eq!(m.repossession_cost.to_string(), "1250.50");
+        assert_eq!(m.ltv_bands[1].to_string(), "110.5");
+        assert_eq!(m.pd_for(29).to_string(), "0.01");
+        assert_eq!(m.pd_for(30).to_string(), "0.3");
+        assert_eq!(m.segments, vec!["state"]);
+    }
+
+    #[test]
+    fn every_bad_value_names_its_key() {
+        for (text, key) in [
+            ("ltv_bands = [100, 80]", "ltv_bands"),
+            ("ltv_bands = []", "ltv_bands"),
+            ("recovery_rate = 1.5", "recovery_rate"),
+            ("recovery_rate = -0.1", "recovery_rate"),
+            ("repossession_cost = -1", "repossession_cost"),
+            ("pd_by_days_past_due = [[1, 0.05]]", "pd_by_days_past_due"),
+            (
+                "pd_by_days_past_due = [[0, 0.05], [0, 0.1]]",
+                "pd_by_days_past_due",
+            ),
+            ("pd_by_days_past_due = [[0, 2]]", "pd_by_days_past_due"),
+            ("as_of = \"30/06/2024\"", "as_of"),
+            ("segments = [\"a\", \"a\"]", "segments"),
+            // Regression: these overwrote summary_by_ltv_bucket.csv, wrote one summary_by_dealer_id.csv
+            // for two segments, and replaced summary.json's migration matrix and every row's balance.
+            ("segments = [\"ltv bucket\"]", "segments"),
+            ("segments = [\"dealer.id\", \"dealer id\"]", "segments"),
+            ("segments = [\"State\", \"state\"]", "segments"),
+            ("segments = [\"ltv_migration\"]", "segments"),
+            ("segments = [\"Balance\"]", "segments"),
+            // Resource bounds: 4,000 bands once took 5.6 GB (the migration matrix is their square).
+            (
+                &*format!(
+                    "ltv_bands = [{}]",
+                    (1..=101)
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "ltv_bands",
+            ),
+            (
+                &*format!(
+                    "segments = [{}]",
+                    (0..101)
+                        .map(|i| format!("\"s{i}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "segments",
+            ),
+            ("bands = [1]", "bands"),
+            ("[columns]\naccount = \"LoanNo\"", "columns"),
+            ("[estimate]\nnew = [[1, 0.9]]", "estimate"),
+            ("[estimate]\nused = [[0, 1], [12, 3]]", "estimate"),
+            ("[estimate]\nspeed = 1", "estimate"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+}
