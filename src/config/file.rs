@@ -11,22 +11,6 @@ use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// The keys a config file may have at its top level.
-pub const KEYS: [&str; 12] = [
-    "as_of",
-    "columns",
-    "estimate",
-    "ltv_bands",
-    "missing",
-    "recovery_rate",
-    "repossession_cost",
-    "pd_by_days_past_due",
-    "runoff_months",
-    "segments",
-    "scenario",
-    "scenarios",
-];
-
 /// At most this many stress scenarios: each is a pass of the figures and a table.
 pub const MAX_SCENARIOS: usize = 20;
 
@@ -60,250 +44,84 @@ impl Default for FileSettings {
     }
 }
 
+/// The keys a config file may have at its top level, each with its parser: one table gives both the
+/// parsing and the list of valid keys an error shows.
+const KEY_TABLE: [(&str, KeyParser); 12] = [
+    ("as_of", key_as_of),
+    ("columns", key_columns),
+    ("estimate", key_estimate),
+    ("ltv_bands", key_ltv_bands),
+    ("missing", key_missing),
+    ("recovery_rate", key_recovery_rate),
+    ("repossession_cost", key_repossession_cost),
+    ("pd_by_days_past_due", key_pd_by_days_past_due),
+    ("runoff_months", key_runoff_months),
+    ("segments", key_segments),
+    ("scenario", key_scenario),
+    ("scenarios", key_scenarios),
+];
+
+/// The keys a config file may have at its top level.
+pub const KEYS: [&str; 12] = {
+    let mut keys = [""; 12];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = KEY_TABLE[i].0;
+        i += 1;
+    }
+    keys
+};
+
+/// A key's parser: reads its item into the draft, or says what is wrong with it.
+type KeyParser = fn(&mut Draft, &toml_edit::Item, &Ctx<'_>) -> Result<(), ConfigError>;
+
+/// What the file's keys have set so far.
+#[derive(Default)]
+struct Draft {
+    settings: FileSettings,
+    as_of: Option<Date>,
+    /// `[[scenario]]` tables replace the built-in set; `scenarios = []` turns them off.
+    scenarios: Option<Vec<Scenario>>,
+    scenarios_off: bool,
+}
+
+/// The file being read, for errors that name it.
+struct Ctx<'a> {
+    path: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn bad(&self, key: &'static str, problem: String) -> ConfigError {
+        ConfigError::BadValue {
+            path: self.path.to_path_buf(),
+            key,
+            problem,
+        }
+    }
+}
+
 /// Parses a config file; defaults for absent keys.
 pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
     let doc = toml_edit::DocumentMut::from_str(text).map_err(|e| ConfigError::Syntax {
         path: path.to_path_buf(),
         message: e.to_string().trim().replace('\n', " "),
     })?;
-    let bad = |key: &'static str, problem: String| ConfigError::BadValue {
-        path: path.to_path_buf(),
-        key,
-        problem,
-    };
-    let mut settings = FileSettings::default();
-    let mut as_of = None;
-    // `[[scenario]]` tables replace the built-in set; `scenarios = []` turns them off.
-    let mut scenarios: Option<Vec<Scenario>> = None;
-    let mut scenarios_off = false;
+    let c = Ctx { path };
+    let mut d = Draft::default();
     for (key, item) in doc.as_table().iter() {
-        let value = item.as_value();
-        match key {
-            "columns" => {
-                let table = item.as_table_like().ok_or_else(|| {
-                    bad(
-                        "columns",
-                        "must be a table of our_name = \"their column\", e.g. [columns] account_id = \"LoanNo\"".into(),
-                    )
-                })?;
-                for (ours, theirs) in table.iter() {
-                    let theirs = theirs.as_str().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
-                        bad("columns", format!("`{ours}` must name a column of the loans file as a string, e.g. {ours} = \"LoanNo\""))
-                    })?;
-                    let known = crate::input::schema::LOAN_REQUIRED.contains(&ours)
-                        || crate::input::schema::LOAN_OPTIONAL.contains(&ours)
-                        || ours == crate::input::tape::PERIOD;
-                    if !known {
-                        return Err(bad(
-                            "columns",
-                            format!(
-                                "`{ours}` is not a loan column underwater reads. Known: {}, {}, {}",
-                                crate::input::schema::LOAN_REQUIRED.join(", "),
-                                crate::input::schema::LOAN_OPTIONAL.join(", "),
-                                crate::input::tape::PERIOD
-                            ),
-                        ));
-                    }
-                    settings
-                        .columns
-                        .push((ours.to_string(), theirs.to_string()));
-                }
-            }
-            "estimate" => {
-                let table = item.as_table_like().ok_or_else(|| {
-                    bad("estimate", "must be a table: [estimate] enabled = true, new = [[0, 1.0], [12, 0.8]], used = [...], price_index = \"index.csv\"".into())
-                })?;
-                for (k, v) in table.iter() {
-                    let v = v.as_value();
-                    match k {
-                        "enabled" => {
-                            settings.estimate_enabled = Some(v.and_then(|v| v.as_bool()).ok_or_else(|| {
-                                bad("estimate", "`enabled` must be true or false".into())
-                            })?);
-                        }
-                        "new" => settings.estimate.new = curve_points(v).map_err(|p| bad("estimate", format!("`new` {p}")))?,
-                        "used" => settings.estimate.used = curve_points(v).map_err(|p| bad("estimate", format!("`used` {p}")))?,
-                        "price_index" => {
-                            let p = v.and_then(|v| v.as_str()).ok_or_else(|| {
-                                bad("estimate", "`price_index` must be the path of a CSV of month,index".into())
-                            })?;
-                            // Relative to the config file, so a config and its index travel together.
-                            settings.price_index = Some(path.parent().unwrap_or(Path::new("")).join(p));
-                        }
-                        other => {
-                            return Err(bad(
-                                "estimate",
-                                format!("has unknown key `{other}`. Valid keys: enabled, new, used, price_index"),
-                            ))
-                        }
-                    }
-                }
-            }
-            "as_of" => {
-                let text = match value {
-                    Some(toml_edit::Value::String(s)) => s.value().clone(),
-                    Some(toml_edit::Value::Datetime(d)) => d.value().to_string(),
-                    _ => String::new(),
-                };
-                as_of = Some(Date::parse(text.trim()).ok_or_else(|| {
-                    bad(
-                        "as_of",
-                        "must be a date written YYYY-MM-DD, e.g. as_of = \"2024-06-30\"".into(),
-                    )
-                })?);
-            }
-            "runoff_months" => {
-                let max = crate::book::runoff::MAX_RUNOFF_MONTHS;
-                let months = value
-                    .and_then(|v| v.as_integer())
-                    .and_then(|i| u32::try_from(i).ok())
-                    .filter(|&m| m <= max)
-                    .ok_or_else(|| {
-                        bad(
-                            "runoff_months",
-                            format!(
-                                "must be a whole number of months from 0 to {max}, e.g. 60 \
-                                 (0 turns the run-off off)"
-                            ),
-                        )
-                    })?;
-                settings.model.runoff_months = (months > 0).then_some(months);
-            }
-            "ltv_bands" => {
-                let edges = decimal_list(value).ok_or_else(|| {
-                    bad(
-                        "ltv_bands",
-                        "must be a list of numbers in percent, e.g. [80, 100, 120, 140]".into(),
-                    )
-                })?;
-                if edges.is_empty() || edges.len() > MAX_LTV_EDGES {
-                    return Err(bad(
-                        "ltv_bands",
-                        format!(
-                            "must list 1 to {MAX_LTV_EDGES} band edges, not {}",
-                            edges.len()
-                        ),
-                    ));
-                }
-                for e in &edges {
-                    if *e <= Decimal::ZERO || *e >= Decimal::from(100_000) || e.scale() > 4 {
-                        return Err(bad(
-                            "ltv_bands",
-                            format!("edge {e} must be a percent above 0 and below 100000, with at most 4 decimals"),
-                        ));
-                    }
-                }
-                if edges.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(bad(
-                        "ltv_bands",
-                        "edges must be strictly increasing, e.g. [80, 100, 120, 140]".into(),
-                    ));
-                }
-                settings.model.ltv_bands = edges;
-            }
-            "recovery_rate" => {
-                let rate = value.and_then(decimal).ok_or_else(|| {
-                    bad(
-                        "recovery_rate",
-                        "must be a number between 0 and 1, e.g. 0.85".into(),
-                    )
-                })?;
-                if rate < Decimal::ZERO || rate > Decimal::ONE || rate.scale() > 6 {
-                    return Err(bad(
-                        "recovery_rate",
-                        format!("is {rate}; it must be between 0 and 1 (a share of the value, 0.85 = 85%), at most 6 decimals"),
-                    ));
-                }
-                settings.model.recovery_rate = rate;
-            }
-            "repossession_cost" => {
-                let cost = value.and_then(decimal).ok_or_else(|| {
-                    bad(
-                        "repossession_cost",
-                        "must be an amount in dollars, e.g. 1000.00".into(),
-                    )
-                })?;
-                if cost < Decimal::ZERO || cost.scale() > 4 || cost >= Decimal::from(1_000_000_000)
-                {
-                    return Err(bad(
-                        "repossession_cost",
-                        format!("is {cost}; it must be zero or more, below 1e9, with at most 4 decimals"),
-                    ));
-                }
-                settings.model.repossession_cost = cost;
-            }
-            "pd_by_days_past_due" => {
-                settings.model.pd_by_days_past_due =
-                    pd_table(value).map_err(|p| bad("pd_by_days_past_due", p))?;
-            }
-            "missing" => {
-                let words = text_list(value).ok_or_else(|| {
-                    bad(
-                        "missing",
-                        "must be a list of texts that mean \"no value\", e.g. [\"NA\", \"None\"]"
-                            .into(),
-                    )
-                })?;
-                if words.len() > 100 {
-                    return Err(bad("missing", "lists more than 100 words".into()));
-                }
-                if let Some(w) = words.iter().find(|w| w.is_empty() || w.len() > 32) {
-                    return Err(bad(
-                        "missing",
-                        format!(
-                            "`{w}` must be 1 to 32 characters (an empty field is always missing)"
-                        ),
-                    ));
-                }
-                settings.missing = words;
-            }
-            "scenarios" => match value.and_then(|v| v.as_array()) {
-                Some(list) if list.is_empty() => scenarios_off = true,
-                _ => {
-                    return Err(bad(
-                        "scenarios",
-                        "only `scenarios = []` (no stress scenarios) goes here; define scenarios as \
-                         [[scenario]] tables, e.g. [[scenario]] name = \"crash\" value_change = -0.2"
-                            .into(),
-                    ))
-                }
-            },
-            "scenario" => {
-                let tables = item.as_array_of_tables().ok_or_else(|| {
-                    bad(
-                        "scenario",
-                        "must be [[scenario]] tables, e.g. [[scenario]] name = \"crash\" value_change = -0.2"
-                            .into(),
-                    )
-                })?;
-                let mut list = Vec::new();
-                for table in tables.iter() {
-                    list.push(scenario(table).map_err(|p| bad("scenario", p))?);
-                }
-                scenarios = Some(list);
-            }
-            "segments" => {
-                let names = text_list(value).ok_or_else(|| {
-                    bad(
-                        "segments",
-                        "must be a list of column names, e.g. [\"vintage\", \"state\"]".into(),
-                    )
-                })?;
-                check_segment_names(&names).map_err(|problem| bad("segments", problem))?;
-                settings.model.segments = names;
-            }
-            other => {
-                return Err(ConfigError::UnknownKey {
-                    path: path.to_path_buf(),
-                    key: other.to_string(),
-                    valid: &KEYS,
-                })
-            }
-        }
+        let Some((_, parse)) = KEY_TABLE.iter().find(|(k, _)| *k == key) else {
+            return Err(ConfigError::UnknownKey {
+                path: path.to_path_buf(),
+                key: key.to_string(),
+                valid: &KEYS,
+            });
+        };
+        parse(&mut d, item, &c)?;
     }
-    settings.as_of = as_of;
-    settings.model.scenarios = match (scenarios, scenarios_off) {
-        (Some(_), true) => return Err(bad(
+    let mut settings = d.settings;
+    settings.as_of = d.as_of;
+    settings.model.scenarios = match (d.scenarios, d.scenarios_off) {
+        (Some(_), true) => return Err(c.bad(
             "scenarios",
             "`scenarios = []` turns stress scenarios off, yet [[scenario]] tables define some: \
                  keep one of the two"
@@ -313,8 +131,282 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
         (None, true) => Vec::new(),
         (None, false) => Scenario::built_in(),
     };
-    check_scenarios(&settings.model).map_err(|p| bad("scenario", p))?;
+    check_scenarios(&settings.model).map_err(|p| c.bad("scenario", p))?;
     Ok(settings)
+}
+
+fn key_columns(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let table = item.as_table_like().ok_or_else(|| {
+        c.bad(
+            "columns",
+            "must be a table of our_name = \"their column\", e.g. [columns] account_id = \"LoanNo\"".into(),
+        )
+    })?;
+    for (ours, theirs) in table.iter() {
+        let theirs = theirs.as_str().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
+            c.bad("columns", format!("`{ours}` must name a column of the loans file as a string, e.g. {ours} = \"LoanNo\""))
+        })?;
+        let known = crate::input::schema::LOAN_REQUIRED.contains(&ours)
+            || crate::input::schema::LOAN_OPTIONAL.contains(&ours)
+            || ours == crate::input::tape::PERIOD;
+        if !known {
+            return Err(c.bad(
+                "columns",
+                format!(
+                    "`{ours}` is not a loan column underwater reads. Known: {}, {}, {}",
+                    crate::input::schema::LOAN_REQUIRED.join(", "),
+                    crate::input::schema::LOAN_OPTIONAL.join(", "),
+                    crate::input::tape::PERIOD
+                ),
+            ));
+        }
+        d.settings
+            .columns
+            .push((ours.to_string(), theirs.to_string()));
+    }
+    Ok(())
+}
+
+fn key_estimate(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let table = item.as_table_like().ok_or_else(|| {
+        c.bad("estimate", "must be a table: [estimate] enabled = true, new = [[0, 1.0], [12, 0.8]], used = [...], price_index = \"index.csv\"".into())
+    })?;
+    for (k, v) in table.iter() {
+        let v = v.as_value();
+        match k {
+            "enabled" => {
+                d.settings.estimate_enabled =
+                    Some(v.and_then(|v| v.as_bool()).ok_or_else(|| {
+                        c.bad("estimate", "`enabled` must be true or false".into())
+                    })?);
+            }
+            "new" => {
+                d.settings.estimate.new =
+                    curve_points(v).map_err(|p| c.bad("estimate", format!("`new` {p}")))?
+            }
+            "used" => {
+                d.settings.estimate.used =
+                    curve_points(v).map_err(|p| c.bad("estimate", format!("`used` {p}")))?
+            }
+            "price_index" => {
+                let p = v.and_then(|v| v.as_str()).ok_or_else(|| {
+                    c.bad(
+                        "estimate",
+                        "`price_index` must be the path of a CSV of month,index".into(),
+                    )
+                })?;
+                // Relative to the config file, so a config and its index travel together.
+                d.settings.price_index = Some(c.path.parent().unwrap_or(Path::new("")).join(p));
+            }
+            other => {
+                return Err(c.bad(
+                    "estimate",
+                    format!(
+                        "has unknown key `{other}`. Valid keys: enabled, new, used, price_index"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn key_as_of(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let value = item.as_value();
+    let text = match value {
+        Some(toml_edit::Value::String(s)) => s.value().clone(),
+        Some(toml_edit::Value::Datetime(d)) => d.value().to_string(),
+        _ => String::new(),
+    };
+    d.as_of = Some(Date::parse(text.trim()).ok_or_else(|| {
+        c.bad(
+            "as_of",
+            "must be a date written YYYY-MM-DD, e.g. as_of = \"2024-06-30\"".into(),
+        )
+    })?);
+    Ok(())
+}
+
+fn key_runoff_months(
+    d: &mut Draft,
+    item: &toml_edit::Item,
+    c: &Ctx<'_>,
+) -> Result<(), ConfigError> {
+    let value = item.as_value();
+    let max = crate::book::runoff::MAX_RUNOFF_MONTHS;
+    let months = value
+        .and_then(|v| v.as_integer())
+        .and_then(|i| u32::try_from(i).ok())
+        .filter(|&m| m <= max)
+        .ok_or_else(|| {
+            c.bad(
+                "runoff_months",
+                format!(
+                    "must be a whole number of months from 0 to {max}, e.g. 60 \
+                     (0 turns the run-off off)"
+                ),
+            )
+        })?;
+    d.settings.model.runoff_months = (months > 0).then_some(months);
+    Ok(())
+}
+
+fn key_ltv_bands(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let value = item.as_value();
+    let edges = decimal_list(value).ok_or_else(|| {
+        c.bad(
+            "ltv_bands",
+            "must be a list of numbers in percent, e.g. [80, 100, 120, 140]".into(),
+        )
+    })?;
+    if edges.is_empty() || edges.len() > MAX_LTV_EDGES {
+        return Err(c.bad(
+            "ltv_bands",
+            format!(
+                "must list 1 to {MAX_LTV_EDGES} band edges, not {}",
+                edges.len()
+            ),
+        ));
+    }
+    for e in &edges {
+        if *e <= Decimal::ZERO || *e >= Decimal::from(100_000) || e.scale() > 4 {
+            return Err(c.bad(
+                "ltv_bands",
+                format!(
+                    "edge {e} must be a percent above 0 and below 100000, with at most 4 decimals"
+                ),
+            ));
+        }
+    }
+    if edges.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(c.bad(
+            "ltv_bands",
+            "edges must be strictly increasing, e.g. [80, 100, 120, 140]".into(),
+        ));
+    }
+    d.settings.model.ltv_bands = edges;
+    Ok(())
+}
+
+fn key_recovery_rate(
+    d: &mut Draft,
+    item: &toml_edit::Item,
+    c: &Ctx<'_>,
+) -> Result<(), ConfigError> {
+    let value = item.as_value();
+    let rate = value.and_then(decimal).ok_or_else(|| {
+        c.bad(
+            "recovery_rate",
+            "must be a number between 0 and 1, e.g. 0.85".into(),
+        )
+    })?;
+    if rate < Decimal::ZERO || rate > Decimal::ONE || rate.scale() > 6 {
+        return Err(c.bad(
+            "recovery_rate",
+            format!("is {rate}; it must be between 0 and 1 (a share of the value, 0.85 = 85%), at most 6 decimals"),
+        ));
+    }
+    d.settings.model.recovery_rate = rate;
+    Ok(())
+}
+
+fn key_repossession_cost(
+    d: &mut Draft,
+    item: &toml_edit::Item,
+    c: &Ctx<'_>,
+) -> Result<(), ConfigError> {
+    let value = item.as_value();
+    let cost = value.and_then(decimal).ok_or_else(|| {
+        c.bad(
+            "repossession_cost",
+            "must be an amount in dollars, e.g. 1000.00".into(),
+        )
+    })?;
+    if cost < Decimal::ZERO || cost.scale() > 4 || cost >= Decimal::from(1_000_000_000) {
+        return Err(c.bad(
+            "repossession_cost",
+            format!("is {cost}; it must be zero or more, below 1e9, with at most 4 decimals"),
+        ));
+    }
+    d.settings.model.repossession_cost = cost;
+    Ok(())
+}
+
+fn key_pd_by_days_past_due(
+    d: &mut Draft,
+    item: &toml_edit::Item,
+    c: &Ctx<'_>,
+) -> Result<(), ConfigError> {
+    let value = item.as_value();
+    d.settings.model.pd_by_days_past_due =
+        pd_table(value).map_err(|p| c.bad("pd_by_days_past_due", p))?;
+    Ok(())
+}
+
+fn key_missing(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let value = item.as_value();
+    let words = text_list(value).ok_or_else(|| {
+        c.bad(
+            "missing",
+            "must be a list of texts that mean \"no value\", e.g. [\"NA\", \"None\"]".into(),
+        )
+    })?;
+    if words.len() > 100 {
+        return Err(c.bad("missing", "lists more than 100 words".into()));
+    }
+    if let Some(w) = words.iter().find(|w| w.is_empty() || w.len() > 32) {
+        return Err(c.bad(
+            "missing",
+            format!("`{w}` must be 1 to 32 characters (an empty field is always missing)"),
+        ));
+    }
+    d.settings.missing = words;
+    Ok(())
+}
+
+fn key_scenarios(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let value = item.as_value();
+    match value.and_then(|v| v.as_array()) {
+        Some(list) if list.is_empty() => d.scenarios_off = true,
+        _ => {
+            return Err(c.bad(
+                "scenarios",
+                "only `scenarios = []` (no stress scenarios) goes here; define scenarios as \
+             [[scenario]] tables, e.g. [[scenario]] name = \"crash\" value_change = -0.2"
+                    .into(),
+            ))
+        }
+    };
+    Ok(())
+}
+
+fn key_scenario(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let tables = item.as_array_of_tables().ok_or_else(|| {
+        c.bad(
+            "scenario",
+            "must be [[scenario]] tables, e.g. [[scenario]] name = \"crash\" value_change = -0.2"
+                .into(),
+        )
+    })?;
+    let mut list = Vec::new();
+    for table in tables.iter() {
+        list.push(scenario(table).map_err(|p| c.bad("scenario", p))?);
+    }
+    d.scenarios = Some(list);
+    Ok(())
+}
+
+fn key_segments(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let value = item.as_value();
+    let names = text_list(value).ok_or_else(|| {
+        c.bad(
+            "segments",
+            "must be a list of column names, e.g. [\"vintage\", \"state\"]".into(),
+        )
+    })?;
+    check_segment_names(&names).map_err(|problem| c.bad("segments", problem))?;
+    d.settings.model.segments = names;
+    Ok(())
 }
 
 /// Resource bounds no real config reaches: the migration matrix grows with the square of the bands
