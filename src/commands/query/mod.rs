@@ -22,6 +22,7 @@ pub use args::{QueryArgs, QueryFormat, Source};
 pub use runs::{expand_runs, read_csv_frame, read_run, run_summary};
 
 use crate::book;
+use crate::config::Config;
 use crate::error::{Error, InputError, OutputError, QueryError};
 use crate::progress::Progress;
 use args::{internal, Scope};
@@ -92,102 +93,8 @@ pub fn answer(args: &QueryArgs, progress: Progress) -> Result<DataFrame, Error> 
     let sql = build_sql(args)?;
     let ctx = SQLContext::new();
     let (accounts, bands) = match &args.source {
-        Source::Runs(dirs) => {
-            // The run's rejects.csv, line numbers as integers (one run: several runs' rejects would
-            // need a run column of their own).
-            if let [dir] = &dirs[..] {
-                let path = dir.join("rejects.csv");
-                if path.exists() {
-                    let mut rejects = read_raw(&path)?;
-                    if let Ok(line) = rejects
-                        .column("line")
-                        .and_then(|c| c.cast(&DataType::UInt64))
-                    {
-                        rejects.with_column(line).map_err(internal)?;
-                    }
-                    ctx.register("rejects", rejects.lazy());
-                }
-            }
-            let (frame, bands) = read_runs(dirs)?;
-            (frame.lazy(), bands)
-        }
-        Source::Inputs(config) => {
-            let pool = super::thread_pool(config.threads)?;
-            // The query's tables show no stress scenario: leave them out of the book (a quarter of
-            // the figures' time). The run-off stays: `months_to_positive_equity` is a column.
-            let model = book::model::Model {
-                scenarios: Vec::new(),
-                ..config.model.clone()
-            };
-            let plan = book::Plan {
-                model: &model,
-                ..config.plan()
-            };
-            let book = pool.install(|| book::build(&plan, progress))?;
-            for (name, path) in [
-                ("loans", Some(&config.loans)),
-                ("valuations", config.valuations.as_ref()),
-            ] {
-                // Read only when the SQL names the table: at 1M loans and 3M valuations the two raw
-                // tables as text take 1.5 GB and seconds that a query of `accounts` does not need.
-                let named = sql
-                    .to_ascii_lowercase()
-                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .any(|word| word == name);
-                if let Some(path) = path.filter(|_| named && name == "valuations") {
-                    ctx.register("valuations", valuations_table(path, config)?.lazy());
-                    continue;
-                }
-                if let Some(path) = path.filter(|_| named) {
-                    let raw = if name == "loans"
-                        && config.tape.is_some()
-                        && crate::input::xmltape::is_xml(path)
-                    {
-                        // polars reads CSV, not XML: give it the tape's CSV form, as `run` reads it.
-                        read_raw(&crate::input::xmltape::convert(path)?.csv)?
-                    } else {
-                        read_raw(path)?
-                    };
-                    ctx.register(name, raw.lazy());
-                }
-            }
-            let files = config.input_names();
-            let rejects = &book.rejects;
-            let table = DataFrame::new(
-                rejects.len(),
-                vec![
-                    crate::output::parquet::text(
-                        "file",
-                        rejects.iter().map(|r| Some(files.of(r.input))),
-                    ),
-                    UInt64Chunked::from_iter_options(
-                        "line".into(),
-                        rejects.iter().map(|r| Some(r.line)),
-                    )
-                    .into_column(),
-                    crate::output::parquet::text(
-                        "field",
-                        rejects.iter().map(|r| Some(r.field.as_str())),
-                    ),
-                    crate::output::parquet::text(
-                        "reason",
-                        rejects.iter().map(|r| Some(r.reason.as_str())),
-                    ),
-                    crate::output::parquet::text(
-                        "raw_record",
-                        rejects.iter().map(|r| Some(r.raw.as_str())),
-                    ),
-                ],
-            )
-            .map_err(internal)?;
-            ctx.register("rejects", table.lazy());
-            let bands = book.bands.labels.clone();
-            let scan = crate::output::parquet::AccountsScan::new(
-                std::sync::Arc::new(book),
-                std::sync::Arc::new(pool),
-            );
-            (scan.and_then(|s| s.lazy()).map_err(internal)?, bands)
-        }
+        Source::Runs(dirs) => runs_tables(&ctx, dirs)?,
+        Source::Inputs(config) => inputs_tables(&ctx, config, &sql, progress)?,
     };
     let mut accounts = accounts;
     let scope = Scope {
@@ -227,6 +134,108 @@ pub fn answer(args: &QueryArgs, progress: Progress) -> Result<DataFrame, Error> 
         (by, true) if !by.is_empty() => with_total(&mut ctx, args, answer, &scope),
         _ => Ok(answer),
     }
+}
+
+/// Registers a finished run's rejects (one run) and returns its accounts and bands.
+fn runs_tables(ctx: &SQLContext, dirs: &[PathBuf]) -> Result<(LazyFrame, Vec<String>), Error> {
+    // The run's rejects.csv, line numbers as integers (one run: several runs' rejects would need a
+    // run column of their own).
+    if let [dir] = dirs {
+        let path = dir.join("rejects.csv");
+        if path.exists() {
+            let mut rejects = read_raw(&path)?;
+            if let Ok(line) = rejects
+                .column("line")
+                .and_then(|c| c.cast(&DataType::UInt64))
+            {
+                rejects.with_column(line).map_err(internal)?;
+            }
+            ctx.register("rejects", rejects.lazy());
+        }
+    }
+    let (frame, bands) = read_runs(dirs)?;
+    Ok((frame.lazy(), bands))
+}
+
+/// Computes the book of raw inputs, registers its rejects and the raw tables the SQL names, and
+/// returns its accounts (a scan computed on demand) and bands.
+fn inputs_tables(
+    ctx: &SQLContext,
+    config: &Config,
+    sql: &str,
+    progress: Progress,
+) -> Result<(LazyFrame, Vec<String>), Error> {
+    let pool = super::thread_pool(config.threads)?;
+    // The query's tables show no stress scenario: leave them out of the book (a quarter of the
+    // figures' time). The run-off stays: `months_to_positive_equity` is a column.
+    let model = book::model::Model {
+        scenarios: Vec::new(),
+        ..config.model.clone()
+    };
+    let plan = book::Plan {
+        model: &model,
+        ..config.plan()
+    };
+    let book = pool.install(|| book::build(&plan, progress))?;
+    register_raw_tables(ctx, config, sql)?;
+    ctx.register("rejects", rejects_frame(&book, config)?.lazy());
+    let bands = book.bands.labels.clone();
+    let scan = crate::output::parquet::AccountsScan::new(
+        std::sync::Arc::new(book),
+        std::sync::Arc::new(pool),
+    );
+    Ok((scan.and_then(|s| s.lazy()).map_err(internal)?, bands))
+}
+
+/// Registers `loans` and `valuations` as read from the input files, each only when the SQL names it:
+/// at 1M loans and 3M valuations the two raw tables as text take 1.5 GB and seconds that a query of
+/// `accounts` does not need.
+fn register_raw_tables(ctx: &SQLContext, config: &Config, sql: &str) -> Result<(), Error> {
+    for (name, path) in [
+        ("loans", Some(&config.loans)),
+        ("valuations", config.valuations.as_ref()),
+    ] {
+        let named = sql
+            .to_ascii_lowercase()
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word == name);
+        if let Some(path) = path.filter(|_| named && name == "valuations") {
+            ctx.register("valuations", valuations_table(path, config)?.lazy());
+            continue;
+        }
+        if let Some(path) = path.filter(|_| named) {
+            let raw = if name == "loans"
+                && config.tape.is_some()
+                && crate::input::xmltape::is_xml(path)
+            {
+                // polars reads CSV, not XML: give it the tape's CSV form, as `run` reads it.
+                read_raw(&crate::input::xmltape::convert(path)?.csv)?
+            } else {
+                read_raw(path)?
+            };
+            ctx.register(name, raw.lazy());
+        }
+    }
+    Ok(())
+}
+
+/// The book's rejects as the `rejects` table: file, line, field, reason, raw record.
+fn rejects_frame(book: &book::Book, config: &Config) -> Result<DataFrame, Error> {
+    let files = config.input_names();
+    let rejects = &book.rejects;
+    use crate::output::parquet::text;
+    DataFrame::new(
+        rejects.len(),
+        vec![
+            text("file", rejects.iter().map(|r| Some(files.of(r.input)))),
+            UInt64Chunked::from_iter_options("line".into(), rejects.iter().map(|r| Some(r.line)))
+                .into_column(),
+            text("field", rejects.iter().map(|r| Some(r.field.as_str()))),
+            text("reason", rejects.iter().map(|r| Some(r.reason.as_str()))),
+            text("raw_record", rejects.iter().map(|r| Some(r.raw.as_str()))),
+        ],
+    )
+    .map_err(internal)
 }
 
 /// The accounts with every decimal column as a float, for [`check_no_wrap`].
