@@ -195,22 +195,7 @@ pub fn reject_duplicates(
             lines.push(l.line);
         }
     }
-    let dup_reasons: BTreeMap<String, String> = lines_by_id
-        .into_iter()
-        .map(|(id, mut lines)| {
-            lines.sort_unstable();
-            let shown: Vec<String> = lines.iter().take(10).map(|l| l.to_string()).collect();
-            let more = if lines.len() > 10 { ", …" } else { "" };
-            (
-                id.to_string(),
-                format!(
-                    "duplicate account_id: appears on {} rows (lines {}{more}); every row of a repeated id is rejected",
-                    lines.len(),
-                    shown.join(", ")
-                ),
-            )
-        })
-        .collect();
+    let dup_reasons = duplicate_reasons(lines_by_id);
     let mut rejects: Vec<Reject> = rejected.into_iter().map(|(_, r)| r).collect();
     let mut kept = Vec::with_capacity(loans.len());
     let mut duplicates = 0;
@@ -237,6 +222,26 @@ pub fn reject_duplicates(
         rejects,
         duplicate_rows: duplicates,
     }
+}
+
+/// Each repeated id's reject reason, naming the lines it appears on (the first ten).
+fn duplicate_reasons(lines_by_id: BTreeMap<&str, Vec<u64>>) -> BTreeMap<String, String> {
+    lines_by_id
+        .into_iter()
+        .map(|(id, mut lines)| {
+            lines.sort_unstable();
+            let shown: Vec<String> = lines.iter().take(10).map(|l| l.to_string()).collect();
+            let more = if lines.len() > 10 { ", …" } else { "" };
+            (
+                id.to_string(),
+                format!(
+                    "duplicate account_id: appears on {} rows (lines {}{more}); every row of a repeated id is rejected",
+                    lines.len(),
+                    shown.join(", ")
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Reads the raw text of rejects that lack it (duplicates of accepted rows) with a second pass over the
