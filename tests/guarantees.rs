@@ -2,6 +2,7 @@
 //! moment leaves either completely old or completely new.
 
 use crate::common::*;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -117,7 +118,13 @@ fn stale_valuations_fail_with_exit_6_when_asked() {
     assert!(!s.path("out.failed").exists());
 }
 
-/// Unmounts the test's tmpfs when the test ends, even on failure.
+/// An EX-102 XML tape of one loan.
+const ONE_LOAN_XML_TAPE: &str = "<assetData><assets><assetNumber>1</assetNumber><reportingPeriodEndingDate>07-31-2020</reportingPeriodEndingDate>\
+         <originationDate>01/2019</originationDate><originalLoanAmount>20000</originalLoanAmount>\
+         <originalLoanTerm>60</originalLoanTerm><reportingPeriodActualEndBalanceAmount>15000</reportingPeriodActualEndBalanceAmount>\
+         <vehicleValueAmount>22000</vehicleValueAmount></assets></assetData>\n";
+
+/// Unmounts the test's small filesystem when the test ends, even on failure.
 struct Mount(std::path::PathBuf);
 
 impl Drop for Mount {
@@ -146,13 +153,20 @@ fn disk_full_mid_write_keeps_previous_outputs() {
         return;
     }
     let _unmount = Mount(disk.clone());
+    // A 20,000-loan book's accounts.csv (~4 MB) cannot fit on the 1 MiB disk.
+    a_book_too_big_for_the_disk_keeps_previous_outputs(&s, &disk, "20000");
+}
+
+/// Publishes a small book to `disk/out`, then a generated book of `loans` loans that cannot fit on the
+/// disk mounted at `disk`: exit 4, an error naming the full disk, the previous outputs intact, and no
+/// staging directory left on the disk.
+fn a_book_too_big_for_the_disk_keeps_previous_outputs(s: &Sandbox, disk: &Path, loans: &str) {
     s.write("loans.csv", LOANS);
     s.write("valuations.csv", VALS);
     assert_ok(&s.run_book("disk/out", &["--as-of", "2024-06-30"]));
     let before = outputs_without_times(&s.path("disk/out"));
-    // A 20,000-loan book's accounts.csv (~4 MB) cannot fit on the 1 MiB disk.
     assert_ok(&s.run(&[
-        "generate", "--loans", "20000", "--seed", "2", "--out", "book", "-q",
+        "generate", "--loans", loans, "--seed", "2", "--out", "book", "-q",
     ]));
     let out = s.run_generated("disk/out", &[]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
@@ -162,9 +176,11 @@ fn disk_full_mid_write_keeps_previous_outputs() {
         stderr(&out)
     );
     assert_eq!(outputs_without_times(&s.path("disk/out")), before);
-    let left: Vec<String> = std::fs::read_dir(&disk)
+    let left: Vec<String> = std::fs::read_dir(disk)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        // ext4's own directory.
+        .filter(|n| n != "lost+found")
         .collect();
     assert_eq!(left, ["out"], "no staging directory left on the full disk");
 }
@@ -351,13 +367,7 @@ fn regression_a_signal_left_staging_and_temporary_files_behind() {
         "assetNumber,reportingPeriodEndingDate,originationDate,originalLoanAmount,originalLoanTerm,\
          reportingPeriodActualEndBalanceAmount,vehicleValueAmount\n1,07-31-2020,01/2019,20000,60,15000,22000\n",
     );
-    s.write(
-        "tape.xml",
-        "<assetData><assets><assetNumber>1</assetNumber><reportingPeriodEndingDate>07-31-2020</reportingPeriodEndingDate>\
-         <originationDate>01/2019</originationDate><originalLoanAmount>20000</originalLoanAmount>\
-         <originalLoanTerm>60</originalLoanTerm><reportingPeriodActualEndBalanceAmount>15000</reportingPeriodActualEndBalanceAmount>\
-         <vehicleValueAmount>22000</vehicleValueAmount></assets></assetData>\n",
-    );
+    s.write("tape.xml", ONE_LOAN_XML_TAPE);
     let out = Command::new(env!("CARGO_BIN_EXE_underwater"))
         .args(["run", "--tape", "regab", "tape.xml", "--out", "out", "-q"])
         .env("TMPDIR", &tmp)
@@ -460,16 +470,6 @@ fn regression_no_kill_landed_in_the_commit_sequence() {
     }
 }
 
-/// Detaches the test's loop-mounted filesystem when the test ends, even on failure.
-struct LoopMount(std::path::PathBuf);
-
-impl Drop for LoopMount {
-    fn drop(&mut self) {
-        // Mounted with `-o loop`: unmounting also frees the loop device.
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 /// The tmpfs of `disk_full_mid_write_keeps_previous_outputs` takes no direct writes, so the path most
 /// runs take on a real disk (accounts.csv written with `O_DIRECT` in aligned blocks, synced as it goes)
 /// never met a full disk in a test. On a 16 MiB ext4 filesystem (a loop device), a 100,000-loan book's
@@ -502,28 +502,9 @@ fn regression_a_full_disk_under_direct_writes_keeps_previous_outputs() {
         );
         return;
     }
-    let _unmount = LoopMount(disk.clone());
-    s.write("loans.csv", LOANS);
-    s.write("valuations.csv", VALS);
-    assert_ok(&s.run_book("disk/out", &["--as-of", "2024-06-30"]));
-    let before = outputs_without_times(&s.path("disk/out"));
-    assert_ok(&s.run(&[
-        "generate", "--loans", "100000", "--seed", "3", "--out", "book", "-q",
-    ]));
-    let out = s.run_generated("disk/out", &[]);
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("disk full") || stderr(&out).contains("No space"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(outputs_without_times(&s.path("disk/out")), before);
-    let left: Vec<String> = std::fs::read_dir(&disk)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "lost+found")
-        .collect();
-    assert_eq!(left, ["out"], "no staging directory left on the full disk");
+    // Mounted with `-o loop`: unmounting also frees the loop device.
+    let _unmount = Mount(disk.clone());
+    a_book_too_big_for_the_disk_keeps_previous_outputs(&s, &disk, "100000");
 }
 
 /// SIGINT (Ctrl-C, exit 130) and SIGHUP (a closed terminal, exit 129) while the loans are read: the
@@ -535,13 +516,7 @@ fn regression_sigint_and_sighup_remove_the_stdin_spool_and_the_tape_conversion()
     let s = Sandbox::new();
     s.write("loans.csv", LOANS);
     s.write("valuations.csv", VALS);
-    s.write(
-        "tape.xml",
-        "<assetData><assets><assetNumber>1</assetNumber><reportingPeriodEndingDate>07-31-2020</reportingPeriodEndingDate>\
-         <originationDate>01/2019</originationDate><originalLoanAmount>20000</originalLoanAmount>\
-         <originalLoanTerm>60</originalLoanTerm><reportingPeriodActualEndBalanceAmount>15000</reportingPeriodActualEndBalanceAmount>\
-         <vehicleValueAmount>22000</vehicleValueAmount></assets></assetData>\n",
-    );
+    s.write("tape.xml", ONE_LOAN_XML_TAPE);
     let tmp = s.path("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     let temporaries = || -> Vec<String> {
