@@ -314,7 +314,7 @@ pub fn backtest<'h>(
     }
     let by_pd = by_pd(&accounts);
     let by_ltv = by_ltv(book, &accounts);
-    let by_segment = by_segments(book, &accounts);
+    let by_segment = by_segments(book, &accounts, &by_ltv.total);
     let auc_pd = auc_of_pd(&accounts);
     let auc_ltv = auc_of_ltv(&accounts);
     Backtest {
@@ -378,8 +378,8 @@ fn by_ltv(book: &Book, accounts: &[Account]) -> LossTable {
 
 /// One table per segment, from one pass over the accounts in blocks side by side; groups keyed by
 /// borrowed labels (a label built per account and segment cost more than the rest of the
-/// backtest's tables together).
-fn by_segments(book: &Book, accounts: &[Account]) -> Vec<LossTable> {
+/// backtest's tables together). Every segment's total is the book's, `total` (the LTV table's).
+fn by_segments(book: &Book, accounts: &[Account], total: &LossTally) -> Vec<LossTable> {
     use rayon::prelude::*;
     type Groups<'a> = Vec<rustc_hash::FxHashMap<(u32, &'a str), LossTally>>;
     let segments = &book.layout.segments;
@@ -403,10 +403,6 @@ fn by_segments(book: &Book, accounts: &[Account]) -> Vec<LossTable> {
             }
             into
         });
-    let total = accounts.iter().fold(LossTally::default(), |mut t, a| {
-        t.add(a);
-        t
-    });
     segments
         .iter()
         .zip(groups)

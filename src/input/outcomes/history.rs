@@ -210,7 +210,7 @@ pub struct Outcomes {
     pub(super) by_loan: Vec<Option<Span>>,
     pub(super) has_days_past_due: bool,
     /// Accounts with accepted records that are not in the book (loan-month records).
-    pub not_in_book: u64,
+    pub(super) accounts_not_in_book: u64,
     pub rows_read: u64,
     pub rejects: Vec<OutcomeReject>,
     /// The months of data after as_of (the panel's columns, or the latest record's month).
@@ -262,7 +262,7 @@ impl Outcomes {
     /// file lines of the book's loans.
     pub fn not_in_book(&self, book_lines: impl Iterator<Item = u64>) -> u64 {
         if self.by_line.is_empty() {
-            return self.not_in_book;
+            return self.accounts_not_in_book;
         }
         let lines: rustc_hash::FxHashSet<u64> = book_lines.collect();
         self.by_line.keys().filter(|l| !lines.contains(l)).count() as u64

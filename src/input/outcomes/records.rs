@@ -123,7 +123,7 @@ pub fn read_records(
         out.rejects.append(&mut b.rejects);
         not_in_book.extend(std::mem::take(&mut b.not_in_book));
     }
-    out.not_in_book = not_in_book.len() as u64;
+    out.accounts_not_in_book = not_in_book.len() as u64;
     place(path, &blocks, loans, &mut out);
     out.records = blocks.into_iter().map(|b| b.months).collect();
     out.rejects.sort_by_key(|r| r.line);
