@@ -413,6 +413,140 @@ impl<'a> Acc<'a> {
     }
 }
 
+/// What every account of one summary pass is added to its accumulator with.
+#[derive(Clone, Copy)]
+struct Setting<'s> {
+    bands: &'s Bands,
+    segments: &'s [(String, SegmentSource)],
+    passes: Passes<'s>,
+}
+
+impl<'a> Acc<'a> {
+    /// Adds account `i` (`loan`, its figures `f`, and its value when a stress or the run-off reads it);
+    /// `months` receives its months to positive equity when the run-off is projected.
+    fn add(
+        &mut self,
+        (i, loan, f): (usize, &'a Loan, &Figures),
+        value: Option<(Decimal, bool)>,
+        months: Option<&mut u32>,
+        s: Setting<'_>,
+    ) {
+        let Passes {
+            stresses,
+            projection,
+            join,
+        } = s.passes;
+        self.buckets[f.bucket].add(loan, f);
+        self.top.add(loan, i, f);
+        if !stresses.is_empty() {
+            let amounts = Amounts::of(loan, value);
+            for (stress, tallies) in stresses.iter().zip(self.stressed.iter_mut()) {
+                stress.add(tallies, loan, value, amounts, s.bands, s.segments);
+            }
+        }
+        if let (Some(p), Some(runoff), Some(out)) = (projection, self.runoff.as_mut(), months) {
+            *out = p.project(loan, value.map(|v| v.0), runoff);
+        }
+        if let (Some(j), Some(c)) = (join, self.changes.as_mut()) {
+            c.add(loan, f, j.previous_of(i));
+        }
+        if let Some(ltv) = f.origination_ltv {
+            self.origination_ltv.add(ltv);
+        }
+        let cell = &mut self.migration[f.origination_bucket * s.bands.labels.len() + f.bucket];
+        cell.0 += 1;
+        cell.1 += Cents::of(f.balance);
+        for (i, (_, source)) in s.segments.iter().enumerate() {
+            self.segments[i]
+                .entry(key(loan, source))
+                .or_insert_with(Tally::zero)
+                .add(loan, f);
+        }
+    }
+
+    /// The summaries of the whole book, once every piece's accumulator is merged into this one.
+    fn into_summaries(self, s: Setting<'_>) -> Summaries {
+        let ltv = band_table(s.bands, self.buckets);
+        let scenarios = s
+            .passes
+            .stresses
+            .iter()
+            .zip(self.stressed)
+            .map(|(stress, tallies)| (stress.scenario.name.clone(), band_table(s.bands, tallies)))
+            .collect();
+        let segments = s
+            .segments
+            .iter()
+            .zip(self.segments)
+            .map(|((name, source), groups)| segment_table(name, source, groups))
+            .collect();
+        Summaries {
+            ltv,
+            scenarios,
+            segments,
+            migration: Migration {
+                labels: s.bands.labels.clone(),
+                cells: self.migration,
+            },
+            origination_ltv: Percentiles::of(self.origination_ltv.clone()),
+            origination_ltv_counts: self.origination_ltv,
+            top: TopExposures {
+                expected_deficiency: self.top.expected_deficiency.iter().map(|x| x.2).collect(),
+                unvalued_balance: self.top.unvalued_balance.iter().map(|x| x.2).collect(),
+            },
+            runoff: self.runoff,
+            changes: self.changes.map(|mut c| {
+                if let Some(j) = s.passes.join {
+                    c.add_closed(j);
+                }
+                c
+            }),
+        }
+    }
+}
+
+fn total_of(rows: &[(String, Tally)]) -> Tally {
+    rows.iter().fold(Tally::zero(), |mut t, (_, r)| {
+        t.merge(r);
+        t
+    })
+}
+
+/// A table by LTV band (of the base values or of a scenario's).
+fn band_table(bands: &Bands, tallies: Vec<Tally>) -> Table {
+    let rows: Vec<(String, Tally)> = bands.labels.iter().cloned().zip(tallies).collect();
+    Table {
+        dimension: "ltv_bucket".into(),
+        total: total_of(&rows),
+        rows,
+        ranks: Vec::new(),
+    }
+}
+
+/// A table by segment, its rows in the order of their keys.
+fn segment_table(name: &str, source: &SegmentSource, groups: FxHashMap<Key<'_>, Tally>) -> Table {
+    // Hash maps for speed while folding; sorted by key here, so the order is fixed.
+    let mut groups: Vec<(Key<'_>, Tally)> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let ranks = groups.iter().map(|(k, _)| k.rank).collect();
+    let rows: Vec<(String, Tally)> = groups
+        .into_iter()
+        .map(|(k, t)| {
+            let label = match (source, k.label) {
+                (SegmentSource::Vintage, "") => k.rank.to_string(),
+                (_, l) => l.to_string(),
+            };
+            (label, t)
+        })
+        .collect();
+    Table {
+        dimension: name.to_string(),
+        total: total_of(&rows),
+        rows,
+        ranks,
+    }
+}
+
 /// Summarizes accepted loans; `value_of(i)` gives the value of `loans[i]` (and whether it is an
 /// estimate) and `figures_of(i)` its figures. Each stress scenario's figures, and each account's run-off
 /// when `projection` is given, are computed in the same pass, from the same value. Returns the
@@ -426,58 +560,32 @@ pub fn summarize<'a>(
     segments: &[(String, SegmentSource)],
     passes: Passes<'_>,
 ) -> (Summaries, Vec<u32>) {
-    let Passes {
-        stresses,
-        projection,
-        join,
-    } = passes;
-    let n_buckets = bands.labels.len();
-    let changes = join.map(|_| Changes::new(bands));
+    let s = Setting {
+        bands,
+        segments,
+        passes,
+    };
+    let changes = passes.join.map(|_| Changes::new(bands));
     let new_acc = || {
         Acc::new(
-            n_buckets,
+            bands.labels.len(),
             segments.len(),
-            stresses.len(),
-            projection.map(|p| p.months),
+            passes.stresses.len(),
+            passes.projection.map(|p| p.months),
             changes.clone(),
         )
     };
+    let reads_value = !passes.stresses.is_empty() || passes.projection.is_some();
     let step = |mut acc: Acc<'a>, i: usize, months: Option<&mut u32>| -> Acc<'a> {
-        let (loan, f) = (&loans[i], &figures_of(i));
-        acc.buckets[f.bucket].add(loan, f);
-        acc.top.add(loan, i, f);
-        let value = (!stresses.is_empty() || projection.is_some()).then(|| value_of(i));
-        if !stresses.is_empty() {
-            let amounts = Amounts::of(loan, value.flatten());
-            for (stress, tallies) in stresses.iter().zip(acc.stressed.iter_mut()) {
-                stress.add(tallies, loan, value.flatten(), amounts, bands, segments);
-            }
-        }
-        if let (Some(p), Some(runoff), Some(out)) = (projection, acc.runoff.as_mut(), months) {
-            *out = p.project(loan, value.flatten().map(|v| v.0), runoff);
-        }
-        if let (Some(j), Some(c)) = (join, acc.changes.as_mut()) {
-            c.add(loan, f, j.previous_of(i));
-        }
-        if let Some(ltv) = f.origination_ltv {
-            acc.origination_ltv.add(ltv);
-        }
-        let cell = &mut acc.migration[f.origination_bucket * n_buckets + f.bucket];
-        cell.0 += 1;
-        cell.1 += Cents::of(f.balance);
-        for (i, (_, source)) in segments.iter().enumerate() {
-            acc.segments[i]
-                .entry(key(loan, source))
-                .or_insert_with(Tally::zero)
-                .add(loan, f);
-        }
+        let value = if reads_value { value_of(i) } else { None };
+        acc.add((i, &loans[i], &figures_of(i)), value, months, s);
         acc
     };
     let mut months = Vec::new();
     // Rayon splits a fold only while its pieces are being stolen, so the last pieces can be a quarter of
-    // the book each: one core then finished alone while the other waited (0.14 s of the 1M book's 0.65 s
-    // stage). Pieces of at most FOLD_PIECE accounts bound that wait, at the cost of one accumulator each.
-    let acc = match projection {
+    // the book each, and one core finishes them alone while the other waits. Pieces of at most
+    // FOLD_PIECE accounts bound that wait, at the cost of one accumulator each.
+    let acc = match passes.projection {
         Some(_) => {
             months = vec![NO_MONTHS; loans.len()];
             months
@@ -493,77 +601,7 @@ pub fn summarize<'a>(
             .fold(new_acc, |acc, i| step(acc, i, None))
             .reduce(new_acc, Acc::merge),
     };
-    let total_of = |rows: &[(String, Tally)]| {
-        rows.iter().fold(Tally::zero(), |mut t, (_, r)| {
-            t.merge(r);
-            t
-        })
-    };
-    let band_table = |tallies: Vec<Tally>| {
-        let rows: Vec<(String, Tally)> = bands.labels.iter().cloned().zip(tallies).collect();
-        Table {
-            dimension: "ltv_bucket".into(),
-            total: total_of(&rows),
-            rows,
-            ranks: Vec::new(),
-        }
-    };
-    let ltv = band_table(acc.buckets);
-    let scenarios = stresses
-        .iter()
-        .zip(acc.stressed)
-        .map(|(stress, tallies)| (stress.scenario.name.clone(), band_table(tallies)))
-        .collect();
-    let segments = segments
-        .iter()
-        .zip(acc.segments)
-        .map(|((name, source), groups)| {
-            // Hash maps for speed while folding; sorted by key here, so the order is fixed.
-            let mut groups: Vec<(Key<'_>, Tally)> = groups.into_iter().collect();
-            groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            let ranks = groups.iter().map(|(k, _)| k.rank).collect();
-            let rows: Vec<(String, Tally)> = groups
-                .into_iter()
-                .map(|(k, t)| {
-                    let label = match (source, k.label) {
-                        (SegmentSource::Vintage, "") => k.rank.to_string(),
-                        (_, l) => l.to_string(),
-                    };
-                    (label, t)
-                })
-                .collect();
-            Table {
-                dimension: name.clone(),
-                total: total_of(&rows),
-                rows,
-                ranks,
-            }
-        })
-        .collect();
-    let migration = Migration {
-        labels: bands.labels.clone(),
-        cells: acc.migration,
-    };
-    let summaries = Summaries {
-        ltv,
-        scenarios,
-        segments,
-        migration,
-        origination_ltv: Percentiles::of(acc.origination_ltv.clone()),
-        origination_ltv_counts: acc.origination_ltv,
-        top: TopExposures {
-            expected_deficiency: acc.top.expected_deficiency.iter().map(|x| x.2).collect(),
-            unvalued_balance: acc.top.unvalued_balance.iter().map(|x| x.2).collect(),
-        },
-        runoff: acc.runoff,
-        changes: acc.changes.map(|mut c| {
-            if let Some(j) = join {
-                c.add_closed(j);
-            }
-            c
-        }),
-    };
-    (summaries, months)
+    (acc.into_summaries(s), months)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ pub mod backtest;
 pub mod calibrate;
 pub mod floor;
 pub mod generate;
-pub mod generate_outcomes;
 pub mod query;
 pub mod report;
 pub mod run;

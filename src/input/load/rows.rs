@@ -182,7 +182,10 @@ pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
 }
 
 /// An optional field's value, or None when it is missing or cannot be read; the second is noted in `bad`.
-fn soft<T>(parsed: Result<Option<T>, Problem>, bad: &mut Vec<&'static str>) -> Option<T> {
+fn readable_or_noted<T>(
+    parsed: Result<Option<T>, Problem>,
+    bad: &mut Vec<&'static str>,
+) -> Option<T> {
     parsed.unwrap_or_else(|(field, _)| {
         bad.push(field);
         None
@@ -197,6 +200,48 @@ fn parse_loan(
     scratch: &mut String,
     bad: &mut Vec<&'static str>,
 ) -> Result<Loan, Problem> {
+    check_row(row, l)?;
+    let key = KeyFields::parse(row, l)?;
+    let terms = OptionalTerms::parse(row, l, bad);
+    push_carried_columns(row, l, scratch)?;
+    let vin: std::borrow::Cow<'_, str> = if key.vin.bytes().any(|b| b.is_ascii_lowercase()) {
+        key.vin.to_ascii_uppercase().into()
+    } else {
+        key.vin.into()
+    };
+    let mut parts: Vec<&str> = Vec::with_capacity(3 + l.segment_columns.len());
+    parts.extend([key.account_id, &*vin]);
+    for col in &l.segment_columns {
+        parts.push(match col {
+            // new/used reads the same whichever way the file codes it.
+            // Missing or unreadable, it is the `unknown` segment (its raw text is still echoed).
+            Some(c) if Some(*c) == l.new_used => terms.new_used.map_or("", NewUsed::label),
+            Some(c) => match text(row, *c, "a segment column")? {
+                t if l.dialect.is_missing(t) => "",
+                t => t,
+            },
+            None => "",
+        });
+    }
+    parts.push(scratch.as_str());
+    Ok(Loan {
+        line: row.line,
+        origination_date: key.origination_date,
+        term_months: key.term_months,
+        amount_financed: key.amount_financed,
+        origination_value: terms.origination_value.into(),
+        new_used: terms.new_used,
+        balance: key.balance,
+        days_past_due: key.days_past_due,
+        credit_score: terms.credit_score,
+        apr: terms.apr.into(),
+        monthly_payment: terms.monthly_payment.into(),
+        text: LoanText::new(&parts),
+    })
+}
+
+/// The row as a whole: its field count, its length, and (on a tape) its reporting period.
+fn check_row(row: &Row<'_>, l: &LoanLayout) -> Result<(), Problem> {
     if let Some(p) = field_count_problem(row, l.width) {
         return Err(p);
     }
@@ -220,117 +265,164 @@ fn parse_loan(
             None => return Err((PERIOD, format!("not a date: `{t}` ({})", d.date_hint()))),
         }
     }
-    let account_id = required(row, l.account_id, "account_id", d)?;
-    let vin = match l.vin {
-        Some(col) => required(row, col, "vin", d)?,
-        None => "",
-    };
-    let date_text = required(row, l.origination_date, "origination_date", d)?;
-    let origination_date = d.parse_date(date_text).ok_or_else(|| {
-        (
-            "origination_date",
-            format!("not a date: `{date_text}` ({})", d.date_hint()),
-        )
-    })?;
-    if let Some(as_of) = l.as_of.filter(|&as_of| origination_date > as_of) {
-        return Err((
-            "origination_date",
-            format!("after as_of {as_of}: `{date_text}` (a loan not yet made is not in the book)"),
-        ));
-    }
-    let amount_financed = amount(
-        required(row, l.amount_financed, "amount_financed", d)?,
-        "amount_financed",
-    )?;
-    if amount_financed < Decimal::ZERO {
-        return Err(("amount_financed", format!("negative: `{amount_financed}`")));
-    }
-    let term_months = count(
-        required(row, l.term_months, "term_months", d)?,
-        "term_months",
-    )?;
-    if term_months == 0 {
-        return Err(("term_months", "must be at least 1".into()));
-    }
-    let balance = amount(
-        required(row, l.current_balance, "current_balance", d)?,
-        "current_balance",
-    )?;
-    if balance < Decimal::ZERO {
-        return Err(("current_balance", format!("negative balance: `{balance}`")));
-    }
-    // The other optional fields: a value that cannot be read counts as missing and is noted in `bad`;
-    // the row stays in the book, because its balance is exposure whatever its score or rate says.
-    let read = |col, name, parse: &dyn Fn(&str) -> Result<(), Problem>| {
-        optional(row, col, name, d).and_then(|t| t.map(parse).transpose())
-    };
-    // Days past due set the probability of default, a figure: a value that cannot be read rejects the
-    // row rather than pass as current.
-    let days_past_due = match optional(row, l.days_past_due, "days_past_due", d)? {
-        None => 0,
-        Some(t) => count(t, "days_past_due")?,
-    };
-    let [apr, monthly_payment] =
-        [(l.apr, "apr"), (l.monthly_payment, "monthly_payment")].map(|(col, name)| {
-            soft(
-                optional(row, col, name, d).and_then(|t| {
-                    t.map(|t| {
-                        let v = if name == "apr" && d.tape {
-                            tape_rate(t)? * Decimal::ONE_HUNDRED
-                        } else {
-                            amount(t, name)?
-                        };
-                        match v < Decimal::ZERO {
-                            true => Err((name, format!("must not be negative: `{t}`"))),
-                            false => Ok(v.normalize()),
-                        }
-                    })
-                    .transpose()
-                }),
-                bad,
-            )
-        });
-    let origination_value = soft(
-        optional(row, l.origination_value, "origination_value", d).and_then(|t| {
-            t.map(|t| match amount(t, "origination_value")? {
-                v if v <= Decimal::ZERO => {
-                    Err(("origination_value", "must be greater than 0".into()))
-                }
-                v => Ok(v),
-            })
-            .transpose()
-        }),
-        bad,
-    );
-    let credit_score = soft(
-        optional(row, l.credit_score, "credit_score", d)
-            .and_then(|t| t.map(|t| count(t, "credit_score")).transpose()),
-        bad,
-    );
-    soft(
-        read(l.vehicle_year, "vehicle_year", &|t| {
-            count(t, "vehicle_year").map(|_| ())
-        }),
-        bad,
-    );
-    let new_used = soft(
-        optional(row, l.new_used, "new_used", d).and_then(|t| {
-            t.map(|t| NewUsed::parse(t).ok_or(("new_used", String::new())))
-                .transpose()
-        }),
-        bad,
-    );
+    Ok(())
+}
 
-    let tail = scratch;
+/// The fields a loan cannot be figured without: one that is missing or cannot be read rejects the row.
+struct KeyFields<'a> {
+    account_id: &'a str,
+    vin: &'a str,
+    origination_date: Date,
+    amount_financed: Decimal,
+    term_months: u32,
+    balance: Decimal,
+    days_past_due: u32,
+}
+
+impl<'a> KeyFields<'a> {
+    fn parse(row: &Row<'a>, l: &LoanLayout) -> Result<Self, Problem> {
+        let d = &l.dialect;
+        let account_id = required(row, l.account_id, "account_id", d)?;
+        let vin = match l.vin {
+            Some(col) => required(row, col, "vin", d)?,
+            None => "",
+        };
+        let date_text = required(row, l.origination_date, "origination_date", d)?;
+        let origination_date = d.parse_date(date_text).ok_or_else(|| {
+            (
+                "origination_date",
+                format!("not a date: `{date_text}` ({})", d.date_hint()),
+            )
+        })?;
+        if let Some(as_of) = l.as_of.filter(|&as_of| origination_date > as_of) {
+            return Err((
+                "origination_date",
+                format!(
+                    "after as_of {as_of}: `{date_text}` (a loan not yet made is not in the book)"
+                ),
+            ));
+        }
+        let amount_financed = amount(
+            required(row, l.amount_financed, "amount_financed", d)?,
+            "amount_financed",
+        )?;
+        if amount_financed < Decimal::ZERO {
+            return Err(("amount_financed", format!("negative: `{amount_financed}`")));
+        }
+        let term_months = count(
+            required(row, l.term_months, "term_months", d)?,
+            "term_months",
+        )?;
+        if term_months == 0 {
+            return Err(("term_months", "must be at least 1".into()));
+        }
+        let balance = amount(
+            required(row, l.current_balance, "current_balance", d)?,
+            "current_balance",
+        )?;
+        if balance < Decimal::ZERO {
+            return Err(("current_balance", format!("negative balance: `{balance}`")));
+        }
+        // Days past due set the probability of default, a figure: a value that cannot be read rejects
+        // the row rather than pass as current.
+        let days_past_due = match optional(row, l.days_past_due, "days_past_due", d)? {
+            None => 0,
+            Some(t) => count(t, "days_past_due")?,
+        };
+        Ok(KeyFields {
+            account_id,
+            vin,
+            origination_date,
+            amount_financed,
+            term_months,
+            balance,
+            days_past_due,
+        })
+    }
+}
+
+/// The optional fields: a value that cannot be read counts as missing and is noted in `bad`; the row
+/// stays in the book, because its balance is exposure whatever its score or rate says.
+struct OptionalTerms {
+    apr: Option<Decimal>,
+    monthly_payment: Option<Decimal>,
+    origination_value: Option<Decimal>,
+    credit_score: Option<u32>,
+    new_used: Option<NewUsed>,
+}
+
+impl OptionalTerms {
+    fn parse(row: &Row<'_>, l: &LoanLayout, bad: &mut Vec<&'static str>) -> Self {
+        let d = &l.dialect;
+        let rate_or_amount = |col, name: &'static str| {
+            optional(row, col, name, d).and_then(|t| {
+                t.map(|t| {
+                    let v = if name == "apr" && d.tape {
+                        tape_rate(t)? * Decimal::ONE_HUNDRED
+                    } else {
+                        amount(t, name)?
+                    };
+                    match v < Decimal::ZERO {
+                        true => Err((name, format!("must not be negative: `{t}`"))),
+                        false => Ok(v.normalize()),
+                    }
+                })
+                .transpose()
+            })
+        };
+        let apr = readable_or_noted(rate_or_amount(l.apr, "apr"), bad);
+        let monthly_payment =
+            readable_or_noted(rate_or_amount(l.monthly_payment, "monthly_payment"), bad);
+        let origination_value = readable_or_noted(
+            optional(row, l.origination_value, "origination_value", d).and_then(|t| {
+                t.map(|t| match amount(t, "origination_value")? {
+                    v if v <= Decimal::ZERO => {
+                        Err(("origination_value", "must be greater than 0".into()))
+                    }
+                    v => Ok(v),
+                })
+                .transpose()
+            }),
+            bad,
+        );
+        let credit_score = readable_or_noted(
+            optional(row, l.credit_score, "credit_score", d)
+                .and_then(|t| t.map(|t| count(t, "credit_score")).transpose()),
+            bad,
+        );
+        // The model year is not a figure here; an unreadable one is still noted.
+        readable_or_noted(
+            optional(row, l.vehicle_year, "vehicle_year", d)
+                .and_then(|t| t.map(|t| count(t, "vehicle_year")).transpose()),
+            bad,
+        );
+        let new_used = readable_or_noted(
+            optional(row, l.new_used, "new_used", d).and_then(|t| {
+                t.map(|t| NewUsed::parse(t).ok_or(("new_used", String::new())))
+                    .transpose()
+            }),
+            bad,
+        );
+        OptionalTerms {
+            apr,
+            monthly_payment,
+            origination_value,
+            credit_score,
+            new_used,
+        }
+    }
+}
+
+/// Writes the columns accounts.csv carries from the loans file into `tail`, each preceded by a comma.
+fn push_carried_columns(row: &Row<'_>, l: &LoanLayout, tail: &mut String) -> Result<(), Problem> {
     tail.clear();
     for &(col, echo) in &l.tail {
         tail.push(',');
-        let name = "a loan column";
-        let t = text(row, col, name)?;
+        let t = text(row, col, "a loan column")?;
         match echo {
             // Missing words mean no value in every field, carried ones too: a tape's CSV form writes
             // `NA` where its XML form leaves the element out, and both give an empty cell.
-            _ if d.is_missing(t) => {}
+            _ if l.dialect.is_missing(t) => {}
             Echo::Text => csvfmt::push_text(tail, t),
             // Already in the form the arms below would write (`19000.00`, `84`): copy it.
             Echo::Amount | Echo::Count if is_canonical_number(t) => tail.push_str(t),
@@ -353,40 +445,7 @@ fn parse_loan(
             },
         }
     }
-    let vin: std::borrow::Cow<'_, str> = if vin.bytes().any(|b| b.is_ascii_lowercase()) {
-        vin.to_ascii_uppercase().into()
-    } else {
-        vin.into()
-    };
-    let mut parts: Vec<&str> = Vec::with_capacity(3 + l.segment_columns.len());
-    parts.extend([account_id, &*vin]);
-    for col in &l.segment_columns {
-        parts.push(match col {
-            // new/used reads the same whichever way the file codes it.
-            // Missing or unreadable, it is the `unknown` segment (its raw text is still echoed).
-            Some(c) if Some(*c) == l.new_used => new_used.map_or("", NewUsed::label),
-            Some(c) => match text(row, *c, "a segment column")? {
-                t if d.is_missing(t) => "",
-                t => t,
-            },
-            None => "",
-        });
-    }
-    parts.push(tail.as_str());
-    Ok(Loan {
-        line: row.line,
-        origination_date,
-        term_months,
-        amount_financed,
-        origination_value: origination_value.into(),
-        new_used,
-        balance,
-        days_past_due,
-        credit_score,
-        apr: apr.into(),
-        monthly_payment: monthly_payment.into(),
-        text: LoanText::new(&parts),
-    })
+    Ok(())
 }
 
 /// The layout of the valuations file.
