@@ -18,7 +18,6 @@ use crate::input::load::{Loan, NewUsed};
 use crate::money::cents;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 /// `value_source` of an estimated value.
@@ -68,12 +67,7 @@ pub struct Estimate {
     pub index: Option<PriceIndex>,
 }
 
-/// A monthly used-vehicle price index (e.g. Manheim), read from `month,index` CSV.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PriceIndex {
-    pub path: std::path::PathBuf,
-    pub levels: BTreeMap<Date, Decimal>,
-}
+pub use crate::input::price_index::PriceIndex;
 
 impl Estimate {
     /// Defaults from the domain notes (shared/domain.md): a new car keeps 80% after its first year and

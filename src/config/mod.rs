@@ -4,7 +4,7 @@
 //! binary float), by reading the literal's own text. Every rule a key must obey is checked here, so a
 //! bad config fails with its key named before a single loan is loaded.
 
-use crate::book::estimate::{Estimate, PriceIndex};
+use crate::book::estimate::Estimate;
 use crate::book::model::Model;
 use crate::book::Plan;
 use crate::date::Date;
@@ -13,7 +13,7 @@ use crate::input::load::LoanFileRules;
 use crate::input::tape::{Dialect, Tape};
 use crate::input::LoanSource;
 use rust_decimal::Decimal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 mod file;
@@ -197,12 +197,7 @@ impl Config {
 
     /// Merges flags over the config file over defaults, and validates the result.
     pub fn build(args: RunArgs) -> Result<Config, ConfigError> {
-        let cli_as_of = match &args.as_of {
-            Some(text) => {
-                Some(Date::parse(text.trim()).ok_or_else(|| ConfigError::BadAsOf(text.clone()))?)
-            }
-            None => None,
-        };
+        let cli_as_of = as_of_flag(&args)?;
         let file = match &args.config_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -219,40 +214,109 @@ impl Config {
             (None, None, Some(d)) => (d, AsOfSource::Tape),
             (None, None, None) => (Date::today_utc(), AsOfSource::Today),
         };
-        // The run-off's months are dated YYYY-MM-DD: past 9999-12 they cannot be written (they fell
-        // back to as_of's date).
-        if let Some(months) = file.model.runoff_months.filter(|_| !args.no_outlook) {
-            let (y, m, _) = as_of.ymd();
-            if y * 12 + m as i32 - 1 + months as i32 > 9999 * 12 + 11 {
-                return Err(ConfigError::OutOfRange {
-                    flag: "runoff_months",
-                    value: format!("{months} months after as_of {as_of}"),
-                    range: "months that end by 9999-12-31 (the run-off's dates are YYYY-MM-DD). \
-                            Fix: a smaller runoff_months, an earlier as_of, or --no-outlook",
-                });
-            }
+        check_runoff_months(&args, &file, as_of)?;
+        let estimate = estimate(&args, &file, as_of)?;
+        let flags = Flags::of(&args)?;
+        Ok(Config {
+            loans: args.loans,
+            valuations: args.valuations,
+            tape: args.tape,
+            tape_period: args.tape_period,
+            columns: crate::input::tape::mapping(args.tape, &file.columns),
+            missing: file.missing,
+            estimate,
+            out: args.out,
+            config_file: args.config_file,
+            format: args.format,
+            threads: flags.threads,
+            quiet: args.quiet,
+            chunk_bytes: args.chunk_bytes.max(1),
+            max_reject_rate: flags.max_reject_rate,
+            fail_on_stale: args.fail_on_stale,
+            previous: args.previous,
+            as_of,
+            as_of_source,
+            model: match args.no_outlook {
+                true => Model {
+                    scenarios: Vec::new(),
+                    runoff_months: None,
+                    ..file.model
+                },
+                false => file.model,
+            },
+        })
+    }
+}
+
+/// `--as-of`, read before anything else.
+fn as_of_flag(args: &RunArgs) -> Result<Option<Date>, ConfigError> {
+    match &args.as_of {
+        Some(text) => Date::parse(text.trim())
+            .map(Some)
+            .ok_or_else(|| ConfigError::BadAsOf(text.clone())),
+        None => Ok(None),
+    }
+}
+
+/// The run-off's months are dated YYYY-MM-DD: past 9999-12 they cannot be written.
+fn check_runoff_months(
+    args: &RunArgs,
+    file: &FileSettings,
+    as_of: Date,
+) -> Result<(), ConfigError> {
+    if let Some(months) = file.model.runoff_months.filter(|_| !args.no_outlook) {
+        let (y, m, _) = as_of.ymd();
+        if y * 12 + m as i32 - 1 + months as i32 > 9999 * 12 + 11 {
+            return Err(ConfigError::OutOfRange {
+                flag: "runoff_months",
+                value: format!("{months} months after as_of {as_of}"),
+                range: "months that end by 9999-12-31 (the run-off's dates are YYYY-MM-DD). \
+                        Fix: a smaller runoff_months, an earlier as_of, or --no-outlook",
+            });
         }
-        let mut estimate = file.estimate;
-        estimate.enabled = file.estimate_enabled.unwrap_or(args.tape.is_some());
-        if args.valuations.is_none() && !estimate.enabled {
-            return Err(ConfigError::NothingToValue);
+    }
+    Ok(())
+}
+
+/// How values are estimated: on by default for a tape; the price index read and checked to cover
+/// as_of's month.
+fn estimate(args: &RunArgs, file: &FileSettings, as_of: Date) -> Result<Estimate, ConfigError> {
+    let mut estimate = file.estimate.clone();
+    estimate.enabled = file.estimate_enabled.unwrap_or(args.tape.is_some());
+    if args.valuations.is_none() && !estimate.enabled {
+        return Err(ConfigError::NothingToValue);
+    }
+    if let Some(path) = &file.price_index {
+        let index =
+            crate::input::price_index::read(path).map_err(|bad| ConfigError::PriceIndex {
+                path: path.clone(),
+                problem: bad.0,
+            })?;
+        let (y, m, _) = as_of.ymd();
+        let month = Date::from_ymd(y, m, 1).expect("first day of a real month");
+        if !index.levels.contains_key(&month) {
+            return Err(ConfigError::PriceIndex {
+                path: path.clone(),
+                problem: format!(
+                    "has no level for the as_of month {}. Fix: add a row `{},<level>`",
+                    &month.to_string()[..7],
+                    &month.to_string()[..7]
+                ),
+            });
         }
-        if let Some(path) = &file.price_index {
-            let index = read_price_index(path)?;
-            let (y, m, _) = as_of.ymd();
-            let month = Date::from_ymd(y, m, 1).expect("first day of a real month");
-            if !index.levels.contains_key(&month) {
-                return Err(ConfigError::PriceIndex {
-                    path: path.clone(),
-                    problem: format!(
-                        "has no level for the as_of month {}. Fix: add a row `{},<level>`",
-                        &month.to_string()[..7],
-                        &month.to_string()[..7]
-                    ),
-                });
-            }
-            estimate.index = Some(index);
-        }
+        estimate.index = Some(index);
+    }
+    Ok(estimate)
+}
+
+/// The flags that take a value to validate.
+struct Flags {
+    threads: usize,
+    max_reject_rate: Option<Decimal>,
+}
+
+impl Flags {
+    fn of(args: &RunArgs) -> Result<Flags, ConfigError> {
         let threads = match args.threads {
             Some(n) if n == 0 || n > crate::error::MAX_THREADS => {
                 return Err(ConfigError::BadThreads)
@@ -274,91 +338,17 @@ impl Config {
                 _ => return Err(ConfigError::BadRejectRate(text.clone())),
             },
         };
-        Ok(Config {
-            loans: args.loans,
-            valuations: args.valuations,
-            tape: args.tape,
-            tape_period: args.tape_period,
-            columns: crate::input::tape::mapping(args.tape, &file.columns),
-            missing: file.missing,
-            estimate,
-            out: args.out,
-            config_file: args.config_file,
-            format: args.format,
+        Ok(Flags {
             threads,
-            quiet: args.quiet,
-            chunk_bytes: args.chunk_bytes.max(1),
             max_reject_rate,
-            fail_on_stale: args.fail_on_stale,
-            previous: args.previous,
-            as_of,
-            as_of_source,
-            model: match args.no_outlook {
-                true => Model {
-                    scenarios: Vec::new(),
-                    runoff_months: None,
-                    ..file.model
-                },
-                false => file.model,
-            },
         })
     }
-}
-
-/// Reads a price index CSV: a header, then `YYYY-MM` (or `YYYY-MM-DD`, any day) and a level > 0.
-fn read_price_index(path: &Path) -> Result<PriceIndex, ConfigError> {
-    let bad = |problem: String| ConfigError::PriceIndex {
-        path: path.to_path_buf(),
-        problem,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        bad(format!(
-            "cannot be read: {e}. Fix: check [estimate] price_index"
-        ))
-    })?;
-    let mut levels = std::collections::BTreeMap::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let usage = || {
-            bad(format!(
-                "line {}: `{line}` is not `month,level` (e.g. `2020-07,150.2`, level > 0)",
-                i + 1
-            ))
-        };
-        let (month, level) = line.split_once(',').ok_or_else(usage)?;
-        let month = month.trim();
-        let date = Date::parse(&format!("{month}-01"))
-            .or_else(|| Date::parse(month))
-            .ok_or_else(usage)?;
-        let (y, m, _) = date.ymd();
-        let level = Decimal::from_str(level.trim()).ok().ok_or_else(usage)?;
-        // Real indices (Manheim ~100-250, a 1.0-based series) sit far inside these bounds; outside
-        // them a ratio of two levels could leave the range of exact decimals.
-        let (lowest, highest) = (Decimal::new(1, 3), Decimal::from(1_000_000_000));
-        if level < lowest || level > highest {
-            return Err(bad(format!(
-                "line {}: level {level} is outside {lowest}..={highest}. Fix: give the index level \
-                 as published (e.g. 150.2)",
-                i + 1
-            )));
-        }
-        let first = Date::from_ymd(y, m, 1).expect("first day of a real month");
-        if levels.insert(first, level).is_some() {
-            return Err(bad(format!("line {}: month {month} appears twice", i + 1)));
-        }
-    }
-    Ok(PriceIndex {
-        path: path.to_path_buf(),
-        levels,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn parse(text: &str) -> Result<(Model, Option<Date>), ConfigError> {
         parse_toml(Path::new("test.toml"), text).map(|f| (f.model, f.as_of))

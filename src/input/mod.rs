@@ -1,7 +1,8 @@
 //! The input stage: files into typed loans and valuations, every unusable row into a reject.
 //!
 //! [`reader`] cuts a file into line-exact chunks, [`schema`] names the columns, [`load`] parses rows,
-//! [`dedup`] rejects repeated account ids, [`tape`] and [`xmltape`] read SEC loan tapes. The loans
+//! [`dedup`] rejects repeated account ids, [`tape`] and [`xmltape`] read SEC loan tapes, [`price_index`]
+//! reads the used-vehicle price index the estimates move with. The loans
 //! stage, [`load_loans`], strings them together; valuations are streamed by the book's matching stage
 //! (see [`crate::book::matching`]) so that only the best candidate per vehicle is ever held.
 
@@ -9,6 +10,7 @@ pub mod dedup;
 pub mod load;
 pub mod outcomes;
 pub mod previous;
+pub mod price_index;
 pub mod reader;
 pub mod schema;
 pub mod tape;

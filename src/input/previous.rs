@@ -143,28 +143,7 @@ fn plain_cents(text: &str) -> Option<i64> {
 
 /// Reads the previous run in `dir`.
 pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
-    let summary_path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&summary_path).map_err(|e| {
-        refuse(
-            dir,
-            format!(
-                "cannot read {} ({e}). Fix: --previous names the --out directory of a finished run",
-                summary_path.display()
-            ),
-        )
-    })?;
-    let head: Head = serde_json::from_str(&text).map_err(|e| {
-        refuse(
-            dir,
-            format!("{} is not a run's summary ({e})", summary_path.display()),
-        )
-    })?;
-    if !head.status.ok {
-        return Err(refuse(
-            dir,
-            "that run failed and published no book. Fix: compare with the last run that succeeded",
-        ));
-    }
+    let head = Head::read(dir)?;
     let as_of = Date::parse(&head.manifest.as_of).ok_or_else(|| {
         refuse(
             dir,
@@ -183,74 +162,111 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
         .ok_or_else(|| refuse(dir, "holds neither accounts.csv nor accounts.parquet"))?;
     crate::run_dir::verify(&path, head.manifest.accounts_blake3.as_deref())
         .map_err(|problem| refuse(dir, problem))?;
-    let (band_labels, accounts) = match path.ends_with("accounts.parquet") {
+    let (band_labels, mut accounts) = match path.ends_with("accounts.parquet") {
         true => read_parquet(dir, &path)?,
         false => read_csv(dir, &path)?,
     };
-    let mut run = PreviousRun {
+    // Written by the run sorted by id; sort anyway, so a reordered file still joins.
+    if !accounts.windows(2).all(|w| w[0].id < w[1].id) {
+        accounts.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        if let Some(w) = accounts.windows(2).find(|w| w[0].id == w[1].id) {
+            return Err(refuse(dir, format!("account `{}` appears twice", w[0].id)));
+        }
+    }
+    head.portfolio.check(dir, &accounts)?;
+    Ok(PreviousRun {
         dir: dir.to_path_buf(),
         as_of,
         ltv_bands,
         band_labels,
         accounts,
-    };
-    // Written by the run sorted by id; sort anyway, so a reordered file still joins.
-    if !run.accounts.windows(2).all(|w| w[0].id < w[1].id) {
-        run.accounts.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        if let Some(w) = run.accounts.windows(2).find(|w| w[0].id == w[1].id) {
-            return Err(refuse(dir, format!("account `{}` appears twice", w[0].id)));
-        }
-    }
-    // The accounts must be the book its summary describes.
-    let total =
-        |f: fn(&PreviousAccount) -> i64| run.accounts.iter().map(|a| i128::from(f(a))).sum();
-    let money = |t: &str| cents(t).ok().flatten().map(i128::from);
-    let count =
-        |f: fn(&PreviousAccount) -> bool| run.accounts.iter().filter(|a| f(a)).count() as i128;
-    let p = &head.portfolio;
-    // Every total the accounts file carries: an edit that keeps some of them (50,000 added to both
-    // the balance and the value of an account keeps its negative equity) still changes another.
-    let checks = [
-        (
-            "accounts",
-            run.accounts.len() as i128,
-            Some(p.accounts as i128),
-        ),
-        (
-            "closed_accounts",
-            count(|a| a.balance == 0),
-            Some(p.closed_accounts as i128),
-        ),
-        (
-            "underwater_accounts",
-            count(|a| a.negative_equity > 0),
-            Some(p.underwater_accounts as i128),
-        ),
-        ("balance", total(|a| a.balance), money(&p.balance)),
-        ("value", total(|a| a.value.unwrap_or(0)), money(&p.value)),
-        (
-            "negative_equity",
-            total(|a| a.negative_equity),
-            money(&head.portfolio.negative_equity),
-        ),
-        (
-            "expected_deficiency",
-            total(|a| a.expected_deficiency),
-            money(&head.portfolio.expected_deficiency),
-        ),
-    ];
-    for (what, sum, want) in checks {
-        if Some(sum) != want {
-            return Err(refuse(
+    })
+}
+
+impl Head {
+    /// The run's summary.json, refused unless the run succeeded.
+    fn read(dir: &Path) -> Result<Head, InputError> {
+        let summary_path = dir.join("summary.json");
+        let text = std::fs::read_to_string(&summary_path).map_err(|e| {
+            refuse(
                 dir,
                 format!(
-                    "its accounts do not add up to its summary.json ({what}: {sum} against {want:?}); \
-                     was a file edited or replaced? Fix: compare with an untouched run directory"
+                    "cannot read {} ({e}). Fix: --previous names the --out directory of a finished \
+                     run",
+                    summary_path.display()
                 ),
+            )
+        })?;
+        let head: Head = serde_json::from_str(&text).map_err(|e| {
+            refuse(
+                dir,
+                format!("{} is not a run's summary ({e})", summary_path.display()),
+            )
+        })?;
+        if !head.status.ok {
+            return Err(refuse(
+                dir,
+                "that run failed and published no book. Fix: compare with the last run that \
+                 succeeded",
             ));
         }
+        Ok(head)
     }
-    Ok(run)
+}
+
+impl HeadTotals {
+    /// Whether the accounts are the book this summary describes: every total the accounts file
+    /// carries, since an edit that keeps some of them (50,000 added to both the balance and the value
+    /// of an account keeps its negative equity) still changes another.
+    fn check(&self, dir: &Path, accounts: &[PreviousAccount]) -> Result<(), InputError> {
+        let total =
+            |f: fn(&PreviousAccount) -> i64| accounts.iter().map(|a| i128::from(f(a))).sum();
+        let money = |t: &str| cents(t).ok().flatten().map(i128::from);
+        let count =
+            |f: fn(&PreviousAccount) -> bool| accounts.iter().filter(|a| f(a)).count() as i128;
+        let checks = [
+            (
+                "accounts",
+                accounts.len() as i128,
+                Some(self.accounts as i128),
+            ),
+            (
+                "closed_accounts",
+                count(|a| a.balance == 0),
+                Some(self.closed_accounts as i128),
+            ),
+            (
+                "underwater_accounts",
+                count(|a| a.negative_equity > 0),
+                Some(self.underwater_accounts as i128),
+            ),
+            ("balance", total(|a| a.balance), money(&self.balance)),
+            ("value", total(|a| a.value.unwrap_or(0)), money(&self.value)),
+            (
+                "negative_equity",
+                total(|a| a.negative_equity),
+                money(&self.negative_equity),
+            ),
+            (
+                "expected_deficiency",
+                total(|a| a.expected_deficiency),
+                money(&self.expected_deficiency),
+            ),
+        ];
+        for (what, sum, want) in checks {
+            if Some(sum) != want {
+                return Err(refuse(
+                    dir,
+                    format!(
+                        "its accounts do not add up to its summary.json ({what}: {sum} against \
+                         {want:?}); was a file edited or replaced? Fix: compare with an untouched \
+                         run directory"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Interns band labels as they are read.

@@ -152,118 +152,159 @@ fn walk(
     mut each: impl FnMut(Step<'_>) -> bool,
 ) -> Result<Rc<RefCell<Lines>>, InputError> {
     let (mut reader, lines) = open(path, hash)?;
+    let mut walker = Walker {
+        path,
+        lines,
+        stack: Vec::new(),
+        text: String::new(),
+        leaf: false,
+        root_seen: false,
+    };
     let mut buf = Vec::new();
-    // Element names from the root down, and the text of the innermost element.
-    let mut stack: Vec<Vec<u8>> = Vec::new();
-    let mut text = String::new();
-    let mut leaf = false;
-    let mut root_seen = false;
     loop {
-        lines.borrow_mut().event_start = reader.buffer_position();
+        walker.lines.borrow_mut().event_start = reader.buffer_position();
         let event = reader.read_event_into(&mut buf).map_err(|e| {
             let at = reader.error_position();
-            let line = lines.borrow_mut().line_at(at);
+            let line = walker.lines.borrow_mut().line_at(at);
             bad(path, format!("XML error at line {line}: {e}"))
         })?;
+        if !walker.take(event, reader.buffer_position(), &mut each)? {
+            return Ok(walker.lines);
+        }
+        buf.clear();
+    }
+}
+
+/// Where the walk is: the element names from the root down, and the text of the innermost element.
+struct Walker<'p> {
+    path: &'p Path,
+    lines: Rc<RefCell<Lines>>,
+    stack: Vec<Vec<u8>>,
+    text: String,
+    /// Whether the innermost open element has no child element yet.
+    leaf: bool,
+    root_seen: bool,
+}
+
+impl Walker<'_> {
+    /// Takes one event, read up to byte `pos`; false when the walk ends (the file's end, or `each`).
+    fn take(
+        &mut self,
+        event: Event<'_>,
+        pos: u64,
+        each: &mut impl FnMut(Step<'_>) -> bool,
+    ) -> Result<bool, InputError> {
         match event {
-            Event::Start(e) | Event::Empty(e) if stack.is_empty() => {
-                if e.local_name().as_ref() != ROOT {
-                    return Err(bad(
-                        path,
-                        format!(
-                            "its root element is `{}`, not `assetData`",
-                            String::from_utf8_lossy(e.local_name().as_ref())
-                        ),
-                    ));
-                }
-                stack.push(ROOT.to_vec());
-                root_seen = true;
+            Event::Start(e) | Event::Empty(e) if self.stack.is_empty() => {
+                self.root(e.local_name().as_ref())?
             }
-            Event::Start(e) => {
-                let name = e.local_name().as_ref().to_vec();
-                if stack.len() == 1 {
-                    let pos = reader.buffer_position();
-                    let line = lines.borrow_mut().line_at(pos);
-                    if name != RECORD {
-                        return Err(not_a_record(path, &name, line));
-                    }
-                    if !each(Step::Record(line)) {
-                        return Ok(lines);
-                    }
-                }
-                stack.push(name);
-                text.clear();
-                leaf = true;
-            }
-            Event::Empty(e) if stack.len() == 1 => {
+            Event::Start(e) => return self.start(e.local_name().as_ref(), pos, each),
+            Event::Empty(e) if self.stack.len() == 1 => {
                 // `<assets/>`: a record with no fields, counted (and rejected for what it lacks).
-                let pos = reader.buffer_position();
-                let line = lines.borrow_mut().line_at(pos);
+                let line = self.lines.borrow_mut().line_at(pos);
                 if e.local_name().as_ref() != RECORD {
-                    return Err(not_a_record(path, e.local_name().as_ref(), line));
+                    return Err(not_a_record(self.path, e.local_name().as_ref(), line));
                 }
-                if !each(Step::Record(line)) || !each(Step::EndRecord) {
-                    return Ok(lines);
-                }
+                return Ok(each(Step::Record(line)) && each(Step::EndRecord));
             }
-            Event::Empty(e)
-                if stack.len() >= 2
-                    && !each(Step::Field(e.local_name().as_ref(), String::new())) =>
-            {
-                return Ok(lines);
+            Event::Empty(e) if self.stack.len() >= 2 => {
+                return Ok(each(Step::Field(e.local_name().as_ref(), String::new())));
             }
             Event::Text(t) => {
                 let t = t
                     .xml10_content()
-                    .map_err(|e| bad(path, format!("text is not UTF-8: {e}")))?;
-                text.push_str(&t);
+                    .map_err(|e| bad(self.path, format!("text is not UTF-8: {e}")))?;
+                self.text.push_str(&t);
             }
-            Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t.into_inner())),
+            Event::CData(t) => self
+                .text
+                .push_str(&String::from_utf8_lossy(&t.into_inner())),
             Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    _ => {
-                        let name = r.decode().unwrap_or_default();
-                        match quick_xml::escape::resolve_xml_entity(&name) {
-                            Some(s) => s.to_string(),
-                            // Refused like a DOCTYPE: a tape defines no entities of its own, and an
-                            // empty field in its place would be a silent change to the data.
-                            None => {
-                                return Err(bad(
-                                    path,
-                                    format!(
-                                        "undefined entity `&{name};`. Fix: write the character \
-                                         itself or one of &amp; &lt; &gt; &quot; &apos;"
-                                    ),
-                                ))
-                            }
-                        }
-                    }
-                };
-                text.push_str(&resolved);
+                let resolved = resolve_reference(self.path, &r)?;
+                self.text.push_str(&resolved);
             }
-            Event::End(_) => {
-                let name = stack.pop().unwrap_or_default();
-                if stack.len() >= 2 && leaf {
-                    let value = text.trim().replace(['\r', '\n'], " ");
-                    if !each(Step::Field(&name, value)) {
-                        return Ok(lines);
-                    }
-                } else if stack.len() == 1 && name == RECORD && !each(Step::EndRecord) {
-                    return Ok(lines);
-                }
-                leaf = false;
-                text.clear();
+            Event::End(_) => return Ok(self.end(each)),
+            Event::Eof if !self.root_seen => {
+                return Err(bad(self.path, "it has no root element".into()))
             }
-            Event::Eof => {
-                if !root_seen {
-                    return Err(bad(path, "it has no root element".into()));
-                }
-                return Ok(lines);
-            }
+            Event::Eof => return Ok(false),
             _ => {}
         }
-        buf.clear();
+        Ok(true)
+    }
+
+    fn root(&mut self, name: &[u8]) -> Result<(), InputError> {
+        if name != ROOT {
+            return Err(bad(
+                self.path,
+                format!(
+                    "its root element is `{}`, not `assetData`",
+                    String::from_utf8_lossy(name)
+                ),
+            ));
+        }
+        self.stack.push(ROOT.to_vec());
+        self.root_seen = true;
+        Ok(())
+    }
+
+    /// An element opens: a record when it is directly inside the root.
+    fn start(
+        &mut self,
+        name: &[u8],
+        pos: u64,
+        each: &mut impl FnMut(Step<'_>) -> bool,
+    ) -> Result<bool, InputError> {
+        if self.stack.len() == 1 {
+            let line = self.lines.borrow_mut().line_at(pos);
+            if name != RECORD {
+                return Err(not_a_record(self.path, name, line));
+            }
+            if !each(Step::Record(line)) {
+                return Ok(false);
+            }
+        }
+        self.stack.push(name.to_vec());
+        self.text.clear();
+        self.leaf = true;
+        Ok(true)
+    }
+
+    /// An element closes: a field when it held only text, the record's end when it is a record.
+    fn end(&mut self, each: &mut impl FnMut(Step<'_>) -> bool) -> bool {
+        let name = self.stack.pop().unwrap_or_default();
+        let go_on = if self.stack.len() >= 2 && self.leaf {
+            let value = self.text.trim().replace(['\r', '\n'], " ");
+            each(Step::Field(&name, value))
+        } else {
+            !(self.stack.len() == 1 && name == RECORD) || each(Step::EndRecord)
+        };
+        self.leaf = false;
+        self.text.clear();
+        go_on
+    }
+}
+
+/// The text of a character or entity reference. An entity XML does not predefine is refused like a
+/// DOCTYPE: a tape defines no entities of its own, and an empty field in its place would be a silent
+/// change to the data.
+fn resolve_reference(
+    path: &Path,
+    r: &quick_xml::events::BytesRef<'_>,
+) -> Result<String, InputError> {
+    if let Ok(Some(c)) = r.resolve_char_ref() {
+        return Ok(c.to_string());
+    }
+    let name = r.decode().unwrap_or_default();
+    match quick_xml::escape::resolve_xml_entity(&name) {
+        Some(s) => Ok(s.to_string()),
+        None => Err(bad(
+            path,
+            format!(
+                "undefined entity `&{name};`. Fix: write the character itself or one of &amp; \
+                 &lt; &gt; &quot; &apos;"
+            ),
+        )),
     }
 }
 
@@ -330,43 +371,7 @@ fn numbered(name: &[u8], seen: &mut FxHashMap<Vec<u8>, usize>) -> String {
 
 /// Converts an EX-102 XML file to a temporary CSV, streaming it twice.
 pub fn convert(path: &Path) -> Result<Converted, InputError> {
-    // Pass 1: the columns, in order of first appearance.
-    let mut columns: Vec<String> = Vec::new();
-    let mut index: FxHashMap<String, usize> = FxHashMap::default();
-    let mut seen = FxHashMap::default();
-    let mut too_many = false;
-    walk(path, false, |step| {
-        match step {
-            Step::Record(_) => seen.clear(),
-            Step::Field(name, _) => {
-                let name = numbered(name, &mut seen);
-                if !index.contains_key(&name) {
-                    if columns.len() == MAX_COLUMNS {
-                        too_many = true;
-                        return false;
-                    }
-                    index.insert(name.clone(), columns.len());
-                    columns.push(name);
-                }
-            }
-            Step::EndRecord => {}
-        }
-        true
-    })?;
-    if too_many {
-        return Err(bad(
-            path,
-            format!(
-                "its records have more than {MAX_COLUMNS} distinct field names; EX-102 defines about \
-                 70. Fix: check that the file is an auto-loan asset-data exhibit"
-            ),
-        ));
-    }
-    if columns.is_empty() {
-        return Err(bad(path, "it has no <assets> records with fields".into()));
-    }
-
-    // Pass 2: one CSV line per record.
+    let columns = Columns::of(path)?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -384,17 +389,82 @@ pub fn convert(path: &Path) -> Result<Converted, InputError> {
             no_final_line_end: false,
         },
     };
+    let lines = write_records(path, &columns, &converted.csv, &mut converted.xml_lines)?;
+    let mut lines = lines.borrow_mut();
+    converted.facts.bytes = lines.read;
+    converted.facts.sha256 = lines
+        .hasher
+        .take()
+        .map(|h| format!("{:x}", h.finalize()))
+        .unwrap_or_default();
+    Ok(converted)
+}
+
+/// The tape's columns, in order of first appearance: the first pass.
+struct Columns {
+    names: Vec<String>,
+    index: FxHashMap<String, usize>,
+}
+
+impl Columns {
+    fn of(path: &Path) -> Result<Columns, InputError> {
+        let mut names: Vec<String> = Vec::new();
+        let mut index: FxHashMap<String, usize> = FxHashMap::default();
+        let mut seen = FxHashMap::default();
+        let mut too_many = false;
+        walk(path, false, |step| {
+            match step {
+                Step::Record(_) => seen.clear(),
+                Step::Field(name, _) => {
+                    let name = numbered(name, &mut seen);
+                    if !index.contains_key(&name) {
+                        if names.len() == MAX_COLUMNS {
+                            too_many = true;
+                            return false;
+                        }
+                        index.insert(name.clone(), names.len());
+                        names.push(name);
+                    }
+                }
+                Step::EndRecord => {}
+            }
+            true
+        })?;
+        if too_many {
+            return Err(bad(
+                path,
+                format!(
+                    "its records have more than {MAX_COLUMNS} distinct field names; EX-102 defines \
+                     about 70. Fix: check that the file is an auto-loan asset-data exhibit"
+                ),
+            ));
+        }
+        if names.is_empty() {
+            return Err(bad(path, "it has no <assets> records with fields".into()));
+        }
+        Ok(Columns { names, index })
+    }
+}
+
+/// Writes one CSV line per record to `csv` and the XML line of each into `xml_lines`: the second pass,
+/// which also hashes the file.
+fn write_records(
+    path: &Path,
+    columns: &Columns,
+    csv: &Path,
+    xml_lines: &mut Vec<u64>,
+) -> Result<Rc<RefCell<Lines>>, InputError> {
     let write_error = |source: std::io::Error| InputError::Read {
         path: converted_path_hint(path),
         source,
     };
-    let file = std::fs::File::create(&converted.csv).map_err(write_error)?;
+    let file = std::fs::File::create(csv).map_err(write_error)?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut line = String::new();
-    crate::csvfmt::push_plain_line(&mut line, columns.iter().map(String::as_str));
-    let mut values: Vec<String> = vec![String::new(); columns.len()];
+    crate::csvfmt::push_plain_line(&mut line, columns.names.iter().map(String::as_str));
+    let mut values: Vec<String> = vec![String::new(); columns.names.len()];
+    let mut seen = FxHashMap::default();
     let mut io_error = None;
-    let mut xml_lines = Vec::new();
     let lines = walk(path, true, |step| {
         match step {
             Step::Record(at) => {
@@ -404,7 +474,7 @@ pub fn convert(path: &Path) -> Result<Converted, InputError> {
             }
             Step::Field(name, value) => {
                 let name = numbered(name, &mut seen);
-                if let Some(&i) = index.get(&name) {
+                if let Some(&i) = columns.index.get(&name) {
                     values[i] = value;
                 }
             }
@@ -427,15 +497,7 @@ pub fn convert(path: &Path) -> Result<Converted, InputError> {
     out.write_all(line.as_bytes())
         .and_then(|_| out.flush())
         .map_err(write_error)?;
-    let mut lines = lines.borrow_mut();
-    converted.facts.bytes = lines.read;
-    converted.facts.sha256 = lines
-        .hasher
-        .take()
-        .map(|h| format!("{:x}", h.finalize()))
-        .unwrap_or_default();
-    converted.xml_lines = xml_lines;
-    Ok(converted)
+    Ok(lines)
 }
 
 fn converted_path_hint(path: &Path) -> PathBuf {
