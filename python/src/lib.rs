@@ -105,7 +105,7 @@ impl Run {
     /// The per-account figures, a frame per row group.
     fn accounts(&self) -> PyResult<Frames> {
         let book = self.computed.book.clone();
-        let frames = underwater::output::parquet::AccountsFrames::new(book).map_err(internal)?;
+        let frames = underwater::output::frame::AccountsFrames::new(book).map_err(internal)?;
         Ok(Frames::new(frames))
     }
 

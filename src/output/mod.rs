@@ -1,7 +1,8 @@
 //! The output stage: pure serializers from the book to bytes, and the staging directory that publishes
 //! them all at once.
 //!
-//! One file per output: [`accounts_csv`] and [`parquet`] (the per-account file), [`tables`] (the summary
+//! One file per output: [`accounts_csv`] and [`parquet`] (the per-account file, the latter from the typed
+//! accounts [`frame`] that `query` and the Python package read too), [`tables`] (the summary
 //! tables and rejects.csv), [`summary_json`], [`terminal`] (the summary on stdout). [`staging`] writes
 //! nothing but what it is handed, and swaps the whole directory into place atomically. [`publish`]
 //! strings them together.
@@ -10,9 +11,8 @@ pub mod accounts_csv;
 pub mod backtest_files;
 pub mod backtest_report;
 pub mod calibration_files;
-pub mod columns;
+pub mod frame;
 pub mod html;
-pub mod loan_columns;
 pub mod parquet;
 pub mod report_html;
 pub mod report_xlsx;

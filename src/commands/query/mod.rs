@@ -180,7 +180,7 @@ fn inputs_tables(
     register_raw_tables(ctx, config, sql)?;
     ctx.register("rejects", rejects_frame(&book, config)?.lazy());
     let bands = book.bands.labels.clone();
-    let scan = crate::output::parquet::AccountsScan::new(
+    let scan = crate::output::frame::AccountsScan::new(
         std::sync::Arc::new(book),
         std::sync::Arc::new(pool),
     );
@@ -223,7 +223,7 @@ fn register_raw_tables(ctx: &SQLContext, config: &Config, sql: &str) -> Result<(
 fn rejects_frame(book: &book::Book, config: &Config) -> Result<DataFrame, Error> {
     let files = config.input_names();
     let rejects = &book.rejects;
-    use crate::output::parquet::text;
+    use crate::output::frame::text;
     DataFrame::new(
         rejects.len(),
         vec![
@@ -406,11 +406,11 @@ fn valuations_table(path: &Path, config: &crate::config::Config) -> Result<DataF
         .unwrap_or(2)
         .max(2);
     let columns = vec![
-        crate::output::parquet::text("vin", rows.iter().map(|v| Some(v.vin.as_str()))),
-        crate::output::parquet::date_column("valuation_date", rows.iter().map(|v| Some(v.date))),
-        crate::output::parquet::money("value", rows.iter().map(|v| Some(v.value)), scale)
+        crate::output::frame::text("vin", rows.iter().map(|v| Some(v.vin.as_str()))),
+        crate::output::frame::date_column("valuation_date", rows.iter().map(|v| Some(v.date))),
+        crate::output::frame::money("value", rows.iter().map(|v| Some(v.value)), scale)
             .map_err(internal)?,
-        crate::output::parquet::text("source", rows.iter().map(|v| Some(v.source.as_str()))),
+        crate::output::frame::text("source", rows.iter().map(|v| Some(v.source.as_str()))),
     ];
     DataFrame::new(rows.len(), columns).map_err(internal)
 }

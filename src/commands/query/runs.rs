@@ -126,7 +126,7 @@ pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Er
         };
         let day = crate::date::Date::parse(&as_of);
         let column =
-            crate::output::parquet::date_column(name, std::iter::repeat_n(day, df.height()));
+            crate::output::frame::date_column(name, std::iter::repeat_n(day, df.height()));
         df.with_column(column).map_err(internal)?;
         frames.push((dir.as_path(), df));
     }
@@ -299,7 +299,7 @@ pub(super) fn widen_decimals(mut df: DataFrame) -> PolarsResult<DataFrame> {
         .schema()
         .iter()
         .filter_map(|(name, dtype)| match dtype {
-            DataType::Decimal(p, s) if *p < crate::output::parquet::WIDE => {
+            DataType::Decimal(p, s) if *p < crate::output::frame::WIDE => {
                 Some((name.clone(), *s))
             }
             _ => None,
@@ -308,7 +308,7 @@ pub(super) fn widen_decimals(mut df: DataFrame) -> PolarsResult<DataFrame> {
     for (name, scale) in narrow {
         let wide = df
             .column(&name)?
-            .cast(&DataType::Decimal(crate::output::parquet::WIDE, scale))?;
+            .cast(&DataType::Decimal(crate::output::frame::WIDE, scale))?;
         df.with_column(wide)?;
     }
     Ok(df)
@@ -346,29 +346,29 @@ pub fn read_csv_frame(input: impl std::io::Read, what: &str) -> Result<DataFrame
     let mut columns = Vec::with_capacity(names.len());
     for (name, vals) in names.iter().zip(&values) {
         let decimal = |scale: u32| {
-            crate::output::parquet::money(
+            crate::output::frame::money(
                 name,
                 vals.iter()
                     .map(|v| v.as_deref().and_then(|s| s.parse().ok())),
                 scale,
             )
         };
-        let column = if crate::output::parquet::MONEY_COLUMNS.contains(&name.as_str()) {
+        let column = if crate::output::frame::MONEY_COLUMNS.contains(&name.as_str()) {
             decimal(2)
-        } else if crate::output::parquet::RATIO_COLUMNS.contains(&name.as_str()) {
+        } else if crate::output::frame::RATIO_COLUMNS.contains(&name.as_str()) {
             decimal(4)
         } else if matches!(
             name.as_str(),
             "account_id" | "vin" | "value_source" | "credit_tier" | "term_band"
         ) || name.ends_with("_bucket")
         {
-            Ok(crate::output::parquet::text(
+            Ok(crate::output::frame::text(
                 name,
                 vals.iter().map(|v| v.as_deref()),
             ))
         } else {
             let vals: Vec<Option<&str>> = vals.iter().map(|v| v.as_deref()).collect();
-            crate::output::parquet::typed_column(name, &vals)
+            crate::output::frame::typed_column(name, &vals)
         };
         columns.push(column.map_err(|e| format!("{what} column {name}: {e}"))?);
     }

@@ -24,7 +24,7 @@ impl TailPart {
         }
     }
 
-    /// Empties the part (see [`Scratch`] for why a part is refilled rather than made anew).
+    /// Empties the part (see [`PartBuffers`] for why a part is refilled rather than made anew).
     pub(crate) fn clear(&mut self) {
         self.text.clear();
         self.marks.clear();
@@ -78,15 +78,15 @@ impl TailPart {
 
 /// A part's buffers, refilled for each part a thread builds: fresh buffers of a few MB each cost page
 /// faults that took more time than filling them.
-pub(crate) struct Scratch<'a> {
+pub(crate) struct PartBuffers<'a> {
     pub(crate) tail: TailPart,
     pub(crate) figures: Vec<crate::book::metrics::Figures>,
     pub(crate) rows: Vec<Row<'a>>,
 }
 
-impl<'a> Scratch<'a> {
+impl<'a> PartBuffers<'a> {
     pub(crate) fn new(width: usize) -> Self {
-        Scratch {
+        PartBuffers {
             tail: TailPart::new(width),
             figures: Vec::new(),
             rows: Vec::new(),

@@ -82,7 +82,7 @@ pub const RATIO_COLUMNS: [&str; 2] = ["ltv", "origination_ltv"];
 /// numbers (no leading zeros, so ZIP codes and ids stay text) as Int64, decimals as Decimal at their
 /// largest scale, else text.
 pub fn typed_column(name: &str, values: &[Option<&str>]) -> PolarsResult<Column> {
-    let mut kind = Kind::ANY;
+    let mut kind = InferredType::ANY;
     values.iter().flatten().for_each(|s| kind.see(s));
     kind.column(name, values.iter().copied(), false)
 }
@@ -90,7 +90,7 @@ pub fn typed_column(name: &str, values: &[Option<&str>]) -> PolarsResult<Column>
 /// What a column's values allow it to be typed as ([`typed_column`]'s rules), seen one value at a time,
 /// so parts of a column can be seen apart and merged.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Kind {
+pub(crate) struct InferredType {
     present: bool,
     dates: bool,
     /// Every value a plain number (`-12.5`, `7`; no leading zeros, no exponent, no grouping).
@@ -106,9 +106,9 @@ pub(crate) struct Kind {
 /// The most digits after the point a decimal loan column may have.
 const MAX_SCALE: u32 = 12;
 
-impl Kind {
+impl InferredType {
     /// Before any value: every type still possible.
-    pub(crate) const ANY: Kind = Kind {
+    pub(crate) const ANY: InferredType = InferredType {
         present: false,
         dates: true,
         numbers: true,
@@ -126,7 +126,7 @@ impl Kind {
         if !self.numbers {
             return;
         }
-        match Shape::of(s) {
+        match PlainNumber::of(s) {
             None => self.numbers = false,
             Some(shape) => {
                 self.ints &= shape.fraction.is_none() && s.len() <= 18;
@@ -136,8 +136,8 @@ impl Kind {
         }
     }
 
-    pub(crate) fn merge(self, other: Kind) -> Kind {
-        Kind {
+    pub(crate) fn merge(self, other: InferredType) -> InferredType {
+        InferredType {
             present: self.present || other.present,
             dates: self.dates && other.dates,
             numbers: self.numbers && other.numbers,
@@ -167,7 +167,7 @@ impl Kind {
         }
         if self.numbers && self.scale <= MAX_SCALE && self.int_digits + self.scale <= 28 {
             let scale = self.scale;
-            let units = values.map(|v| v.and_then(|s| Shape::of(s)?.units(s, scale)));
+            let units = values.map(|v| v.and_then(|s| PlainNumber::of(s)?.units(s, scale)));
             let ca = Int128Chunked::from_iter_options(name.into(), units);
             let precision = match narrow && self.int_digits + scale <= NARROW as u32 {
                 true => NARROW,
@@ -185,14 +185,14 @@ fn date(s: &str) -> Option<crate::date::Date> {
 
 /// A plain number's digits: a sign, digits with no leading zero (`007` and ZIP codes are labels, not
 /// numbers), and at most one point with digits after it.
-struct Shape {
+struct PlainNumber {
     int_digits: u32,
     /// Digits after the point (None: no point).
     fraction: Option<u32>,
 }
 
-impl Shape {
-    fn of(s: &str) -> Option<Shape> {
+impl PlainNumber {
+    fn of(s: &str) -> Option<PlainNumber> {
         let digits = s.strip_prefix('-').unwrap_or(s).as_bytes();
         let point = digits.iter().position(|&b| b == b'.');
         let (int, fraction) = match point {
@@ -204,7 +204,7 @@ impl Shape {
             && (int.len() == 1 || int[0] != b'0')
             && all_digits(int)
             && fraction.is_none_or(|f| !f.is_empty() && all_digits(f));
-        plain.then(|| Shape {
+        plain.then(|| PlainNumber {
             int_digits: int.len() as u32,
             fraction: fraction.map(|f| f.len() as u32),
         })
@@ -223,5 +223,35 @@ impl Shape {
             .fold(0i128, |n, b| n * 10 + i128::from(b - b'0'));
         let units = magnitude * 10i128.pow(scale - fraction);
         Some(if s.starts_with('-') { -units } else { units })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_narrow_money_column_refuses_a_value_it_cannot_hold() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        // 16 digits before the point and 2 after fill 18; one more does not fit, and is an error
+        // rather than the low 64 bits polars would keep.
+        let fits = money_at("m", [Some(d("9999999999999999.99"))].into_iter(), 2, NARROW);
+        assert_eq!(fits.unwrap().dtype(), &DataType::Decimal(NARROW, 2));
+        let beyond = money_at(
+            "m",
+            [Some(d("10000000000000000.00"))].into_iter(),
+            2,
+            NARROW,
+        );
+        assert!(beyond.is_err());
+        let negative = money_at(
+            "m",
+            [Some(d("-10000000000000000.00"))].into_iter(),
+            2,
+            NARROW,
+        );
+        assert!(negative.is_err());
+        let wide = money_at("m", [Some(d("10000000000000000.00"))].into_iter(), 2, WIDE);
+        assert_eq!(wide.unwrap().dtype(), &DataType::Decimal(WIDE, 2));
     }
 }
