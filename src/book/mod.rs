@@ -197,6 +197,31 @@ pub fn check_segment_groups(summaries: &summarize::Summaries) -> Result<(), Inpu
     }
 }
 
+/// With `--previous`, the previous run read and joined to tonight's accounts: a stage of its own, since
+/// reading the previous run's accounts is I/O, not figures.
+fn join_previous(
+    plan: &Plan<'_>,
+    loans: &crate::input::Loans,
+    bands: &Bands,
+    progress: Progress,
+) -> Result<Option<changes::Join>, InputError> {
+    let Some(dir) = plan.previous else {
+        return Ok(None);
+    };
+    let stage = progress.spinner("previous run");
+    let previous = crate::input::previous::read(dir)?;
+    let join = changes::join(
+        previous,
+        &loans.loans,
+        &loans.order,
+        plan.as_of,
+        &plan.model.ltv_bands,
+        bands,
+    )?;
+    stage.finish(&format!("{} accounts", join.previous.accounts.len()));
+    Ok(Some(join))
+}
+
 /// Builds the book: one call per stage. Writes nothing.
 pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let loans = load_loans(&plan.loans, progress)?;
@@ -212,24 +237,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
 
     let bands = Bands::new(&plan.model.ltv_bands);
     let scaled = ScaledModel::new(plan.model, &bands);
-    let join = match plan.previous {
-        Some(dir) => {
-            // A stage of its own: reading the previous run's accounts is I/O, not figures.
-            let stage = progress.spinner("previous run");
-            let previous = crate::input::previous::read(dir)?;
-            let join = changes::join(
-                previous,
-                &loans.loans,
-                &loans.order,
-                plan.as_of,
-                &plan.model.ltv_bands,
-                &bands,
-            )?;
-            stage.finish(&format!("{} accounts", join.previous.accounts.len()));
-            Some(join)
-        }
-        None => None,
-    };
+    let join = join_previous(plan, &loans, &bands, progress)?;
     let stage = progress.spinner("figures");
     let valuation = |i| valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
     let stresses = Stress::of(plan.model, &bands, &loans.layout.segments);

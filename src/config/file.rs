@@ -2,17 +2,16 @@
 //! [`FileSettings`], the settings the file gives before the command line and the defaults are merged
 //! ([`super::Config::build`]).
 
+use super::scenarios::{check_scenarios, scenario};
+use super::values::{decimal, decimal_list, text_list};
 use crate::book::estimate::{Curve, Estimate};
-use crate::book::model::{Model, Scenario, ValueChangeBy};
+use crate::book::model::{Model, Scenario};
 use crate::date::Date;
 use crate::error::ConfigError;
 use crate::input::tape::DEFAULT_MISSING;
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-
-/// At most this many stress scenarios: each is a pass of the figures and a table.
-pub const MAX_SCENARIOS: usize = 20;
 
 /// What a config file says; defaults for absent keys.
 #[derive(Clone, Debug, PartialEq)]
@@ -457,129 +456,6 @@ fn check_segment_names(names: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// One `[[scenario]]` table: a name and changes relative to the base model, each range-checked.
-fn scenario(table: &toml_edit::Table) -> Result<Scenario, String> {
-    let usage = "keys: name, value_change, value_change_by, recovery_rate_change, \
-                 repossession_cost_change, pd_multiplier";
-    let name = table
-        .get("name")
-        .and_then(|v| v.as_str())
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    let name_ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        && name != "base";
-    if !name_ok {
-        return Err(format!(
-            "`name = \"{name}\"` must be 1 to 64 letters, digits, `_` or `-`, and not `base` (the base \
-             figures' own name)"
-        ));
-    }
-    let mut s = Scenario {
-        name: name.clone(),
-        value_change: Decimal::ZERO,
-        value_change_by: None,
-        recovery_rate_change: Decimal::ZERO,
-        repossession_cost_change: Decimal::ZERO,
-        pd_multiplier: Decimal::ONE,
-    };
-    let number = |key: &str, v: &toml_edit::Item, lo: Decimal, hi: Decimal, lo_open: bool| {
-        let d = v.as_value().and_then(decimal).ok_or_else(|| {
-            format!(
-                "{name}: `{key}` must be a number, e.g. {key} = -0.2 (a fraction: -0.2 is -20%)"
-            )
-        })?;
-        let low_ok = if lo_open { d > lo } else { d >= lo };
-        if !low_ok || d > hi || d.scale() > 6 {
-            let side = if lo_open { "above" } else { "at least" };
-            return Err(format!(
-                "{name}: `{key} = {d}` must be {side} {lo} and at most {hi}, with at most 6 decimals"
-            ));
-        }
-        Ok(d)
-    };
-    let (minus_one, zero) = (Decimal::NEGATIVE_ONE, Decimal::ZERO);
-    for (key, v) in table.iter() {
-        match key {
-            "name" => {}
-            "value_change" => s.value_change = number(key, v, minus_one, Decimal::TEN, true)?,
-            "recovery_rate_change" => {
-                s.recovery_rate_change = number(key, v, minus_one, Decimal::TEN, false)?
-            }
-            "repossession_cost_change" => {
-                s.repossession_cost_change = number(key, v, minus_one, Decimal::ONE_HUNDRED, false)?
-            }
-            "pd_multiplier" => s.pd_multiplier = number(key, v, zero, Decimal::ONE_HUNDRED, false)?,
-            "value_change_by" => {
-                let by = v.as_table_like().filter(|t| t.len() == 1).ok_or_else(|| {
-                    format!(
-                        "{name}: `value_change_by` must name one segment and a change per label, e.g. \
-                         value_change_by = {{ new_used = {{ new = -0.10, used = -0.25 }} }}"
-                    )
-                })?;
-                let (segment, labels) = by.iter().next().expect("one entry, checked above");
-                let labels = labels.as_table_like().ok_or_else(|| {
-                    format!("{name}: `value_change_by.{segment}` must be a table of label = change")
-                })?;
-                let mut changes = Vec::new();
-                for (label, change) in labels.iter() {
-                    let key = format!("value_change_by.{segment}.{label}");
-                    changes.push((
-                        label.to_string(),
-                        number(&key, change, minus_one, Decimal::TEN, true)?,
-                    ));
-                }
-                s.value_change_by = Some(ValueChangeBy {
-                    segment: segment.to_string(),
-                    changes,
-                });
-            }
-            other => return Err(format!("{name}: unknown key `{other}`; {usage}")),
-        }
-    }
-    Ok(s)
-}
-
-/// Checks the scenarios against the whole model: names unique, at most [`MAX_SCENARIOS`], every
-/// `value_change_by` segment one of the run's segments, every shocked recovery rate within 0-1.
-fn check_scenarios(model: &Model) -> Result<(), String> {
-    if model.scenarios.len() > MAX_SCENARIOS {
-        return Err(format!(
-            "{} scenarios; at most {MAX_SCENARIOS}",
-            model.scenarios.len()
-        ));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for s in &model.scenarios {
-        if !seen.insert(s.name.as_str()) {
-            return Err(format!("the name `{}` is used twice", s.name));
-        }
-        if let Some(by) = &s.value_change_by {
-            if !model.segments.contains(&by.segment) {
-                return Err(format!(
-                    "{}: `value_change_by` names the segment `{}`, which this run does not have. Fix: \
-                     use one of the segments ({}), or add it to `segments`",
-                    s.name,
-                    by.segment,
-                    model.segments.join(", ")
-                ));
-            }
-        }
-        let rate = s.model(model).recovery_rate;
-        if rate > Decimal::ONE {
-            return Err(format!(
-                "{}: `recovery_rate_change = {}` gives a recovery rate of {rate}, above 1 (more than \
-                 the car's value)",
-                s.name, s.recovery_rate_change
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// A retained-value curve: `[[months, fraction], ...]` from month 0, months strictly increasing.
 fn curve_points(value: Option<&toml_edit::Value>) -> Result<Curve, String> {
     let usage =
@@ -660,32 +536,4 @@ fn pd_table(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, Str
         return Err("day thresholds must be strictly increasing".into());
     }
     Ok(table)
-}
-
-/// A TOML array of strings, each trimmed; None when the value is anything else.
-fn text_list(value: Option<&toml_edit::Value>) -> Option<Vec<String>> {
-    value.and_then(|v| v.as_array()).and_then(|a| {
-        a.iter()
-            .map(|v| v.as_str().map(|s| s.trim().to_string()))
-            .collect()
-    })
-}
-
-fn decimal_list(value: Option<&toml_edit::Value>) -> Option<Vec<Decimal>> {
-    value?.as_array()?.iter().map(decimal).collect()
-}
-
-/// The exact decimal a TOML number (or numeric string) spells, read from its source text.
-fn decimal(value: &toml_edit::Value) -> Option<Decimal> {
-    let text = match value {
-        toml_edit::Value::Integer(i) => return Some(Decimal::from(*i.value())),
-        toml_edit::Value::Float(f) => f.display_repr().replace('_', ""),
-        toml_edit::Value::String(s) => s.value().trim().to_string(),
-        _ => return None,
-    };
-    if text.contains(['e', 'E']) {
-        Decimal::from_scientific(&text).ok()
-    } else {
-        Decimal::from_str(&text).ok()
-    }
 }

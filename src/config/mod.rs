@@ -17,7 +17,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 mod file;
-pub use file::{parse_toml, FileSettings, KEYS, MAX_LTV_EDGES, MAX_SCENARIOS, MAX_SEGMENTS};
+mod scenarios;
+mod values;
+pub use file::{parse_toml, FileSettings, KEYS, MAX_LTV_EDGES, MAX_SEGMENTS};
+pub use scenarios::MAX_SCENARIOS;
 
 /// The largest `--fail-on-stale`: a century of days (larger values would also overflow day arithmetic).
 pub const MAX_STALE_DAYS: u32 = 36_500;

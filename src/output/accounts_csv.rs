@@ -51,6 +51,37 @@ pub fn account_line(
     out.push(',');
     push_decimal(out, f.balance);
     out.push(',');
+    push_valuation(out, f, val, as_of);
+    out.push(',');
+    push_field(out, &bands.labels[f.bucket]);
+    out.push(',');
+    if let Some(r) = f.origination_ltv {
+        push_decimal(out, r);
+    }
+    out.push(',');
+    push_field(out, &bands.labels[f.origination_bucket]);
+    for figure in [&f.net_recovery, &f.deficiency_if_default] {
+        out.push(',');
+        push_decimal(out, *figure);
+    }
+    out.push(',');
+    push_u32(out, loan.days_past_due);
+    out.push(',');
+    push_decimal(out, f.pd);
+    out.push(',');
+    push_decimal(out, f.expected_deficiency);
+    out.push(',');
+    if let Some(m) = outlook.months_to_positive_equity {
+        push_u32(out, m);
+    }
+    push_segments(out, loan, outlook);
+    out.push_str(loan.tail());
+    out.push('\n');
+}
+
+/// The valuation's columns, value through LTV: empty (source `none`) for an account with no value.
+#[inline]
+fn push_valuation(out: &mut String, f: &Figures, val: Option<&Valuation>, as_of: Date) {
     match (&f.valued, val) {
         (Some(v), Some(val)) => {
             push_decimal(out, v.value);
@@ -83,29 +114,12 @@ pub fn account_line(
             out.push_str(",,,");
         }
     }
-    out.push(',');
-    push_field(out, &bands.labels[f.bucket]);
-    out.push(',');
-    if let Some(r) = f.origination_ltv {
-        push_decimal(out, r);
-    }
-    out.push(',');
-    push_field(out, &bands.labels[f.origination_bucket]);
-    for figure in [&f.net_recovery, &f.deficiency_if_default] {
-        out.push(',');
-        push_decimal(out, *figure);
-    }
-    out.push(',');
-    push_u32(out, loan.days_past_due);
-    out.push(',');
-    push_decimal(out, f.pd);
-    out.push(',');
-    push_decimal(out, f.expected_deficiency);
-    out.push(',');
-    if let Some(m) = outlook.months_to_positive_equity {
-        push_u32(out, m);
-    }
-    // The report's own segments, so a query groups by the words the tables use.
+}
+
+/// The report's own segments, so a query groups by the words the tables use, and the account in the
+/// previous run.
+#[inline]
+fn push_segments(out: &mut String, loan: &Loan, outlook: Outlook<'_>) {
     out.push(',');
     push_u32(out, loan.origination_date.year().max(0) as u32);
     out.push(',');
@@ -122,8 +136,6 @@ pub fn account_line(
             out.push(',');
         }
     }
-    out.push_str(loan.tail());
-    out.push('\n');
 }
 
 /// The rows of accounts.csv for a range of the output order.

@@ -60,4 +60,3 @@ pub fn write_accounts(book: &Book, file: File) -> PolarsResult<super::staging::W
     built.and(wrote)?;
     Ok(direct.into_file()?)
 }
-

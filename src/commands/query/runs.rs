@@ -125,8 +125,7 @@ pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Er
             "as_of"
         };
         let day = crate::date::Date::parse(&as_of);
-        let column =
-            crate::output::frame::date_column(name, std::iter::repeat_n(day, df.height()));
+        let column = crate::output::frame::date_column(name, std::iter::repeat_n(day, df.height()));
         df.with_column(column).map_err(internal)?;
         frames.push((dir.as_path(), df));
     }
@@ -299,9 +298,7 @@ pub(super) fn widen_decimals(mut df: DataFrame) -> PolarsResult<DataFrame> {
         .schema()
         .iter()
         .filter_map(|(name, dtype)| match dtype {
-            DataType::Decimal(p, s) if *p < crate::output::frame::WIDE => {
-                Some((name.clone(), *s))
-            }
+            DataType::Decimal(p, s) if *p < crate::output::frame::WIDE => Some((name.clone(), *s)),
             _ => None,
         })
         .collect();

@@ -188,76 +188,11 @@ impl LoanLayout {
         rules: &LoanFileRules,
     ) -> Result<LoanLayout, InputError> {
         header.check_unique(path)?;
-        let required: Vec<&str> = LOAN_REQUIRED
-            .iter()
-            .copied()
-            .filter(|c| rules.need_vin || *c != "vin")
-            .collect();
-        missing_columns(path, header, &required).map_err(|e| match e {
-            InputError::MissingColumns {
-                path,
-                missing,
-                found,
-            } => InputError::MissingColumns {
-                path,
-                // Name the file's own column for a mapped one: "account_id (assetNumber)".
-                missing: missing
-                    .into_iter()
-                    .map(|m| label(&rules.columns, &m))
-                    .collect(),
-                found,
-            },
-            e => e,
-        })?;
-        let req = |name: &str| header.find(name).expect("checked by missing_columns");
+        check_required(path, header, rules)?;
+        let req = |name: &str| header.find(name).expect("checked by check_required");
         let opt = |name: &str| header.find(name);
-        let mut tail = Vec::new();
-        let mut tail_names = Vec::new();
-        for (i, name) in header.names.iter().enumerate() {
-            let lower = name.to_ascii_lowercase();
-            if matches!(
-                lower.as_str(),
-                "account_id" | "vin" | "current_balance" | "days_past_due"
-            ) {
-                continue;
-            }
-            let echo = match lower.as_str() {
-                "apr" if rules.dialect.tape => Echo::FractionAsPercent,
-                "new_used" if rules.dialect.tape => Echo::NewUsedLabel,
-                "amount_financed" | "apr" | "monthly_payment" | "origination_value" => Echo::Amount,
-                "term_months" | "credit_score" | "vehicle_year" => Echo::Count,
-                _ => Echo::Text,
-            };
-            tail.push((i, echo));
-            tail_names.push(carried_name(name, &header.names));
-        }
-        let mut segments = Vec::new();
-        let mut segment_columns = Vec::new();
-        for name in &rules.segments {
-            let source = match name.as_str() {
-                "vintage" => SegmentSource::Vintage,
-                "credit_tier" => SegmentSource::CreditTier,
-                "term_band" => SegmentSource::TermBand,
-                other => {
-                    let col = header.find(other);
-                    let known = LOAN_OPTIONAL.contains(&other) || LOAN_REQUIRED.contains(&other);
-                    if col.is_none() && !known {
-                        return Err(InputError::UnknownSegment {
-                            segment: other.to_string(),
-                            path: path.to_path_buf(),
-                            found: header.names.clone(),
-                        });
-                    }
-                    segment_columns.push(col);
-                    SegmentSource::Column(segment_columns.len() - 1)
-                }
-            };
-            debug_assert!(
-                !matches!(source, SegmentSource::Column(_))
-                    || !DERIVED_SEGMENTS.contains(&name.as_str())
-            );
-            segments.push((name.clone(), source));
-        }
+        let (tail, tail_names) = carried_columns(header, rules);
+        let (segments, segment_columns) = segment_sources(path, header, rules)?;
         Ok(LoanLayout {
             width: header.names.len(),
             account_id: req("account_id"),
@@ -285,6 +220,95 @@ impl LoanLayout {
             segment_columns,
         })
     }
+}
+
+/// Every required column is in the header (the VIN only when the run matches valuations); a missing
+/// one is named as the file names it: "account_id (assetNumber)".
+fn check_required(path: &Path, header: &Header, rules: &LoanFileRules) -> Result<(), InputError> {
+    let required: Vec<&str> = LOAN_REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| rules.need_vin || *c != "vin")
+        .collect();
+    missing_columns(path, header, &required).map_err(|e| match e {
+        InputError::MissingColumns {
+            path,
+            missing,
+            found,
+        } => InputError::MissingColumns {
+            path,
+            missing: missing
+                .into_iter()
+                .map(|m| label(&rules.columns, &m))
+                .collect(),
+            found,
+        },
+        e => e,
+    })
+}
+
+/// The loan columns accounts.csv carries after the computed ones (all but the four it computes from),
+/// each with how it is written back, and the names they are carried under.
+fn carried_columns(header: &Header, rules: &LoanFileRules) -> (Vec<(usize, Echo)>, Vec<String>) {
+    let mut tail = Vec::new();
+    let mut tail_names = Vec::new();
+    for (i, name) in header.names.iter().enumerate() {
+        let lower = name.to_ascii_lowercase();
+        if matches!(
+            lower.as_str(),
+            "account_id" | "vin" | "current_balance" | "days_past_due"
+        ) {
+            continue;
+        }
+        let echo = match lower.as_str() {
+            "apr" if rules.dialect.tape => Echo::FractionAsPercent,
+            "new_used" if rules.dialect.tape => Echo::NewUsedLabel,
+            "amount_financed" | "apr" | "monthly_payment" | "origination_value" => Echo::Amount,
+            "term_months" | "credit_score" | "vehicle_year" => Echo::Count,
+            _ => Echo::Text,
+        };
+        tail.push((i, echo));
+        tail_names.push(carried_name(name, &header.names));
+    }
+    (tail, tail_names)
+}
+
+/// The configured segments with their sources, and the file columns the column segments read (None:
+/// a known optional column that is absent). A segment that is neither derived nor a column is refused.
+#[allow(clippy::type_complexity)] // two lists that go into the layout side by side
+fn segment_sources(
+    path: &Path,
+    header: &Header,
+    rules: &LoanFileRules,
+) -> Result<(Vec<(String, SegmentSource)>, Vec<Option<usize>>), InputError> {
+    let mut segments = Vec::new();
+    let mut segment_columns = Vec::new();
+    for name in &rules.segments {
+        let source = match name.as_str() {
+            "vintage" => SegmentSource::Vintage,
+            "credit_tier" => SegmentSource::CreditTier,
+            "term_band" => SegmentSource::TermBand,
+            other => {
+                let col = header.find(other);
+                let known = LOAN_OPTIONAL.contains(&other) || LOAN_REQUIRED.contains(&other);
+                if col.is_none() && !known {
+                    return Err(InputError::UnknownSegment {
+                        segment: other.to_string(),
+                        path: path.to_path_buf(),
+                        found: header.names.clone(),
+                    });
+                }
+                segment_columns.push(col);
+                SegmentSource::Column(segment_columns.len() - 1)
+            }
+        };
+        debug_assert!(
+            !matches!(source, SegmentSource::Column(_))
+                || !DERIVED_SEGMENTS.contains(&name.as_str())
+        );
+        segments.push((name.clone(), source));
+    }
+    Ok((segments, segment_columns))
 }
 
 impl LoanLayout {

@@ -88,10 +88,15 @@ impl Part<'_, '_> {
                 rows.iter().map(|r| r.valuation.map(|v| v.date)),
             )),
             "value_age_days" => {
-                let age = self.valued().zip(rows).map(|(v, r)| match (v, r.valuation) {
-                    (Some(v), Some(m)) if !v.estimated => Some(m.date.days_until(as_of).max(0) as u32),
-                    _ => None,
-                });
+                let age = self
+                    .valued()
+                    .zip(rows)
+                    .map(|(v, r)| match (v, r.valuation) {
+                        (Some(v), Some(m)) if !v.estimated => {
+                            Some(m.date.days_until(as_of).max(0) as u32)
+                        }
+                        _ => None,
+                    });
                 Ok(UInt32Chunked::from_iter_options(name.into(), age).into_column())
             }
             "value_source" => {

@@ -188,7 +188,6 @@ fn quotients_below(numerators: Extent, denominators: Extent, e: i32) -> bool {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
