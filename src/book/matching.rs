@@ -61,8 +61,9 @@ impl From<&str> for Source {
     }
 }
 
-/// `Less` when `(date, value, source)` is the better choice than `other`'s.
-fn rank(date: Date, value: Decimal, source: &str, other: &Valuation) -> Ordering {
+/// `Less` when `(date, value, source)` is the better choice than `other`'s: the later date, then the
+/// lower value, then the lower source name.
+fn preference(date: Date, value: Decimal, source: &str, other: &Valuation) -> Ordering {
     other
         .date
         .cmp(&date)
@@ -202,7 +203,7 @@ pub fn merge_best(best: &mut [Option<Valuation>], counts: &mut MatchCounts, batc
     for (id, v) in batch.best {
         let slot = &mut best[id as usize];
         match slot {
-            Some(cur) if rank(v.date, v.value, &v.source, cur) != Ordering::Less => {}
+            Some(cur) if preference(v.date, v.value, &v.source, cur) != Ordering::Less => {}
             _ => *slot = Some(v),
         }
     }
@@ -274,8 +275,8 @@ pub fn match_valuations(
 ) -> Result<Matched, InputError> {
     // The stage's time includes building the index, which only matching needs.
     let stage = path.map(|path| progress.bytes("valuations", file_size(path)));
-    // Filling the best-valuation table (32 MB at 1M loans, every page handed out and zeroed by the
-    // kernel) held one core for about 0.07 s while the other waited; it now runs beside the index build.
+    // Filling the best-valuation table (every page handed out and zeroed by the kernel) holds one core
+    // while the other would wait: it runs beside the index build.
     let ((index, vin_ids), best) = rayon::join(
         || VinIndex::build(loans),
         || vec![None; VinIndex::slots_for(loans)],

@@ -175,7 +175,7 @@ fn valuation_of<'a>(
 }
 
 /// The most groups one segment's summary table may have. A table is for groups people read: ten
-/// segments of 100,000 values each on a 100k-loan book made a 530 MB summary.json, a 239 MB report.html
+/// segments of 100,000 values each on a 100k-loan book make a 530 MB summary.json, a 239 MB report.html
 /// and 4.7 GB of memory. 50,000 is more than the dealers of the largest lenders; `query --by` answers
 /// any number of groups.
 pub const MAX_SEGMENT_GROUPS: usize = 50_000;

@@ -103,12 +103,12 @@ fn merge_bands(mine: &mut Table, theirs: &Table) -> Result<(), String> {
     Ok(())
 }
 
-/// Tables of one segment: the union of their groups, each group's tallies merged, in (rank, label)
+/// Tables of one segment: the union of their groups, each group's tallies merged, in (position, label)
 /// order as the summary pass sorts them.
 fn merge_segment(mine: &mut Table, theirs: &Table) -> Result<(), String> {
     if mine.dimension != theirs.dimension
-        || mine.ranks.len() != mine.rows.len()
-        || theirs.ranks.len() != theirs.rows.len()
+        || mine.positions.len() != mine.rows.len()
+        || theirs.positions.len() != theirs.rows.len()
     {
         return Err(format!(
             "segment {} differs between partials",
@@ -117,17 +117,17 @@ fn merge_segment(mine: &mut Table, theirs: &Table) -> Result<(), String> {
     }
     let mut groups: std::collections::BTreeMap<(u32, String), Tally> = Default::default();
     let both = mine
-        .ranks
+        .positions
         .iter()
         .zip(&mine.rows)
-        .chain(theirs.ranks.iter().zip(&theirs.rows));
-    for (&rank, (label, tally)) in both {
+        .chain(theirs.positions.iter().zip(&theirs.rows));
+    for (&position, (label, tally)) in both {
         groups
-            .entry((rank, label.clone()))
+            .entry((position, label.clone()))
             .and_modify(|t| t.merge(tally))
             .or_insert_with(|| tally.clone());
     }
-    mine.ranks = groups.keys().map(|k| k.0).collect();
+    mine.positions = groups.keys().map(|k| k.0).collect();
     mine.rows = groups
         .into_iter()
         .map(|((_, label), t)| (label, t))

@@ -1,4 +1,4 @@
-//! The groups of the segment tables: each account's group (sort rank and label) in a segment, the
+//! The groups of the segment tables: each account's group (sort position and label) in a segment, the
 //! derived segments' labels (credit tier, term band, vintage) and their natural order.
 
 use crate::input::load::{Loan, SegmentSource};
@@ -6,17 +6,17 @@ use crate::input::load::{Loan, SegmentSource};
 /// A segment value's sort position and label.
 #[derive(Clone, Copy, Debug, Eq, PartialOrd, Ord)]
 pub(crate) struct Key<'a> {
-    pub(crate) rank: u32,
+    pub(crate) position: u32,
     pub(crate) label: &'a str,
 }
 
-/// Equal as the derived `PartialEq` would say (same rank, same bytes), without a call to `memcmp` for
+/// Equal as the derived `PartialEq` would say (same position, same bytes), without a call to `memcmp` for
 /// every lookup: every account looks up one key per segment, and `memcmp` of two-letter states and
 /// static labels was 2.3% of a run. Written out because the measurement said so.
 impl PartialEq for Key<'_> {
     fn eq(&self, other: &Self) -> bool {
         let (a, b) = (self.label.as_bytes(), other.label.as_bytes());
-        self.rank == other.rank
+        self.position == other.position
             && a.len() == b.len()
             // Derived segments' labels are the same static strings; a column's point into loans' text.
             && (std::ptr::eq(a.as_ptr(), b.as_ptr())
@@ -28,10 +28,10 @@ impl PartialEq for Key<'_> {
     }
 }
 
-/// Hashed as derived: equal keys (same rank, same bytes) hash the same.
+/// Hashed as derived: equal keys (same position, same bytes) hash the same.
 impl std::hash::Hash for Key<'_> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.rank.hash(state);
+        self.position.hash(state);
         self.label.hash(state);
     }
 }
@@ -41,7 +41,7 @@ const UNKNOWN: &str = "unknown";
 pub const TOTAL: &str = "TOTAL";
 /// The label of a segment value that is literally `TOTAL`.
 pub const TOTAL_AS_VALUE: &str = "TOTAL (value)";
-const UNKNOWN_RANK: u32 = u32::MAX;
+const UNKNOWN_POSITION: u32 = u32::MAX;
 pub const CREDIT_TIERS: [(u32, u32, &str); 5] = [
     (250, 579, "deep_subprime"),
     (580, 619, "subprime"),
@@ -58,7 +58,7 @@ pub const TERM_BANDS: [(u32, &str); 6] = [
     (u32::MAX, ">84"),
 ];
 
-/// The credit tier of a score (its rank and label), `unknown` without one or out of range.
+/// The credit tier of a score (its position and label), `unknown` without one or out of range.
 pub fn credit_tier(score: Option<u32>) -> (u32, &'static str) {
     score
         .and_then(|s| {
@@ -66,10 +66,12 @@ pub fn credit_tier(score: Option<u32>) -> (u32, &'static str) {
                 .iter()
                 .position(|&(lo, hi, _)| (lo..=hi).contains(&s))
         })
-        .map_or((UNKNOWN_RANK, UNKNOWN), |i| (i as u32, CREDIT_TIERS[i].2))
+        .map_or((UNKNOWN_POSITION, UNKNOWN), |i| {
+            (i as u32, CREDIT_TIERS[i].2)
+        })
 }
 
-/// The term band of a term in months (its rank and label).
+/// The term band of a term in months (its position and label).
 pub fn term_band(term_months: u32) -> (u32, &'static str) {
     let i = TERM_BANDS
         .iter()
@@ -87,23 +89,23 @@ pub fn ordered_labels(segment: &str) -> Option<Vec<&'static str>> {
     }
 }
 
-/// An account's group in a segment, as the summaries sort and label it: (sort rank, label).
+/// An account's group in a segment, as the summaries sort and label it: (sort position, label).
 pub fn segment_group(loan: &Loan, source: &SegmentSource) -> (u32, String) {
     let key = segment_key(loan, source);
     (key.0, segment_label(key).into_owned())
 }
 
-/// An account's group in a segment without building its label: (sort rank, label), the label
-/// empty for a vintage, whose year is its rank. Sorts as [`segment_group`] does.
+/// An account's group in a segment without building its label: (sort position, label), the label
+/// empty for a vintage, whose year is its position. Sorts as [`segment_group`] does.
 pub fn segment_key<'a>(loan: &'a Loan, source: &SegmentSource) -> (u32, &'a str) {
     let k = key(loan, source);
-    (k.rank, k.label)
+    (k.position, k.label)
 }
 
 /// The label of a group from its [`segment_key`].
-pub fn segment_label((rank, label): (u32, &str)) -> std::borrow::Cow<'_, str> {
+pub fn segment_label((position, label): (u32, &str)) -> std::borrow::Cow<'_, str> {
     match label {
-        "" => rank.to_string().into(),
+        "" => position.to_string().into(),
         label => label.into(),
     }
 }
@@ -111,29 +113,32 @@ pub fn segment_label((rank, label): (u32, &str)) -> std::borrow::Cow<'_, str> {
 pub(crate) fn key<'a>(loan: &'a Loan, source: &SegmentSource) -> Key<'a> {
     match source {
         SegmentSource::Vintage => Key {
-            rank: loan.origination_date.year() as u32,
+            position: loan.origination_date.year() as u32,
             label: "",
         },
         SegmentSource::CreditTier => {
-            let (rank, label) = credit_tier(loan.credit_score);
-            Key { rank, label }
+            let (position, label) = credit_tier(loan.credit_score);
+            Key { position, label }
         }
         SegmentSource::TermBand => {
-            let (rank, label) = term_band(loan.term_months);
-            Key { rank, label }
+            let (position, label) = term_band(loan.term_months);
+            Key { position, label }
         }
         SegmentSource::Column(n) => match loan.segment_value(*n) {
             // A value that says "unknown" is the missing group, not a second `unknown` row.
             "" | UNKNOWN => Key {
-                rank: UNKNOWN_RANK,
+                position: UNKNOWN_POSITION,
                 label: UNKNOWN,
             },
             // The total row's own label, as data: kept apart from it under a name that says so.
             TOTAL => Key {
-                rank: 0,
+                position: 0,
                 label: TOTAL_AS_VALUE,
             },
-            v => Key { rank: 0, label: v },
+            v => Key {
+                position: 0,
+                label: v,
+            },
         },
     }
 }

@@ -26,10 +26,10 @@ pub struct Table {
     pub dimension: String,
     pub rows: Vec<(String, Tally)>,
     pub total: Tally,
-    /// A segment table's sort rank of each row (rows are in (rank, label) order), so two books' tables
+    /// A segment table's sort position of each row (rows are in (position, label) order), so two books' tables
     /// of one segment merge into the order one book of both would give; empty for the LTV-band tables,
     /// whose rows are the bands.
-    pub ranks: Vec<u32>,
+    pub positions: Vec<u32>,
 }
 
 /// An account's balance and value at [`ScaledModel::amount`]'s scale (None: beyond it), worked out
@@ -122,7 +122,7 @@ impl<'a> Stress<'a> {
             Some(k) => {
                 let key = key(loan, &segments[k].1);
                 let label = match (&segments[k].1, key.label) {
-                    (SegmentSource::Vintage, "") => key.rank.to_string(),
+                    (SegmentSource::Vintage, "") => key.position.to_string(),
                     (_, l) => l.to_string(),
                 };
                 self.scenario.value_change_for(Some(&label))
@@ -257,7 +257,7 @@ impl Percentiles {
 }
 
 /// How often each value occurs, for percentiles without a value held per account: a vector of every
-/// account's origination LTV was 160 MB at 10M, the run's peak memory. Keyed by the decimal's parts,
+/// account's origination LTV would be the run's peak memory (160 MB at 10M). Keyed by the decimal's parts,
 /// exactly (hashing a `Decimal` would rescale it each time).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counted(FxHashMap<(i128, u32), u64>);
@@ -519,7 +519,7 @@ fn band_table(bands: &Bands, tallies: Vec<Tally>) -> Table {
         dimension: "ltv_bucket".into(),
         total: total_of(&rows),
         rows,
-        ranks: Vec::new(),
+        positions: Vec::new(),
     }
 }
 
@@ -528,12 +528,12 @@ fn segment_table(name: &str, source: &SegmentSource, groups: FxHashMap<Key<'_>, 
     // Hash maps for speed while folding; sorted by key here, so the order is fixed.
     let mut groups: Vec<(Key<'_>, Tally)> = groups.into_iter().collect();
     groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let ranks = groups.iter().map(|(k, _)| k.rank).collect();
+    let positions = groups.iter().map(|(k, _)| k.position).collect();
     let rows: Vec<(String, Tally)> = groups
         .into_iter()
         .map(|(k, t)| {
             let label = match (source, k.label) {
-                (SegmentSource::Vintage, "") => k.rank.to_string(),
+                (SegmentSource::Vintage, "") => k.position.to_string(),
                 (_, l) => l.to_string(),
             };
             (label, t)
@@ -543,7 +543,7 @@ fn segment_table(name: &str, source: &SegmentSource, groups: FxHashMap<Key<'_>, 
         dimension: name.to_string(),
         total: total_of(&rows),
         rows,
-        ranks,
+        positions,
     }
 }
 

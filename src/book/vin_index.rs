@@ -1,9 +1,9 @@
 //! The distinct VINs of the book, each with an id, for the valuations file to be matched against.
 //!
 //! The matching stage looks a VIN up once per vehicle of the valuations file (a million times on the
-//! 1M-loan book), at random places of a table of 30 MB: each lookup was two cache misses (a group of
-//! hashbrown's control bytes, then the bucket), and with the TLB misses of a virtual machine they were
-//! a fifth of the stage. So the table is our own (hand-written for a measurement, the reason the
+//! 1M-loan book), at random places of a table of 30 MB: with hashbrown each lookup is two cache misses (a group of
+//! its control bytes, then the bucket), and with the TLB misses of a virtual machine they are a fifth
+//! of the stage. So the table is our own (hand-written for a measurement, the reason the
 //! guide's rule 7 allows): open addressing whose slot is known from the hash alone, so a lookup can
 //! be asked of the cache several rows before it is made ([`VinIndex::prefetch`]), which hashbrown's
 //! API has no way to do.
@@ -180,7 +180,7 @@ impl<'a> VinIndex<'a> {
     /// Builds the index; returns it with each loan's VIN id, in loan order.
     pub fn build(loans: &'a [Loan]) -> (VinIndex<'a>, Vec<u32>) {
         // Each loan's shard (LONG: a VIN held apart); the keys themselves are made again where
-        // needed, as a vector of them was 320 MB at 10M loans, the run's peak.
+        // needed, as a vector of them would be the run's peak memory (320 MB at 10M loans).
         const LONG: u8 = u8::MAX;
         let shards = shard_count(loans.len());
         let inline = |loan: &Loan| InlineVin::of(loan.vin().as_bytes(), false);
@@ -212,8 +212,7 @@ impl<'a> VinIndex<'a> {
                 let members = &members[starts[s]..starts[s + 1]];
                 let mut table = Table::for_keys(members.len());
                 // A shard's loans are a small share of the book: each VIN is two cache misses (the
-                // loan, then its text), so both are asked for ahead, as `Book::prefetch_ahead` does
-                // (valuations stage 0.73 -> 0.60 s on the 1M book).
+                // loan, then its text), so both are asked for ahead, as `Book::prefetch_ahead` does.
                 let ids = (0..members.len())
                     .map(|j| {
                         if let Some(&ahead) = members.get(j + 8) {

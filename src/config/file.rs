@@ -409,7 +409,7 @@ fn key_segments(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<()
 }
 
 /// Resource bounds no real config reaches: the migration matrix grows with the square of the bands
-/// (4,000 bands once took 5.6 GB), and every segment is a table and a file.
+/// (4,000 bands would take 5.6 GB), and every segment is a table and a file.
 pub const MAX_LTV_EDGES: usize = 100;
 pub const MAX_SEGMENTS: usize = 100;
 

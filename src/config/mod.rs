@@ -403,7 +403,7 @@ mod tests {
             ("segments = [\"State\", \"state\"]", "segments"),
             ("segments = [\"ltv_migration\"]", "segments"),
             ("segments = [\"Balance\"]", "segments"),
-            // Resource bounds: 4,000 bands once took 5.6 GB (the migration matrix is their square).
+            // Resource bounds: 4,000 bands would take 5.6 GB (the migration matrix is their square).
             (
                 &*format!(
                     "ltv_bands = [{}]",

@@ -145,18 +145,27 @@ pub struct Deduplicated {
     pub duplicate_rows: u64,
 }
 
-/// Rejects every row of an account id that appears more than once (among accepted and rejected rows
-/// alike).
+/// Whether a rejected row's account id counts toward the id's repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectedRows {
+    /// It does: an id on an accepted row and on a rejected one is a repeated id (underwater's own CSV).
+    ShareTheirIds,
+    /// It does not (a tape, whose ids are not reliable enough to tie a rejected row to an accepted one).
+    Apart,
+}
+
+/// Rejects every row of an account id that appears more than once (among accepted rows, and among
+/// rejected rows too when they [`RejectedRows::ShareTheirIds`]).
 pub fn reject_duplicates(
     loans: Vec<Loan>,
     rejected: Vec<(Option<Box<str>>, Reject)>,
-    count_rejected_ids: bool,
+    rejected_rows: RejectedRows,
 ) -> Deduplicated {
     let keys = sorted_keys(&loans);
     let mut lines_by_id: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     let rejected_ids: FxHashSet<&str> = rejected
         .iter()
-        .filter(|_| count_rejected_ids)
+        .filter(|_| rejected_rows == RejectedRows::ShareTheirIds)
         .filter_map(|(id, _)| id.as_deref())
         .collect();
     for w in keys.windows(2) {

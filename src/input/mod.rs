@@ -166,7 +166,11 @@ pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, 
         SharedIds::default()
     };
     // A tape's ids are not reliable enough to tie a rejected row to an accepted one.
-    let mut kept = dedup::reject_duplicates(parsed.loans, parsed.rejects, !tape);
+    let rejected_rows = match tape {
+        true => dedup::RejectedRows::Apart,
+        false => dedup::RejectedRows::ShareTheirIds,
+    };
+    let mut kept = dedup::reject_duplicates(parsed.loans, parsed.rejects, rejected_rows);
     if kept.duplicate_rows > 0 {
         dedup::fill_raw_records(path, &line_of, &mut kept.rejects)?;
     }

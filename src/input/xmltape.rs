@@ -25,8 +25,8 @@ const ROOT: &[u8] = b"assetData";
 const RECORD: &[u8] = b"assets";
 
 /// Bounds no real tape reaches (a record is a few kB, EX-102 defines about 70 fields), past which the
-/// file is refused: 100 MB of blank lines in one text node once took 1.9 GB, and a 7.8 MB tape with
-/// one unique element per record a 401 MB temporary CSV.
+/// file is refused: without them 100 MB of blank lines in one text node takes 1.9 GB, and a 7.8 MB tape
+/// with one unique element per record a 401 MB temporary CSV.
 const MAX_EVENT_BYTES: u64 = 4 << 20;
 const MAX_COLUMNS: usize = 2_000;
 

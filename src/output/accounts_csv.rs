@@ -164,8 +164,8 @@ pub fn write_accounts_csv(
     let n = book.loans.len();
     let header = accounts_header(&book.layout, book.previous.is_some());
     // Each piece's string is sized once, for lines of the book's average length and some: the computed
-    // columns take up to about 170 bytes, the loan's own columns what they take in its text. (200 bytes
-    // a line made every piece of the 1M-loan book grow once, a copy of 0.8 MB each.)
+    // columns take up to about 170 bytes, the loan's own columns what they take in its text: a fixed
+    // guess too small makes every piece grow once, a copy each.
     let tails: usize = book.loans.par_iter().map(|l| l.tail().len()).sum();
     let lines = Lines {
         name: "accounts.csv",

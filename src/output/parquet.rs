@@ -8,9 +8,8 @@ use polars::prelude::*;
 use std::fs::File;
 
 /// Builds the accounts frame and writes it as Parquet to `file`, a row group at a time, so memory holds
-/// a few row groups' columns rather than the book's (1.3 GB at 1M accounts before). LZ4: on the 1M book it
-/// writes in about 1.0 s against zstd's 1.7 s (files of 95 MB against 64 MB), and a nightly run is
-/// judged on time.
+/// a few row groups' columns rather than the book's. LZ4 rather than zstd: it writes markedly faster
+/// for a somewhat larger file (docs/perf-log.md), and a nightly run is judged on time.
 pub fn write_accounts(book: &Book, file: File) -> PolarsResult<super::staging::Written> {
     let settled = Settled::of(book, true)?;
     let frames = Frames::all(book, &settled);

@@ -357,8 +357,8 @@ fn sync_dir(dir: &Path) {
 ///
 /// Every [`DirectFile::SYNC_EVERY`] bytes it also asks the disk to keep what it has (`fdatasync`), on
 /// the writing thread while the others compute: a direct write is done when the device has the bytes,
-/// not when they are stored, and one fsync at the end for the whole file took 0.29 s on the 1M-loan
-/// book with both cores idle; now it takes 3 ms (the run 3.88 → 3.42 s, `benches/ab.sh`).
+/// not when they are stored, and one fsync at the end for the whole file would hold the run while
+/// both cores sat idle.
 pub struct DirectFile {
     file: File,
     /// An aligned region of `BLOCK`s lies at `start` in `space`; `len` bytes of it are filled.

@@ -284,9 +284,9 @@ fn div_half_even_u64(n: u64, d: u64) -> u64 {
 /// `n < 2^62` and `l = ⌈log2 d⌉`, `n / d` is `n · magic` shifted right by `62 + l`, where
 /// `magic = ⌈2^(62+l) / d⌉` (Granlund and Montgomery: `magic·d` exceeds `2^(62+l)` by less than `d`,
 /// so the product overshoots `n/d` by less than `n·d / (d·2^(62+l)) < 2^-l <= 1/d`, never reaching the
-/// next integer). Hand-written because the divisor is known only per account: a hardware division per
-/// month was most of the run-off's time, and the float reciprocal that replaced it still took about 30
-/// cycles a month on the chain each month's balance waits for; this takes about half.
+/// next integer). Hand-written because the divisor is known only per account and a measurement said
+/// so: a hardware division per month is most of the run-off's time, and a float reciprocal is about
+/// twice this on the chain each month's balance waits for (docs/perf-log.md).
 #[derive(Clone, Copy, Debug)]
 struct FastDiv {
     d: u64,
@@ -415,7 +415,7 @@ impl Projection {
     /// The schedule of [`Projection::walk`] in 64-bit integers, for the amounts every real loan has
     /// (balance and payment below $10 billion, a value below $2 million, a rate with at most 6 digits);
     /// None when the account needs the wide path. Same rules, same results: it is the common case made
-    /// fast (0.7 s on the 1M-loan book took 0.2 s).
+    /// fast (measured in docs/perf-log.md).
     fn walk_fast(
         &self,
         curve: &ExactCurve,

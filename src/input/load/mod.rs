@@ -568,8 +568,7 @@ mod tests {
         assert_eq!(LoanText::new(&["AB", "C"]).0.len(), 1 + 4 + 3);
     }
 
-    /// Every loan of the book is held in memory: at 10M loans each byte of it is 10 MB of peak memory
-    /// (it was 144 bytes, with the optional amounts as `Option<Decimal>`).
+    /// Every loan of the book is held in memory: at 10M loans each byte of it is 10 MB of peak memory.
     #[test]
     fn a_loan_takes_at_most_128_bytes() {
         assert!(

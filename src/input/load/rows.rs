@@ -93,8 +93,8 @@ fn field_count_problem(row: &Row<'_>, width: usize) -> Option<Problem> {
 }
 
 /// What rejects.csv quotes at most of a reason and of a raw record: enough to find the row and see
-/// what is wrong with it. One unclosed quote once made the rest of a file one row, repeated in its
-/// reason and its raw record (a 229 MB rejects.csv).
+/// what is wrong with it. One unclosed quote can make the rest of a file one row, repeated in its
+/// reason and its raw record.
 const MAX_REASON_BYTES: usize = 500;
 const MAX_RAW_BYTES: usize = 4096;
 

@@ -9,11 +9,13 @@
 pub mod columns;
 mod computed;
 pub(crate) mod loan_columns;
+mod parts;
 mod settled;
 
 use crate::book::Book;
 use computed::{computed_columns, computed_names};
 use loan_columns::PartBuffers;
+use parts::parts;
 use polars::prelude::*;
 use rayon::prelude::*;
 pub(crate) use settled::Settled;
@@ -52,8 +54,8 @@ impl Iterator for AccountsFrames {
 
 /// The row groups of a book of `n` accounts, in output order: 2^17 accounts each (the last has the
 /// rest; an empty book has one, empty). Against polars' default of 512² (three groups of 333,333 at
-/// 1M), the writer overlaps the building of eight groups instead of three, and holds less: on the 1M
-/// book the Parquet run was 10% faster with 150 MB less peak memory, for a file 0.14% larger.
+/// 1M), the writer overlaps the building of eight groups instead of three, and holds less, for a file
+/// a little larger (docs/perf-log.md).
 pub(crate) fn row_groups(n: usize) -> Vec<std::ops::Range<usize>> {
     const ROW_GROUP: usize = 1 << 17;
     (0..n.div_ceil(ROW_GROUP).max(1))
@@ -67,23 +69,6 @@ pub(crate) struct Frames<'a> {
     settled: &'a Settled,
     /// The columns to build (None: all).
     wanted: Option<&'a [PlSmallStr]>,
-}
-
-/// Accounts per part: a part's figures and rows (360 bytes an account, 0.7 MB at 2,048 accounts) fit
-/// in a core's L2 cache (1 MB here) while its twenty-odd columns read them one after another. With
-/// 16,384 they came from L3 for every column, and the Parquet write stage of the 1M book took about
-/// 0.1-0.15 s longer (4,096 and 1,024 were within the noise of 2,048). (Built over the whole book at
-/// once, every column walked 400 MB of figures; before that, at 1M accounts the frame took 20 s when
-/// each column walked the book in random order.)
-const PART: usize = 1 << 11;
-
-fn parts(
-    range: std::ops::Range<usize>,
-) -> impl IndexedParallelIterator<Item = std::ops::Range<usize>> {
-    let (start, end) = (range.start, range.end);
-    (0..range.len().div_ceil(PART))
-        .into_par_iter()
-        .map(move |p| start + p * PART..(start + (p + 1) * PART).min(end))
 }
 
 impl<'a> Frames<'a> {

@@ -3,7 +3,7 @@
 //! loan columns' types.
 
 use super::columns::{InferredType, NARROW, WIDE};
-use super::parts;
+use super::parts::parts;
 use crate::book::Book;
 use crate::input::load::Loan;
 use polars::prelude::*;
