@@ -114,19 +114,26 @@ impl Parsed {
     }
 }
 
+/// An EX-102 XML tape streamed into a temporary CSV (None for a CSV file).
+fn convert_xml_tape(
+    source: &LoanSource<'_>,
+    progress: Progress,
+) -> Result<Option<xmltape::Converted>, InputError> {
+    if !(source.rules.dialect.tape && xmltape::is_xml(source.path)) {
+        return Ok(None);
+    }
+    let stage = progress.spinner("xml tape");
+    let c = xmltape::convert(source.path)?;
+    stage.finish(&format!("{} records", c.xml_lines.len()));
+    Ok(Some(c))
+}
+
 /// Reads the loans file: parses it chunk by chunk in parallel, rejects repeated ids, and puts the
 /// loans in output order. An EX-102 XML tape is streamed into a temporary CSV first (removed when
 /// this returns); rejects still name XML lines.
 pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, InputError> {
     let tape = source.rules.dialect.tape;
-    let converted = if tape && xmltape::is_xml(source.path) {
-        let stage = progress.spinner("xml tape");
-        let c = xmltape::convert(source.path)?;
-        stage.finish(&format!("{} records", c.xml_lines.len()));
-        Some(c)
-    } else {
-        None
-    };
+    let converted = convert_xml_tape(source, progress)?;
     let path = converted.as_ref().map_or(source.path, |c| c.csv.as_path());
     let line_of = |line: u64| converted.as_ref().map_or(line, |c| c.xml_line(line));
     let file_bytes = file_size(path);
