@@ -108,10 +108,6 @@ fn by_id(rows: &[BTreeMap<String, String>]) -> BTreeMap<String, BTreeMap<String,
         .collect()
 }
 
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
 #[test]
 fn a_hand_panel_meets_every_rule_line_by_line() {
     let s = Sandbox::new();

@@ -8,14 +8,6 @@ use std::collections::BTreeMap;
 
 type Row = BTreeMap<String, String>;
 
-fn dec(s: &str) -> Decimal {
-    if s.is_empty() {
-        Decimal::ZERO
-    } else {
-        s.parse().unwrap()
-    }
-}
-
 fn money(d: Decimal) -> String {
     format!("{d:.2}")
 }
@@ -38,7 +30,10 @@ impl Book {
     }
 
     fn sum(&self, col: &str, keep: impl Fn(&Row) -> bool) -> Decimal {
-        self.rows(keep).iter().map(|r| dec(&r[col])).sum()
+        self.rows(keep)
+            .iter()
+            .map(|r| amount_or_zero(&r[col]))
+            .sum()
     }
 
     fn count(&self, keep: impl Fn(&Row) -> bool) -> usize {
@@ -53,7 +48,7 @@ impl Book {
             if rows.is_empty() {
                 continue;
             }
-            let s: Decimal = rows.iter().map(|r| dec(&r[col])).sum();
+            let s: Decimal = rows.iter().map(|r| amount_or_zero(&r[col])).sum();
             out.push_str(&format!("{label},{},{}\n", rows.len(), money(s)));
         }
         out
@@ -85,7 +80,7 @@ fn questions(b: &Book) -> Vec<(&'static str, Vec<String>, Want)> {
     let terms: Vec<String> = ["<=36", "37-48", "49-60", "61-72", "73-84", ">84"]
         .map(String::from)
         .to_vec();
-    let ne = |r: &Row| dec(&r["negative_equity"]) > Decimal::ZERO;
+    let ne = |r: &Row| amount_or_zero(&r["negative_equity"]) > Decimal::ZERO;
     let sql = |s: &str| vec![s.to_string()];
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let exact = |header: &str, body: String| Want::Exact(format!("{header}\n{body}"));
@@ -95,8 +90,8 @@ fn questions(b: &Book) -> Vec<(&'static str, Vec<String>, Want)> {
     let top = |col: &str, n: usize, keep: &dyn Fn(&Row) -> bool| {
         let mut rows = b.rows(keep);
         rows.sort_by(|x, y| {
-            dec(&y[col])
-                .cmp(&dec(&x[col]))
+            amount_or_zero(&y[col])
+                .cmp(&amount_or_zero(&x[col]))
                 .then(x["account_id"].cmp(&y["account_id"]))
         });
         rows.iter()
@@ -141,7 +136,10 @@ fn questions(b: &Book) -> Vec<(&'static str, Vec<String>, Want)> {
         .iter()
         .map(|y| {
             let rows = b.rows(|r| r["origination_date"].starts_with(y.as_str()));
-            let s: Decimal = rows.iter().map(|r| dec(&r["negative_equity"])).sum();
+            let s: Decimal = rows
+                .iter()
+                .map(|r| amount_or_zero(&r["negative_equity"]))
+                .sum();
             format!("{y},{},{}\n", rows.len(), money(s))
         })
         .collect();
@@ -164,13 +162,13 @@ fn questions(b: &Book) -> Vec<(&'static str, Vec<String>, Want)> {
         ("expected deficiency", sql("SELECT SUM(expected_deficiency) AS ed FROM accounts"), one("ed", money(b.sum("expected_deficiency", all)))),
         ("deficiency if default", sql("SELECT SUM(deficiency_if_default) AS d FROM accounts"), one("d", money(b.sum("deficiency_if_default", all)))),
         ("underwater accounts", sql("SELECT COUNT(*) AS n FROM accounts WHERE negative_equity > 0"), one("n", b.count(ne).to_string())),
-        ("closed accounts", sql("SELECT COUNT(*) AS n FROM accounts WHERE balance = 0"), one("n", b.count(|r| dec(&r["balance"]).is_zero()).to_string())),
+        ("closed accounts", sql("SELECT COUNT(*) AS n FROM accounts WHERE balance = 0"), one("n", b.count(|r| amount_or_zero(&r["balance"]).is_zero()).to_string())),
         ("unvalued accounts", sql("SELECT COUNT(*) AS n FROM accounts WHERE ltv_bucket = 'no_value'"), one("n", b.count(|r| r["value"].is_empty()).to_string())),
         ("unvalued balance", sql("SELECT SUM(balance) AS b FROM accounts WHERE value IS NULL"), one("b", money(b.sum("balance", |r| r["value"].is_empty())))),
         ("Texas balance", sql("SELECT SUM(balance) AS b FROM accounts WHERE state = 'TX'"), one("b", money(b.sum("balance", |r| r["state"] == "TX")))),
         ("long used loans", sql("SELECT COUNT(*) AS n FROM accounts WHERE new_used = 'used' AND term_months >= 72"), one("n", b.count(|r| r["new_used"] == "used" && r["term_months"].parse::<u32>().unwrap() >= 72).to_string())),
-        ("largest negative equity", sql("SELECT MAX(negative_equity) AS m FROM accounts"), one("m", money(b.rows(all).iter().map(|r| dec(&r["negative_equity"])).max().unwrap()))),
-        ("smallest open balance", sql("SELECT MIN(balance) AS m FROM accounts WHERE balance > 0"), one("m", money(b.rows(|r| dec(&r["balance"]) > Decimal::ZERO).iter().map(|r| dec(&r["balance"])).min().unwrap()))),
+        ("largest negative equity", sql("SELECT MAX(negative_equity) AS m FROM accounts"), one("m", money(b.rows(all).iter().map(|r| amount_or_zero(&r["negative_equity"])).max().unwrap()))),
+        ("smallest open balance", sql("SELECT MIN(balance) AS m FROM accounts WHERE balance > 0"), one("m", money(b.rows(|r| amount_or_zero(&r["balance"]) > Decimal::ZERO).iter().map(|r| amount_or_zero(&r["balance"])).min().unwrap()))),
         ("top 5 expected deficiencies", sql("SELECT account_id, expected_deficiency FROM accounts ORDER BY expected_deficiency DESC, account_id LIMIT 5"), exact("account_id,expected_deficiency", top("expected_deficiency", 5, &all))),
         ("top 3 negative equity, 60+ days", sql("SELECT account_id, negative_equity FROM accounts WHERE days_past_due >= 60 ORDER BY negative_equity DESC, account_id LIMIT 3"), exact("account_id,negative_equity", top("negative_equity", 3, &|r: &Row| r["days_past_due"].parse::<u32>().unwrap() >= 60))),
         ("by LTV band, natural order", sql("SELECT ltv_bucket, COUNT(*) AS n, SUM(balance) AS b FROM accounts GROUP BY ltv_bucket ORDER BY ltv_bucket"), exact("ltv_bucket,n,b", b.grouped("ltv_bucket", &bands, "balance"))),
@@ -197,7 +195,7 @@ fn questions(b: &Book) -> Vec<(&'static str, Vec<String>, Want)> {
             };
             one("n,b", format!("{},{sum}", b.count(keep)))
         }),
-        ("LTV above 1.2 by the 4-place ratio", sql("SELECT COUNT(*) AS n FROM accounts WHERE ltv > 1.2"), one("n", b.count(|r| !r["ltv"].is_empty() && dec(&r["ltv"]) > dec("1.2")).to_string())),
+        ("LTV above 1.2 by the 4-place ratio", sql("SELECT COUNT(*) AS n FROM accounts WHERE ltv > 1.2"), one("n", b.count(|r| !r["ltv"].is_empty() && amount_or_zero(&r["ltv"]) > amount_or_zero("1.2")).to_string())),
         ("equity of underwater accounts", sql("SELECT SUM(equity) AS e FROM accounts WHERE equity < 0"), one("e", money(-b.sum("negative_equity", all)))),
         ("kbb values", sql("SELECT SUM(value) AS v FROM accounts WHERE value_source = 'kbb'"), one("v", money(b.sum("value", |r| r["value_source"] == "kbb")))),
         ("60+ days expected deficiency", sql("SELECT COUNT(*) AS n, SUM(expected_deficiency) AS ed FROM accounts WHERE days_past_due >= 60"), {
@@ -207,13 +205,13 @@ fn questions(b: &Book) -> Vec<(&'static str, Vec<String>, Want)> {
         ("amount financed of 2025 loans", sql("SELECT SUM(amount_financed) AS a FROM accounts WHERE vintage = 2025"), one("a", money(b.sum("amount_financed", |r| r["origination_date"].starts_with("2025"))))),
         ("loss rate of the book", sql("SELECT SUM(expected_deficiency) / SUM(balance) AS r FROM accounts"), ratio(b.sum("expected_deficiency", all), b.sum("balance", all))),
         ("share of balance underwater", sql("SELECT SUM(CASE WHEN negative_equity > 0 THEN balance ELSE 0 END) / SUM(balance) AS r FROM accounts"), ratio(b.sum("balance", ne), b.sum("balance", all))),
-        ("Texas share underwater of valued open", sql("SELECT SUM(CASE WHEN negative_equity > 0 THEN 1 ELSE 0 END) / SUM(CASE WHEN value IS NOT NULL AND balance > 0 THEN 1 ELSE 0 END) AS r FROM accounts WHERE state = 'TX'"), ratio(Decimal::from(b.count(|r| r["state"] == "TX" && ne(r))), Decimal::from(b.count(|r| r["state"] == "TX" && !r["value"].is_empty() && !dec(&r["balance"]).is_zero())))),
+        ("Texas share underwater of valued open", sql("SELECT SUM(CASE WHEN negative_equity > 0 THEN 1 ELSE 0 END) / SUM(CASE WHEN value IS NOT NULL AND balance > 0 THEN 1 ELSE 0 END) AS r FROM accounts WHERE state = 'TX'"), ratio(Decimal::from(b.count(|r| r["state"] == "TX" && ne(r))), Decimal::from(b.count(|r| r["state"] == "TX" && !r["value"].is_empty() && !amount_or_zero(&r["balance"]).is_zero())))),
         ("negative equity per underwater account", sql("SELECT SUM(negative_equity) / COUNT(*) AS r FROM accounts WHERE negative_equity > 0"), ratio(b.sum("negative_equity", all), Decimal::from(b.count(ne)))),
         ("book by as_of", args(&["--by", "as_of"]), Want::Exact(String::new())),
         ("top state per window", sql("SELECT state, account_id FROM (SELECT state, account_id, ROW_NUMBER() OVER (PARTITION BY state ORDER BY negative_equity DESC) AS k FROM accounts WHERE value IS NOT NULL) WHERE k = 1 ORDER BY state"), {
             let body: String = b.labels("state").into_iter().map(|s| {
                 let mut rows = b.rows(|r| r["state"] == s && !r["value"].is_empty());
-                rows.sort_by(|x, y| dec(&y["negative_equity"]).cmp(&dec(&x["negative_equity"])).then(x["account_id"].cmp(&y["account_id"])));
+                rows.sort_by(|x, y| amount_or_zero(&y["negative_equity"]).cmp(&amount_or_zero(&x["negative_equity"])).then(x["account_id"].cmp(&y["account_id"])));
                 format!("{s},{}\n", rows[0]["account_id"])
             }).collect();
             exact("state,account_id", body)

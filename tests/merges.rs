@@ -39,11 +39,6 @@ const RATIOS: [&str; 3] = ["share_underwater", "avg_ltv", "share_of_previous"];
 /// A table as (row key → column → sum).
 type Sums = BTreeMap<Vec<String>, BTreeMap<String, Decimal>>;
 
-fn dec(s: &str) -> Decimal {
-    s.parse()
-        .unwrap_or_else(|e| panic!("not a number: {s:?}: {e}"))
-}
-
 /// Adds a summary table's additive cells into `sums`.
 fn add_table(sums: &mut Sums, path: &std::path::Path) {
     for row in read_csv(path) {

@@ -6,10 +6,6 @@ use crate::common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-fn json(s: &Sandbox, out: &str) -> serde_json::Value {
-    serde_json::from_str(&s.read(&format!("{out}/summary.json"))).unwrap()
-}
-
 fn months(s: &Sandbox, out: &str) -> BTreeMap<String, String> {
     read_csv(&s.path(&format!("{out}/accounts.csv")))
         .into_iter()
@@ -89,7 +85,7 @@ fn readme_example_comes_back_above_water_in_month_34() {
             "month {k}"
         );
     }
-    let j = json(&s, "out");
+    let j = s.summary("out");
     assert_eq!(j["runoff"]["median_months_to_positive_equity"], 34);
     // query sees the column, typed as a whole number.
     let out = s.run(&[
@@ -135,7 +131,7 @@ fn every_reason_to_leave_an_account_out_and_month_0_reconciles() {
     for id in ["PAID", "NOVAL", "NOAPR", "SHORT", "OLD"] {
         assert_eq!(m[id], "", "{id}");
     }
-    let j = json(&s, "out");
+    let j = s.summary("out");
     let np = &j["runoff"]["not_projected"];
     for (reason, accounts, balance, ne) in [
         ("closed", 1, "0.00", "0.00"),
@@ -190,7 +186,7 @@ fn no_outlook_and_runoff_months_turn_it_off() {
     assert!(!s.path("out/summary_runoff.csv").exists());
     assert!(!s.path("out/summary_scenarios.csv").exists());
     assert_eq!(months(&s, "out")["A"], "");
-    assert!(json(&s, "out")["runoff"].is_null());
+    assert!(s.summary("out")["runoff"].is_null());
 
     s.write("off.toml", "runoff_months = 0\n");
     assert_ok(&s.run_book("off", &["--as-of", "2025-06-30", "--config", "off.toml"]));
@@ -610,7 +606,7 @@ proptest! {
             ];
             prop_assert_eq!(got, want, "month {}", k);
         }
-        check_back_above_water(&json(&s, "out")["runoff"], &e.back)?;
+        check_back_above_water(&s.summary("out")["runoff"], &e.back)?;
     }
 }
 

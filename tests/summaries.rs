@@ -27,11 +27,6 @@ struct Group {
     valued_balance: Decimal,
 }
 
-fn dec(s: &str) -> Decimal {
-    s.parse()
-        .unwrap_or_else(|e| panic!("{s:?} is not a decimal: {e}"))
-}
-
 impl Group {
     fn add(&mut self, a: &Row) {
         let balance = dec(&a["balance"]);

@@ -147,7 +147,7 @@ fn night_over_night_of_generated_months_recomputed_from_the_two_accounts_files()
     }
     check_matrices(&s, &before, &after);
     check_bridges(&s, &before, &after);
-    let j = json(&s, "r1");
+    let j = s.summary("r1");
     let c = &j["changes"];
     let bands: Vec<&str> = j["tables"]["ltv_migration"]["columns_current_ltv_bucket"]
         .as_array()
@@ -310,7 +310,7 @@ fn check_bridges(s: &Sandbox, before: &BTreeMap<String, Night>, after: &BTreeMap
         ),
         ("current", sum(after, &|n| n.expected_deficiency)),
     ];
-    let j = json(s, "r1");
+    let j = s.summary("r1");
     for (bridge, lines) in [
         ("negative_equity_bridge", &ne[..]),
         ("expected_deficiency_bridge", &ed[..]),

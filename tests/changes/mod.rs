@@ -61,10 +61,6 @@ fn two_months(extra: &[&str]) -> Sandbox {
     s
 }
 
-fn json(s: &Sandbox, out: &str) -> serde_json::Value {
-    serde_json::from_str(&s.read(&format!("{out}/summary.json"))).unwrap()
-}
-
 #[test]
 fn two_hand_books_a_month_apart() {
     let s = two_months(&[]);
@@ -92,7 +88,7 @@ fn two_hand_books_a_month_apart() {
         bridge,
         want.map(|(l, v)| (l.to_string(), v.to_string())).to_vec()
     );
-    let j = json(&s, "june");
+    let j = s.summary("june");
     assert_eq!(j["portfolio"]["negative_equity"], "8400.00");
     let c = &j["changes"];
     for (key, n) in [
@@ -355,7 +351,7 @@ fn self_comparison_is_still_and_months_compose() {
         "--previous",
         "run1",
     ]));
-    let c = &json(&s, "again")["changes"];
+    let c = &s.summary("again")["changes"];
     assert_eq!(c["new_accounts"], 0);
     assert_eq!(c["closed_accounts"], 0);
     assert_eq!(c["ltv_band_up"], 0);
@@ -379,7 +375,7 @@ fn self_comparison_is_still_and_months_compose() {
     // Composition, in cents.
     let cents =
         |v: &serde_json::Value| -> i64 { v.as_str().unwrap().replace('.', "").parse().unwrap() };
-    let bridge = |run: &str| json(&s, run)["changes"]["negative_equity_bridge"].clone();
+    let bridge = |run: &str| s.summary(run)["changes"]["negative_equity_bridge"].clone();
     let (ab, bc) = (bridge("run1"), bridge("run2"));
     for b in [&ab, &bc] {
         let lines: i64 = [
@@ -398,14 +394,14 @@ fn self_comparison_is_still_and_months_compose() {
     assert_eq!(ab["current"], bc["previous"]);
     assert_eq!(
         ab["previous"],
-        json(&s, "run0")["portfolio"]["negative_equity"]
+        s.summary("run0")["portfolio"]["negative_equity"]
     );
     assert_eq!(
         bc["current"],
-        json(&s, "run2")["portfolio"]["negative_equity"]
+        s.summary("run2")["portfolio"]["negative_equity"]
     );
     // Every class happened in a month of a generated book.
-    let c = &json(&s, "run1")["changes"];
+    let c = &s.summary("run1")["changes"];
     for key in [
         "new_accounts",
         "closed_accounts",

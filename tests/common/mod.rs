@@ -297,3 +297,18 @@ pub fn strip_digest(s: &Sandbox, run: &str) {
     serde_json::from_str::<serde_json::Value>(&stripped).expect("still JSON");
     s.write(&name, &stripped);
 }
+
+/// The exact decimal a cell spells (a test's reference figures are decimals, never floats).
+pub fn dec(s: &str) -> rust_decimal::Decimal {
+    s.parse()
+        .unwrap_or_else(|e| panic!("{s:?} is not a decimal: {e}"))
+}
+
+/// An amount cell, empty as zero.
+pub fn amount_or_zero(s: &str) -> rust_decimal::Decimal {
+    if s.is_empty() {
+        rust_decimal::Decimal::ZERO
+    } else {
+        dec(s)
+    }
+}

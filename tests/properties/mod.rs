@@ -8,7 +8,6 @@ use crate::common::*;
 use proptest::prelude::*;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 mod reference;
 use reference::{expected, expected_scenario};
@@ -302,14 +301,6 @@ fn unique_ids(loans: &[Loan]) -> bool {
     ids.windows(2).all(|w| w[0] != w[1])
 }
 
-fn dec(s: &str) -> Decimal {
-    if s.is_empty() {
-        Decimal::ZERO
-    } else {
-        Decimal::from_str(s).unwrap()
-    }
-}
-
 /// Every summary row equals the sum of its accounts' rounded figures; every TOTAL is the book total.
 fn assert_reconciles(s: &Sandbox, out: &str) {
     let accounts = read_csv(&s.path(&format!("{out}/accounts.csv")));
@@ -326,9 +317,9 @@ fn assert_reconciles(s: &Sandbox, out: &str) {
             let e = by_bucket.entry(key).or_default();
             *e.entry("accounts").or_default() += Decimal::ONE;
             for m in money {
-                *e.entry(m).or_default() += dec(&a[m]);
+                *e.entry(m).or_default() += amount_or_zero(&a[m]);
             }
-            if dec(&a["negative_equity"]) > Decimal::ZERO {
+            if amount_or_zero(&a["negative_equity"]) > Decimal::ZERO {
                 *e.entry("underwater_accounts").or_default() += Decimal::ONE;
             }
         }
@@ -340,7 +331,7 @@ fn assert_reconciles(s: &Sandbox, out: &str) {
             .entry((a["origination_ltv_bucket"].clone(), a["ltv_bucket"].clone()))
             .or_default();
         c.0 += Decimal::ONE;
-        c.1 += dec(&a["balance"]);
+        c.1 += amount_or_zero(&a["balance"]);
     }
     for m in read_csv(&s.path(&format!("{out}/summary_ltv_migration.csv"))) {
         let key = (
@@ -348,7 +339,14 @@ fn assert_reconciles(s: &Sandbox, out: &str) {
             m["current_ltv_bucket"].clone(),
         );
         let want = cells.remove(&key).unwrap_or_default();
-        assert_eq!((dec(&m["accounts"]), dec(&m["balance"])), want, "{key:?}");
+        assert_eq!(
+            (
+                amount_or_zero(&m["accounts"]),
+                amount_or_zero(&m["balance"])
+            ),
+            want,
+            "{key:?}"
+        );
     }
     assert!(cells.is_empty(), "accounts outside the matrix: {cells:?}");
     let ltv = read_csv(&s.path(&format!("{out}/summary_by_ltv_bucket.csv")));
@@ -363,7 +361,7 @@ fn assert_reconciles(s: &Sandbox, out: &str) {
             .chain(money.iter())
         {
             assert_eq!(
-                dec(&row[*col]),
+                amount_or_zero(&row[*col]),
                 want.get(col).copied().unwrap_or_default(),
                 "{} {col}",
                 row["ltv_bucket"]
@@ -379,7 +377,7 @@ fn assert_reconciles(s: &Sandbox, out: &str) {
                 .iter()
                 .chain(money.iter())
             {
-                *sum.entry(col).or_default() += dec(&row[*col]);
+                *sum.entry(col).or_default() += amount_or_zero(&row[*col]);
             }
         }
         for col in ["accounts", "underwater_accounts"]
@@ -389,7 +387,7 @@ fn assert_reconciles(s: &Sandbox, out: &str) {
             assert_eq!(seg_total[*col], total[*col], "{seg} TOTAL {col}");
             assert_eq!(
                 sum.get(col).copied().unwrap_or_default(),
-                dec(&total[*col]),
+                amount_or_zero(&total[*col]),
                 "{seg} rows sum {col}"
             );
         }

@@ -194,7 +194,7 @@ pub(super) fn expected_scenario(
             ),
         };
         let def = (b - net).max(Decimal::ZERO);
-        let cents = |d: Decimal| dec(&r(d, 2));
+        let cents = |d: Decimal| amount_or_zero(&r(d, 2));
         for key in [band, "TOTAL".to_string()] {
             let e = rows.entry(key).or_default();
             e.accounts += 1;

@@ -11,10 +11,6 @@ use std::process::Command;
 mod workbook;
 pub(crate) use workbook::assert_converts_to_pdf;
 
-fn summary(s: &Sandbox, out: &str) -> serde_json::Value {
-    serde_json::from_str(&s.read(&format!("{out}/summary.json"))).unwrap()
-}
-
 /// `1234567.89` → `1,234,567.89`, written here rather than taken from the code under test.
 fn grouped(text: &str) -> String {
     let (sign, digits) = match text.strip_prefix('-') {
@@ -44,7 +40,7 @@ fn every_figure_on_the_page_is_summary_json_s() {
     let s = Sandbox::new();
     sample_run(&s, "out");
     let page = s.read("out/report.html");
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     let p = &j["portfolio"];
     for key in [
         "balance",
@@ -117,7 +113,7 @@ fn every_figure_on_the_page_is_summary_json_s() {
 fn the_workbook_holds_summary_json_s_totals_cent_for_cent() {
     let s = Sandbox::new();
     sample_run(&s, "out");
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     let mut wb: Xlsx<_> = calamine::open_workbook(s.path("out/report.xlsx")).unwrap();
     let names = wb.sheet_names();
     for want in [
@@ -381,7 +377,7 @@ fn each_figure_of_the_page_is_in_its_place() {
     let s = Sandbox::new();
     sample_run(&s, "out");
     let page = s.read("out/report.html");
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     // The sections, in the guide's order.
     let headings: Vec<String> = page
         .split("<h2>")

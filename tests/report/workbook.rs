@@ -136,7 +136,7 @@ fn same_cell(cell: &Data, want: &serde_json::Value) -> bool {
 fn the_workbook_holds_summary_json_cell_for_cell_with_formats_panes_and_filters() {
     let s = Sandbox::new();
     sample_run(&s, "out");
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     let path = s.path("out/report.xlsx");
     let mut wb: Xlsx<_> = calamine::open_workbook(&path).unwrap();
     let names = wb.sheet_names();

@@ -37,10 +37,6 @@ fn by_id(rows: &[BTreeMap<String, String>]) -> BTreeMap<String, BTreeMap<String,
         .collect()
 }
 
-fn summary(s: &Sandbox, out: &str) -> serde_json::Value {
-    serde_json::from_str(&s.read(&format!("{out}/summary.json"))).unwrap()
-}
-
 #[test]
 fn hand_tape_every_quirk_is_a_rule_or_an_explained_reject() {
     let s = Sandbox::new();
@@ -118,7 +114,7 @@ fn hand_tape_every_quirk_is_a_rule_or_an_explained_reject() {
     assert_eq!(novalue["ltv_bucket"], "no_value");
     assert_eq!(novalue["origination_ltv_bucket"], "no_value");
 
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     assert_eq!(j["manifest"]["as_of"], "2020-07-31");
     assert_eq!(
         j["manifest"]["as_of_source"],
@@ -169,7 +165,7 @@ fn price_index_scales_estimates_and_a_missing_month_is_counted() {
     assert_eq!(accounts["123456789012345678"]["value"], "17409.33");
     // Originated in months the index does not cover: no estimate, counted.
     assert_eq!(accounts["SHARED#1"]["value_source"], "none");
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     assert_eq!(
         j["data_quality"]["estimates"]["no_price_index_for_origination_month"],
         2
@@ -285,7 +281,8 @@ fn real_tape(name: &str) -> Option<PathBuf> {
     }
 }
 
-fn dec(v: &serde_json::Value) -> rust_decimal::Decimal {
+/// A summary.json amount (a string) as its exact decimal.
+fn json_decimal(v: &serde_json::Value) -> rust_decimal::Decimal {
     v.as_str().unwrap().parse().unwrap()
 }
 
@@ -297,7 +294,7 @@ fn world_omni_2020_a_runs_end_to_end_and_matches_the_publishers_origination_ltv(
     let s = Sandbox::new();
     let tape = tape.to_str().unwrap();
     assert_ok(&s.run(&["run", "--tape", "regab", tape, "--out", "out", "-q"]));
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     let q = &j["data_quality"]["loans"];
     assert_eq!(q["rows_read"], 7572);
     assert_eq!(q["rows_rejected"], 0, "no unexplained rejects");
@@ -314,7 +311,7 @@ fn world_omni_2020_a_runs_end_to_end_and_matches_the_publishers_origination_ltv(
     let o = &p["origination_ltv"];
     let near = |v: &serde_json::Value, want: &str, tol: &str| {
         let (v, want, tol) = (
-            dec(v),
+            json_decimal(v),
             want.parse::<rust_decimal::Decimal>().unwrap(),
             tol.parse::<rust_decimal::Decimal>().unwrap(),
         );
@@ -366,7 +363,7 @@ fn carmax_extract_with_r_row_names_runs() {
         "out",
     ]);
     assert_ok(&out);
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     assert_eq!(j["data_quality"]["loans"]["rows_accepted"], 9);
     assert_eq!(j["data_quality"]["loans"]["rows_rejected"], 0);
     assert_eq!(j["manifest"]["as_of"], "2017-03-31");
@@ -472,7 +469,7 @@ fn regression_estimate_of_zero_or_extreme_index_level_panicked() {
     }
     // New car, 13 months: 20,000 × 0.791333… = 15,826.67, as in the hand tape.
     assert_eq!(accounts["NEW"]["value"], "15826.67");
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     assert_eq!(
         j["data_quality"]["estimates"]["rounds_to_zero_left_unvalued"],
         2

@@ -72,7 +72,7 @@ fn sec_xml_tape_is_streamed_and_rejects_name_the_xml_line() {
     assert_eq!(rejects[0]["line"], "16");
     assert_eq!(rejects[0]["file"], "tape.xml");
     assert_eq!(rejects[0]["field"], "amount_financed (originalLoanAmount)");
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     assert_eq!(j["manifest"]["as_of"], "2020-07-31");
     assert_eq!(
         j["manifest"]["inputs"]["loans"]["bytes"],
@@ -260,7 +260,7 @@ fn regression_xml_wrapper_misspelled_empty_and_oversized_records() {
         &good.replace("  <assets>", "  <assets/>\n  <assets>"),
     );
     assert_ok(&run("empty.xml"));
-    let j = summary(&s, "out");
+    let j = s.summary("out");
     assert_eq!(j["data_quality"]["loans"]["rows_read"], 2);
     assert_eq!(j["data_quality"]["loans"]["rows_accepted"], 1);
     assert_eq!(j["data_quality"]["loans"]["rows_rejected"], 1);
