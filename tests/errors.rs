@@ -361,6 +361,42 @@ fn help_prints_every_row_of_the_exit_code_table() {
     }
 }
 
+/// docs/REFERENCE.md's table of exit codes is `--help`'s, row for row: the same codes, in the same order,
+/// with the same words (the help's are `EXIT_CODES`, which the test above finds in every `--help`).
+#[test]
+fn the_reference_lists_the_exit_codes_of_help_row_for_row() {
+    let reference = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/REFERENCE.md"),
+    )
+    .unwrap();
+    let section = reference
+        .split("## Exit codes")
+        .nth(1)
+        .expect("docs/REFERENCE.md has an `## Exit codes` section");
+    let rows: Vec<(u8, String)> = section
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            let code = cells.first()?.parse::<u8>().ok()?;
+            Some((code, cells.get(1)?.to_string()))
+        })
+        .collect();
+    let help: Vec<(u8, String)> = underwater::error::EXIT_CODES
+        .iter()
+        .map(|&(code, meaning)| (code, meaning.to_string()))
+        .collect();
+    assert_eq!(
+        rows, help,
+        "docs/REFERENCE.md's exit codes differ from --help's"
+    );
+}
+
 /// Runs the binary with stdout sent to /dev/full, where every write fails with ENOSPC.
 fn run_into_full_disk(s: &Sandbox, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_underwater"))
