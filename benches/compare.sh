@@ -63,6 +63,16 @@ for n in [n for n in tools if n in med]:
 if "underwater" in med:
     u = med["underwater"][0]
     print("ratios: " + "  ".join(f"underwater/{n} {u / med[n][0]:.2f}" for n in tools[1:] if n in med))
+# The same figures as BENCHMARKS.md's "Current figures" rows, to paste there.
+names = {"underwater": "underwater", "iofloor": "I/O floor", "floor": "read floor",
+         "polars": "polars script", "duckdb": "DuckDB script", "pandas": "pandas script"}
+print("\n| | median time / peak RSS |\n|---|---:|")
+for n in [n for n in tools if n in med]:
+    s, k = med[n]
+    print(f"| {names[n]} | {s:.2f} s / {k / 1024:.0f} MiB |")
+if "underwater" in med:
+    for n in [n for n in ("iofloor", "duckdb") if n in med]:
+        print(f"| underwater / {names[n]} | {u / med[n][0]:.2f}× |")
 PYEOF
   if wants underwater && wants duckdb && wants pandas; then
     "$PY" benches/agree.py "$WORK/uw" "$WORK/duckdb" "$WORK/pandas"
