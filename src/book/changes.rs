@@ -146,6 +146,26 @@ pub struct Bridge {
 }
 
 impl Bridge {
+    /// Destructured, so a line added and not merged here does not compile.
+    fn merge(&mut self, o: &Bridge) {
+        let Bridge {
+            previous,
+            closed,
+            new,
+            balance_change,
+            value_change,
+            valuation_gained_or_lost,
+            current,
+        } = o;
+        self.previous += previous;
+        self.closed += closed;
+        self.new += new;
+        self.balance_change += balance_change;
+        self.value_change += value_change;
+        self.valuation_gained_or_lost += valuation_gained_or_lost;
+        self.current += current;
+    }
+
     /// The lines in file order, with their names.
     pub fn lines(&self) -> [(&'static str, i128); 7] {
         [
@@ -168,6 +188,24 @@ pub struct DeficiencyBridge {
     pub new: i128,
     pub continuing: i128,
     pub current: i128,
+}
+
+impl DeficiencyBridge {
+    /// Destructured, so a line added and not merged here does not compile.
+    fn merge(&mut self, o: &DeficiencyBridge) {
+        let DeficiencyBridge {
+            previous,
+            closed,
+            new,
+            continuing,
+            current,
+        } = o;
+        self.previous += previous;
+        self.closed += closed;
+        self.new += new;
+        self.continuing += continuing;
+        self.current += current;
+    }
 }
 
 /// What changed: the two matrices, the counts and the bridges.
@@ -290,35 +328,39 @@ impl Changes {
         }
     }
 
+    /// Adds another piece's changes. Destructured, so a field added and not merged here does not
+    /// compile.
     pub fn merge(&mut self, o: &Changes) {
-        for (a, b) in self.ltv.iter_mut().zip(&o.ltv) {
+        let Changes {
+            bands: _,
+            ltv,
+            delinquency,
+            continuing,
+            new,
+            closed,
+            band_up,
+            band_down,
+            to_no_value,
+            from_no_value,
+            negative_equity,
+            expected_deficiency,
+        } = o;
+        for (a, b) in self.ltv.iter_mut().zip(ltv) {
             a.0 += b.0;
             a.1 += b.1;
         }
-        for (a, b) in self.delinquency.iter_mut().zip(&o.delinquency) {
+        for (a, b) in self.delinquency.iter_mut().zip(delinquency) {
             a.0 += b.0;
             a.1 += b.1;
         }
-        self.continuing += o.continuing;
-        self.new += o.new;
-        self.closed += o.closed;
-        self.band_up += o.band_up;
-        self.band_down += o.band_down;
-        self.to_no_value += o.to_no_value;
-        self.from_no_value += o.from_no_value;
-        let (a, b) = (&mut self.negative_equity, &o.negative_equity);
-        a.previous += b.previous;
-        a.closed += b.closed;
-        a.new += b.new;
-        a.balance_change += b.balance_change;
-        a.value_change += b.value_change;
-        a.valuation_gained_or_lost += b.valuation_gained_or_lost;
-        a.current += b.current;
-        let (a, b) = (&mut self.expected_deficiency, &o.expected_deficiency);
-        a.previous += b.previous;
-        a.closed += b.closed;
-        a.new += b.new;
-        a.continuing += b.continuing;
-        a.current += b.current;
+        self.continuing += continuing;
+        self.new += new;
+        self.closed += closed;
+        self.band_up += band_up;
+        self.band_down += band_down;
+        self.to_no_value += to_no_value;
+        self.from_no_value += from_no_value;
+        self.negative_equity.merge(negative_equity);
+        self.expected_deficiency.merge(expected_deficiency);
     }
 }

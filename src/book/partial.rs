@@ -36,35 +36,44 @@ impl Partial {
 
     /// The partial of both books; an error when they were not computed with one config (other bands,
     /// scenarios, segments or run-off), which would make the sum meaningless.
+    /// Destructured, so a field added and not merged here does not compile.
     pub fn merge(mut self, o: &Partial) -> Result<Partial, String> {
-        let same = self.migration.labels == o.migration.labels
-            && self.migration.cells.len() == o.migration.cells.len()
-            && self.scenarios.len() == o.scenarios.len()
-            && self.segments.len() == o.segments.len()
+        let Partial {
+            ltv,
+            scenarios,
+            segments,
+            migration,
+            runoff,
+            origination_ltv,
+        } = o;
+        let same = self.migration.labels == migration.labels
+            && self.migration.cells.len() == migration.cells.len()
+            && self.scenarios.len() == scenarios.len()
+            && self.segments.len() == segments.len()
             && self.runoff.as_ref().map(|r| r.months.len())
-                == o.runoff.as_ref().map(|r| r.months.len());
+                == runoff.as_ref().map(|r| r.months.len());
         if !same {
             return Err("the partials were computed with different configs".into());
         }
-        merge_bands(&mut self.ltv, &o.ltv)?;
-        for ((name, mine), (other_name, theirs)) in self.scenarios.iter_mut().zip(&o.scenarios) {
+        merge_bands(&mut self.ltv, ltv)?;
+        for ((name, mine), (other_name, theirs)) in self.scenarios.iter_mut().zip(scenarios) {
             if name != other_name {
                 return Err(format!("scenario {name} against {other_name}"));
             }
             merge_bands(mine, theirs)?;
         }
-        for (mine, theirs) in self.segments.iter_mut().zip(&o.segments) {
+        for (mine, theirs) in self.segments.iter_mut().zip(segments) {
             merge_segment(mine, theirs)?;
         }
-        for (a, b) in self.migration.cells.iter_mut().zip(&o.migration.cells) {
+        for (a, b) in self.migration.cells.iter_mut().zip(&migration.cells) {
             a.0 += b.0;
             a.1 += b.1;
         }
-        if let (Some(a), Some(b)) = (&mut self.runoff, &o.runoff) {
+        if let (Some(a), Some(b)) = (&mut self.runoff, runoff) {
             a.merge(b);
         }
         let mut counted = Counted::from_entries(&self.origination_ltv);
-        counted.merge(Counted::from_entries(&o.origination_ltv));
+        counted.merge(Counted::from_entries(origination_ltv));
         self.origination_ltv = counted.entries();
         Ok(self)
     }

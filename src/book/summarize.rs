@@ -383,28 +383,40 @@ impl<'a> Acc<'a> {
         }
     }
 
+    /// Two pieces' accumulators as one. Destructured, so a field added and not merged here does not
+    /// compile.
     fn merge(mut self, other: Acc<'a>) -> Acc<'a> {
-        self.origination_ltv.merge(other.origination_ltv);
-        if let (Some(a), Some(b)) = (&mut self.runoff, &other.runoff) {
+        let Acc {
+            buckets,
+            stressed,
+            segments,
+            migration,
+            origination_ltv,
+            runoff,
+            changes,
+            top,
+        } = other;
+        self.origination_ltv.merge(origination_ltv);
+        if let (Some(a), Some(b)) = (&mut self.runoff, &runoff) {
             a.merge(b);
         }
-        if let (Some(a), Some(b)) = (&mut self.changes, &other.changes) {
+        if let (Some(a), Some(b)) = (&mut self.changes, &changes) {
             a.merge(b);
         }
-        self.top.merge(&other.top);
-        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+        self.top.merge(&top);
+        for (a, b) in self.buckets.iter_mut().zip(&buckets) {
             a.merge(b);
         }
-        for (mine, theirs) in self.stressed.iter_mut().zip(&other.stressed) {
+        for (mine, theirs) in self.stressed.iter_mut().zip(&stressed) {
             for (a, b) in mine.iter_mut().zip(theirs) {
                 a.merge(b);
             }
         }
-        for (a, b) in self.migration.iter_mut().zip(&other.migration) {
+        for (a, b) in self.migration.iter_mut().zip(&migration) {
             a.0 += b.0;
             a.1 += b.1;
         }
-        for (mine, theirs) in self.segments.iter_mut().zip(other.segments) {
+        for (mine, theirs) in self.segments.iter_mut().zip(segments) {
             for (k, t) in theirs {
                 mine.entry(k).or_insert_with(Tally::zero).merge(&t);
             }

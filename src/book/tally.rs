@@ -197,21 +197,39 @@ impl Tally {
         }
     }
 
+    /// Adds another group's tally. Destructured, so a field added to the tally and not merged here
+    /// does not compile.
     pub fn merge(&mut self, o: &Tally) {
-        self.accounts += o.accounts;
-        self.closed_accounts += o.closed_accounts;
-        self.balance += o.balance;
-        self.value += o.value;
-        self.valued_accounts += o.valued_accounts;
-        self.valued_balance_raw.merge(&o.valued_balance_raw);
-        self.underwater_accounts += o.underwater_accounts;
-        self.estimated_accounts += o.estimated_accounts;
-        self.estimated_underwater_accounts += o.estimated_underwater_accounts;
-        self.estimated_balance += o.estimated_balance;
-        self.negative_equity += o.negative_equity;
-        self.deficiency_if_default += o.deficiency_if_default;
-        self.expected_deficiency += o.expected_deficiency;
-        self.balance_times_ltv = match (self.balance_times_ltv, o.balance_times_ltv) {
+        let Tally {
+            accounts,
+            closed_accounts,
+            balance,
+            value,
+            valued_accounts,
+            valued_balance_raw,
+            underwater_accounts,
+            estimated_accounts,
+            estimated_underwater_accounts,
+            estimated_balance,
+            negative_equity,
+            deficiency_if_default,
+            expected_deficiency,
+            balance_times_ltv,
+        } = o;
+        self.accounts += accounts;
+        self.closed_accounts += closed_accounts;
+        self.balance += *balance;
+        self.value += *value;
+        self.valued_accounts += valued_accounts;
+        self.valued_balance_raw.merge(valued_balance_raw);
+        self.underwater_accounts += underwater_accounts;
+        self.estimated_accounts += estimated_accounts;
+        self.estimated_underwater_accounts += estimated_underwater_accounts;
+        self.estimated_balance += *estimated_balance;
+        self.negative_equity += *negative_equity;
+        self.deficiency_if_default += *deficiency_if_default;
+        self.expected_deficiency += *expected_deficiency;
+        self.balance_times_ltv = match (self.balance_times_ltv, *balance_times_ltv) {
             (Some(a), Some(b)) => a.checked_add(b),
             _ => None,
         };

@@ -97,12 +97,20 @@ impl MonthTally {
         }
     }
 
+    /// Destructured, so a field added and not merged here does not compile.
     pub fn merge(&mut self, o: &MonthTally) {
-        self.open_accounts += o.open_accounts;
-        self.balance += o.balance;
-        self.value += o.value;
-        self.underwater_accounts += o.underwater_accounts;
-        self.negative_equity += o.negative_equity;
+        let MonthTally {
+            open_accounts,
+            balance,
+            value,
+            underwater_accounts,
+            negative_equity,
+        } = o;
+        self.open_accounts += open_accounts;
+        self.balance += balance;
+        self.value += value;
+        self.underwater_accounts += underwater_accounts;
+        self.negative_equity += negative_equity;
     }
 }
 
@@ -126,15 +134,21 @@ impl Runoff {
         }
     }
 
+    /// Destructured, so a field added and not merged here does not compile.
     pub fn merge(&mut self, o: &Runoff) {
-        for (a, b) in self.months.iter_mut().zip(&o.months) {
+        let Runoff {
+            months,
+            not_projected,
+            beyond_projection,
+        } = o;
+        for (a, b) in self.months.iter_mut().zip(months) {
             a.merge(b);
         }
-        for (a, b) in self.not_projected.iter_mut().zip(&o.not_projected) {
+        for (a, b) in self.not_projected.iter_mut().zip(not_projected) {
             a.0 += b.0;
             a.1.merge(&b.1);
         }
-        self.beyond_projection += o.beyond_projection;
+        self.beyond_projection += beyond_projection;
     }
 
     /// Adds an account that is not projected: its figures of tonight, so month 0 and these reconcile
