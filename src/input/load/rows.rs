@@ -181,15 +181,21 @@ pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
     batch
 }
 
-/// An optional field's value, or None when it is missing or cannot be read; the second is noted in `bad`.
-fn readable_or_noted<T>(
-    parsed: Result<Option<T>, Problem>,
+/// An optional field parsed by `parse`: None when it is missing, and when it cannot be read, which is
+/// noted in `bad`.
+fn optional_noted<T>(
+    row: &Row<'_>,
+    (col, name): (Option<usize>, &'static str),
+    dialect: &Dialect,
     bad: &mut Vec<&'static str>,
+    parse: impl FnOnce(&str) -> Result<T, Problem>,
 ) -> Option<T> {
-    parsed.unwrap_or_else(|(field, _)| {
-        bad.push(field);
-        None
-    })
+    optional(row, col, name, dialect)
+        .and_then(|t| t.map(parse).transpose())
+        .unwrap_or_else(|(field, _)| {
+            bad.push(field);
+            None
+        })
 }
 
 /// Parses one row; `scratch` is a buffer reused across rows for the echoed columns, `bad` receives the
@@ -354,55 +360,35 @@ struct OptionalTerms {
 impl OptionalTerms {
     fn parse(row: &Row<'_>, l: &LoanLayout, bad: &mut Vec<&'static str>) -> Self {
         let d = &l.dialect;
-        let rate_or_amount = |col, name: &'static str| {
-            optional(row, col, name, d).and_then(|t| {
-                t.map(|t| {
-                    let v = if name == "apr" && d.tape {
-                        tape_rate(t)? * Decimal::ONE_HUNDRED
-                    } else {
-                        amount(t, name)?
-                    };
-                    match v < Decimal::ZERO {
-                        true => Err((name, format!("must not be negative: `{t}`"))),
-                        false => Ok(v.normalize()),
-                    }
-                })
-                .transpose()
-            })
+        let rate_or_amount = |name: &'static str| {
+            move |t: &str| {
+                let v = if name == "apr" && d.tape {
+                    tape_rate(t)? * Decimal::ONE_HUNDRED
+                } else {
+                    amount(t, name)?
+                };
+                match v < Decimal::ZERO {
+                    true => Err((name, format!("must not be negative: `{t}`"))),
+                    false => Ok(v.normalize()),
+                }
+            }
         };
-        let apr = readable_or_noted(rate_or_amount(l.apr, "apr"), bad);
-        let monthly_payment =
-            readable_or_noted(rate_or_amount(l.monthly_payment, "monthly_payment"), bad);
-        let origination_value = readable_or_noted(
-            optional(row, l.origination_value, "origination_value", d).and_then(|t| {
-                t.map(|t| match amount(t, "origination_value")? {
-                    v if v <= Decimal::ZERO => {
-                        Err(("origination_value", "must be greater than 0".into()))
-                    }
-                    v => Ok(v),
-                })
-                .transpose()
-            }),
-            bad,
-        );
-        let credit_score = readable_or_noted(
-            optional(row, l.credit_score, "credit_score", d)
-                .and_then(|t| t.map(|t| count(t, "credit_score")).transpose()),
-            bad,
-        );
+        let apr = optional_noted(row, (l.apr, "apr"), d, bad, rate_or_amount("apr"));
+        let payment = (l.monthly_payment, "monthly_payment");
+        let monthly_payment = optional_noted(row, payment, d, bad, rate_or_amount(payment.1));
+        let value = (l.origination_value, "origination_value");
+        let origination_value = optional_noted(row, value, d, bad, |t| match amount(t, value.1)? {
+            v if v <= Decimal::ZERO => Err((value.1, "must be greater than 0".into())),
+            v => Ok(v),
+        });
+        let score = (l.credit_score, "credit_score");
+        let credit_score = optional_noted(row, score, d, bad, |t| count(t, score.1));
         // The model year is not a figure here; an unreadable one is still noted.
-        readable_or_noted(
-            optional(row, l.vehicle_year, "vehicle_year", d)
-                .and_then(|t| t.map(|t| count(t, "vehicle_year")).transpose()),
-            bad,
-        );
-        let new_used = readable_or_noted(
-            optional(row, l.new_used, "new_used", d).and_then(|t| {
-                t.map(|t| NewUsed::parse(t).ok_or(("new_used", String::new())))
-                    .transpose()
-            }),
-            bad,
-        );
+        let year = (l.vehicle_year, "vehicle_year");
+        optional_noted(row, year, d, bad, |t| count(t, year.1));
+        let new_used = optional_noted(row, (l.new_used, "new_used"), d, bad, |t| {
+            NewUsed::parse(t).ok_or(("new_used", String::new()))
+        });
         OptionalTerms {
             apr,
             monthly_payment,

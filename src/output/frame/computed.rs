@@ -29,13 +29,10 @@ pub(super) fn computed_columns<'a>(
         figures: &buffers.figures,
         rows: &buffers.rows,
     };
-    let previous = crate::input::schema::PREVIOUS_COLUMNS.len();
-    let names = match book.previous {
-        Some(_) => computed_names().count(),
-        None => computed_names().count() - previous,
-    };
+    // The previous run's columns are the frame's only with `--previous`.
+    let with_previous = book.previous.is_some();
     computed_names()
-        .take(names)
+        .filter(|name| with_previous || !crate::input::schema::PREVIOUS_COLUMNS.contains(name))
         .filter(|name| wants(name))
         .map(|&name| {
             part.valuation_column(name)
