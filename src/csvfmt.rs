@@ -139,6 +139,10 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// What a rejects file quotes at most of a reason: enough to find the row and see what is wrong with
+/// it. One unclosed quote can make the rest of a file one row, repeated in its reason.
+pub const MAX_REASON_BYTES: usize = 500;
+
 /// At most `max` bytes of `text` (cut at a character boundary), saying how much was left out: a
 /// reject reason or raw record never repeats a whole runaway field.
 pub fn shortened(text: &str, max: usize) -> Cow<'_, str> {

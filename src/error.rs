@@ -233,6 +233,15 @@ pub enum QueryError {
     )]
     NotARun { dir: PathBuf, problem: String },
     #[error(
+        "{dir} and {first} are runs with different accounts columns ({columns}): runs queried together \
+         need the same loan columns. Fix: query them apart, or run both with the same loans layout and config"
+    )]
+    DifferentColumns {
+        dir: PathBuf,
+        first: PathBuf,
+        columns: String,
+    },
+    #[error(
         "{dir} was written by underwater {found}, whose outputs lack {missing}; this is underwater {ours}. \
          Fix: re-run `underwater run` with this version, then query its output"
     )]
@@ -308,9 +317,11 @@ impl Error {
         match self {
             Error::Config(_) => EXIT_USAGE,
             Error::Input(_) => EXIT_INPUT,
-            Error::Query(QueryError::NotARun { .. } | QueryError::Incompatible { .. }) => {
-                EXIT_INPUT
-            }
+            Error::Query(
+                QueryError::NotARun { .. }
+                | QueryError::Incompatible { .. }
+                | QueryError::DifferentColumns { .. },
+            ) => EXIT_INPUT,
             Error::Query(_) => EXIT_USAGE,
             Error::Output(_) => EXIT_OUTPUT,
             Error::Guard { failure, .. } => failure.exit_code(),

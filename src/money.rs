@@ -223,6 +223,38 @@ pub fn ratio(numerator: Decimal, denominator: Decimal, places: u32) -> Decimal {
     Decimal::from_i128_with_scale(div_half_even(n, d), places)
 }
 
+/// `Π numerators / Π denominators` rounded once to cents, half to even, from the exact quotient; every
+/// factor non-negative. `None` when a denominator is 0 or the products leave 256 bits (the callers'
+/// bounds keep them far inside). Hand-written over 256-bit integers (ethnum, already built for polars)
+/// because a decimal quotient keeps 28 digits, and rounding that again to cents can turn an exact half
+/// cent the wrong way (17,890.625 read as 17,890.6250…01).
+pub fn cents_of_fraction(numerators: &[Decimal], denominators: &[Decimal]) -> Option<Decimal> {
+    use ethnum::U256;
+    let product = |factors: &[Decimal]| -> Option<(U256, u32)> {
+        factors.iter().try_fold((U256::ONE, 0u32), |(p, s), f| {
+            let m = u128::try_from(f.mantissa()).ok()?;
+            Some((p.checked_mul(U256::from(m))?, s + f.scale()))
+        })
+    };
+    let pow10 = |e: u32| -> Option<U256> {
+        (0..e).try_fold(U256::ONE, |p, _| p.checked_mul(U256::from(10u8)))
+    };
+    let (n, n_scale) = product(numerators)?;
+    let (d, d_scale) = product(denominators)?;
+    // value = (n / 10^n_scale) / (d / 10^d_scale); in cents: n · 10^(d_scale + 2) / (d · 10^n_scale).
+    let n = n.checked_mul(pow10(d_scale + 2)?)?;
+    let d = d.checked_mul(pow10(n_scale)?)?;
+    if d == U256::ZERO {
+        return None;
+    }
+    let (q, r) = (n / d, n % d);
+    let q = q + U256::from(u8::from(rounds_up_half_even(q % 2 == 1, r, d - r)));
+    Some(Decimal::from_i128_with_scale(
+        i128::try_from(q).ok().filter(|q| *q < 10i128.pow(28))?,
+        2,
+    ))
+}
+
 /// Whether a quotient rounds up, half to even: `q_odd` its parity, `r` its remainder and `rest` the
 /// divisor less `r` (comparing `r` with `rest` rather than `2r` with the divisor, which could overflow).
 /// Without branches: above, at or below half is a coin toss per division, and a mispredicted branch

@@ -6,13 +6,13 @@ use crate::common::*;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-const PANEL_HEADER: &str = "assetNumber,reportingPeriodEndingDate,originationDate,originalLoanAmount,\
+pub(crate) const PANEL_HEADER: &str = "assetNumber,reportingPeriodEndingDate,originationDate,originalLoanAmount,\
 originalLoanTerm,originalInterestRatePercentage,vehicleNewUsedCode,vehicleValueAmount,obligorCreditScore,\
 obligorGeographicLocation,reportingPeriodActualEndBalanceAmount,currentDelinquencyStatus,totalActualAmountPaid,\
 BAL1,PRC1,PMT1,REC1,REP1,BAL2,PRC2,PMT2,REC2,REP2,BAL3,PRC3,PMT3,REC3,REP3,BAL4,PRC4,PMT4,REC4,REP4";
 
 /// Eight loans, one per rule and status (no vehicle value: deficiency_if_default = balance).
-fn hand_panel() -> String {
+pub(crate) fn hand_panel() -> String {
     let loan = |id: &str, balance: &str, dpd: u32, paid0: &str, months: &str| {
         format!(
             "{id},05-31-2017,01/2016,20000,72,0.05,2,NA,700,FL,{balance},{dpd},{paid0},{months}"
@@ -222,7 +222,7 @@ fn a_horizon_shorter_than_the_default_month_counts_no_default() {
     assert_eq!(j["auc_pd"], serde_json::Value::Null);
 }
 
-const RECORDS_HEADER: &str =
+pub(crate) const RECORDS_HEADER: &str =
     "account_id,month,balance,principal_paid,amount_paid,charged_off,recoveries,\
 repossession_proceeds,days_past_due";
 
@@ -287,18 +287,20 @@ fn loan_month_records_default_on_days_past_due_and_reject_repeats_and_gaps() {
         // 0.85 × 6000 − 1000 = 4100 recovered → 4900 deficiency, × 0.15 = 735.
         ["2", "dpd_90", "9000.00", "4500.00", "4500.00", "4900.00", "735.00"]
     );
-    // L1's records stop at month 1 (the rest rejected): it left the pool; L3 has none.
-    assert_eq!(rows["L1"]["status"], "left_pool");
+    // L1's month 1 is on two rows: both rejected (which is right cannot be told), and month 3 after
+    // the gap too, so L1 has no usable record; L3 has none at all.
+    assert_eq!(rows["L1"]["status"], "no_outcome");
     assert_eq!(rows["L3"]["status"], "no_outcome");
     let rejects = read_csv(&s.path("bt/outcome_rejects.csv"));
     let lines: Vec<&str> = rejects.iter().map(|r| r["line"].as_str()).collect();
-    assert_eq!(lines, ["3", "4"]);
-    assert!(rejects[0]["reason"].contains("repeats"), "{rejects:?}");
-    assert!(rejects[1]["reason"].contains("skip a month"), "{rejects:?}");
+    assert_eq!(lines, ["2", "3", "4"]);
+    assert!(rejects[0]["reason"].contains("repeated"), "{rejects:?}");
+    assert!(rejects[1]["reason"].contains("repeated"), "{rejects:?}");
+    assert!(rejects[2]["reason"].contains("skip a month"), "{rejects:?}");
     let j = s.summary("bt");
-    assert_eq!(j["accounts"]["no_outcome"], 1);
+    assert_eq!(j["accounts"]["no_outcome"], 2);
     assert_eq!(j["outcome_rows"]["read"], 8);
-    assert_eq!(j["outcome_rows"]["rejected"], 2);
+    assert_eq!(j["outcome_rows"]["rejected"], 3);
     assert_eq!(j["outcome_rows"]["not_in_book"], 1);
     let total = j["by_ltv_bucket"]
         .as_array()
@@ -527,8 +529,10 @@ fn monthly_ex102_tapes_read_as_loan_month_records_give_the_panels_outcomes() {
         "defaulted 2 charge_off 8000.00 4900.50 3099.50"
     );
     assert_eq!(rows["C"]["status"], "no_outcome");
+    // H owed nothing at as_of: closed, records or not; C to G have none.
+    assert_eq!(rows["H"]["status"], "closed_at_as_of");
     let j = s.summary("bt");
-    assert_eq!(j["accounts"]["no_outcome"], 6);
+    assert_eq!(j["accounts"]["no_outcome"], 5);
 }
 
 /// `backtest --run DIR` takes a finished run's inputs, config and as_of from its summary.json: the same

@@ -6,6 +6,7 @@ mod common;
 
 mod architecture;
 mod backtest;
+mod backtest_trust;
 mod books;
 mod changes;
 mod claims;

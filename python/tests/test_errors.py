@@ -96,3 +96,50 @@ def test_an_edited_accounts_file_is_an_input_error(tmp_path: pathlib.Path) -> No
     path.write_bytes(bytes(data))
     with pytest.raises(uw.InputError, match="BLAKE3"):
         uw.read_run(tmp_path / "out")
+
+
+def test_regression_a_switch_given_a_number_became_a_flag_value() -> None:
+    os.chdir(ROOT)
+    for bad in (0, 1, "no"):
+        with pytest.raises(uw.ConfigError, match="no_outlook= takes True or False") as e:
+            uw.run(loans="data/loans.csv", valuations="data/valuations.csv", no_outlook=bad)
+        assert e.value.keyword == "no_outlook" and e.value.exit_code == 2
+
+
+def test_regression_previous_given_a_dataframe_quoted_the_printed_frame_as_a_path() -> None:
+    os.chdir(ROOT)
+    frame = pl.DataFrame({"a": [1]})
+    with pytest.raises(uw.ConfigError, match=r"previous= takes a path .* not DataFrame") as e:
+        uw.run(loans="data/loans.csv", valuations="data/valuations.csv", previous=frame)
+    assert e.value.keyword == "previous"
+
+
+def test_regression_loans_given_a_number_raised_polars_type_error() -> None:
+    with pytest.raises(uw.ConfigError, match="loans= takes a path .* not int") as e:
+        uw.run(loans=5, valuations="data/valuations.csv")
+    assert e.value.keyword == "loans"
+    with pytest.raises(uw.ConfigError, match="loans= takes a whole number"):
+        uw.generate("never-written", "5")
+
+
+def test_backtest_and_calibrate_raise_the_cli_s_classes(tmp_path: pathlib.Path) -> None:
+    os.chdir(ROOT)
+    with pytest.raises(uw.InputError, match="nope.csv") as e:
+        uw.backtest(loans="data/loans.csv", valuations="data/valuations.csv",
+                    outcomes=tmp_path / "nope.csv")
+    assert e.value.exit_code == 3
+    records = tmp_path / "records.csv"
+    records.write_text("account_id,month,balance\nA,2025-07,100\n")
+    with pytest.raises(uw.InputError, match="no default rule"):
+        uw.calibrate(loans="data/loans.csv", valuations="data/valuations.csv", outcomes=records,
+                     as_of="2025-06-30")
+    with pytest.raises(uw.ConfigError, match="horizon"):
+        uw.calibrate(loans="data/loans.csv", valuations="data/valuations.csv", outcomes=records,
+                     horizon="soon")
+
+
+def test_a_panic_is_an_internal_error(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNDERWATER_TEST_PANIC", "1")
+    with pytest.raises(uw.InternalError, match="a bug") as e:
+        uw.generate(tmp_path / "g", 10)
+    assert e.value.exit_code == 1

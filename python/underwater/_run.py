@@ -28,6 +28,22 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _flag(value: bool, name: str) -> bool:
+    """A switch keyword: True or False only (``no_outlook=0`` or ``"no"`` is a mistake, not a value)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}= takes True or False, not {type(value).__name__} {value!r}",
+                          keyword=name)
+    return value
+
+
+def _dir_path(value: Any, name: str) -> "str | None":
+    """A keyword that names a file or directory: a str or os.PathLike (a DataFrame is not a run)."""
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return None if value is None else os.fspath(value)
+    raise ConfigError(f"{name}= takes a path (str or os.PathLike), not {type(value).__name__}",
+                      keyword=name)
+
+
 def _argv(flags: Mapping[str, Any]) -> list[str]:
     """Keyword arguments as the CLI's flags: ``as_of=...`` is ``--as-of ...``; True is a bare flag;
     None and False are left out."""
@@ -72,6 +88,10 @@ class _Inputs:
             return os.fspath(value)
         frame = value.collect() if isinstance(value, pl.LazyFrame) else value
         if not isinstance(frame, pl.DataFrame):
+            if not hasattr(frame, "__arrow_c_stream__"):
+                raise ConfigError(
+                    f"{name}= takes a path (str or os.PathLike) or a DataFrame (polars, or any with "
+                    f"__arrow_c_stream__), not {type(value).__name__}", keyword=name)
             frame = pl.DataFrame(frame)
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="underwater-")
@@ -153,23 +173,23 @@ def run(
     ``tape="regab"``, ``loans`` is an SEC EX-102 loan tape. A failed guard rail raises
     :class:`RejectRateError` or :class:`StaleError` (with ``out``, after writing ``<out>.failed``)."""
     if loans is None:
-        raise ConfigError("run() needs loans: a path or a DataFrame")
+        raise ConfigError("run() needs loans: a path or a DataFrame", keyword="loans")
     with _Inputs() as inputs:
         flags = {
             "loans": inputs.path(loans, "loans"),
             "valuations": inputs.path(valuations, "valuations"),
             "tape": tape,
             "as_of": as_of,
-            "config": config,
-            "previous": previous,
+            "config": _dir_path(config, "config"),
+            "previous": _dir_path(previous, "previous"),
             # The run is computed first and published by `write`: `--out` is only where it goes.
-            "out": out if out is not None else "underwater-out",
+            "out": _dir_path(out, "out") or "underwater-out",
             "format": format,
             "threads": threads,
             "max_reject_rate": max_reject_rate,
             "fail_on_stale": fail_on_stale,
-            "no_outlook": no_outlook,
-            "quiet": not progress,
+            "no_outlook": _flag(no_outlook, "no_outlook"),
+            "quiet": not _flag(progress, "progress"),
         }
         native = _native.run(_argv(flags), progress)
     if out is not None:
@@ -218,7 +238,8 @@ def query(
         argv += _argv({
             "by": by, "where": where, "top": top, "order_by": order_by,
             "loans": inputs.path(loans, "loans"), "valuations": inputs.path(valuations, "valuations"),
-            "as_of": as_of, "config": config, "tape": tape, "threads": threads, "quiet": not progress,
+            "as_of": as_of, "config": _dir_path(config, "config"), "tape": tape, "threads": threads,
+            "quiet": not _flag(progress, "progress"),
         })
         return _frame(_native.query(argv, progress))
 
@@ -238,6 +259,9 @@ class Backtest:
 def _history_flags(inputs: _Inputs, loans: Any, valuations: Any, outcomes: Any,
                    **rest: Any) -> dict[str, Any]:
     """The flags backtest and calibrate share: the book and what happened to it."""
+    for name in ("run", "config", "out"):
+        if name in rest:
+            rest[name] = _dir_path(rest[name], name)
     return {"loans": inputs.path(loans, "loans"), "valuations": inputs.path(valuations, "valuations"),
             "outcomes": inputs.path(outcomes, "outcomes"), **rest}
 
@@ -267,8 +291,8 @@ def backtest(
     given."""
     with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-bt-") as tmp:
         flags = _history_flags(inputs, loans, valuations, outcomes, run=run, horizon=horizon,
-                               tape=tape, as_of=as_of, config=config, threads=threads)
-        dir = _in_dir(out if out is not None else pathlib.Path(tmp) / "backtest", "backtest", flags)
+                               tape=tape, as_of=as_of, config=config, threads=threads, out=out)
+        dir = _in_dir(flags.pop("out") or pathlib.Path(tmp) / "backtest", "backtest", flags)
         return Backtest(dir)
 
 
@@ -291,8 +315,8 @@ def calibrate(
     with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-cal-") as tmp:
         flags = _history_flags(inputs, loans, valuations, outcomes, run=run, horizon=horizon,
                                tape=tape, as_of=as_of, config=config, min_accounts=min_accounts,
-                               threads=threads)
-        dir = _in_dir(out if out is not None else pathlib.Path(tmp) / "calibration", "calibrate", flags)
+                               threads=threads, out=out)
+        dir = _in_dir(flags.pop("out") or pathlib.Path(tmp) / "calibration", "calibrate", flags)
         return {
             "toml": (dir / "calibrated.toml").read_text(),
             "calibration": _summary.parse((dir / "calibration.json").read_bytes()),
@@ -313,7 +337,10 @@ def generate(
 ) -> pathlib.Path:
     """``underwater generate``: a deterministic synthetic book (loans.csv, valuations.csv, ...) in
     ``out``; returns ``out``."""
+    if isinstance(loans, bool) or not isinstance(loans, int):
+        raise ConfigError(f"loans= takes a whole number of loans, not {type(loans).__name__}",
+                          keyword="loans")
     flags = {"loans": loans, "seed": seed, "as_of": as_of, "valuations_per_loan": valuations_per_loan,
-             "dirty": dirty, "months_later": months_later, "outcome_months": outcome_months,
-             "threads": threads}
-    return _in_dir(out, "generate", flags)
+             "dirty": _flag(dirty, "dirty"), "months_later": months_later,
+             "outcome_months": outcome_months, "threads": threads}
+    return _in_dir(_dir_path(out, "out"), "generate", flags)

@@ -3,9 +3,14 @@ file, line, field and the fix). ``exit_code`` is the code the CLI exits with for
 
 
 class UnderwaterError(Exception):
-    """Any failure of underwater. Catch this to catch them all."""
+    """Any failure of underwater. Catch this to catch them all. ``keyword``: the keyword argument at
+    fault, when the package itself refused a value before the CLI's parser saw it."""
 
     exit_code = 1
+
+    def __init__(self, *args: object, keyword: "str | None" = None) -> None:
+        super().__init__(*args)
+        self.keyword = keyword
 
 
 class InternalError(UnderwaterError):

@@ -9,7 +9,7 @@
 //! [`outcome`]: crate::book::outcome
 
 use crate::book::metrics::{figures, Detail, Figures};
-use crate::book::outcome::{walk, History, Realized, Status};
+use crate::book::outcome::{closed_at_as_of, walk, History, Realized, Status};
 use crate::book::summarize::{segment_key, segment_label};
 use crate::book::Book;
 use crate::money::ratio;
@@ -165,7 +165,7 @@ impl PdClass {
 }
 
 /// The Jeffreys 95% interval of a default rate: the 2.5% and 97.5% quantiles of
-/// Beta(d + ½, n − d + ½).
+/// Beta(d + ½, n − d + ½), with the lower bound 0 when d = 0 and the upper bound 1 when d = n.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Jeffreys {
     pub low: f64,
@@ -178,9 +178,18 @@ impl Jeffreys {
             return None;
         }
         let (a, b) = (defaults as f64 + 0.5, (accounts - defaults) as f64 + 0.5);
+        // Brown, Cai and DasGupta (2001): the lower bound is 0 when no account defaulted and the
+        // upper bound 1 when every one did, so a pd of 0 (or 1) is never refuted by the data that
+        // agrees with it.
         Some(Jeffreys {
-            low: beta_quantile(0.025, a, b),
-            high: beta_quantile(0.975, a, b),
+            low: match defaults {
+                0 => 0.0,
+                _ => beta_quantile(0.025, a, b),
+            },
+            high: match defaults == accounts {
+                true => 1.0,
+                false => beta_quantile(0.975, a, b),
+            },
         })
     }
 }
@@ -294,7 +303,12 @@ pub fn backtest<'h>(
                 book.scaled.as_ref(),
                 Detail::Account,
             );
-            let realized = history(i).map(|h| walk(loan.balance, &h, horizon));
+            // A balance of 0 at as_of is closed whether or not the file has its records: one rule
+            // for panels (every loan has a row) and loan-month records (a closed loan rarely has any).
+            let realized = match loan.balance <= Decimal::ZERO {
+                true => Some(closed_at_as_of()),
+                false => history(i).map(|h| walk(loan.balance, &h, horizon)),
+            };
             Account {
                 loan: i,
                 figures: f,
@@ -508,9 +522,9 @@ mod tests {
         // References: the quantiles of Beta(d + ½, n − d + ½) by bisection on mpmath's regularized
         // incomplete beta at 40 digits (written here, not computed by the code under test).
         for (n, dflt, low, high) in [
-            (1, 0, 0.000_385_580_980_755_900_8, 0.853_253_683_690_424_9),
+            (1, 0, 0.0, 0.853_253_683_690_424_9),
             (100, 2, 0.004_178_812_447_471_804, 0.062_605_848_784_811_37),
-            (30, 0, 1.623_186_122_346_433_3e-5, 0.079_678_173_817_26),
+            (30, 0, 0.0, 0.079_678_173_817_26),
             (2171, 50, 0.017_340_373_392_584_83, 0.029_991_051_152_847_73),
             // Large a and b (by quadrature of the density, mpmath at 30 digits): the case a crate got wrong.
             (
@@ -530,6 +544,26 @@ mod tests {
             );
         }
         assert_eq!(Jeffreys::of(0, 0), None);
+    }
+
+    /// A pd of 0 with no default in 1,000 accounts was `pd_too_low`, and a pd of 1 with 10 defaults
+    /// in 10 was `pd_too_high`: the interval's edges are 0 and 1 there.
+    #[test]
+    fn regression_jeffreys_at_the_edges_refuted_a_pd_the_data_agrees_with() {
+        let class = |pd: &str, n: u64, dflt: u64| PdClass {
+            pd: Some(d(pd)),
+            accounts: n,
+            expected_defaults: d(pd) * Decimal::from(n),
+            defaults: dflt,
+            jeffreys: Jeffreys::of(n, dflt),
+        };
+        assert_eq!(class("0", 1000, 0).verdict(), Some("consistent"));
+        assert_eq!(class("1", 10, 10).verdict(), Some("consistent"));
+        assert_eq!(Jeffreys::of(1000, 0).unwrap().low, 0.0);
+        assert_eq!(Jeffreys::of(10, 10).unwrap().high, 1.0);
+        // Beta(10.5, 0.5)'s 2.5% quantile (mpmath at 40 digits): the other edge is still a quantile.
+        let low = Jeffreys::of(10, 10).unwrap().low;
+        assert!((low - 0.782_803_732_490_789_4).abs() < 1e-9, "{low}");
     }
 
     #[test]

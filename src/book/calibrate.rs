@@ -3,7 +3,8 @@
 //! - pd per days-past-due class = the class's realized default rate over the horizon, made
 //!   non-decreasing in days past due by pooling adjacent violators (the pooled rate Σd / Σn, exact,
 //!   rounded once to 4 places). A class with fewer than `min_accounts` tested accounts or no default
-//!   keeps its current pd, and says why.
+//!   keeps its current pd, held between the fitted classes around it so the table never falls, and
+//!   says why.
 //! - recovery_rate and repossession_cost = the least-squares line `recoveries ≈ rate × value − cost`
 //!   over the defaulted accounts with a value: the normal equations solved exactly in integer cents,
 //!   the rate rounded once to 4 places and clipped to [0, 1], the cost to cents. A line whose cost
@@ -108,10 +109,57 @@ fn fit_pd(book: &Book, bt: &Backtest, min_accounts: u64) -> Vec<PdFit> {
     fits
 }
 
-/// Makes the fitted classes' rates non-decreasing in days past due: adjacent classes whose rates
-/// fall are pooled into one rate Σd / Σn, until none falls.
+/// Makes the written pd table non-decreasing in days past due.
+///
+/// First the fitted classes: adjacent classes whose rates fall are pooled into one rate Σd / Σn,
+/// until none falls (pool-adjacent-violators). Then each kept class: its current pd is held between
+/// the fitted classes around it (at least the largest fitted pd before it, at most the smallest after
+/// it), and last a running maximum over the whole table, so no class is ever below the one before —
+/// whatever the current table was. A kept class that moves says so in `kept_because`.
 fn pool_adjacent_violators(fits: &mut [PdFit]) {
-    // Blocks of fitted classes (kept classes are skipped, not pooled): members, Σ defaults, Σ accounts.
+    pool_fitted(fits);
+    let fitted: Vec<Option<Decimal>> = fits
+        .iter()
+        .map(|f| f.kept_because.is_none().then_some(f.fitted))
+        .collect();
+    let mut floor: Option<Decimal> = None;
+    for i in 0..fits.len() {
+        let f = &mut fits[i];
+        if let Some(p) = fitted[i] {
+            floor = Some(p);
+            continue;
+        }
+        let ceiling = fitted[i + 1..].iter().flatten().next().copied();
+        let mut pd = f.current;
+        if let Some(c) = ceiling {
+            pd = pd.min(c);
+        }
+        if let Some(fl) = floor {
+            pd = pd.max(fl);
+        }
+        f.fitted = pd;
+    }
+    for i in 1..fits.len() {
+        let before = fits[i - 1].fitted;
+        if fits[i].fitted < before {
+            fits[i].fitted = before;
+        }
+    }
+    for f in fits.iter_mut() {
+        if let Some(why) = &mut f.kept_because {
+            if f.fitted != f.current {
+                why.push_str(&format!(
+                    "; moved to {} so the table never falls as days past due rise",
+                    f.fitted.normalize()
+                ));
+            }
+        }
+    }
+}
+
+/// Pools the fitted (not kept) classes' adjacent falling rates.
+fn pool_fitted(fits: &mut [PdFit]) {
+    // Blocks of fitted classes (kept classes are placed after): members, Σ defaults, Σ accounts.
     let mut blocks: Vec<(Vec<usize>, u64, u64)> = Vec::new();
     for (i, f) in fits.iter().enumerate() {
         if f.kept_because.is_some() {
@@ -311,10 +359,47 @@ mod tests {
         pool_adjacent_violators(&mut fits);
         let got: Vec<Decimal> = fits.iter().map(|f| f.fitted).collect();
         assert_eq!(got, [d("0.02"), d("0.075"), d("0.075"), d("0.4")]);
+    }
+
+    /// The audit's case: the fitted classes were pooled past a kept class, which kept its old pd
+    /// below them, and the written table fell ([0.2, 0.5, 0.2] here, worked by hand: the fitted
+    /// classes 30/100 and 10/100 pool to 40/200 = 0.2; the kept class between them must be 0.2 too).
+    #[test]
+    fn regression_calibrate_wrote_a_pd_table_that_falls_as_days_past_due_rise() {
+        let table = |fits: &[PdFit]| -> Vec<Decimal> { fits.iter().map(|f| f.fitted).collect() };
         let mut fits = vec![class(0, 100, 30), class(1, 10, 0), class(30, 100, 10)];
         fits[1].kept_because = Some("few".into());
         pool_adjacent_violators(&mut fits);
-        let got: Vec<Decimal> = fits.iter().map(|f| f.fitted).collect();
-        assert_eq!(got, [d("0.2"), d("0.5"), d("0.2")]);
+        assert_eq!(table(&fits), [d("0.2"), d("0.2"), d("0.2")]);
+        assert!(fits[1]
+            .kept_because
+            .as_ref()
+            .unwrap()
+            .contains("moved to 0.2"));
+        // The book: 100 current with 8 defaults, 40 at 10 days with none (kept at 0.05), 40
+        // at 45 days with 2: the fitted 8/100 and 2/40 pool to 10/140 = 0.0714; the kept class
+        // between is held at 0.0714, and the kept classes after (0.35, 0.65) stay.
+        let mut fits = vec![
+            class(0, 100, 8),
+            class(1, 40, 0),
+            class(30, 40, 2),
+            class(60, 0, 0),
+            class(90, 0, 0),
+        ];
+        for (i, pd) in [(1, "0.05"), (3, "0.35"), (4, "0.65")] {
+            fits[i].kept_because = Some("kept".into());
+            fits[i].current = d(pd);
+        }
+        pool_adjacent_violators(&mut fits);
+        let want = [d("0.0714"), d("0.0714"), d("0.0714"), d("0.35"), d("0.65")];
+        assert_eq!(table(&fits), want);
+        // A current table that itself falls among kept classes is raised, never written falling.
+        let mut fits = vec![class(0, 100, 2), class(30, 0, 0), class(60, 0, 0)];
+        for (i, pd) in [(1, "0.40"), (2, "0.10")] {
+            fits[i].kept_because = Some("kept".into());
+            fits[i].current = d(pd);
+        }
+        pool_adjacent_violators(&mut fits);
+        assert_eq!(table(&fits), [d("0.02"), d("0.40"), d("0.40")]);
     }
 }

@@ -7,15 +7,14 @@
 //! `value = cents(origination_value × retained(age) [× index(as_of) / index(origination month)])`
 //!
 //! where `age` is whole months from origination to as_of and `retained` interpolates linearly between
-//! the points of the new- or used-vehicle curve (flat after the last point). The fraction is exact
-//! decimal arithmetic and the value is rounded to cents once, so the value written in accounts.csv is
+//! the points of the new- or used-vehicle curve (flat after the last point). The whole expression is one
+//! exact fraction of integers, rounded to cents once (half to even), so the value written in accounts.csv is
 //! the value every figure was computed from. Estimated accounts carry `value_source = estimated` and are
 //! counted apart in every summary, so no one mistakes them for appraisals.
 
 use crate::book::matching::{Matched, Valuation};
 use crate::date::Date;
 use crate::input::load::{Loan, NewUsed};
-use crate::money::cents;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -39,6 +38,21 @@ impl Curve {
             (Some((_, f)), None) => f,
             // Curves start at month 0 (checked when the config is read).
             (None, _) => Decimal::ONE,
+        }
+    }
+
+    /// [`Curve::retained`] as an exact fraction `(numerator, denominator)`, nothing divided:
+    /// `(f0 × (m1 − months) + f1 × (months − m0)) / (m1 − m0)` between points.
+    pub fn retained_fraction(&self, months: u32) -> (Decimal, Decimal) {
+        let points = &self.0;
+        let after = points.partition_point(|(m, _)| *m <= months);
+        match (after.checked_sub(1).map(|i| points[i]), points.get(after)) {
+            (Some((m0, f0)), Some(&(m1, f1))) => (
+                f0 * Decimal::from(m1 - months) + f1 * Decimal::from(months - m0),
+                Decimal::from(m1 - m0),
+            ),
+            (Some((_, f)), None) => (f, Decimal::ONE),
+            (None, _) => (Decimal::ONE, Decimal::ONE),
         }
     }
 }
@@ -125,9 +139,12 @@ pub fn estimate(loan: &Loan, as_of: Date, est: &Estimate) -> Result<Valuation, N
         // Unknown is treated as new: the steeper curve, the conservative choice for a risk report.
         _ => &est.new,
     };
-    // Origination values have at most 12 integer digits and curve shares are at most 2, so this cannot
-    // overflow; index levels are bounded when the config is read, and checked here all the same.
-    let mut value = origination_value * curve.retained(loan.origination_date.months_until(as_of));
+    // One exact fraction, rounded once to cents: origination value × the curve's share (itself a
+    // fraction between two points) [× the index's ratio]. A share divided out to 28 digits first and
+    // rounded again can put an exact half cent on the wrong side.
+    let (share, span) = curve.retained_fraction(loan.origination_date.months_until(as_of));
+    let mut top = vec![origination_value, share];
+    let mut bottom = vec![span];
     if let Some(index) = &est.index {
         let month = |d: Date| {
             let (y, m, _) = d.ymd();
@@ -139,12 +156,12 @@ pub fn estimate(loan: &Loan, as_of: Date, est: &Estimate) -> Result<Valuation, N
             .ok_or(NoEstimate::NoIndexForOriginationMonth)?;
         // The as_of month is checked when the index is loaded.
         let now = index.levels.get(&month(as_of)).copied().unwrap_or(*then);
-        value = value
-            .checked_mul(now)
-            .and_then(|v| v.checked_div(*then))
-            .ok_or(NoEstimate::RoundsToZero)?;
+        top.push(now);
+        bottom.push(*then);
     }
-    let value = cents(value);
+    // Origination values have at most 12 integer digits, curve shares and index levels at most 6
+    // decimals (checked when read): the fraction stays far inside 256 bits.
+    let value = crate::money::cents_of_fraction(&top, &bottom).ok_or(NoEstimate::RoundsToZero)?;
     if value <= Decimal::ZERO {
         return Err(NoEstimate::RoundsToZero);
     }
@@ -234,5 +251,28 @@ mod tests {
         assert_eq!(e.new.retained(120), d("0.2285"));
         assert_eq!(e.new.retained(500), d("0.2285"));
         assert_eq!(e.used.retained(12), d("0.89"));
+    }
+
+    /// 18,750 on the used curve 5 months after origination is exactly 17,890.625 → 17,890.62 (half
+    /// even), and 17,625 at 10 months is 16,009.375 → 16,009.38; the share divided out to 28 digits
+    /// first gave 17,890.63 and 16,009.37.
+    #[test]
+    fn regression_an_estimated_value_was_rounded_twice_and_a_cent_off() {
+        let used = &Estimate::defaults(true).used;
+        let value = |v: &str, months: u32| {
+            let (share, span) = used.retained_fraction(months);
+            crate::money::cents_of_fraction(&[d(v), share], &[span]).unwrap()
+        };
+        // By hand: (1 × 7 + 0.89 × 5) / 12 = 11.45 / 12; 18,750 × 11.45 / 12 = 17,890.625.
+        assert_eq!(used.retained_fraction(5), (d("11.45"), d("12")));
+        assert_eq!(value("18750", 5), d("17890.62"));
+        // (1 × 2 + 0.89 × 10) / 12 = 10.9 / 12; 17,625 × 10.9 / 12 = 16,009.375.
+        assert_eq!(value("17625", 10), d("16009.38"));
+        // Flat after the last point, and an index ratio in the same fraction: 10,000 × 0.3118 ×
+        // 151.5 / 150 = 3,149.18 exactly.
+        let (share, span) = used.retained_fraction(200);
+        let v =
+            crate::money::cents_of_fraction(&[d("10000"), share, d("151.5")], &[span, d("150")]);
+        assert_eq!(v, Some(d("3149.18")));
     }
 }

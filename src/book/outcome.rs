@@ -1,25 +1,31 @@
 //! What really happened to an account after as_of: the walk over its monthly records that finds its
 //! default month, the balance it defaulted with, what was recovered and the loss that remained.
 //!
-//! The rules (docs/GUIDE.md "Backtest"), for month k = 1 … the horizon:
+//! The rules (docs/GUIDE.md "Backtest"), for month k = 1 … the horizon, each only where the file
+//! carries its fields ([`Rules`]):
 //! - (a) `charge_off`: a charge-off, repossession proceeds or recoveries other than 0 that month;
 //! - (b) `written_off`: the balance reaches 0 while the principal collected that month is below the
 //!   previous month's balance minus $10;
-//! - (c) `dpd_90`: 90 days past due where the records carry it; without it (a panel), three months in
-//!   a row with no payment (month 0 counts) and no payment in any later month of the data (a deferral
-//!   after which payments resume is not a default).
+//! - (c) `dpd_90`: 90 days past due where the records carry it, and not current again (under 30 days)
+//!   later in the data; without it (a panel), three months in a row with no payment (month 0 counts)
+//!   and no payment in any later month of the data (a deferral, or a delinquency that cures, is not a
+//!   default).
 //!
-//! A month with no record ends the walk (the loan left the pool); a balance paid to 0 ends it too.
-//! Every amount is an exact decimal; nothing here rounds.
+//! A month with no record ends the walk (the loan left the pool); a balance paid to 0 ends it too; a
+//! record without a balance goes on from the last balance reported. The rules compare exact amounts;
+//! the account's balance at default, recoveries and loss are rounded once to cents, so every table sums
+//! the cents backtest.csv shows.
 
-pub use crate::input::outcomes::{Amount, History, MonthFields, MonthRecord};
+pub use crate::input::outcomes::{Amount, History, MonthFields, MonthRecord, Rules};
+use crate::money::cents;
 use rust_decimal::Decimal;
 
 /// The rules, as summary.json states them.
 pub const RULES: &str = "default month = the first month k in 1..horizon with (a) a charge-off, repossession \
 proceeds or recoveries other than 0, (b) the balance reaching 0 with principal collected below the previous \
-balance minus $10, or (c) 90+ days past due (panels: 3 months in a row without payment, month 0 counting, and \
-no payment later in the data); a month without a record ends the walk. balance_at_default = the balance at \
+balance minus $10, or (c) 90+ days past due and not under 30 later in the data (panels: 3 months in a row \
+without payment, month 0 counting, and no payment later in the data), each rule only where the file carries \
+its fields; a month without a record ends the walk. balance_at_default = the balance at \
 the end of month k-1; recoveries = every recovery and repossession proceed from month k to the end of the \
 data; realized_loss = max(balance_at_default - recoveries, 0)";
 
@@ -89,18 +95,25 @@ pub struct Realized {
 /// Written off: the principal collected falls short of the previous balance by more than this.
 const WRITE_OFF_TOLERANCE: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 
-/// Walks an account's `history` from its balance at as_of over `horizon` months.
-pub fn walk(balance_at_as_of: Decimal, history: &History<'_>, horizon: u32) -> Realized {
-    let mut realized = Realized {
-        status: Status::Performing,
+/// An account with a balance of 0 at as_of: it cannot default, whatever its records.
+pub fn closed_at_as_of() -> Realized {
+    Realized {
+        status: Status::ClosedAtAsOf,
         default: None,
         balance_at_default: Decimal::ZERO,
         recoveries: Decimal::ZERO,
         realized_loss: Decimal::ZERO,
+    }
+}
+
+/// Walks an account's `history` from its balance at as_of over `horizon` months.
+pub fn walk(balance_at_as_of: Decimal, history: &History<'_>, horizon: u32) -> Realized {
+    let mut realized = Realized {
+        status: Status::Performing,
+        ..closed_at_as_of()
     };
     if balance_at_as_of <= Decimal::ZERO {
-        realized.status = Status::ClosedAtAsOf;
-        return realized;
+        return closed_at_as_of();
     }
     let mut previous = balance_at_as_of;
     let mut unpaid_run = u32::from(history.month0_paid.is_none_or(|p| p <= Decimal::ZERO));
@@ -109,18 +122,21 @@ pub fn walk(balance_at_as_of: Decimal, history: &History<'_>, horizon: u32) -> R
         unpaid_run = if m.paid() { 0 } else { unpaid_run + 1 };
         if let Some(rule) = default_rule(m, previous, history, k, unpaid_run) {
             let recoveries: Decimal = history.records_from(k).map(MonthRecord::recovered).sum();
+            let (balance, recoveries) = (cents(previous), cents(recoveries));
             realized.status = Status::Defaulted;
             realized.default = Some((k, rule));
-            realized.balance_at_default = previous;
+            realized.balance_at_default = balance;
             realized.recoveries = recoveries;
-            realized.realized_loss = (previous - recoveries).max(Decimal::ZERO);
+            realized.realized_loss = cents((balance - recoveries).max(Decimal::ZERO));
+            return realized;
+        }
+        if !m.is_record() {
+            realized.status = Status::LeftPool;
             return realized;
         }
         match m.balance.get() {
-            None => {
-                realized.status = Status::LeftPool;
-                return realized;
-            }
+            // Not reported this month: the walk goes on from the last balance that was.
+            None => {}
             Some(b) if b <= Decimal::ZERO => {
                 realized.status = Status::PaidOff;
                 return realized;
@@ -131,7 +147,8 @@ pub fn walk(balance_at_as_of: Decimal, history: &History<'_>, horizon: u32) -> R
     realized
 }
 
-/// The rule that marks month `k` as the default month, if any, in the order (a), (b), (c).
+/// The rule that marks month `k` as the default month, if any, in the order (a), (b), (c); a rule
+/// whose fields the file does not carry never fires.
 fn default_rule(
     m: &MonthRecord,
     previous: Decimal,
@@ -139,17 +156,27 @@ fn default_rule(
     k: u32,
     unpaid_run: u32,
 ) -> Option<Rule> {
-    if m.charge_off_event() {
+    let rules = &history.rules;
+    if rules.charge_off && m.charge_off_event() {
         return Some(Rule::ChargeOff);
     }
-    let balance = m.balance.get()?;
-    if balance <= Decimal::ZERO
-        && m.principal_paid.get().unwrap_or_default() < previous - WRITE_OFF_TOLERANCE
-    {
-        return Some(Rule::WrittenOff);
+    if !m.is_record() {
+        return None;
     }
-    let delinquent = if history.has_days_past_due {
-        m.dpd_90()
+    if rules.written_off {
+        // An empty principal cell in a file that carries the column reads as nothing collected.
+        let principal = m.principal_paid.get().unwrap_or_default();
+        if m.balance.get().is_some_and(|b| b <= Decimal::ZERO)
+            && principal < previous - WRITE_OFF_TOLERANCE
+        {
+            return Some(Rule::WrittenOff);
+        }
+    }
+    if !rules.dpd_90 {
+        return None;
+    }
+    let delinquent = if rules.by_days_past_due {
+        m.dpd_90() && !history.records_from(k + 1).any(MonthRecord::current)
     } else {
         unpaid_run >= 3 && !history.records_from(k + 1).any(MonthRecord::paid)
     };
@@ -189,7 +216,7 @@ mod tests {
 
     /// A panel's history: month 0 paid, the data ending with `months`.
     fn panel(months: &[MonthFields]) -> Outcomes {
-        Outcomes::of_one(Some(d("300")), months, false)
+        Outcomes::of_one(Some(d("300")), months, Rules::ALL)
     }
 
     #[test]
@@ -288,7 +315,11 @@ mod tests {
         let mut m2 = paid("9500", "10");
         m2.days_past_due = Some(90);
         let months = [unpaid("9700"), m2];
-        let o = Outcomes::of_one(None, &months, true);
+        let rules = Rules {
+            by_days_past_due: true,
+            ..Rules::ALL
+        };
+        let o = Outcomes::of_one(None, &months, rules);
         let h = o.history(0, 0).unwrap();
         let r = walk(d("10000"), &h, 12);
         assert_eq!(r.default, Some((2, Rule::Dpd90)));

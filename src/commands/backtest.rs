@@ -53,8 +53,22 @@ pub fn run_book(dir: &std::path::Path) -> Result<RunBook, Error> {
     let (manifest, config) = (&summary.manifest, &summary.manifest.config);
     let missing = |path: &str| -> Result<PathBuf, Error> {
         let p = PathBuf::from(path);
+        let spooled = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("underwater-stdin-"));
         match p.exists() {
             true => Ok(p),
+            // The run's copy of standard input was removed when the run ended: no directory has it.
+            false if spooled => Err(InputError::RunBook {
+                dir: dir.to_path_buf(),
+                problem: format!(
+                    "its input was read from standard input (copied to {path}, removed when the run \
+                     ended), so it cannot be read again"
+                ),
+                fix: "save the input to a file and run it again with the file's path (then backtest \
+                      that run), or pass the inputs to the backtest without --run",
+            }
+            .into()),
             false => Err(InputError::RunBook {
                 dir: dir.to_path_buf(),
                 problem: format!("its input {path} is not there"),
@@ -155,7 +169,7 @@ pub fn run(config: &Config, args: &BacktestArgs, progress: Progress) -> Result<O
         let (book, outcomes, bt) = compute(config, args, progress)?;
         publish(config, args, &book, &bt, &outcomes)?;
         Ok(Outcome {
-            summary: terminal_lines(&bt, config),
+            summary: terminal_lines(&bt, &outcomes, config),
         })
     })
 }
@@ -177,7 +191,8 @@ pub fn compute(
     });
     stage.finish(&format!(
         "{} accounts walked over {} months",
-        bt.counts.accounts, args.horizon
+        bt.counts.accounts,
+        args.horizon.min(outcomes.months_of_data)
     ));
     Ok((book, outcomes, bt))
 }
@@ -239,7 +254,12 @@ fn publish(
         inputs: inputs(config, args),
         outputs,
     };
-    let summary = files::BacktestSummary::new(book, bt, rows, outcomes.months_of_data, manifest);
+    let facts = files::OutcomeFacts {
+        rows,
+        months_of_data: outcomes.months_of_data,
+        rules: outcomes.rules,
+    };
+    let summary = files::BacktestSummary::new(book, bt, facts, manifest);
     // The reports are summary.json for people: built from it, so they cannot say anything else.
     let workbook = crate::output::backtest_report::backtest_xlsx(&summary)
         .map_err(|e| OutputError(anyhow::anyhow!("cannot build report.xlsx: {e}")))?;
@@ -307,14 +327,26 @@ fn write_tables(
 }
 
 /// What the command prints: the pd test and the book's predicted against realized loss.
-fn terminal_lines(bt: &Backtest, config: &Config) -> String {
+fn terminal_lines(bt: &Backtest, outcomes: &Outcomes, config: &Config) -> String {
     let mut out = format!(
         "backtest of {} accounts over {} months ({} without outcome records), outputs in {}\n",
         bt.counts.accounts,
-        bt.horizon,
+        bt.horizon.min(outcomes.months_of_data),
         bt.counts.no_outcome,
         config.out.display()
     );
+    if bt.horizon > outcomes.months_of_data {
+        out.push_str(&format!(
+            "  WARNING: --horizon {} is beyond the data, which ends after month {}: defaults after it \
+             cannot be seen, so every realized rate and loss is short of the horizon's (pass --horizon \
+             {} or less)\n",
+            bt.horizon, outcomes.months_of_data, outcomes.months_of_data
+        ));
+    }
+    out.push_str(&format!(
+        "  rules evaluated: {} (those whose fields the outcome file carries)\n",
+        outcomes.rules.evaluated().join(", ")
+    ));
     for r in &bt.by_pd {
         let pd = r.pd.map_or("TOTAL".to_string(), |p| p.to_string());
         out.push_str(&format!(

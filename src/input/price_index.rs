@@ -44,7 +44,10 @@ pub fn read(path: &Path) -> Result<PriceIndex, BadPriceIndex> {
             .or_else(|| Date::parse(month))
             .ok_or_else(usage)?;
         let (y, m, _) = date.ymd();
-        let level = Decimal::from_str(level.trim()).ok().ok_or_else(usage)?;
+        let level = Decimal::from_str(level.trim())
+            .ok()
+            .ok_or_else(usage)?
+            .normalize();
         // Real indices (Manheim ~100-250, a 1.0-based series) sit far inside these bounds; outside
         // them a ratio of two levels could leave the range of exact decimals.
         let (lowest, highest) = (Decimal::new(1, 3), Decimal::from(1_000_000_000));
@@ -52,6 +55,15 @@ pub fn read(path: &Path) -> Result<PriceIndex, BadPriceIndex> {
             return Err(bad(format!(
                 "line {}: level {level} is outside {lowest}..={highest}. Fix: give the index level \
                  as published (e.g. 150.2)",
+                i + 1
+            )));
+        }
+        // An estimate is one exact fraction of the origination value, the curve and two levels
+        // (`crate::money::cents_of_fraction`); six decimals keep it inside 256 bits.
+        if level.scale() > 6 {
+            return Err(bad(format!(
+                "line {}: level {level} has more than 6 decimals. Fix: give the index level as \
+                 published (e.g. 150.2)",
                 i + 1
             )));
         }

@@ -229,13 +229,28 @@ pub fn outcome_rejects_csv(rejects: &[OutcomeReject]) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// What summary.json says of the outcome file.
+pub struct OutcomeFacts {
+    pub rows: RowCounts,
+    pub months_of_data: u32,
+    pub rules: crate::input::outcomes::Rules,
+}
+
 /// The backtest's summary.json: every table above, the counts and the AUCs.
 #[derive(Serialize)]
 pub struct BacktestSummary {
     pub as_of: String,
     pub horizon_months: u32,
     pub months_of_data: u32,
+    /// The months the walk could see: the horizon, or the data's last month when it ends sooner.
+    pub months_walked: u32,
+    /// The horizon asks for months the data does not have: a default after the data's end cannot be
+    /// seen, so the realized rates are short of the horizon's.
+    pub horizon_beyond_data: bool,
     pub rules: &'static str,
+    /// The rules the outcome file's columns let the walk evaluate (a rule whose fields the file does
+    /// not carry cannot fire).
+    pub rules_evaluated: Vec<&'static str>,
     pub accounts: AccountCounts,
     pub outcome_rows: RowCounts,
     pub by_pd: Vec<PdRow>,
@@ -260,7 +275,8 @@ pub struct RowCounts {
     pub read: u64,
     pub accepted: u64,
     pub rejected: u64,
-    /// Accepted records of accounts that are not in the book.
+    /// Rows (accepted) whose account is not in the book: a panel's rows whose loan was rejected,
+    /// loan-month records of accounts the loans file does not have.
     pub not_in_book: u64,
 }
 
@@ -333,21 +349,23 @@ impl BacktestSummary {
     pub fn new(
         book: &Book,
         bt: &Backtest,
-        outcome_rows: RowCounts,
-        months_of_data: u32,
+        outcomes: OutcomeFacts,
         manifest: Manifest,
     ) -> BacktestSummary {
         BacktestSummary {
             as_of: book.as_of.to_string(),
             horizon_months: bt.horizon,
-            months_of_data,
+            months_of_data: outcomes.months_of_data,
+            months_walked: bt.horizon.min(outcomes.months_of_data),
+            horizon_beyond_data: bt.horizon > outcomes.months_of_data,
             rules: crate::book::outcome::RULES,
+            rules_evaluated: outcomes.rules.evaluated(),
             accounts: AccountCounts {
                 in_book: bt.counts.accounts,
                 no_outcome: bt.counts.no_outcome,
                 by_status: bt.counts.by_status.clone(),
             },
-            outcome_rows,
+            outcome_rows: outcomes.rows,
             by_pd: bt
                 .by_pd
                 .iter()

@@ -3,6 +3,7 @@
 
 use crate::commands::query::args::internal;
 use crate::error::{Error, QueryError};
+use crate::input::schema::PREVIOUS_COLUMNS;
 use crate::output::summary_json::Summary;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -106,9 +107,9 @@ pub(super) fn wildcard(pattern: &str, name: &str) -> bool {
 }
 
 /// Reads several runs into one `accounts` with an `as_of` column (`run_as_of` if the loans have an
-/// `as_of` of their own). Columns must be the same in every run; a column whose type differs between
-/// runs is widened: whole numbers and decimals to a decimal at the largest scale, anything else to
-/// text.
+/// `as_of` of their own). The `previous_*` columns a run without `--previous` lacks are empty in its
+/// rows; any other column must be in every run; a column whose type differs between runs is widened: whole numbers and decimals to a decimal at the largest scale, anything else
+/// to text.
 pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Error> {
     let mut frames = Vec::with_capacity(dirs.len());
     let mut bands: Vec<String> = Vec::new();
@@ -129,7 +130,7 @@ pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Er
         df.with_column(column).map_err(internal)?;
         frames.push((dir.as_path(), df));
     }
-    let names = same_columns(&frames)?;
+    let names = union_columns(&mut frames)?;
     for name in &names {
         widen(&mut frames, name)?;
     }
@@ -142,37 +143,52 @@ pub(super) fn read_runs(dirs: &[PathBuf]) -> Result<(DataFrame, Vec<String>), Er
     Ok((all, bands))
 }
 
-/// The column names every run has, or an error naming the run whose columns differ and how.
-fn same_columns(frames: &[(&Path, DataFrame)]) -> Result<Vec<String>, Error> {
-    let names_of = |df: &DataFrame| -> Vec<String> {
-        df.get_column_names()
+/// Every run's columns, in the order they are first seen. The columns a run made with `--previous`
+/// adds ([`PREVIOUS_COLUMNS`]) may be missing from the others: they are added to those runs empty, with
+/// the type the other runs give them, and a note says so. Any other difference is refused, naming it.
+fn union_columns(frames: &mut [(&Path, DataFrame)]) -> Result<Vec<String>, Error> {
+    let mut names: Vec<(String, DataType)> = Vec::new();
+    for (_, df) in frames.iter() {
+        for c in df.columns() {
+            if !names.iter().any(|(n, _)| n == c.name().as_str()) {
+                names.push((c.name().to_string(), c.dtype().clone()));
+            }
+        }
+    }
+    let first = frames[0].0.to_path_buf();
+    for (dir, df) in frames.iter_mut() {
+        let lacking: Vec<&(String, DataType)> = names
             .iter()
-            .map(|c| c.to_string())
-            .collect()
-    };
-    let (first_dir, first) = &frames[0];
-    let names = names_of(first);
-    for (dir, df) in &frames[1..] {
-        let theirs = names_of(df);
-        if theirs != names {
-            let differ: Vec<&String> = names
-                .iter()
-                .filter(|c| !theirs.contains(c))
-                .chain(theirs.iter().filter(|c| !names.contains(c)))
-                .collect();
-            return Err(QueryError::NotARun {
+            .filter(|(n, _)| df.column(n).is_err())
+            .collect();
+        if lacking.is_empty() {
+            continue;
+        }
+        let list: Vec<&str> = lacking.iter().map(|(n, _)| n.as_str()).collect();
+        if !list.iter().all(|n| PREVIOUS_COLUMNS.contains(n)) {
+            return Err(QueryError::DifferentColumns {
                 dir: dir.to_path_buf(),
-                problem: format!(
-                    "its accounts columns differ from those of {} ({}): runs queried together need \
-                     the same columns",
-                    first_dir.display(),
-                    differ.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
-                ),
+                first: first.clone(),
+                columns: list.join(", "),
             }
             .into());
         }
+        eprintln!(
+            "underwater: note: {} was run without --previous: its {} are empty",
+            dir.display(),
+            list.join(", ")
+        );
+        for (name, dtype) in lacking {
+            let empty = Column::full_null(name.as_str().into(), df.height(), dtype);
+            df.with_column(empty).map_err(internal)?;
+        }
     }
-    Ok(names)
+    for (_, df) in frames.iter_mut() {
+        *df = df
+            .select(names.iter().map(|(n, _)| n.as_str()))
+            .map_err(internal)?;
+    }
+    Ok(names.into_iter().map(|(n, _)| n).collect())
 }
 
 /// Casts column `name` of every run to one type where the runs' types differ: whole numbers and

@@ -92,10 +92,7 @@ fn field_count_problem(row: &Row<'_>, width: usize) -> Option<Problem> {
     })
 }
 
-/// What rejects.csv quotes at most of a reason and of a raw record: enough to find the row and see
-/// what is wrong with it. One unclosed quote can make the rest of a file one row, repeated in its
-/// reason and its raw record.
-const MAX_REASON_BYTES: usize = 500;
+/// What rejects.csv quotes at most of a raw record (the reason: [`crate::csvfmt::MAX_REASON_BYTES`]).
 const MAX_RAW_BYTES: usize = 4096;
 
 fn reject(input: InputKind, row: &Row<'_>, (field, reason): Problem) -> Reject {
@@ -103,7 +100,7 @@ fn reject(input: InputKind, row: &Row<'_>, (field, reason): Problem) -> Reject {
         input,
         line: row.line,
         field: field.to_string(),
-        reason: crate::csvfmt::shortened(&reason, MAX_REASON_BYTES).into_owned(),
+        reason: crate::csvfmt::shortened(&reason, crate::csvfmt::MAX_REASON_BYTES).into_owned(),
         raw: quoted_raw(row.raw),
     }
 }

@@ -65,7 +65,7 @@ pub struct MonthFields {
 /// One month as the default rules read it ([`crate::book::outcome`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MonthRecord {
-    /// The balance at the month's end; none: no record that month.
+    /// The balance at the month's end; none: not reported.
     pub balance: Amount,
     pub principal_paid: Amount,
     /// Recoveries plus repossession proceeds, in ten-thousandths (each below 10^16: the sum fits).
@@ -77,6 +77,10 @@ impl MonthRecord {
     const PAID: u8 = 1;
     const CHARGE_OFF_EVENT: u8 = 2;
     const DPD_90: u8 = 4;
+    /// The account has a record this month (a records row; a panel month with a balance).
+    const RECORD: u8 = 8;
+    /// Under 30 days past due: current again.
+    const CURRENT: u8 = 16;
 
     /// A month without a record.
     pub const NONE: MonthRecord = MonthRecord {
@@ -85,6 +89,24 @@ impl MonthRecord {
         recovered: 0,
         flags: 0,
     };
+
+    /// A month's fields as the rules read them; `record`: the account has a record this month.
+    pub fn of(m: &MonthFields, record: bool) -> MonthRecord {
+        let flag = |on: bool, flag: u8| if on { flag } else { 0 };
+        let charge_off = [m.charged_off, m.recoveries, m.repossession_proceeds]
+            .iter()
+            .any(|a| a.is_nonzero());
+        MonthRecord {
+            balance: m.balance,
+            principal_paid: m.principal_paid,
+            recovered: m.recoveries.or_zero() + m.repossession_proceeds.or_zero(),
+            flags: flag(m.amount_paid.or_zero() > 0, Self::PAID)
+                | flag(charge_off, Self::CHARGE_OFF_EVENT)
+                | flag(m.days_past_due.is_some_and(|d| d >= 90), Self::DPD_90)
+                | flag(m.days_past_due.is_some_and(|d| d < 30), Self::CURRENT)
+                | flag(record, Self::RECORD),
+        }
+    }
 
     /// Money came back this month (recoveries and sale proceeds, negative costs included).
     pub fn recovered(&self) -> Decimal {
@@ -105,21 +127,101 @@ impl MonthRecord {
     pub fn dpd_90(&self) -> bool {
         self.flags & Self::DPD_90 != 0
     }
+
+    /// Under 30 days past due (reported so).
+    pub fn current(&self) -> bool {
+        self.flags & Self::CURRENT != 0
+    }
+
+    /// The account has a record this month.
+    pub fn is_record(&self) -> bool {
+        self.flags & Self::RECORD != 0
+    }
 }
 
+/// A panel's month: a record when it has a balance.
 impl From<&MonthFields> for MonthRecord {
     fn from(m: &MonthFields) -> MonthRecord {
-        let flag = |on: bool, flag: u8| if on { flag } else { 0 };
-        let charge_off = [m.charged_off, m.recoveries, m.repossession_proceeds]
-            .iter()
-            .any(|a| a.is_nonzero());
-        MonthRecord {
-            balance: m.balance,
-            principal_paid: m.principal_paid,
-            recovered: m.recoveries.or_zero() + m.repossession_proceeds.or_zero(),
-            flags: flag(m.amount_paid.or_zero() > 0, Self::PAID)
-                | flag(charge_off, Self::CHARGE_OFF_EVENT)
-                | flag(m.days_past_due.is_some_and(|d| d >= 90), Self::DPD_90),
+        MonthRecord::of(m, m.balance != Amount::NONE)
+    }
+}
+
+/// Which default rules an outcome file's columns let the walk evaluate: a rule whose fields the file
+/// does not carry cannot fire (docs/GUIDE.md "Backtest").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// (a): a charge-off, recoveries or repossession proceeds column.
+    pub charge_off: bool,
+    /// (b): balance and principal collected.
+    pub written_off: bool,
+    /// (c): days past due, or (without it) the amount paid.
+    pub dpd_90: bool,
+    /// (c) reads days past due rather than counting unpaid months.
+    pub by_days_past_due: bool,
+    /// The file carries the balance: a balance of 0 ends the walk as paid off.
+    pub balance: bool,
+}
+
+impl Rules {
+    /// The rules of a file with these columns.
+    pub fn of(columns: &RuleColumns) -> Rules {
+        let c = columns;
+        Rules {
+            charge_off: c.charged_off || c.recoveries || c.repossession_proceeds,
+            written_off: c.balance && c.principal_paid,
+            dpd_90: c.days_past_due || c.amount_paid,
+            by_days_past_due: c.days_past_due,
+            balance: c.balance,
+        }
+    }
+
+    /// The labels of the rules evaluated, in order.
+    pub fn evaluated(&self) -> Vec<&'static str> {
+        [
+            (self.charge_off, "charge_off"),
+            (self.written_off, "written_off"),
+            (self.dpd_90, "dpd_90"),
+        ]
+        .into_iter()
+        .filter_map(|(on, label)| on.then_some(label))
+        .collect()
+    }
+
+    /// Every rule: the worked examples' histories.
+    pub const ALL: Rules = Rules {
+        charge_off: true,
+        written_off: true,
+        dpd_90: true,
+        by_days_past_due: false,
+        balance: true,
+    };
+}
+
+/// Which of the outcome fields a file carries.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RuleColumns {
+    pub balance: bool,
+    pub principal_paid: bool,
+    pub amount_paid: bool,
+    pub charged_off: bool,
+    pub recoveries: bool,
+    pub repossession_proceeds: bool,
+    pub days_past_due: bool,
+}
+
+impl RuleColumns {
+    /// The rules these columns support, or the refusal of a file that supports none.
+    pub fn rules(&self, path: &std::path::Path) -> Result<Rules, crate::error::InputError> {
+        let rules = Rules::of(self);
+        match rules.evaluated().is_empty() {
+            false => Ok(rules),
+            true => Err(crate::error::InputError::Outcomes {
+                path: path.to_path_buf(),
+                reason: "its columns support no default rule: (a) needs charged_off, recoveries or \
+                         repossession_proceeds, (b) balance and principal_paid, (c) days_past_due or \
+                         amount_paid. Fix: add the columns the rules read (docs/GUIDE.md, Backtest)"
+                    .into(),
+            }),
         }
     }
 }
@@ -149,8 +251,8 @@ pub struct History<'a> {
     /// The months of data after as_of: a month after the account's records and within these has no
     /// record (the loan left the pool); after these the data ends.
     pub months_of_data: u32,
-    /// The records carry days past due: rule (c) reads them instead of counting unpaid months.
-    pub has_days_past_due: bool,
+    /// The rules the file's columns support.
+    pub rules: Rules,
 }
 
 impl<'a> History<'a> {
@@ -197,6 +299,18 @@ pub struct OutcomeReject {
     pub reason: String,
 }
 
+impl OutcomeReject {
+    /// A reject, its reason cut as the loans' rejects are (a cell quoted in it can be megabytes).
+    pub fn new(file: &std::path::Path, line: u64, field: &str, reason: &str) -> OutcomeReject {
+        OutcomeReject {
+            file: file.to_path_buf(),
+            line,
+            field: field.to_string(),
+            reason: crate::csvfmt::shortened(reason, crate::csvfmt::MAX_REASON_BYTES).into_owned(),
+        }
+    }
+}
+
 /// The outcome histories read from a file.
 #[derive(Debug, Default)]
 pub struct Outcomes {
@@ -208,9 +322,10 @@ pub struct Outcomes {
     pub(super) by_line: FxHashMap<u64, Span>,
     /// Loan-month records: by the index of the account's loan in the book (`None`: no records).
     pub(super) by_loan: Vec<Option<Span>>,
-    pub(super) has_days_past_due: bool,
-    /// Accounts with accepted records that are not in the book (loan-month records).
-    pub(super) accounts_not_in_book: u64,
+    /// The rules the file's columns support.
+    pub rules: Rules,
+    /// Rows of accounts that are not in the book (loan-month records; a panel counts them by line).
+    pub(super) rows_not_in_book: u64,
     pub rows_read: u64,
     pub rejects: Vec<OutcomeReject>,
     /// The months of data after as_of (the panel's columns, or the latest record's month).
@@ -220,11 +335,7 @@ pub struct Outcomes {
 impl Outcomes {
     /// One account's records (loan 0), for worked examples: `months` are months 1, 2, … and the
     /// data ends with them.
-    pub fn of_one(
-        month0_paid: Option<Decimal>,
-        months: &[MonthFields],
-        has_days_past_due: bool,
-    ) -> Outcomes {
+    pub fn of_one(month0_paid: Option<Decimal>, months: &[MonthFields], rules: Rules) -> Outcomes {
         let span = Span {
             start: 0,
             len: months.len() as u32,
@@ -236,7 +347,7 @@ impl Outcomes {
                 .map(|row| Slot { block: 0, row })
                 .collect(),
             by_loan: vec![Some(span)],
-            has_days_past_due,
+            rules,
             months_of_data: months.len() as u32,
             ..Outcomes::default()
         }
@@ -254,15 +365,15 @@ impl Outcomes {
             slots: &self.slots[span.start..span.start + span.len as usize],
             records: &self.records,
             months_of_data: self.months_of_data,
-            has_days_past_due: self.has_days_past_due,
+            rules: self.rules,
         })
     }
 
-    /// Accounts (records) or rows (a panel) with outcomes whose loan is not in the book, given the
-    /// file lines of the book's loans.
+    /// Rows of outcomes whose account is not in the book, given the file lines of the book's loans
+    /// (a panel's row is its loan's line).
     pub fn not_in_book(&self, book_lines: impl Iterator<Item = u64>) -> u64 {
         if self.by_line.is_empty() {
-            return self.accounts_not_in_book;
+            return self.rows_not_in_book;
         }
         let lines: rustc_hash::FxHashSet<u64> = book_lines.collect();
         self.by_line.keys().filter(|l| !lines.contains(l)).count() as u64

@@ -23,6 +23,8 @@ mod history;
 mod panel;
 mod records;
 
-pub use history::{Amount, History, MonthFields, MonthRecord, OutcomeReject, Outcomes};
+pub use history::{
+    Amount, History, MonthFields, MonthRecord, OutcomeReject, Outcomes, RuleColumns, Rules,
+};
 pub use panel::{is_panel, read_panel};
 pub use records::read_records;

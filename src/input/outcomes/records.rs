@@ -1,7 +1,9 @@
 //! Loan-month records: one row per account per month after as_of, read in parallel blocks by the
 //! loader's own reader and joined to the book's loans by account id as they are read.
 
-use super::history::{Amount, MonthFields, MonthRecord, OutcomeReject, Outcomes, Slot, Span};
+use super::history::{
+    Amount, MonthFields, MonthRecord, OutcomeReject, Outcomes, RuleColumns, Slot, Span,
+};
 use crate::date::Date;
 use crate::error::InputError;
 use crate::input::reader::{Chunk, ChunkReader, Header, Row, CHUNK_BYTES};
@@ -51,7 +53,7 @@ struct Block {
     months: Vec<MonthRecord>,
     rejects: Vec<OutcomeReject>,
     read: u64,
-    not_in_book: rustc_hash::FxHashSet<String>,
+    not_in_book: u64,
 }
 
 /// The columns of a records file, under either set of names.
@@ -79,6 +81,20 @@ impl Columns {
         }
         Ok(Columns { names, at })
     }
+
+    /// Which of the rules' fields the file carries.
+    fn rule_columns(&self) -> RuleColumns {
+        let has = |i: usize| self.at[i].is_some();
+        RuleColumns {
+            balance: has(2),
+            principal_paid: has(3),
+            amount_paid: has(4),
+            charged_off: has(5),
+            recoveries: has(6),
+            repossession_proceeds: has(7),
+            days_past_due: has(8),
+        }
+    }
 }
 
 /// What reading a block needs.
@@ -101,12 +117,14 @@ pub fn read_records(
 ) -> Result<Outcomes, InputError> {
     use rayon::prelude::*;
     let (reader, header) = ChunkReader::open(path, CHUNK_BYTES, Box::new(|_| {}))?;
+    let columns = Columns::of(path, &header)?;
+    let rules = columns.rule_columns().rules(path)?;
     let reading = Reading {
         path,
         as_of,
         dialect,
         ids,
-        columns: Columns::of(path, &header)?,
+        columns,
     };
     let mut blocks: Vec<Block> = reader
         .without_hash()
@@ -114,16 +132,14 @@ pub fn read_records(
         .map(|chunk| Ok(read_block(&chunk?, &reading)))
         .collect::<Result<_, InputError>>()?;
     let mut out = Outcomes {
-        has_days_past_due: reading.columns.at[8].is_some(),
+        rules,
         ..Outcomes::default()
     };
-    let mut not_in_book = rustc_hash::FxHashSet::default();
     for b in &mut blocks {
         out.rows_read += b.read;
         out.rejects.append(&mut b.rejects);
-        not_in_book.extend(std::mem::take(&mut b.not_in_book));
+        out.rows_not_in_book += b.not_in_book;
     }
-    out.accounts_not_in_book = not_in_book.len() as u64;
     place(path, &blocks, loans, &mut out);
     out.records = blocks.into_iter().map(|b| b.months).collect();
     out.rejects.sort_by_key(|r| r.line);
@@ -153,16 +169,13 @@ fn read_block(chunk: &Chunk, reading: &Reading<'_>) -> Block {
                 out.keys.push(RowKey { loan, k, line });
                 out.months.push(month);
             }
-            Ok(None) => {
-                let id = cells.text(cols[0]).unwrap_or_default();
-                out.not_in_book.insert(id.to_string());
-            }
-            Err((field, reason)) => out.rejects.push(OutcomeReject {
-                file: reading.path.to_path_buf(),
-                line: row.line,
-                field: names.get(field).copied().unwrap_or("").into(),
-                reason,
-            }),
+            Ok(None) => out.not_in_book += 1,
+            Err((field, reason)) => out.rejects.push(OutcomeReject::new(
+                reading.path,
+                row.line,
+                names.get(field).copied().unwrap_or(""),
+                &reason,
+            )),
         }
     });
     out
@@ -199,9 +212,18 @@ struct RowCells<'a, 'r> {
 }
 
 impl RowCells<'_, '_> {
-    fn text(&self, column: Option<usize>) -> Option<&str> {
-        let t = std::str::from_utf8(self.row.get(column?)?).ok()?.trim();
-        (!t.is_empty() && !self.dialect.is_missing(t)).then_some(t)
+    /// Field `f`'s text at `column`; a cell that is not UTF-8 is the row's problem, as in the loans.
+    fn text(&self, f: usize, column: Option<usize>) -> Result<Option<&str>, RowProblem> {
+        let Some(bytes) = column.and_then(|c| self.row.get(c)) else {
+            return Ok(None);
+        };
+        let t = std::str::from_utf8(bytes)
+            .map_err(|_| {
+                let shown = String::from_utf8_lossy(bytes);
+                (f, format!("not UTF-8 text: `{shown}`"))
+            })?
+            .trim();
+        Ok((!t.is_empty() && !self.dialect.is_missing(t)).then_some(t))
     }
 }
 
@@ -215,8 +237,8 @@ fn record_row(
     as_of: Date,
     ids: &mut LastId<'_>,
 ) -> Result<Option<(u32, u32, MonthRecord)>, RowProblem> {
-    let id = cells.text(cols[0]).ok_or((0, "empty".to_string()))?;
-    let month_text = cells.text(cols[1]).unwrap_or("");
+    let id = cells.text(0, cols[0])?.ok_or((0, "empty".to_string()))?;
+    let month_text = cells.text(1, cols[1])?.unwrap_or("");
     let k = month_after(as_of, month_text).ok_or_else(|| {
         (
             1,
@@ -228,20 +250,27 @@ fn record_row(
     };
     let amount = |f: usize| -> Result<Amount, RowProblem> {
         cells
-            .text(cols[f])
+            .text(f, cols[f])?
             .map(|t| Amount::parse(t).map_err(|e| (f, format!("not an amount: `{t}` ({e})"))))
             .transpose()
             .map(Option::unwrap_or_default)
     };
     let days_past_due = cells
-        .text(cols[8])
+        .text(8, cols[8])?
         .map(|t| {
             t.parse()
                 .map_err(|_| (8, format!("not a whole number of days >= 0: `{t}`")))
         })
         .transpose()?;
+    let balance = amount(2)?;
+    if balance
+        .get()
+        .is_some_and(|b| b < rust_decimal::Decimal::ZERO)
+    {
+        return Err((2, "a balance below 0".into()));
+    }
     let month = MonthFields {
-        balance: amount(2)?,
+        balance,
         principal_paid: amount(3)?,
         amount_paid: amount(4)?,
         charged_off: amount(5)?,
@@ -249,7 +278,8 @@ fn record_row(
         repossession_proceeds: amount(7)?,
         days_past_due,
     };
-    Ok(Some((loan, k, MonthRecord::from(&month))))
+    // Every row is a record of its month, whatever it leaves empty.
+    Ok(Some((loan, k, MonthRecord::of(&month, true))))
 }
 
 /// The month `text` (YYYY-MM, or a date in it) as months after as_of's; `None` if not after it.
@@ -329,9 +359,10 @@ fn place(path: &Path, blocks: &[Block], loans: usize, out: &mut Outcomes) {
         .unwrap_or(0);
 }
 
-/// The accounts with a repeated or a missing month: their rows ordered by month and line, the first
-/// of a month kept and a repeat rejected; a gap rejects the rows from there on. Their accepted months
-/// take the first of their slots.
+/// The accounts with a repeated or a missing month: their rows ordered by month and line. Every row
+/// of a repeated month is rejected (as every row of a repeated account id is in the loans: which row
+/// is right cannot be told, and keeping the first would make the result depend on row order), and a
+/// gap rejects the rows from there on. Their accepted months take the first of their slots.
 fn regather(path: &Path, blocks: &[Block], mut misplaced: Vec<(u32, Slot)>, out: &mut Outcomes) {
     let key = |s: &Slot| blocks[s.block as usize].keys[s.row as usize];
     misplaced.sort_unstable_by_key(|m| m.0);
@@ -352,28 +383,37 @@ fn regather(path: &Path, blocks: &[Block], mut misplaced: Vec<(u32, Slot)>, out:
             .collect();
         rows.sort_unstable_by_key(|s| (key(s).k, key(s).line));
         let mut accepted = 0u32;
-        for slot in rows {
-            let RowKey { k, line, .. } = key(&slot);
-            if k == accepted + 1 {
-                out.slots[span.start + accepted as usize] = slot;
+        let mut gap = false;
+        for month in rows.chunk_by(|a, b| key(a).k == key(b).k) {
+            let k = key(&month[0]).k;
+            let reason = if month.len() > 1 {
+                gap = true;
+                format!(
+                    "month {k} of this account is on {} rows: every row of a repeated account-month \
+                     is rejected",
+                    month.len()
+                )
+            } else if !gap && k == accepted + 1 {
+                out.slots[span.start + accepted as usize] = month[0];
                 accepted += 1;
                 continue;
-            }
-            let reason = match k <= accepted {
-                true => format!("month {k} repeats a month of this account"),
-                false => format!(
-                    "no record for month {} after as_of: a record set must not skip a month",
+            } else {
+                gap = true;
+                format!(
+                    "no usable record for month {} after as_of: a record set must not skip a month",
                     accepted + 1
-                ),
+                )
             };
-            out.rejects.push(OutcomeReject {
-                file: path.to_path_buf(),
-                line,
-                field: "month".into(),
-                reason,
-            });
+            for slot in month {
+                out.rejects
+                    .push(OutcomeReject::new(path, key(slot).line, "month", &reason));
+            }
         }
         span.len = accepted;
+        if accepted == 0 {
+            // Every row rejected: the account has no usable records (`no_outcome`), not an empty walk.
+            out.by_loan[loan as usize] = None;
+        }
     }
 }
 
@@ -393,7 +433,7 @@ mod tests {
 
     /// Rows in any order over several blocks, with repeats and gaps, placed as a plain reference
     /// orders them: every row sorted by (account, month, line), months accepted while they run 1, 2,
-    /// 3 …, a repeat or anything after a gap rejected.
+    /// 3 … once each; every row of a repeated month, and anything after it or after a gap, rejected.
     #[test]
     fn placing_equals_sorting_every_row_for_rows_in_any_order_with_repeats_and_gaps() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -454,11 +494,18 @@ mod tests {
         sorted.sort_by_key(|r| (r.loan, r.k, r.line));
         let mut expected: Vec<Vec<u64>> = vec![Vec::new(); loans];
         let mut rejected = Vec::new();
+        let mut broken = vec![false; loans];
         for r in &sorted {
-            let accepted = &mut expected[r.loan as usize];
-            match r.k as usize == accepted.len() + 1 {
-                true => accepted.push(r.line),
-                false => rejected.push(r.line),
+            let l = r.loan as usize;
+            let repeated = sorted
+                .iter()
+                .filter(|o| o.loan == r.loan && o.k == r.k)
+                .count()
+                > 1;
+            broken[l] |= repeated || r.k as usize != expected[l].len() + 1;
+            match broken[l] {
+                false => expected[l].push(r.line),
+                true => rejected.push(r.line),
             }
         }
         for (loan, lines) in expected.iter().enumerate() {
