@@ -377,13 +377,25 @@ fn calibrate_recovers_a_generated_historys_truth_and_backtests_closer() {
     ];
     assert_ok(&s.run(&[&["calibrate"][..], &inputs, &["--out", "cal"]].concat()));
     let c: serde_json::Value = serde_json::from_str(&s.read("cal/calibration.json")).unwrap();
-    for (class, (from, pd)) in c["pd_by_days_past_due"]
-        .as_array()
-        .unwrap()
+    let classes = c["pd_by_days_past_due"].as_array().unwrap();
+    assert_eq!(
+        classes.len(),
+        TRUE_PD.len(),
+        "every class, not the first few"
+    );
+    // What calibrated.toml writes is each class's fitted pd (`after`), not its raw rate.
+    let toml = s.read("cal/calibrated.toml");
+    let written: Vec<String> = classes
         .iter()
-        .zip(TRUE_PD)
-    {
+        .map(|c| format!("[{}, {}]", c["from_day"], c["after"].as_str().unwrap()))
+        .collect();
+    let line = format!("pd_by_days_past_due = [{}]", written.join(", "));
+    assert!(toml.contains(&line), "{line} not in\n{toml}");
+    for (class, (from, pd)) in classes.iter().zip(TRUE_PD) {
         assert_eq!(class["from_day"], from);
+        // The truth is inside the fitted pd's interval too: pooling moved nothing far.
+        let after: f64 = class["after"].as_str().unwrap().parse().unwrap();
+        assert!((after - pd).abs() < 0.03, "class {from}: fitted {after}");
         let (low, high) = (
             class["jeffreys_low"].as_f64().unwrap(),
             class["jeffreys_high"].as_f64().unwrap(),
@@ -399,6 +411,22 @@ fn calibrate_recovers_a_generated_historys_truth_and_backtests_closer() {
         .parse()
         .unwrap();
     assert!((rate - 0.60).abs() <= 0.02, "recovery rate {rate}");
+    // The generator's sale is 0.60 × value − 600 (± 300, evenly): the line's cost is near 600, and
+    // fitted with its intercept (below 0), not through the origin.
+    let cost: f64 = c["recovery"]["repossession_cost_after"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((cost - 600.0).abs() <= 50.0, "repossession cost {cost}");
+    assert_eq!(c["recovery"]["through_origin"], false);
+    assert!(
+        toml.contains(&format!(
+            "repossession_cost = {}",
+            c["recovery"]["repossession_cost_after"].as_str().unwrap()
+        )),
+        "{toml}"
+    );
     // The same book backtested with the defaults and with calibrated.toml: the calibrated model's
     // expected deficiency is nearer the realized loss.
     let gap = |out: &str| -> Decimal {

@@ -563,3 +563,338 @@ fn regression_query_of_a_run_with_previous_beside_one_without_said_not_a_run() {
         stderr(&out)
     );
 }
+
+/// `generate --outcome-months` adds outcomes.csv and changes nothing else; its draws stay inside the
+/// documented bounds (a default month in 1 … M, both ends drawn; a sale of 0.60 × value − 600 ± 300).
+#[test]
+fn the_generators_outcomes_leave_its_book_alone_and_stay_inside_their_bounds() {
+    let s = Sandbox::new();
+    assert_ok(&s.run(&["generate", "--loans", "20000", "--out", "plain", "-q"]));
+    let args = [
+        "generate",
+        "--loans",
+        "20000",
+        "--outcome-months",
+        "6",
+        "--out",
+        "g",
+        "-q",
+    ];
+    assert_ok(&s.run(&args));
+    for file in ["loans.csv", "valuations.csv"] {
+        assert_eq!(
+            s.read(&format!("g/{file}")),
+            s.read(&format!("plain/{file}")),
+            "{file}"
+        );
+    }
+    let book = [
+        "run",
+        "--loans",
+        "g/loans.csv",
+        "--valuations",
+        "g/valuations.csv",
+    ];
+    assert_ok(&s.run(&[&book[..], &["--as-of", "2025-06-30", "--out", "r", "-q"]].concat()));
+    let values: BTreeMap<String, String> = read_csv(&s.path("r/accounts.csv"))
+        .into_iter()
+        .map(|r| (r["account_id"].clone(), r["value"].clone()))
+        .collect();
+    let mut months = std::collections::BTreeSet::new();
+    let mut sales = 0;
+    for r in read_csv(&s.path("g/outcomes.csv")) {
+        if r["charged_off"].is_empty() {
+            continue;
+        }
+        let k: u32 = match r["month"].as_str() {
+            m if m.starts_with("2025-") => m[5..].parse::<u32>().unwrap() - 6,
+            m => m[5..].parse::<u32>().unwrap() + 6,
+        };
+        months.insert(k);
+        let value = &values[&r["account_id"]];
+        if value.is_empty() {
+            continue;
+        }
+        let base = dec(value) * dec("0.60") - dec("600");
+        let sale = dec(&r["repossession_proceeds"]);
+        assert!(
+            sale >= base - dec("300") && sale <= base + dec("300"),
+            "{r:?}: {sale} vs {base}"
+        );
+        sales += 1;
+    }
+    assert_eq!(months.into_iter().collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
+    assert!(sales > 100, "{sales} sales");
+}
+
+/// Six loans worked by hand (value 10,000 each; recovery 0.85 × 10,000 − 1,000 = 7,500): A (9,000,
+/// current, charged off in month 1, 6,000 recovered), B (9,000, current, pays), C (6,000, current,
+/// pays), D (12,500, 30 days, charged off in month 2, 7,000 recovered), E (5,000, 30 days, pays), F
+/// (8,000, no records).
+fn hand_records_backtest(s: &Sandbox) {
+    let loans = [
+        ("A", "9000.00", 0, "FL"),
+        ("B", "9000.00", 0, "TX"),
+        ("C", "6000.00", 0, "FL"),
+        ("D", "12500.00", 30, "TX"),
+        ("E", "5000.00", 30, "FL"),
+        ("F", "8000.00", 0, "TX"),
+    ];
+    let mut l = format!("{LOAN_HEADER},state\n");
+    let mut v = "vin,valuation_date,value\n".to_string();
+    for (id, balance, dpd, state) in loans {
+        l.push_str(&format!(
+            "{id},VIN{id},2022-01-15,20000,60,{balance},{dpd},{state}\n"
+        ));
+        v.push_str(&format!("VIN{id},2024-06-01,10000\n"));
+    }
+    s.write("loans.csv", &l);
+    s.write("valuations.csv", &v);
+    let records = format!(
+        "{RECORDS_HEADER}\nA,2024-07,0,0,0,9000,,6000,\n\
+         B,2024-07,8800,200,300,,,,0\nB,2024-08,8600,200,300,,,,0\n\
+         C,2024-07,5800,200,300,,,,0\nC,2024-08,5600,200,300,,,,0\n\
+         D,2024-07,12500,0,0,,,,60\nD,2024-08,0,0,0,12500,,7000,\n\
+         E,2024-07,4800,200,300,,,,0\nE,2024-08,4600,200,300,,,,0\n"
+    );
+    assert_ok(&backtest_records(s, &records, &["-q"]));
+}
+
+#[test]
+fn jeffreys_verdicts_auc_of_ltv_and_segments_of_a_hand_backtest() {
+    let s = Sandbox::new();
+    hand_records_backtest(&s);
+    let j = s.summary("bt");
+    // pd classes: 0.02 over A, B, C (1 default); 0.15 over D, E (1); TOTAL 5 and 2 at the mean pd
+    // (0.06 + 0.30) / 5 = 0.072. Jeffreys bounds: Beta(d + ½, n − d + ½) quantiles by mpmath at 40
+    // digits; a pd below the low bound is too low.
+    let want = [
+        (
+            "0.02",
+            3,
+            "0.06",
+            1,
+            0.038_747_617_785_165_16,
+            0.823_263_902_868_742_6,
+            "pd_too_low",
+        ),
+        (
+            "0.15",
+            2,
+            "0.3",
+            1,
+            0.060_830_275_920_097_36,
+            0.939_169_724_079_902_6,
+            "consistent",
+        ),
+        (
+            "TOTAL",
+            5,
+            "0.36",
+            2,
+            0.094_390_327_344_344_06,
+            0.790_583_335_923_995_1,
+            "pd_too_low",
+        ),
+    ];
+    let rows = j["by_pd"].as_array().unwrap();
+    assert_eq!(rows.len(), want.len());
+    for (r, (pd, n, expected, d, low, high, verdict)) in rows.iter().zip(want) {
+        assert_eq!(
+            (r["pd"].as_str().unwrap(), r["accounts"].as_u64().unwrap()),
+            (pd, n)
+        );
+        assert_eq!(r["expected_defaults"], expected);
+        assert_eq!(r["defaults"], d);
+        for (got, reference) in [(&r["jeffreys_low"], low), (&r["jeffreys_high"], high)] {
+            let got = got.as_f64().unwrap();
+            assert!(
+                (got - reference).abs() <= 1e-9 * reference,
+                "{pd}: {got} vs {reference}"
+            );
+        }
+        assert_eq!(r["verdict"], verdict, "{pd}");
+    }
+    // AUC of LTV: defaults A (0.90) and D (1.25) against B (0.90: a tie, ½), C (0.60), E (0.50):
+    // (½ + 1 + 1 + 1 + 1 + 1) / 6 = 0.91666… → 0.9167; of pd: (½ + ½ + 0 + 1 + 1 + ½) / 6 → 0.5833.
+    assert_eq!(j["auc_ltv"], "0.9167");
+    assert_eq!(j["auc_pd"], "0.5833");
+    // F has no records: not in the loss tables, listed as no_outcome, and the TOTAL reconciles.
+    assert_eq!(j["accounts"]["no_outcome"], 1);
+    let cells = |r: &serde_json::Value| -> Vec<String> {
+        [
+            "accounts",
+            "defaults",
+            "expected_deficiency",
+            "deficiency_if_default_of_defaulted",
+            "balance_of_defaulted",
+            "balance_at_default",
+            "recoveries",
+            "realized_loss",
+            "loss_severity",
+            "modeled_severity",
+        ]
+        .iter()
+        .map(|c| r[*c].to_string().trim_matches('"').to_string())
+        .collect()
+    };
+    let total = j["by_ltv_bucket"].as_array().unwrap().last().unwrap();
+    // Deficiencies: A 1,500 (× 0.02 = 30), B 1,500 (30), C and E 0, D 5,000 (× 0.15 = 750).
+    // Severity 8,500 / 21,500 = 0.3953; modeled (1,500 + 5,000) / 21,500 = 0.3023.
+    let want_total = [
+        "5", "2", "810.00", "6500.00", "21500.00", "21500.00", "13000.00", "8500.00", "0.3953",
+        "0.3023",
+    ];
+    assert_eq!(cells(total), want_total);
+    let state = j["by_segment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["segment"] == "state")
+        .unwrap();
+    let by_state: Vec<Vec<String>> = state["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(cells)
+        .collect();
+    assert_eq!(
+        by_state[0],
+        [
+            "3", "1", "30.00", "1500.00", "9000.00", "9000.00", "6000.00", "3000.00", "0.3333",
+            "0.1667"
+        ]
+    );
+    assert_eq!(
+        by_state[1],
+        [
+            "2", "1", "780.00", "5000.00", "12500.00", "12500.00", "7000.00", "5500.00", "0.4400",
+            "0.4000"
+        ]
+    );
+    assert_eq!(by_state[2], want_total);
+    // Every segment table's rows sum to its TOTAL, in every additive column.
+    for table in j["by_segment"].as_array().unwrap() {
+        let rows = table["rows"].as_array().unwrap();
+        let (groups, total) = rows.split_at(rows.len() - 1);
+        for c in 0..8 {
+            let sum: rust_decimal::Decimal = groups.iter().map(|r| dec(&cells(r)[c])).sum();
+            assert_eq!(
+                sum,
+                dec(&cells(&total[0])[c]),
+                "{} column {c}",
+                table["segment"]
+            );
+        }
+    }
+}
+
+#[test]
+fn every_cell_of_the_backtest_report_and_workbook_is_summary_json_s() {
+    use calamine::{Data, Reader, Xlsx};
+    let s = Sandbox::new();
+    hand_records_backtest(&s);
+    let j = s.summary("bt");
+    let page = s.read("bt/report.html");
+    let text = |v: &serde_json::Value| -> String {
+        match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(t) => t.clone(),
+            other => other.to_string(),
+        }
+    };
+    let pd_columns = [
+        "pd",
+        "accounts",
+        "expected_defaults",
+        "defaults",
+        "default_rate",
+        "jeffreys_low",
+        "jeffreys_high",
+        "verdict",
+    ];
+    let ltv_columns = [
+        "group",
+        "accounts",
+        "defaults",
+        "expected_deficiency",
+        "realized_loss",
+        "balance_at_default",
+        "recoveries",
+        "modeled_severity",
+        "loss_severity",
+    ];
+    let row_of = |r: &serde_json::Value, columns: &[&str]| -> Vec<String> {
+        columns.iter().map(|c| text(&r[*c])).collect()
+    };
+    let page_rows: Vec<Vec<String>> = page
+        .split("<tr>")
+        .skip(1)
+        .map(|r| {
+            r.split("<td")
+                .skip(1)
+                .map(|c| {
+                    let c = &c[c.find('>').unwrap() + 1..];
+                    // The page escapes text; read it back as a browser shows it.
+                    c[..c.find("</td>").unwrap()]
+                        .replace("&lt;", "<")
+                        .replace("&gt;", ">")
+                        .replace("&quot;", "\"")
+                        .replace("&#39;", "'")
+                        .replace("&amp;", "&")
+                })
+                .collect()
+        })
+        .filter(|cells: &Vec<String>| !cells.is_empty())
+        .collect();
+    let mut want: Vec<Vec<String>> = Vec::new();
+    want.extend(
+        j["by_pd"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| row_of(r, &pd_columns)),
+    );
+    want.extend(
+        j["by_ltv_bucket"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| row_of(r, &ltv_columns)),
+    );
+    assert_eq!(page_rows, want);
+    // The workbook: every cell of both sheets, numbers as numbers.
+    let mut wb: Xlsx<_> = calamine::open_workbook(s.path("bt/report.xlsx")).unwrap();
+    let cell = |d: &Data| -> String {
+        match d {
+            Data::Float(f) => f.to_string(),
+            Data::String(t) => t.clone(),
+            Data::Empty => String::new(),
+            other => format!("{other:?}"),
+        }
+    };
+    let number = |t: String| -> String {
+        match t.parse::<f64>() {
+            Ok(f) => f.to_string(),
+            Err(_) => t,
+        }
+    };
+    for (sheet, key, columns) in [
+        ("pd classes", "by_pd", &pd_columns[..]),
+        ("severity by LTV", "by_ltv_bucket", &ltv_columns[..]),
+    ] {
+        let range = wb.worksheet_range(sheet).unwrap();
+        let got: Vec<Vec<String>> = range
+            .rows()
+            .skip(1)
+            .map(|r| r.iter().map(cell).collect())
+            .collect();
+        let want: Vec<Vec<String>> = j[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| row_of(r, columns).into_iter().map(number).collect())
+            .collect();
+        assert_eq!(got, want, "{sheet}");
+    }
+}
