@@ -226,6 +226,29 @@ pub(crate) const RECORDS_HEADER: &str =
     "account_id,month,balance,principal_paid,amount_paid,charged_off,recoveries,\
 repossession_proceeds,days_past_due";
 
+/// `backtest` of loans.csv and valuations.csv at 2024-06-30 against `records`, into `bt`.
+pub(crate) fn backtest_records(
+    s: &Sandbox,
+    records: impl AsRef<[u8]>,
+    extra: &[&str],
+) -> std::process::Output {
+    s.write_bytes("records.csv", records.as_ref());
+    let args = [
+        "backtest",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--as-of",
+        "2024-06-30",
+        "--outcomes",
+        "records.csv",
+        "--out",
+        "bt",
+    ];
+    s.run(&[&args[..], extra].concat())
+}
+
 #[test]
 fn loan_month_records_default_on_days_past_due_and_reject_repeats_and_gaps() {
     let s = Sandbox::new();
@@ -242,35 +265,19 @@ fn loan_month_records_default_on_days_past_due_and_reject_repeats_and_gaps() {
         "valuations.csv",
         "vin,valuation_date,value\nVIN1,2024-06-01,12000\nVIN2,2024-06-01,6000\nVIN3,2024-06-01,7000\n",
     );
-    s.write(
-        "records.csv",
-        &[
-            RECORDS_HEADER,
-            "L1,2024-07,9700,300,300,,,,0", // line 2
-            "L1,2024-07,9700,300,300,,,,0", // line 3: repeats month 1
-            "L1,2024-09,9100,300,300,,,,0", // line 4: month 2 is missing
-            "L2,2024-07,9000,0,0,,,,60",    // line 5
-            "L2,2024-08,9000,0,0,,,,90",    // line 6: 90 days past due → default, month 2
-            "L2,2024-09,0,0,0,9000,,4000,", // line 7: charged off and sold
-            "L2,2024-10,0,0,0,,500,,",      // line 8: a late recovery
-            "X9,2024-07,100,0,0,,,,0",      // line 9: not in the book
-        ]
-        .join("\n"),
-    );
-    assert_ok(&s.run(&[
-        "backtest",
-        "--loans",
-        "loans.csv",
-        "--valuations",
-        "valuations.csv",
-        "--as-of",
-        "2024-06-30",
-        "--outcomes",
-        "records.csv",
-        "--out",
-        "bt",
-        "-q",
-    ]));
+    let records = [
+        RECORDS_HEADER,
+        "L1,2024-07,9700,300,300,,,,0", // line 2
+        "L1,2024-07,9700,300,300,,,,0", // line 3: repeats month 1
+        "L1,2024-09,9100,300,300,,,,0", // line 4: month 2 is missing
+        "L2,2024-07,9000,0,0,,,,60",    // line 5
+        "L2,2024-08,9000,0,0,,,,90",    // line 6: 90 days past due → default, month 2
+        "L2,2024-09,0,0,0,9000,,4000,", // line 7: charged off and sold
+        "L2,2024-10,0,0,0,,500,,",      // line 8: a late recovery
+        "X9,2024-07,100,0,0,,,,0",      // line 9: not in the book
+    ]
+    .join("\n");
+    assert_ok(&backtest_records(&s, &records, &["-q"]));
     let rows = by_id(&read_csv(&s.path("bt/backtest.csv")));
     let l2 = &rows["L2"];
     assert_eq!(
@@ -302,12 +309,7 @@ fn loan_month_records_default_on_days_past_due_and_reject_repeats_and_gaps() {
     assert_eq!(j["outcome_rows"]["read"], 8);
     assert_eq!(j["outcome_rows"]["rejected"], 3);
     assert_eq!(j["outcome_rows"]["not_in_book"], 1);
-    let total = j["by_ltv_bucket"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let total = total_row(&j, "by_ltv_bucket");
     assert_eq!(total["modeled_severity"], "0.5444");
     assert_eq!(total["loss_severity"], "0.5000");
 }

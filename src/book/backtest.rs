@@ -503,6 +503,17 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A pd class of `n` accounts with `dflt` defaults.
+    fn class(pd: &str, n: u64, dflt: u64) -> PdClass {
+        PdClass {
+            pd: Some(d(pd)),
+            accounts: n,
+            expected_defaults: d(pd) * Decimal::from(n),
+            defaults: dflt,
+            jeffreys: Jeffreys::of(n, dflt),
+        }
+    }
+
     #[test]
     fn auc_counts_ties_half() {
         // Scores: defaults at 3 and 2; non-defaults at 1, 2, 4. Pairs (default, other): (3,1) 1,
@@ -550,13 +561,6 @@ mod tests {
     /// in 10 was `pd_too_high`: the interval's edges are 0 and 1 there.
     #[test]
     fn regression_jeffreys_at_the_edges_refuted_a_pd_the_data_agrees_with() {
-        let class = |pd: &str, n: u64, dflt: u64| PdClass {
-            pd: Some(d(pd)),
-            accounts: n,
-            expected_defaults: d(pd) * Decimal::from(n),
-            defaults: dflt,
-            jeffreys: Jeffreys::of(n, dflt),
-        };
         assert_eq!(class("0", 1000, 0).verdict(), Some("consistent"));
         assert_eq!(class("1", 10, 10).verdict(), Some("consistent"));
         assert_eq!(Jeffreys::of(1000, 0).unwrap().low, 0.0);
@@ -568,13 +572,6 @@ mod tests {
 
     #[test]
     fn a_class_outside_its_interval_says_which_side() {
-        let class = |pd: &str, n: u64, dflt: u64| PdClass {
-            pd: Some(d(pd)),
-            accounts: n,
-            expected_defaults: d(pd) * Decimal::from(n),
-            defaults: dflt,
-            jeffreys: Jeffreys::of(n, dflt),
-        };
         assert_eq!(class("0.02", 100, 2).verdict(), Some("consistent"));
         assert_eq!(class("0.02", 100, 20).verdict(), Some("pd_too_low"));
         assert_eq!(class("0.65", 100, 2).verdict(), Some("pd_too_high"));

@@ -91,12 +91,7 @@ fn the_readme_s_ally_figures_at_12_and_24_months() {
             .map(|&(pd, n, d)| (pd.to_string(), n, d))
             .collect();
         assert_eq!(classes, want, "H = {}", p.horizon);
-        let total = j["by_ltv_bucket"]
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()
-            .clone();
+        let total = total_row(&j, "by_ltv_bucket");
         assert_eq!(total["realized_loss"], p.realized_loss);
         assert_eq!(total["balance_at_default"], p.balance_at_default);
         assert_eq!(total["loss_severity"], p.loss_severity);

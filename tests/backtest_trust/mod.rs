@@ -3,7 +3,7 @@
 
 mod ally;
 
-use crate::backtest::{hand_panel, RECORDS_HEADER};
+use crate::backtest::{backtest_records, hand_panel, RECORDS_HEADER};
 use crate::common::*;
 use std::collections::BTreeMap;
 
@@ -25,25 +25,6 @@ fn records_book(s: &Sandbox, loans: &[(&str, &str, u32)]) {
     }
     s.write("loans.csv", &l);
     s.write("valuations.csv", &v);
-}
-
-/// `backtest` of loans.csv and valuations.csv at 2024-06-30 against `records`, into `bt`.
-fn backtest_records(s: &Sandbox, records: &str, extra: &[&str]) -> std::process::Output {
-    s.write("records.csv", records);
-    let args = [
-        "backtest",
-        "--loans",
-        "loans.csv",
-        "--valuations",
-        "valuations.csv",
-        "--as-of",
-        "2024-06-30",
-        "--outcomes",
-        "records.csv",
-        "--out",
-        "bt",
-    ];
-    s.run(&[&args[..], extra].concat())
 }
 
 fn realized(s: &Sandbox, id: &str, columns: &[&str]) -> Vec<String> {
@@ -295,24 +276,7 @@ fn regression_a_non_utf8_amount_read_as_empty_and_a_negative_balance_was_accepte
     let mut records = format!("{RECORDS_HEADER}\nA,2024-07,9900,100,300,,,,0\n").into_bytes();
     records.extend_from_slice(b"A,2024-08,0,0,0,\xa39900.00,,,\n");
     records.extend_from_slice(b"B,2024-07,-5,0,0,,,,0\n");
-    s.write_bytes("records.csv", &records);
-    let args = [
-        "backtest",
-        "--loans",
-        "loans.csv",
-        "--valuations",
-        "valuations.csv",
-    ];
-    let rest = [
-        "--as-of",
-        "2024-06-30",
-        "--outcomes",
-        "records.csv",
-        "--out",
-        "bt",
-        "-q",
-    ];
-    assert_ok(&s.run(&[&args[..], &rest].concat()));
+    assert_ok(&backtest_records(&s, &records, &["-q"]));
     let rejects = read_csv(&s.path("bt/outcome_rejects.csv"));
     let got: Vec<[&str; 2]> = rejects
         .iter()
@@ -360,9 +324,9 @@ fn regression_a_non_utf8_amount_read_as_empty_and_a_negative_balance_was_accepte
 fn regression_a_default_then_a_cure_lost_the_whole_balance() {
     let s = Sandbox::new();
     records_book(&s, &[("A", "9000.00", 30), ("B", "9000.00", 30)]);
-    // A: 30, 60, 90 days past due, then current again, then paid off: a delinquency that cured, not
-    // a default. B: the same to 90 days, never current again, then charged off: a default in month
-    // 3 (90 days), as the rules count it.
+    // A: 60 then 90 days past due, then current again, then paid off: a delinquency that cured, not
+    // a default. B: the same to 90 days, never current again, then charged off: a default in month 2
+    // (its 90 days), as the rules count it.
     let records = format!(
         "{RECORDS_HEADER}\nA,2024-07,9000,0,0,,,,60\nA,2024-08,9000,0,0,,,,90\n\
          A,2024-09,8400,600,900,,,,0\nA,2024-10,0,8400,8400,,,,0\n\
@@ -511,12 +475,7 @@ fn regression_not_in_book_counted_accounts_and_closed_accounts_counted_in_panels
     assert_eq!(realized(&s, "H", &["status"]), ["closed_at_as_of"]);
     assert_eq!(j["accounts"]["no_outcome"], 0);
     // The by-LTV TOTAL counts H, as a panel's does (hand panel: H is line 9 of 8 loans).
-    let total = j["by_ltv_bucket"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let total = total_row(&j, "by_ltv_bucket");
     assert_eq!(total["accounts"], 2);
     s.write("panel.csv", &hand_panel());
     assert_ok(&s.run(&[
@@ -738,7 +697,7 @@ fn jeffreys_verdicts_auc_of_ltv_and_segments_of_a_hand_backtest() {
         .map(|c| r[*c].to_string().trim_matches('"').to_string())
         .collect()
     };
-    let total = j["by_ltv_bucket"].as_array().unwrap().last().unwrap();
+    let total = &total_row(&j, "by_ltv_bucket");
     // Deficiencies: A 1,500 (× 0.02 = 30), B 1,500 (30), C and E 0, D 5,000 (× 0.15 = 750).
     // Severity 8,500 / 21,500 = 0.3953; modeled (1,500 + 5,000) / 21,500 = 0.3023.
     let want_total = [

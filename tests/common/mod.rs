@@ -312,3 +312,9 @@ pub fn amount_or_zero(s: &str) -> rust_decimal::Decimal {
         dec(s)
     }
 }
+
+/// The last row (the TOTAL) of a table of a summary.json, e.g. `by_ltv_bucket`.
+pub fn total_row(summary: &serde_json::Value, table: &str) -> serde_json::Value {
+    let rows = summary[table].as_array();
+    rows.and_then(|r| r.last()).cloned().unwrap_or_default()
+}
