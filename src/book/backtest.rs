@@ -10,7 +10,7 @@
 
 use crate::book::metrics::{figures, Detail, Figures};
 use crate::book::outcome::{closed_at_as_of, walk, History, Realized, Status};
-use crate::book::summarize::{segment_key, segment_label};
+use crate::book::segments::{segment_key, segment_label};
 use crate::book::Book;
 use crate::money::ratio;
 use rust_decimal::Decimal;

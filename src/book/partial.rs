@@ -4,9 +4,8 @@
 //! so the folded tables are the tables of one run over the whole book, cent for cent, in the same order.
 
 use crate::book::runoff::Runoff;
-use crate::book::summarize::{
-    Counted, Migration, Percentiles, Summaries, Table, Tally, TopExposures,
-};
+use crate::book::summarize::{Counted, Migration, Percentiles, Summaries, Table, TopExposures};
+use crate::book::tally::Tally;
 use serde::{Deserialize, Serialize};
 
 /// What the summary CSV files are made of, for one part of a book.

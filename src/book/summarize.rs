@@ -7,12 +7,8 @@ use crate::book::changes::{Changes, Join};
 use crate::book::metrics::{figures_of_value, Bands, Detail, Figures, ScaledModel};
 use crate::book::model::{Model, Scenario};
 use crate::book::runoff::{Projection, Runoff, NO_MONTHS};
-pub use crate::book::segments::{
-    credit_tier, ordered_labels, segment_group, segment_key, segment_label, term_band,
-    CREDIT_TIERS, TERM_BANDS, TOTAL, TOTAL_AS_VALUE,
-};
 use crate::book::segments::{key, Key};
-pub use crate::book::tally::{Cents, ExactSum, Tally};
+use crate::book::tally::{Cents, Tally};
 use crate::input::load::{Loan, SegmentSource};
 use crate::money::{cents, has_value};
 use rayon::prelude::*;

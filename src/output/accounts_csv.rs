@@ -5,7 +5,7 @@
 
 use crate::book::matching::Valuation;
 use crate::book::metrics::{Bands, Figures};
-use crate::book::summarize::{credit_tier, term_band};
+use crate::book::segments::{credit_tier, term_band};
 use crate::book::{Book, Outlook};
 use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, push_u32};
 use crate::date::Date;

@@ -4,7 +4,7 @@
 
 use crate::book::backtest::{Account, Backtest, LossTable, LossTally, PdClass};
 use crate::book::outcome::Realized;
-use crate::book::summarize::{segment_key, segment_label, TOTAL};
+use crate::book::segments::{segment_key, segment_label, TOTAL};
 use crate::book::Book;
 use crate::csvfmt::{push_decimal, push_line, push_text, push_u32};
 use crate::input::outcomes::OutcomeReject;

@@ -109,7 +109,7 @@ fn tally_table(out: &mut String, id: &str, dimension: &str, rows: &[(String, &Ta
         ],
     );
     for (label, t) in rows {
-        let total = label == crate::book::summarize::TOTAL;
+        let total = label == crate::book::segments::TOTAL;
         let values = [
             esc(label),
             count(t.accounts),
@@ -274,7 +274,7 @@ fn ltv_section(out: &mut String, s: &Summary) {
     let ltv = labelled(&s.tables.ltv_bucket, "ltv_bucket");
     let bands: Vec<&(String, &TallyJson)> = ltv
         .iter()
-        .filter(|(l, _)| l != crate::book::summarize::TOTAL)
+        .filter(|(l, _)| l != crate::book::segments::TOTAL)
         .collect();
     let labels: Vec<String> = bands.iter().map(|(l, _)| l.clone()).collect();
     out.push_str("<section><h2>LTV distribution</h2><div class=\"charts\">");
@@ -308,7 +308,7 @@ fn segments_section(out: &mut String, s: &Summary) {
         let rows = labelled(rows, name);
         let groups: Vec<&(String, &TallyJson)> = rows
             .iter()
-            .filter(|(l, _)| l != crate::book::summarize::TOTAL)
+            .filter(|(l, _)| l != crate::book::segments::TOTAL)
             .collect();
         let id = format!("seg-{}", crate::input::schema::segment_file_part(name));
         let _ = write!(out, "<h3>By {}</h3>", esc(name));

@@ -2,7 +2,9 @@
 
 use crate::book::changes::{Changes, CLOSED, DPD_CLASSES, NEW};
 use crate::book::runoff::{month_date, Runoff};
-use crate::book::summarize::{Cents, Migration, Table, Tally, TOTAL};
+use crate::book::segments::TOTAL;
+use crate::book::summarize::{Migration, Table};
+use crate::book::tally::{Cents, Tally};
 use crate::config::InputNames;
 use crate::csvfmt::{push_line, push_text};
 use crate::date::Date;

@@ -3,8 +3,8 @@
 use crate::book::changes::Changes;
 use crate::book::guards::Ages;
 use crate::book::runoff::{back_above_water, NotProjected, Runoff};
-use crate::book::summarize::Cents;
-use crate::book::summarize::TOTAL;
+use crate::book::segments::TOTAL;
+use crate::book::tally::Cents;
 use crate::book::Book;
 use crate::money::group_thousands;
 use crate::output::tables::money;

@@ -116,7 +116,7 @@ fn scaled_figures_equal_the_decimal_ones() {
                     )
                 });
                 let s = scaled.figures(ScaledModel::amount(balance).unwrap(), dpd, v);
-                let c = |x: Decimal| crate::book::summarize::Cents::of(x).0;
+                let c = |x: Decimal| crate::book::tally::Cents::of(x).0;
                 prop_assert_eq!(s.balance, c(d.balance));
                 prop_assert_eq!(s.bucket, d.bucket);
                 prop_assert_eq!(s.deficiency_if_default, c(d.deficiency_if_default));

@@ -285,7 +285,7 @@ fn check_no_wrap(answer: &DataFrame, twin: &DataFrame) -> Result<(), Error> {
 /// bands. Text sorts `<=80` after `>140` and `100-120` before `80-100`; these sort as the report does.
 fn natural_orders(bands: Vec<String>) -> Vec<(String, Vec<String>)> {
     let derived = |name: &str| {
-        let labels = book::summarize::ordered_labels(name).unwrap_or_default();
+        let labels = book::segments::ordered_labels(name).unwrap_or_default();
         (
             name.to_string(),
             labels.into_iter().map(String::from).collect(),
@@ -364,8 +364,8 @@ fn with_total(
             .iter()
             .map(|v| {
                 v.map(|v| {
-                    if v == book::summarize::TOTAL {
-                        book::summarize::TOTAL_AS_VALUE
+                    if v == book::segments::TOTAL {
+                        book::segments::TOTAL_AS_VALUE
                     } else {
                         v
                     }
@@ -373,7 +373,7 @@ fn with_total(
             })
             .collect();
         grouped_cols.push(Column::new(name.into(), labels));
-        let label = if i == 0 { book::summarize::TOTAL } else { "" };
+        let label = if i == 0 { book::segments::TOTAL } else { "" };
         total_cols.push(Column::new(name.into(), [label]));
     }
     for c in total.columns() {

@@ -6,7 +6,9 @@
 use crate::book::changes::Changes;
 use crate::book::guards::Guards;
 use crate::book::runoff::{back_above_water, MonthTally, NotProjected, Runoff};
-use crate::book::summarize::{Cents, Migration, Percentiles, Table, Tally, TOTAL};
+use crate::book::segments::TOTAL;
+use crate::book::summarize::{Migration, Percentiles, Table};
+use crate::book::tally::{Cents, Tally};
 use crate::book::Book;
 use crate::config::{Config, Format};
 use crate::date::rfc3339_utc;
