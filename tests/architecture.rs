@@ -273,3 +273,36 @@ fn the_check_sees_imports() {
     assert!(uses("commands::run", "commands"), "super:: is an edge");
     assert!(uses("config", "book::model"));
 }
+
+/// The command a module belongs to (`commands::query::sql` → `query`), or `None` for what commands
+/// share (`commands`, `commands::args`, `commands::history`) and for every other layer.
+fn command_of(module: &str) -> Option<&str> {
+    let rest = module.strip_prefix("commands::")?;
+    let name = rest.split("::").next().unwrap_or(rest);
+    (!matches!(name, "args" | "history")).then_some(name)
+}
+
+#[test]
+fn no_command_imports_another_command() {
+    let mut violations = Vec::new();
+    for (module, uses) in graph() {
+        let Some(mine) = command_of(&module) else {
+            continue;
+        };
+        for used in uses {
+            if command_of(&used).is_some_and(|theirs| theirs != mine) {
+                violations.push(format!("{module} uses {used}"));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "a command shares through commands::args, commands::history or a stage, never another \
+         command:\n  {}",
+        violations.join("\n  ")
+    );
+    // The check reads edges between commands' own modules.
+    let g = graph();
+    assert!(g["commands::backtest"].contains("commands::history"));
+    assert!(g["commands::calibrate"].contains("commands::history"));
+}

@@ -90,7 +90,7 @@ fn run(py: Python<'_>, argv: Vec<String>, progress: bool) -> PyResult<Run> {
     };
     let (config, computed) = detached(py, move || {
         let mut spooled = Vec::new();
-        let config = underwater::cli::run_config(cmd, &mut spooled)?;
+        let config = underwater::commands::run::config(cmd, &mut spooled)?;
         let computed = commands::run::compute(&config, Progress::new(!progress))?;
         Ok((config, computed))
     })?;
@@ -240,14 +240,14 @@ fn fold<'py>(
 /// A finished run's per-account file (accounts.csv or accounts.parquet), typed as `query` reads it.
 #[pyfunction]
 fn read_accounts(py: Python<'_>, dir: PathBuf) -> PyResult<Frames> {
-    let (frame, _, _) = detached(py, || commands::query::read_run(&dir))?;
+    let frame = detached(py, || underwater::output::finished_run::FinishedRun::open(&dir)?.accounts())?;
     Ok(Frames::one(frame))
 }
 
 /// One of underwater's own CSV files (a summary table, rejects.csv) as a typed frame.
 #[pyfunction]
 fn read_table(py: Python<'_>, bytes: &[u8], name: &str) -> PyResult<Frames> {
-    let frame = commands::query::read_csv_frame(bytes, name)
+    let frame = underwater::output::finished_run::read_csv_frame(bytes, name)
         .map_err(|e| exception(py, underwater::error::EXIT_INPUT, e))?;
     Ok(Frames::one(frame))
 }
@@ -260,7 +260,7 @@ fn query(py: Python<'_>, argv: Vec<String>, progress: bool) -> PyResult<Frames> 
     };
     let frame = detached(py, move || {
         let mut spooled = Vec::new();
-        let args = underwater::cli::query_args(cmd, false, &mut spooled)?;
+        let args = underwater::commands::query::query_args(cmd, false, &mut spooled)?;
         commands::query::answer(&args, Progress::new(!progress))
     })?;
     Ok(Frames::one(frame))

@@ -12,150 +12,17 @@
 //! ([`crate::book::outcome`]), and publishes backtest.csv, the calibration tables and summary.json
 //! atomically into `--out`, as `run` publishes its outputs.
 
-use crate::book::backtest::{backtest, Backtest};
-use crate::book::{self, Book};
+use super::history::{compute, config, inputs, BacktestArgs, BacktestCmd};
+use crate::book::backtest::Backtest;
+use crate::book::Book;
 use crate::config::Config;
-use crate::error::{Error, InputError, OutputError};
-use crate::input::outcomes::{self, Outcomes};
+use crate::error::{Error, OutputError};
+use crate::input::outcomes::Outcomes;
 use crate::input::schema::segment_file_part;
 use crate::output::backtest_files as files;
 use crate::output::staging::Staging;
 use crate::output::tables;
 use crate::progress::Progress;
-use rust_decimal::Decimal;
-use std::path::PathBuf;
-
-/// What `backtest` needs beyond the run's config.
-pub struct BacktestArgs {
-    /// Loan-month records or a panel tape; `None`: the loans file is the panel.
-    pub outcomes: Option<PathBuf>,
-    /// Months after as_of in which a default counts.
-    pub horizon: u32,
-    /// `--run DIR`: the finished run whose book this is, to check the book against.
-    pub from_run: Option<RunBook>,
-}
-
-/// A finished run taken as the book (`--run DIR`): the inputs, config, as_of and tape its summary.json
-/// names (paths as the run was given them, so relative to where it was started), and the summary.
-pub struct RunBook {
-    pub dir: PathBuf,
-    pub loans: PathBuf,
-    pub valuations: Option<PathBuf>,
-    pub config: Option<PathBuf>,
-    pub as_of: String,
-    pub tape: Option<crate::input::tape::Tape>,
-    pub summary: crate::output::summary_json::Summary,
-}
-
-/// Reads a finished run as the book; its files must still be where the run read them.
-pub fn run_book(dir: &std::path::Path) -> Result<RunBook, Error> {
-    let summary = super::query::run_summary(dir)?;
-    let (manifest, config) = (&summary.manifest, &summary.manifest.config);
-    let missing = |path: &str| -> Result<PathBuf, Error> {
-        let p = PathBuf::from(path);
-        let spooled = p
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("underwater-stdin-"));
-        match p.exists() {
-            true => Ok(p),
-            // The run's copy of standard input was removed when the run ended: no directory has it.
-            false if spooled => Err(InputError::RunBook {
-                dir: dir.to_path_buf(),
-                problem: format!(
-                    "its input was read from standard input (copied to {path}, removed when the run \
-                     ended), so it cannot be read again"
-                ),
-                fix: "save the input to a file and run it again with the file's path (then backtest \
-                      that run), or pass the inputs to the backtest without --run",
-            }
-            .into()),
-            false => Err(InputError::RunBook {
-                dir: dir.to_path_buf(),
-                problem: format!("its input {path} is not there"),
-                fix: "run the backtest from the directory the run was started in, or pass its inputs \
-                      (--loans, --valuations, --config, --as-of)",
-            }
-            .into()),
-        }
-    };
-    let loans = missing(&manifest.inputs.loans.path)?;
-    let valuations = match &manifest.inputs.valuations {
-        Some(v) => Some(missing(&v.path)?),
-        None => None,
-    };
-    let config_file = match &config.config_file {
-        Some(c) => Some(missing(c)?),
-        None => None,
-    };
-    Ok(RunBook {
-        dir: dir.to_path_buf(),
-        loans,
-        valuations,
-        config: config_file,
-        as_of: manifest.as_of.clone(),
-        tape: config
-            .tape
-            .as_ref()
-            .map(|_| crate::input::tape::Tape::Regab),
-        summary,
-    })
-}
-
-/// The book built from a run's inputs must be that run's: the same files (sha256) and the same
-/// totals, or the backtest would judge figures nobody published.
-fn check_run_book(book: &Book, run: &RunBook) -> Result<(), Error> {
-    let inputs = &run.summary.manifest.inputs;
-    let mut problems = Vec::new();
-    if book.loans_file.sha256 != inputs.loans.sha256 {
-        problems.push(format!(
-            "{} changed since the run (sha256)",
-            inputs.loans.path
-        ));
-    }
-    if let (Some(now), Some(then)) = (&book.valuations_file, &inputs.valuations) {
-        if now.sha256 != then.sha256 {
-            problems.push(format!("{} changed since the run (sha256)", then.path));
-        }
-    }
-    let t = &book.summaries.ltv.total;
-    let p = &run.summary.portfolio.totals;
-    let figures = [
-        (
-            "accounts",
-            Decimal::from(t.accounts),
-            Decimal::from(p.accounts),
-        ),
-        ("balance", t.balance.dec(), p.balance.0),
-        (
-            "negative_equity",
-            t.negative_equity.dec(),
-            p.negative_equity.0,
-        ),
-        (
-            "expected_deficiency",
-            t.expected_deficiency.dec(),
-            p.expected_deficiency.0,
-        ),
-    ];
-    for (name, now, then) in figures {
-        if now != then {
-            problems.push(format!("{name} is {now} now against the run's {then}"));
-        }
-    }
-    match problems.is_empty() {
-        true => Ok(()),
-        false => Err(InputError::RunBook {
-            dir: run.dir.clone(),
-            problem: format!(
-                "its inputs no longer give its book: {}",
-                problems.join("; ")
-            ),
-            fix: "backtest the run's own inputs, or pass today's inputs without --run",
-        }
-        .into()),
-    }
-}
-
 /// The backtest of a book, for the command line and the tests.
 pub struct Outcome {
     pub summary: String,
@@ -171,58 +38,6 @@ pub fn run(config: &Config, args: &BacktestArgs, progress: Progress) -> Result<O
         Ok(Outcome {
             summary: terminal_lines(&bt, &outcomes, config),
         })
-    })
-}
-
-/// The book, its outcome records and the backtest (`calibrate` fits from the same).
-pub fn compute(
-    config: &Config,
-    args: &BacktestArgs,
-    progress: Progress,
-) -> Result<(Book, Outcomes, Backtest), Error> {
-    let book = book::build(&config.plan(), progress)?;
-    if let Some(run) = &args.from_run {
-        check_run_book(&book, run)?;
-    }
-    let stage = progress.spinner("outcomes");
-    let outcomes = read_outcomes(config, args, &book)?;
-    let bt = backtest(&book, args.horizon, |i| {
-        outcomes.history(i, book.loans[i].line)
-    });
-    stage.finish(&format!(
-        "{} accounts walked over {} months",
-        bt.counts.accounts,
-        args.horizon.min(outcomes.months_of_data)
-    ));
-    Ok((book, outcomes, bt))
-}
-
-/// The input files, as the manifest names them.
-pub fn inputs(config: &Config, args: &BacktestArgs) -> Vec<String> {
-    [
-        Some(&config.loans),
-        config.valuations.as_ref(),
-        args.outcomes.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|p| p.display().to_string())
-    .collect()
-}
-
-/// The outcome records: the panel tape itself, or the `--outcomes` file in whichever form it has.
-fn read_outcomes(config: &Config, args: &BacktestArgs, book: &Book) -> Result<Outcomes, Error> {
-    // The tape's missing words (`NA`, `-`) hold in its outcome columns too.
-    let dialect = &config.dialect(true);
-    Ok(match &args.outcomes {
-        None => outcomes::read_panel(&config.loans, dialect)?,
-        Some(path) if outcomes::is_panel(path)? => outcomes::read_panel(path, dialect)?,
-        Some(path) => {
-            let ids: rustc_hash::FxHashMap<&str, u32> = (0..book.loans.len())
-                .map(|i| (book.loans[i].account_id(), i as u32))
-                .collect();
-            outcomes::read_records(path, book.as_of, dialect, &ids, book.loans.len())?
-        }
     })
 }
 
@@ -368,4 +183,15 @@ fn terminal_lines(bt: &Backtest, outcomes: &Outcomes, config: &Config) -> String
         t.loss_severity().map(|d| d.to_string()).unwrap_or_default(),
     ));
     out
+}
+
+/// `underwater backtest`: the config from the flags, the backtest, its lines on stdout.
+pub fn command(cmd: BacktestCmd) -> Result<(), Error> {
+    let mut spooled = Vec::new();
+    let (config, args) = config(cmd, &mut spooled)?;
+    let outcome = run(&config, &args, Progress::new(config.quiet))?;
+    match config.quiet {
+        true => Ok(()),
+        false => super::print(outcome.summary.as_bytes()),
+    }
 }

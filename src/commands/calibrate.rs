@@ -10,7 +10,7 @@
 //! --config` takes, each figure's sample size and interval as a comment) and `calibration.json`
 //! (before and after) atomically into `--out`.
 
-use super::backtest::{compute, inputs, BacktestArgs};
+use super::history::{compute, config, inputs, BacktestArgs};
 use crate::book::calibrate::{calibrate, Calibration};
 use crate::config::Config;
 use crate::error::{Error, OutputError};
@@ -61,4 +61,25 @@ fn publish(config: &Config, c: &Calibration, toml: &str) -> Result<(), Error> {
         .and_then(|()| staging.commit())
         .map_err(OutputError)?;
     Ok(())
+}
+
+/// `underwater calibrate`'s flags: `backtest`'s and its own.
+#[derive(clap::Args, Debug)]
+pub struct CalibrateCmd {
+    #[command(flatten)]
+    pub backtest: super::history::BacktestCmd,
+    /// A pd class with fewer tested accounts keeps its current pd
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub min_accounts: u64,
+}
+
+/// `underwater calibrate`: the config from the flags, the calibration, calibrated.toml on stdout.
+pub fn command(cmd: CalibrateCmd) -> Result<(), Error> {
+    let mut spooled = Vec::new();
+    let (config, args) = config(cmd.backtest, &mut spooled)?;
+    let printed = run(&config, &args, cmd.min_accounts, Progress::new(config.quiet))?;
+    match config.quiet {
+        true => Ok(()),
+        false => super::print(printed.as_bytes()),
+    }
 }

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::error::{Error, OutputError};
 use crate::output::{self, terminal};
 use crate::progress::Progress;
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 /// What a finished run reports back to the command line.
@@ -116,4 +117,69 @@ fn refuse_unsafe_out(config: &Config) -> Result<(), OutputError> {
         }
     }
     Ok(output::staging::check_target(&config.out)?)
+}
+
+/// `underwater run`'s flags.
+#[derive(clap::Args, Debug)]
+pub struct RunCmd {
+    #[command(flatten)]
+    pub inputs: super::args::BookInputs,
+    /// Output directory; replaced whole and atomically when the run succeeds
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Format of the per-account file
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: crate::config::Format,
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress, no log lines, no summary on stdout
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Fail with exit code 5 when more than this share of an input's rows is rejected (e.g. 0.01)
+    #[arg(long, value_name = "SHARE")]
+    pub max_reject_rate: Option<String>,
+    /// Fail with exit code 6 when any account's valuation is older than N days at as_of
+    #[arg(long, value_name = "DAYS")]
+    pub fail_on_stale: Option<u32>,
+    /// Skip the outlook: no stress scenarios and no run-off (summary_scenarios.csv and
+    /// summary_runoff.csv are not written, months_to_positive_equity is empty)
+    #[arg(long)]
+    pub no_outlook: bool,
+    /// Compare with a finished earlier run (its --out directory): band migrations, delinquency roll
+    /// rates and the negative-equity bridge in summary_changes_*.csv
+    #[arg(long, value_name = "DIR")]
+    pub previous: Option<PathBuf>,
+    /// Bytes of input per parallel chunk (for tests of chunk boundaries)
+    #[arg(long, hide = true, default_value_t = crate::input::reader::CHUNK_BYTES)]
+    pub chunk_bytes: usize,
+}
+
+
+/// `underwater run`: the config from the flags, the run, the summary on stdout.
+pub fn command(cmd: RunCmd) -> Result<(), Error> {
+    let mut spooled = Vec::new();
+    let config = config(cmd, &mut spooled)?;
+    let outcome = run(&config, Progress::new(config.quiet))?;
+    match config.quiet {
+        true => Ok(()),
+        false => super::print(outcome.summary.as_bytes()),
+    }
+}
+
+/// The run's config from `run`'s flags (standard input spooled into `spooled`, which must outlive the
+/// run).
+pub fn config(cmd: RunCmd, spooled: &mut Vec<tempfile::TempPath>) -> Result<Config, Error> {
+    Ok(Config::build(crate::config::RunArgs {
+        out: cmd.out,
+        format: cmd.format,
+        threads: cmd.threads,
+        quiet: cmd.quiet,
+        chunk_bytes: cmd.chunk_bytes,
+        max_reject_rate: cmd.max_reject_rate,
+        fail_on_stale: cmd.fail_on_stale,
+        no_outlook: cmd.no_outlook,
+        previous: cmd.previous,
+        ..cmd.inputs.run_args(spooled)?
+    })?)
 }

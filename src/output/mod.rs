@@ -11,6 +11,7 @@ pub mod accounts_csv;
 pub mod backtest_files;
 pub mod backtest_report;
 pub mod calibration_files;
+pub mod finished_run;
 pub mod frame;
 pub mod html;
 pub mod parquet;

@@ -373,3 +373,71 @@ fn write_manifest(args: &GenerateArgs, injected: &mut [Injected]) -> Result<()> 
     m.flush()?;
     Ok(())
 }
+
+/// `underwater generate`'s flags.
+#[derive(clap::Args, Debug)]
+pub struct GenerateCmd {
+    /// Number of loans
+    #[arg(long, value_name = "N")]
+    pub loans: u64,
+    /// Random seed: the same arguments always give byte-identical files
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory for loans.csv and valuations.csv
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Book date the balances and valuations are generated for
+    #[arg(long, value_name = "YYYY-MM-DD", default_value = "2025-06-30")]
+    pub as_of: String,
+    /// Valuations per vehicle (before ties, future-dated and unvalued vehicles)
+    #[arg(long, default_value_t = 3)]
+    pub valuations_per_loan: u32,
+    /// Inject the bad rows real exports carry, listed in dirty_manifest.csv
+    #[arg(long)]
+    pub dirty: bool,
+    /// Write the same book N months after --as-of: balances amortized, some loans repaid, new ones
+    /// added, delinquency rolled, fresh valuations (compare the two with `run --previous`)
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=120))]
+    pub months_later: u32,
+    /// Also write outcomes.csv: N months of loan-month records after --as-of for `backtest
+    /// --outcomes`, defaults and sales drawn from documented rules (see `underwater backtest`)
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "months_later", value_parser = clap::value_parser!(u32).range(0..=120))]
+    pub outcome_months: u32,
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress or log lines
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `underwater generate`: the flags checked, the book written.
+pub fn command(cmd: GenerateCmd) -> Result<(), crate::error::Error> {
+    if cmd.loans > 1_000_000_000 || cmd.valuations_per_loan > 1000 {
+        return Err(crate::error::ConfigError::OutOfRange {
+            flag: "--loans / --valuations-per-loan",
+            value: format!("{} / {}", cmd.loans, cmd.valuations_per_loan),
+            range: "at most 1,000,000,000 loans and 1,000 valuations per loan",
+        }
+        .into());
+    }
+    let as_of = crate::date::Date::parse(&cmd.as_of)
+        .ok_or_else(|| crate::error::ConfigError::BadAsOf(cmd.as_of.clone()))?;
+    let args = GenerateArgs {
+        loans: cmd.loans,
+        seed: cmd.seed,
+        out: cmd.out,
+        as_of,
+        valuations_per_loan: cmd.valuations_per_loan,
+        dirty: cmd.dirty,
+        months_later: cmd.months_later,
+        outcome_months: cmd.outcome_months,
+    };
+    let threads = cmd
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    super::thread_pool(threads)?
+        .install(|| generate(&args, crate::progress::Progress::new(cmd.quiet)))
+        .map_err(|e| crate::error::OutputError(e).into())
+}
+

@@ -18,8 +18,8 @@ mod render;
 mod runs;
 mod sql;
 
-pub use args::{QueryArgs, QueryFormat, Source};
-pub use runs::{expand_runs, read_csv_frame, read_run, run_summary};
+pub use args::{QueryArgs, QueryCmd, QueryFormat, Source, QUERY_HELP};
+pub use runs::{expand_runs, read_run};
 
 use crate::book;
 use crate::config::Config;
@@ -430,3 +430,55 @@ fn read_raw(path: &Path) -> Result<DataFrame, Error> {
             .into()
         })
 }
+
+/// `underwater query`: the source (finished runs or raw inputs), the format, the answer.
+pub fn command(cmd: QueryCmd) -> Result<(), Error> {
+    let mut spooled = Vec::new();
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let quiet = cmd.quiet;
+    let args = query_args(cmd, terminal, &mut spooled)?;
+    query(args, crate::progress::Progress::new(quiet))
+}
+
+/// The query's arguments from `query`'s flags: `terminal` says whether stdout is one (the default
+/// format); standard input is spooled into `spooled`, which must outlive the query.
+pub fn query_args(
+    cmd: QueryCmd,
+    terminal: bool,
+    spooled: &mut Vec<tempfile::TempPath>,
+) -> Result<QueryArgs, Error> {
+    
+    let source = match (cmd.run.is_empty(), cmd.loans) {
+        (false, _) => Source::Runs(expand_runs(&cmd.run)?),
+        (true, Some(loans)) => {
+            let (loans, valuations) = crate::commands::args::from_stdin(loans, cmd.valuations, spooled)?;
+            let tape_period = crate::commands::args::tape_period(cmd.tape, &loans)?;
+            // Query's tables show no scenario; the run-off column stays.
+            Source::Inputs(Box::new(Config::build(crate::config::RunArgs {
+                threads: cmd.threads,
+                quiet: cmd.quiet,
+                ..crate::config::RunArgs::book(
+                    loans,
+                    valuations,
+                    cmd.tape,
+                    tape_period,
+                    cmd.config,
+                    cmd.as_of,
+                )
+            })?))
+        }
+        (true, None) => unreachable!("clap requires --run or --loans"),
+    };
+    let (output, format) = output_format(cmd.output, cmd.format, terminal)?;
+    Ok(QueryArgs {
+        source,
+        sql: cmd.sql,
+        filter: cmd.filter,
+        by: cmd.by,
+        top: cmd.top,
+        order_by: cmd.order_by,
+        format,
+        output,
+    })
+}
+

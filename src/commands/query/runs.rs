@@ -4,20 +4,9 @@
 use crate::commands::query::args::internal;
 use crate::error::{Error, QueryError};
 use crate::input::schema::PREVIOUS_COLUMNS;
-use crate::output::summary_json::Summary;
+use crate::output::finished_run::FinishedRun;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
-
-/// The version that wrote a summary.json, read on its own when the whole file cannot be.
-#[derive(serde::Deserialize)]
-pub(super) struct VersionOf {
-    manifest: VersionOnly,
-}
-
-#[derive(serde::Deserialize)]
-pub(super) struct VersionOnly {
-    version: String,
-}
 
 /// `--run` values as directories: each as given, or a pattern whose last part has `*` or `?`, expanded
 /// to the matching run directories (those with a summary.json) in name order. A pattern skips hidden
@@ -230,169 +219,11 @@ fn widen(frames: &mut [(&Path, DataFrame)], name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Reads a finished run's summary.json: typed, from this version, of a run that published its book.
-pub fn run_summary(dir: &Path) -> Result<Summary, Error> {
-    let not_a_run = |problem: String| QueryError::NotARun {
-        dir: dir.to_path_buf(),
-        problem,
-    };
-    let summary = std::fs::read(dir.join("summary.json"))
-        .map_err(|e| not_a_run(format!("cannot read summary.json ({e})")))?;
-    let summary: Summary = match serde_json::from_slice(&summary) {
-        Ok(summary) => summary,
-        Err(e) => {
-            // An older version's summary: say so, rather than show a parse error.
-            let version = serde_json::from_slice::<VersionOf>(&summary)
-                .ok()
-                .map(|v| v.manifest.version);
-            return Err(match version {
-                Some(found) if found != env!("CARGO_PKG_VERSION") => QueryError::Incompatible {
-                    dir: dir.to_path_buf(),
-                    found,
-                    missing: "the summary.json this version reads".into(),
-                    ours: env!("CARGO_PKG_VERSION"),
-                },
-                _ => not_a_run(format!("summary.json is not a run summary ({e})")),
-            }
-            .into());
-        }
-    };
-    if !summary.status.ok {
-        return Err(
-            not_a_run("that run failed a guard rail and published no accounts".into()).into(),
-        );
-    }
-    Ok(summary)
-}
-
-/// Reads a run directory's accounts, after checking it is one this version can read; with the run's
-/// LTV band labels and its as_of.
+/// A run's accounts, with its LTV band labels and its as_of.
 pub fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
-    let not_a_run = |problem: String| QueryError::NotARun {
-        dir: dir.to_path_buf(),
-        problem,
-    };
-    let summary = run_summary(dir)?;
-    let found = summary.manifest.version.clone();
+    let run = FinishedRun::open(dir)?;
+    let df = run.accounts()?;
+    let summary = run.summary;
     let bands = summary.tables.ltv_migration.columns_current_ltv_bucket;
-    let as_of = summary.manifest.as_of.clone();
-    let manifest = &summary.manifest;
-    let path = crate::run_dir::accounts_file(dir, &manifest.outputs)
-        .ok_or_else(|| not_a_run("holds neither accounts.parquet nor accounts.csv".into()))?;
-    crate::run_dir::verify(&path, manifest.accounts_blake3.as_deref()).map_err(not_a_run)?;
-    let df = if path.ends_with("accounts.parquet") {
-        let file = std::fs::File::open(&path)
-            .map_err(|e| not_a_run(format!("cannot open accounts.parquet ({e})")))?;
-        let df = ParquetReader::new(file)
-            .finish()
-            .map_err(|e| not_a_run(format!("accounts.parquet cannot be read ({e})")))?;
-        widen_decimals(df).map_err(internal)?
-    } else {
-        read_accounts_csv(&path).map_err(not_a_run)?
-    };
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|c| df.column(c).is_err())
-        .collect();
-    if !missing.is_empty() {
-        return Err(QueryError::Incompatible {
-            dir: dir.to_path_buf(),
-            found,
-            missing: format!("the accounts columns {}", missing.join(", ")),
-            ours: env!("CARGO_PKG_VERSION"),
-        }
-        .into());
-    }
-    Ok((df, bands, as_of))
+    Ok((df, bands, summary.manifest.as_of))
 }
-
-/// accounts.parquet keeps money of up to 18 digits as 64-bit decimals; the `accounts` table has every
-/// decimal at precision 38 whichever way the run wrote it, so arithmetic on it never narrows.
-pub(super) fn widen_decimals(mut df: DataFrame) -> PolarsResult<DataFrame> {
-    let narrow: Vec<(PlSmallStr, usize)> = df
-        .schema()
-        .iter()
-        .filter_map(|(name, dtype)| match dtype {
-            DataType::Decimal(p, s) if *p < crate::output::frame::WIDE => Some((name.clone(), *s)),
-            _ => None,
-        })
-        .collect();
-    for (name, scale) in narrow {
-        let wide = df
-            .column(&name)?
-            .cast(&DataType::Decimal(crate::output::frame::WIDE, scale))?;
-        df.with_column(wide)?;
-    }
-    Ok(df)
-}
-
-/// accounts.csv as the same typed frame as accounts.parquet: money and ratios as exact decimals.
-pub(super) fn read_accounts_csv(path: &Path) -> Result<DataFrame, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("cannot read accounts.csv or accounts.parquet ({e})"))?;
-    read_csv_frame(file, "accounts.csv")
-}
-
-/// One of underwater's own CSV files (`what` in messages) as a typed frame: text as it went in (the
-/// formula neutralization undone), money at 2 places and ratios at 4 as `Decimal(38, _)`, ids, VINs and
-/// labels as text, and any other column as the narrowest exact type its values allow.
-pub fn read_csv_frame(input: impl std::io::Read, what: &str) -> Result<DataFrame, String> {
-    let mut rdr = csv::Reader::from_reader(input);
-    let names: Vec<String> = rdr
-        .headers()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(String::from)
-        .collect();
-    let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
-    for record in rdr.records() {
-        let record = record.map_err(|e| format!("{what}: {e}"))?;
-        for (col, field) in values.iter_mut().zip(record.iter()) {
-            // Text as it went in: accounts.csv neutralized it against formulas (numbers never start
-            // with a quote, so every cell goes through the same rule).
-            let field = crate::csvfmt::unneutralize(field);
-            col.push((!field.is_empty()).then(|| field.to_string()));
-        }
-    }
-    let n = values.first().map_or(0, Vec::len);
-    let mut columns = Vec::with_capacity(names.len());
-    for (name, vals) in names.iter().zip(&values) {
-        let decimal = |scale: u32| {
-            crate::output::frame::money(
-                name,
-                vals.iter()
-                    .map(|v| v.as_deref().and_then(|s| s.parse().ok())),
-                scale,
-            )
-        };
-        let column = if crate::output::frame::MONEY_COLUMNS.contains(&name.as_str()) {
-            decimal(2)
-        } else if crate::output::frame::RATIO_COLUMNS.contains(&name.as_str()) {
-            decimal(4)
-        } else if matches!(
-            name.as_str(),
-            "account_id" | "vin" | "value_source" | "credit_tier" | "term_band"
-        ) || name.ends_with("_bucket")
-        {
-            Ok(crate::output::frame::text(
-                name,
-                vals.iter().map(|v| v.as_deref()),
-            ))
-        } else {
-            let vals: Vec<Option<&str>> = vals.iter().map(|v| v.as_deref()).collect();
-            crate::output::frame::typed_column(name, &vals)
-        };
-        columns.push(column.map_err(|e| format!("{what} column {name}: {e}"))?);
-    }
-    DataFrame::new(n, columns).map_err(|e| e.to_string())
-}
-
-/// Columns a run directory's accounts file must have for this version's queries.
-pub(super) const REQUIRED: [&str; 5] = [
-    "account_id",
-    "balance",
-    "negative_equity",
-    "origination_ltv_bucket",
-    "term_band",
-];
