@@ -313,6 +313,63 @@ pub enum Error {
 }
 
 impl Error {
+    /// The file or directory the error is about, where it names one (for programs: the Python
+    /// package's `path` attribute).
+    pub fn path(&self) -> Option<&std::path::Path> {
+        use InputError as I;
+        let path = match self {
+            Error::Input(
+                I::Previous { dir: p, .. }
+                | I::Open { path: p, .. }
+                | I::Read { path: p, .. }
+                | I::Empty { path: p }
+                | I::NotCsv { path: p, .. }
+                | I::BareCr { path: p }
+                | I::LeadingBlankLine { path: p }
+                | I::NotATable { path: p, .. }
+                | I::Outcomes { path: p, .. }
+                | I::NotTape { path: p, .. }
+                | I::BadHeader { path: p, .. }
+                | I::MissingColumns { path: p, .. }
+                | I::UnknownSegment { path: p, .. }
+                | I::RunBook { dir: p, .. },
+            ) => p,
+            Error::Config(
+                ConfigError::Read { path: p, .. }
+                | ConfigError::Syntax { path: p, .. }
+                | ConfigError::UnknownKey { path: p, .. }
+                | ConfigError::BadValue { path: p, .. }
+                | ConfigError::PriceIndex { path: p, .. },
+            ) => p,
+            Error::Query(
+                QueryError::NotARun { dir: p, .. }
+                | QueryError::DifferentColumns { dir: p, .. }
+                | QueryError::Incompatible { dir: p, .. },
+            ) => p,
+            _ => return None,
+        };
+        Some(path)
+    }
+
+    /// The config key, flag, column or segment the error is about, where it names one.
+    pub fn field(&self) -> Option<String> {
+        Some(match self {
+            Error::Config(ConfigError::UnknownKey { key, .. }) => key.clone(),
+            Error::Config(ConfigError::BadValue { key, .. }) => key.to_string(),
+            Error::Config(ConfigError::OutOfRange { flag, .. }) => flag.to_string(),
+            Error::Config(ConfigError::BadAsOf(_)) => "--as-of".into(),
+            Error::Config(ConfigError::BadThreads) => "--threads".into(),
+            Error::Config(ConfigError::BadRejectRate(_)) => "--max-reject-rate".into(),
+            Error::Input(InputError::MissingColumns { missing, .. }) => missing.join(","),
+            Error::Input(
+                InputError::UnknownSegment { segment, .. }
+                | InputError::TooManyGroups { segment, .. },
+            ) => segment.clone(),
+            Error::Query(QueryError::UnknownColumn { column, .. }) => column.clone(),
+            _ => return None,
+        })
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => EXIT_USAGE,

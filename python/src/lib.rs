@@ -4,6 +4,7 @@
 //! ([`frames`]), files as bytes, errors as the exception class of the CLI's exit code. No figure is
 //! computed here or in Python.
 
+mod errors;
 mod frames;
 
 use frames::Frames;
@@ -22,27 +23,14 @@ use underwater::progress::Progress;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The exception of `underwater.errors` for a CLI exit code, with the CLI's message.
+/// The exception for a CLI exit code, with the CLI's message (an error the library did not raise:
+/// a flag clap refused, a panic).
 fn exception(py: Python<'_>, code: u8, message: String) -> PyErr {
-    let class = match code {
-        underwater::error::EXIT_USAGE => "ConfigError",
-        underwater::error::EXIT_INPUT => "InputError",
-        underwater::error::EXIT_OUTPUT => "OutputError",
-        underwater::error::EXIT_REJECT_RATE => "RejectRateError",
-        underwater::error::EXIT_STALE => "StaleError",
-        _ => "InternalError",
-    };
-    match py
-        .import("underwater.errors")
-        .and_then(|m| m.getattr(class))
-    {
-        Ok(class) => PyErr::from_value(class.call1((message,)).unwrap_or(class)),
-        Err(e) => e,
-    }
+    errors::exception(py, code, message, errors::Details::default())
 }
 
 fn error(py: Python<'_>, e: Error) -> PyErr {
-    exception(py, e.exit_code(), e.to_string())
+    errors::exception(py, e.exit_code(), e.to_string(), errors::Details::of(&e))
 }
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> PyErr {
@@ -240,7 +228,9 @@ fn fold<'py>(
 /// A finished run's per-account file (accounts.csv or accounts.parquet), typed as `query` reads it.
 #[pyfunction]
 fn read_accounts(py: Python<'_>, dir: PathBuf) -> PyResult<Frames> {
-    let frame = detached(py, || underwater::output::finished_run::FinishedRun::open(&dir)?.accounts())?;
+    let frame = detached(py, || {
+        underwater::output::finished_run::FinishedRun::open(&dir)?.accounts()
+    })?;
     Ok(Frames::one(frame))
 }
 
@@ -277,6 +267,7 @@ fn execute(py: Python<'_>, command: &str, argv: Vec<String>) -> PyResult<()> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     underwater::memory::tune();
+    errors::add(m)?;
     m.add_class::<Frames>()?;
     m.add_class::<Run>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;

@@ -143,3 +143,57 @@ def test_a_panic_is_an_internal_error(tmp_path: pathlib.Path, monkeypatch: pytes
     with pytest.raises(uw.InternalError, match="a bug") as e:
         uw.generate(tmp_path / "g", 10)
     assert e.value.exit_code == 1
+
+
+def test_exceptions_carry_what_they_name(tmp_path: pathlib.Path) -> None:
+    """Attributes a program reads: the class's exit code, the path and field the error names."""
+    import underwater._native as native
+
+    assert uw.ConfigError is native.ConfigError and issubclass(uw.StaleError, uw.UnderwaterError)
+    assert [c.exit_code for c in (uw.InternalError, uw.ConfigError, uw.InputError, uw.OutputError,
+                                  uw.RejectRateError, uw.StaleError)] == [1, 2, 3, 4, 5, 6]
+    loans = tmp_path / "loans.csv"
+    loans.write_text("account_id,vin\nA1,V1\n")
+    with pytest.raises(uw.InputError) as e:
+        uw.run(loans=loans, valuations=loans)
+    assert e.value.path == str(loans)
+    assert e.value.field is not None and "current_balance" in e.value.field
+    assert e.value.line is None and e.value.keyword is None
+    bad = tmp_path / "bad.toml"
+    bad.write_text("recovery_rate = 7\n")
+    os.chdir(ROOT)
+    with pytest.raises(uw.ConfigError) as e:
+        uw.run(loans="data/loans.csv", valuations="data/valuations.csv", config=bad)
+    assert (e.value.path, e.value.field) == (str(bad), "recovery_rate")
+
+
+def test_every_flag_of_the_cli_has_its_keyword_argument() -> None:
+    """Each command's flags, read from the CLI's own --help, against the Python function's keywords;
+    the few that have no keyword say why here."""
+    import inspect
+    import re
+    import subprocess
+
+    from conftest import cli_path
+
+    because = {
+        "quiet": "progress= (its opposite)",
+        "help": "help() of the function",
+        "version": "underwater.VERSION",
+        "output": "query returns its answer as a DataFrame",
+        "format_query": "query returns its answer as a DataFrame",
+        "run_query": "runs= (several runs)",
+    }
+    functions = {"run": uw.run, "query": uw.query, "backtest": uw.backtest,
+                 "calibrate": uw.calibrate, "generate": uw.generate}
+    for command, function in functions.items():
+        text = subprocess.run([str(cli_path()), command, "--help"], capture_output=True, text=True,
+                              check=True).stdout
+        flags = sorted(set(re.findall(r"^\s+(?:-\w, )?--([a-z][a-z-]*)", text, re.M)))
+        assert len(flags) >= 5, text
+        keywords = set(inspect.signature(function).parameters)
+        for flag in flags:
+            name = flag.replace("-", "_")
+            if name in keywords or name in because or f"{name}_{command}" in because:
+                continue
+            raise AssertionError(f"`underwater {command} --{flag}` has no keyword in uw.{command}()")

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 import polars as pl
 
 from . import _native, summary as _summary
-from .errors import ConfigError
+from .errors import ConfigError, refused
 
 
 # Files of a run that are not tables: read as bytes, never as frames.
@@ -31,8 +31,7 @@ def _text(value: Any) -> str:
 def _flag(value: bool, name: str) -> bool:
     """A switch keyword: True or False only (``no_outlook=0`` or ``"no"`` is a mistake, not a value)."""
     if not isinstance(value, bool):
-        raise ConfigError(f"{name}= takes True or False, not {type(value).__name__} {value!r}",
-                          keyword=name)
+        raise refused(f"{name}= takes True or False, not {type(value).__name__} {value!r}", name)
     return value
 
 
@@ -40,8 +39,7 @@ def _dir_path(value: Any, name: str) -> "str | None":
     """A keyword that names a file or directory: a str or os.PathLike (a DataFrame is not a run)."""
     if value is None or isinstance(value, (str, os.PathLike)):
         return None if value is None else os.fspath(value)
-    raise ConfigError(f"{name}= takes a path (str or os.PathLike), not {type(value).__name__}",
-                      keyword=name)
+    raise refused(f"{name}= takes a path (str or os.PathLike), not {type(value).__name__}", name)
 
 
 def _argv(flags: Mapping[str, Any]) -> list[str]:
@@ -89,9 +87,9 @@ class _Inputs:
         frame = value.collect() if isinstance(value, pl.LazyFrame) else value
         if not isinstance(frame, pl.DataFrame):
             if not hasattr(frame, "__arrow_c_stream__"):
-                raise ConfigError(
+                raise refused(
                     f"{name}= takes a path (str or os.PathLike) or a DataFrame (polars, or any with "
-                    f"__arrow_c_stream__), not {type(value).__name__}", keyword=name)
+                    f"__arrow_c_stream__), not {type(value).__name__}", name)
             frame = pl.DataFrame(frame)
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="underwater-")
@@ -173,7 +171,7 @@ def run(
     ``tape="regab"``, ``loans`` is an SEC EX-102 loan tape. A failed guard rail raises
     :class:`RejectRateError` or :class:`StaleError` (with ``out``, after writing ``<out>.failed``)."""
     if loans is None:
-        raise ConfigError("run() needs loans: a path or a DataFrame", keyword="loans")
+        raise refused("run() needs loans: a path or a DataFrame", "loans")
     with _Inputs() as inputs:
         flags = {
             "loans": inputs.path(loans, "loans"),
@@ -338,8 +336,7 @@ def generate(
     """``underwater generate``: a deterministic synthetic book (loans.csv, valuations.csv, ...) in
     ``out``; returns ``out``."""
     if isinstance(loans, bool) or not isinstance(loans, int):
-        raise ConfigError(f"loans= takes a whole number of loans, not {type(loans).__name__}",
-                          keyword="loans")
+        raise refused(f"loans= takes a whole number of loans, not {type(loans).__name__}", "loans")
     flags = {"loans": loans, "seed": seed, "as_of": as_of, "valuations_per_loan": valuations_per_loan,
              "dirty": _flag(dirty, "dirty"), "months_later": months_later,
              "outcome_months": outcome_months, "threads": threads}

@@ -77,7 +77,12 @@ pub struct CalibrateCmd {
 pub fn command(cmd: CalibrateCmd) -> Result<(), Error> {
     let mut spooled = Vec::new();
     let (config, args) = config(cmd.backtest, &mut spooled)?;
-    let printed = run(&config, &args, cmd.min_accounts, Progress::new(config.quiet))?;
+    let printed = run(
+        &config,
+        &args,
+        cmd.min_accounts,
+        Progress::new(config.quiet),
+    )?;
     match config.quiet {
         true => Ok(()),
         false => super::print(printed.as_bytes()),

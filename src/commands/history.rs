@@ -39,7 +39,6 @@ pub struct BacktestCmd {
     pub quiet: bool,
 }
 
-
 /// What `backtest` needs beyond the run's config.
 pub struct BacktestArgs {
     /// Loan-month records or a panel tape; `None`: the loans file is the panel.
@@ -223,7 +222,6 @@ fn read_outcomes(config: &Config, args: &BacktestArgs, book: &Book) -> Result<Ou
     })
 }
 
-
 /// The run's config and the backtest's own arguments, from `backtest`'s (and `calibrate`'s) flags.
 pub fn config(
     mut cmd: BacktestCmd,
@@ -256,4 +254,3 @@ pub fn config(
     };
     Ok((config, args))
 }
-

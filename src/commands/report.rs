@@ -3,8 +3,8 @@
 //! Each file is written to a temporary file beside it and renamed into place, so a reader never sees
 //! half a report.
 
-use crate::output::finished_run::FinishedRun;
 use crate::error::{Error, OutputError};
+use crate::output::finished_run::FinishedRun;
 use crate::output::{report_html, report_xlsx};
 use anyhow::Context;
 use std::path::{Path, PathBuf};

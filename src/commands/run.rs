@@ -155,7 +155,6 @@ pub struct RunCmd {
     pub chunk_bytes: usize,
 }
 
-
 /// `underwater run`: the config from the flags, the run, the summary on stdout.
 pub fn command(cmd: RunCmd) -> Result<(), Error> {
     let mut spooled = Vec::new();

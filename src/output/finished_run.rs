@@ -26,7 +26,6 @@ struct VersionOnly {
     version: String,
 }
 
-
 impl FinishedRun {
     /// Opens a finished run: its summary.json typed, from this version, of a run that published its
     /// book.
@@ -77,9 +76,10 @@ impl FinishedRun {
     /// The per-account file, checked to be the one the run wrote.
     pub fn accounts_file(&self) -> Result<PathBuf, Error> {
         let manifest = &self.summary.manifest;
-        let path = crate::run_dir::accounts_file(&self.dir, &manifest.outputs).ok_or_else(|| {
-            self.not_a_run("holds neither accounts.parquet nor accounts.csv".into())
-        })?;
+        let path =
+            crate::run_dir::accounts_file(&self.dir, &manifest.outputs).ok_or_else(|| {
+                self.not_a_run("holds neither accounts.parquet nor accounts.csv".into())
+            })?;
         crate::run_dir::verify(&path, manifest.accounts_blake3.as_deref())
             .map_err(|p| self.not_a_run(p))?;
         Ok(path)

@@ -440,4 +440,3 @@ pub fn command(cmd: GenerateCmd) -> Result<(), crate::error::Error> {
         .install(|| generate(&args, crate::progress::Progress::new(cmd.quiet)))
         .map_err(|e| crate::error::OutputError(e).into())
 }
-

@@ -447,11 +447,11 @@ pub fn query_args(
     terminal: bool,
     spooled: &mut Vec<tempfile::TempPath>,
 ) -> Result<QueryArgs, Error> {
-    
     let source = match (cmd.run.is_empty(), cmd.loans) {
         (false, _) => Source::Runs(expand_runs(&cmd.run)?),
         (true, Some(loans)) => {
-            let (loans, valuations) = crate::commands::args::from_stdin(loans, cmd.valuations, spooled)?;
+            let (loans, valuations) =
+                crate::commands::args::from_stdin(loans, cmd.valuations, spooled)?;
             let tape_period = crate::commands::args::tape_period(cmd.tape, &loans)?;
             // Query's tables show no scenario; the run-off column stays.
             Source::Inputs(Box::new(Config::build(crate::config::RunArgs {
@@ -481,4 +481,3 @@ pub fn query_args(
         output,
     })
 }
-
