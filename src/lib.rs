@@ -10,10 +10,13 @@
 //!   atomically;
 //! - [`commands`]: one file per subcommand, stringing the stages together.
 //!
-//! At the top sits only what the stages share: [`config`] (built once, up front), [`error`] (one type
-//! per layer and the exit-code table), [`money`], [`date`], [`csvfmt`], [`progress`] and [`cleanup`] (temporaries removed on a signal); [`cli`] and
-//! `main` are the thin command line. `tests/architecture.rs` keeps the imports acyclic and in stage
-//! order.
+//! [`config`] sits between the book and the output: it is built once, up front, from the stages' own
+//! types (the model, the tape formats), and hands each stage what it needs (`book::Plan`), never itself.
+//! Beneath every stage sits only what they all share: [`error`] (one type per layer and the exit-code
+//! table), [`money`], [`date`], [`csvfmt`], [`progress`], [`memory`], [`run_dir`] (what a run directory
+//! holds) and [`cleanup`] (temporaries removed on a signal); [`cli`] and `main` are the thin command
+//! line. `tests/architecture.rs` keeps the imports acyclic and in this order: shared, input, book,
+//! config, output, commands, cli.
 
 pub mod book;
 pub mod cleanup;
