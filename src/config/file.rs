@@ -456,48 +456,14 @@ fn check_segment_names(names: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// A retained-value curve: `[[months, fraction], ...]` from month 0, months strictly increasing.
-fn curve_points(value: Option<&toml_edit::Value>) -> Result<Curve, String> {
-    let usage =
-        "must be a list of [months since origination, share of the origination value kept] \
-                 pairs starting at month 0, e.g. [[0, 1.0], [12, 0.80], [24, 0.70]]";
-    let rows = value
-        .and_then(|v| v.as_array())
-        .ok_or_else(|| usage.to_string())?;
-    let mut points = Vec::new();
-    for row in rows.iter() {
-        let pair = row
-            .as_array()
-            .filter(|a| a.len() == 2)
-            .ok_or_else(|| usage.to_string())?;
-        let months = pair
-            .get(0)
-            .and_then(|v| v.as_integer())
-            .and_then(|i| u32::try_from(i).ok())
-            .ok_or_else(|| format!("months must be whole numbers >= 0; {usage}"))?;
-        let kept = pair
-            .get(1)
-            .and_then(decimal)
-            .ok_or_else(|| usage.to_string())?;
-        if kept < Decimal::ZERO || kept > Decimal::TWO || kept.scale() > 6 {
-            return Err(format!(
-                "share {kept} at month {months} must be between 0 and 2, at most 6 decimals"
-            ));
-        }
-        points.push((months, kept));
-    }
-    if points.first().map(|p| p.0) != Some(0) {
-        return Err(format!("must start at month 0; {usage}"));
-    }
-    if points.windows(2).any(|w| w[0].0 >= w[1].0) {
-        return Err("months must be strictly increasing".into());
-    }
-    Ok(Curve(points))
-}
-
-fn pd_table(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, String> {
-    let usage = "must be a list of [first day past due, probability] pairs starting at day 0, \
-                 e.g. [[0, 0.02], [30, 0.15], [90, 0.65]]";
+/// A step table `[[whole number, decimal], ...]` as TOML writes it: the curves and the pd table. Each
+/// pair's decimal is checked by `check`; the steps (named so in messages) must be whole numbers >= 0.
+fn step_table(
+    value: Option<&toml_edit::Value>,
+    usage: &str,
+    steps: &str,
+    check: impl Fn(u32, Decimal) -> Result<(), String>,
+) -> Result<Vec<(u32, Decimal)>, String> {
     let rows = value
         .and_then(|v| v.as_array())
         .ok_or_else(|| usage.to_string())?;
@@ -507,22 +473,60 @@ fn pd_table(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, Str
             .as_array()
             .filter(|a| a.len() == 2)
             .ok_or_else(|| usage.to_string())?;
-        let day = pair
+        let step = pair
             .get(0)
             .and_then(|v| v.as_integer())
             .and_then(|i| u32::try_from(i).ok())
-            .ok_or_else(|| format!("day thresholds must be whole numbers >= 0; {usage}"))?;
-        let pd = pair
+            .ok_or_else(|| format!("{steps} must be whole numbers >= 0; {usage}"))?;
+        let figure = pair
             .get(1)
             .and_then(decimal)
             .ok_or_else(|| usage.to_string())?;
-        if pd < Decimal::ZERO || pd > Decimal::ONE || pd.scale() > 6 {
-            return Err(format!(
-                "probability {pd} for day {day} must be between 0 and 1, at most 6 decimals"
-            ));
-        }
-        table.push((day, pd));
+        check(step, figure)?;
+        table.push((step, figure));
     }
+    Ok(table)
+}
+
+/// A step table's steps strictly increasing, checked after where it starts.
+fn strictly_increasing(table: &[(u32, Decimal)], steps: &str) -> Result<(), String> {
+    match table.windows(2).any(|w| w[0].0 >= w[1].0) {
+        true => Err(format!("{steps} must be strictly increasing")),
+        false => Ok(()),
+    }
+}
+
+/// A retained-value curve: `[[months, fraction], ...]` from month 0, months strictly increasing.
+fn curve_points(value: Option<&toml_edit::Value>) -> Result<Curve, String> {
+    let usage =
+        "must be a list of [months since origination, share of the origination value kept] \
+                 pairs starting at month 0, e.g. [[0, 1.0], [12, 0.80], [24, 0.70]]";
+    let points = step_table(value, usage, "months", |months, kept| {
+        match kept < Decimal::ZERO || kept > Decimal::TWO || kept.scale() > 6 {
+            true => Err(format!(
+                "share {kept} at month {months} must be between 0 and 2, at most 6 decimals"
+            )),
+            false => Ok(()),
+        }
+    })?;
+    if points.first().map(|p| p.0) != Some(0) {
+        return Err(format!("must start at month 0; {usage}"));
+    }
+    strictly_increasing(&points, "months")?;
+    Ok(Curve(points))
+}
+
+fn pd_table(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, String> {
+    let usage = "must be a list of [first day past due, probability] pairs starting at day 0, \
+                 e.g. [[0, 0.02], [30, 0.15], [90, 0.65]]";
+    let table = step_table(value, usage, "day thresholds", |day, pd| {
+        match pd < Decimal::ZERO || pd > Decimal::ONE || pd.scale() > 6 {
+            true => Err(format!(
+                "probability {pd} for day {day} must be between 0 and 1, at most 6 decimals"
+            )),
+            false => Ok(()),
+        }
+    })?;
     match table.first() {
         None => return Err(usage.to_string()),
         Some((first, _)) if *first != 0 => {
@@ -532,8 +536,6 @@ fn pd_table(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, Str
         }
         _ => {}
     }
-    if table.windows(2).any(|w| w[0].0 >= w[1].0) {
-        return Err("day thresholds must be strictly increasing".into());
-    }
+    strictly_increasing(&table, "day thresholds")?;
     Ok(table)
 }

@@ -10,22 +10,9 @@ use crate::csvfmt::{push_decimal, push_line, push_text, push_u32};
 use crate::input::outcomes::OutcomeReject;
 use crate::money::cents;
 use crate::output::accounts_csv::{write_lines, Lines};
-use rust_decimal::Decimal;
 use serde::Serialize;
 
-/// Money at two places, exactly (the sums are of cents; a 4-place input rounds half-even here).
-fn money(d: Decimal) -> String {
-    format!("{:.2}", cents(d))
-}
-
-fn opt(d: Option<Decimal>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
-}
-
-/// A float at full precision (the shortest text that reads back as the same float).
-fn float(f: Option<f64>) -> String {
-    f.map(|f| f.to_string()).unwrap_or_default()
-}
+use crate::output::format::{float, money, opt};
 
 /// The columns of backtest.csv before the segments.
 const PREDICTED: [&str; 8] = [

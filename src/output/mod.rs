@@ -12,6 +12,7 @@ pub mod backtest_files;
 pub mod backtest_report;
 pub mod calibration_files;
 pub mod finished_run;
+pub mod format;
 pub mod frame;
 pub mod html;
 pub mod parquet;

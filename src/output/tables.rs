@@ -12,14 +12,7 @@ use crate::input::load::Reject;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 
-/// A money total as written in reports: always two decimals.
-pub fn money(d: &Decimal) -> String {
-    crate::money::cents(*d).to_string()
-}
-
-fn opt(d: Option<Decimal>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
-}
+use crate::output::format::{money, opt};
 
 /// The columns every summary table and `query --by` share: the count and the money sums.
 pub const SUM_METRICS: [&str; 9] = [
@@ -54,12 +47,12 @@ fn metric_cells(t: &Tally) -> [String; 11] {
         t.accounts.to_string(),
         t.closed_accounts.to_string(),
         t.valued_accounts.to_string(),
-        money(&t.balance.dec()),
-        money(&t.value.dec()),
+        money(t.balance.dec()),
+        money(t.value.dec()),
         t.underwater_accounts.to_string(),
-        money(&t.negative_equity.dec()),
-        money(&t.deficiency_if_default.dec()),
-        money(&t.expected_deficiency.dec()),
+        money(t.negative_equity.dec()),
+        money(t.deficiency_if_default.dec()),
+        money(t.expected_deficiency.dec()),
         t.estimated_accounts.to_string(),
         t.estimated_underwater_accounts.to_string(),
     ]
@@ -149,7 +142,7 @@ pub fn migration_csv(m: &Migration) -> Vec<u8> {
                     from.as_str(),
                     to.as_str(),
                     &accounts.to_string(),
-                    &money(&balance.dec()),
+                    &money(balance.dec()),
                 ],
             );
         }
@@ -169,10 +162,10 @@ pub fn runoff_csv(runoff: &Runoff, as_of: Date) -> Vec<u8> {
             "{k},{},{},{},{},{},{}",
             month_date(as_of, k as u32),
             m.open_accounts,
-            money(&Cents(m.balance).dec()),
-            money(&Cents(m.value).dec()),
+            money(Cents(m.balance).dec()),
+            money(Cents(m.value).dec()),
             m.underwater_accounts,
-            money(&Cents(m.negative_equity).dec()),
+            money(Cents(m.negative_equity).dec()),
         );
     }
     out.into_bytes()
@@ -194,7 +187,7 @@ pub fn changes_ltv_csv(c: &Changes) -> Vec<u8> {
                     *from,
                     *to,
                     &accounts.to_string(),
-                    &money(&Cents(balance).dec()),
+                    &money(Cents(balance).dec()),
                 ],
             );
         }
@@ -222,7 +215,7 @@ pub fn changes_delinquency_csv(c: &Changes) -> Vec<u8> {
                     *from,
                     *to,
                     &accounts.to_string(),
-                    &money(&Cents(*balance).dec()),
+                    &money(Cents(*balance).dec()),
                     &share,
                 ],
             );
@@ -235,7 +228,7 @@ pub fn changes_delinquency_csv(c: &Changes) -> Vec<u8> {
 pub fn changes_bridge_csv(c: &Changes) -> Vec<u8> {
     let mut out = String::from("line,negative_equity\n");
     for (line, cents) in c.negative_equity.lines() {
-        let _ = writeln!(out, "{line},{}", money(&Cents(cents).dec()));
+        let _ = writeln!(out, "{line},{}", money(Cents(cents).dec()));
     }
     out.into_bytes()
 }

@@ -7,12 +7,12 @@ use crate::book::segments::TOTAL;
 use crate::book::tally::Cents;
 use crate::book::Book;
 use crate::money::group_thousands;
-use crate::output::tables::money;
+use crate::output::format::money;
 use rust_decimal::Decimal;
 
 /// Money with thousands separators, for people: `$1,234,567.89`.
 pub fn human_money(d: &Decimal) -> String {
-    let s = money(d);
+    let s = money(*d);
     let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
     format!("{sign}${}", group_thousands(digits))
 }
