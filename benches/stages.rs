@@ -265,7 +265,7 @@ fn accounts_csv_lines(bencher: divan::Bencher) {
                     loan,
                     val,
                     &b.figures[i],
-                    underwater::book::Outlook::default(),
+                    underwater::book::OutlookAndPrevious::default(),
                     &bands,
                     Date::parse(AS_OF).unwrap(),
                 );

@@ -146,7 +146,7 @@ pub enum InputError {
         limit: usize,
     },
     #[error("--run {dir}: {problem}. Fix: {fix}")]
-    RunBook {
+    RunInputs {
         dir: PathBuf,
         problem: String,
         fix: &'static str,
@@ -332,7 +332,7 @@ impl Error {
                 | I::BadHeader { path: p, .. }
                 | I::MissingColumns { path: p, .. }
                 | I::UnknownSegment { path: p, .. }
-                | I::RunBook { dir: p, .. },
+                | I::RunInputs { dir: p, .. },
             ) => p,
             Error::Config(
                 ConfigError::Read { path: p, .. }

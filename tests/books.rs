@@ -26,7 +26,7 @@ fn check(row: &BTreeMap<String, String>, expected: &[(&str, &str)]) {
 #[test]
 fn band_edges_and_one_cent_either_side() {
     let s = book();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let a = accounts(&s, "out");
     for (id, ltv, bucket) in [
         ("E080M", "0.8000", "<=80"),
@@ -62,7 +62,7 @@ fn band_edges_and_one_cent_either_side() {
 #[test]
 fn valuation_ties_future_dates_and_missing_values() {
     let s = book();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let a = accounts(&s, "out");
     // 9000 / 8500 = 1.058823…; 8500 × 0.85 − 1000 = 6225; 9000 − 6225 = 2775; × 0.02 = 55.50
     check(
@@ -153,7 +153,7 @@ fn vins_of_any_length_match_their_valuations_in_any_case() {
     valuations.push_str("ABCDEFGHJKLMNPRSTUVWXYZ1234567890ABCDEFGH,2024-06-02,1.00,kbb\n");
     s.write("loans.csv", &loans);
     s.write("valuations.csv", &valuations);
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let a = accounts(&s, "out");
     for (k, (id, _)) in vins.iter().enumerate() {
         check(&a[*id], &[("value", &format!("{}.00", 8001 + k))]);
@@ -163,7 +163,7 @@ fn vins_of_any_length_match_their_valuations_in_any_case() {
 #[test]
 fn half_even_rounding_of_expected_deficiency() {
     let s = book();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let a = accounts(&s, "out");
     // 0.05 × 10.10 = 0.505 → 0.50 ; 0.05 × 10.30 = 0.515 → 0.52
     check(
@@ -183,7 +183,7 @@ fn half_even_rounding_of_expected_deficiency() {
 #[test]
 fn regression_closed_accounts_diluted_share_underwater() {
     let s = book();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     // 6000 × 0.85 − 1000 = 4100 recovered; nothing owed, so no deficiency.
     check(
         &accounts(&s, "out")["CLOSED"],
@@ -256,7 +256,7 @@ fn regression_closed_accounts_diluted_share_underwater() {
 #[test]
 fn the_readme_example_19000_on_15500() {
     let s = book();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     check(
         &accounts(&s, "out")["README"],
         &[
@@ -277,7 +277,7 @@ fn the_readme_example_19000_on_15500() {
 #[test]
 fn reports_match_golden_files() {
     let s = book();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     for file in [
         "accounts.csv",
         "rejects.csv",
@@ -342,7 +342,7 @@ fn custom_config_changes_bands_recovery_pd_and_segments() {
         "as_of = \"2024-06-30\"\nltv_bands = [90, 110]\nrecovery_rate = 0.5\nrepossession_cost = 500.50\n\
          pd_by_days_past_due = [[0, 0.1], [90, 0.9]]\nsegments = [\"state\"]\n",
     );
-    assert_ok(&s.run_book("out", &["--config", "custom.toml"]));
+    assert_ok(&s.run_loans("out", &["--config", "custom.toml"]));
     let a = accounts(&s, "out");
     // 10000 × 0.5 − 500.50 = 4499.50; 10000 − 4499.50 = 5500.50; × 0.1 = 550.05
     check(
@@ -378,7 +378,7 @@ fn custom_config_changes_bands_recovery_pd_and_segments() {
 fn command_line_as_of_wins_over_config() {
     let s = book();
     s.write("c.toml", "as_of = \"2024-06-30\"\n");
-    assert_ok(&s.run_book("out", &["--config", "c.toml", "--as-of", "2024-08-31"]));
+    assert_ok(&s.run_loans("out", &["--config", "c.toml", "--as-of", "2024-08-31"]));
     let a = accounts(&s, "out");
     // As of 2024-08-31 the 2024-08-01 valuation counts.
     check(
@@ -397,7 +397,7 @@ fn command_line_as_of_wins_over_config() {
 #[test]
 fn accounts_are_sorted_by_account_id() {
     let s = book();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let ids: Vec<String> = read_csv(&s.path("out/accounts.csv"))
         .into_iter()
         .map(|r| r["account_id"].clone())
@@ -415,8 +415,8 @@ fn accounts_are_sorted_by_account_id() {
 fn summary_json_round_trips_through_its_typed_struct() {
     use underwater::output::summary_json::Summary;
     let s = book();
-    assert_ok(&s.run_book("ok", &["--as-of", "2024-06-30"]));
-    let failed = s.run_book("stale", &["--as-of", "2024-06-30", "--fail-on-stale", "1"]);
+    assert_ok(&s.run_loans("ok", &["--as-of", "2024-06-30"]));
+    let failed = s.run_loans("stale", &["--as-of", "2024-06-30", "--fail-on-stale", "1"]);
     assert_eq!(failed.status.code(), Some(6), "{}", stderr(&failed));
     s.write(
         "tape.csv",

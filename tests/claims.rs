@@ -102,7 +102,7 @@ fn an_unknown_car_is_estimated_on_the_new_curve() {
     );
     s.write("valuations.csv", "vin,valuation_date,value\n");
     s.write("c.toml", "[estimate]\nenabled = true\n");
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
     let values: Vec<(String, String)> = read_csv(&s.path("out/accounts.csv"))
         .into_iter()
         .map(|r| (r["account_id"].clone(), r["value"].clone()))
@@ -136,7 +136,7 @@ fn the_missing_words_of_the_config_reach_every_field() {
         "vin,valuation_date,value\nV1,2024-06-01,10000\n",
     );
     s.write("c.toml", "missing = [\"UNK\"]\n");
-    assert_ok(&s.run_book("own", &["--as-of", "2024-06-30", "--config", "c.toml"]));
+    assert_ok(&s.run_loans("own", &["--as-of", "2024-06-30", "--config", "c.toml"]));
     let a = &read_csv(&s.path("own/accounts.csv"))[0];
     let cells = ["credit_score", "credit_tier", "dealer", "note"].map(|c| a[c].as_str());
     assert_eq!(cells, ["", "unknown", "", "NA"]);
@@ -154,7 +154,7 @@ fn the_missing_words_of_the_config_reach_every_field() {
         "UNK is missing, not unreadable"
     );
 
-    assert_ok(&s.run_book("default", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("default", &["--as-of", "2024-06-30"]));
     let a = &read_csv(&s.path("default/accounts.csv"))[0];
     assert_eq!((a["dealer"].as_str(), a["note"].as_str()), ("UNK", ""));
 }

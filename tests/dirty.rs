@@ -36,7 +36,7 @@ fn every_bad_row_is_rejected_with_its_line_and_reason() {
     let s = Sandbox::new();
     s.write_bytes("loans.csv", &dirty_loans());
     s.write("valuations.csv", DIRTY_VALUATIONS);
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let rejects = read_csv(&s.path("out/rejects.csv"));
     let got: Vec<(String, String, String)> = rejects
         .iter()
@@ -88,7 +88,7 @@ fn every_bad_row_is_rejected_with_its_line_and_reason() {
     assert_eq!(accounts[2]["make"], "'=HYPERLINK(\"x\")");
 
     // Tiny chunks cut the file at every record boundary, including inside the CRLF and quoted lines.
-    assert_ok(&s.run_book(
+    assert_ok(&s.run_loans(
         "small",
         &[
             "--as-of",

@@ -30,7 +30,7 @@ fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
 
 /// Runs the sandbox's book and expects an input error (exit 3) mentioning `needles`.
 fn assert_input_error(s: &Sandbox, needles: &[&str]) {
-    assert_fails(&s.run_book("out", &["--as-of", "2024-06-30"]), 3, needles);
+    assert_fails(&s.run_loans("out", &["--as-of", "2024-06-30"]), 3, needles);
 }
 
 fn no_outputs(s: &Sandbox) {
@@ -53,7 +53,7 @@ fn missing_required_column_names_file_column_and_fix() {
         "loans.csv",
         "account_id,vin,origination_date,amount_financed,term_months\nA1,V1,2022-01-01,20000,60\n",
     );
-    let out = s.run_book("out", &["--as-of", "2024-06-30"]);
+    let out = s.run_loans("out", &["--as-of", "2024-06-30"]);
     assert_fails(&out, 3, &["loans.csv", "current_balance", "Fix"]);
     no_outputs(&s);
     s.write("loans.csv", LOANS);
@@ -121,7 +121,7 @@ fn header_only_file_is_a_valid_empty_book() {
         "loans.csv",
         "account_id,vin,origination_date,amount_financed,term_months,current_balance\n",
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     assert_eq!(read_csv(&s.path("out/accounts.csv")).len(), 0);
     let ltv = read_csv(&s.path("out/summary_by_ltv_bucket.csv"));
     assert_eq!(ltv.last().unwrap()["accounts"], "0");
@@ -175,7 +175,7 @@ fn bad_config_fails_before_any_input_is_read() {
 fn unknown_segment_lists_the_available_columns() {
     let s = sandbox();
     s.write("c.toml", "segments = [\"dealer\"]\n");
-    let out = s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]);
+    let out = s.run_loans("out", &["--as-of", "2024-06-30", "--config", "c.toml"]);
     assert_fails(&out, 3, &["segment `dealer`", "vintage", "current_balance"]);
     no_outputs(&s);
 }
@@ -183,13 +183,13 @@ fn unknown_segment_lists_the_available_columns() {
 #[test]
 fn a_failed_run_leaves_previous_outputs_intact() {
     let s = sandbox();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let before = outputs_without_times(&s.path("out"));
     s.write("loans.csv", "account_id,vin\nA,B\n");
     assert_input_error(&s, &["current_balance"]);
     assert_eq!(outputs_without_times(&s.path("out")), before);
     s.write("loans.csv", LOANS);
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
 }
 
 /// A rerun deleted files underwater did not write: run into `out/`, add `out/notes.xlsx` and
@@ -199,11 +199,11 @@ fn a_failed_run_leaves_previous_outputs_intact() {
 #[test]
 fn regression_rerun_deleted_files_underwater_did_not_write() {
     let s = sandbox();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     s.write("out/notes.xlsx", "mine");
     let before = outputs_without_times(&s.path("out"));
     assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30"]),
+        &s.run_loans("out", &["--as-of", "2024-06-30"]),
         4,
         &["refusing to replace", "notes.xlsx", "move them out"],
     );
@@ -213,7 +213,7 @@ fn regression_rerun_deleted_files_underwater_did_not_write() {
 
     s.write("out/cfg.toml", "as_of = \"2024-06-30\"\n");
     assert_fails(
-        &s.run_book("out", &["--config", "out/cfg.toml"]),
+        &s.run_loans("out", &["--config", "out/cfg.toml"]),
         4,
         &["contains the input", "cfg.toml"],
     );
@@ -227,13 +227,13 @@ fn regression_rerun_deleted_files_underwater_did_not_write() {
         "as_of = \"2024-06-30\"\n[estimate]\nprice_index = \"out/index.csv\"\n",
     );
     assert_fails(
-        &s.run_book("out", &["--config", "c.toml"]),
+        &s.run_loans("out", &["--config", "c.toml"]),
         4,
         &["contains the input", "index.csv"],
     );
     std::fs::remove_file(s.path("out/index.csv")).unwrap();
     // With only its own outputs in it, the directory is replaced as before.
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
 }
 
 #[test]
@@ -257,21 +257,21 @@ fn out_directory_that_holds_inputs_or_foreign_files_is_refused() {
     // --out with files underwater did not write
     s.write("mine/notes.txt", "keep me");
     assert_fails(
-        &s.run_book("mine", &["--as-of", "2024-06-30"]),
+        &s.run_loans("mine", &["--as-of", "2024-06-30"]),
         4,
         &["refusing to replace"],
     );
     assert_eq!(s.read("mine/notes.txt"), "keep me");
     // --out that is a file
     assert_fails(
-        &s.run_book("loans.csv", &["--as-of", "2024-06-30"]),
+        &s.run_loans("loans.csv", &["--as-of", "2024-06-30"]),
         4,
         &["contains the input"],
     );
     assert_eq!(s.read("loans.csv"), LOANS);
     s.write("report.txt", "mine");
     assert_fails(
-        &s.run_book("report.txt", &["--as-of", "2024-06-30"]),
+        &s.run_loans("report.txt", &["--as-of", "2024-06-30"]),
         4,
         &["is a file"],
     );
@@ -282,7 +282,7 @@ fn out_directory_that_holds_inputs_or_foreign_files_is_refused() {
 fn staging_left_by_a_killed_run_is_cleaned_up() {
     let s = sandbox();
     s.write(".out.underwater-staging-4000000/accounts.csv", "half");
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     assert!(!s.path(".out.underwater-staging-4000000").exists());
 }
 
@@ -290,7 +290,7 @@ fn staging_left_by_a_killed_run_is_cleaned_up() {
 fn threads_zero_is_a_usage_error() {
     let s = sandbox();
     assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30", "--threads", "0"]),
+        &s.run_loans("out", &["--as-of", "2024-06-30", "--threads", "0"]),
         2,
         &["--threads"],
     );
@@ -302,7 +302,7 @@ fn threads_zero_is_a_usage_error() {
 fn regression_out_of_range_flags_wrapped_or_ran_on() {
     let s = sandbox();
     assert_fails(
-        &s.run_book(
+        &s.run_loans(
             "out",
             &["--as-of", "2024-06-30", "--fail-on-stale", "4000000000"],
         ),
@@ -310,7 +310,7 @@ fn regression_out_of_range_flags_wrapped_or_ran_on() {
         &["--fail-on-stale", "36500"],
     );
     assert_fails(
-        &s.run_book("out", &["--as-of", "2024-06-30", "--threads", "5000"]),
+        &s.run_loans("out", &["--as-of", "2024-06-30", "--threads", "5000"]),
         2,
         &["--threads", "1024"],
     );
@@ -327,7 +327,7 @@ fn regression_out_of_range_flags_wrapped_or_ran_on() {
         2,
         &["--valuations-per-loan"],
     );
-    assert_ok(&s.run_book(
+    assert_ok(&s.run_loans(
         "out",
         &["--as-of", "2024-06-30", "--fail-on-stale", "36500"],
     ));
@@ -410,7 +410,7 @@ fn run_into_full_disk(s: &Sandbox, args: &[&str]) -> Output {
 #[test]
 fn regression_query_into_a_full_disk_exited_0() {
     let s = sandbox();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let out = run_into_full_disk(
         &s,
         &[
@@ -435,7 +435,7 @@ fn a_run_whose_summary_cannot_be_printed_says_so_with_outputs_in_place() {
 #[test]
 fn a_closed_pipe_is_not_an_error() {
     let s = sandbox();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_underwater"))
         .args([
             "query",
@@ -464,13 +464,13 @@ fn regression_bare_cr_line_ends_gave_an_empty_book() {
     let mac = LOANS.replace('\n', "\r");
     for (name, loans) in [("mac", mac), ("mixed", LOANS.replacen('\n', "\r", 1))] {
         s.write("loans.csv", &loans);
-        let out = s.run_book(name, &["--as-of", "2024-06-30"]);
+        let out = s.run_loans(name, &["--as-of", "2024-06-30"]);
         assert_fails(&out, 3, &["loans.csv", "bare CR", "Fix"]);
         assert!(!s.path(name).exists());
     }
     // CRLF stays fine.
     s.write("loans.csv", &LOANS.replace('\n', "\r\n"));
-    assert_ok(&s.run_book("crlf", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("crlf", &["--as-of", "2024-06-30"]));
     assert_eq!(read_csv(&s.path("crlf/accounts.csv")).len(), 1);
 }
 
@@ -539,20 +539,20 @@ fn regression_symlinked_out_was_replaced_and_dotdot_created_folders() {
     let s = sandbox();
     std::fs::create_dir(s.path("real")).unwrap();
     std::os::unix::fs::symlink("real", s.path("link")).unwrap();
-    assert_ok(&s.run_book("link", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("link", &["--as-of", "2024-06-30"]));
     assert!(std::fs::symlink_metadata(s.path("link"))
         .unwrap()
         .file_type()
         .is_symlink());
     assert!(s.path("real/accounts.csv").exists());
     // A rerun goes through the link again.
-    assert_ok(&s.run_book("link", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("link", &["--as-of", "2024-06-30"]));
     assert!(std::fs::symlink_metadata(s.path("link"))
         .unwrap()
         .file_type()
         .is_symlink());
 
-    let out = s.run_book("ghost/../x", &["--as-of", "2024-06-30"]);
+    let out = s.run_loans("ghost/../x", &["--as-of", "2024-06-30"]);
     assert_fails(&out, 4, &["`..`"]);
     assert!(!s.path("ghost").exists());
     assert!(!s.path("x").exists());
@@ -590,7 +590,7 @@ fn completions_for_bash_zsh_and_fish() {
 fn regression_loans_from_standard_input_failed() {
     use std::io::Write;
     let s = sandbox();
-    assert_ok(&s.run_book("file", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("file", &["--as-of", "2024-06-30"]));
     let tmp = s.path("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_underwater"))

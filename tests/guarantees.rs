@@ -36,13 +36,13 @@ fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 fn reject_rate_above_the_limit_fails_with_exit_5_and_does_not_publish_the_book() {
     let s = sandbox();
     // Last night's good book.
-    assert_ok(&s.run_book(
+    assert_ok(&s.run_loans(
         "out",
         &["--as-of", "2024-06-30", "--max-reject-rate", "0.25"],
     ));
     let before = snapshot(&s.path("out"));
     // 1 of 4 loan rows is rejected: 25%.
-    let out = s.run_book(
+    let out = s.run_loans(
         "out",
         &["--as-of", "2024-06-30", "--max-reject-rate", "0.2"],
     );
@@ -67,23 +67,23 @@ fn reject_rate_above_the_limit_fails_with_exit_5_and_does_not_publish_the_book()
     assert_eq!(json["status"]["ok"], false);
     assert_eq!(json["status"]["exit_code"], 5);
     // The next good night publishes and clears the failed report.
-    assert_ok(&s.run_book(
+    assert_ok(&s.run_loans(
         "out",
         &["--as-of", "2024-06-30", "--max-reject-rate", "0.25"],
     ));
     assert!(s.path("out/accounts.csv").exists());
     assert!(!s.path("out.failed").exists());
-    let bad = s.run_book("out", &["--as-of", "2024-06-30", "--max-reject-rate", "2"]);
+    let bad = s.run_loans("out", &["--as-of", "2024-06-30", "--max-reject-rate", "2"]);
     assert_eq!(bad.status.code(), Some(2));
 }
 
 #[test]
 fn regression_a_failed_guard_replaced_the_good_book() {
     let s = sandbox();
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let before = snapshot(&s.path("out"));
     // V3's valuation (2023-01-01) is 546 days old at 2024-06-30.
-    let out = s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "365"]);
+    let out = s.run_loans("out", &["--as-of", "2024-06-30", "--fail-on-stale", "365"]);
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     assert!(stderr(&out).contains("1 accounts are valued by valuations older than 365 days"));
     assert_eq!(
@@ -95,7 +95,7 @@ fn regression_a_failed_guard_replaced_the_good_book() {
     assert_eq!(json["data_quality"]["stale_valuations"]["accounts"], 1);
     assert!(!s.path("out.failed/accounts.csv").exists());
     // A second failed night replaces the failed report whole.
-    let again = s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "300"]);
+    let again = s.run_loans("out", &["--as-of", "2024-06-30", "--fail-on-stale", "300"]);
     assert_eq!(again.status.code(), Some(6));
     let json: serde_json::Value = serde_json::from_str(&s.read("out.failed/summary.json")).unwrap();
     assert_eq!(json["manifest"]["config"]["fail_on_stale_days"], 300);
@@ -105,13 +105,13 @@ fn regression_a_failed_guard_replaced_the_good_book() {
 #[test]
 fn stale_valuations_fail_with_exit_6_when_asked() {
     let s = sandbox();
-    let out = s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "365"]);
+    let out = s.run_loans("out", &["--as-of", "2024-06-30", "--fail-on-stale", "365"]);
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     assert!(
         !s.path("out").exists(),
         "nothing is published on a first failed night"
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--fail-on-stale", "600"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30", "--fail-on-stale", "600"]));
     let json: serde_json::Value = serde_json::from_str(&s.read("out/summary.json")).unwrap();
     assert_eq!(json["data_quality"]["stale_valuations"]["accounts"], 0);
     assert_eq!(json["status"]["ok"], true);
@@ -163,7 +163,7 @@ fn disk_full_mid_write_keeps_previous_outputs() {
 fn a_book_too_big_for_the_disk_keeps_previous_outputs(s: &Sandbox, disk: &Path, loans: &str) {
     s.write("loans.csv", LOANS);
     s.write("valuations.csv", VALS);
-    assert_ok(&s.run_book("disk/out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("disk/out", &["--as-of", "2024-06-30"]));
     let before = outputs_without_times(&s.path("disk/out"));
     assert_ok(&s.run(&[
         "generate", "--loans", loans, "--seed", "2", "--out", "book", "-q",
@@ -208,7 +208,7 @@ fn permission_denied_keeps_previous_outputs() {
         );
         return;
     }
-    assert_ok(&s.run_book("shared/out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("shared/out", &["--as-of", "2024-06-30"]));
     let before = outputs_without_times(&s.path("shared/out"));
     // nobody can read the inputs and run a copy of the binary, but not write in shared/.
     let bin = s.path("underwater");
@@ -541,7 +541,7 @@ fn regression_sigint_and_sighup_remove_the_stdin_spool_and_the_tape_conversion()
         ("INT", 130, tape_run, "underwater-tape-"),
         ("HUP", 129, stdin_run, "underwater-stdin-"),
     ] {
-        assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+        assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
         let before = outputs_without_times(&s.path("out"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_underwater"))
             .args([args, &["--out", "out", "-q"]].concat())

@@ -87,7 +87,7 @@ fn regression_a_previous_run_with_200k_band_labels_took_52_s_to_refuse() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2024-06-01,9000\n",
     );
-    assert_ok(&s.run_book("prev", &["--as-of", "2024-05-31"]));
+    assert_ok(&s.run_loans("prev", &["--as-of", "2024-05-31"]));
     strip_digest(&s, "prev");
     let accounts = s.read("prev/accounts.csv");
     let (header, row) = accounts.split_once('\n').unwrap();
@@ -100,7 +100,7 @@ fn regression_a_previous_run_with_200k_band_labels_took_52_s_to_refuse() {
     }
     s.write("prev/accounts.csv", &edited);
     let started = std::time::Instant::now();
-    let out = s.run_book("out", &["--as-of", "2024-06-30", "--previous", "prev"]);
+    let out = s.run_loans("out", &["--as-of", "2024-06-30", "--previous", "prev"]);
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(

@@ -89,8 +89,8 @@ fn parquet_loan_columns_hold_quoted_text_as_accounts_csv_shows_it() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2022-06-01,15500\nV2,2022-06-01,900\n",
     );
-    assert_ok(&s.run_book("csv", &["--as-of", "2022-06-30"]));
-    assert_ok(&s.run_book("pq", &["--as-of", "2022-06-30", "--format", "parquet"]));
+    assert_ok(&s.run_loans("csv", &["--as-of", "2022-06-30"]));
+    assert_ok(&s.run_loans("pq", &["--as-of", "2022-06-30", "--format", "parquet"]));
     let file = std::fs::File::open(s.path("pq/accounts.parquet")).unwrap();
     let df = ParquetReader::new(file).finish().unwrap();
     let rows = read_csv(&s.path("csv/accounts.csv"));
@@ -143,7 +143,7 @@ fn regression_a_long_number_beside_a_fine_decimal_lost_digits_in_parquet() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2022-06-01,15500\n",
     );
-    assert_ok(&s.run_book("pq", &["--as-of", "2022-06-30", "--format", "parquet"]));
+    assert_ok(&s.run_loans("pq", &["--as-of", "2022-06-30", "--format", "parquet"]));
     let file = std::fs::File::open(s.path("pq/accounts.parquet")).unwrap();
     let df = ParquetReader::new(file).finish().unwrap();
     let big = df.column("big").unwrap();
@@ -180,7 +180,7 @@ fn ratios_and_loan_decimals_beyond_18_digits_are_written_wide_and_whole() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2022-06-01,0.01\nV2,2022-06-01,15500\n",
     );
-    assert_ok(&s.run_book("wide", &["--as-of", "2022-06-30", "--format", "parquet"]));
+    assert_ok(&s.run_loans("wide", &["--as-of", "2022-06-30", "--format", "parquet"]));
     let read = |dir: &str| {
         let file = std::fs::File::open(s.path(&format!("{dir}/accounts.parquet"))).unwrap();
         ParquetReader::new(file).finish().unwrap()
@@ -216,7 +216,7 @@ fn ratios_and_loan_decimals_beyond_18_digits_are_written_wide_and_whole() {
         "valuations.csv",
         "vin,valuation_date,value\nV2,2022-06-01,15500\n",
     );
-    assert_ok(&s.run_book("narrow", &["--as-of", "2022-06-30", "--format", "parquet"]));
+    assert_ok(&s.run_loans("narrow", &["--as-of", "2022-06-30", "--format", "parquet"]));
     let df = read("narrow");
     let text = |name: &str| df.column(name).unwrap().get(0).unwrap().to_string();
     assert_eq!(df.column("ltv").unwrap().dtype(), &DataType::Decimal(18, 4));

@@ -35,7 +35,7 @@ fn readme_example_comes_back_above_water_in_month_34() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2025-06-30,19000.00\n",
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2025-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2025-06-30"]));
     assert_eq!(months(&s, "out")["FED"], "34");
     let rows = read_csv(&s.path("out/summary_runoff.csv"));
     assert_eq!(rows.len(), 61, "months 0..=60");
@@ -125,7 +125,7 @@ fn every_reason_to_leave_an_account_out_and_month_0_reconciles() {
          V4,2025-06-01,9000.00\nV5,2025-06-01,2000.00\nV6,2025-06-01,1000.00\n",
     );
     s.write("config.toml", "[estimate]\nnew = [[0, 1], [24, 0]]\n");
-    assert_ok(&s.run_book("out", &["--as-of", "2025-06-30", "--config", "config.toml"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2025-06-30", "--config", "config.toml"]));
     let m = months(&s, "out");
     assert_eq!(m["OK"], "0");
     for id in ["PAID", "NOVAL", "NOAPR", "SHORT", "OLD"] {
@@ -182,19 +182,19 @@ fn no_outlook_and_runoff_months_turn_it_off() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2025-06-01,2000.00\n",
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2025-06-30", "--no-outlook"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2025-06-30", "--no-outlook"]));
     assert!(!s.path("out/summary_runoff.csv").exists());
     assert!(!s.path("out/summary_scenarios.csv").exists());
     assert_eq!(months(&s, "out")["A"], "");
     assert!(s.summary("out")["runoff"].is_null());
 
     s.write("off.toml", "runoff_months = 0\n");
-    assert_ok(&s.run_book("off", &["--as-of", "2025-06-30", "--config", "off.toml"]));
+    assert_ok(&s.run_loans("off", &["--as-of", "2025-06-30", "--config", "off.toml"]));
     assert!(!s.path("off/summary_runoff.csv").exists());
     assert!(s.path("off/summary_scenarios.csv").exists());
 
     s.write("short.toml", "runoff_months = 3\n");
-    assert_ok(&s.run_book(
+    assert_ok(&s.run_loans(
         "short",
         &["--as-of", "2025-06-30", "--config", "short.toml"],
     ));
@@ -206,7 +206,7 @@ fn no_outlook_and_runoff_months_turn_it_off() {
         "runoff_months = 1.5",
     ] {
         s.write("bad.toml", bad);
-        let out = s.run_book("bad", &["--as-of", "2025-06-30", "--config", "bad.toml"]);
+        let out = s.run_loans("bad", &["--as-of", "2025-06-30", "--config", "bad.toml"]);
         assert_eq!(out.status.code(), Some(2), "{bad}");
         assert!(
             stderr(&out).contains("runoff_months"),
@@ -578,7 +578,7 @@ proptest! {
         write_book(&s, &book, &loans);
         let (y, m, d) = book.as_of;
         let as_of = format!("{y:04}-{m:02}-{d:02}");
-        let out = s.run_book("out", &["--as-of", &as_of, "--config", "c.toml"]);
+        let out = s.run_loans("out", &["--as-of", &as_of, "--config", "c.toml"]);
         prop_assert!(out.status.success(), "{}", stderr(&out));
         let Some(e) = expected(&s, &book, &loans) else {
             // A level payment at a rounding tie the float reference cannot decide.

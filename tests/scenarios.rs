@@ -26,7 +26,7 @@ fn built_in_scenarios_by_hand() {
     let s = Sandbox::new();
     s.write("loans.csv", LOANS);
     s.write("valuations.csv", VALS);
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let t = totals(&s, "out");
     let row = |scenario: &str, band: &str| &t[&(scenario.to_string(), band.to_string())];
     let check = |scenario: &str, band: &str, want: &[(&str, &str)]| {
@@ -156,7 +156,7 @@ fn configured_scenarios_by_segment_cost_and_pd_cap() {
         "[[scenario]]\nname = \"split\"\nvalue_change = -0.5\nvalue_change_by = { new_used = { new = -0.10, used = -0.25 } }\n\
          repossession_cost_change = 0.5\npd_multiplier = 3\n",
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
     let t = totals(&s, "out");
     let names: std::collections::BTreeSet<&str> = t.keys().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["base", "split"].into_iter().collect());
@@ -174,7 +174,7 @@ fn configured_scenarios_by_segment_cost_and_pd_cap() {
     }
 
     s.write("off.toml", "scenarios = []\n");
-    assert_ok(&s.run_book("off", &["--as-of", "2024-06-30", "--config", "off.toml"]));
+    assert_ok(&s.run_loans("off", &["--as-of", "2024-06-30", "--config", "off.toml"]));
     assert!(!s.path("off/summary_scenarios.csv").exists());
 }
 
@@ -216,7 +216,7 @@ fn bad_scenarios_are_refused_naming_the_key() {
         ),
     ] {
         s.write("c.toml", toml);
-        let out = s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]);
+        let out = s.run_loans("out", &["--as-of", "2024-06-30", "--config", "c.toml"]);
         assert_eq!(out.status.code(), Some(2), "{toml}: {}", stderr(&out));
         for w in words {
             assert!(stderr(&out).contains(w), "{toml}: {}", stderr(&out));
@@ -249,7 +249,7 @@ fn an_estimated_value_is_shocked_as_a_valuation_is() {
         "c.toml",
         "[estimate]\nenabled = true\n[[scenario]]\nname = \"drop\"\nvalue_change = -0.2\n",
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
     let accounts = read_csv(&s.path("out/accounts.csv"));
     let est = accounts.iter().find(|r| r["account_id"] == "EST").unwrap();
     assert_eq!(

@@ -235,7 +235,7 @@ fn hand_book_summaries_rebuilt_from_accounts_csv() {
     let s = Sandbox::new();
     s.write("loans.csv", HAND_LOANS);
     s.write("valuations.csv", &hand_valuations());
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     check_run(&s.path("out"));
 }
 
@@ -292,7 +292,7 @@ fn credit_tier_and_term_band_edges_by_hand() {
     }
     s.write("loans.csv", &loans);
     s.write("valuations.csv", "vin,valuation_date,value\n");
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let count = |file: &str, dimension: &str| -> BTreeMap<String, String> {
         read_csv(&s.path(&format!("out/{file}")))
             .into_iter()

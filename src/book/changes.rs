@@ -16,7 +16,7 @@ use crate::input::load::Loan;
 use crate::input::previous::{PreviousAccount, PreviousRun};
 
 /// A figure (rounded to cents, so at scale 2) as a count of cents.
-fn cents(d: rust_decimal::Decimal) -> i128 {
+fn in_cents(d: rust_decimal::Decimal) -> i128 {
     debug_assert_eq!(d.scale(), 2, "figures are rounded to cents");
     d.mantissa()
 }
@@ -251,9 +251,9 @@ impl Changes {
     /// Adds tonight's account with figures `f`, and its previous self if it has one.
     pub fn add(&mut self, loan: &Loan, f: &Figures, previous: Option<(&PreviousAccount, usize)>) {
         let (w_ltv, w_dpd) = (self.bands.len() + 1, DPD_CLASSES.len() + 1);
-        let b1 = cents(f.balance);
-        let ne1 = f.valued.as_ref().map_or(0, |v| cents(v.negative_equity));
-        let ed1 = cents(f.expected_deficiency);
+        let b1 = in_cents(f.balance);
+        let ne1 = f.valued.as_ref().map_or(0, |v| in_cents(v.negative_equity));
+        let ed1 = in_cents(f.expected_deficiency);
         let dpd1 = dpd_class(loan.days_past_due);
         self.negative_equity.current += ne1;
         self.expected_deficiency.current += ed1;

@@ -10,10 +10,10 @@
 use super::vin_index::{Probe, VinIndex};
 use crate::date::Date;
 use crate::error::InputError;
+use crate::input::conventions::Conventions;
 use crate::input::load::rows::{parse_valuations, ValuationLayout};
 use crate::input::load::{Loan, Reject};
 use crate::input::reader::{Chunk, ChunkReader, FileFacts};
-use crate::input::tape::Dialect;
 use crate::input::{file_size, RowCounts};
 use crate::progress::Progress;
 use rayon::prelude::*;
@@ -243,11 +243,11 @@ pub struct AcceptedValuation {
 /// stage (the rejected rows are left out): `query`'s typed `valuations` table.
 pub fn accepted_valuations(
     path: &Path,
-    dialect: &Dialect,
+    conventions: &Conventions,
     chunk_bytes: usize,
 ) -> Result<Vec<AcceptedValuation>, InputError> {
     let (reader, header) = ChunkReader::open(path, chunk_bytes, Box::new(|_| {}))?;
-    let layout = ValuationLayout::new(path, &header, dialect.clone())?;
+    let layout = ValuationLayout::new(path, &header, conventions.clone())?;
     let mut rows = Vec::new();
     for chunk in reader {
         let chunk = chunk?;
@@ -267,7 +267,7 @@ pub fn accepted_valuations(
 /// per VIN of the book.
 pub fn match_valuations(
     path: Option<&Path>,
-    dialect: &Dialect,
+    conventions: &Conventions,
     chunk_bytes: usize,
     loans: &[Loan],
     as_of: Date,
@@ -300,7 +300,7 @@ pub fn match_valuations(
     };
     let bar = stage.bar();
     let (mut reader, header) = ChunkReader::open(path, chunk_bytes, Box::new(move |n| bar.inc(n)))?;
-    let layout = ValuationLayout::new(path, &header, dialect.clone())?;
+    let layout = ValuationLayout::new(path, &header, conventions.clone())?;
     // Chunk results are folded in as they finish, in whatever order: the matching rule is a total
     // order and rejects are sorted at the end, so the outcome is the same, and at most a few chunks'
     // candidates are held at once (all of them would be about 1.5 GB for 30M valuations).

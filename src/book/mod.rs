@@ -23,10 +23,10 @@ pub mod vin_index;
 
 use crate::date::Date;
 use crate::error::InputError;
+use crate::input::conventions::Conventions;
 use crate::input::dedup::SharedIds;
 use crate::input::load::{FieldCount, Loan, LoanLayout, Reject};
 use crate::input::reader::FileFacts;
-use crate::input::tape::Dialect;
 use crate::input::{load_loans, LoanSource, RowCounts};
 use crate::progress::Progress;
 use cache::{prefetch, prefetch_bytes, prefetch_value};
@@ -43,7 +43,7 @@ use summarize::{summarize, Passes, Stress, Summaries};
 pub struct Plan<'a> {
     pub loans: LoanSource<'a>,
     pub valuations: Option<&'a Path>,
-    pub valuations_dialect: Dialect,
+    pub valuations_conventions: Conventions,
     pub as_of: Date,
     pub estimate: &'a Estimate,
     pub model: &'a Model,
@@ -53,7 +53,7 @@ pub struct Plan<'a> {
 
 /// What an account shows beyond its loan, valuation and figures.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Outlook<'a> {
+pub struct OutlookAndPrevious<'a> {
     pub months_to_positive_equity: Option<u32>,
     /// `Some` in a run with `--previous`: the account's band and days past due then (`None`: new).
     pub previous: Option<Option<(&'a str, u32)>>,
@@ -115,8 +115,8 @@ impl Book {
     }
 
     /// What the i-th account shows beyond its figures: its run-off and its previous run.
-    pub fn outlook(&self, i: usize) -> Outlook<'_> {
-        Outlook {
+    pub fn outlook(&self, i: usize) -> OutlookAndPrevious<'_> {
+        OutlookAndPrevious {
             months_to_positive_equity: self.months_to_positive_equity(i),
             previous: self.previous.as_ref().map(|j| {
                 j.previous_of(i)
@@ -227,7 +227,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let loans = load_loans(&plan.loans, progress)?;
     let matched = match_valuations(
         plan.valuations,
-        &plan.valuations_dialect,
+        &plan.valuations_conventions,
         plan.loans.chunk_bytes,
         &loans.loans,
         plan.as_of,

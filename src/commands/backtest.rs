@@ -24,18 +24,18 @@ use crate::output::staging::Staging;
 use crate::output::tables;
 use crate::progress::Progress;
 /// The backtest of a book, for the command line and the tests.
-pub struct Outcome {
+pub struct Finished {
     pub summary: String,
 }
 
 /// Runs the backtest on `config`'s thread pool and publishes its outputs into `config.out`.
-pub fn run(config: &Config, args: &BacktestArgs, progress: Progress) -> Result<Outcome, Error> {
+pub fn run(config: &Config, args: &BacktestArgs, progress: Progress) -> Result<Finished, Error> {
     crate::output::staging::check_target(&config.out).map_err(OutputError)?;
     let _lock = crate::output::staging::OutLock::take(&config.out).map_err(OutputError)?;
     super::thread_pool(config.threads)?.install(|| {
         let (book, outcomes, bt) = compute(config, args, progress)?;
         publish(config, args, &book, &bt, &outcomes)?;
-        Ok(Outcome {
+        Ok(Finished {
             summary: terminal_lines(&bt, &outcomes, config),
         })
     })

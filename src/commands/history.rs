@@ -46,12 +46,12 @@ pub struct BacktestArgs {
     /// Months after as_of in which a default counts.
     pub horizon: u32,
     /// `--run DIR`: the finished run whose book this is, to check the book against.
-    pub from_run: Option<RunBook>,
+    pub from_run: Option<RunInputs>,
 }
 
 /// A finished run taken as the book (`--run DIR`): the inputs, config, as_of and tape its summary.json
 /// names (paths as the run was given them, so relative to where it was started), and the summary.
-pub struct RunBook {
+pub struct RunInputs {
     pub dir: PathBuf,
     pub loans: PathBuf,
     pub valuations: Option<PathBuf>,
@@ -62,7 +62,7 @@ pub struct RunBook {
 }
 
 /// Reads a finished run as the book; its files must still be where the run read them.
-pub fn run_book(dir: &std::path::Path) -> Result<RunBook, Error> {
+pub fn run_inputs(dir: &std::path::Path) -> Result<RunInputs, Error> {
     let summary = crate::output::finished_run::FinishedRun::open(dir)?.summary;
     let (manifest, config) = (&summary.manifest, &summary.manifest.config);
     let missing = |path: &str| -> Result<PathBuf, Error> {
@@ -73,7 +73,7 @@ pub fn run_book(dir: &std::path::Path) -> Result<RunBook, Error> {
         match p.exists() {
             true => Ok(p),
             // The run's copy of standard input was removed when the run ended: no directory has it.
-            false if spooled => Err(InputError::RunBook {
+            false if spooled => Err(InputError::RunInputs {
                 dir: dir.to_path_buf(),
                 problem: format!(
                     "its input was read from standard input (copied to {path}, removed when the run \
@@ -83,7 +83,7 @@ pub fn run_book(dir: &std::path::Path) -> Result<RunBook, Error> {
                       that run), or pass the inputs to the backtest without --run",
             }
             .into()),
-            false => Err(InputError::RunBook {
+            false => Err(InputError::RunInputs {
                 dir: dir.to_path_buf(),
                 problem: format!("its input {path} is not there"),
                 fix: "run the backtest from the directory the run was started in, or pass its inputs \
@@ -101,7 +101,7 @@ pub fn run_book(dir: &std::path::Path) -> Result<RunBook, Error> {
         Some(c) => Some(missing(c)?),
         None => None,
     };
-    Ok(RunBook {
+    Ok(RunInputs {
         dir: dir.to_path_buf(),
         loans,
         valuations,
@@ -117,7 +117,7 @@ pub fn run_book(dir: &std::path::Path) -> Result<RunBook, Error> {
 
 /// The book built from a run's inputs must be that run's: the same files (sha256) and the same
 /// totals, or the backtest would judge figures nobody published.
-fn check_run_book(book: &Book, run: &RunBook) -> Result<(), Error> {
+fn check_run_book(book: &Book, run: &RunInputs) -> Result<(), Error> {
     let inputs = &run.summary.manifest.inputs;
     let mut problems = Vec::new();
     if book.loans_file.sha256 != inputs.loans.sha256 {
@@ -158,7 +158,7 @@ fn check_run_book(book: &Book, run: &RunBook) -> Result<(), Error> {
     }
     match problems.is_empty() {
         true => Ok(()),
-        false => Err(InputError::RunBook {
+        false => Err(InputError::RunInputs {
             dir: run.dir.clone(),
             problem: format!(
                 "its inputs no longer give its book: {}",
@@ -209,15 +209,15 @@ pub fn inputs(config: &Config, args: &BacktestArgs) -> Vec<String> {
 /// The outcome records: the panel tape itself, or the `--outcomes` file in whichever form it has.
 fn read_outcomes(config: &Config, args: &BacktestArgs, book: &Book) -> Result<Outcomes, Error> {
     // The tape's missing words (`NA`, `-`) hold in its outcome columns too.
-    let dialect = &config.dialect(true);
+    let conventions = &config.conventions(true);
     Ok(match &args.outcomes {
-        None => outcomes::read_panel(&config.loans, dialect)?,
-        Some(path) if outcomes::is_panel(path)? => outcomes::read_panel(path, dialect)?,
+        None => outcomes::read_panel(&config.loans, conventions)?,
+        Some(path) if outcomes::is_panel(path)? => outcomes::read_panel(path, conventions)?,
         Some(path) => {
             let ids: rustc_hash::FxHashMap<&str, u32> = (0..book.loans.len())
                 .map(|i| (book.loans[i].account_id(), i as u32))
                 .collect();
-            outcomes::read_records(path, book.as_of, dialect, &ids, book.loans.len())?
+            outcomes::read_records(path, book.as_of, conventions, &ids, book.loans.len())?
         }
     })
 }
@@ -228,7 +228,7 @@ pub fn config(
     spooled: &mut Vec<tempfile::TempPath>,
 ) -> Result<(Config, BacktestArgs), Error> {
     let from_run = match cmd.run.take() {
-        Some(dir) => Some(run_book(&dir)?),
+        Some(dir) => Some(run_inputs(&dir)?),
         None => None,
     };
     if let Some(run) = &from_run {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 /// What a finished run reports back to the command line.
-pub struct Outcome {
+pub struct Finished {
     /// The human summary for stdout.
     pub summary: String,
 }
@@ -25,7 +25,7 @@ pub struct Computed {
 }
 
 /// Runs the whole job on `config`'s thread pool and writes the outputs.
-pub fn run(config: &Config, progress: Progress) -> Result<Outcome, Error> {
+pub fn run(config: &Config, progress: Progress) -> Result<Finished, Error> {
     let started = SystemTime::now();
     refuse_unsafe_out(config)?;
     let _lock = output::staging::OutLock::take(&config.out).map_err(OutputError)?;
@@ -41,7 +41,7 @@ pub fn run(config: &Config, progress: Progress) -> Result<Outcome, Error> {
         // Freeing a book of millions of small allocations takes most of a second; the outputs are
         // committed, so let a thread do it while the caller carries on (the process usually just exits).
         std::thread::spawn(move || drop(computed));
-        Ok(Outcome { summary })
+        Ok(Finished { summary })
     })
 }
 

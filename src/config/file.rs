@@ -8,7 +8,7 @@ use crate::book::estimate::{Curve, Estimate};
 use crate::book::model::{Model, Scenario};
 use crate::date::Date;
 use crate::error::ConfigError;
-use crate::input::tape::DEFAULT_MISSING;
+use crate::input::conventions::DEFAULT_MISSING;
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -9,8 +9,9 @@ use crate::book::model::Model;
 use crate::book::Plan;
 use crate::date::Date;
 use crate::error::ConfigError;
+use crate::input::conventions::Conventions;
 use crate::input::load::LoanFileRules;
-use crate::input::tape::{Dialect, Tape};
+use crate::input::tape::Tape;
 use crate::input::LoanSource;
 use rust_decimal::Decimal;
 use std::path::PathBuf;
@@ -175,7 +176,7 @@ impl Config {
                 path: &self.loans,
                 chunk_bytes: self.chunk_bytes,
                 rules: LoanFileRules {
-                    dialect: self.dialect(self.tape.is_some()),
+                    conventions: self.conventions(self.tape.is_some()),
                     need_vin: self.valuations.is_some(),
                     period: self.tape_period,
                     as_of: Some(self.as_of),
@@ -184,7 +185,7 @@ impl Config {
                 },
             },
             valuations: self.valuations.as_deref(),
-            valuations_dialect: self.dialect(false),
+            valuations_conventions: self.conventions(false),
             as_of: self.as_of,
             estimate: &self.estimate,
             model: &self.model,
@@ -194,8 +195,8 @@ impl Config {
 
     /// The value conventions of an input: a tape's, or underwater's own CSV's, with the missing words.
     /// How this run reads text fields: the missing words, and a tape's conventions when `tape`.
-    pub fn dialect(&self, tape: bool) -> Dialect {
-        Dialect::new(tape, &self.missing)
+    pub fn conventions(&self, tape: bool) -> Conventions {
+        Conventions::new(tape, &self.missing)
     }
 
     /// Merges flags over the config file over defaults, and validates the result.

@@ -6,6 +6,7 @@
 //! stage, [`load_loans`], strings them together; valuations are streamed by the book's matching stage
 //! (see [`crate::book::matching`]) so that only the best candidate per vehicle is ever held.
 
+pub mod conventions;
 pub mod dedup;
 pub mod load;
 pub mod outcomes;
@@ -119,7 +120,7 @@ fn convert_xml_tape(
     source: &LoanSource<'_>,
     progress: Progress,
 ) -> Result<Option<xmltape::Converted>, InputError> {
-    if !(source.rules.dialect.tape && xmltape::is_xml(source.path)) {
+    if !(source.rules.conventions.tape && xmltape::is_xml(source.path)) {
         return Ok(None);
     }
     let stage = progress.spinner("xml tape");
@@ -132,7 +133,7 @@ fn convert_xml_tape(
 /// loans in output order. An EX-102 XML tape is streamed into a temporary CSV first (removed when
 /// this returns); rejects still name XML lines.
 pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, InputError> {
-    let tape = source.rules.dialect.tape;
+    let tape = source.rules.conventions.tape;
     let converted = convert_xml_tape(source, progress)?;
     let path = converted.as_ref().map_or(source.path, |c| c.csv.as_path());
     let line_of = |line: u64| converted.as_ref().map_or(line, |c| c.xml_line(line));

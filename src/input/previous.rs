@@ -54,19 +54,19 @@ pub struct PreviousRun {
 
 /// The part of summary.json read here (a reader's view: other fields are ignored).
 #[derive(Deserialize)]
-struct Head {
-    status: HeadStatus,
-    portfolio: HeadTotals,
-    manifest: HeadManifest,
+struct PreviousSummary {
+    status: PreviousStatus,
+    portfolio: PreviousTotals,
+    manifest: PreviousManifest,
 }
 
 #[derive(Deserialize)]
-struct HeadStatus {
+struct PreviousStatus {
     ok: bool,
 }
 
 #[derive(Deserialize)]
-struct HeadTotals {
+struct PreviousTotals {
     accounts: u64,
     closed_accounts: u64,
     underwater_accounts: u64,
@@ -77,9 +77,9 @@ struct HeadTotals {
 }
 
 #[derive(Deserialize)]
-struct HeadManifest {
+struct PreviousManifest {
     as_of: String,
-    config: HeadConfig,
+    config: PreviousConfig,
     #[serde(default)]
     outputs: Vec<String>,
     #[serde(default)]
@@ -87,7 +87,7 @@ struct HeadManifest {
 }
 
 #[derive(Deserialize)]
-struct HeadConfig {
+struct PreviousConfig {
     ltv_bands: Vec<String>,
 }
 
@@ -99,7 +99,7 @@ fn refuse(dir: &Path, problem: impl Into<String>) -> InputError {
 }
 
 /// Cents of a money cell as underwater writes it (`-12.34`, `0.00`); None for an empty cell.
-fn cents(text: &str) -> Result<Option<i64>, String> {
+fn parse_cents(text: &str) -> Result<Option<i64>, String> {
     if text.is_empty() {
         return Ok(None);
     }
@@ -143,7 +143,7 @@ fn plain_cents(text: &str) -> Option<i64> {
 
 /// Reads the previous run in `dir`.
 pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
-    let head = Head::read(dir)?;
+    let head = PreviousSummary::read(dir)?;
     let as_of = Date::parse(&head.manifest.as_of).ok_or_else(|| {
         refuse(
             dir,
@@ -183,9 +183,9 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
     })
 }
 
-impl Head {
+impl PreviousSummary {
     /// The run's summary.json, refused unless the run succeeded.
-    fn read(dir: &Path) -> Result<Head, InputError> {
+    fn read(dir: &Path) -> Result<PreviousSummary, InputError> {
         let summary_path = dir.join("summary.json");
         let text = std::fs::read_to_string(&summary_path).map_err(|e| {
             refuse(
@@ -197,7 +197,7 @@ impl Head {
                 ),
             )
         })?;
-        let head: Head = serde_json::from_str(&text).map_err(|e| {
+        let head: PreviousSummary = serde_json::from_str(&text).map_err(|e| {
             refuse(
                 dir,
                 format!("{} is not a run's summary ({e})", summary_path.display()),
@@ -214,14 +214,14 @@ impl Head {
     }
 }
 
-impl HeadTotals {
+impl PreviousTotals {
     /// Whether the accounts are the book this summary describes: every total the accounts file
     /// carries, since an edit that keeps some of them (50,000 added to both the balance and the value
     /// of an account keeps its negative equity) still changes another.
     fn check(&self, dir: &Path, accounts: &[PreviousAccount]) -> Result<(), InputError> {
         let total =
             |f: fn(&PreviousAccount) -> i64| accounts.iter().map(|a| i128::from(f(a))).sum();
-        let money = |t: &str| cents(t).ok().flatten().map(i128::from);
+        let money = |t: &str| parse_cents(t).ok().flatten().map(i128::from);
         let count =
             |f: fn(&PreviousAccount) -> bool| accounts.iter().filter(|a| f(a)).count() as i128;
         let checks = [
@@ -317,13 +317,13 @@ fn missing_columns(dir: &Path, found: &[String]) -> Result<(), InputError> {
 fn account(cells: [&str; 7], labels: &mut Labels) -> Result<PreviousAccount, String> {
     let [id, balance, value, ne, ed, band, dpd] = cells;
     let need = |t: &str, what: &str| -> Result<i64, String> {
-        cents(t)?.ok_or_else(|| format!("empty {what}"))
+        parse_cents(t)?.ok_or_else(|| format!("empty {what}"))
     };
     Ok(PreviousAccount {
         id: id.into(),
         balance: need(balance, "balance")?,
-        value: cents(value)?,
-        negative_equity: cents(ne)?.unwrap_or(0),
+        value: parse_cents(value)?,
+        negative_equity: parse_cents(ne)?.unwrap_or(0),
         expected_deficiency: need(ed, "expected_deficiency")?,
         band: labels.index(band)?,
         days_past_due: dpd
@@ -437,7 +437,7 @@ fn read_parquet(dir: &Path, path: &Path) -> Result<Accounts, InputError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cents, plain_cents};
+    use super::{parse_cents, plain_cents};
 
     /// The fast reading of a money cell gives the decimal parse's cents, and leaves to it whatever is
     /// not `-?digits.dd`.
@@ -457,7 +457,7 @@ mod tests {
             "999999999999999.99",
         ] {
             assert_eq!(plain_cents(t), Some(decimal(t)), "{t}");
-            assert_eq!(cents(t), Ok(Some(decimal(t))), "{t}");
+            assert_eq!(parse_cents(t), Ok(Some(decimal(t))), "{t}");
         }
         for t in [
             ".50",
@@ -473,7 +473,7 @@ mod tests {
         ] {
             assert_eq!(plain_cents(t), None, "{t}");
         }
-        assert_eq!(cents("1.5"), Ok(Some(150)));
-        assert!(cents("1,000.00").is_err());
+        assert_eq!(parse_cents("1.5"), Ok(Some(150)));
+        assert!(parse_cents("1,000.00").is_err());
     }
 }

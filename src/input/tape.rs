@@ -3,7 +3,7 @@
 //!
 //! A mapping renames the file's columns to underwater's names when the header is read (`our = their`),
 //! so every later stage sees one schema and accounts.csv uses the same names whatever the source. The
-//! tape's own value conventions are a [`Dialect`]: which texts mean "missing", how dates are written,
+//! tape's own value conventions are a [`Conventions`]: which texts mean "missing", how dates are written,
 //! and that its rate is a fraction. Columns that are not mapped are echoed unchanged.
 //!
 //! Documented rules for EX-102 tapes (see docs/GUIDE.md "Real loan tapes"):
@@ -51,75 +51,6 @@ pub const REGAB_COLUMNS: [(&str, &str); 16] = [
 
 /// The column that carries a tape row's reporting period.
 pub const PERIOD: &str = "reporting_period_end";
-
-/// The texts real exports write for "no value" (besides an empty field), unless the config's `missing`
-/// says otherwise.
-pub const DEFAULT_MISSING: [&str; 7] = ["NA", "N/A", "NULL", "null", "None", "-", "#N/A"];
-
-/// The value conventions of a loan file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dialect {
-    /// An EX-102 tape: tape date forms, rate as a fraction.
-    pub tape: bool,
-    /// Words that mean "no value" in any field (an empty field always does).
-    missing: std::sync::Arc<[Box<str>]>,
-    /// The longest missing word: a longer field is never missing (the common case, checked first).
-    longest: usize,
-    /// The first bytes of the missing words, as a bit set: a field starting with any other byte (a
-    /// digit, in most fields) is not missing, with no comparison. Comparing every short field with
-    /// every word was 3% of parsing a loan row, most of it in `memcmp`.
-    starts: [u64; 4],
-}
-
-impl Default for Dialect {
-    fn default() -> Dialect {
-        Dialect::new(false, &DEFAULT_MISSING)
-    }
-}
-
-impl Dialect {
-    pub fn new<S: AsRef<str>>(tape: bool, missing: &[S]) -> Dialect {
-        Dialect {
-            tape,
-            missing: missing.iter().map(|w| Box::from(w.as_ref())).collect(),
-            longest: missing.iter().map(|w| w.as_ref().len()).max().unwrap_or(0),
-            starts: missing
-                .iter()
-                .filter_map(|w| w.as_ref().bytes().next())
-                .fold([0; 4], |mut set, b| {
-                    set[usize::from(b >> 6)] |= 1 << (b & 63);
-                    set
-                }),
-        }
-    }
-
-    /// Whether a (trimmed) field means "no value".
-    pub fn is_missing(&self, text: &str) -> bool {
-        let Some(&first) = text.as_bytes().first() else {
-            return true;
-        };
-        text.len() <= self.longest
-            && self.starts[usize::from(first >> 6)] & (1 << (first & 63)) != 0
-            && self.missing.iter().any(|w| **w == *text)
-    }
-
-    pub fn parse_date(&self, text: &str) -> Option<Date> {
-        if self.tape {
-            Date::parse_tape(text)
-        } else {
-            Date::parse(text)
-        }
-    }
-
-    /// How to write dates in reject reasons.
-    pub fn date_hint(&self) -> &'static str {
-        if self.tape {
-            "write MM/YYYY, MM-DD-YYYY or YYYY-MM-DD"
-        } else {
-            "write YYYY-MM-DD"
-        }
-    }
-}
 
 /// Renames the file's columns to underwater's names (`mapping` is `(ours, theirs)`), and, for tapes,
 /// numbers repeated names. A mapped column the file lacks is left to the required-column check, which
@@ -237,10 +168,11 @@ pub fn peek_period(path: &Path) -> Result<Option<Date>, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::conventions::Conventions;
 
     #[test]
     fn a_field_is_missing_exactly_when_it_is_empty_or_a_missing_word() {
-        let d = Dialect::default();
+        let d = Conventions::default();
         for t in ["", "NA", "N/A", "NULL", "null", "None", "-", "#N/A"] {
             assert!(d.is_missing(t), "{t:?}");
         }
@@ -250,7 +182,7 @@ mod tests {
             assert!(!d.is_missing(t), "{t:?}");
         }
         // A config's own words, digits and bytes of every range among them.
-        let d = Dialect::new(false, &["9999", "0", "\u{e9}t\u{e9}", "~", "?"]);
+        let d = Conventions::new(false, &["9999", "0", "\u{e9}t\u{e9}", "~", "?"]);
         for t in ["", "9999", "0", "\u{e9}t\u{e9}", "~", "?"] {
             assert!(d.is_missing(t), "{t:?}");
         }
@@ -258,7 +190,7 @@ mod tests {
             assert!(!d.is_missing(t), "{t:?}");
         }
         // No words: only the empty field.
-        let d = Dialect::new::<&str>(false, &[]);
+        let d = Conventions::new::<&str>(false, &[]);
         assert!(d.is_missing(""));
         assert!(!d.is_missing("NA"));
     }

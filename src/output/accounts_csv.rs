@@ -6,7 +6,7 @@
 use crate::book::matching::Valuation;
 use crate::book::metrics::{Bands, Figures};
 use crate::book::segments::{credit_tier, term_band};
-use crate::book::{Book, Outlook};
+use crate::book::{Book, OutlookAndPrevious};
 use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, push_u32};
 use crate::date::Date;
 use crate::input::load::{Loan, LoanLayout};
@@ -41,7 +41,7 @@ pub fn account_line(
     loan: &Loan,
     val: Option<&Valuation>,
     f: &Figures,
-    outlook: Outlook<'_>,
+    outlook: OutlookAndPrevious<'_>,
     bands: &Bands,
     as_of: Date,
 ) {
@@ -119,7 +119,7 @@ fn push_valuation(out: &mut String, f: &Figures, val: Option<&Valuation>, as_of:
 /// The report's own segments, so a query groups by the words the tables use, and the account in the
 /// previous run.
 #[inline]
-fn push_segments(out: &mut String, loan: &Loan, outlook: Outlook<'_>) {
+fn push_segments(out: &mut String, loan: &Loan, outlook: OutlookAndPrevious<'_>) {
     out.push(',');
     push_u32(out, loan.origination_date.year().max(0) as u32);
     out.push(',');

@@ -64,7 +64,7 @@ fn two_months(extra: &[&str]) -> Sandbox {
 #[test]
 fn two_hand_books_a_month_apart() {
     let s = two_months(&[]);
-    assert_ok(&s.run_book("june", &["--as-of", "2024-06-30", "--previous", "may"]));
+    assert_ok(&s.run_loans("june", &["--as-of", "2024-06-30", "--previous", "may"]));
     // The bridge (cents are whole here). Previous negative equity: B 3,000 + D 1,000 + F 1,000 = 5,000.
     // closed: D −1,000. new: G +4,000. Continuing and valued in both (A, B, C), with V0 last month's
     // value: balance_change = Σ max(B1 − V0, 0) − NE0 = A (0 − 0) + B (2,600 − 3,000) + C (0 − 0) = −400;
@@ -208,7 +208,7 @@ fn two_hand_books_a_month_apart() {
 #[test]
 fn a_parquet_previous_gives_the_same_changes() {
     let s = two_months(&["--format", "parquet"]);
-    assert_ok(&s.run_book("june", &["--as-of", "2024-06-30", "--previous", "may"]));
+    assert_ok(&s.run_loans("june", &["--as-of", "2024-06-30", "--previous", "may"]));
     assert_eq!(
         s.read("june/summary_changes_bridge.csv").lines().last(),
         Some("current,8400.00")
@@ -229,7 +229,7 @@ fn a_previous_that_cannot_be_compared_is_refused() {
     let refused = |s: &Sandbox, extra: &[&str], says: &str| {
         let mut args = vec!["--as-of", "2024-06-30", "--previous", "may"];
         args.extend_from_slice(extra);
-        let out = s.run_book("june", &args);
+        let out = s.run_loans("june", &args);
         assert_eq!(out.status.code(), Some(3), "{says}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{says}: {}", stderr(&out));
         assert!(!s.path("june").exists(), "nothing written");
@@ -242,7 +242,7 @@ fn a_previous_that_cannot_be_compared_is_refused() {
         "used LTV bands [80, 100, 120, 140]",
     );
     // A previous as_of after tonight's.
-    let out = s.run_book("june", &["--as-of", "2024-05-30", "--previous", "may"]);
+    let out = s.run_loans("june", &["--as-of", "2024-05-30", "--previous", "may"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
         stderr(&out).contains("later than tonight's"),

@@ -55,7 +55,7 @@ impl Sandbox {
     }
 
     /// Runs `underwater run` on loans.csv and valuations.csv with `extra` flags, into `out`, quietly.
-    pub fn run_book(&self, out: &str, extra: &[&str]) -> Output {
+    pub fn run_loans(&self, out: &str, extra: &[&str]) -> Output {
         self.run(&book_args(out, extra, true))
     }
 

@@ -412,7 +412,7 @@ proptest! {
         s.write("loans.csv", &loans_csv(&loans));
         s.write("valuations.csv", &vals_csv(&vals));
         s.write("model.toml", &cfg.toml());
-        assert_ok(&s.run_book("out", &["--as-of", "2024-06-20", "--config", "model.toml"]));
+        assert_ok(&s.run_loans("out", &["--as-of", "2024-06-20", "--config", "model.toml"]));
         let want = expected(&loans, &vals, &cfg);
         let got = read_csv(&s.path("out/accounts.csv"));
         prop_assert_eq!(got.len(), want.len());
@@ -449,9 +449,9 @@ proptest! {
         s.write("valuations.csv", &vals_csv(&vals));
         s.write("model.toml", &cfg.toml());
         let config = ["--as-of", "2024-06-20", "--config", "model.toml"];
-        assert_ok(&s.run_book("one", &[&config[..], &["--threads", "1"]].concat()));
+        assert_ok(&s.run_loans("one", &[&config[..], &["--threads", "1"]].concat()));
         // Many tiny chunks on several threads exercise the parallel paths even on a small book.
-        assert_ok(&s.run_book("many", &[&config[..], &["--threads", "4", "--chunk-bytes", "64"]].concat()));
+        assert_ok(&s.run_loans("many", &[&config[..], &["--threads", "4", "--chunk-bytes", "64"]].concat()));
         prop_assert_eq!(outputs_without_times(&s.path("one")), outputs_without_times(&s.path("many")));
 
         let mut rng = seed;
@@ -467,7 +467,7 @@ proptest! {
         let v2: Vec<Val> = shuffle(vals.len()).into_iter().map(|i| vals[i].clone()).collect();
         s.write("loans.csv", &loans_csv(&l2));
         s.write("valuations.csv", &vals_csv(&v2));
-        assert_ok(&s.run_book("shuffled", &config));
+        assert_ok(&s.run_loans("shuffled", &config));
         prop_assert_eq!(csv_outputs(&s, "one"), csv_outputs(&s, "shuffled"));
     }
 }

@@ -13,8 +13,8 @@ fn hand_runs() -> Sandbox {
     let s = Sandbox::new();
     s.write("loans.csv", HAND_LOANS);
     s.write("valuations.csv", &hand_valuations());
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
-    assert_ok(&s.run_book("pq", &["--as-of", "2024-06-30", "--format", "parquet"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("pq", &["--as-of", "2024-06-30", "--format", "parquet"]));
     s
 }
 
@@ -486,7 +486,7 @@ fn regression_several_runs_needed_read_parquet_tricks() {
     let s = hand_runs();
     std::fs::create_dir(s.path("nightly")).unwrap();
     for (dir, as_of) in [("nightly/a", "2024-06-30"), ("nightly/b", "2024-08-31")] {
-        assert_ok(&s.run_book(dir, &["--as-of", as_of]));
+        assert_ok(&s.run_loans(dir, &["--as-of", as_of]));
     }
     let expect = |run_args: &[&str]| {
         let mut args = run_args.to_vec();

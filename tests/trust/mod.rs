@@ -21,7 +21,7 @@ fn small_book(s: &Sandbox, extra: &str, loans: &str, valuations: &str) {
         "valuations.csv",
         &format!("vin,valuation_date,value\n{valuations}"),
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
 }
 
 /// The one reject of the run in `out`: (line, field, reason).
@@ -82,7 +82,7 @@ fn regression_a_shock_that_takes_a_value_below_a_cent_keeps_the_account_valued()
         "c.toml",
         "[[scenario]]\nname = \"wipeout\"\nvalue_change = -0.9999\n",
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
     let totals = scenario_totals(&s, "out");
     // Base: 5,000 − 10 = 4,990.00. The shock: 10 × 0.0001 = 0.001, at least a cent → 4,999.99;
     // a stress never shows less exposure than the base for a value it lowers.
@@ -100,7 +100,7 @@ fn regression_accounts_without_value_does_not_count_a_closed_account_with_a_valu
     let s = Sandbox::new();
     s.write("loans.csv", HAND_LOANS);
     s.write("valuations.csv", &hand_valuations());
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     // By hand: ONLYFUT (only a valuation after as_of), NOVAL, HE1 and HE2 (no valuation at all);
     // CLOSED is paid off but has a value.
     let j = s.summary("out");
@@ -128,8 +128,8 @@ fn formula_book(s: &Sandbox) {
 fn regression_neutralized_ids_round_trip_through_previous_and_query() {
     let s = Sandbox::new();
     formula_book(&s);
-    assert_ok(&s.run_book("csv", &["--as-of", "2024-06-30"]));
-    assert_ok(&s.run_book("pq", &["--as-of", "2024-06-30", "--format", "parquet"]));
+    assert_ok(&s.run_loans("csv", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("pq", &["--as-of", "2024-06-30", "--format", "parquet"]));
     // accounts.csv shows them as text a spreadsheet will not run.
     let accounts = s.read("csv/accounts.csv");
     assert!(
@@ -138,7 +138,7 @@ fn regression_neutralized_ids_round_trip_through_previous_and_query() {
     );
     for previous in ["csv", "pq"] {
         let out = format!("again_{previous}");
-        assert_ok(&s.run_book(&out, &["--as-of", "2024-06-30", "--previous", previous]));
+        assert_ok(&s.run_loans(&out, &["--as-of", "2024-06-30", "--previous", previous]));
         let c = &s.summary(&out)["changes"];
         assert_eq!(
             (
@@ -178,7 +178,7 @@ fn regression_neutralized_ids_round_trip_through_previous_and_query() {
 fn hand_run(s: &Sandbox) {
     s.write("loans.csv", HAND_LOANS);
     s.write("valuations.csv", &hand_valuations());
-    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("run", &["--as-of", "2024-06-30"]));
 }
 
 const COUNT_SQL: &str = "SELECT COUNT(*) AS n FROM accounts";
@@ -218,12 +218,12 @@ fn regression_a_previous_run_edited_to_keep_its_negative_equity_is_refused() {
         + "\n";
     assert_ne!(edited, accounts, "the edit applies");
     s.write("run/accounts.csv", &edited);
-    let out = s.run_book("again", &["--as-of", "2024-06-30", "--previous", "run"]);
+    let out = s.run_loans("again", &["--as-of", "2024-06-30", "--previous", "run"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("BLAKE3"), "{}", stderr(&out));
     // Without the digest (a run written before digests were recorded), the totals still refuse it.
     strip_digest(&s, "run");
-    let out = s.run_book("again", &["--as-of", "2024-06-30", "--previous", "run"]);
+    let out = s.run_loans("again", &["--as-of", "2024-06-30", "--previous", "run"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("balance"), "{}", stderr(&out));
 }
@@ -237,7 +237,7 @@ fn regression_a_bit_flipped_accounts_file_is_refused_by_query_and_previous() {
         let s = Sandbox::new();
         hand_run(&s);
         let run = format!("run_{format}");
-        assert_ok(&s.run_book(&run, &["--as-of", "2024-06-30", "--format", format]));
+        assert_ok(&s.run_loans(&run, &["--as-of", "2024-06-30", "--format", format]));
         let path = s.path(&format!("{run}/accounts.{format}"));
         let mut bytes = std::fs::read(&path).unwrap();
         // The last byte of the file's middle: a digit in the CSV, a page byte in the Parquet.
@@ -247,7 +247,7 @@ fn regression_a_bit_flipped_accounts_file_is_refused_by_query_and_previous() {
         let query = s.run(&["query", "--run", &run, "SELECT SUM(balance) FROM accounts"]);
         assert_eq!(query.status.code(), Some(3), "{format}: {}", stderr(&query));
         assert!(stderr(&query).contains("BLAKE3"), "{}", stderr(&query));
-        let previous = s.run_book("again", &["--as-of", "2024-06-30", "--previous", &run]);
+        let previous = s.run_loans("again", &["--as-of", "2024-06-30", "--previous", &run]);
         assert_eq!(
             previous.status.code(),
             Some(3),
@@ -275,14 +275,14 @@ fn regression_the_staging_sweep_spares_a_live_run_of_another_pid_namespace() {
     std::fs::write(staging.join("accounts.csv"), "half written").unwrap();
     let lock = std::fs::File::create(s.path(".run.underwater-staging-4194999.lock")).unwrap();
     flock(&lock, FlockOperation::NonBlockingLockExclusive).unwrap();
-    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("run", &["--as-of", "2024-06-30"]));
     assert!(
         staging.join("accounts.csv").exists(),
         "a live run's staging was swept"
     );
     // Once that run is gone (its lock released), the next run sweeps what it left.
     drop(lock);
-    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("run", &["--as-of", "2024-06-30"]));
     assert!(!staging.exists(), "a dead run's staging was left");
     assert!(!s.path(".run.underwater-staging-4194999.lock").exists());
     // And a finished run leaves no lock file of its own behind.
@@ -310,7 +310,7 @@ fn regression_the_reports_show_hidden_and_invisible_characters_as_the_csvs_do() 
         "valuations.csv",
         "vin,valuation_date,value\nV1,2024-06-01,9000\nV2,2024-06-01,10000\n",
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let hidden = ['\u{202e}', '\u{200b}', '\u{feff}'];
     for file in ["accounts.csv", "summary_by_state.csv", "report.html"] {
         let text = s.read(&format!("out/{file}"));
@@ -356,7 +356,7 @@ fn regression_a_report_limit_degrades_the_workbook_instead_of_losing_the_run() {
         "segments = [\"state\", \"dealer_identifier_of_the_region_a\", \
          \"dealer_identifier_of_the_region_b\", \"dealer'\"]\n",
     );
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30", "--config", "c.toml"]));
     use calamine::{Data, Reader, Xlsx};
     let mut wb: Xlsx<_> = calamine::open_workbook(s.path("out/report.xlsx")).unwrap();
     let names = wb.sheet_names();
@@ -395,7 +395,7 @@ fn every_data_quality_figure_of_the_hand_book_is_its_count_by_hand() {
     let s = Sandbox::new();
     s.write("loans.csv", HAND_LOANS);
     s.write("valuations.csv", &hand_valuations());
-    assert_ok(&s.run_book("out", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("out", &["--as-of", "2024-06-30"]));
     let q = &s.summary("out")["data_quality"];
     // Counted from HAND_LOANS and hand_valuations() in tests/common, not from any output:
     // 20 loan rows, all usable; CLOSED owes nothing.
@@ -429,12 +429,12 @@ fn regression_run_off_months_past_9999_are_refused_not_dated_as_of() {
     s.write("c.toml", "runoff_months = 120\n");
     // 9995-01 + 120 months is 10005-01: no YYYY-MM-DD date.
     let args = ["--as-of", "9995-01-31", "--config", "c.toml"];
-    let out = s.run_book("out", &args);
+    let out = s.run_loans("out", &args);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("runoff_months"), "{}", stderr(&out));
     assert!(!s.path("out").exists());
     // Without the outlook there is no run-off to date.
-    assert_ok(&s.run_book("out", &[&args[..], &["--no-outlook"]].concat()));
+    assert_ok(&s.run_loans("out", &[&args[..], &["--no-outlook"]].concat()));
 }
 
 #[test]
@@ -461,7 +461,7 @@ fn regression_a_second_run_to_the_same_out_is_refused_while_the_first_runs() {
     // Another run to `run` is under way: it holds --out's lock.
     let lock = std::fs::File::create(s.path(".run.underwater-lock")).unwrap();
     flock(&lock, FlockOperation::NonBlockingLockExclusive).unwrap();
-    let out = s.run_book("run", &["--as-of", "2024-06-30"]);
+    let out = s.run_loans("run", &["--as-of", "2024-06-30"]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("another underwater run"),
@@ -470,7 +470,7 @@ fn regression_a_second_run_to_the_same_out_is_refused_while_the_first_runs() {
     );
     assert_eq!(s.read("run/accounts.csv"), before);
     drop(lock);
-    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("run", &["--as-of", "2024-06-30"]));
 }
 
 /// A segment of 50,001 distinct values (every account its own group) grew summary.json, the reports and
@@ -543,7 +543,7 @@ fn regression_look_alike_account_ids_were_not_counted() {
         "valuations.csv",
         "vin,valuation_date,value\nV1,2024-06-01,12000\n",
     );
-    assert_ok(&s.run_book("run", &["--as-of", "2024-06-30"]));
+    assert_ok(&s.run_loans("run", &["--as-of", "2024-06-30"]));
     let summary = s.summary("run");
     let alike = &summary["data_quality"]["loans"]["look_alike_account_ids"];
     // Two groups of two, worked by hand; B2 alone.

@@ -396,7 +396,7 @@ fn with_total(
 fn valuations_table(path: &Path, config: &crate::config::Config) -> Result<DataFrame, Error> {
     let rows = book::matching::accepted_valuations(
         path,
-        &config.plan().valuations_dialect,
+        &config.plan().valuations_conventions,
         config.chunk_bytes,
     )?;
     let scale = rows

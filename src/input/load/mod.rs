@@ -7,12 +7,13 @@
 use crate::csvfmt;
 use crate::date::Date;
 use crate::error::InputError;
+use crate::input::conventions::Conventions;
 use crate::input::reader::{Chunk, Header, Row};
 use crate::input::schema::{
     ACCOUNT_COLUMNS, DEFAULT_SEGMENTS, DERIVED_SEGMENTS, LOAN_OPTIONAL, LOAN_REQUIRED,
     PREVIOUS_COLUMNS, VALUATION_REQUIRED,
 };
-use crate::input::tape::{Dialect, PERIOD};
+use crate::input::tape::PERIOD;
 use crate::money::{parse_amount, parse_count, AmountError, OptionalDecimal};
 use rust_decimal::Decimal;
 use std::path::Path;
@@ -87,7 +88,7 @@ impl NewUsed {
 /// How to read a loans file beyond its header: its value conventions and what the run needs of it.
 #[derive(Clone, Debug, Default)]
 pub struct LoanFileRules {
-    pub dialect: Dialect,
+    pub conventions: Conventions,
     /// Matching needs a VIN; a run on estimated values alone does not.
     pub need_vin: bool,
     /// Only rows of this reporting period are loans of the run (tapes).
@@ -131,7 +132,7 @@ pub struct LoanLayout {
     new_used: Option<usize>,
     period: Option<(usize, Date)>,
     as_of: Option<Date>,
-    dialect: Dialect,
+    conventions: Conventions,
     columns: Vec<(String, String)>,
     /// Columns echoed after the computed ones: (file column, echo rule).
     tail: Vec<(usize, Echo)>,
@@ -212,7 +213,7 @@ impl LoanLayout {
                 .period
                 .and_then(|date| opt(PERIOD).map(|col| (col, date))),
             as_of: rules.as_of,
-            dialect: rules.dialect.clone(),
+            conventions: rules.conventions.clone(),
             columns: rules.columns.clone(),
             tail,
             tail_names,
@@ -261,8 +262,8 @@ fn carried_columns(header: &Header, rules: &LoanFileRules) -> (Vec<(usize, Echo)
             continue;
         }
         let echo = match lower.as_str() {
-            "apr" if rules.dialect.tape => Echo::FractionAsPercent,
-            "new_used" if rules.dialect.tape => Echo::NewUsedLabel,
+            "apr" if rules.conventions.tape => Echo::FractionAsPercent,
+            "new_used" if rules.conventions.tape => Echo::NewUsedLabel,
             "amount_financed" | "apr" | "monthly_payment" | "origination_value" => Echo::Amount,
             "term_months" | "credit_score" | "vehicle_year" => Echo::Count,
             _ => Echo::Text,

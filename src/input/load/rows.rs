@@ -23,12 +23,12 @@ fn required<'a>(
     row: &Row<'a>,
     col: usize,
     name: &'static str,
-    dialect: &Dialect,
+    conventions: &Conventions,
 ) -> Result<&'a str, Problem> {
     let t = text(row, col, name)?;
     if t.is_empty() {
         Err((name, "required value is empty".into()))
-    } else if dialect.is_missing(t) {
+    } else if conventions.is_missing(t) {
         Err((name, format!("required value is missing (`{t}`)")))
     } else {
         Ok(t)
@@ -72,11 +72,11 @@ fn optional<'a>(
     row: &Row<'a>,
     col: Option<usize>,
     name: &'static str,
-    dialect: &Dialect,
+    conventions: &Conventions,
 ) -> Result<Option<&'a str>, Problem> {
     match col {
         None => Ok(None),
-        Some(c) => text(row, c, name).map(|t| (!dialect.is_missing(t)).then_some(t)),
+        Some(c) => text(row, c, name).map(|t| (!conventions.is_missing(t)).then_some(t)),
     }
 }
 
@@ -183,11 +183,11 @@ pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
 fn optional_noted<T>(
     row: &Row<'_>,
     (col, name): (Option<usize>, &'static str),
-    dialect: &Dialect,
+    conventions: &Conventions,
     bad: &mut Vec<&'static str>,
     parse: impl FnOnce(&str) -> Result<T, Problem>,
 ) -> Option<T> {
-    optional(row, col, name, dialect)
+    optional(row, col, name, conventions)
         .and_then(|t| t.map(parse).transpose())
         .unwrap_or_else(|(field, _)| {
             bad.push(field);
@@ -220,7 +220,7 @@ fn parse_loan(
             // Missing or unreadable, it is the `unknown` segment (its raw text is still echoed).
             Some(c) if Some(*c) == l.new_used => terms.new_used.map_or("", NewUsed::label),
             Some(c) => match text(row, *c, "a segment column")? {
-                t if l.dialect.is_missing(t) => "",
+                t if l.conventions.is_missing(t) => "",
                 t => t,
             },
             None => "",
@@ -251,7 +251,7 @@ fn check_row(row: &Row<'_>, l: &LoanLayout) -> Result<(), Problem> {
     if row.raw.len() > MAX_ROW_BYTES {
         return Err(("", format!("row longer than {MAX_ROW_BYTES} bytes")));
     }
-    let d = &l.dialect;
+    let d = &l.conventions;
     if let Some((col, period)) = l.period {
         let t = required(row, col, PERIOD, d)?;
         match d.parse_date(t) {
@@ -284,7 +284,7 @@ struct KeyFields<'a> {
 
 impl<'a> KeyFields<'a> {
     fn parse(row: &Row<'a>, l: &LoanLayout) -> Result<Self, Problem> {
-        let d = &l.dialect;
+        let d = &l.conventions;
         let account_id = required(row, l.account_id, "account_id", d)?;
         let vin = match l.vin {
             Some(col) => required(row, col, "vin", d)?,
@@ -356,7 +356,7 @@ struct OptionalTerms {
 
 impl OptionalTerms {
     fn parse(row: &Row<'_>, l: &LoanLayout, bad: &mut Vec<&'static str>) -> Self {
-        let d = &l.dialect;
+        let d = &l.conventions;
         let rate_or_amount = |name: &'static str| {
             move |t: &str| {
                 let v = if name == "apr" && d.tape {
@@ -405,7 +405,7 @@ fn push_carried_columns(row: &Row<'_>, l: &LoanLayout, tail: &mut String) -> Res
         match echo {
             // Missing words mean no value in every field, carried ones too: a tape's CSV form writes
             // `NA` where its XML form leaves the element out, and both give an empty cell.
-            _ if l.dialect.is_missing(t) => {}
+            _ if l.conventions.is_missing(t) => {}
             Echo::Text => csvfmt::push_text(tail, t),
             // Already in the form the arms below would write (`19000.00`, `84`): copy it.
             Echo::Amount | Echo::Count if is_canonical_number(t) => tail.push_str(t),
@@ -439,14 +439,14 @@ pub struct ValuationLayout {
     date: usize,
     value: usize,
     source: Option<usize>,
-    dialect: Dialect,
+    conventions: Conventions,
 }
 
 impl ValuationLayout {
     pub fn new(
         path: &Path,
         header: &Header,
-        dialect: Dialect,
+        conventions: Conventions,
     ) -> Result<ValuationLayout, InputError> {
         header.check_unique(path)?;
         missing_columns(path, header, &VALUATION_REQUIRED)?;
@@ -456,7 +456,7 @@ impl ValuationLayout {
             date: header.find("valuation_date").expect("checked"),
             value: header.find("value").expect("checked"),
             source: header.find("source"),
-            dialect,
+            conventions,
         })
     }
 }
@@ -491,7 +491,7 @@ fn parse_valuation<'a>(row: &Row<'a>, l: &ValuationLayout) -> Result<ValuationRo
     if let Some(p) = field_count_problem(row, l.width) {
         return Err(p);
     }
-    let d = &l.dialect;
+    let d = &l.conventions;
     let vin = required(row, l.vin, "vin", d)?;
     let date_text = required(row, l.date, "valuation_date", d)?;
     // `ok_or_else`: the message is formatted for a bad row only (formatting it for every row was 5% of

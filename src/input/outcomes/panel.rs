@@ -9,8 +9,8 @@ use super::history::{
     Amount, MonthFields, MonthRecord, OutcomeReject, Outcomes, RuleColumns, Slot, Span,
 };
 use crate::error::InputError;
+use crate::input::conventions::Conventions;
 use crate::input::reader::{ChunkReader, Header, Row, CHUNK_BYTES};
-use crate::input::tape::Dialect;
 use crate::money::parse_amount;
 use rust_decimal::Decimal;
 use std::path::Path;
@@ -39,7 +39,7 @@ pub fn is_panel(path: &Path) -> Result<bool, InputError> {
 }
 
 /// Reads a panel tape's monthly columns.
-pub fn read_panel(path: &Path, dialect: &Dialect) -> Result<Outcomes, InputError> {
+pub fn read_panel(path: &Path, conventions: &Conventions) -> Result<Outcomes, InputError> {
     let (reader, header) = open(path)?;
     let names = &header.names;
     let (months, columns) = panel_months(path, names)?;
@@ -56,7 +56,7 @@ pub fn read_panel(path: &Path, dialect: &Dialect) -> Result<Outcomes, InputError
             let mut cell = Cell {
                 row: &row,
                 names,
-                dialect,
+                conventions,
                 problem: None,
             };
             let month0_paid = Amount::of(cell.amount(paid0));
@@ -205,7 +205,7 @@ fn add_history(out: &mut Outcomes, line: u64, month0_paid: Amount, fields: &[Mon
 struct Cell<'a, 'r> {
     row: &'r Row<'a>,
     names: &'r [String],
-    dialect: &'r Dialect,
+    conventions: &'r Conventions,
     problem: Option<(String, String)>,
 }
 
@@ -218,7 +218,7 @@ impl Cell<'_, '_> {
             return None;
         };
         let t = text.trim();
-        if t.is_empty() || self.dialect.is_missing(t) {
+        if t.is_empty() || self.conventions.is_missing(t) {
             return None;
         }
         match parse_amount(t) {

@@ -6,8 +6,8 @@ use super::history::{
 };
 use crate::date::Date;
 use crate::error::InputError;
+use crate::input::conventions::Conventions;
 use crate::input::reader::{Chunk, ChunkReader, Header, Row, CHUNK_BYTES};
-use crate::input::tape::Dialect;
 use rustc_hash::FxHashMap;
 use std::path::Path;
 
@@ -101,7 +101,7 @@ impl Columns {
 struct Reading<'a> {
     path: &'a Path,
     as_of: Date,
-    dialect: &'a Dialect,
+    conventions: &'a Conventions,
     ids: &'a FxHashMap<&'a str, u32>,
     columns: Columns,
 }
@@ -111,7 +111,7 @@ struct Reading<'a> {
 pub fn read_records(
     path: &Path,
     as_of: Date,
-    dialect: &Dialect,
+    conventions: &Conventions,
     ids: &FxHashMap<&str, u32>,
     loans: usize,
 ) -> Result<Outcomes, InputError> {
@@ -122,7 +122,7 @@ pub fn read_records(
     let reading = Reading {
         path,
         as_of,
-        dialect,
+        conventions,
         ids,
         columns,
     };
@@ -161,7 +161,7 @@ fn read_block(chunk: &Chunk, reading: &Reading<'_>) -> Block {
         out.read += 1;
         let cells = RowCells {
             row: &row,
-            dialect: reading.dialect,
+            conventions: reading.conventions,
         };
         match record_row(&cells, cols, reading.as_of, &mut ids) {
             Ok(Some((loan, k, month))) => {
@@ -208,7 +208,7 @@ impl<'a> LastId<'a> {
 /// The text cells of one row (empty and the missing words are `None`).
 struct RowCells<'a, 'r> {
     row: &'r Row<'a>,
-    dialect: &'r Dialect,
+    conventions: &'r Conventions,
 }
 
 impl RowCells<'_, '_> {
@@ -223,7 +223,7 @@ impl RowCells<'_, '_> {
                 (f, format!("not UTF-8 text: `{shown}`"))
             })?
             .trim();
-        Ok((!t.is_empty() && !self.dialect.is_missing(t)).then_some(t))
+        Ok((!t.is_empty() && !self.conventions.is_missing(t)).then_some(t))
     }
 }
 

@@ -141,6 +141,6 @@ pub(crate) struct Row<'a> {
     pub(crate) vintage: i32,
     pub(crate) credit_tier: &'static str,
     pub(crate) term_band: &'static str,
-    pub(crate) outlook: crate::book::Outlook<'a>,
+    pub(crate) outlook: crate::book::OutlookAndPrevious<'a>,
     pub(crate) valuation: Option<&'a crate::book::matching::Valuation>,
 }
