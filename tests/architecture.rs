@@ -15,7 +15,7 @@ const LAYERS: [(&str, &[&str]); 7] = [
     (
         "shared",
         &[
-            "date", "money", "csvfmt", "progress", "error", "cleanup", "memory", "run_dir",
+            "date", "money", "csvfmt", "progress", "error", "cleanup", "memory", "run_dir", "sums",
         ],
     ),
     ("input", &["input"]),

@@ -38,21 +38,22 @@ impl Account {
         self.realized.as_ref().is_some_and(|r| r.status.tested())
     }
 }
-
-/// Predicted against realized losses for a group of accounts (an LTV band, a segment value).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LossTally {
-    /// Accounts with an outcome.
-    pub accounts: u64,
-    pub defaults: u64,
-    pub expected_deficiency: Decimal,
-    /// Σ deficiency_if_default over the accounts that defaulted.
-    pub deficiency_if_default_of_defaulted: Decimal,
-    /// Σ balance at as_of over the accounts that defaulted (the modeled severity's denominator).
-    pub balance_of_defaulted: Decimal,
-    pub balance_at_default: Decimal,
-    pub recoveries: Decimal,
-    pub realized_loss: Decimal,
+crate::sums::summable! {
+    /// Predicted against realized losses for a group of accounts (an LTV band, a segment value).
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    pub struct LossTally {
+        /// Accounts with an outcome.
+        pub accounts: u64,
+        pub defaults: u64,
+        pub expected_deficiency: Decimal,
+        /// Σ deficiency_if_default over the accounts that defaulted.
+        pub deficiency_if_default_of_defaulted: Decimal,
+        /// Σ balance at as_of over the accounts that defaulted (the modeled severity's denominator).
+        pub balance_of_defaulted: Decimal,
+        pub balance_at_default: Decimal,
+        pub recoveries: Decimal,
+        pub realized_loss: Decimal,
+    }
 }
 
 impl LossTally {
@@ -68,29 +69,6 @@ impl LossTally {
             self.recoveries += r.recoveries;
             self.realized_loss += r.realized_loss;
         }
-    }
-
-    /// Adds another block's tally. Destructured, so a field added to the tally and not merged here
-    /// does not compile.
-    fn merge(&mut self, o: &LossTally) {
-        let LossTally {
-            accounts,
-            defaults,
-            expected_deficiency,
-            deficiency_if_default_of_defaulted,
-            balance_of_defaulted,
-            balance_at_default,
-            recoveries,
-            realized_loss,
-        } = o;
-        self.accounts += accounts;
-        self.defaults += defaults;
-        self.expected_deficiency += expected_deficiency;
-        self.deficiency_if_default_of_defaulted += deficiency_if_default_of_defaulted;
-        self.balance_of_defaulted += balance_of_defaulted;
-        self.balance_at_default += balance_at_default;
-        self.recoveries += recoveries;
-        self.realized_loss += realized_loss;
     }
 
     /// realized loss / balance at default, 4 places.

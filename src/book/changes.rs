@@ -132,40 +132,21 @@ pub fn join(
         band_of_label,
     })
 }
-
-/// The negative-equity bridge, in cents; `previous` + every other line = `current`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Bridge {
-    pub previous: i128,
-    pub closed: i128,
-    pub new: i128,
-    pub balance_change: i128,
-    pub value_change: i128,
-    pub valuation_gained_or_lost: i128,
-    pub current: i128,
+crate::sums::summable! {
+    /// The negative-equity bridge, in cents; `previous` + every other line = `current`.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Bridge {
+        pub previous: i128,
+        pub closed: i128,
+        pub new: i128,
+        pub balance_change: i128,
+        pub value_change: i128,
+        pub valuation_gained_or_lost: i128,
+        pub current: i128,
+    }
 }
 
 impl Bridge {
-    /// Destructured, so a line added and not merged here does not compile.
-    fn merge(&mut self, o: &Bridge) {
-        let Bridge {
-            previous,
-            closed,
-            new,
-            balance_change,
-            value_change,
-            valuation_gained_or_lost,
-            current,
-        } = o;
-        self.previous += previous;
-        self.closed += closed;
-        self.new += new;
-        self.balance_change += balance_change;
-        self.value_change += value_change;
-        self.valuation_gained_or_lost += valuation_gained_or_lost;
-        self.current += current;
-    }
-
     /// The lines in file order, with their names.
     pub fn lines(&self) -> [(&'static str, i128); 7] {
         [
@@ -179,32 +160,15 @@ impl Bridge {
         ]
     }
 }
-
-/// The expected-deficiency bridge, in cents.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DeficiencyBridge {
-    pub previous: i128,
-    pub closed: i128,
-    pub new: i128,
-    pub continuing: i128,
-    pub current: i128,
-}
-
-impl DeficiencyBridge {
-    /// Destructured, so a line added and not merged here does not compile.
-    fn merge(&mut self, o: &DeficiencyBridge) {
-        let DeficiencyBridge {
-            previous,
-            closed,
-            new,
-            continuing,
-            current,
-        } = o;
-        self.previous += previous;
-        self.closed += closed;
-        self.new += new;
-        self.continuing += continuing;
-        self.current += current;
+crate::sums::summable! {
+    /// The expected-deficiency bridge, in cents.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct DeficiencyBridge {
+        pub previous: i128,
+        pub closed: i128,
+        pub new: i128,
+        pub continuing: i128,
+        pub current: i128,
     }
 }
 

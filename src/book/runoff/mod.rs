@@ -68,19 +68,20 @@ pub const MAX_RUNOFF_MONTHS: u32 = 600;
 /// `months_to_positive_equity` of an account that was projected but stays underwater past
 /// [`MAX_PROJECTION_MONTHS`], or was not projected: the column is empty.
 pub const NO_MONTHS: u32 = u32::MAX;
-
-/// One month of the run-off table: totals over the projected accounts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct MonthTally {
-    /// Accounts with a balance above 0 this month.
-    pub open_accounts: u64,
-    /// Cents.
-    pub balance: i128,
-    /// Cents, over open accounts: a paid-off car is no longer the lender's collateral.
-    pub value: i128,
-    pub underwater_accounts: u64,
-    /// Cents.
-    pub negative_equity: i128,
+crate::sums::summable! {
+    /// One month of the run-off table: totals over the projected accounts.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct MonthTally {
+        /// Accounts with a balance above 0 this month.
+        pub open_accounts: u64,
+        /// Cents.
+        pub balance: i128,
+        /// Cents, over open accounts: a paid-off car is no longer the lender's collateral.
+        pub value: i128,
+        pub underwater_accounts: u64,
+        /// Cents.
+        pub negative_equity: i128,
+    }
 }
 
 impl MonthTally {
@@ -95,22 +96,6 @@ impl MonthTally {
             self.underwater_accounts += 1;
             self.negative_equity += (balance - value) as i128;
         }
-    }
-
-    /// Destructured, so a field added and not merged here does not compile.
-    pub fn merge(&mut self, o: &MonthTally) {
-        let MonthTally {
-            open_accounts,
-            balance,
-            value,
-            underwater_accounts,
-            negative_equity,
-        } = o;
-        self.open_accounts += open_accounts;
-        self.balance += balance;
-        self.value += value;
-        self.underwater_accounts += underwater_accounts;
-        self.negative_equity += negative_equity;
     }
 }
 
