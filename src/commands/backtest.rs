@@ -62,13 +62,8 @@ fn publish(
         rejected,
         not_in_book: outcomes.not_in_book(book.loans.iter().map(|l| l.line)),
     };
-    let manifest = files::Manifest {
-        program: "underwater",
-        version: env!("CARGO_PKG_VERSION"),
-        command: "backtest",
-        inputs: inputs(config, args),
-        outputs,
-    };
+    let manifest =
+        crate::output::manifest::CommandManifest::new("backtest", inputs(config, args), outputs);
     let facts = files::OutcomeFacts {
         rows,
         months_of_data: outcomes.months_of_data,

@@ -15,6 +15,7 @@ use crate::book::calibrate::{calibrate, Calibration};
 use crate::config::Config;
 use crate::error::{Error, OutputError};
 use crate::output::calibration_files::{calibrated_toml, CalibrationJson};
+use crate::output::manifest::{CommandManifest, ManifestOnly};
 use crate::output::staging::Staging;
 use crate::progress::Progress;
 
@@ -32,7 +33,7 @@ pub fn run(
         let c = calibrate(&book, &bt, min_accounts);
         let about = format!("{} as of {}", inputs(config, args).join(", "), book.as_of);
         let toml = calibrated_toml(&c, &book.model, &about);
-        publish(config, &c, &toml)?;
+        publish(config, &c, &toml, inputs(config, args))?;
         Ok(format!(
             "calibrated.toml and calibration.json in {}\n{toml}",
             config.out.display()
@@ -40,7 +41,7 @@ pub fn run(
     })
 }
 
-fn publish(config: &Config, c: &Calibration, toml: &str) -> Result<(), Error> {
+fn publish(config: &Config, c: &Calibration, toml: &str, inputs: Vec<String>) -> Result<(), Error> {
     let staging = Staging::new(&config.out).map_err(OutputError)?;
     let json = serde_json::to_vec_pretty(&CalibrationJson::new(c))
         .map_err(|e| OutputError(anyhow::Error::from(e)))?;
@@ -49,15 +50,14 @@ fn publish(config: &Config, c: &Calibration, toml: &str) -> Result<(), Error> {
         .and_then(|()| staging.write("calibration.json", &json))
         .map_err(OutputError)?;
     // The list a later calibrate reads before it replaces the directory (see staging::check_target).
-    let manifest = serde_json::json!({
-        "manifest": {
-            "program": "underwater",
-            "command": "calibrate",
-            "outputs": ["calibrated.toml", "calibration.json", "summary.json"],
-        }
-    });
+    let outputs = ["calibrated.toml", "calibration.json", "summary.json"].map(String::from);
+    let manifest = CommandManifest::new("calibrate", inputs, outputs.to_vec());
+    let summary = serde_json::to_vec_pretty(&ManifestOnly {
+        manifest: &manifest,
+    })
+    .map_err(|e| OutputError(anyhow::Error::from(e)))?;
     staging
-        .write("summary.json", manifest.to_string().as_bytes())
+        .write("summary.json", &summary)
         .and_then(|()| staging.commit())
         .map_err(OutputError)?;
     Ok(())

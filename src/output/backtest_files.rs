@@ -13,6 +13,7 @@ use crate::output::accounts_csv::{write_lines, Lines};
 use serde::Serialize;
 
 use crate::output::format::{float, money, opt};
+use crate::output::manifest::CommandManifest;
 
 /// The columns of backtest.csv before the segments.
 const PREDICTED: [&str; 8] = [
@@ -247,7 +248,7 @@ pub struct BacktestSummary {
     pub auc_ltv: Option<String>,
     pub by_ltv_bucket: Vec<LossRow>,
     pub by_segment: Vec<SegmentRows>,
-    pub manifest: Manifest,
+    pub manifest: CommandManifest,
 }
 
 #[derive(Serialize)]
@@ -301,15 +302,6 @@ pub struct SegmentRows {
     pub rows: Vec<LossRow>,
 }
 
-#[derive(Serialize)]
-pub struct Manifest {
-    pub program: &'static str,
-    pub version: &'static str,
-    pub command: &'static str,
-    pub inputs: Vec<String>,
-    pub outputs: Vec<String>,
-}
-
 fn loss_rows(table: &LossTable) -> Vec<LossRow> {
     let row = |group: &str, t: &LossTally| LossRow {
         group: group.to_string(),
@@ -337,7 +329,7 @@ impl BacktestSummary {
         book: &Book,
         bt: &Backtest,
         outcomes: OutcomeFacts,
-        manifest: Manifest,
+        manifest: CommandManifest,
     ) -> BacktestSummary {
         BacktestSummary {
             as_of: book.as_of.to_string(),

@@ -15,6 +15,7 @@ pub mod finished_run;
 pub mod format;
 pub mod frame;
 pub mod html;
+pub mod manifest;
 pub mod parquet;
 pub mod report_html;
 pub mod report_xlsx;

@@ -136,6 +136,14 @@ fn the_readme_s_ally_calibration() {
     let recovery = &j["recovery"];
     assert_eq!(recovery["defaulted_accounts_with_value"], 20, "{recovery}");
     assert_eq!(recovery["through_origin"], true, "{recovery}");
+    // One manifest type for backtest and calibrate: program, version, command, inputs, outputs.
+    let m = &s.summary("cal")["manifest"];
+    assert_eq!(
+        [&m["program"], &m["command"], &m["version"]],
+        ["underwater", "calibrate", env!("CARGO_PKG_VERSION")]
+    );
+    assert_eq!(m["inputs"][0], panel.to_str().unwrap());
+    assert_eq!(m["outputs"].as_array().unwrap().len(), 3);
 }
 
 /// Three loans of the panel saved with CRLF line ends give the outcomes they have with LF: each its
