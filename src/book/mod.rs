@@ -47,8 +47,9 @@ pub struct Plan<'a> {
     pub as_of: Date,
     pub estimate: &'a Estimate,
     pub model: &'a Model,
-    /// A finished earlier run to compare with.
-    pub previous: Option<&'a Path>,
+    /// A finished earlier run to compare with, as its summary.json describes it (the command opens it:
+    /// `output::finished_run`).
+    pub previous: Option<&'a crate::input::previous::PreviousHead>,
 }
 
 /// What an account shows beyond its loan, valuation and figures.
@@ -205,11 +206,11 @@ fn join_previous(
     bands: &Bands,
     progress: Progress,
 ) -> Result<Option<changes::Join>, InputError> {
-    let Some(dir) = plan.previous else {
+    let Some(head) = plan.previous else {
         return Ok(None);
     };
     let stage = progress.spinner("previous run");
-    let previous = crate::input::previous::read(dir)?;
+    let previous = crate::input::previous::read(head.clone())?;
     let join = changes::join(
         previous,
         &loans.loans,

@@ -4,6 +4,7 @@
 use crate::book::{self, guards};
 use crate::config::Config;
 use crate::error::{Error, OutputError};
+use crate::output::finished_run::FinishedRun;
 use crate::output::{self, terminal};
 use crate::progress::Progress;
 use std::path::PathBuf;
@@ -64,7 +65,15 @@ fn compute_in_pool(
     progress: Progress,
     started: SystemTime,
 ) -> Result<Computed, Error> {
-    let book = book::build(&config.plan(), progress)?;
+    let previous = match &config.previous {
+        Some(dir) => Some(FinishedRun::open(dir)?.previous_head()?),
+        None => None,
+    };
+    let plan = book::Plan {
+        previous: previous.as_ref(),
+        ..config.plan()
+    };
+    let book = book::build(&plan, progress)?;
     book::check_segment_groups(&book.summaries)?;
     let guards = guards::check(
         &book,

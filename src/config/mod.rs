@@ -189,7 +189,9 @@ impl Config {
             as_of: self.as_of,
             estimate: &self.estimate,
             model: &self.model,
-            previous: self.previous.as_deref(),
+            // Opened by the command that compares (`run`): the one reader of a finished run is an
+            // output module, later than the config.
+            previous: None,
         }
     }
 

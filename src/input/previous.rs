@@ -1,6 +1,7 @@
-//! A finished earlier run, read for `run --previous DIR`: its summary.json (status, as_of, LTV bands,
-//! totals) and, per account, what the night-over-night comparison needs from its accounts.csv or
-//! accounts.parquet.
+//! A finished earlier run, read for `run --previous DIR`: per account, what the night-over-night
+//! comparison needs from its accounts.csv or accounts.parquet, checked against the totals of its
+//! summary.json (which the one reader of a finished run, `output::finished_run`, reads and hands over
+//! as a [`PreviousHead`]).
 //!
 //! Only a run that published its book can be compared with: a failed run, one whose accounts lack a
 //! needed column (an older version), or one whose accounts do not add up to its own summary.json (an
@@ -11,7 +12,6 @@ use crate::error::InputError;
 use crate::input::reader::ChunkReader;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -52,43 +52,31 @@ pub struct PreviousRun {
     pub accounts: Vec<PreviousAccount>,
 }
 
-/// The part of summary.json read here (a reader's view: other fields are ignored).
-#[derive(Deserialize)]
-struct PreviousSummary {
-    status: PreviousStatus,
-    portfolio: PreviousTotals,
-    manifest: PreviousManifest,
+/// What the previous run's summary.json says, as the one reader of a finished run
+/// (`output::finished_run`) hands it over: the run opened, its status checked (it published its book)
+/// and its accounts file checked to be the one it wrote.
+#[derive(Clone, Debug)]
+pub struct PreviousHead {
+    pub dir: PathBuf,
+    pub as_of: Date,
+    /// The run's LTV band edges (percent).
+    pub ltv_bands: Vec<Decimal>,
+    /// Its accounts file, digest checked.
+    pub accounts_file: PathBuf,
+    /// Its book's totals, which its accounts must add up to.
+    pub totals: PreviousTotals,
 }
 
-#[derive(Deserialize)]
-struct PreviousStatus {
-    ok: bool,
-}
-
-#[derive(Deserialize)]
-struct PreviousTotals {
-    accounts: u64,
-    closed_accounts: u64,
-    underwater_accounts: u64,
-    balance: String,
-    value: String,
-    negative_equity: String,
-    expected_deficiency: String,
-}
-
-#[derive(Deserialize)]
-struct PreviousManifest {
-    as_of: String,
-    config: PreviousConfig,
-    #[serde(default)]
-    outputs: Vec<String>,
-    #[serde(default)]
-    accounts_blake3: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PreviousConfig {
-    ltv_bands: Vec<String>,
+/// The previous book's totals, from its summary.json; money in cents.
+#[derive(Clone, Debug)]
+pub struct PreviousTotals {
+    pub accounts: u64,
+    pub closed_accounts: u64,
+    pub underwater_accounts: u64,
+    pub balance: i128,
+    pub value: i128,
+    pub negative_equity: i128,
+    pub expected_deficiency: i128,
 }
 
 fn refuse(dir: &Path, problem: impl Into<String>) -> InputError {
@@ -141,27 +129,16 @@ fn plain_cents(text: &str) -> Option<i64> {
     Some(if negative { -cents } else { cents })
 }
 
-/// Reads the previous run in `dir`.
-pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
-    let head = PreviousSummary::read(dir)?;
-    let as_of = Date::parse(&head.manifest.as_of).ok_or_else(|| {
-        refuse(
-            dir,
-            format!("as_of `{}` is not a date", head.manifest.as_of),
-        )
-    })?;
-    let ltv_bands = head
-        .manifest
-        .config
-        .ltv_bands
-        .iter()
-        .map(|b| b.parse::<Decimal>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| refuse(dir, "its ltv_bands are not numbers"))?;
-    let path = crate::run_dir::accounts_file(dir, &head.manifest.outputs)
-        .ok_or_else(|| refuse(dir, "holds neither accounts.csv nor accounts.parquet"))?;
-    crate::run_dir::verify(&path, head.manifest.accounts_blake3.as_deref())
-        .map_err(|problem| refuse(dir, problem))?;
+/// Reads the previous run's accounts, as its `head` (from its summary.json) points to them.
+pub fn read(head: PreviousHead) -> Result<PreviousRun, InputError> {
+    let PreviousHead {
+        dir,
+        as_of,
+        ltv_bands,
+        accounts_file: path,
+        totals,
+    } = head;
+    let dir = dir.as_path();
     let (band_labels, mut accounts) = match path.ends_with("accounts.parquet") {
         true => read_parquet(dir, &path)?,
         false => read_csv(dir, &path)?,
@@ -173,7 +150,7 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
             return Err(refuse(dir, format!("account `{}` appears twice", w[0].id)));
         }
     }
-    head.portfolio.check(dir, &accounts)?;
+    totals.check(dir, &accounts)?;
     Ok(PreviousRun {
         dir: dir.to_path_buf(),
         as_of,
@@ -183,37 +160,6 @@ pub fn read(dir: &Path) -> Result<PreviousRun, InputError> {
     })
 }
 
-impl PreviousSummary {
-    /// The run's summary.json, refused unless the run succeeded.
-    fn read(dir: &Path) -> Result<PreviousSummary, InputError> {
-        let summary_path = dir.join("summary.json");
-        let text = std::fs::read_to_string(&summary_path).map_err(|e| {
-            refuse(
-                dir,
-                format!(
-                    "cannot read {} ({e}). Fix: --previous names the --out directory of a finished \
-                     run",
-                    summary_path.display()
-                ),
-            )
-        })?;
-        let head: PreviousSummary = serde_json::from_str(&text).map_err(|e| {
-            refuse(
-                dir,
-                format!("{} is not a run's summary ({e})", summary_path.display()),
-            )
-        })?;
-        if !head.status.ok {
-            return Err(refuse(
-                dir,
-                "that run failed and published no book. Fix: compare with the last run that \
-                 succeeded",
-            ));
-        }
-        Ok(head)
-    }
-}
-
 impl PreviousTotals {
     /// Whether the accounts are the book this summary describes: every total the accounts file
     /// carries, since an edit that keeps some of them (50,000 added to both the balance and the value
@@ -221,7 +167,6 @@ impl PreviousTotals {
     fn check(&self, dir: &Path, accounts: &[PreviousAccount]) -> Result<(), InputError> {
         let total =
             |f: fn(&PreviousAccount) -> i64| accounts.iter().map(|a| i128::from(f(a))).sum();
-        let money = |t: &str| parse_cents(t).ok().flatten().map(i128::from);
         let count =
             |f: fn(&PreviousAccount) -> bool| accounts.iter().filter(|a| f(a)).count() as i128;
         let checks = [
@@ -240,17 +185,17 @@ impl PreviousTotals {
                 count(|a| a.negative_equity > 0),
                 Some(self.underwater_accounts as i128),
             ),
-            ("balance", total(|a| a.balance), money(&self.balance)),
-            ("value", total(|a| a.value.unwrap_or(0)), money(&self.value)),
+            ("balance", total(|a| a.balance), Some(self.balance)),
+            ("value", total(|a| a.value.unwrap_or(0)), Some(self.value)),
             (
                 "negative_equity",
                 total(|a| a.negative_equity),
-                money(&self.negative_equity),
+                Some(self.negative_equity),
             ),
             (
                 "expected_deficiency",
                 total(|a| a.expected_deficiency),
-                money(&self.expected_deficiency),
+                Some(self.expected_deficiency),
             ),
         ];
         for (what, sum, want) in checks {

@@ -85,6 +85,32 @@ impl FinishedRun {
         Ok(path)
     }
 
+    /// What `run --previous` needs of this run's summary.json, its accounts file checked.
+    pub fn previous_head(&self) -> Result<crate::input::previous::PreviousHead, Error> {
+        let manifest = &self.summary.manifest;
+        let as_of = crate::date::Date::parse(&manifest.as_of)
+            .ok_or_else(|| self.not_a_run(format!("as_of `{}` is not a date", manifest.as_of)))?;
+        let cents = |d: &crate::output::summary_json::Dec| {
+            crate::money::mantissa_at(crate::money::cents(d.0), 2)
+        };
+        let t = &self.summary.portfolio.totals;
+        Ok(crate::input::previous::PreviousHead {
+            dir: self.dir.clone(),
+            as_of,
+            ltv_bands: manifest.config.ltv_bands.iter().map(|b| b.0).collect(),
+            accounts_file: self.accounts_file()?,
+            totals: crate::input::previous::PreviousTotals {
+                accounts: t.accounts,
+                closed_accounts: t.closed_accounts,
+                underwater_accounts: t.underwater_accounts,
+                balance: cents(&t.balance),
+                value: cents(&t.value),
+                negative_equity: cents(&t.negative_equity),
+                expected_deficiency: cents(&t.expected_deficiency),
+            },
+        })
+    }
+
     /// The accounts as the typed frame accounts.parquet holds (decimals at precision 38), whichever
     /// file the run wrote, with the columns this version's queries need.
     pub fn accounts(&self) -> Result<DataFrame, Error> {
