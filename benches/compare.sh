@@ -15,6 +15,10 @@ AS_OF=2025-06-30
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/underwater-target}"
 cargo build --release -q
 UW="$CARGO_TARGET_DIR/release/underwater"
+# The read floor is a bench target (benches/read_floor.rs): its built binary, timed without cargo.
+FLOOR=$(cargo bench --bench read_floor --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json, sys
+print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable") and "read_floor" in m["executable"]][-1])')
 mkdir -p "$WORK"
 [ -x "$WORK/venv/bin/python" ] || python3 -m venv "$WORK/venv"
 if ! "$WORK/venv/bin/python" -c "import duckdb, pandas, numpy, polars" 2>/dev/null; then
@@ -42,7 +46,7 @@ for N in "${@:-1000000}"; do
     rm -rf "$WORK/uw"
     wants underwater && measure underwater "$WORK/uw-stage" "$UW" run --loans "$L" --valuations "$V" --as-of $AS_OF --out "$WORK/uw" -q
     wants iofloor && measure iofloor "$WORK/iofloor" "$PY" benches/io_floor.py "$L" "$V" "$WORK/iofloor"
-    wants floor && measure floor "$WORK/floor" "$UW" floor --loans "$L" --valuations "$V"
+    wants floor && measure floor "$WORK/floor" "$FLOOR" "$L" "$V"
     wants polars && measure polars "$WORK/polars" "$PY" benches/polars_job.py "$L" "$V" $AS_OF "$WORK/polars"
     wants duckdb && measure duckdb "$WORK/duckdb" "$PY" benches/duckdb_job.py "$L" "$V" $AS_OF "$WORK/duckdb"
     wants pandas && measure pandas "$WORK/pandas" "$PY" benches/pandas_job.py "$L" "$V" $AS_OF "$WORK/pandas"

@@ -4,7 +4,6 @@
 use crate::commands::{self, backtest, calibrate, generate, history, query, report, run};
 use crate::error::Error;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(name = "underwater", version, about = "Negative equity, LTV and deficiency exposure for auto-loan books, exact to the cent", after_help = crate::error::exit_codes_help())]
@@ -37,14 +36,6 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Benchmark floor: read both CSVs with polars, nothing else (see BENCHMARKS.md)
-    #[command(hide = true)]
-    Floor {
-        #[arg(long)]
-        loans: PathBuf,
-        #[arg(long)]
-        valuations: PathBuf,
-    },
 }
 
 /// Runs a parsed command line; prints results on stdout.
@@ -66,13 +57,6 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "underwater", &mut script);
             commands::print(&script)
-        }
-        Command::Floor { loans, valuations } => {
-            let (l, v) =
-                commands::floor::read_both(&loans, &valuations).map_err(Error::Internal)?;
-            commands::print(
-                format!("polars read {l} loan rows and {v} valuation rows\n").as_bytes(),
-            )
         }
     }
 }

@@ -1,7 +1,7 @@
 //! One file per subcommand, each stringing the stages together: [`run`] (the nightly job), [`backtest`]
 //! (the figures against what happened), [`calibrate`] (the assumptions fitted to it), [`query`]
 //! (analysts' SQL over the exact figures), [`report`] (report.html and report.xlsx from a finished run),
-//! [`generate`] (synthetic books) and [`floor`] (the benchmark's read floor). Each holds its own flags
+//! and [`generate`] (synthetic books). Each holds its own flags
 //! and their conversion into its config; what several share is declared once: [`args`] (a book's
 //! inputs, standard input) and [`history`] (the book and what happened to it, for `backtest` and
 //! `calibrate`). A command never imports another command (`tests/architecture.rs`).
@@ -9,7 +9,6 @@
 pub mod args;
 pub mod backtest;
 pub mod calibrate;
-pub mod floor;
 pub mod generate;
 pub mod history;
 pub mod query;
