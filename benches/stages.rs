@@ -2,7 +2,7 @@
 //! The end-to-end comparison with DuckDB and pandas is `benches/compare.sh` (see BENCHMARKS.md).
 
 use std::sync::OnceLock;
-use underwater::book::matching::{match_chunk, merge_best, MatchCounts, Valuation};
+use underwater::book::matching::{match_chunk, merge_best, MatchCounts};
 use underwater::book::metrics::{figures, Bands, Detail, Figures, ScaledModel};
 use underwater::book::model::Model;
 use underwater::book::vin_index::VinIndex;
@@ -10,6 +10,7 @@ use underwater::date::Date;
 use underwater::input::load::rows::{parse_loans, ValuationLayout};
 use underwater::input::load::{Loan, LoanFileRules, LoanLayout};
 use underwater::input::reader::{Chunk, ChunkReader, Header};
+use underwater::input::valuations::Valuation;
 
 fn main() {
     divan::main();

@@ -12,9 +12,10 @@
 //! the value every figure was computed from. Estimated accounts carry `value_source = estimated` and are
 //! counted apart in every summary, so no one mistakes them for appraisals.
 
-use crate::book::matching::{Matched, Valuation};
+use crate::book::matching::Matched;
 use crate::date::Date;
 use crate::input::load::{Loan, NewUsed};
+use crate::input::valuations::Valuation;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::str::FromStr;

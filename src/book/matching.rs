@@ -4,8 +4,9 @@
 //! lowest value (the conservative choice for a risk report), then the lowest source name, so the choice
 //! never depends on file order. Valuations dated after `as_of` are ignored and counted.
 //!
-//! The valuations file is streamed: only the best candidate per VIN of the book is kept, so memory is
-//! bounded by the book, not by the valuations file.
+//! The valuations file is streamed (read by [`crate::input::valuations`], its rows parsed there): only the
+//! best candidate per VIN of the book is kept, so memory is bounded by the book, not by the valuations
+//! file.
 
 use super::vin_index::{Probe, VinIndex};
 use crate::date::Date;
@@ -13,7 +14,9 @@ use crate::error::InputError;
 use crate::input::conventions::Conventions;
 use crate::input::load::rows::{parse_valuations, ValuationLayout};
 use crate::input::load::{Loan, Reject};
-use crate::input::reader::{Chunk, ChunkReader, FileFacts};
+use crate::input::reader::{Chunk, FileFacts};
+use crate::input::valuations;
+use crate::input::valuations::{Source, Valuation};
 use crate::input::{file_size, RowCounts};
 use crate::progress::Progress;
 use rayon::prelude::*;
@@ -21,45 +24,7 @@ use rust_decimal::Decimal;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::Mutex;
-
-/// The valuation an account was matched to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Valuation {
-    pub date: Date,
-    pub value: Decimal,
-    pub source: Source,
-    /// An estimate from the depreciation curve (see [`crate::book::estimate`]), not an appraisal.
-    pub estimated: bool,
-}
-
-/// A valuation's source name, shared: a book has millions of valuations but a handful of sources.
-/// A thin pointer (8 bytes where `Arc<str>` takes 16), as the best-valuation table holds one for every
-/// VIN of the book: a slot of that table is 32 bytes instead of 40 (80 MB at 10M loans).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Source(Arc<Box<str>>);
-
-impl std::ops::Deref for Source {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-// Hashes as the `str` it holds (`Arc` and `Box` hash their contents), as a set looked up by `&str`
-// needs.
-impl std::borrow::Borrow<str> for Source {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for Source {
-    fn from(name: &str) -> Source {
-        Source(Arc::new(name.into()))
-    }
-}
 
 /// `Less` when `(date, value, source)` is the better choice than `other`'s: the later date, then the
 /// lower value, then the lower source name.
@@ -230,39 +195,6 @@ struct Folded {
     rejects: Vec<Reject>,
 }
 
-/// An accepted valuation row, as the matching stage reads it.
-pub struct AcceptedValuation {
-    /// Upper-cased, as VINs are matched.
-    pub vin: String,
-    pub date: Date,
-    pub value: Decimal,
-    pub source: String,
-}
-
-/// Every accepted row of a valuations file, in file order, read by the same rules as the matching
-/// stage (the rejected rows are left out): `query`'s typed `valuations` table.
-pub fn accepted_valuations(
-    path: &Path,
-    conventions: &Conventions,
-    chunk_bytes: usize,
-) -> Result<Vec<AcceptedValuation>, InputError> {
-    let (reader, header) = ChunkReader::open(path, chunk_bytes, Box::new(|_| {}))?;
-    let layout = ValuationLayout::new(path, &header, conventions.clone())?;
-    let mut rows = Vec::new();
-    for chunk in reader {
-        let chunk = chunk?;
-        parse_valuations(&chunk, &layout, |v| {
-            rows.push(AcceptedValuation {
-                vin: v.vin.to_ascii_uppercase(),
-                date: v.date,
-                value: v.value,
-                source: v.source.to_string(),
-            })
-        });
-    }
-    Ok(rows)
-}
-
 /// The matching stage: streams the valuations file (when there is one), keeping only the best candidate
 /// per VIN of the book.
 pub fn match_valuations(
@@ -299,8 +231,12 @@ pub fn match_valuations(
         });
     };
     let bar = stage.bar();
-    let (mut reader, header) = ChunkReader::open(path, chunk_bytes, Box::new(move |n| bar.inc(n)))?;
-    let layout = ValuationLayout::new(path, &header, conventions.clone())?;
+    let (mut reader, layout) = valuations::open(
+        path,
+        conventions,
+        chunk_bytes,
+        Box::new(move |n| bar.inc(n)),
+    )?;
     // Chunk results are folded in as they finish, in whatever order: the matching rule is a total
     // order and rejects are sorted at the end, so the outcome is the same, and at most a few chunks'
     // candidates are held at once (all of them would be about 1.5 GB for 30M valuations).
@@ -337,25 +273,4 @@ pub fn match_valuations(
         rejects: folded.rejects,
         file: Some(file),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The best-valuation table holds one slot per loan: at 10M loans each byte of a slot is 10 MB of
-    /// peak memory (40 bytes with the source as `Arc<str>`).
-    #[test]
-    fn a_best_valuation_slot_takes_at_most_32_bytes() {
-        assert!(std::mem::size_of::<Option<Valuation>>() <= 32);
-    }
-
-    #[test]
-    fn a_source_compares_and_hashes_as_its_text() {
-        let mut set = rustc_hash::FxHashSet::default();
-        set.insert(Source::from("kbb"));
-        assert!(set.contains("kbb") && !set.contains("KBB") && !set.contains(""));
-        assert!(Source::from("jdp") < Source::from("kbb"));
-        assert_eq!(&*Source::from("black_book"), "black_book");
-    }
 }

@@ -15,6 +15,7 @@ pub mod price_index;
 pub mod reader;
 pub mod schema;
 pub mod tape;
+pub mod valuations;
 pub mod xmltape;
 
 use crate::error::InputError;

@@ -3,7 +3,6 @@
 //! The line serializer is pure (results in, bytes out); the writer formats groups of lines in parallel
 //! while another thread writes the group before, so memory stays bounded whatever the book's size.
 
-use crate::book::matching::Valuation;
 use crate::book::metrics::{Bands, Figures};
 use crate::book::segments::{credit_tier, term_band};
 use crate::book::{Book, OutlookAndPrevious};
@@ -11,6 +10,7 @@ use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, p
 use crate::date::Date;
 use crate::input::load::{Loan, LoanLayout};
 use crate::input::schema::{ACCOUNT_COLUMNS, PREVIOUS_COLUMNS};
+use crate::input::valuations::Valuation;
 use anyhow::Context;
 use rayon::prelude::*;
 use std::io::Write;

@@ -4,9 +4,9 @@
 //! end: money to cents and LTV to 4 places, both half to even. No rounded figure feeds another one, and
 //! the band is chosen from the exact ratio `balance / value`, never from the rounded LTV.
 
-use crate::book::matching::Valuation;
 use crate::book::model::Model;
 use crate::input::load::Loan;
+use crate::input::valuations::Valuation;
 use crate::money::{
     cents, cmp_ratio, div_half_even, div_half_even_pow10, has_value, mantissa_at, ratio,
 };

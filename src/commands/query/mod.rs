@@ -394,7 +394,7 @@ fn with_total(
 /// The accepted rows of a valuations file, typed: `vin` (upper-cased, as matched), `valuation_date` a
 /// date, `value` an exact decimal, `source` text. Rejected rows are in `rejects`.
 fn valuations_table(path: &Path, config: &crate::config::Config) -> Result<DataFrame, Error> {
-    let rows = book::matching::accepted_valuations(
+    let rows = crate::input::valuations::accepted_valuations(
         path,
         &config.plan().valuations_conventions,
         config.chunk_bytes,

@@ -142,5 +142,5 @@ pub(crate) struct Row<'a> {
     pub(crate) credit_tier: &'static str,
     pub(crate) term_band: &'static str,
     pub(crate) outlook: crate::book::OutlookAndPrevious<'a>,
-    pub(crate) valuation: Option<&'a crate::book::matching::Valuation>,
+    pub(crate) valuation: Option<&'a crate::input::valuations::Valuation>,
 }

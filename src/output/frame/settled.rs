@@ -43,7 +43,7 @@ impl Settled {
                 seen
             })
             .reduce(|| LoansSeen::new(width), LoansSeen::merge);
-        let values = |values: &[Option<crate::book::matching::Valuation>]| {
+        let values = |values: &[Option<crate::input::valuations::Valuation>]| {
             values
                 .par_iter()
                 .fold(Extent::default, |mut e, v| {
