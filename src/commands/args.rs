@@ -1,10 +1,22 @@
-//! The flags several commands share, declared once: a book's inputs (`run`, `backtest`, `calibrate`),
+//! The flags several commands share, declared once: the workers (threads, quiet), a book's inputs
+//! (`run`, `backtest`, `calibrate`),
 //! and how standard input and a tape's reporting period are read before a config is built.
 
 use crate::config::RunArgs;
 use crate::error::{ConfigError, Error, InputError};
 use clap::Args;
 use std::path::PathBuf;
+
+/// How a command works: its threads and whether it prints progress. Every command has them.
+#[derive(Args, Debug)]
+pub struct Workers {
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress or log lines, and no summary on stdout (an answer asked for is still printed)
+    #[arg(long, short)]
+    pub quiet: bool,
+}
 
 /// The inputs of a book, shared by `run`, `backtest` and `calibrate`: a loans file or a tape, the
 /// valuations, the date and the config.

@@ -31,12 +31,8 @@ pub struct BacktestCmd {
     /// Output directory; replaced whole and atomically when the backtest succeeds
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Worker threads (default: all cores)
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// No progress lines, no summary on stdout
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub workers: super::args::Workers,
 }
 
 /// What `backtest` needs beyond the run's config.
@@ -241,8 +237,8 @@ pub fn config(
     }
     let config = Config::build(crate::config::RunArgs {
         out: cmd.out,
-        threads: cmd.threads,
-        quiet: cmd.quiet,
+        threads: cmd.workers.threads,
+        quiet: cmd.workers.quiet,
         // The backtest compares the base figures: no scenario, no run-off.
         no_outlook: true,
         ..cmd.inputs.run_args(spooled)?

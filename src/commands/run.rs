@@ -139,12 +139,8 @@ pub struct RunCmd {
     /// Format of the per-account file
     #[arg(long, value_enum, default_value = "csv")]
     pub format: crate::config::Format,
-    /// Worker threads (default: all cores)
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// No progress, no log lines, no summary on stdout
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub workers: super::args::Workers,
     /// Fail with exit code 5 when more than this share of an input's rows is rejected (e.g. 0.01)
     #[arg(long, value_name = "SHARE")]
     pub max_reject_rate: Option<String>,
@@ -181,8 +177,8 @@ pub fn config(cmd: RunCmd, spooled: &mut Vec<tempfile::TempPath>) -> Result<Conf
     Ok(Config::build(crate::config::RunArgs {
         out: cmd.out,
         format: cmd.format,
-        threads: cmd.threads,
-        quiet: cmd.quiet,
+        threads: cmd.workers.threads,
+        quiet: cmd.workers.quiet,
         chunk_bytes: cmd.chunk_bytes,
         max_reject_rate: cmd.max_reject_rate,
         fail_on_stale: cmd.fail_on_stale,

@@ -403,12 +403,8 @@ pub struct GenerateCmd {
     /// --outcomes`, defaults and sales drawn from documented rules (see `underwater backtest`)
     #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "months_later", value_parser = clap::value_parser!(u32).range(0..=120))]
     pub outcome_months: u32,
-    /// Worker threads (default: all cores)
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// No progress or log lines
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub workers: super::args::Workers,
 }
 
 /// `underwater generate`: the flags checked, the book written.
@@ -434,9 +430,10 @@ pub fn command(cmd: GenerateCmd) -> Result<(), crate::error::Error> {
         outcome_months: cmd.outcome_months,
     };
     let threads = cmd
+        .workers
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     super::thread_pool(threads)?
-        .install(|| generate(&args, crate::progress::Progress::new(cmd.quiet)))
+        .install(|| generate(&args, crate::progress::Progress::new(cmd.workers.quiet)))
         .map_err(|e| crate::error::OutputError(e).into())
 }

@@ -435,7 +435,7 @@ fn read_raw(path: &Path) -> Result<DataFrame, Error> {
 pub fn command(cmd: QueryCmd) -> Result<(), Error> {
     let mut spooled = Vec::new();
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let quiet = cmd.quiet;
+    let quiet = cmd.workers.quiet;
     let args = query_args(cmd, terminal, &mut spooled)?;
     query(args, crate::progress::Progress::new(quiet))
 }
@@ -455,8 +455,8 @@ pub fn query_args(
             let tape_period = crate::commands::args::tape_period(cmd.tape, &loans)?;
             // Query's tables show no scenario; the run-off column stays.
             Source::Inputs(Box::new(Config::build(crate::config::RunArgs {
-                threads: cmd.threads,
-                quiet: cmd.quiet,
+                threads: cmd.workers.threads,
+                quiet: cmd.workers.quiet,
                 ..crate::config::RunArgs::book(
                     loans,
                     valuations,
