@@ -1,4 +1,4 @@
-//! Claims of the guide that no test checked (issue 30, audit item 9): a panic exits 1; query sorts
+//! Claims of the guide, each checked: a panic exits 1; query sorts
 //! missing values last and widens a column typed differently in two runs; an `unknown` car takes the
 //! new curve; `missing = [...]` from the config to every output.
 

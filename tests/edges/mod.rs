@@ -1,5 +1,7 @@
-//! Trust, round three: each finding of the adversarial pass and the test audit (issue 30) as a
-//! regression test named after the bug, checked against figures worked out here, not by the code.
+//! The figures and the run directory at their edges: a value below half a cent, a shock to below a
+//! cent, an edited or bit-flipped previous run, a live run's staging folder, hidden characters and
+//! limits in the reports, data quality counted by hand, dates past 9999, look-alike ids — each a
+//! regression test named after its bug, checked against figures worked out here, not by the code.
 
 use crate::common::*;
 use rust_decimal::Decimal;

@@ -1,4 +1,4 @@
-//! Trust findings in `query`: writing `-o`, reading runs, exact decimals, bounds on SQL, the `--by`
+//! `query` at its edges: writing `-o`, reading runs, exact decimals, bounds on SQL, the `--by`
 //! total.
 
 use super::*;

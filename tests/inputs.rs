@@ -1,4 +1,4 @@
-//! Trust, round three, on the inputs (issue 30, found by trying: items 4, 12 and 13): the XML form of
+//! Inputs in their other forms: the XML form of
 //! a tape read as its CSV form is, an undefined XML entity refused, and a previous run with more band
 //! labels than a run can have refused at the first one past the limit.
 

@@ -1,5 +1,5 @@
-//! The backtest's inputs read right or refused (issue 38): each test is named after a figure that
-//! was wrong with exit 0, and checks the right one, worked out by hand here.
+//! The backtest's inputs read right or refused, and its figures pinned: each regression test is named
+//! after a figure that was wrong with exit 0, and checks the right one, worked out by hand here.
 
 mod ally;
 
