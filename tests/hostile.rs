@@ -55,10 +55,10 @@ fn check(loans: &[u8], chunk_bytes: usize) -> Result<(), TestCaseError> {
     );
     match underwater::book::build(&config(&s, chunk_bytes).plan(), Progress::hidden()) {
         Ok(book) => {
-            let c = book.loan_counts;
+            let c = book.loaded.counts;
             prop_assert_eq!(c.read, c.accepted + c.rejected);
             prop_assert_eq!(c.read, csv_records(loans));
-            prop_assert_eq!(book.loans.len() as u64, c.accepted);
+            prop_assert_eq!(book.loaded.loans.len() as u64, c.accepted);
             for r in &book.rejects {
                 prop_assert!(r.line >= 2 && !r.reason.is_empty());
             }
@@ -143,9 +143,9 @@ fn one_megabyte_field_and_ten_thousand_columns() {
     let book = underwater::book::build(&config(&s, 1 << 16).plan(), Progress::hidden()).unwrap();
     assert_eq!(
         (
-            book.loan_counts.read,
-            book.loan_counts.accepted,
-            book.loan_counts.rejected
+            book.loaded.counts.read,
+            book.loaded.counts.accepted,
+            book.loaded.counts.rejected
         ),
         (3, 1, 2)
     );
@@ -165,9 +165,9 @@ fn no_newline_at_end_and_unbalanced_quote() {
     // The unbalanced quote swallows the rest of the file into one bad record, as in any CSV reader.
     assert_eq!(
         (
-            book.loan_counts.read,
-            book.loan_counts.accepted,
-            book.loan_counts.rejected
+            book.loaded.counts.read,
+            book.loaded.counts.accepted,
+            book.loaded.counts.rejected
         ),
         (2, 1, 1)
     );
@@ -191,9 +191,10 @@ fn regression_bom_at_the_start_of_a_chunk_is_kept() {
     for chunk in [1, 4096] {
         let book = underwater::book::build(&config(&s, chunk).plan(), Progress::hidden()).unwrap();
         let ids: Vec<&str> = book
+            .loaded
             .order
             .iter()
-            .map(|&i| book.loans[i as usize].account_id())
+            .map(|&i| book.loaded.loans[i as usize].account_id())
             .collect();
         assert_eq!(ids, ["A1", "\u{feff}A2"], "chunk size {chunk}");
     }
@@ -229,7 +230,7 @@ fn one_bad_row_near_the_end_of_a_large_file_reports_its_line() {
         "spans several chunks"
     );
     assert_eq!(
-        (book.loan_counts.read, book.loan_counts.rejected),
+        (book.loaded.counts.read, book.loaded.counts.rejected),
         (rows, 1)
     );
     assert_eq!(book.rejects[0].line, bad_line);

@@ -114,7 +114,7 @@ impl Run {
 
     /// The names of the loan's own columns at the end of the accounts (after the computed ones).
     fn loan_columns(&self) -> Vec<String> {
-        self.computed.book.layout.tail_names.to_vec()
+        self.computed.book.loaded.layout.tail_names.to_vec()
     }
 
     /// The summary tables' partial and the top exposures, as JSON bytes, for [`fold`] to merge with

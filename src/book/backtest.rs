@@ -268,11 +268,12 @@ pub fn backtest<'h>(
 ) -> Backtest {
     use rayon::prelude::*;
     let accounts: Vec<Account> = book
+        .loaded
         .order
         .par_iter()
         .map(|&i| {
             let i = i as usize;
-            let loan = &book.loans[i];
+            let loan = &book.loaded.loans[i];
             let f = figures(
                 loan,
                 book.valuation(i),
@@ -374,13 +375,13 @@ fn by_ltv(book: &Book, accounts: &[Account]) -> LossTable {
 fn by_segments(book: &Book, accounts: &[Account], total: &LossTally) -> Vec<LossTable> {
     use rayon::prelude::*;
     type Groups<'a> = Vec<rustc_hash::FxHashMap<(u32, &'a str), LossTally>>;
-    let segments = &book.layout.segments;
+    let segments = &book.loaded.layout.segments;
     let fresh = || -> Groups<'_> { vec![Default::default(); segments.len()] };
     let groups = accounts
         .par_chunks(16_384)
         .fold(fresh, |mut groups, block| {
             for a in block.iter().filter(|a| a.realized.is_some()) {
-                let loan = &book.loans[a.loan];
+                let loan = &book.loaded.loans[a.loan];
                 for (g, (_, source)) in groups.iter_mut().zip(segments) {
                     g.entry(segment_key(loan, source)).or_default().add(a);
                 }

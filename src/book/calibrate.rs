@@ -77,7 +77,7 @@ fn fit_pd(book: &Book, bt: &Backtest, min_accounts: u64) -> Vec<PdFit> {
         let Some(r) = a.realized.as_ref().filter(|r| r.status.tested()) else {
             continue;
         };
-        let dpd = book.loans[a.loan].days_past_due;
+        let dpd = book.loaded.loans[a.loan].days_past_due;
         if let Some(c) = classes.iter().rposition(|&(from, _)| dpd >= from) {
             tally[c].0 += 1;
             tally[c].1 += u64::from(r.default.is_some());

@@ -44,7 +44,7 @@ pub fn check(
     let mut failure = None;
     if let Some(max) = max_reject_rate {
         for (name, c) in [
-            ("loans", book.loan_counts),
+            ("loans", book.loaded.counts),
             ("valuations", book.valuation_counts),
         ] {
             let rate = if c.read == 0 {
@@ -63,7 +63,7 @@ pub fn check(
         }
     }
     let mut ages = Ages::default();
-    for v in (0..book.loans.len()).filter_map(|i| book.valuation(i)) {
+    for v in (0..book.loaded.loans.len()).filter_map(|i| book.valuation(i)) {
         if !v.estimated {
             match v.date.days_until(as_of) {
                 ..=30 => ages.days_0_30 += 1,
@@ -74,7 +74,7 @@ pub fn check(
         }
     }
     let stale_valuations = fail_on_stale.map(|days| {
-        let stale = (0..book.loans.len())
+        let stale = (0..book.loaded.loans.len())
             .filter(|&i| {
                 book.valuation(i)
                     .is_some_and(|v| v.date.days_until(as_of) > days as i32)

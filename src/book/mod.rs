@@ -24,8 +24,7 @@ pub mod vin_index;
 use crate::date::Date;
 use crate::error::InputError;
 use crate::input::conventions::Conventions;
-use crate::input::dedup::SharedIds;
-use crate::input::load::{FieldCount, Loan, LoanLayout, Reject};
+use crate::input::load::Reject;
 use crate::input::reader::FileFacts;
 use crate::input::valuations::Valuation;
 use crate::input::{load_loans, LoanSource, RowCounts};
@@ -36,7 +35,6 @@ use matching::{match_valuations, MatchCounts};
 use metrics::{figures, Bands, Detail, Figures, ScaledModel};
 use model::Model;
 use runoff::Projection;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use summarize::{summarize, Passes, Stress, Summaries};
 
@@ -65,10 +63,10 @@ pub struct OutlookAndPrevious<'a> {
 pub struct Book {
     /// The date the book is valued at.
     pub as_of: Date,
-    /// Accepted loans, in the order their chunks finished parsing (no output depends on it).
-    pub loans: Vec<Loan>,
-    /// Indices into `loans` in output order (by account id, then line).
-    pub order: Vec<u32>,
+    /// The loans file as loaded ([`crate::input::Loans`]: the accepted loans, their output order, the
+    /// row counts, repeated and shared ids, unreadable fields, the file's facts and its layout); its
+    /// rejects are moved into `rejects`, beside the valuations'.
+    pub loaded: crate::input::Loans,
     /// Per VIN id: the matched valuation.
     pub valuations: Vec<Option<Valuation>>,
     /// Per loan: the id of its VIN.
@@ -80,17 +78,9 @@ pub struct Book {
     pub price_index: Option<PathBuf>,
     /// Every reject of both inputs, loans first, each in line order.
     pub rejects: Vec<Reject>,
-    pub loan_counts: RowCounts,
     pub valuation_counts: RowCounts,
-    pub duplicate_rows: u64,
-    /// Ids shared by different loans in a tape, kept apart as `<id>#<n>`.
-    pub shared_ids: SharedIds,
-    /// Optional loan fields that could not be read and count as missing, by field label.
-    pub unreadable: BTreeMap<String, FieldCount>,
     pub match_counts: MatchCounts,
-    pub loans_file: FileFacts,
     pub valuations_file: Option<FileFacts>,
-    pub layout: LoanLayout,
     pub model: Model,
     pub bands: Bands,
     /// The model in scaled integers, for the figures (`None`: a config decimal too fine for them).
@@ -134,10 +124,10 @@ impl Book {
     #[inline(always)]
     pub fn prefetch_ahead(&self, order: &[u32], k: usize) {
         if let Some(&ahead) = order.get(k + 8) {
-            prefetch_value(&self.loans[ahead as usize]);
+            prefetch_value(&self.loaded.loans[ahead as usize]);
         }
         if let Some(&ahead) = order.get(k + 4) {
-            let (text, len) = self.loans[ahead as usize].text_address();
+            let (text, len) = self.loaded.loans[ahead as usize].text_address();
             prefetch_bytes(text, len);
             prefetch(&self.vin_ids[ahead as usize]);
             if let Some(months) = self.months_to_positive_equity.get(ahead as usize) {
@@ -155,7 +145,7 @@ impl Book {
     /// accounts file) rather than held: at 10M accounts, holding them all would take about 2 GiB.
     pub fn figures(&self, i: usize) -> Figures {
         figures(
-            &self.loans[i],
+            &self.loaded.loans[i],
             self.valuation(i),
             &self.model,
             &self.bands,
@@ -270,13 +260,13 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     );
     stage.finish(&format!("{} accounts", loans.loans.len()));
 
-    let mut rejects = loans.rejects;
+    let mut loans = loans;
+    let mut rejects = std::mem::take(&mut loans.rejects);
     rejects.extend(matched.rejects);
     rejects.sort_by_key(|r| (r.input, r.line));
     Ok(Book {
         as_of: plan.as_of,
-        loans: loans.loans,
-        order: loans.order,
+        loaded: loans,
         valuations: matched.best,
         vin_ids: matched.vin_ids,
         estimates: estimates.values,
@@ -288,15 +278,9 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
             .filter(|_| plan.estimate.enabled)
             .map(|i| i.path.clone()),
         rejects,
-        loan_counts: loans.counts,
         valuation_counts: matched.rows,
-        duplicate_rows: loans.duplicate_rows,
-        shared_ids: loans.shared_ids,
-        unreadable: loans.unreadable,
         match_counts: matched.counts,
-        loans_file: loans.file,
         valuations_file: matched.file,
-        layout: loans.layout,
         model: plan.model.clone(),
         bands,
         scaled,

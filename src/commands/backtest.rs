@@ -60,7 +60,7 @@ fn publish(
         read: outcomes.rows_read,
         accepted: outcomes.rows_read - rejected,
         rejected,
-        not_in_book: outcomes.not_in_book(book.loans.iter().map(|l| l.line)),
+        not_in_book: outcomes.not_in_book(book.loaded.loans.iter().map(|l| l.line)),
     };
     let manifest =
         crate::output::manifest::CommandManifest::new("backtest", inputs(config, args), outputs);

@@ -116,7 +116,7 @@ pub fn run_inputs(dir: &std::path::Path) -> Result<RunInputs, Error> {
 fn check_run_book(book: &Book, run: &RunInputs) -> Result<(), Error> {
     let inputs = &run.summary.manifest.inputs;
     let mut problems = Vec::new();
-    if book.loans_file.sha256 != inputs.loans.sha256 {
+    if book.loaded.file.sha256 != inputs.loans.sha256 {
         problems.push(format!(
             "{} changed since the run (sha256)",
             inputs.loans.path
@@ -179,7 +179,7 @@ pub fn compute(
     let stage = progress.spinner("outcomes");
     let outcomes = read_outcomes(config, args, &book)?;
     let bt = backtest(&book, args.horizon, |i| {
-        outcomes.history(i, book.loans[i].line)
+        outcomes.history(i, book.loaded.loans[i].line)
     });
     stage.finish(&format!(
         "{} accounts walked over {} months",
@@ -210,10 +210,10 @@ fn read_outcomes(config: &Config, args: &BacktestArgs, book: &Book) -> Result<Ou
         None => outcomes::read_panel(&config.loans, conventions)?,
         Some(path) if outcomes::is_panel(path)? => outcomes::read_panel(path, conventions)?,
         Some(path) => {
-            let ids: rustc_hash::FxHashMap<&str, u32> = (0..book.loans.len())
-                .map(|i| (book.loans[i].account_id(), i as u32))
+            let ids: rustc_hash::FxHashMap<&str, u32> = (0..book.loaded.loans.len())
+                .map(|i| (book.loaded.loans[i].account_id(), i as u32))
                 .collect();
-            outcomes::read_records(path, book.as_of, conventions, &ids, book.loans.len())?
+            outcomes::read_records(path, book.as_of, conventions, &ids, book.loaded.loans.len())?
         }
     })
 }

@@ -140,13 +140,13 @@ fn push_segments(out: &mut String, loan: &Loan, outlook: OutlookAndPrevious<'_>)
 
 /// The rows of accounts.csv for a range of the output order.
 fn account_lines(book: &Book, range: std::ops::Range<usize>, out: &mut String) {
-    let order = &book.order[range];
+    let order = &book.loaded.order[range];
     for (k, &i) in order.iter().enumerate() {
         book.prefetch_ahead(order, k);
         let i = i as usize;
         account_line(
             out,
-            &book.loans[i],
+            &book.loaded.loans[i],
             book.valuation(i),
             &book.figures(i),
             book.outlook(i),
@@ -161,12 +161,12 @@ pub fn write_accounts_csv(
     book: &Book,
     file: std::fs::File,
 ) -> anyhow::Result<super::staging::Written> {
-    let n = book.loans.len();
-    let header = accounts_header(&book.layout, book.previous.is_some());
+    let n = book.loaded.loans.len();
+    let header = accounts_header(&book.loaded.layout, book.previous.is_some());
     // Each piece's string is sized once, for lines of the book's average length and some: the computed
     // columns take up to about 170 bytes, the loan's own columns what they take in its text: a fixed
     // guess too small makes every piece grow once, a copy each.
-    let tails: usize = book.loans.par_iter().map(|l| l.tail().len()).sum();
+    let tails: usize = book.loaded.loans.par_iter().map(|l| l.tail().len()).sum();
     let lines = Lines {
         name: "accounts.csv",
         header: &header,

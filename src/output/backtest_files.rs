@@ -49,7 +49,7 @@ pub fn write_backtest_csv(
         PREDICTED
             .iter()
             .copied()
-            .chain(book.layout.segments.iter().map(|(n, _)| n.as_str()))
+            .chain(book.loaded.layout.segments.iter().map(|(n, _)| n.as_str()))
             .chain(REALIZED),
     );
     let lines = Lines {
@@ -69,7 +69,7 @@ pub fn write_backtest_csv(
 /// One account's line of backtest.csv, written in place (the figures as `push_decimal` writes
 /// them, text through `push_text`).
 fn push_account(out: &mut String, book: &Book, a: &Account) {
-    let loan = &book.loans[a.loan];
+    let loan = &book.loaded.loans[a.loan];
     let f = &a.figures;
     push_text(out, loan.account_id());
     out.push(',');
@@ -93,7 +93,7 @@ fn push_account(out: &mut String, book: &Book, a: &Account) {
         out.push(',');
         push_decimal(out, cents(amount));
     }
-    for (_, s) in &book.layout.segments {
+    for (_, s) in &book.loaded.layout.segments {
         out.push(',');
         push_text(out, &segment_label(segment_key(loan, s)));
     }

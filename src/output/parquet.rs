@@ -13,7 +13,7 @@ use std::fs::File;
 pub fn write_accounts(book: &Book, file: File) -> PolarsResult<super::staging::Written> {
     let settled = Settled::of(book, true)?;
     let frames = Frames::all(book, &settled);
-    let mut groups = row_groups(book.loans.len()).into_iter();
+    let mut groups = row_groups(book.loaded.loans.len()).into_iter();
     // There is always a first group (an empty book's is empty): the writer takes its schema.
     let first = frames.frame(groups.next().unwrap_or(0..0))?;
     // polars writes each page header and footer field as a write of its own: buffer them, and write

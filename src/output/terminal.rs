@@ -42,18 +42,18 @@ pub fn terminal_summary(book: &Book, ages: &Ages, as_of: &str, out_dir: &str) ->
 /// The first lines: the book, its rejects and its totals.
 fn headline(book: &Book, as_of: &str) -> String {
     let s = &book.summaries;
-    let accepted = book.loan_counts.accepted;
+    let accepted = book.loaded.counts.accepted;
     // Loan rows and valuation rows are different things: a rejected loan is lost exposure, a rejected
     // valuation may not matter. Never one sum of the two.
     let rejected = match &book.valuations_file {
         Some(_) => format!(
             "{} loan rows and {} valuation rows rejected",
-            human_count(book.loan_counts.rejected),
+            human_count(book.loaded.counts.rejected),
             human_count(book.valuation_counts.rejected)
         ),
         None => format!(
             "{} loan rows rejected",
-            human_count(book.loan_counts.rejected)
+            human_count(book.loaded.counts.rejected)
         ),
     };
     let t = &s.ltv.total;
@@ -109,7 +109,7 @@ fn input_notes(book: &Book, ages: &Ages) -> String {
             human_count(ages.days_over_180),
         ));
     }
-    for file in std::iter::once(&book.loans_file).chain(&book.valuations_file) {
+    for file in std::iter::once(&book.loaded.file).chain(&book.valuations_file) {
         if file.no_final_line_end {
             notes.push_str(&format!(
                     "  WARNING: {} does not end with a line end: was it cut short? Its last row was read as it stands\n",
@@ -118,8 +118,9 @@ fn input_notes(book: &Book, ages: &Ages) -> String {
             );
         }
     }
-    if !book.unreadable.is_empty() {
+    if !book.loaded.unreadable.is_empty() {
         let fields: Vec<String> = book
+            .loaded
             .unreadable
             .iter()
             .map(|(field, c)| format!("{field} on {} rows", human_count(c.rows)))

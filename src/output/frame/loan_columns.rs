@@ -111,7 +111,7 @@ impl<'a> PartBuffers<'a> {
         for (k, &i) in order.iter().enumerate() {
             book.prefetch_ahead(order, k);
             let i = i as usize;
-            let loan = &book.loans[i];
+            let loan = &book.loaded.loans[i];
             if computed {
                 self.figures.push(book.figures(i));
                 self.rows.push(Row {

@@ -34,7 +34,7 @@ pub struct AccountsFrames {
 impl AccountsFrames {
     pub fn new(book: std::sync::Arc<Book>) -> PolarsResult<AccountsFrames> {
         let settled = Settled::of(&book, false)?;
-        let groups = row_groups(book.loans.len()).into_iter();
+        let groups = row_groups(book.loaded.loans.len()).into_iter();
         Ok(AccountsFrames {
             book,
             settled,
@@ -87,7 +87,7 @@ impl<'a> Frames<'a> {
     /// The accounts at output positions `range`, one chunk per column.
     pub(crate) fn frame(&self, range: std::ops::Range<usize>) -> PolarsResult<DataFrame> {
         let rows = range.len();
-        let width = self.book.layout.tail_names.len();
+        let width = self.book.loaded.layout.tail_names.len();
         let parts: Vec<Vec<Column>> = parts(range.clone())
             .map_init(
                 || PartBuffers::new(width),
@@ -112,9 +112,9 @@ impl<'a> Frames<'a> {
         let (book, settled) = (self.book, self.settled);
         let wants = |name: &str| self.wants(name);
         let computed = computed_names().any(|name| wants(name));
-        let names = &book.layout.tail_names;
+        let names = &book.loaded.layout.tail_names;
         let tail = names.iter().any(|name| wants(name));
-        buffers.gather(book, &book.order[range], computed, tail)?;
+        buffers.gather(book, &book.loaded.order[range], computed, tail)?;
         let mut columns = match computed {
             true => computed_columns(book, settled, &wants, buffers)?,
             false => Vec::new(),
@@ -206,7 +206,7 @@ impl AnonymousScan for AccountsScan {
         let book = &*self.book;
         let rows = args
             .n_rows
-            .map_or(book.loans.len(), |n| n.min(book.loans.len()));
+            .map_or(book.loaded.loans.len(), |n| n.min(book.loaded.loans.len()));
         let frames = Frames {
             book,
             settled: &self.settled,

@@ -33,11 +33,11 @@ impl Settled {
         // One pass over the loans as they lie in memory (none of this depends on the order) sees
         // every loan column's values, since a column's type depends on all of them, and the sizes of
         // the amounts the money and ratio columns are bounded by.
-        let width = book.layout.tail_names.len();
-        let loans = parts(0..book.loans.len())
+        let width = book.loaded.layout.tail_names.len();
+        let loans = parts(0..book.loaded.loans.len())
             .map(|range| {
                 let mut seen = LoansSeen::new(width);
-                book.loans[range]
+                book.loaded.loans[range]
                     .iter()
                     .for_each(|loan| seen.see(loan, book));
                 seen

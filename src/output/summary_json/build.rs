@@ -62,7 +62,7 @@ impl TopExposuresJson {
 impl ExposureJson {
     fn new(book: &Book, i: u32) -> ExposureJson {
         let i = i as usize;
-        let (loan, f, val) = (&book.loans[i], book.figures(i), book.valuation(i));
+        let (loan, f, val) = (&book.loaded.loans[i], book.figures(i), book.valuation(i));
         ExposureJson {
             account_id: loan.account_id().to_string(),
             balance: Dec(f.balance),
@@ -364,23 +364,23 @@ impl LoansQuality {
     fn of(book: &Book) -> LoansQuality {
         let s = &book.summaries;
         LoansQuality {
-                    rows_read: book.loan_counts.read,
-                    rows_accepted: book.loan_counts.accepted,
-                    rows_rejected: book.loan_counts.rejected,
-                    duplicate_account_id_rows: book.duplicate_rows,
+                    rows_read: book.loaded.counts.read,
+                    rows_accepted: book.loaded.counts.accepted,
+                    rows_rejected: book.loaded.counts.rejected,
+                    duplicate_account_id_rows: book.loaded.duplicate_rows,
                     rejects_by_field: rejects_by_field(&book.rejects, InputKind::Loans),
                     credit_score_outside_250_900: book
-                        .loans
+                        .loaded.loans
                         .iter()
                         .filter(|l| l.credit_score.is_some_and(|s| !(250..=900).contains(&s)))
                         .count() as u64,
                     zero_balance_accounts: s.ltv.total.closed_accounts,
                     look_alike_account_ids: LookAlikeIds::of(
-                        book.loans.iter().map(|l| l.account_id()),
+                        book.loaded.loans.iter().map(|l| l.account_id()),
                     ),
                     ids_shared_by_different_loans: SharedIdsJson {
-                        ids: book.shared_ids.ids,
-                        rows: book.shared_ids.rows,
+                        ids: book.loaded.shared_ids.ids,
+                        rows: book.loaded.shared_ids.rows,
                         rule: "tapes only: rows sharing an id but differing in origination date, amount \
                                financed, term, origination value or balance are kept as <id>#<n> in file order"
                             .into(),
@@ -392,7 +392,7 @@ impl LoansQuality {
                                with no apr is left out of the run-off)"
                             .into(),
                         fields: book
-                            .unreadable
+                            .loaded.unreadable
                             .iter()
                             .map(|(field, c)| {
                                 let c = UnreadableField {
@@ -417,7 +417,7 @@ impl Manifest {
             as_of: config.as_of.to_string(),
             as_of_source: config.as_of_source.as_str().into(),
             inputs: Inputs {
-                loans: InputJson::new(&book.loans_file, book.loan_counts),
+                loans: InputJson::new(&book.loaded.file, book.loaded.counts),
                 valuations: book
                     .valuations_file
                     .as_ref()
