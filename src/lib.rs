@@ -13,7 +13,7 @@
 //! [`config`] sits between the book and the output: it is built once, up front, from the stages' own
 //! types (the model, the tape formats), and hands each stage what it needs (`book::Plan`), never itself.
 //! Beneath every stage sits only what they all share: [`error`] (one type per layer and the exit-code
-//! table), [`money`], [`date`], [`csvfmt`], [`progress`], [`memory`], [`sums`], [`run_dir`] (what a run directory
+//! table), [`columns`] (the outputs' names), [`money`], [`date`], [`csvfmt`], [`progress`], [`memory`], [`sums`], [`run_dir`] (what a run directory
 //! holds) and [`cleanup`] (temporaries removed on a signal); [`cli`] and `main` are the thin command
 //! line. `tests/architecture.rs` keeps the imports acyclic and in this order: shared, input, book,
 //! config, output, commands, cli.
@@ -21,6 +21,7 @@
 pub mod book;
 pub mod cleanup;
 pub mod cli;
+pub mod columns;
 pub mod commands;
 pub mod config;
 pub mod csvfmt;

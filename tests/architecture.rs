@@ -16,6 +16,7 @@ const LAYERS: [(&str, &[&str]); 7] = [
         "shared",
         &[
             "date", "money", "csvfmt", "progress", "error", "cleanup", "memory", "run_dir", "sums",
+            "columns",
         ],
     ),
     ("input", &["input"]),

@@ -15,10 +15,10 @@
 use super::history::{compute, config, inputs, BacktestArgs, BacktestCmd};
 use crate::book::backtest::Backtest;
 use crate::book::Book;
+use crate::columns::segment_file_part;
 use crate::config::Config;
 use crate::error::{Error, OutputError};
 use crate::input::outcomes::Outcomes;
-use crate::input::schema::segment_file_part;
 use crate::output::backtest_files as files;
 use crate::output::staging::Staging;
 use crate::output::tables;

@@ -419,7 +419,7 @@ const _: () = assert!(MAX_SEGMENTS + 3 <= crate::input::load::MAX_TEXT_PARTS);
 /// Segment names must give distinct output names: a summary file each (compared ignoring case, as
 /// on a case-insensitive file system), a key each in summary.json, none of them the run's own.
 fn check_segment_names(names: &[String]) -> Result<(), String> {
-    use crate::input::schema::{segment_file_part, RESERVED_SEGMENT_NAMES};
+    use crate::columns::{segment_file_part, RESERVED_SEGMENT_NAMES};
     if names.len() > MAX_SEGMENTS {
         return Err(format!(
             "lists {} segments; at most {MAX_SEGMENTS} (each is a summary file and a table)",

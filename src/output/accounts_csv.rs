@@ -6,10 +6,10 @@
 use crate::book::metrics::{Bands, Figures};
 use crate::book::segments::{credit_tier, term_band};
 use crate::book::{Book, OutlookAndPrevious};
+use crate::columns::{ACCOUNT_COLUMNS, PREVIOUS_COLUMNS};
 use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, push_u32};
 use crate::date::Date;
 use crate::input::load::{Loan, LoanLayout};
-use crate::input::schema::{ACCOUNT_COLUMNS, PREVIOUS_COLUMNS};
 use crate::input::valuations::Valuation;
 use anyhow::Context;
 use rayon::prelude::*;

@@ -310,7 +310,7 @@ fn segments_section(out: &mut String, s: &Summary) {
             .iter()
             .filter(|(l, _)| l != crate::book::segments::TOTAL)
             .collect();
-        let id = format!("seg-{}", crate::input::schema::segment_file_part(name));
+        let id = format!("seg-{}", crate::columns::segment_file_part(name));
         let _ = write!(out, "<h3>By {}</h3>", esc(name));
         if groups.len() <= 30 {
             out.push_str(&bar_chart(

@@ -94,7 +94,7 @@ fn tally_sheet(
     ws.set_name(sheet_name(name, used))?;
     // The summary tables' columns, in their order (see summary_by_*.csv).
     let mut names = vec![dimension];
-    names.extend(crate::output::tables::SUM_METRICS);
+    names.extend(crate::columns::SUM_METRICS);
     names.extend(["share_underwater", "avg_ltv", "estimated_value_accounts"]);
     header(ws, f, &names)?;
     // Past Excel's rows: the first groups, a note, and the TOTAL row (the last) still on the sheet.

@@ -12,20 +12,8 @@ use crate::input::load::Reject;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 
+use crate::columns::SUM_METRICS;
 use crate::output::format::{money, opt};
-
-/// The columns every summary table and `query --by` share: the count and the money sums.
-pub const SUM_METRICS: [&str; 9] = [
-    "accounts",
-    "closed_accounts",
-    "valued_accounts",
-    "balance",
-    "value",
-    "underwater_accounts",
-    "negative_equity",
-    "deficiency_if_default",
-    "expected_deficiency",
-];
 
 /// The summary tables' metric columns: the shared sums, then the counts of estimated values.
 const METRICS: [&str; 11] = [

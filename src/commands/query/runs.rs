@@ -1,9 +1,9 @@
 //! Finished runs as the `accounts` table: `--run` values and patterns expanded, each run's accounts
 //! file read back typed as written, several runs stacked with their `as_of`.
 
+use crate::columns::PREVIOUS_COLUMNS;
 use crate::commands::query::args::internal;
 use crate::error::{Error, QueryError};
-use crate::input::schema::PREVIOUS_COLUMNS;
 use crate::output::finished_run::FinishedRun;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};

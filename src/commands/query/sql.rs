@@ -1,9 +1,9 @@
 //! The query's SQL: built from the shorthands, its columns checked, rewritten so report labels sort in
 //! their natural order and a division is a float, and bounded in depth before polars parses it.
 
+use crate::columns::SUM_METRICS;
 use crate::commands::query::args::QueryArgs;
 use crate::error::QueryError;
-use crate::output::tables::SUM_METRICS;
 
 /// The SQL of a query: as given, or built from the shorthands.
 pub(super) fn build_sql(args: &QueryArgs) -> Result<String, QueryError> {

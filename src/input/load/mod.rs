@@ -4,14 +4,14 @@
 //! results are put back in file order. A row is either accepted (one typed struct) or rejected (one
 //! [`Reject`] naming its line, field and reason): never both, never neither.
 
+use crate::columns::{ACCOUNT_COLUMNS, PREVIOUS_COLUMNS};
 use crate::csvfmt;
 use crate::date::Date;
 use crate::error::InputError;
 use crate::input::conventions::Conventions;
 use crate::input::reader::{Chunk, Header, Row};
 use crate::input::schema::{
-    ACCOUNT_COLUMNS, DEFAULT_SEGMENTS, DERIVED_SEGMENTS, LOAN_OPTIONAL, LOAN_REQUIRED,
-    PREVIOUS_COLUMNS, VALUATION_REQUIRED,
+    DEFAULT_SEGMENTS, DERIVED_SEGMENTS, LOAN_OPTIONAL, LOAN_REQUIRED, VALUATION_REQUIRED,
 };
 use crate::input::tape::PERIOD;
 use crate::money::{parse_amount, parse_count, AmountError, OptionalDecimal};

@@ -11,9 +11,9 @@ use rust_decimal::Decimal;
 
 /// The names of the computed columns, in the frame's order (the previous run's two last).
 pub(super) fn computed_names() -> impl Iterator<Item = &'static &'static str> + Clone {
-    crate::input::schema::ACCOUNT_COLUMNS
+    crate::columns::ACCOUNT_COLUMNS
         .iter()
-        .chain(&crate::input::schema::PREVIOUS_COLUMNS)
+        .chain(&crate::columns::PREVIOUS_COLUMNS)
 }
 
 /// The wanted computed columns of the accounts `buffers` has gathered.
@@ -32,7 +32,7 @@ pub(super) fn computed_columns<'a>(
     // The previous run's columns are the frame's only with `--previous`.
     let with_previous = book.previous.is_some();
     computed_names()
-        .filter(|name| with_previous || !crate::input::schema::PREVIOUS_COLUMNS.contains(name))
+        .filter(|name| with_previous || !crate::columns::PREVIOUS_COLUMNS.contains(name))
         .filter(|name| wants(name))
         .map(|&name| {
             part.valuation_column(name)

@@ -417,7 +417,7 @@ pub struct Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::schema::RESERVED_SEGMENT_NAMES;
+    use crate::columns::RESERVED_SEGMENT_NAMES;
 
     /// A segment is a key of `tables` and of each of its rows: every key a row or `tables` has of its
     /// own must be a name config refuses for a segment, or a segment could overwrite it.

@@ -1,0 +1,99 @@
+//! The outputs' names, in one home: the accounts file's columns, the summaries' metric columns, the
+//! names a segment may not take and how a segment names its file. Every stage shares them — the loader
+//! keeps a loan's own columns off the accounts columns, the config keeps segments off the reserved
+//! names, the outputs write them and `query` reads them back — so they sit beneath the stages, where
+//! each can read them (an output module could not be read by the loader or the config).
+
+/// Columns of accounts.csv written before the loan's own columns; a loan column with one of these
+/// names is carried as `loan_<name>` so no output column name repeats.
+pub const ACCOUNT_COLUMNS: [&str; 22] = [
+    "account_id",
+    "vin",
+    "balance",
+    "value",
+    "value_date",
+    "value_age_days",
+    "value_source",
+    "equity",
+    "negative_equity",
+    "ltv",
+    "ltv_bucket",
+    "origination_ltv",
+    "origination_ltv_bucket",
+    "net_recovery",
+    "deficiency_if_default",
+    "days_past_due",
+    "pd",
+    "expected_deficiency",
+    "months_to_positive_equity",
+    "vintage",
+    "credit_tier",
+    "term_band",
+];
+
+/// Columns accounts.csv adds after [`ACCOUNT_COLUMNS`] in a run with `--previous`: the account's band
+/// and days past due in the previous run (empty for a new account). Loan columns never take these names
+/// either, with or without `--previous`, so a file's column names do not depend on the flag.
+pub const PREVIOUS_COLUMNS: [&str; 2] = ["previous_ltv_bucket", "previous_days_past_due"];
+
+/// The columns every summary table and `query --by` share: the count and the money sums.
+pub const SUM_METRICS: [&str; 9] = [
+    "accounts",
+    "closed_accounts",
+    "valued_accounts",
+    "balance",
+    "value",
+    "underwater_accounts",
+    "negative_equity",
+    "deficiency_if_default",
+    "expected_deficiency",
+];
+
+/// Names a segment may not take: the LTV tables' own names and every key of a summary row, which share
+/// summary.json's `tables` object and each row with the segments (a segment named `balance` would
+/// replace every row's money balance). Checked against the row type in a test of summary_json.
+pub const RESERVED_SEGMENT_NAMES: [&str; 16] = [
+    "ltv_bucket",
+    "ltv_migration",
+    "accounts",
+    "closed_accounts",
+    "valued_accounts",
+    "balance",
+    "value",
+    "underwater_accounts",
+    "negative_equity",
+    "deficiency_if_default",
+    "expected_deficiency",
+    "share_underwater",
+    "avg_ltv",
+    "estimated_value_accounts",
+    "estimated_underwater_accounts",
+    "estimated_value_balance",
+];
+
+/// A segment name as the `<part>` of `summary_by_<part>.csv`: anything but ASCII letters, digits, `_` and
+/// `-` becomes `_`, so no name can reach outside the output directory.
+pub fn segment_file_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The summaries' metric columns are summary row keys, so a segment may not take their names.
+    #[test]
+    fn every_metric_column_is_a_reserved_segment_name() {
+        for m in SUM_METRICS {
+            assert!(RESERVED_SEGMENT_NAMES.contains(&m), "{m}");
+        }
+    }
+}
