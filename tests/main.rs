@@ -20,6 +20,7 @@ mod inputs;
 mod merges;
 mod parquet;
 mod properties;
+mod python_schema;
 mod query;
 mod report;
 mod runoff;

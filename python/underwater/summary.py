@@ -33,12 +33,17 @@ class Record(dict):
             raise AttributeError(name) from None
 
 
+def _is_text(key: str, value: Any, labels: frozenset[str]) -> bool:
+    """Whether a key's value is text: a text key, a text tree, or a row's label. A label is a scalar:
+    the table named like its label column (``tables.ltv_bucket``) holds figures, not labels."""
+    if key in _TEXT_TREES or key in _TEXT_KEYS:
+        return True
+    return key in labels and not isinstance(value, (dict, list))
+
+
 def _typed(value: Any, text: bool, labels: frozenset[str]) -> Any:
     if isinstance(value, dict):
-        return Record(
-            (k, _typed(v, text or k in _TEXT_TREES or k in _TEXT_KEYS or k in labels, labels))
-            for k, v in value.items()
-        )
+        return Record((k, _typed(v, text or _is_text(k, v, labels), labels)) for k, v in value.items())
     if isinstance(value, list):
         return [_typed(v, text, labels) for v in value]
     if isinstance(value, str) and not text:
