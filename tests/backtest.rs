@@ -88,18 +88,15 @@ pub(crate) fn hand_panel() -> String {
     rows.join("\n") + "\n"
 }
 
+/// `backtest` of the panel tape `panel` (in the sandbox), quietly, into `out`.
+pub(crate) fn backtest_panel(s: &Sandbox, panel: &str, out: &str) -> std::process::Output {
+    s.run(&["backtest", "--tape", "regab", panel, "--out", out, "-q"])
+}
+
 /// The hand panel, backtested into `bt`.
 fn hand_backtest(s: &Sandbox) {
     s.write("panel.csv", &hand_panel());
-    assert_ok(&s.run(&[
-        "backtest",
-        "--tape",
-        "regab",
-        "panel.csv",
-        "--out",
-        "bt",
-        "-q",
-    ]));
+    assert_ok(&backtest_panel(s, "panel.csv", "bt"));
 }
 
 fn by_id(rows: &[BTreeMap<String, String>]) -> BTreeMap<String, BTreeMap<String, String>> {

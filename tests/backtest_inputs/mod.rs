@@ -3,7 +3,7 @@
 
 mod ally;
 
-use crate::backtest::{backtest_records, hand_panel, RECORDS_HEADER};
+use crate::backtest::{backtest_panel, backtest_records, hand_panel, RECORDS_HEADER};
 use crate::common::*;
 use std::collections::BTreeMap;
 
@@ -38,8 +38,7 @@ fn regression_a_crlf_panel_gave_each_loan_the_next_rows_outcomes() {
     s.write("lf.csv", &hand_panel());
     s.write("crlf.csv", &hand_panel().replace('\n', "\r\n"));
     for (panel, out) in [("lf.csv", "lf"), ("crlf.csv", "crlf")] {
-        let args = ["backtest", "--tape", "regab", panel, "--out", out, "-q"];
-        assert_ok(&s.run(&args));
+        assert_ok(&backtest_panel(&s, panel, out));
     }
     // The same accounts, statuses and amounts line for line, whatever the line ends.
     assert_eq!(s.read("crlf/backtest.csv"), s.read("lf/backtest.csv"));
@@ -234,9 +233,7 @@ fn regression_a_panel_missing_a_month_column_was_cut_there() {
             .map(drop)
             .collect();
         s.write("cut.csv", &(cut.join("\n") + "\n"));
-        let out = s.run(&[
-            "backtest", "--tape", "regab", "cut.csv", "--out", "bt", "-q",
-        ]);
+        let out = backtest_panel(&s, "cut.csv", "bt");
         assert_eq!(out.status.code(), Some(3), "{gone}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(err.contains(named) && err.contains("Fix:"), "{gone}: {err}");
@@ -296,15 +293,7 @@ fn regression_a_non_utf8_amount_read_as_empty_and_a_negative_balance_was_accepte
     bytes.extend_from_slice(b"8000,0,0,NA,\xa30,0,0,0,NA,-300");
     bytes.extend_from_slice(after.as_bytes());
     s.write_bytes("panel.csv", &bytes);
-    assert_ok(&s.run(&[
-        "backtest",
-        "--tape",
-        "regab",
-        "panel.csv",
-        "--out",
-        "p",
-        "-q",
-    ]));
+    assert_ok(&backtest_panel(&s, "panel.csv", "p"));
     let rejects = read_csv(&s.path("p/outcome_rejects.csv"));
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     assert_eq!(
@@ -474,19 +463,11 @@ fn regression_not_in_book_counted_accounts_and_closed_accounts_counted_in_panels
     assert_eq!(j["outcome_rows"]["not_in_book"], 2);
     assert_eq!(realized(&s, "H", &["status"]), ["closed_at_as_of"]);
     assert_eq!(j["accounts"]["no_outcome"], 0);
-    // The by-LTV TOTAL counts H, as a panel's does (hand panel: H is line 9 of 8 loans).
+    // The by-LTV TOTAL counts H, as a panel's does (the hand panel's 8 loans, H among them).
     let total = total_row(&j, "by_ltv_bucket");
     assert_eq!(total["accounts"], 2);
     s.write("panel.csv", &hand_panel());
-    assert_ok(&s.run(&[
-        "backtest",
-        "--tape",
-        "regab",
-        "panel.csv",
-        "--out",
-        "p",
-        "-q",
-    ]));
+    assert_ok(&backtest_panel(&s, "panel.csv", "p"));
     let total = s.summary("p")["by_ltv_bucket"]
         .as_array()
         .unwrap()
