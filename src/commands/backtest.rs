@@ -62,8 +62,11 @@ fn publish(
         rejected,
         not_in_book: outcomes.not_in_book(book.loaded.loans.iter().map(|l| l.line)),
     };
-    let manifest =
-        crate::output::manifest::CommandManifest::new("backtest", inputs(config, args), outputs);
+    let manifest = crate::output::manifest::CommandManifest::of_files(
+        "backtest",
+        inputs(config, args),
+        outputs,
+    );
     let facts = files::OutcomeFacts {
         rows,
         months_of_data: outcomes.months_of_data,

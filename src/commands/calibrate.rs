@@ -51,7 +51,7 @@ fn publish(config: &Config, c: &Calibration, toml: &str, inputs: Vec<String>) ->
         .map_err(OutputError)?;
     // The list a later calibrate reads before it replaces the directory (see staging::check_target).
     let outputs = ["calibrated.toml", "calibration.json", "summary.json"].map(String::from);
-    let manifest = CommandManifest::new("calibrate", inputs, outputs.to_vec());
+    let manifest = CommandManifest::of_files("calibrate", inputs, outputs.to_vec());
     let summary = serde_json::to_vec_pretty(&ManifestOnly {
         manifest: &manifest,
     })

@@ -60,7 +60,7 @@ pub struct RunInputs {
 /// Reads a finished run as the book; its files must still be where the run read them.
 pub fn run_inputs(dir: &std::path::Path) -> Result<RunInputs, Error> {
     let summary = crate::output::finished_run::FinishedRun::open(dir)?.summary;
-    let (manifest, config) = (&summary.manifest, &summary.manifest.config);
+    let (manifest, config) = (&summary.manifest, &summary.manifest.record.config);
     let missing = |path: &str| -> Result<PathBuf, Error> {
         let p = PathBuf::from(path);
         let spooled = p
@@ -88,8 +88,8 @@ pub fn run_inputs(dir: &std::path::Path) -> Result<RunInputs, Error> {
             .into()),
         }
     };
-    let loans = missing(&manifest.inputs.loans.path)?;
-    let valuations = match &manifest.inputs.valuations {
+    let loans = missing(&manifest.record.inputs.loans.path)?;
+    let valuations = match &manifest.record.inputs.valuations {
         Some(v) => Some(missing(&v.path)?),
         None => None,
     };
@@ -102,7 +102,7 @@ pub fn run_inputs(dir: &std::path::Path) -> Result<RunInputs, Error> {
         loans,
         valuations,
         config: config_file,
-        as_of: manifest.as_of.clone(),
+        as_of: manifest.record.as_of.clone(),
         tape: config
             .tape
             .as_ref()
@@ -114,7 +114,7 @@ pub fn run_inputs(dir: &std::path::Path) -> Result<RunInputs, Error> {
 /// The book built from a run's inputs must be that run's: the same files (sha256) and the same
 /// totals, or the backtest would judge figures nobody published.
 fn check_run_book(book: &Book, run: &RunInputs) -> Result<(), Error> {
-    let inputs = &run.summary.manifest.inputs;
+    let inputs = &run.summary.manifest.record.inputs;
     let mut problems = Vec::new();
     if book.loaded.file.sha256 != inputs.loans.sha256 {
         problems.push(format!(

@@ -42,7 +42,7 @@ pub fn backtest_html(s: &BacktestSummary) -> String {
         n = s.accounts.in_book,
         no = s.accounts.no_outcome,
         m = s.months_of_data,
-        inputs = esc(&s.manifest.inputs.join(", ")),
+        inputs = esc(&s.manifest.record.inputs.join(", ")),
     );
     if let Some(t) = total {
         let _ = writeln!(

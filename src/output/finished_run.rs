@@ -76,11 +76,10 @@ impl FinishedRun {
     /// The per-account file, checked to be the one the run wrote.
     pub fn accounts_file(&self) -> Result<PathBuf, Error> {
         let manifest = &self.summary.manifest;
-        let path =
-            crate::run_dir::accounts_file(&self.dir, &manifest.outputs).ok_or_else(|| {
-                self.not_a_run("holds neither accounts.parquet nor accounts.csv".into())
-            })?;
-        crate::run_dir::verify(&path, manifest.accounts_blake3.as_deref())
+        let path = crate::run_dir::accounts_file(&self.dir, &manifest.record.outputs).ok_or_else(
+            || self.not_a_run("holds neither accounts.parquet nor accounts.csv".into()),
+        )?;
+        crate::run_dir::verify(&path, manifest.record.accounts_blake3.as_deref())
             .map_err(|p| self.not_a_run(p))?;
         Ok(path)
     }
@@ -88,8 +87,9 @@ impl FinishedRun {
     /// What `run --previous` needs of this run's summary.json, its accounts file checked.
     pub fn previous_head(&self) -> Result<crate::input::previous::PreviousHead, Error> {
         let manifest = &self.summary.manifest;
-        let as_of = crate::date::Date::parse(&manifest.as_of)
-            .ok_or_else(|| self.not_a_run(format!("as_of `{}` is not a date", manifest.as_of)))?;
+        let as_of = crate::date::Date::parse(&manifest.record.as_of).ok_or_else(|| {
+            self.not_a_run(format!("as_of `{}` is not a date", manifest.record.as_of))
+        })?;
         let cents = |d: &crate::output::summary_json::Dec| {
             crate::money::mantissa_at(crate::money::cents(d.0), 2)
         };
@@ -97,7 +97,13 @@ impl FinishedRun {
         Ok(crate::input::previous::PreviousHead {
             dir: self.dir.clone(),
             as_of,
-            ltv_bands: manifest.config.ltv_bands.iter().map(|b| b.0).collect(),
+            ltv_bands: manifest
+                .record
+                .config
+                .ltv_bands
+                .iter()
+                .map(|b| b.0)
+                .collect(),
             accounts_file: self.accounts_file()?,
             totals: crate::input::previous::PreviousTotals {
                 accounts: t.accounts,

@@ -131,7 +131,7 @@ pub fn files(
     }
     outputs.push("summary.json".into());
     let mut summary = Summary::new(config, book, guards, started, outputs);
-    summary.manifest.accounts_blake3 = accounts_blake3;
+    summary.manifest.record.accounts_blake3 = accounts_blake3;
     if book_published {
         // The reports are summary.json for people: built from it, so they cannot say anything else.
         let html = report_html::report_html(&summary).into_bytes();

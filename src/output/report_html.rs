@@ -197,7 +197,7 @@ pub fn report_html(s: &Summary) -> String {
         count(t.accounts),
         esc(&m.program),
         esc(&m.version),
-        as_of = esc(&m.as_of),
+        as_of = esc(&m.record.as_of),
     );
     headline(&mut out, s);
     ltv_section(&mut out, s);
@@ -567,8 +567,12 @@ fn manifest_section(out: &mut String, s: &Summary) {
     out.push_str("<section><h2>Manifest</h2>");
     header(out, "inputs", &["input", "path", "bytes", "sha256"]);
     let inputs = [
-        Some(("loans", &m.inputs.loans)),
-        m.inputs.valuations.as_ref().map(|v| ("valuations", v)),
+        Some(("loans", &m.record.inputs.loans)),
+        m.record
+            .inputs
+            .valuations
+            .as_ref()
+            .map(|v| ("valuations", v)),
     ];
     for (name, i) in inputs.into_iter().flatten() {
         cells(
@@ -578,14 +582,14 @@ fn manifest_section(out: &mut String, s: &Summary) {
         );
     }
     out.push_str("</tbody></table>");
-    let config = serde_json::to_string_pretty(&m.config).unwrap_or_default();
+    let config = serde_json::to_string_pretty(&m.record.config).unwrap_or_default();
     let _ = writeln!(
         out,
         "<h3>Config</h3><pre>{}</pre><p class=\"sub\">{} {} · as of {} ({})</p></section></body></html>",
         esc(&config),
         esc(&m.program),
         esc(&m.version),
-        esc(&m.as_of),
-        esc(&m.as_of_source),
+        esc(&m.record.as_of),
+        esc(&m.record.as_of_source),
     );
 }

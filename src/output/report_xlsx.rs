@@ -186,7 +186,7 @@ pub fn report_xlsx(s: &Summary) -> Result<Vec<u8>, XlsxError> {
     };
     let mut wb = Workbook::new();
     // Dated as of the book, not by the clock: the same run gives the same bytes.
-    if let Some(d) = crate::date::Date::parse(&s.manifest.as_of) {
+    if let Some(d) = crate::date::Date::parse(&s.manifest.record.as_of) {
         let (y, m, day) = d.ymd();
         if let Ok(when) = ExcelDateTime::from_ymd(y.clamp(1900, 9999) as u16, m as u8, day as u8) {
             wb.set_properties(&DocProperties::new().set_creation_datetime(&when));
@@ -234,7 +234,7 @@ fn summary_sheet(wb: &mut Workbook, f: &Formats, s: &Summary) -> Result<(), Xlsx
     ws.set_name("Summary")?;
     ws.write_string_with_format(0, 0, "Auto-loan book risk report", &f.bold)?;
     ws.write_string(1, 0, "as of")?;
-    ws.write_string(1, 1, &s.manifest.as_of)?;
+    ws.write_string(1, 1, &s.manifest.record.as_of)?;
     let lines: [(&str, f64, &Format); 10] = [
         ("accounts", t.accounts as f64, &f.count),
         ("closed accounts", t.closed_accounts as f64, &f.count),

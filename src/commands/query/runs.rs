@@ -225,5 +225,5 @@ pub fn read_run(dir: &Path) -> Result<(DataFrame, Vec<String>, String), Error> {
     let df = run.accounts()?;
     let summary = run.summary;
     let bands = summary.tables.ltv_migration.columns_current_ltv_bucket;
-    Ok((df, bands, summary.manifest.as_of))
+    Ok((df, bands, summary.manifest.record.as_of))
 }

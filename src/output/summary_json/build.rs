@@ -407,13 +407,10 @@ impl LoansQuality {
     }
 }
 
-impl Manifest {
-    /// The program, the inputs, the config and the outputs of a run of `book`.
-    fn new(config: &Config, book: &Book, started: SystemTime, outputs: Vec<String>) -> Manifest {
-        Manifest {
-            program: "underwater".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            command: "run".into(),
+impl RunRecord {
+    /// The inputs, the config and the outputs of a run of `book`.
+    fn new(config: &Config, book: &Book, started: SystemTime, outputs: Vec<String>) -> RunRecord {
+        RunRecord {
             as_of: config.as_of.to_string(),
             as_of_source: config.as_of_source.as_str().into(),
             inputs: Inputs {
@@ -536,7 +533,7 @@ impl Summary {
                     .collect(),
             },
             data_quality: DataQuality::new(config, book, guards),
-            manifest: Manifest::new(config, book, started, outputs),
+            manifest: Manifest::new("run", RunRecord::new(config, book, started, outputs)),
             status: Status::of(guards),
         }
     }

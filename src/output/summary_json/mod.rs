@@ -334,11 +334,12 @@ pub struct StaleValuations {
     pub accounts: u64,
 }
 
+/// The manifest of a run (see `output::manifest`).
+pub type Manifest = crate::output::manifest::Manifest<RunRecord>;
+
+/// What a run records after the manifest's head: its as_of, inputs, config, outputs and timing.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Manifest {
-    pub program: String,
-    pub version: String,
-    pub command: String,
+pub struct RunRecord {
     pub as_of: String,
     pub as_of_source: String,
     pub inputs: Inputs,
