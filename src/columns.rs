@@ -36,6 +36,14 @@ pub const ACCOUNT_COLUMNS: [&str; 22] = [
 /// either, with or without `--previous`, so a file's column names do not depend on the flag.
 pub const PREVIOUS_COLUMNS: [&str; 2] = ["previous_ltv_bucket", "previous_days_past_due"];
 
+/// Columns accounts.csv adds after [`ACCOUNT_COLUMNS`] (and [`PREVIOUS_COLUMNS`]) when the lifetime
+/// figures are on (the default; `--no-lifetime` leaves them out). Loan columns never take these names.
+pub const LIFETIME_COLUMNS: [&str; 3] = [
+    "lifetime_pd",
+    "lifetime_expected_deficiency",
+    "expected_deficiency_12m",
+];
+
 /// The columns every summary table and `query --by` share: the count and the money sums.
 pub const SUM_METRICS: [&str; 9] = [
     "accounts",

@@ -164,6 +164,7 @@ def run(
     max_reject_rate: "Decimal | float | str | None" = None,
     fail_on_stale: int | None = None,
     no_outlook: bool = False,
+    no_lifetime: bool = False,
     progress: bool = False,
 ) -> Run:
     """``underwater run``: the book computed, returned as DataFrames, and published to ``out`` when
@@ -187,6 +188,7 @@ def run(
             "max_reject_rate": max_reject_rate,
             "fail_on_stale": fail_on_stale,
             "no_outlook": _flag(no_outlook, "no_outlook"),
+            "no_lifetime": _flag(no_lifetime, "no_lifetime"),
             "quiet": not _flag(progress, "progress"),
         }
         native = _native.run(_argv(flags), progress)

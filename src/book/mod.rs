@@ -10,6 +10,7 @@ pub mod calibrate;
 pub mod changes;
 pub mod estimate;
 pub mod guards;
+pub mod lifetime;
 pub mod matching;
 pub mod metrics;
 pub mod model;
@@ -55,6 +56,8 @@ pub struct Plan<'a> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OutlookAndPrevious<'a> {
     pub months_to_positive_equity: Option<u32>,
+    /// `Some` when the lifetime figures are on: the account's (`None`: it has none).
+    pub lifetime: Option<Option<lifetime::AccountLifetime>>,
     /// `Some` in a run with `--previous`: the account's band and days past due then (`None`: new).
     pub previous: Option<Option<(&'a str, u32)>>,
 }
@@ -88,6 +91,9 @@ pub struct Book {
     pub summaries: Summaries,
     /// Per loan: `months_to_positive_equity` ([`runoff::NO_MONTHS`]: none); empty when the run-off is off.
     pub months_to_positive_equity: Vec<u32>,
+    /// Per loan: the lifetime figures ([`lifetime::AccountLifetime::NONE`]: none); empty when the
+    /// lifetime figures are off.
+    pub lifetime: Vec<lifetime::AccountLifetime>,
     /// Tonight's loans joined to the previous run's accounts (`--previous`).
     pub previous: Option<changes::Join>,
 }
@@ -110,6 +116,7 @@ impl Book {
     pub fn outlook(&self, i: usize) -> OutlookAndPrevious<'_> {
         OutlookAndPrevious {
             months_to_positive_equity: self.months_to_positive_equity(i),
+            lifetime: (!self.lifetime.is_empty()).then(|| self.lifetime[i].get()),
             previous: self.previous.as_ref().map(|j| {
                 j.previous_of(i)
                     .map(|(a, band)| (self.bands.labels[band].as_str(), a.days_past_due))
@@ -233,11 +240,17 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let stage = progress.spinner("figures");
     let valuation = |i| valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
     let stresses = Stress::of(plan.model, &bands, &loans.layout.segments);
-    let projection = plan
-        .model
-        .runoff_months
-        .map(|months| Projection::new(months, plan.estimate, plan.as_of));
-    let (summaries, months_to_positive_equity) = summarize(
+    let lifetime = plan.model.lifetime.as_ref().and_then(|l| {
+        lifetime::Rates::new(l, plan.model.recovery_rate, plan.model.repossession_cost)
+    });
+    let projection = (plan.model.runoff_months.is_some() || lifetime.is_some()).then(|| {
+        Projection::new(
+            plan.model.runoff_months.unwrap_or(0),
+            plan.estimate,
+            plan.as_of,
+        )
+    });
+    let (summaries, per_account) = summarize(
         &loans.loans,
         |i| valuation(i).map(|v| (v.value, v.estimated)),
         |i| {
@@ -255,6 +268,8 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         Passes {
             stresses: &stresses,
             projection: projection.as_ref(),
+            runoff_months: plan.model.runoff_months,
+            lifetime: lifetime.as_ref(),
             join: join.as_ref(),
         },
     );
@@ -285,7 +300,8 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         bands,
         scaled,
         summaries,
-        months_to_positive_equity,
+        months_to_positive_equity: per_account.months,
+        lifetime: per_account.lifetime,
         previous: join,
     })
 }

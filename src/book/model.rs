@@ -2,6 +2,7 @@
 //! probabilities of default) and the segments the summaries are cut by. Part of the validated
 //! [`crate::config::Config`]; the figures read it, nothing else.
 
+use crate::book::lifetime::{Discount, Lifetime};
 use crate::input::schema::DEFAULT_SEGMENTS;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -23,6 +24,8 @@ pub struct Model {
     pub scenarios: Vec<Scenario>,
     /// Months of the negative-equity run-off table (`summary_runoff.csv`); `None`: no run-off.
     pub runoff_months: Option<u32>,
+    /// The lifetime expected loss model; `None`: no lifetime figures (`--no-lifetime`).
+    pub lifetime: Option<Lifetime>,
 }
 
 /// Five years: the remaining term of most of a book.
@@ -119,9 +122,48 @@ impl Default for Model {
             segments: DEFAULT_SEGMENTS.iter().map(|s| s.to_string()).collect(),
             scenarios: Scenario::built_in(),
             runoff_months: Some(DEFAULT_RUNOFF_MONTHS),
+            lifetime: Some(Lifetime::default()),
         }
     }
 }
+
+impl Default for Lifetime {
+    /// Calibrated on the Ally Auto Receivables Trust 2017-3 outcome panel (`../shared/data/regab/`,
+    /// 2,130 prime used-car loans open in May 2017, 43 months of outcomes): see docs/GUIDE.md
+    /// "Lifetime expected loss" for the fit and its intervals.
+    fn default() -> Self {
+        let d = |s: &str| Decimal::from_str(s).expect("literal default is a valid decimal");
+        Lifetime {
+            hazard_by_age: DEFAULT_HAZARD_BY_AGE
+                .iter()
+                .map(|&(age, h)| (age, d(h)))
+                .collect(),
+            delinquent: DEFAULT_DELINQUENT
+                .iter()
+                .map(|(days, list)| (*days, list.iter().map(|h| d(h)).collect()))
+                .collect(),
+            abs_speed: d(DEFAULT_ABS_SPEED),
+            discount: Discount::None,
+        }
+    }
+}
+
+/// The default monthly default hazard by loan age (see [`Lifetime::default`]).
+const DEFAULT_HAZARD_BY_AGE: [(u32, &str); 5] = [
+    (0, "0.0005"),
+    (12, "0.0009"),
+    (24, "0.0008"),
+    (36, "0.0006"),
+    (48, "0.0004"),
+];
+/// The default hazards of delinquent accounts for the months after as_of, by days past due.
+const DEFAULT_DELINQUENT: [(u32, &[&str]); 3] = [
+    (30, &["0.10", "0.08", "0.05"]),
+    (60, &["0.20", "0.12", "0.06"]),
+    (90, &["0.35", "0.15", "0.08"]),
+];
+/// The default ABS prepayment speed.
+const DEFAULT_ABS_SPEED: &str = "0.013";
 
 impl Model {
     /// Probability of default for an account `days` past due.

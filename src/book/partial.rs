@@ -3,6 +3,7 @@
 //! once) and folds the partitions' partials into the whole book's tables: every tally is an exact sum,
 //! so the folded tables are the tables of one run over the whole book, cent for cent, in the same order.
 
+use crate::book::lifetime::LossCurve;
 use crate::book::runoff::Runoff;
 use crate::book::summarize::{Counted, Migration, Percentiles, Summaries, Table, TopExposures};
 use crate::book::tally::Tally;
@@ -16,6 +17,9 @@ pub struct Partial {
     pub segments: Vec<Table>,
     pub migration: Migration,
     pub runoff: Option<Runoff>,
+    /// The lifetime loss curve, when the lifetime figures are on.
+    #[serde(default)]
+    pub loss_curve: Option<LossCurve>,
     /// Origination LTVs (mantissa, scale) and how many accounts have each: the whole book's
     /// percentiles are taken from the folded counts.
     pub origination_ltv: Vec<(i128, u32, u64)>,
@@ -29,6 +33,7 @@ impl Partial {
             segments: s.segments.clone(),
             migration: s.migration.clone(),
             runoff: s.runoff.clone(),
+            loss_curve: s.loss_curve.clone(),
             origination_ltv: s.origination_ltv_counts.entries(),
         }
     }
@@ -43,6 +48,7 @@ impl Partial {
             segments,
             migration,
             runoff,
+            loss_curve,
             origination_ltv,
         } = o;
         let same = self.migration.labels == migration.labels
@@ -50,7 +56,8 @@ impl Partial {
             && self.scenarios.len() == scenarios.len()
             && self.segments.len() == segments.len()
             && self.runoff.as_ref().map(|r| r.months.len())
-                == runoff.as_ref().map(|r| r.months.len());
+                == runoff.as_ref().map(|r| r.months.len())
+            && self.loss_curve.is_some() == loss_curve.is_some();
         if !same {
             return Err("the partials were computed with different configs".into());
         }
@@ -71,6 +78,9 @@ impl Partial {
         if let (Some(a), Some(b)) = (&mut self.runoff, runoff) {
             a.merge(b);
         }
+        if let (Some(a), Some(b)) = (&mut self.loss_curve, loss_curve) {
+            a.merge(b);
+        }
         let mut counted = Counted::from_entries(&self.origination_ltv);
         counted.merge(Counted::from_entries(origination_ltv));
         self.origination_ltv = counted.entries();
@@ -89,6 +99,7 @@ impl Partial {
             origination_ltv: Percentiles::of(counted.clone()),
             origination_ltv_counts: counted,
             runoff: self.runoff,
+            loss_curve: self.loss_curve,
             changes: None,
             top: TopExposures::default(),
         }

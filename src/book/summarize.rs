@@ -4,6 +4,7 @@
 //! the cent. Sums are exact decimals, so the result does not depend on how the parallel fold splits work.
 
 use crate::book::changes::{Changes, Join};
+use crate::book::lifetime::{AccountLifetime, LossCurve, Rates};
 use crate::book::metrics::{figures_of_value, Bands, Detail, Figures, ScaledModel};
 use crate::book::model::{Model, Scenario};
 use crate::book::runoff::{Projection, Runoff, NO_MONTHS};
@@ -181,6 +182,8 @@ pub struct Summaries {
     pub origination_ltv_counts: Counted,
     /// The negative-equity run-off, unless it is off.
     pub runoff: Option<Runoff>,
+    /// The lifetime loss curve, unless the lifetime figures are off.
+    pub loss_curve: Option<LossCurve>,
     /// Changes since the previous run (`--previous`).
     pub changes: Option<Changes>,
     pub top: TopExposures,
@@ -190,8 +193,22 @@ pub struct Summaries {
 #[derive(Clone, Copy)]
 pub struct Passes<'a> {
     pub stresses: &'a [Stress<'a>],
+    /// The accounts' schedules, for the run-off table and the lifetime figures.
     pub projection: Option<&'a Projection>,
+    /// Months of the run-off table (`None`: no table).
+    pub runoff_months: Option<u32>,
+    /// The lifetime model (`None`: no lifetime figures).
+    pub lifetime: Option<&'a Rates>,
     pub join: Option<&'a Join>,
+}
+
+/// What the summary pass writes per account, by loan index: an empty list for a figure that is off.
+#[derive(Clone, Debug, Default)]
+pub struct PerAccount {
+    /// `months_to_positive_equity` ([`NO_MONTHS`]: none), with the run-off.
+    pub months: Vec<u32>,
+    /// The lifetime figures ([`AccountLifetime::NONE`]: not computed), with the lifetime model.
+    pub lifetime: Vec<AccountLifetime>,
 }
 
 /// Origination LTV band × current LTV band: how the book drifted since origination.
@@ -295,6 +312,7 @@ struct Acc<'a> {
     migration: Vec<(u64, Cents)>,
     origination_ltv: Counted,
     runoff: Option<Runoff>,
+    loss_curve: Option<LossCurve>,
     changes: Option<Changes>,
     top: Top<'a>,
 }
@@ -364,13 +382,14 @@ impl<'a> Acc<'a> {
         buckets: usize,
         segments: usize,
         scenarios: usize,
-        runoff_months: Option<u32>,
+        passes: Passes<'_>,
         changes: Option<Changes>,
     ) -> Acc<'a> {
         Acc {
             changes,
+            loss_curve: passes.lifetime.map(|_| LossCurve::default()),
             top: Top::default(),
-            runoff: runoff_months.map(Runoff::new),
+            runoff: passes.runoff_months.map(Runoff::new),
             buckets: vec![Tally::zero(); buckets],
             stressed: vec![vec![Tally::zero(); buckets]; scenarios],
             segments: vec![FxHashMap::default(); segments],
@@ -389,10 +408,14 @@ impl<'a> Acc<'a> {
             migration,
             origination_ltv,
             runoff,
+            loss_curve,
             changes,
             top,
         } = other;
         self.origination_ltv.merge(origination_ltv);
+        if let (Some(a), Some(b)) = (&mut self.loss_curve, &loss_curve) {
+            a.merge(b);
+        }
         if let (Some(a), Some(b)) = (&mut self.runoff, &runoff) {
             a.merge(b);
         }
@@ -431,20 +454,36 @@ struct Setting<'s> {
 
 impl<'a> Acc<'a> {
     /// Adds account `i` (`loan`, its figures `f`, and its value when a stress or the run-off reads it);
-    /// `months` receives its months to positive equity when the run-off is projected.
+    /// `out` receives its months to positive equity and lifetime figures when they are on.
     fn add(
         &mut self,
         (i, loan, f): (usize, &'a Loan, &Figures),
         value: Option<(Decimal, bool)>,
-        months: Option<&mut u32>,
+        out: Out<'_>,
         s: Setting<'_>,
     ) {
         let Passes {
             stresses,
             projection,
+            lifetime,
             join,
+            ..
         } = s.passes;
+        let (months, life_out) = out;
+        let mut life = None;
+        if let (Some(p), Some(rates), Some(curve)) =
+            (projection, lifetime, self.loss_curve.as_mut())
+        {
+            let figures = rates.account(p, loan, value.map(|v| v.0), curve);
+            life = Some(figures.unwrap_or(AccountLifetime::NONE));
+            if let (Some(out), Some(l)) = (life_out, life) {
+                *out = l;
+            }
+        }
         self.buckets[f.bucket].add(loan, f);
+        if let Some(l) = life {
+            self.buckets[f.bucket].add_lifetime(l);
+        }
         self.top.add(loan, i, f);
         if !stresses.is_empty() {
             let amounts = Amounts::of(loan, value);
@@ -465,10 +504,13 @@ impl<'a> Acc<'a> {
         cell.0 += 1;
         cell.1 += Cents::of(f.balance);
         for (i, (_, source)) in s.segments.iter().enumerate() {
-            self.segments[i]
+            let tally = self.segments[i]
                 .entry(key(loan, source))
-                .or_insert_with(Tally::zero)
-                .add(loan, f);
+                .or_insert_with(Tally::zero);
+            tally.add(loan, f);
+            if let Some(l) = life {
+                tally.add_lifetime(l);
+            }
         }
     }
 
@@ -503,6 +545,7 @@ impl<'a> Acc<'a> {
                 unvalued_balance: self.top.unvalued_balance.iter().map(|x| x.2).collect(),
             },
             runoff: self.runoff,
+            loss_curve: self.loss_curve,
             changes: self.changes.map(|mut c| {
                 if let Some(j) = s.passes.join {
                     c.add_closed(j);
@@ -555,11 +598,14 @@ fn segment_table(name: &str, source: &SegmentSource, groups: FxHashMap<Key<'_>, 
     }
 }
 
+/// Where one account's per-account figures go: its months to positive equity and its lifetime
+/// figures, each when on.
+type Out<'o> = (Option<&'o mut u32>, Option<&'o mut AccountLifetime>);
+
 /// Summarizes accepted loans; `value_of(i)` gives the value of `loans[i]` (and whether it is an
-/// estimate) and `figures_of(i)` its figures. Each stress scenario's figures, and each account's run-off
-/// when `projection` is given, are computed in the same pass, from the same value. Returns the
-/// summaries and, with a projection, every account's `months_to_positive_equity` (by loan index;
-/// [`NO_MONTHS`] when it has none).
+/// estimate) and `figures_of(i)` its figures. Each stress scenario's figures, each account's run-off
+/// and its lifetime figures are computed in the same pass, from the same value. Returns the summaries
+/// and what the pass writes per account ([`PerAccount`], by loan index).
 pub fn summarize<'a>(
     loans: &'a [Loan],
     value_of: impl Fn(usize) -> Option<(Decimal, bool)> + Sync,
@@ -567,7 +613,7 @@ pub fn summarize<'a>(
     bands: &Bands,
     segments: &[(String, SegmentSource)],
     passes: Passes<'_>,
-) -> (Summaries, Vec<u32>) {
+) -> (Summaries, PerAccount) {
     let s = Setting {
         bands,
         segments,
@@ -579,37 +625,46 @@ pub fn summarize<'a>(
             bands.labels.len(),
             segments.len(),
             passes.stresses.len(),
-            passes.projection.map(|p| p.months),
+            passes,
             changes.clone(),
         )
     };
     let reads_value = !passes.stresses.is_empty() || passes.projection.is_some();
-    let step = |mut acc: Acc<'a>, i: usize, months: Option<&mut u32>| -> Acc<'a> {
+    let step = |mut acc: Acc<'a>, (i, out): (usize, Out<'_>)| -> Acc<'a> {
         let value = if reads_value { value_of(i) } else { None };
-        acc.add((i, &loans[i], &figures_of(i)), value, months, s);
+        acc.add((i, &loans[i], &figures_of(i)), value, out, s);
         acc
     };
-    let mut months = Vec::new();
+    let runoff = passes.projection.is_some() && passes.runoff_months.is_some();
+    let lifetime = passes.projection.is_some() && passes.lifetime.is_some();
+    let mut per = PerAccount {
+        months: vec![NO_MONTHS; if runoff { loans.len() } else { 0 }],
+        lifetime: vec![AccountLifetime::NONE; if lifetime { loans.len() } else { 0 }],
+    };
     // Rayon splits a fold only while its pieces are being stolen, so the last pieces can be a quarter of
     // the book each, and one core finishes them alone while the other waits. Pieces of at most
-    // FOLD_PIECE accounts bound that wait, at the cost of one accumulator each.
-    let acc = match passes.projection {
-        Some(_) => {
-            months = vec![NO_MONTHS; loans.len()];
-            months
-                .par_iter_mut()
+    // FOLD_PIECE accounts bound that wait, at the cost of one accumulator each. One arm per pair of
+    // outputs, so each is an indexed iterator over exactly the vectors that are on.
+    macro_rules! fold {
+        ($iter:expr) => {
+            $iter
                 .enumerate()
                 .with_max_len(FOLD_PIECE)
-                .fold(new_acc, |acc, (i, out)| step(acc, i, Some(out)))
+                .fold(new_acc, step)
                 .reduce(new_acc, Acc::merge)
-        }
-        None => (0..loans.len())
-            .into_par_iter()
-            .with_max_len(FOLD_PIECE)
-            .fold(new_acc, |acc, i| step(acc, i, None))
-            .reduce(new_acc, Acc::merge),
+        };
+    }
+    let acc = match (runoff, lifetime) {
+        (true, true) => fold!(per
+            .months
+            .par_iter_mut()
+            .zip(per.lifetime.par_iter_mut())
+            .map(|(m, l)| (Some(m), Some(l)))),
+        (true, false) => fold!(per.months.par_iter_mut().map(|m| (Some(m), None))),
+        (false, true) => fold!(per.lifetime.par_iter_mut().map(|l| (None, Some(l)))),
+        (false, false) => fold!((0..loans.len()).into_par_iter().map(|_| (None, None))),
     };
-    (acc.into_summaries(s), months)
+    (acc.into_summaries(s), per)
 }
 
 #[cfg(test)]

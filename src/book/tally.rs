@@ -134,6 +134,11 @@ pub struct Tally {
     pub negative_equity: Cents,
     pub deficiency_if_default: Cents,
     pub expected_deficiency: Cents,
+    /// Σ lifetime expected deficiency over the accounts that have one (0 when the lifetime figures
+    /// are off; the tables show it only when they are on).
+    pub lifetime_expected_deficiency: Cents,
+    /// Accounts with lifetime figures.
+    pub lifetime_accounts: u64,
     /// Σ balance × exact LTV over accounts with a value, in units of 10^-12; `None` if it left `i128`'s
     /// range or was not computed (stress scenarios).
     pub balance_times_ltv: Option<i128>,
@@ -165,6 +170,14 @@ impl Tally {
         };
         let weight = f.valued.as_ref().and_then(|v| v.balance_times_ltv);
         self.add_cents(loan, &cents, weight);
+    }
+
+    /// Adds an account's lifetime figures (none: counted nowhere).
+    pub fn add_lifetime(&mut self, l: crate::book::lifetime::AccountLifetime) {
+        if let Some(l) = l.get() {
+            self.lifetime_accounts += 1;
+            self.lifetime_expected_deficiency.0 += i128::from(l.loss);
+        }
     }
 
     /// [`Tally::add`] for figures in integers of cents, with the account's LTV weight (`None`: not
@@ -214,8 +227,12 @@ impl Tally {
             negative_equity,
             deficiency_if_default,
             expected_deficiency,
+            lifetime_expected_deficiency,
+            lifetime_accounts,
             balance_times_ltv,
         } = o;
+        self.lifetime_expected_deficiency += *lifetime_expected_deficiency;
+        self.lifetime_accounts += lifetime_accounts;
         self.accounts += accounts;
         self.closed_accounts += closed_accounts;
         self.balance += *balance;

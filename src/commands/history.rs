@@ -241,6 +241,7 @@ pub fn config(
         quiet: cmd.workers.quiet,
         // The backtest compares the base figures: no scenario, no run-off.
         no_outlook: true,
+        no_lifetime: true,
         ..cmd.inputs.run_args(spooled)?
     })?;
     let args = BacktestArgs {

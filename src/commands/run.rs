@@ -151,6 +151,10 @@ pub struct RunCmd {
     /// summary_runoff.csv are not written, months_to_positive_equity is empty)
     #[arg(long)]
     pub no_outlook: bool,
+    /// Skip the lifetime expected loss: no lifetime columns in accounts.csv and the tables, no
+    /// summary_loss_curve.csv (every other output as with the lifetime figures)
+    #[arg(long)]
+    pub no_lifetime: bool,
     /// Compare with a finished earlier run (its --out directory): band migrations, delinquency roll
     /// rates and the negative-equity bridge in summary_changes_*.csv
     #[arg(long, value_name = "DIR")]
@@ -183,6 +187,7 @@ pub fn config(cmd: RunCmd, spooled: &mut Vec<tempfile::TempPath>) -> Result<Conf
         max_reject_rate: cmd.max_reject_rate,
         fail_on_stale: cmd.fail_on_stale,
         no_outlook: cmd.no_outlook,
+        no_lifetime: cmd.no_lifetime,
         previous: cmd.previous,
         ..cmd.inputs.run_args(spooled)?
     })?)

@@ -106,6 +106,8 @@ pub struct RunArgs {
     pub fail_on_stale: Option<u32>,
     /// No stress scenarios, no run-off, whatever the config says.
     pub no_outlook: bool,
+    /// No lifetime figures, whatever the config says.
+    pub no_lifetime: bool,
     /// A finished earlier run to compare with (`--previous`).
     pub previous: Option<PathBuf>,
 }
@@ -136,6 +138,7 @@ impl RunArgs {
             max_reject_rate: None,
             fail_on_stale: None,
             no_outlook: false,
+            no_lifetime: false,
             previous: None,
         }
     }
@@ -242,13 +245,16 @@ impl Config {
             previous: args.previous,
             as_of,
             as_of_source,
-            model: match args.no_outlook {
-                true => Model {
-                    scenarios: Vec::new(),
-                    runoff_months: None,
-                    ..file.model
-                },
-                false => file.model,
+            model: Model {
+                lifetime: file.model.lifetime.clone().filter(|_| !args.no_lifetime),
+                ..match args.no_outlook {
+                    true => Model {
+                        scenarios: Vec::new(),
+                        runoff_months: None,
+                        ..file.model
+                    },
+                    false => file.model,
+                }
             },
         })
     }

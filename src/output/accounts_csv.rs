@@ -3,16 +3,18 @@
 //! The line serializer is pure (results in, bytes out); the writer formats groups of lines in parallel
 //! while another thread writes the group before, so memory stays bounded whatever the book's size.
 
+use crate::book::lifetime::AccountLifetime;
 use crate::book::metrics::{Bands, Figures};
 use crate::book::segments::{credit_tier, term_band};
 use crate::book::{Book, OutlookAndPrevious};
-use crate::columns::{ACCOUNT_COLUMNS, PREVIOUS_COLUMNS};
+use crate::columns::{ACCOUNT_COLUMNS, LIFETIME_COLUMNS, PREVIOUS_COLUMNS};
 use crate::csvfmt::{push_date, push_decimal, push_field, push_line, push_text, push_u32};
 use crate::date::Date;
 use crate::input::load::{Loan, LoanLayout};
 use crate::input::valuations::Valuation;
 use anyhow::Context;
 use rayon::prelude::*;
+use rust_decimal::Decimal;
 use std::io::Write;
 
 /// `value_source` for a valuation without a `source` field.
@@ -20,15 +22,18 @@ pub const UNNAMED_SOURCE: &str = "valuation";
 /// `value_source` for an account with no usable valuation.
 pub const NO_SOURCE: &str = "none";
 
-/// Header line of accounts.csv; `previous`: the run compares with an earlier one.
-pub fn accounts_header(layout: &LoanLayout, previous: bool) -> String {
+/// Header line of accounts.csv; `previous`: the run compares with an earlier one; `lifetime`: the
+/// lifetime figures are on.
+pub fn accounts_header(layout: &LoanLayout, previous: bool, lifetime: bool) -> String {
     let mut out = String::new();
     let previous_columns: &[&str] = if previous { &PREVIOUS_COLUMNS } else { &[] };
+    let lifetime_columns: &[&str] = if lifetime { &LIFETIME_COLUMNS } else { &[] };
     push_line(
         &mut out,
         ACCOUNT_COLUMNS
             .iter()
             .chain(previous_columns)
+            .chain(lifetime_columns)
             .copied()
             .chain(layout.tail_names.iter().map(String::as_str)),
     );
@@ -136,6 +141,24 @@ fn push_segments(out: &mut String, loan: &Loan, outlook: OutlookAndPrevious<'_>)
             out.push(',');
         }
     }
+    if let Some(lifetime) = outlook.lifetime {
+        push_lifetime(out, lifetime);
+    }
+}
+
+/// The lifetime columns: the pd at its 18 places, the two losses in cents; empty without figures.
+fn push_lifetime(out: &mut String, lifetime: Option<AccountLifetime>) {
+    match lifetime {
+        Some(l) => {
+            out.push(',');
+            push_decimal(out, l.pd_decimal());
+            out.push(',');
+            push_decimal(out, Decimal::new(l.loss, 2));
+            out.push(',');
+            push_decimal(out, Decimal::new(l.loss_12m, 2));
+        }
+        None => out.push_str(",,,"),
+    }
 }
 
 /// The rows of accounts.csv for a range of the output order.
@@ -162,7 +185,11 @@ pub fn write_accounts_csv(
     file: std::fs::File,
 ) -> anyhow::Result<super::staging::Written> {
     let n = book.loaded.loans.len();
-    let header = accounts_header(&book.loaded.layout, book.previous.is_some());
+    let header = accounts_header(
+        &book.loaded.layout,
+        book.previous.is_some(),
+        book.summaries.loss_curve.is_some(),
+    );
     // Each piece's string is sized once, for lines of the book's average length and some: the computed
     // columns take up to about 170 bytes, the loan's own columns what they take in its text: a fixed
     // guess too small makes every piece grow once, a copy each.

@@ -386,7 +386,7 @@ impl Projection {
         let balance = cents_int(loan.balance).unwrap_or(0);
         let value_cents = value.and_then(cents_int).filter(|&v| v > 0);
         let mut found = NO_MONTHS;
-        match self.walk(loan, balance, value_cents, |k, b, v| {
+        match self.walk(loan, balance, value_cents, self.months, |k, b, v| {
             if let Some(month) = runoff.months.get_mut(k as usize) {
                 month.add(b, v);
             }
@@ -398,13 +398,34 @@ impl Projection {
         found
     }
 
+    /// Walks one account's schedule until it pays off (at most [`MAX_PROJECTION_MONTHS`]), calling
+    /// `month(k, balance, value)` for k = 0, 1, … in cents: the lifetime loss's months.
+    pub fn walk_to_end(
+        &self,
+        loan: &Loan,
+        value: Option<Decimal>,
+        month: impl FnMut(u32, u128, u128),
+    ) -> Result<(), NotProjected> {
+        let balance = cents_int(loan.balance).unwrap_or(0);
+        let value_cents = value.and_then(cents_int).filter(|&v| v > 0);
+        self.walk(loan, balance, value_cents, MAX_PROJECTION_MONTHS, month)
+            .map(|_| ())
+    }
+
+    /// The date the schedules start from.
+    pub fn as_of(&self) -> Date {
+        self.as_of
+    }
+
     /// One account's whole schedule up to the month it is above water (or the table's end, whichever
     /// is later), or why it is not projected.
     pub fn schedule(&self, loan: &Loan, value: Option<Decimal>) -> Result<Schedule, NotProjected> {
         let balance = cents_int(loan.balance).unwrap_or(0);
         let value_cents = value.and_then(cents_int).filter(|&v| v > 0);
         let mut months = Vec::new();
-        let found = self.walk(loan, balance, value_cents, |_, b, v| months.push((b, v)))?;
+        let found = self.walk(loan, balance, value_cents, self.months, |_, b, v| {
+            months.push((b, v))
+        })?;
         Ok(Schedule {
             months,
             months_to_positive_equity: found,
@@ -422,6 +443,7 @@ impl Projection {
         balance: u128,
         v0: u128,
         terms: &Terms,
+        months: u32,
         month: &mut impl FnMut(u32, u128, u128),
     ) -> Option<Option<u32>> {
         let (apr_m, apr_div, payment) = (terms.apr_m, terms.apr_div, terms.payment);
@@ -452,7 +474,7 @@ impl Projection {
         month(0, b as u128, v0 as u128);
         let mut found = (b <= v0).then_some(0);
         let mut k = 0;
-        while b > 0 && (k < self.months || found.is_none()) {
+        while b > 0 && (k < months || found.is_none()) {
             if k == MAX_PROJECTION_MONTHS {
                 return Some(None);
             }
@@ -485,6 +507,7 @@ impl Projection {
         loan: &Loan,
         balance: u128,
         value: Option<u128>,
+        months: u32,
         mut month: impl FnMut(u32, u128, u128),
     ) -> Result<Option<u32>, NotProjected> {
         if balance == 0 {
@@ -504,7 +527,7 @@ impl Projection {
         if now_num == 0 {
             return Err(NotProjected::CurveAtZero);
         }
-        if let Some(found) = self.walk_fast(curve, age, balance, v0, &terms, &mut month) {
+        if let Some(found) = self.walk_fast(curve, age, balance, v0, &terms, months, &mut month) {
             return Ok(found);
         }
         let path = ValuePath {
@@ -517,7 +540,7 @@ impl Projection {
         month(0, b, v0);
         let mut found = (b <= v0).then_some(0);
         let mut k = 0;
-        while b > 0 && (k < self.months || found.is_none()) {
+        while b > 0 && (k < months || found.is_none()) {
             if k == MAX_PROJECTION_MONTHS {
                 return Ok(None);
             }

@@ -4,7 +4,7 @@
 //! results are put back in file order. A row is either accepted (one typed struct) or rejected (one
 //! [`Reject`] naming its line, field and reason): never both, never neither.
 
-use crate::columns::{ACCOUNT_COLUMNS, PREVIOUS_COLUMNS};
+use crate::columns::{ACCOUNT_COLUMNS, LIFETIME_COLUMNS, PREVIOUS_COLUMNS};
 use crate::csvfmt;
 use crate::date::Date;
 use crate::error::InputError;
@@ -170,6 +170,7 @@ fn carried_name(name: &str, header: &[String]) -> String {
         ACCOUNT_COLUMNS
             .iter()
             .chain(&PREVIOUS_COLUMNS)
+            .chain(&LIFETIME_COLUMNS)
             .any(|c| c.eq_ignore_ascii_case(n))
     };
     if !taken_by_account(name) {

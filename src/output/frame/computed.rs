@@ -9,11 +9,13 @@ use crate::book::Book;
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
-/// The names of the computed columns, in the frame's order (the previous run's two last).
+/// The names of the computed columns, in the frame's order (the previous run's two, then the
+/// lifetime figures, last).
 pub(super) fn computed_names() -> impl Iterator<Item = &'static &'static str> + Clone {
     crate::columns::ACCOUNT_COLUMNS
         .iter()
         .chain(&crate::columns::PREVIOUS_COLUMNS)
+        .chain(&crate::columns::LIFETIME_COLUMNS)
 }
 
 /// The wanted computed columns of the accounts `buffers` has gathered.
@@ -31,12 +33,15 @@ pub(super) fn computed_columns<'a>(
     };
     // The previous run's columns are the frame's only with `--previous`.
     let with_previous = book.previous.is_some();
+    let with_lifetime = book.summaries.loss_curve.is_some();
     computed_names()
         .filter(|name| with_previous || !crate::columns::PREVIOUS_COLUMNS.contains(name))
+        .filter(|name| with_lifetime || !crate::columns::LIFETIME_COLUMNS.contains(name))
         .filter(|name| wants(name))
         .map(|&name| {
             part.valuation_column(name)
                 .or_else(|| part.figure_column(name))
+                .or_else(|| part.lifetime_column(name))
                 .or_else(|| part.segment_column(name))
                 .unwrap_or_else(|| Err(polars_err!(ColumnNotFound: "no computed column `{name}`")))
         })
@@ -144,6 +149,22 @@ impl Part<'_, '_> {
             "expected_deficiency" => {
                 self.cents(name, figures.iter().map(|f| Some(f.expected_deficiency)))
             }
+            _ => return None,
+        })
+    }
+
+    /// The account's lifetime figures: the pd at 18 places, the losses in cents.
+    fn lifetime_column(&self, name: &str) -> Option<PolarsResult<Column>> {
+        let lifetime = || self.rows.iter().map(|r| r.outlook.lifetime.flatten());
+        Some(match name {
+            "lifetime_pd" => money_at(name, lifetime().map(|l| l.map(|l| l.pd_decimal())), 18, 19),
+            "lifetime_expected_deficiency" => {
+                self.cents(name, lifetime().map(|l| l.map(|l| Decimal::new(l.loss, 2))))
+            }
+            "expected_deficiency_12m" => self.cents(
+                name,
+                lifetime().map(|l| l.map(|l| Decimal::new(l.loss_12m, 2))),
+            ),
             _ => return None,
         })
     }
