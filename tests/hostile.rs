@@ -26,6 +26,7 @@ fn config(s: &Sandbox, chunk_bytes: usize) -> Config {
         max_reject_rate: None,
         fail_on_stale: None,
         no_outlook: false,
+        no_lifetime: false,
         previous: None,
     })
     .unwrap()

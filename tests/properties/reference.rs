@@ -90,6 +90,16 @@ pub(super) fn expected(
         row.insert("expected_deficiency", r(pd * def, 2));
         // These loans carry no apr, so the run-off leaves every one out (tests/runoff.rs projects).
         row.insert("months_to_positive_equity", String::new());
+        // Nor a lifetime schedule: an open loan's lifetime columns are empty, a closed loan (balance
+        // $0.00) has nothing left to lose (tests/lifetime.rs computes the schedules).
+        let closed = r(l.balance, 2) == "0.00";
+        for (col, zero) in [
+            ("lifetime_pd", "0.000000000000000000"),
+            ("lifetime_expected_deficiency", "0.00"),
+            ("expected_deficiency_12m", "0.00"),
+        ] {
+            row.insert(col, if closed { zero.into() } else { String::new() });
+        }
         // The loan's own columns, echoed (amounts written plainly).
         row.insert("origination_date", format!("{}-03-01", l.year));
         row.insert("amount_financed", l.amount_financed.to_string());
