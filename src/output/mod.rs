@@ -150,7 +150,7 @@ pub fn table_files(s: &Summaries, as_of: Date) -> Vec<OutputFile> {
     let mut files = vec![
         OutputFile::new(
             "summary_by_ltv_bucket.csv",
-            tables::table_csv(&s.ltv, false),
+            tables::table_csv(&s.ltv, false, s.loss_curve.is_some()),
         ),
         OutputFile::new(
             "summary_ltv_migration.csv",
@@ -179,9 +179,17 @@ pub fn table_files(s: &Summaries, as_of: Date) -> Vec<OutputFile> {
         let bytes = tables::runoff_csv(runoff, as_of);
         files.push(OutputFile::new("summary_runoff.csv", bytes));
     }
+    if let Some(curve) = &s.loss_curve {
+        let bytes = tables::loss_curve_csv(curve, as_of);
+        files.push(OutputFile::new("summary_loss_curve.csv", bytes));
+    }
     for table in &s.segments {
         let name = format!("summary_by_{}.csv", segment_file_part(&table.dimension));
-        files.push(OutputFile::new(name, tables::table_csv(table, true)));
+        files.push(OutputFile::new(name, tables::table_csv(
+            table,
+            true,
+            s.loss_curve.is_some(),
+        )));
     }
     files
 }

@@ -1,7 +1,9 @@
 //! The summary tables as CSV, and rejects.csv: pure serializers, results in, bytes out.
 
 use crate::book::changes::{Changes, CLOSED, DPD_CLASSES, NEW};
+use crate::book::lifetime::{LossCurve, ONE};
 use crate::book::runoff::{month_date, Runoff};
+use crate::money::rounds_up_half_even;
 use crate::book::segments::TOTAL;
 use crate::book::summarize::{Migration, Table};
 use crate::book::tally::{Cents, Tally};
@@ -46,13 +48,17 @@ fn metric_cells(t: &Tally) -> [String; 11] {
     ]
 }
 
-/// A summary table as CSV; segment tables add `share_underwater` and `avg_ltv` (balance-weighted).
-pub fn table_csv(table: &Table, with_ratios: bool) -> Vec<u8> {
+/// A summary table as CSV; segment tables add `share_underwater` and `avg_ltv` (balance-weighted),
+/// and with the lifetime figures every table ends with `lifetime_expected_deficiency`.
+pub fn table_csv(table: &Table, with_ratios: bool, with_lifetime: bool) -> Vec<u8> {
     let mut out = String::new();
     let mut header: Vec<&str> = vec![&table.dimension];
     header.extend(METRICS);
     if with_ratios {
         header.extend(["share_underwater", "avg_ltv"]);
+    }
+    if with_lifetime {
+        header.push(LIFETIME_METRIC);
     }
     push_line(&mut out, header);
     let total = (TOTAL.to_string(), table.total.clone());
@@ -67,6 +73,10 @@ pub fn table_csv(table: &Table, with_ratios: bool) -> Vec<u8> {
             out.push_str(&opt(t.share_underwater()));
             out.push(',');
             out.push_str(&opt(t.avg_ltv()));
+        }
+        if with_lifetime {
+            out.push(',');
+            out.push_str(&money(t.lifetime_expected_deficiency.dec()));
         }
         out.push('\n');
     }
@@ -154,6 +164,54 @@ pub fn runoff_csv(runoff: &Runoff, as_of: Date) -> Vec<u8> {
             money(Cents(m.value).dec()),
             m.underwater_accounts,
             money(Cents(m.negative_equity).dec()),
+        );
+    }
+    out.into_bytes()
+}
+
+/// The lifetime column of the summary tables: the allowance, Σ lifetime expected deficiency.
+pub const LIFETIME_METRIC: &str = "lifetime_expected_deficiency";
+
+/// summary_loss_curve.csv: month by month from as_of, the expected defaults (in accounts, 18 places),
+/// the expected loss (cents), the cumulative of each, and the expected surviving balance (Σ S(t)·B(t),
+/// rounded once to cents). Month 0 is tonight's open balance. The cumulative loss of the last month is
+/// the sum of accounts.csv's `lifetime_expected_deficiency`, and of month 12 the sum of
+/// `expected_deficiency_12m` (each account's cumulative is rounded to cents month by month).
+pub fn loss_curve_csv(curve: &LossCurve, as_of: Date) -> Vec<u8> {
+    let mut out = String::from(
+        "month,date,expected_defaults,expected_loss,cumulative_defaults,cumulative_loss,surviving_balance\n",
+    );
+    let accounts = |units: u128| {
+        Decimal::try_from_i128_with_scale(units as i128, 18).map_or_else(|_| "".into(), |d| d.to_string())
+    };
+    let _ = writeln!(
+        out,
+        "0,{},{},0.00,{},0.00,{}",
+        month_date(as_of, 0),
+        accounts(0),
+        accounts(0),
+        money(Cents(curve.starting_balance).dec()),
+    );
+    let (mut defaults, mut loss) = (0u128, 0i128);
+    for (i, m) in curve.months.iter().enumerate() {
+        defaults += m.defaults;
+        loss += m.loss;
+        let surviving = m.surviving_balance / ONE
+            + u128::from(rounds_up_half_even(
+                (m.surviving_balance / ONE) % 2 == 1,
+                m.surviving_balance % ONE,
+                ONE - m.surviving_balance % ONE,
+            ));
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{}",
+            i + 1,
+            month_date(as_of, i as u32 + 1),
+            accounts(m.defaults),
+            money(Cents(m.loss).dec()),
+            accounts(defaults),
+            money(Cents(loss).dec()),
+            money(Cents(surviving as i128).dec()),
         );
     }
     out.into_bytes()

@@ -2,6 +2,7 @@
 //! the run's config (the types and their serialization are in the parent module).
 
 use super::*;
+use crate::book::lifetime::{Lifetime, LossCurve, NOT_COMPUTED};
 
 impl ScenarioJson {
     fn new(scenario: &crate::book::model::Scenario, table: &Table) -> ScenarioJson {
@@ -198,6 +199,7 @@ impl From<&Tally> for TallyJson {
             estimated_value_accounts: t.estimated_accounts,
             estimated_underwater_accounts: t.estimated_underwater_accounts,
             estimated_value_balance: money(t.estimated_balance.dec()),
+            lifetime_expected_deficiency: None,
         }
     }
 }
@@ -214,9 +216,9 @@ impl From<&Percentiles> for OriginationLtv {
     }
 }
 
-fn rows(table: &Table) -> Vec<Row> {
+fn rows(table: &Table, lifetime: bool) -> Vec<Row> {
     let row = |label: &str, t: &Tally| Row {
-        totals: t.into(),
+        totals: with_lifetime(t, lifetime),
         label: BTreeMap::from([(table.dimension.clone(), label.to_string())]),
     };
     table
@@ -225,6 +227,47 @@ fn rows(table: &Table) -> Vec<Row> {
         .map(|(label, t)| row(label, t))
         .chain(std::iter::once(row(TOTAL, &table.total)))
         .collect()
+}
+
+/// A tally's totals, with its lifetime column when the lifetime figures are on.
+fn with_lifetime(t: &Tally, lifetime: bool) -> TallyJson {
+    TallyJson {
+        lifetime_expected_deficiency: lifetime.then(|| money(t.lifetime_expected_deficiency.dec())),
+        ..t.into()
+    }
+}
+
+impl LifetimeJson {
+    fn new(l: &Lifetime, curve: &LossCurve, book: &Book) -> LifetimeJson {
+        let (mut loss_12m, mut defaults, mut accounts) = (0i128, 0u128, 0u64);
+        for a in book.lifetime.iter().filter_map(|a| a.get()) {
+            loss_12m += i128::from(a.loss_12m);
+            defaults += u128::from(a.pd);
+            accounts += 1;
+        }
+        let cents = |c: i128| Dec(Decimal::from_i128_with_scale(c, 2));
+        LifetimeJson {
+            hazard_by_age: l.hazard_by_age.iter().map(|&(a, h)| (a, Dec(h))).collect(),
+            delinquent: l
+                .delinquent
+                .iter()
+                .map(|(d, list)| (*d, list.iter().map(|&h| Dec(h)).collect()))
+                .collect(),
+            abs_speed: Dec(l.abs_speed),
+            discount: l.discount.label().into(),
+            accounts,
+            not_computed: NOT_COMPUTED
+                .iter()
+                .zip(curve.not_computed)
+                .map(|(k, n)| (k.to_string(), n))
+                .collect(),
+            lifetime_expected_deficiency: cents(curve.months.iter().map(|m| m.loss).sum()),
+            expected_deficiency_12m: cents(loss_12m),
+            expected_defaults: Dec(Decimal::try_from_i128_with_scale(defaults as i128, 18)
+                .unwrap_or(Decimal::MAX)),
+            months: curve.months.len(),
+        }
+    }
 }
 
 impl From<&Migration> for MigrationJson {
@@ -502,9 +545,10 @@ impl Summary {
         let model = &config.model;
         let s = &book.summaries;
         let t = &s.ltv.total;
+        let lifetime = s.loss_curve.is_some();
         Summary {
             portfolio: Portfolio {
-                totals: t.into(),
+                totals: with_lifetime(t, lifetime),
                 origination_ltv: s.origination_ltv.as_ref().map(Into::into),
             },
             scenarios: model
@@ -517,6 +561,11 @@ impl Summary {
                 .runoff
                 .as_ref()
                 .map(|r| RunoffJson::new(r, &book.months_to_positive_equity, book.as_of)),
+            lifetime: model
+                .lifetime
+                .as_ref()
+                .zip(s.loss_curve.as_ref())
+                .map(|(l, curve)| LifetimeJson::new(l, curve, book)),
             changes: s
                 .changes
                 .as_ref()
@@ -524,12 +573,12 @@ impl Summary {
                 .map(|(c, j)| ChangesJson::new(c, &j.previous)),
             top_exposures: TopExposuresJson::of(book),
             tables: Tables {
-                ltv_bucket: rows(&s.ltv),
+                ltv_bucket: rows(&s.ltv, lifetime),
                 ltv_migration: (&s.migration).into(),
                 segments: s
                     .segments
                     .iter()
-                    .map(|table| (table.dimension.clone(), rows(table)))
+                    .map(|table| (table.dimension.clone(), rows(table, lifetime)))
                     .collect(),
             },
             data_quality: DataQuality::new(config, book, guards),

@@ -57,6 +57,9 @@ pub struct Summary {
     /// The negative-equity run-off (month by month in summary_runoff.csv); None when it is off.
     #[serde(default)]
     pub runoff: Option<RunoffJson>,
+    /// The lifetime expected loss (month by month in summary_loss_curve.csv); absent when it is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<LifetimeJson>,
     /// What changed since the previous run (`--previous`); the matrices are in summary_changes_*.csv.
     #[serde(default)]
     pub changes: Option<ChangesJson>,
@@ -124,6 +127,27 @@ pub struct ChangesJson {
     pub expected_deficiency_bridge: IndexMap<String, Dec>,
 }
 
+/// The lifetime model as the run applied it, and the book's lifetime figures.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LifetimeJson {
+    /// `(first age in months, monthly default hazard)` of a current account.
+    pub hazard_by_age: Vec<(u32, Dec)>,
+    /// `(first day past due, monthly hazards for months 1, 2, … after as_of)`.
+    pub delinquent: Vec<(u32, Vec<Dec>)>,
+    pub abs_speed: Dec,
+    pub discount: String,
+    /// Accounts with lifetime figures, and those without by reason.
+    pub accounts: u64,
+    pub not_computed: BTreeMap<String, u64>,
+    /// Σ lifetime_expected_deficiency: the book's lifetime expected loss (the allowance).
+    pub lifetime_expected_deficiency: Dec,
+    pub expected_deficiency_12m: Dec,
+    /// Σ lifetime_pd: the accounts expected to default over their remaining lives (18 places).
+    pub expected_defaults: Dec,
+    /// The months the loss curve runs (the longest remaining schedule).
+    pub months: usize,
+}
+
 /// The run-off's settings and what it covered.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunoffJson {
@@ -182,6 +206,9 @@ pub struct TallyJson {
     pub estimated_value_accounts: u64,
     pub estimated_underwater_accounts: u64,
     pub estimated_value_balance: Dec,
+    /// Σ lifetime expected deficiency (the allowance), when the lifetime figures are on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_expected_deficiency: Option<Dec>,
 }
 
 /// The whole book's totals.
