@@ -17,6 +17,7 @@ mod guarantees;
 mod guide_claims;
 mod hostile;
 mod inputs;
+mod lifetime;
 mod merges;
 mod parquet;
 mod properties;

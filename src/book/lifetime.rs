@@ -171,8 +171,10 @@ pub struct Rates {
     /// Hazard by age 0 ..= the last step's age (flat after).
     by_age: Vec<u64>,
     delinquent: Vec<(u32, Vec<u64>)>,
-    /// SMM by age 0 ..; at most [`ONE`]; `ONE` past the table.
+    /// SMM by age 0 ..; at most [`ONE`]; `smm_after` past the table.
     smm: Vec<u64>,
+    /// SMM past the table: 1 (the convention's pool is exhausted), or 0 at an ABS speed of 0.
+    smm_after: u64,
     discount: Discount,
     /// The recovery rate's mantissa at scale `r` and the cost's at scale `2 + r`: a deficiency is an
     /// integer of 10^-(2+r) dollars.
@@ -221,6 +223,11 @@ impl Rates {
                 .map(|(d, list)| (*d, list.iter().map(|&h| unit(h)).collect()))
                 .collect(),
             smm: smm_table(lifetime.abs_speed),
+            smm_after: if lifetime.abs_speed.is_zero() {
+                0
+            } else {
+                ONE as u64
+            },
             discount: lifetime.discount,
             recovery: u128::try_from(mantissa_at(recovery_rate, r)).ok()?,
             cost: u128::try_from(mantissa_at(cost, 2 + r)).ok()?,
@@ -240,7 +247,10 @@ impl Rates {
     }
 
     fn smm(&self, age: u32) -> u64 {
-        self.smm.get(age as usize).copied().unwrap_or(ONE as u64)
+        self.smm
+            .get(age as usize)
+            .copied()
+            .unwrap_or(self.smm_after)
     }
 
     /// The delinquent class list of an account `days` past due, if any.

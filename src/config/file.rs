@@ -45,10 +45,11 @@ impl Default for FileSettings {
 
 /// The keys a config file may have at its top level, each with its parser: one table gives both the
 /// parsing and the list of valid keys an error shows.
-const KEY_TABLE: [(&str, KeyParser); 12] = [
+const KEY_TABLE: [(&str, KeyParser); 13] = [
     ("as_of", key_as_of),
     ("columns", key_columns),
     ("estimate", key_estimate),
+    ("lifetime", key_lifetime),
     ("ltv_bands", key_ltv_bands),
     ("missing", key_missing),
     ("recovery_rate", key_recovery_rate),
@@ -61,8 +62,8 @@ const KEY_TABLE: [(&str, KeyParser); 12] = [
 ];
 
 /// The keys a config file may have at its top level.
-pub const KEYS: [&str; 12] = {
-    let mut keys = [""; 12];
+pub const KEYS: [&str; 13] = {
+    let mut keys = [""; 13];
     let mut i = 0;
     while i < keys.len() {
         keys[i] = KEY_TABLE[i].0;
@@ -207,6 +208,13 @@ fn key_estimate(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<()
             }
         }
     }
+    Ok(())
+}
+
+fn key_lifetime(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let default = d.settings.model.lifetime.clone().unwrap_or_default();
+    d.settings.model.lifetime =
+        super::lifetime::parse(item, default).map_err(|p| c.bad("lifetime", p))?;
     Ok(())
 }
 
@@ -458,7 +466,7 @@ fn check_segment_names(names: &[String]) -> Result<(), String> {
 
 /// A step table `[[whole number, decimal], ...]` as TOML writes it: the curves and the pd table. Each
 /// pair's decimal is checked by `check`; the steps (named so in messages) must be whole numbers >= 0.
-fn step_table(
+pub(super) fn step_table(
     value: Option<&toml_edit::Value>,
     usage: &str,
     steps: &str,
@@ -489,7 +497,7 @@ fn step_table(
 }
 
 /// A step table's steps strictly increasing, checked after where it starts.
-fn strictly_increasing(table: &[(u32, Decimal)], steps: &str) -> Result<(), String> {
+pub(super) fn strictly_increasing(table: &[(u32, Decimal)], steps: &str) -> Result<(), String> {
     match table.windows(2).any(|w| w[0].0 >= w[1].0) {
         true => Err(format!("{steps} must be strictly increasing")),
         false => Ok(()),

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 mod file;
+mod lifetime;
 mod scenarios;
 mod values;
 pub use file::{parse_toml, FileSettings, KEYS, MAX_LTV_EDGES, MAX_SEGMENTS};

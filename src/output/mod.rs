@@ -185,11 +185,10 @@ pub fn table_files(s: &Summaries, as_of: Date) -> Vec<OutputFile> {
     }
     for table in &s.segments {
         let name = format!("summary_by_{}.csv", segment_file_part(&table.dimension));
-        files.push(OutputFile::new(name, tables::table_csv(
-            table,
-            true,
-            s.loss_curve.is_some(),
-        )));
+        files.push(OutputFile::new(
+            name,
+            tables::table_csv(table, true, s.loss_curve.is_some()),
+        ));
     }
     files
 }

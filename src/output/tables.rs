@@ -3,7 +3,6 @@
 use crate::book::changes::{Changes, CLOSED, DPD_CLASSES, NEW};
 use crate::book::lifetime::{LossCurve, ONE};
 use crate::book::runoff::{month_date, Runoff};
-use crate::money::rounds_up_half_even;
 use crate::book::segments::TOTAL;
 use crate::book::summarize::{Migration, Table};
 use crate::book::tally::{Cents, Tally};
@@ -11,6 +10,7 @@ use crate::config::InputNames;
 use crate::csvfmt::{push_line, push_text};
 use crate::date::Date;
 use crate::input::load::Reject;
+use crate::money::rounds_up_half_even;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 
@@ -182,7 +182,8 @@ pub fn loss_curve_csv(curve: &LossCurve, as_of: Date) -> Vec<u8> {
         "month,date,expected_defaults,expected_loss,cumulative_defaults,cumulative_loss,surviving_balance\n",
     );
     let accounts = |units: u128| {
-        Decimal::try_from_i128_with_scale(units as i128, 18).map_or_else(|_| "".into(), |d| d.to_string())
+        Decimal::try_from_i128_with_scale(units as i128, 18)
+            .map_or_else(|_| "".into(), |d| d.to_string())
     };
     let _ = writeln!(
         out,

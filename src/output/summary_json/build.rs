@@ -263,8 +263,9 @@ impl LifetimeJson {
                 .collect(),
             lifetime_expected_deficiency: cents(curve.months.iter().map(|m| m.loss).sum()),
             expected_deficiency_12m: cents(loss_12m),
-            expected_defaults: Dec(Decimal::try_from_i128_with_scale(defaults as i128, 18)
-                .unwrap_or(Decimal::MAX)),
+            expected_defaults: Dec(
+                Decimal::try_from_i128_with_scale(defaults as i128, 18).unwrap_or(Decimal::MAX)
+            ),
             months: curve.months.len(),
         }
     }
