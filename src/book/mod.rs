@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod model;
 pub mod outcome;
 pub mod partial;
+pub mod percentiles;
 pub mod runoff;
 pub mod segments;
 pub mod summarize;
@@ -221,6 +222,19 @@ fn join_previous(
     Ok(Some(join))
 }
 
+/// The accounts' schedules, when the run-off or the lifetime figures walk them, and the lifetime
+/// model in integers.
+fn schedules(plan: &Plan<'_>) -> (Option<Projection>, Option<lifetime::Rates>) {
+    let model = plan.model;
+    let lifetime = model
+        .lifetime
+        .as_ref()
+        .and_then(|l| lifetime::Rates::new(l, model.recovery_rate, model.repossession_cost));
+    let projection = (model.runoff_months.is_some() || lifetime.is_some())
+        .then(|| Projection::new(model.runoff_months.unwrap_or(0), plan.estimate, plan.as_of));
+    (projection, lifetime)
+}
+
 /// Builds the book: one call per stage. Writes nothing.
 pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let loans = load_loans(&plan.loans, progress)?;
@@ -240,16 +254,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let stage = progress.spinner("figures");
     let valuation = |i| valuation_of(&matched.best, &matched.vin_ids, &estimates.values, i);
     let stresses = Stress::of(plan.model, &bands, &loans.layout.segments);
-    let lifetime = plan.model.lifetime.as_ref().and_then(|l| {
-        lifetime::Rates::new(l, plan.model.recovery_rate, plan.model.repossession_cost)
-    });
-    let projection = (plan.model.runoff_months.is_some() || lifetime.is_some()).then(|| {
-        Projection::new(
-            plan.model.runoff_months.unwrap_or(0),
-            plan.estimate,
-            plan.as_of,
-        )
-    });
+    let (projection, lifetime) = schedules(plan);
     let (summaries, per_account) = summarize(
         &loans.loans,
         |i| valuation(i).map(|v| (v.value, v.estimated)),

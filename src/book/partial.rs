@@ -4,8 +4,9 @@
 //! so the folded tables are the tables of one run over the whole book, cent for cent, in the same order.
 
 use crate::book::lifetime::LossCurve;
+use crate::book::percentiles::{Counted, Percentiles};
 use crate::book::runoff::Runoff;
-use crate::book::summarize::{Counted, Migration, Percentiles, Summaries, Table, TopExposures};
+use crate::book::summarize::{Migration, Summaries, Table, TopExposures};
 use crate::book::tally::Tally;
 use serde::{Deserialize, Serialize};
 

@@ -5,9 +5,10 @@
 
 use crate::book::changes::Changes;
 use crate::book::guards::Guards;
+use crate::book::percentiles::Percentiles;
 use crate::book::runoff::{back_above_water, MonthTally, NotProjected, Runoff};
 use crate::book::segments::TOTAL;
-use crate::book::summarize::{Migration, Percentiles, Table};
+use crate::book::summarize::{Migration, Table};
 use crate::book::tally::{Cents, Tally};
 use crate::book::Book;
 use crate::config::{Config, Format};
