@@ -3,7 +3,7 @@
 //! ([`super::Config::build`]).
 
 use super::scenarios::{check_scenarios, scenario};
-use super::values::{decimal, decimal_list, text_list};
+use super::values::{decimal, decimal_list, step_table, strictly_increasing, text_list};
 use crate::book::estimate::{Curve, Estimate};
 use crate::book::model::{Model, Scenario};
 use crate::date::Date;
@@ -462,46 +462,6 @@ fn check_segment_names(names: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// A step table `[[whole number, decimal], ...]` as TOML writes it: the curves and the pd table. Each
-/// pair's decimal is checked by `check`; the steps (named so in messages) must be whole numbers >= 0.
-pub(super) fn step_table(
-    value: Option<&toml_edit::Value>,
-    usage: &str,
-    steps: &str,
-    check: impl Fn(u32, Decimal) -> Result<(), String>,
-) -> Result<Vec<(u32, Decimal)>, String> {
-    let rows = value
-        .and_then(|v| v.as_array())
-        .ok_or_else(|| usage.to_string())?;
-    let mut table = Vec::new();
-    for row in rows.iter() {
-        let pair = row
-            .as_array()
-            .filter(|a| a.len() == 2)
-            .ok_or_else(|| usage.to_string())?;
-        let step = pair
-            .get(0)
-            .and_then(|v| v.as_integer())
-            .and_then(|i| u32::try_from(i).ok())
-            .ok_or_else(|| format!("{steps} must be whole numbers >= 0; {usage}"))?;
-        let figure = pair
-            .get(1)
-            .and_then(decimal)
-            .ok_or_else(|| usage.to_string())?;
-        check(step, figure)?;
-        table.push((step, figure));
-    }
-    Ok(table)
-}
-
-/// A step table's steps strictly increasing, checked after where it starts.
-pub(super) fn strictly_increasing(table: &[(u32, Decimal)], steps: &str) -> Result<(), String> {
-    match table.windows(2).any(|w| w[0].0 >= w[1].0) {
-        true => Err(format!("{steps} must be strictly increasing")),
-        false => Ok(()),
-    }
 }
 
 /// A retained-value curve: `[[months, fraction], ...]` from month 0, months strictly increasing.

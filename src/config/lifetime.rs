@@ -1,8 +1,7 @@
 //! The config file's `[lifetime]` table: the lifetime expected loss model ([`Lifetime`]), each key
 //! checked so a bad model fails with its key named before a loan is read.
 
-use super::file::{step_table, strictly_increasing};
-use super::values::{decimal, decimal_list};
+use super::values::{decimal, decimal_list, step_table, strictly_increasing};
 use crate::book::lifetime::{Discount, Lifetime};
 use rust_decimal::Decimal;
 

@@ -10,7 +10,6 @@ use crate::config::InputNames;
 use crate::csvfmt::{push_line, push_text};
 use crate::date::Date;
 use crate::input::load::Reject;
-use crate::money::rounds_up_half_even;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 
@@ -174,7 +173,7 @@ pub const LIFETIME_METRIC: &str = "lifetime_expected_deficiency";
 
 /// summary_loss_curve.csv: month by month from as_of, the expected defaults (in accounts, 18 places),
 /// the expected loss (cents), the cumulative of each, and the expected surviving balance (Σ S(t)·B(t),
-/// rounded once to cents). Month 0 is tonight's open balance. The cumulative loss of the last month is
+/// exact: 20 places, so the curves of a book's parts add up to the whole book's). Month 0 is tonight's open balance. The cumulative loss of the last month is
 /// the sum of accounts.csv's `lifetime_expected_deficiency`, and of month 12 the sum of
 /// `expected_deficiency_12m` (each account's cumulative is rounded to cents month by month).
 pub fn loss_curve_csv(curve: &LossCurve, as_of: Date) -> Vec<u8> {
@@ -191,18 +190,12 @@ pub fn loss_curve_csv(curve: &LossCurve, as_of: Date) -> Vec<u8> {
         month_date(as_of, 0),
         accounts(0),
         accounts(0),
-        money(Cents(curve.starting_balance).dec()),
+        exact_dollars(curve.starting_balance.max(0) as u128 * ONE),
     );
     let (mut defaults, mut loss) = (0u128, 0i128);
     for (i, m) in curve.months.iter().enumerate() {
         defaults += m.defaults;
         loss += m.loss;
-        let surviving = m.surviving_balance / ONE
-            + u128::from(rounds_up_half_even(
-                (m.surviving_balance / ONE) % 2 == 1,
-                m.surviving_balance % ONE,
-                ONE - m.surviving_balance % ONE,
-            ));
         let _ = writeln!(
             out,
             "{},{},{},{},{},{},{}",
@@ -212,10 +205,17 @@ pub fn loss_curve_csv(curve: &LossCurve, as_of: Date) -> Vec<u8> {
             money(Cents(m.loss).dec()),
             accounts(defaults),
             money(Cents(loss).dec()),
-            money(Cents(surviving as i128).dec()),
+            exact_dollars(m.surviving_balance),
         );
     }
     out.into_bytes()
+}
+
+/// An amount in 10^-18 cents as dollars with all 20 decimals (beyond `Decimal`'s 28 digits at book
+/// scale, so written from the integer).
+fn exact_dollars(units: u128) -> String {
+    const SCALE: u128 = 100 * ONE;
+    format!("{}.{:020}", units / SCALE, units % SCALE)
 }
 
 /// summary_changes_ltv.csv: accounts and balance for every (previous band, current band) pair, `new` as a
