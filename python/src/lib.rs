@@ -211,10 +211,7 @@ fn fold<'py>(
     let summaries = whole.tables.into_summaries();
     let files = underwater::output::table_files(&summaries, as_of);
     let figures = Whole {
-        portfolio: underwater::output::summary_json::Portfolio {
-            totals: (&summaries.ltv.total).into(),
-            origination_ltv: summaries.origination_ltv.as_ref().map(Into::into),
-        },
+        portfolio: underwater::output::summary_json::Portfolio::of(&summaries),
         top_exposures: whole.top_exposures,
     };
     let json = serde_json::to_vec_pretty(&figures).map_err(internal)?;

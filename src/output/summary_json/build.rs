@@ -229,6 +229,16 @@ fn rows(table: &Table, lifetime: bool) -> Vec<Row> {
         .collect()
 }
 
+impl Portfolio {
+    /// The whole book's totals (of one run, or of partials folded on Spark).
+    pub fn of(s: &crate::book::summarize::Summaries) -> Portfolio {
+        Portfolio {
+            totals: with_lifetime(&s.ltv.total, s.loss_curve.is_some()),
+            origination_ltv: s.origination_ltv.as_ref().map(Into::into),
+        }
+    }
+}
+
 /// A tally's totals, with its lifetime column when the lifetime figures are on.
 fn with_lifetime(t: &Tally, lifetime: bool) -> TallyJson {
     TallyJson {
@@ -545,13 +555,9 @@ impl Summary {
     ) -> Summary {
         let model = &config.model;
         let s = &book.summaries;
-        let t = &s.ltv.total;
         let lifetime = s.loss_curve.is_some();
         Summary {
-            portfolio: Portfolio {
-                totals: with_lifetime(t, lifetime),
-                origination_ltv: s.origination_ltv.as_ref().map(Into::into),
-            },
+            portfolio: Portfolio::of(s),
             scenarios: model
                 .scenarios
                 .iter()
