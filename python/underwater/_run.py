@@ -282,6 +282,7 @@ def backtest(
     tape: str | None = None,
     as_of: "str | _dt.date | None" = None,
     config: Any = None,
+    no_lifetime: bool = False,
     out: Any = None,
     threads: int | None = None,
 ) -> Backtest:
@@ -291,7 +292,8 @@ def backtest(
     given."""
     with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-bt-") as tmp:
         flags = _history_flags(inputs, loans, valuations, outcomes, run=run, horizon=horizon,
-                               tape=tape, as_of=as_of, config=config, threads=threads, out=out)
+                               tape=tape, as_of=as_of, config=config, threads=threads, out=out,
+                               no_lifetime=_flag(no_lifetime, "no_lifetime"))
         dir = _in_dir(flags.pop("out") or pathlib.Path(tmp) / "backtest", "backtest", flags)
         return Backtest(dir)
 
@@ -307,6 +309,7 @@ def calibrate(
     as_of: "str | _dt.date | None" = None,
     config: Any = None,
     min_accounts: int | None = None,
+    no_lifetime: bool = False,
     out: Any = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
@@ -315,7 +318,7 @@ def calibrate(
     with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-cal-") as tmp:
         flags = _history_flags(inputs, loans, valuations, outcomes, run=run, horizon=horizon,
                                tape=tape, as_of=as_of, config=config, min_accounts=min_accounts,
-                               threads=threads, out=out)
+                               threads=threads, out=out, no_lifetime=_flag(no_lifetime, "no_lifetime"))
         dir = _in_dir(flags.pop("out") or pathlib.Path(tmp) / "calibration", "calibrate", flags)
         return {
             "toml": (dir / "calibrated.toml").read_text(),

@@ -8,6 +8,7 @@
 //!
 //! [`outcome`]: crate::book::outcome
 
+use crate::book::lifetime::AccountLifetime;
 use crate::book::metrics::{figures, Detail, Figures};
 use crate::book::outcome::{closed_at_as_of, walk, History, Realized, Status};
 use crate::book::segments::{segment_key, segment_label};
@@ -24,6 +25,9 @@ pub struct Account {
     pub figures: Figures,
     /// `None`: no outcome records for the account.
     pub realized: Option<Realized>,
+    /// `pd_H` and `expected_deficiency_H` of the lifetime model, for a tested account that has them
+    /// (see [`crate::book::predicted`]).
+    pub predicted: Option<AccountLifetime>,
 }
 
 impl Account {
@@ -33,8 +37,20 @@ impl Account {
             .is_some_and(|r| r.status == Status::Defaulted)
     }
 
+    /// The month of the default and its realized loss, if the account defaulted.
+    pub(crate) fn realized_default(&self) -> Option<(u32, Decimal)> {
+        let r = self.realized.as_ref()?;
+        let (month, _) = r.default?;
+        Some((month, r.realized_loss))
+    }
+
+    /// The lifetime model's pd to the horizon, as a decimal of 18 places.
+    fn predicted_pd(&self) -> Option<Decimal> {
+        self.predicted.map(|p| p.pd_decimal())
+    }
+
     /// Open at as_of with records: the accounts the pd is tested on.
-    fn tested(&self) -> bool {
+    pub(crate) fn tested(&self) -> bool {
         self.realized.as_ref().is_some_and(|r| r.status.tested())
     }
 }
@@ -53,6 +69,8 @@ crate::sums::summable! {
         pub balance_at_default: Decimal,
         pub recoveries: Decimal,
         pub realized_loss: Decimal,
+        /// Σ expected_deficiency_H of the lifetime model over the accounts that have it.
+        pub predicted_loss: Decimal,
     }
 }
 
@@ -61,6 +79,9 @@ impl LossTally {
         let Some(r) = &a.realized else { return };
         self.accounts += 1;
         self.expected_deficiency += a.figures.expected_deficiency;
+        if let Some(p) = a.predicted {
+            self.predicted_loss += Decimal::new(p.loss, 2);
+        }
         if r.status == Status::Defaulted {
             self.defaults += 1;
             self.deficiency_if_default_of_defaulted += a.figures.deficiency_if_default;
@@ -107,6 +128,9 @@ pub struct PdClass {
     pub expected_defaults: Decimal,
     pub defaults: u64,
     pub jeffreys: Option<Jeffreys>,
+    /// Σ pd_H of the lifetime model, and how many of the class's accounts have it.
+    pub predicted_defaults: Decimal,
+    pub predicted_accounts: u64,
 }
 
 impl PdClass {
@@ -128,9 +152,22 @@ impl PdClass {
         })
     }
 
+    /// The lifetime model's verdict: its mean `pd_H` over the class against the interval (when every
+    /// account of the class has a prediction).
+    pub fn predicted_verdict(&self) -> Option<&'static str> {
+        if self.predicted_accounts != self.accounts || self.accounts == 0 {
+            return None;
+        }
+        self.verdict_of(self.predicted_defaults / Decimal::from(self.accounts))
+    }
+
     /// `consistent`, `pd_too_low` or `pd_too_high`: where the pd lies against the interval.
     pub fn verdict(&self) -> Option<&'static str> {
-        let (j, pd) = (self.jeffreys.as_ref()?, self.tested_pd()?);
+        self.verdict_of(self.tested_pd()?)
+    }
+
+    fn verdict_of(&self, pd: Decimal) -> Option<&'static str> {
+        let j = self.jeffreys.as_ref()?;
         let pd = f64::try_from(pd).ok()?;
         Some(if pd < j.low {
             "pd_too_low"
@@ -240,6 +277,9 @@ fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
 /// Everything the backtest computed.
 pub struct Backtest {
     pub horizon: u32,
+    /// The lifetime model's predictions against the outcomes, month by month (`None`: no lifetime
+    /// model).
+    pub curve: Option<crate::book::predicted::Curve>,
     /// In the book's output order.
     pub accounts: Vec<Account>,
     pub by_pd: Vec<PdClass>,
@@ -292,9 +332,12 @@ pub fn backtest<'h>(
                 loan: i,
                 figures: f,
                 realized,
+                predicted: None,
             }
         })
         .collect();
+    let mut accounts = accounts;
+    let curve = crate::book::predicted::predict(book, &mut accounts, horizon);
     let mut counts = Counts {
         accounts: accounts.len() as u64,
         ..Counts::default()
@@ -312,6 +355,7 @@ pub fn backtest<'h>(
     let auc_ltv = auc_of_ltv(&accounts);
     Backtest {
         horizon,
+        curve,
         by_pd,
         by_ltv,
         by_segment,
@@ -324,28 +368,39 @@ pub fn backtest<'h>(
 
 /// The pd classes in increasing pd, then the TOTAL row.
 fn by_pd(accounts: &[Account]) -> Vec<PdClass> {
-    let mut classes: BTreeMap<Decimal, (u64, u64)> = BTreeMap::new();
+    // Per class: accounts, defaults, Σ pd_H and the accounts that have it.
+    let mut classes: BTreeMap<Decimal, (u64, u64, Decimal, u64)> = BTreeMap::new();
     for a in accounts.iter().filter(|a| a.tested()) {
         let c = classes.entry(a.figures.pd.normalize()).or_default();
         c.0 += 1;
         c.1 += u64::from(a.defaulted());
+        if let Some(pd) = a.predicted_pd() {
+            c.2 += pd;
+            c.3 += 1;
+        }
     }
-    let class = |pd: Option<Decimal>, n: u64, d: u64, expected: Decimal| PdClass {
-        pd,
-        accounts: n,
-        expected_defaults: expected,
-        defaults: d,
-        jeffreys: Jeffreys::of(n, d),
-    };
+    let class =
+        |pd: Option<Decimal>, (n, d, predicted, with): (u64, u64, Decimal, u64), expected| {
+            PdClass {
+                pd,
+                accounts: n,
+                expected_defaults: expected,
+                defaults: d,
+                jeffreys: Jeffreys::of(n, d),
+                predicted_defaults: predicted,
+                predicted_accounts: with,
+            }
+        };
     let mut rows: Vec<PdClass> = classes
         .iter()
-        .map(|(&pd, &(n, d))| class(Some(pd), n, d, pd * Decimal::from(n)))
+        .map(|(&pd, &c)| class(Some(pd), c, pd * Decimal::from(c.0)))
         .collect();
-    let (n, d) = classes
-        .values()
-        .fold((0, 0), |(n, d), &(cn, cd)| (n + cn, d + cd));
+    let all = classes.values().fold(
+        (0, 0, Decimal::ZERO, 0),
+        |(n, d, p, w), &(cn, cd, cp, cw)| (n + cn, d + cd, p + cp, w + cw),
+    );
     let expected = rows.iter().map(|r| r.expected_defaults).sum();
-    rows.push(class(None, n, d, expected));
+    rows.push(class(None, all, expected));
     rows
 }
 

@@ -292,15 +292,17 @@ fn smm_table(abs: Decimal) -> Vec<u64> {
 
 impl Rates {
     /// One account's lifetime figures, adding its months to `curve`; `Err` when it has none. A closed
-    /// account has 0 of each.
+    /// account has 0 of each. With a `horizon`, the sums stop at that month (`pd` and `loss` are
+    /// `pd_H` and `expected_deficiency_H`, and the curve ends there).
     pub fn account(
         &self,
         projection: &Projection,
         loan: &Loan,
         value: Option<Decimal>,
         curve: &mut LossCurve,
+        horizon: Option<u32>,
     ) -> Result<AccountLifetime, NotComputed> {
-        let result = self.walk(projection, loan, value, curve);
+        let result = self.walk(projection, loan, value, curve, horizon.unwrap_or(u32::MAX));
         if let Err(why) = result {
             curve.count(why);
         }
@@ -313,6 +315,7 @@ impl Rates {
         loan: &Loan,
         value: Option<Decimal>,
         curve: &mut LossCurve,
+        horizon: u32,
     ) -> Result<AccountLifetime, NotComputed> {
         if loan.balance.is_zero() || loan.balance.is_sign_negative() {
             return Ok(AccountLifetime::default());
@@ -332,7 +335,7 @@ impl Rates {
         let walked = projection.walk_to_end(loan, value, |k, b, v| {
             if k == 0 {
                 life.start(b);
-            } else {
+            } else if k <= horizon {
                 life.month(k, age, list, discount, b, v);
             }
         });

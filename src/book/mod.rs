@@ -17,6 +17,7 @@ pub mod model;
 pub mod outcome;
 pub mod partial;
 pub mod percentiles;
+pub mod predicted;
 pub mod runoff;
 pub mod segments;
 pub mod summarize;
@@ -78,6 +79,8 @@ pub struct Book {
     /// Per loan: the estimated value of a loan with no matched valuation (empty when estimates are off).
     pub estimates: Vec<Option<Valuation>>,
     pub estimate_counts: EstimateCounts,
+    /// The value curves (and price index) of the estimates and the run-off's schedules.
+    pub estimate: Estimate,
     /// The price index estimates were adjusted with (`None`: curve only, or estimates off).
     pub price_index: Option<PathBuf>,
     /// Every reject of both inputs, loans first, each in line order.
@@ -291,6 +294,7 @@ pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
         vin_ids: matched.vin_ids,
         estimates: estimates.values,
         estimate_counts: estimates.counts,
+        estimate: plan.estimate.clone(),
         price_index: plan
             .estimate
             .index

@@ -115,18 +115,24 @@ fn write_tables(
     };
     write(
         "summary_backtest_by_pd.csv".into(),
-        &files::by_pd_csv(&bt.by_pd),
+        &files::by_pd_csv(&bt.by_pd, bt.curve.is_some()),
     )?;
     write(
         "summary_backtest_by_ltv_bucket.csv".into(),
-        &files::loss_table_csv(&bt.by_ltv),
+        &files::loss_table_csv(&bt.by_ltv, bt.curve.is_some()),
     )?;
     for table in &bt.by_segment {
         let name = format!(
             "summary_backtest_by_{}.csv",
             segment_file_part(&table.dimension)
         );
-        write(name, &files::loss_table_csv(table))?;
+        write(name, &files::loss_table_csv(table, bt.curve.is_some()))?;
+    }
+    if let Some(curve) = &bt.curve {
+        write(
+            "summary_backtest_curve.csv".into(),
+            &files::curve_csv(curve),
+        )?;
     }
     write(
         "rejects.csv".into(),

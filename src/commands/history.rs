@@ -28,6 +28,10 @@ pub struct BacktestCmd {
     /// Months after as_of in which a default counts
     #[arg(long, value_name = "MONTHS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=600))]
     pub horizon: u32,
+    /// Judge only the pd table: no lifetime predictions (no predicted_* columns, no
+    /// summary_backtest_curve.csv)
+    #[arg(long)]
+    pub no_lifetime: bool,
     /// Output directory; replaced whole and atomically when the backtest succeeds
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -241,7 +245,7 @@ pub fn config(
         quiet: cmd.workers.quiet,
         // The backtest compares the base figures: no scenario, no run-off.
         no_outlook: true,
-        no_lifetime: true,
+        no_lifetime: cmd.no_lifetime,
         ..cmd.inputs.run_args(spooled)?
     })?;
     let args = BacktestArgs {

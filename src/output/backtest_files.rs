@@ -4,13 +4,16 @@
 
 use crate::book::backtest::{Account, Backtest, LossTable, LossTally, PdClass};
 use crate::book::outcome::Realized;
+use crate::book::predicted::Curve;
 use crate::book::segments::{segment_key, segment_label, TOTAL};
 use crate::book::Book;
 use crate::csvfmt::{push_decimal, push_line, push_text, push_u32};
 use crate::input::outcomes::OutcomeReject;
 use crate::money::cents;
 use crate::output::accounts_csv::{write_lines, Lines};
+use rust_decimal::Decimal;
 use serde::Serialize;
+use std::fmt::Write as _;
 
 use crate::output::format::{float, money, opt};
 use crate::output::manifest::CommandManifest;
@@ -137,12 +140,26 @@ pub const PD_COLUMNS: [&str; 8] = [
     "verdict",
 ];
 
-/// summary_backtest_by_pd.csv: per pd class, then TOTAL.
-pub fn by_pd_csv(rows: &[PdClass]) -> Vec<u8> {
+/// The columns summary_backtest_by_pd.csv adds with the lifetime model: Σ pd_H, the accounts that
+/// have it, and where the class's mean pd_H lies against the Jeffreys interval.
+pub const PREDICTED_PD_COLUMNS: [&str; 3] = [
+    "predicted_defaults",
+    "predicted_accounts",
+    "predicted_verdict",
+];
+
+/// summary_backtest_by_pd.csv: per pd class, then TOTAL; `predicted`: with the lifetime model's
+/// columns.
+pub fn by_pd_csv(rows: &[PdClass], predicted: bool) -> Vec<u8> {
     let mut out = String::new();
-    push_line(&mut out, PD_COLUMNS);
+    let extra: &[&str] = if predicted {
+        &PREDICTED_PD_COLUMNS
+    } else {
+        &[]
+    };
+    push_line(&mut out, PD_COLUMNS.iter().chain(extra).copied());
     for r in rows {
-        let cells = [
+        let mut cells = vec![
             r.pd.map_or(TOTAL.to_string(), |p| p.to_string()),
             r.accounts.to_string(),
             r.expected_defaults.normalize().to_string(),
@@ -152,6 +169,13 @@ pub fn by_pd_csv(rows: &[PdClass]) -> Vec<u8> {
             float(r.jeffreys.map(|j| j.high)),
             r.verdict().unwrap_or_default().to_string(),
         ];
+        if predicted {
+            cells.extend([
+                r.predicted_defaults.normalize().to_string(),
+                r.predicted_accounts.to_string(),
+                r.predicted_verdict().unwrap_or_default().to_string(),
+            ]);
+        }
         push_line(&mut out, cells.iter().map(String::as_str));
     }
     out.into_bytes()
@@ -185,12 +209,16 @@ fn loss_cells(t: &LossTally) -> Vec<String> {
     ]
 }
 
-/// summary_backtest_by_<group>.csv: one row per group label, then TOTAL.
-pub fn loss_table_csv(table: &LossTable) -> Vec<u8> {
+/// summary_backtest_by_<group>.csv: one row per group label, then TOTAL; `predicted`: with the
+/// lifetime model's Σ expected_deficiency_H (`predicted_loss`) last.
+pub fn loss_table_csv(table: &LossTable, predicted: bool) -> Vec<u8> {
     let mut out = String::new();
+    let extra: &[&str] = if predicted { &["predicted_loss"] } else { &[] };
     push_line(
         &mut out,
-        std::iter::once(table.dimension.as_str()).chain(LOSS_COLUMNS),
+        std::iter::once(table.dimension.as_str())
+            .chain(LOSS_COLUMNS)
+            .chain(extra.iter().copied()),
     );
     let total = (TOTAL.to_string(), table.total.clone());
     // A segment value that is literally TOTAL is already labelled `TOTAL (value)`.
@@ -200,7 +228,38 @@ pub fn loss_table_csv(table: &LossTable) -> Vec<u8> {
             out.push(',');
             out.push_str(&c);
         }
+        if predicted {
+            out.push(',');
+            out.push_str(&money(t.predicted_loss));
+        }
         out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// summary_backtest_curve.csv: month by month to the horizon, over the tested accounts with
+/// predictions, the predicted against the realized cumulative defaults and loss.
+pub fn curve_csv(curve: &Curve) -> Vec<u8> {
+    let mut out =
+        String::from("month,predicted_defaults,realized_defaults,predicted_loss,realized_loss\n");
+    let (mut predicted, mut realized) = ((0u128, 0i128), (0u64, Decimal::ZERO));
+    for (i, (defaults, loss)) in curve.realized.iter().enumerate() {
+        if let Some(m) = curve.predicted.months.get(i) {
+            predicted.0 += m.defaults;
+            predicted.1 += m.loss;
+        }
+        realized.0 += defaults;
+        realized.1 += loss;
+        let expected = Decimal::try_from_i128_with_scale(predicted.0 as i128, 18)
+            .map_or_else(|_| String::new(), |d| d.normalize().to_string());
+        let _ = writeln!(
+            out,
+            "{},{expected},{},{},{}",
+            i + 1,
+            realized.0,
+            money(Decimal::from_i128_with_scale(predicted.1, 2)),
+            money(realized.1),
+        );
     }
     out.into_bytes()
 }
