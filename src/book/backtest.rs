@@ -37,23 +37,32 @@ impl Account {
             .is_some_and(|r| r.status == Status::Defaulted)
     }
 
-    /// The month of the default and its realized loss, if the account defaulted.
-    pub(crate) fn realized_default(&self) -> Option<(u32, Decimal)> {
-        let r = self.realized.as_ref()?;
-        let (month, _) = r.default?;
-        Some((month, r.realized_loss))
-    }
-
     /// The lifetime model's pd to the horizon, as a decimal of 18 places.
     fn predicted_pd(&self) -> Option<Decimal> {
         self.predicted.map(|p| p.pd_decimal())
     }
 
     /// Open at as_of with records: the accounts the pd is tested on.
-    pub(crate) fn tested(&self) -> bool {
+    fn tested(&self) -> bool {
         self.realized.as_ref().is_some_and(|r| r.status.tested())
     }
 }
+impl crate::book::predicted::Tested for Account {
+    fn tested_loan(&self) -> Option<usize> {
+        self.tested().then_some(self.loan)
+    }
+
+    fn realized_default(&self) -> Option<(u32, Decimal)> {
+        let r = self.realized.as_ref()?;
+        let (month, _) = r.default?;
+        Some((month, r.realized_loss))
+    }
+
+    fn set_predicted(&mut self, predicted: AccountLifetime) {
+        self.predicted = Some(predicted);
+    }
+}
+
 crate::sums::summable! {
     /// Predicted against realized losses for a group of accounts (an LTV band, a segment value).
     #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -545,6 +554,8 @@ mod tests {
             expected_defaults: d(pd) * Decimal::from(n),
             defaults: dflt,
             jeffreys: Jeffreys::of(n, dflt),
+            predicted_defaults: Decimal::ZERO,
+            predicted_accounts: 0,
         }
     }
 

@@ -5,8 +5,7 @@
 //! Both sides of the curve run over the same accounts, the tested ones (open at as_of with records)
 //! that have lifetime figures, so a month's predicted and realized figures compare like with like.
 
-use crate::book::backtest::Account;
-use crate::book::lifetime::{LossCurve, Rates};
+use crate::book::lifetime::{AccountLifetime, LossCurve, Rates};
 use crate::book::runoff::Projection;
 use crate::book::Book;
 use rust_decimal::Decimal;
@@ -22,9 +21,19 @@ pub struct Curve {
     pub not_predicted: u64,
 }
 
+/// What the prediction needs of a backtest's account (the backtest's `Account`, which this module
+/// does not import: the backtest calls it).
+pub trait Tested {
+    /// The loan's index, if the account is tested (open at as_of with records).
+    fn tested_loan(&self) -> Option<usize>;
+    /// The month of its default and its realized loss, if it defaulted.
+    fn realized_default(&self) -> Option<(u32, Decimal)>;
+    fn set_predicted(&mut self, predicted: AccountLifetime);
+}
+
 /// Sets each tested account's prediction to `horizon` and returns the curve; `None` when the
 /// book's model has no lifetime figures.
-pub fn predict(book: &Book, accounts: &mut [Account], horizon: u32) -> Option<Curve> {
+pub fn predict<A: Tested + Send>(book: &Book, accounts: &mut [A], horizon: u32) -> Option<Curve> {
     use rayon::prelude::*;
     let model = &book.model;
     let lifetime = model.lifetime.as_ref()?;
@@ -38,15 +47,15 @@ pub fn predict(book: &Book, accounts: &mut [Account], horizon: u32) -> Option<Cu
         .par_iter_mut()
         .with_max_len(16_384)
         .fold(fresh, |mut curve, a| {
-            if !a.tested() {
+            let Some(i) = a.tested_loan() else {
                 return curve;
-            }
-            let loan = &book.loaded.loans[a.loan];
-            let value = book.valuation(a.loan).map(|v| v.value);
+            };
+            let loan = &book.loaded.loans[i];
+            let value = book.valuation(i).map(|v| v.value);
             let mut own = LossCurve::default();
             match rates.account(&projection, loan, value, &mut own, Some(horizon)) {
                 Ok(p) => {
-                    a.predicted = Some(p);
+                    a.set_predicted(p);
                     curve.predicted.merge(&own);
                     if let Some((month, loss)) = a.realized_default() {
                         if let Some(m) = curve.realized.get_mut(month as usize - 1) {
