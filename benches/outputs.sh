@@ -4,7 +4,7 @@
 # night, the Ally panel's backtest and a generated history's backtest and calibration.
 # usage: bash benches/outputs.sh BINARY DIR      then   python3 benches/same_outputs.py DIR_A DIR_B
 # (build the old binary in a git worktree and copy it aside, as benches/ab.sh says). RUN_FLAGS adds flags to
-# every run (RUN_FLAGS=--no-lifetime: the outputs from before the lifetime figures).
+# every run, backtest and calibrate (RUN_FLAGS=--no-lifetime: the outputs from before the lifetime figures).
 set -euo pipefail
 U=$(realpath "$1"); D=$2
 ROOT=$(cd "$(dirname "$0")/.." && pwd); M=$ROOT/data; S=$ROOT/../shared/data/regab
@@ -23,8 +23,8 @@ rm -rf "$D"; mkdir -p "$D"; cd "$D"
 "$U" generate --loans 3000 --months-later 1 --out g1 -q
 "$U" run ${RUN_FLAGS:-} --loans g0/loans.csv --valuations g0/valuations.csv --as-of 2025-06-30 --out night0 -q
 "$U" run ${RUN_FLAGS:-} --loans g1/loans.csv --valuations g1/valuations.csv --as-of 2025-07-31 --previous night0 --out night1 -q
-"$U" backtest --tape regab "$S/ally_2017_3_panel.csv" --horizon 24 --out ally -q
+"$U" backtest ${RUN_FLAGS:-} --tape regab "$S/ally_2017_3_panel.csv" --horizon 24 --out ally -q
 "$U" generate --loans 20000 --outcome-months 12 --out history -q
-"$U" backtest --loans history/loans.csv --valuations history/valuations.csv --as-of 2025-06-30 --outcomes history/outcomes.csv --out backtest -q
-"$U" calibrate --loans history/loans.csv --valuations history/valuations.csv --as-of 2025-06-30 --outcomes history/outcomes.csv --out calibrate -q
+"$U" backtest ${RUN_FLAGS:-} --loans history/loans.csv --valuations history/valuations.csv --as-of 2025-06-30 --outcomes history/outcomes.csv --out backtest -q
+"$U" calibrate ${RUN_FLAGS:-} --loans history/loans.csv --valuations history/valuations.csv --as-of 2025-06-30 --outcomes history/outcomes.csv --out calibrate -q
 rm -rf g0 g1 history
