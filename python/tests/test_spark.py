@@ -58,6 +58,14 @@ def book_with_repeated_ids(tmp: pathlib.Path, loans: int) -> pathlib.Path:
     return tmp
 
 
+def cell(value: object) -> str:
+    """A Spark cell as the CLI's CSV writes it: a decimal in plain notation with all its places
+    (Python writes a zero of 18 places as ``0E-18``), empty for null."""
+    if value is None:
+        return ""
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
 def test_spark_equals_the_cli_on_a_200k_book_with_repeated_ids(spark, tmp_path: pathlib.Path) -> None:
     import underwater.spark as uws
 
@@ -91,8 +99,7 @@ def test_spark_equals_the_cli_on_a_200k_book_with_repeated_ids(spark, tmp_path: 
     header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
     assert accounts.columns == header
     assert dict(accounts.dtypes)["balance"] == "decimal(38,2)"
-    got = sorted(([("" if r[c] is None else str(r[c])) for c in header] for r in accounts.collect()),
-                 key=lambda r: r[0])
+    got = sorted(([cell(r[c]) for c in header] for r in accounts.collect()), key=lambda r: r[0])
     assert got == sorted(rows, key=lambda r: r[0])
     _, cli_rejects = csv_cells((tmp_path / "cli" / "rejects.csv").read_bytes())
     spark_rejects = result.rejects.collect()
@@ -116,7 +123,7 @@ def test_spark_on_csv_files_names_each_reject_by_file_and_line(spark, tmp_path: 
     for name in sorted(p.name for p in (tmp_path / "cli").glob("summary_*.csv")):
         assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
     header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
-    got = sorted([("" if r[c] is None else str(r[c])) for c in header] for r in result.accounts.collect())
+    got = sorted([cell(r[c]) for c in header] for r in result.accounts.collect())
     assert got == sorted(rows)
     _, cli_rejects = csv_cells((tmp_path / "cli" / "rejects.csv").read_bytes())
     want = sorted((pathlib.Path(r[0]).name, int(r[1]), r[2]) for r in cli_rejects)
