@@ -181,6 +181,8 @@ pub struct Rates {
     recovery: u128,
     cost: u128,
     r: u32,
+    /// `10^r`.
+    to_r: u128,
     /// `10^(18 + r)`: one cent of loss in the sums' unit.
     cent: MagicDiv,
     /// 10^18.
@@ -285,6 +287,7 @@ impl Rates {
             recovery: u128::try_from(mantissa_at(recovery_rate, r)).ok()?,
             cost: u128::try_from(mantissa_at(cost, 2 + r)).ok()?,
             r,
+            to_r: 10u128.pow(r),
             cent: MagicDiv::new(ONE * 10u128.pow(r)),
             one: MagicDiv::new(ONE),
         })
@@ -320,7 +323,7 @@ impl Rates {
     #[inline]
     fn deficiency(&self, balance: u128, value: u128) -> u128 {
         let net = (value * self.recovery).saturating_sub(self.cost);
-        (balance * 10u128.pow(self.r)).saturating_sub(net)
+        (balance * self.to_r).saturating_sub(net)
     }
 }
 
@@ -386,12 +389,14 @@ impl Rates {
             Discount::Apr => loan.apr().and_then(monthly_discount),
         };
         let mut life = Walk::new(self, curve);
+        // Once every path has defaulted or prepaid (S = 0), no later month adds anything.
         let walked = projection.walk_to_end(loan, value, |k, b, v| {
             if k == 0 {
                 life.start(b);
             } else if k <= horizon {
                 life.month(k, age, list, discount, b, v);
             }
+            k < horizon && life.survival > 0
         });
         match walked {
             Err(NotProjected::Closed) => Ok(AccountLifetime::default()),

@@ -390,6 +390,7 @@ impl Projection {
             if let Some(month) = runoff.months.get_mut(k as usize) {
                 month.add(b, v);
             }
+            true
         }) {
             Ok(Some(k)) => found = k,
             Ok(None) => runoff.beyond_projection += 1,
@@ -399,12 +400,13 @@ impl Projection {
     }
 
     /// Walks one account's schedule until it pays off (at most [`MAX_PROJECTION_MONTHS`]), calling
-    /// `month(k, balance, value)` for k = 0, 1, … in cents: the lifetime loss's months.
+    /// `month(k, balance, value)` for k = 0, 1, … in cents (the lifetime loss's months) until it
+    /// returns false.
     pub fn walk_to_end(
         &self,
         loan: &Loan,
         value: Option<Decimal>,
-        month: impl FnMut(u32, u128, u128),
+        month: impl FnMut(u32, u128, u128) -> bool,
     ) -> Result<(), NotProjected> {
         let balance = cents_int(loan.balance).unwrap_or(0);
         let value_cents = value.and_then(cents_int).filter(|&v| v > 0);
@@ -424,7 +426,8 @@ impl Projection {
         let value_cents = value.and_then(cents_int).filter(|&v| v > 0);
         let mut months = Vec::new();
         let found = self.walk(loan, balance, value_cents, self.months, |_, b, v| {
-            months.push((b, v))
+            months.push((b, v));
+            true
         })?;
         Ok(Schedule {
             months,
@@ -444,7 +447,7 @@ impl Projection {
         v0: u128,
         terms: &Terms,
         months: u32,
-        month: &mut impl FnMut(u32, u128, u128),
+        month: &mut impl FnMut(u32, u128, u128) -> bool,
     ) -> Option<Option<u32>> {
         let (apr_m, apr_div, payment) = (terms.apr_m, terms.apr_div, terms.payment);
         const AMOUNT: u128 = 1 << 40;
@@ -471,7 +474,8 @@ impl Projection {
         let (mut q, mut r) = (v0, 0i64);
         let (mut step, mut step_q, mut step_r) = (0i64, 0i64, 0i64);
         let mut b = b0;
-        month(0, b as u128, v0 as u128);
+        // Month 0 always goes on: only a later month can end the walk.
+        let _ = month(0, b as u128, v0 as u128);
         let mut found = (b <= v0).then_some(0);
         let mut k = 0;
         while b > 0 && (k < months || found.is_none()) {
@@ -495,7 +499,9 @@ impl Projection {
             if found.is_none() && b <= v {
                 found = Some(k);
             }
-            month(k, b as u128, v as u128);
+            if !month(k, b as u128, v as u128) {
+                break;
+            }
         }
         Some(found)
     }
@@ -508,7 +514,7 @@ impl Projection {
         balance: u128,
         value: Option<u128>,
         months: u32,
-        mut month: impl FnMut(u32, u128, u128),
+        mut month: impl FnMut(u32, u128, u128) -> bool,
     ) -> Result<Option<u32>, NotProjected> {
         if balance == 0 {
             return Err(NotProjected::Closed);
@@ -537,7 +543,7 @@ impl Projection {
             now: (now_num, now_den),
         };
         let mut b = balance;
-        month(0, b, v0);
+        let _ = month(0, b, v0);
         let mut found = (b <= v0).then_some(0);
         let mut k = 0;
         while b > 0 && (k < months || found.is_none()) {
@@ -550,7 +556,9 @@ impl Projection {
             if found.is_none() && b <= v {
                 found = Some(k);
             }
-            month(k, b, v);
+            if !month(k, b, v) {
+                break;
+            }
         }
         Ok(found)
     }
