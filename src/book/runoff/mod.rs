@@ -23,6 +23,9 @@ use crate::input::load::{Loan, NewUsed};
 use crate::money::{cents, rounds_up_half_even};
 use rust_decimal::Decimal;
 
+mod fast_div;
+use fast_div::FastDiv;
+
 /// An account is not projected (its `months_to_positive_equity` is empty) for one of these reasons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NotProjected {
@@ -277,41 +280,6 @@ fn div_half_even(n: u128, d: u128) -> u128 {
 fn div_half_even_u64(n: u64, d: u64) -> u64 {
     let (q, r) = (n / d, n % d);
     q + u64::from(rounds_up_half_even(q % 2 == 1, r, d - r))
-}
-
-/// Exact division by a number fixed for a whole schedule (the rate's divisor), by one multiply: for
-/// `n < 2^62` and `l = ⌈log2 d⌉`, `n / d` is `n · magic` shifted right by `62 + l`, where
-/// `magic = ⌈2^(62+l) / d⌉` (Granlund and Montgomery: `magic·d` exceeds `2^(62+l)` by less than `d`,
-/// so the product overshoots `n/d` by less than `n·d / (d·2^(62+l)) < 2^-l <= 1/d`, never reaching the
-/// next integer). Hand-written because the divisor is known only per account and a measurement said
-/// so: a hardware division per month is most of the run-off's time, and a float reciprocal is about
-/// twice this on the chain each month's balance waits for (docs/perf-log.md).
-#[derive(Clone, Copy, Debug)]
-struct FastDiv {
-    d: u64,
-    magic: u64,
-    shift: u32,
-}
-
-impl FastDiv {
-    /// For `1 <= d < 2^62`.
-    fn new(d: i64) -> FastDiv {
-        let d = d as u64;
-        let l = u64::BITS - d.saturating_sub(1).leading_zeros();
-        let shift = 62 + l;
-        // < 2^63 (d > 2^(l−1)), so it fits 64 bits.
-        let magic = ((1u128 << shift).div_ceil(u128::from(d))) as u64;
-        FastDiv { d, magic, shift }
-    }
-
-    /// `n / d` rounded half to even, exactly, for `0 <= n < 2^62`.
-    #[inline]
-    fn half_even(self, n: i64) -> i64 {
-        let n = n as u64;
-        let q = ((u128::from(n) * u128::from(self.magic)) >> self.shift) as u64;
-        let r = n - q * self.d;
-        (q + u64::from(rounds_up_half_even(q & 1 == 1, r, self.d - r))) as i64
-    }
 }
 
 /// A non-negative cents amount as an integer of cents.
