@@ -205,6 +205,7 @@ pub fn report_html(s: &Summary) -> String {
     migration_section(&mut out, s);
     scenarios_section(&mut out, s);
     runoff_section(&mut out, s);
+    lifetime_section(&mut out, s);
     exposures_section(&mut out, s);
     quality_section(&mut out, s);
     manifest_section(&mut out, s);
@@ -482,6 +483,51 @@ fn runoff_section(out: &mut String, s: &Summary) {
                       summary_runoff.csv.</p></section>",
         );
     }
+}
+
+/// The lifetime expected loss: the cumulative curve and every sixth month.
+fn lifetime_section(out: &mut String, s: &Summary) {
+    let Some(l) = &s.lifetime else { return };
+    out.push_str("<section><h2>Lifetime expected loss</h2>");
+    let cumulative: Vec<f64> = l
+        .by_month
+        .iter()
+        .map(|m| draw(&m.cumulative_loss))
+        .collect();
+    out.push_str(&line_chart(
+        "Cumulative expected loss by month",
+        &cumulative,
+        "lifetime",
+    ));
+    let _ = write!(
+        out,
+        "<p>Lifetime expected loss (the allowance) {} over {} accounts; {} in the first 12 \
+         months.</p>",
+        money(&l.lifetime_expected_deficiency),
+        count(l.accounts),
+        money(&l.expected_deficiency_12m),
+    );
+    header(
+        out,
+        "lifetime",
+        &["month", "date", "expected loss", "cumulative loss"],
+    );
+    for m in l.by_month.iter().filter(|m| m.month % 6 == 0) {
+        cells(
+            out,
+            &[
+                m.month.to_string(),
+                esc(&m.date),
+                money(&m.expected_loss),
+                money(&m.cumulative_loss),
+            ],
+            2,
+        );
+    }
+    out.push_str(
+        "</tbody></table><p class=\"sub\">Every sixth month; all months are in \
+         summary_loss_curve.csv.</p></section>",
+    );
 }
 
 /// The largest exposures.

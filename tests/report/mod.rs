@@ -393,6 +393,7 @@ fn each_figure_of_the_page_is_in_its_place() {
             "LTV migration: origination band → current band",
             "Stress scenarios",
             "Negative-equity run-off",
+            "Lifetime expected loss",
             "Largest exposures",
             "Data quality",
             "Manifest"
@@ -518,6 +519,23 @@ fn check_outlook_in_place(page: &str, j: &serde_json::Value) {
         })
         .collect();
     assert_eq!(table_rows(page, "runoff"), want);
+    // The lifetime curve's every sixth month (it starts at month 1).
+    let want: Vec<Vec<String>> = j["lifetime"]["by_month"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["month"].as_u64().unwrap() % 6 == 0)
+        .map(|m| {
+            vec![
+                m["month"].to_string(),
+                m["date"].as_str().unwrap().to_string(),
+                grouped(m["expected_loss"].as_str().unwrap()),
+                grouped(m["cumulative_loss"].as_str().unwrap()),
+            ]
+        })
+        .collect();
+    assert!(want.len() >= 10);
+    assert_eq!(table_rows(page, "lifetime"), want);
     for (id, list) in [
         ("top-ed", "expected_deficiency"),
         ("top-unvalued", "unvalued_balance"),

@@ -410,13 +410,16 @@ impl Projection {
     fn walk_fast(
         &self,
         curve: &ExactCurve,
-        age: u32,
-        balance: u128,
-        v0: u128,
+        start: Start,
         terms: &Terms,
         months: u32,
         month: &mut impl FnMut(u32, u128, u128) -> bool,
     ) -> Option<Option<u32>> {
+        let Start {
+            age,
+            balance,
+            value: v0,
+        } = start;
         let (apr_m, apr_div, payment) = (terms.apr_m, terms.apr_div, terms.payment);
         const AMOUNT: u128 = 1 << 40;
         let common = curve.common.as_ref()?;
@@ -501,7 +504,17 @@ impl Projection {
         if now_num == 0 {
             return Err(NotProjected::CurveAtZero);
         }
-        if let Some(found) = self.walk_fast(curve, age, balance, v0, &terms, months, &mut month) {
+        if let Some(found) = self.walk_fast(
+            curve,
+            Start {
+                age,
+                balance,
+                value: v0,
+            },
+            &terms,
+            months,
+            &mut month,
+        ) {
             return Ok(found);
         }
         let path = ValuePath {
@@ -530,6 +543,15 @@ impl Projection {
         }
         Ok(found)
     }
+}
+
+/// Where an account's schedule starts: its age in months at as_of, and its balance and value in
+/// cents.
+#[derive(Clone, Copy)]
+struct Start {
+    age: u32,
+    balance: u128,
+    value: u128,
 }
 
 /// An account's monthly terms as integers: the payment in cents, and the rate as `apr_m / apr_div`

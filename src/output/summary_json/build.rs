@@ -277,8 +277,35 @@ impl LifetimeJson {
                 Decimal::try_from_i128_with_scale(defaults as i128, 18).unwrap_or(Decimal::MAX)
             ),
             months: curve.months.len(),
+            by_month: loss_months(curve, book.as_of),
         }
     }
+}
+
+/// The loss curve's months as summary.json lists them (the same sums as summary_loss_curve.csv).
+fn loss_months(curve: &LossCurve, as_of: crate::date::Date) -> Vec<LossMonthJson> {
+    let accounts = |units: u128| {
+        Dec(Decimal::try_from_i128_with_scale(units as i128, 18).unwrap_or(Decimal::MAX))
+    };
+    let cents = |c: i128| Dec(Decimal::from_i128_with_scale(c, 2));
+    let (mut defaults, mut loss) = (0u128, 0i128);
+    curve
+        .months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            defaults += m.defaults;
+            loss += m.loss;
+            LossMonthJson {
+                month: i as u32 + 1,
+                date: crate::book::runoff::month_date(as_of, i as u32 + 1).to_string(),
+                expected_defaults: accounts(m.defaults),
+                expected_loss: cents(m.loss),
+                cumulative_defaults: accounts(defaults),
+                cumulative_loss: cents(loss),
+            }
+        })
+        .collect()
 }
 
 impl From<&Migration> for MigrationJson {

@@ -147,6 +147,21 @@ pub struct LifetimeJson {
     pub expected_defaults: Dec,
     /// The months the loss curve runs (the longest remaining schedule).
     pub months: usize,
+    /// summary_loss_curve.csv's months 1 … (its surviving balance, 20 decimals, only there).
+    #[serde(default)]
+    pub by_month: Vec<LossMonthJson>,
+}
+
+/// One month of the loss curve.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LossMonthJson {
+    pub month: u32,
+    pub date: String,
+    /// Expected defaults in accounts, 18 places.
+    pub expected_defaults: Dec,
+    pub expected_loss: Dec,
+    pub cumulative_defaults: Dec,
+    pub cumulative_loss: Dec,
 }
 
 /// The run-off's settings and what it covered.
