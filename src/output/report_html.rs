@@ -489,10 +489,9 @@ fn runoff_section(out: &mut String, s: &Summary) {
 fn lifetime_section(out: &mut String, s: &Summary) {
     let Some(l) = &s.lifetime else { return };
     out.push_str("<section><h2>Lifetime expected loss</h2>");
-    let cumulative: Vec<f64> = l
-        .by_month
-        .iter()
-        .map(|m| draw(&m.cumulative_loss))
+    // Month 0 (tonight) has lost nothing yet, so the x axis reads as months from as_of.
+    let cumulative: Vec<f64> = std::iter::once(0.0)
+        .chain(l.by_month.iter().map(|m| draw(&m.cumulative_loss)))
         .collect();
     out.push_str(&line_chart(
         "Cumulative expected loss by month",
