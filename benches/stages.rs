@@ -226,6 +226,9 @@ fn summaries(bencher: divan::Bencher) {
     // With the built-in stress scenarios and the run-off, as a default run computes them.
     let stresses = underwater::book::summarize::Stress::of(&model, &bands, &b.layout.segments);
     let projection = default_projection();
+    let lifetime = model.lifetime.as_ref().and_then(|l| {
+        underwater::book::lifetime::Rates::new(l, model.recovery_rate, model.repossession_cost)
+    });
     bencher
         .counter(divan::counter::ItemsCount::new(b.loans.len()))
         .bench(|| {
@@ -242,6 +245,8 @@ fn summaries(bencher: divan::Bencher) {
                 underwater::book::summarize::Passes {
                     stresses: &stresses,
                     projection: Some(&projection),
+                    runoff_months: model.runoff_months,
+                    lifetime: lifetime.as_ref(),
                     join: None,
                 },
             )
