@@ -223,7 +223,8 @@ fn summaries(bencher: divan::Bencher) {
     let b = book();
     let model = Model::default();
     let bands = Bands::new(&model.ltv_bands);
-    // With the built-in stress scenarios and the run-off, as a default run computes them.
+    // With the built-in stress scenarios, the run-off and the lifetime figures, as a default run
+    // computes them.
     let stresses = underwater::book::summarize::Stress::of(&model, &bands, &b.layout.segments);
     let projection = default_projection();
     let lifetime = model.lifetime.as_ref().and_then(|l| {
