@@ -138,7 +138,7 @@ fn lifetime_figures_equal_an_independent_reference_with_prepayment_and_discounti
     for (abs, discount, apr) in [("0.02", "none", "0"), ("0.015", "apr", "12")] {
         let s = Sandbox::new();
         // E: 30 months old, $10,000 over 10 payments of $1,000 at `apr` (its balance schedule below).
-        let mut loans = format!("{HEADER}");
+        let mut loans = HEADER.to_string();
         loans.push_str(&format!(
             "E,VE,2022-12-30,30000,40,10000.00,0,{apr},1000.00,new\n"
         ));
