@@ -158,6 +158,13 @@ impl LossCurve {
         self.starting_balance += starting_balance;
     }
 
+    /// The cumulative expected loss to month `months` (all of it for `usize::MAX`), in cents: the sum
+    /// of the accounts' figures to that month, since each account's cumulative is rounded to cents
+    /// month by month.
+    pub fn loss_to(&self, months: usize) -> i128 {
+        self.months.iter().take(months).map(|m| m.loss).sum()
+    }
+
     fn count(&mut self, why: NotComputed) {
         if let Some(i) = NOT_COMPUTED.iter().position(|&l| l == why.label()) {
             self.not_computed[i] += 1;

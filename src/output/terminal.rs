@@ -159,8 +159,8 @@ fn outlook_notes(book: &Book) -> String {
     if let Some(runoff) = &s.runoff {
         notes.push_str(&runoff_lines(runoff, &book.months_to_positive_equity));
     }
-    if s.loss_curve.is_some() {
-        notes.push_str(&lifetime_line(&s.ltv.total, book));
+    if let Some(curve) = &s.loss_curve {
+        notes.push_str(&lifetime_line(&s.ltv.total, curve));
     }
     if let (Some(c), Some(j)) = (&s.changes, &book.previous) {
         notes.push_str(&changes_lines(c, &j.previous.as_of.to_string()));
@@ -178,17 +178,14 @@ fn outlook_notes(book: &Book) -> String {
 }
 
 /// The lifetime expected loss: the allowance, beside its first 12 months and the accounts it covers.
-fn lifetime_line(total: &crate::book::tally::Tally, book: &Book) -> String {
-    let loss_12m: i128 = book
-        .lifetime
-        .iter()
-        .filter_map(|a| a.get())
-        .map(|a| i128::from(a.loss_12m))
-        .sum();
+fn lifetime_line(
+    total: &crate::book::tally::Tally,
+    curve: &crate::book::lifetime::LossCurve,
+) -> String {
     format!(
         "  lifetime expected loss (summary_loss_curve.csv): {} ({} in the first 12 months) over {} accounts\n",
         human_money(&total.lifetime_expected_deficiency.dec()),
-        human_money(&Decimal::from_i128_with_scale(loss_12m, 2)),
+        human_money(&Decimal::from_i128_with_scale(curve.loss_to(12), 2)),
         human_count(total.lifetime_accounts),
     )
 }

@@ -249,9 +249,8 @@ fn with_lifetime(t: &Tally, lifetime: bool) -> TallyJson {
 
 impl LifetimeJson {
     fn new(l: &Lifetime, curve: &LossCurve, book: &Book) -> LifetimeJson {
-        let (mut loss_12m, mut defaults, mut accounts) = (0i128, 0u128, 0u64);
+        let (mut defaults, mut accounts) = (0u128, 0u64);
         for a in book.lifetime.iter().filter_map(|a| a.get()) {
-            loss_12m += i128::from(a.loss_12m);
             defaults += u128::from(a.pd);
             accounts += 1;
         }
@@ -271,8 +270,8 @@ impl LifetimeJson {
                 .zip(curve.not_computed)
                 .map(|(k, n)| (k.to_string(), n))
                 .collect(),
-            lifetime_expected_deficiency: cents(curve.months.iter().map(|m| m.loss).sum()),
-            expected_deficiency_12m: cents(loss_12m),
+            lifetime_expected_deficiency: cents(curve.loss_to(usize::MAX)),
+            expected_deficiency_12m: cents(curve.loss_to(12)),
             expected_defaults: Dec(
                 Decimal::try_from_i128_with_scale(defaults as i128, 18).unwrap_or(Decimal::MAX)
             ),
