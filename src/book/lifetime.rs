@@ -178,10 +178,10 @@ pub struct Rates {
     /// Hazard by age 0 ..= the last step's age (flat after).
     by_age: Vec<u64>,
     delinquent: Vec<(u32, Vec<u64>)>,
-    /// SMM by age 0 ..; at most [`ONE`]; `smm_after` past the table.
+    /// SMM by age 0 ..= [`SMM_TABLE_AGES`]; at most [`ONE`].
     smm: Vec<u64>,
-    /// SMM past the table: 1 (the convention's pool is exhausted), or 0 at an ABS speed of 0.
-    smm_after: u64,
+    /// The ABS speed as `abs / whole` (`whole` a power of ten), for older ages.
+    abs: (u128, u128),
     discount: Discount,
     /// The recovery rate's mantissa at scale `r` and the cost's at scale `2 + r`: a deficiency is an
     /// integer of 10^-(2+r) dollars.
@@ -284,12 +284,8 @@ impl Rates {
                 .iter()
                 .map(|(d, list)| (*d, list.iter().map(|&h| unit(h)).collect()))
                 .collect(),
-            smm: smm_table(lifetime.abs_speed),
-            smm_after: if lifetime.abs_speed.is_zero() {
-                0
-            } else {
-                ONE as u64
-            },
+            smm: smm_table(abs_parts(lifetime.abs_speed)),
+            abs: abs_parts(lifetime.abs_speed),
             discount: lifetime.discount,
             recovery: u128::try_from(mantissa_at(recovery_rate, r)).ok()?,
             cost: u128::try_from(mantissa_at(cost, 2 + r)).ok()?,
@@ -311,10 +307,10 @@ impl Rates {
     }
 
     fn smm(&self, age: u32) -> u64 {
-        self.smm
-            .get(age as usize)
-            .copied()
-            .unwrap_or(self.smm_after)
+        match self.smm.get(age as usize) {
+            Some(&p) => p,
+            None => smm_of(self.abs, u128::from(age)),
+        }
     }
 
     /// The delinquent class list of an account `days` past due, if any.
@@ -334,24 +330,35 @@ impl Rates {
     }
 }
 
-/// SMM by age: `ABS / (1 − ABS × (age − 1))` for age ≥ 1, exactly rounded to 10^-18; 1 once the
-/// denominator reaches ABS (the convention's pool is exhausted). Age 0 prepays nothing.
-fn smm_table(abs: Decimal) -> Vec<u64> {
-    let s = abs.scale();
-    let a = u128::try_from(abs.mantissa()).unwrap_or(0);
-    let whole = 10u128.pow(s);
-    let mut table = vec![0u64];
-    if a == 0 {
-        return table;
+/// Ages the SMM table holds: a slow speed's long tail (an ABS of 0.00000001 runs 100 million
+/// months before its pool is exhausted) is computed when an older age asks for it, not held.
+const SMM_TABLE_AGES: u128 = 2400;
+
+/// An ABS speed as `(mantissa, 10^scale)`.
+fn abs_parts(abs: Decimal) -> (u128, u128) {
+    (
+        u128::try_from(abs.mantissa()).unwrap_or(0),
+        10u128.pow(abs.scale()),
+    )
+}
+
+/// SMM at `age`: `ABS / (1 − ABS × (age − 1))` for age ≥ 1, exactly rounded to 10^-18; 1 once the
+/// denominator reaches ABS (the convention's pool is exhausted). Age 0, and a speed of 0, prepay
+/// nothing.
+fn smm_of((a, whole): (u128, u128), age: u128) -> u64 {
+    if a == 0 || age == 0 {
+        return 0;
     }
-    for age in 1u128.. {
-        let left = whole.saturating_sub(a * (age - 1));
-        if left <= a {
-            break;
-        }
-        table.push(div_even(a * ONE, left) as u64);
+    let left = whole.saturating_sub(a.saturating_mul(age - 1));
+    match left <= a {
+        true => ONE as u64,
+        false => div_even(a * ONE, left) as u64,
     }
-    table
+}
+
+/// SMM by age 0 ..= [`SMM_TABLE_AGES`].
+fn smm_table(abs: (u128, u128)) -> Vec<u64> {
+    (0..=SMM_TABLE_AGES).map(|age| smm_of(abs, age)).collect()
 }
 
 impl Rates {
@@ -547,14 +554,19 @@ mod tests {
 
     /// SMM at 1.5% ABS, worked by hand: age 1 → 0.015, age 2 → 0.015 / 0.985, age 66 → 0.015 / 0.025
     /// = 0.6; at age 67 the denominator is 0.01, below the speed: every loan left prepays.
+    /// Regression: the table grew until the pool was exhausted, 100 million entries at 0.00000001.
     #[test]
     fn smm_follows_the_abs_convention() {
-        let t = smm_table(d("0.015"));
+        let t = smm_table(abs_parts(d("0.015")));
         assert_eq!(t[0], 0);
         assert_eq!(t[1], 15_000_000_000_000_000);
         // 0.015 / 0.985 = 0.015228426395939086294…, rounded to 18 places.
         assert_eq!(t[2], 15_228_426_395_939_086);
         assert_eq!(t[66], 600_000_000_000_000_000);
-        assert_eq!(t.len(), 67);
+        assert_eq!((t[67], t[2400]), (ONE as u64, ONE as u64));
+        // A speed of 0 prepays nothing; a slow one is computed past the table, not held.
+        assert!(smm_table(abs_parts(Decimal::ZERO)).iter().all(|&p| p == 0));
+        let slow = abs_parts(d("0.00000001"));
+        assert_eq!(smm_of(slow, 5000), div_even(ONE, 100_000_000 - 4999) as u64);
     }
 }
