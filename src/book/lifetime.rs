@@ -97,6 +97,18 @@ pub enum NotComputed {
 }
 
 impl NotComputed {
+    /// The reason's place in [`NOT_COMPUTED`]; none for a closed account, which has figures (0).
+    fn index(self) -> Option<usize> {
+        match self {
+            NotComputed::NotProjected(NotProjected::Closed) => None,
+            NotComputed::NotProjected(NotProjected::NoValue) => Some(0),
+            NotComputed::NotProjected(NotProjected::NoApr) => Some(1),
+            NotComputed::NotProjected(NotProjected::PaymentBelowInterest) => Some(2),
+            NotComputed::NotProjected(NotProjected::CurveAtZero) => Some(3),
+            NotComputed::OutOfRange => Some(4),
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             NotComputed::NotProjected(why) => why.label(),
@@ -166,7 +178,7 @@ impl LossCurve {
     }
 
     fn count(&mut self, why: NotComputed) {
-        if let Some(i) = NOT_COMPUTED.iter().position(|&l| l == why.label()) {
+        if let Some(i) = why.index() {
             self.not_computed[i] += 1;
         }
     }
@@ -521,6 +533,21 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    /// Each counted reason sits at its label's place in NOT_COMPUTED.
+    #[test]
+    fn every_reason_is_counted_under_its_own_label() {
+        let reasons = NotProjected::ALL
+            .map(NotComputed::NotProjected)
+            .into_iter()
+            .chain([NotComputed::OutOfRange]);
+        for why in reasons {
+            match why.index() {
+                Some(i) => assert_eq!(NOT_COMPUTED[i], why.label()),
+                None => assert_eq!(why.label(), "closed"),
+            }
+        }
     }
 
     /// The multiplication-based division against `/`, for both run divisors, at the edges and on

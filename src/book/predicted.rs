@@ -17,8 +17,6 @@ pub struct Curve {
     pub predicted: LossCurve,
     /// Per month 1 ..= H: the accounts that defaulted that month and their realized loss.
     pub realized: Vec<(u64, Decimal)>,
-    /// Tested accounts without lifetime figures (no value, no APR, …): left out of both sides.
-    pub not_predicted: u64,
 }
 
 /// What the prediction needs of a backtest's account (the backtest's `Account`, which this module
@@ -53,18 +51,17 @@ pub fn predict<A: Tested + Send>(book: &Book, accounts: &mut [A], horizon: u32) 
             let loan = &book.loaded.loans[i];
             let value = book.valuation(i).map(|v| v.value);
             let mut own = LossCurve::default();
-            match rates.account(&projection, loan, value, &mut own, Some(horizon)) {
-                Ok(p) => {
-                    a.set_predicted(p);
-                    curve.predicted.merge(&own);
-                    if let Some((month, loss)) = a.realized_default() {
-                        if let Some(m) = curve.realized.get_mut(month as usize - 1) {
-                            m.0 += 1;
-                            m.1 += loss;
-                        }
+            // An account without figures (no value, no APR, …) is left out of both sides;
+            // summary_backtest_by_pd.csv's predicted_accounts counts the accounts that have them.
+            if let Ok(p) = rates.account(&projection, loan, value, &mut own, Some(horizon)) {
+                a.set_predicted(p);
+                curve.predicted.merge(&own);
+                if let Some((month, loss)) = a.realized_default() {
+                    if let Some(m) = curve.realized.get_mut(month as usize - 1) {
+                        m.0 += 1;
+                        m.1 += loss;
                     }
                 }
-                Err(_) => curve.not_predicted += 1,
             }
             curve
         })
@@ -74,7 +71,6 @@ pub fn predict<A: Tested + Send>(book: &Book, accounts: &mut [A], horizon: u32) 
                 x.0 += y.0;
                 x.1 += y.1;
             }
-            a.not_predicted += b.not_predicted;
             a
         });
     Some(curve)
