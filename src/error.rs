@@ -151,6 +151,12 @@ pub enum InputError {
         problem: String,
         fix: &'static str,
     },
+    #[error(
+        "--start-month {month}: the outcome data ends after month {months_of_data}, so no month after \
+         it is left to judge. Fix: pass --start-month {} or less",
+        months_of_data.saturating_sub(1)
+    )]
+    StartMonth { month: u32, months_of_data: u32 },
 }
 
 /// A config file or flag that cannot be used. Each message names the key and how to fix it.

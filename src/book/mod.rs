@@ -18,6 +18,7 @@ pub mod outcome;
 pub mod partial;
 pub mod percentiles;
 pub mod predicted;
+pub mod reanchor;
 pub mod runoff;
 pub mod segments;
 pub mod summarize;
@@ -241,6 +242,16 @@ fn schedules(plan: &Plan<'_>) -> (Option<Projection>, Option<lifetime::Rates>) {
 /// Builds the book: one call per stage. Writes nothing.
 pub fn build(plan: &Plan<'_>, progress: Progress) -> Result<Book, InputError> {
     let loans = load_loans(&plan.loans, progress)?;
+    build_from(plan, loans, progress)
+}
+
+/// Builds the book of loans already loaded (`build`'s later stages; `backtest --start-month` builds
+/// the re-anchored book so), their rejects kept as the book's.
+pub fn build_from(
+    plan: &Plan<'_>,
+    loans: crate::input::Loans,
+    progress: Progress,
+) -> Result<Book, InputError> {
     let matched = match_valuations(
         plan.valuations,
         &plan.valuations_conventions,

@@ -116,7 +116,7 @@ pub fn walk(balance_at_as_of: Decimal, history: &History<'_>, horizon: u32) -> R
         return closed_at_as_of();
     }
     let mut previous = balance_at_as_of;
-    let mut unpaid_run = u32::from(history.month0_paid.is_none_or(|p| p <= Decimal::ZERO));
+    let mut unpaid_run = history.unpaid_run;
     for k in 1..=horizon {
         let Some(m) = history.month(k) else { break };
         unpaid_run = if m.paid() { 0 } else { unpaid_run + 1 };
@@ -288,7 +288,7 @@ mod tests {
         let months = [unpaid("10000"), unpaid("10000"), unpaid("10000")];
         let o = panel(&months);
         let mut h = o.history(0, 0).unwrap();
-        h.month0_paid = Some(Decimal::ZERO);
+        h.unpaid_run = 1;
         let r = walk(d("10000"), &h, 12);
         assert_eq!(r.default, Some((2, Rule::Dpd90)));
         assert_eq!(r.balance_at_default, d("10000"));

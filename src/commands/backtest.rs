@@ -12,7 +12,7 @@
 //! ([`crate::book::outcome`]), and publishes backtest.csv, the calibration tables and summary.json
 //! atomically into `--out`, as `run` publishes its outputs.
 
-use super::history::{compute, config, inputs, BacktestArgs, BacktestCmd};
+use super::history::{compute, config, inputs, BacktestArgs, BacktestCmd, Judged};
 use crate::book::backtest::Backtest;
 use crate::book::Book;
 use crate::columns::segment_file_part;
@@ -33,21 +33,16 @@ pub fn run(config: &Config, args: &BacktestArgs, progress: Progress) -> Result<F
     crate::output::staging::check_target(&config.out).map_err(OutputError)?;
     let _lock = crate::output::staging::OutLock::take(&config.out).map_err(OutputError)?;
     super::thread_pool(config.threads)?.install(|| {
-        let (book, outcomes, bt) = compute(config, args, progress)?;
-        publish(config, args, &book, &bt, &outcomes)?;
+        let judged = compute(config, args, progress)?;
+        publish(config, args, &judged)?;
         Ok(Finished {
-            summary: terminal_lines(&bt, &outcomes, config),
+            summary: terminal_lines(&judged, config),
         })
     })
 }
 
-fn publish(
-    config: &Config,
-    args: &BacktestArgs,
-    book: &Book,
-    bt: &Backtest,
-    outcomes: &Outcomes,
-) -> Result<(), Error> {
+fn publish(config: &Config, args: &BacktestArgs, judged: &Judged) -> Result<(), Error> {
+    let (book, bt, outcomes) = (&judged.book, &judged.bt, &judged.outcomes);
     let staging = Staging::new(&config.out).map_err(OutputError)?;
     let mut outputs = write_tables(&staging, config, book, bt, outcomes)?;
     outputs.extend([
@@ -60,7 +55,7 @@ fn publish(
         read: outcomes.rows_read,
         accepted: outcomes.rows_read - rejected,
         rejected,
-        not_in_book: outcomes.not_in_book(book.loaded.loans.iter().map(|l| l.line)),
+        not_in_book: judged.rows_not_in_book,
     };
     let manifest = crate::output::manifest::CommandManifest::of_files(
         "backtest",
@@ -69,8 +64,9 @@ fn publish(
     );
     let facts = files::OutcomeFacts {
         rows,
-        months_of_data: outcomes.months_of_data,
+        months_of_data: judged.months_of_data(),
         rules: outcomes.rules,
+        origin: judged.origin.as_ref().map(files::ReAnchored::of),
     };
     let summary = files::BacktestSummary::new(book, bt, facts, manifest);
     // The reports are summary.json for people: built from it, so they cannot say anything else.
@@ -146,20 +142,38 @@ fn write_tables(
 }
 
 /// What the command prints: the pd test and the book's predicted against realized loss.
-fn terminal_lines(bt: &Backtest, outcomes: &Outcomes, config: &Config) -> String {
+fn terminal_lines(judged: &Judged, config: &Config) -> String {
+    let (bt, outcomes) = (&judged.bt, &judged.outcomes);
+    let months_of_data = judged.months_of_data();
     let mut out = format!(
         "backtest of {} accounts over {} months ({} without outcome records), outputs in {}\n",
         bt.counts.accounts,
-        bt.horizon.min(outcomes.months_of_data),
+        bt.horizon.min(months_of_data),
         bt.counts.no_outcome,
         config.out.display()
     );
-    if bt.horizon > outcomes.months_of_data {
+    if let Some(o) = &judged.origin {
+        let g = &o.gone;
+        out.push_str(&format!(
+            "  re-anchored at month {} (as_of {}): {} of the {} accounts open then; before it {} \
+             defaulted, {} paid off, {} left the pool, {} were closed at month 0, {} had no records\n",
+            o.month,
+            judged.book.as_of,
+            o.loan_at_start.len(),
+            o.accounts_at_start,
+            g.defaulted,
+            g.paid_off,
+            g.left_pool,
+            g.closed_at_start,
+            g.no_records
+        ));
+    }
+    if bt.horizon > months_of_data {
         out.push_str(&format!(
             "  WARNING: --horizon {} is beyond the data, which ends after month {}: defaults after it \
              cannot be seen, so every realized rate and loss is short of the horizon's (pass --horizon \
              {} or less)\n",
-            bt.horizon, outcomes.months_of_data, outcomes.months_of_data
+            bt.horizon, months_of_data, months_of_data
         ));
     }
     out.push_str(&format!(

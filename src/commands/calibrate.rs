@@ -29,7 +29,7 @@ pub fn run(
     crate::output::staging::check_target(&config.out).map_err(OutputError)?;
     let _lock = crate::output::staging::OutLock::take(&config.out).map_err(OutputError)?;
     super::thread_pool(config.threads)?.install(|| {
-        let (book, _, bt) = compute(config, args, progress)?;
+        let super::history::Judged { book, bt, .. } = compute(config, args, progress)?;
         let c = calibrate(&book, &bt, min_accounts);
         let about = format!("{} as of {}", inputs(config, args).join(", "), book.as_of);
         let toml = calibrated_toml(&c, &book.model, &about);

@@ -3,6 +3,7 @@
 //! read in whichever form they come, and the backtest computed.
 
 use crate::book::backtest::{backtest, Backtest};
+use crate::book::reanchor::{reanchor, Origin};
 use crate::book::{self, Book};
 use crate::config::Config;
 use crate::error::{Error, InputError};
@@ -28,6 +29,10 @@ pub struct BacktestCmd {
     /// Months after as_of in which a default counts
     #[arg(long, value_name = "MONTHS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=600))]
     pub horizon: u32,
+    /// Re-anchor the book K months after the tape's period (or as_of): the accounts open then, with
+    /// their balance, age and days past due at month K, judged on the months after it
+    #[arg(long, value_name = "K", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=599))]
+    pub start_month: u32,
     /// Judge only the pd table: no lifetime predictions (no predicted_* columns, no
     /// summary_backtest_curve.csv)
     #[arg(long)]
@@ -45,6 +50,8 @@ pub struct BacktestArgs {
     pub outcomes: Option<PathBuf>,
     /// Months after as_of in which a default counts.
     pub horizon: u32,
+    /// Months after the tape's period (or as_of) the book is re-anchored at; 0: not re-anchored.
+    pub start_month: u32,
     /// `--run DIR`: the finished run whose book this is, to check the book against.
     pub from_run: Option<RunInputs>,
 }
@@ -170,27 +177,101 @@ fn check_run_book(book: &Book, run: &RunInputs) -> Result<(), Error> {
     }
 }
 
+/// The book judged, what happened to it and the backtest.
+pub struct Judged {
+    /// The book at as_of, or re-anchored at `--start-month`.
+    pub book: Book,
+    pub outcomes: Outcomes,
+    pub bt: Backtest,
+    /// `--start-month K` (K > 0): where the book at month 0 went by month K.
+    pub origin: Option<Origin>,
+    /// Outcome rows whose account is not in the book at month 0.
+    pub rows_not_in_book: u64,
+}
+
 /// The book, its outcome records and the backtest (`calibrate` fits from the same).
-pub fn compute(
-    config: &Config,
-    args: &BacktestArgs,
-    progress: Progress,
-) -> Result<(Book, Outcomes, Backtest), Error> {
+pub fn compute(config: &Config, args: &BacktestArgs, progress: Progress) -> Result<Judged, Error> {
     let book = book::build(&config.plan(), progress)?;
     if let Some(run) = &args.from_run {
         check_run_book(&book, run)?;
     }
     let stage = progress.spinner("outcomes");
     let outcomes = read_outcomes(config, args, &book)?;
+    let rows_not_in_book = outcomes.not_in_book(book.loaded.loans.iter().map(|l| l.line));
+    let (book, origin) = match args.start_month {
+        0 => (book, None),
+        k => {
+            let (book, origin) = reanchored(config, book, &outcomes, k, progress)?;
+            (book, Some(origin))
+        }
+    };
+    let at_start = |i: usize| origin.as_ref().map_or(i, |o| o.loan_at_start[i] as usize);
     let bt = backtest(&book, args.horizon, |i| {
-        outcomes.history(i, book.loaded.loans[i].line)
+        let history = outcomes.history(at_start(i), book.loaded.loans[i].line);
+        match &origin {
+            Some(o) => history.map(|h| h.from_month(o.month)),
+            None => history,
+        }
     });
     stage.finish(&format!(
         "{} accounts walked over {} months",
         bt.counts.accounts,
-        args.horizon.min(outcomes.months_of_data)
+        args.horizon.min(outcomes.months_of_data - args.start_month)
     ));
-    Ok((book, outcomes, bt))
+    Ok(Judged {
+        book,
+        outcomes,
+        bt,
+        origin,
+        rows_not_in_book,
+    })
+}
+
+impl Judged {
+    /// The months of data after the book's as_of (after month K when re-anchored).
+    pub fn months_of_data(&self) -> u32 {
+        self.outcomes.months_of_data - self.origin.as_ref().map_or(0, |o| o.month)
+    }
+}
+
+/// The book re-anchored `k` months after as_of ([`crate::book::reanchor`]), built again from its
+/// loans at month k.
+fn reanchored(
+    config: &Config,
+    book: Book,
+    outcomes: &Outcomes,
+    k: u32,
+    progress: Progress,
+) -> Result<(Book, Origin), Error> {
+    if k >= outcomes.months_of_data {
+        return Err(InputError::StartMonth {
+            month: k,
+            months_of_data: outcomes.months_of_data,
+        }
+        .into());
+    }
+    let mut plan = config.plan();
+    plan.as_of = crate::book::reanchor::as_of_at(book.as_of, k);
+    if let Some(index) = plan
+        .estimate
+        .index
+        .as_ref()
+        .filter(|_| plan.estimate.enabled)
+    {
+        crate::config::check_index_month(index, plan.as_of)?;
+    }
+    let Book {
+        loaded: mut loans,
+        rejects,
+        ..
+    } = book;
+    loans.rejects = rejects
+        .into_iter()
+        .filter(|r| r.input == crate::input::load::InputKind::Loans)
+        .collect();
+    let origin = reanchor(&mut loans, k, |i, line| outcomes.history(i, line));
+    let book = book::build_from(&plan, loans, progress)?;
+    Ok((book, origin))
 }
 
 /// The input files, as the manifest names them.
@@ -251,6 +332,7 @@ pub fn config(
     let args = BacktestArgs {
         outcomes: cmd.outcomes,
         horizon: cmd.horizon,
+        start_month: cmd.start_month,
         from_run,
     };
     Ok((config, args))

@@ -305,21 +305,30 @@ fn estimate(args: &RunArgs, file: &FileSettings, as_of: Date) -> Result<Estimate
                 path: path.clone(),
                 problem: bad.0,
             })?;
-        let (y, m, _) = as_of.ymd();
-        let month = Date::from_ymd(y, m, 1).expect("first day of a real month");
-        if !index.levels.contains_key(&month) {
-            return Err(ConfigError::PriceIndex {
-                path: path.clone(),
-                problem: format!(
-                    "has no level for the as_of month {}. Fix: add a row `{},<level>`",
-                    &month.to_string()[..7],
-                    &month.to_string()[..7]
-                ),
-            });
-        }
+        check_index_month(&index, as_of)?;
         estimate.index = Some(index);
     }
     Ok(estimate)
+}
+
+/// A price index must have a level for the as_of month, or the estimates could not be adjusted to it.
+pub fn check_index_month(
+    index: &crate::input::price_index::PriceIndex,
+    as_of: Date,
+) -> Result<(), ConfigError> {
+    let (y, m, _) = as_of.ymd();
+    let month = Date::from_ymd(y, m, 1).expect("first day of a real month");
+    match index.levels.contains_key(&month) {
+        true => Ok(()),
+        false => Err(ConfigError::PriceIndex {
+            path: index.path.clone(),
+            problem: format!(
+                "has no level for the as_of month {}. Fix: add a row `{},<level>`",
+                &month.to_string()[..7],
+                &month.to_string()[..7]
+            ),
+        }),
+    }
 }
 
 /// The flags that take a value to validate.

@@ -281,12 +281,37 @@ pub struct OutcomeFacts {
     pub rows: RowCounts,
     pub months_of_data: u32,
     pub rules: crate::input::outcomes::Rules,
+    pub origin: Option<ReAnchored>,
+}
+
+/// `--start-month K`: the book re-anchored K months after the data's start, and where the accounts
+/// of month 0 went before it.
+#[derive(Serialize)]
+pub struct ReAnchored {
+    pub start_month: u32,
+    pub accounts_at_month_0: u64,
+    /// Open at month K: the book judged.
+    pub accounts_open: u64,
+    pub gone_before: crate::book::reanchor::Gone,
+}
+
+impl ReAnchored {
+    pub fn of(o: &crate::book::reanchor::Origin) -> ReAnchored {
+        ReAnchored {
+            start_month: o.month,
+            accounts_at_month_0: o.accounts_at_start,
+            accounts_open: o.loan_at_start.len() as u64,
+            gone_before: o.gone,
+        }
+    }
 }
 
 /// The backtest's summary.json: every table above, the counts and the AUCs.
 #[derive(Serialize)]
 pub struct BacktestSummary {
     pub as_of: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub re_anchored: Option<ReAnchored>,
     pub horizon_months: u32,
     pub months_of_data: u32,
     /// The months the walk could see: the horizon, or the data's last month when it ends sooner.
@@ -392,6 +417,7 @@ impl BacktestSummary {
     ) -> BacktestSummary {
         BacktestSummary {
             as_of: book.as_of.to_string(),
+            re_anchored: outcomes.origin,
             horizon_months: bt.horizon,
             months_of_data: outcomes.months_of_data,
             months_walked: bt.horizon.min(outcomes.months_of_data),

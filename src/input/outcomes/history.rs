@@ -70,6 +70,8 @@ pub struct MonthRecord {
     pub principal_paid: Amount,
     /// Recoveries plus repossession proceeds, in ten-thousandths (each below 10^16: the sum fits).
     recovered: i64,
+    /// Days past due as reported ([`MonthRecord::NO_DAYS`]: not reported), capped at 65,534.
+    days_past_due: u16,
     flags: u8,
 }
 
@@ -81,12 +83,14 @@ impl MonthRecord {
     const RECORD: u8 = 8;
     /// Under 30 days past due: current again.
     const CURRENT: u8 = 16;
+    const NO_DAYS: u16 = u16::MAX;
 
     /// A month without a record.
     pub const NONE: MonthRecord = MonthRecord {
         balance: Amount::NONE,
         principal_paid: Amount::NONE,
         recovered: 0,
+        days_past_due: MonthRecord::NO_DAYS,
         flags: 0,
     };
 
@@ -100,6 +104,9 @@ impl MonthRecord {
             balance: m.balance,
             principal_paid: m.principal_paid,
             recovered: m.recoveries.or_zero() + m.repossession_proceeds.or_zero(),
+            days_past_due: m.days_past_due.map_or(Self::NO_DAYS, |d| {
+                d.min(u32::from(Self::NO_DAYS) - 1) as u16
+            }),
             flags: flag(m.amount_paid.or_zero() > 0, Self::PAID)
                 | flag(charge_off, Self::CHARGE_OFF_EVENT)
                 | flag(m.days_past_due.is_some_and(|d| d >= 90), Self::DPD_90)
@@ -136,6 +143,11 @@ impl MonthRecord {
     /// The account has a record this month.
     pub fn is_record(&self) -> bool {
         self.flags & Self::RECORD != 0
+    }
+
+    /// Days past due as reported, if the record carries them.
+    pub fn days_past_due(&self) -> Option<u32> {
+        (self.days_past_due != Self::NO_DAYS).then_some(u32::from(self.days_past_due))
     }
 }
 
@@ -243,8 +255,9 @@ impl Slot {
 /// An account's records after as_of: a view into [`Outcomes`].
 #[derive(Clone, Copy, Debug)]
 pub struct History<'a> {
-    /// What was paid in month 0 (the tape's own period), for the no-payment rule.
-    pub month0_paid: Option<Decimal>,
+    /// Months in a row without a payment at the start (month 0, the tape's own period, counts: 1
+    /// when nothing or nothing known was paid then), for the no-payment rule.
+    pub unpaid_run: u32,
     /// Months 1, 2, … in order, up to the account's last record.
     slots: &'a [Slot],
     records: &'a [Vec<MonthRecord>],
@@ -275,6 +288,23 @@ impl<'a> History<'a> {
         slots
             .iter()
             .map(move |s| &records[s.block as usize][s.row as usize])
+    }
+
+    /// The history seen from the end of month `k` ≥ 1 (the book re-anchored there, `backtest
+    /// --start-month`): its month 1 is month k + 1, its data ends `k` months earlier, and its unpaid
+    /// run is the one at month k.
+    pub fn from_month(&self, k: u32) -> History<'a> {
+        let unpaid_run = (1..=k).fold(self.unpaid_run, |run, m| match self.month(m) {
+            Some(r) if r.paid() => 0,
+            _ => run + 1,
+        });
+        History {
+            unpaid_run,
+            slots: self.slots.get(k as usize..).unwrap_or_default(),
+            records: self.records,
+            months_of_data: self.months_of_data.saturating_sub(k),
+            rules: self.rules,
+        }
     }
 
     fn record(&self, slot: Slot) -> &'a MonthRecord {
@@ -361,7 +391,7 @@ impl Outcomes {
             false => self.by_line.get(&line).copied(),
         }?;
         Some(History {
-            month0_paid: span.month0_paid.get(),
+            unpaid_run: u32::from(span.month0_paid.get().is_none_or(|p| p <= Decimal::ZERO)),
             slots: &self.slots[span.start..span.start + span.len as usize],
             records: &self.records,
             months_of_data: self.months_of_data,
