@@ -7,6 +7,7 @@ mod common;
 mod architecture;
 mod backtest;
 mod backtest_inputs;
+mod backtest_origins;
 mod books;
 mod changes;
 mod corpus;

@@ -90,6 +90,9 @@ pub struct Realized {
     pub recoveries: Decimal,
     /// max(balance at default − recoveries, 0).
     pub realized_loss: Decimal,
+    /// The months the account was seen at risk: to its default or payoff (that month included), to
+    /// its last record before it left the pool, else to the horizon or the data's end.
+    pub months_at_risk: u32,
 }
 
 /// Written off: the principal collected falls short of the previous balance by more than this.
@@ -103,6 +106,7 @@ pub fn closed_at_as_of() -> Realized {
         balance_at_default: Decimal::ZERO,
         recoveries: Decimal::ZERO,
         realized_loss: Decimal::ZERO,
+        months_at_risk: 0,
     }
 }
 
@@ -119,6 +123,7 @@ pub fn walk(balance_at_as_of: Decimal, history: &History<'_>, horizon: u32) -> R
     let mut unpaid_run = history.unpaid_run;
     for k in 1..=horizon {
         let Some(m) = history.month(k) else { break };
+        realized.months_at_risk = k;
         unpaid_run = if m.paid() { 0 } else { unpaid_run + 1 };
         if let Some(rule) = default_rule(m, previous, history, k, unpaid_run) {
             let recoveries: Decimal = history.records_from(k).map(MonthRecord::recovered).sum();
@@ -132,6 +137,7 @@ pub fn walk(balance_at_as_of: Decimal, history: &History<'_>, horizon: u32) -> R
         }
         if !m.is_record() {
             realized.status = Status::LeftPool;
+            realized.months_at_risk = k - 1;
             return realized;
         }
         match m.balance.get() {

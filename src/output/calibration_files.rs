@@ -2,6 +2,7 @@
 //! fitted figure with its sample size and interval as a comment) and calibration.json (the same
 //! figures, before and after).
 
+use crate::book::calibrate::lifetime::{HazardFit, LifetimeFit};
 use crate::book::calibrate::{Calibration, PdFit};
 use crate::book::model::Model;
 use serde::Serialize;
@@ -89,6 +90,88 @@ pub fn calibrated_toml(c: &Calibration, model: &Model, about: &str) -> String {
         .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
         .collect();
     out.push_str(&format!("segments = [{}]\n", segments.join(", ")));
+    if let Some(fit) = &c.lifetime {
+        out.push_str(&lifetime_toml(fit));
+    }
+    out
+}
+
+/// One hazard's comment line: its cell, rate and interval, and how it was fitted.
+fn hazard_comment(label: &str, f: &HazardFit) -> String {
+    let c = &f.cell;
+    let rate = f.rate.map_or("-".into(), |r| r.normalize().to_string());
+    let interval = f
+        .jeffreys
+        .map(|j| format!(", Jeffreys 95% [{}, {}]", j.low, j.high))
+        .unwrap_or_default();
+    let how = match &f.note {
+        Some(note) => note.clone(),
+        None => format!("was {}", f.current),
+    };
+    format!(
+        "#   {label}: {} accounts, {} account-months, {} defaults, hazard {rate}{interval}; {how}\n",
+        c.accounts, c.months, c.defaults
+    )
+}
+
+fn hazard_list(fits: &[HazardFit]) -> String {
+    let list: Vec<String> = fits
+        .iter()
+        .map(|f| f.fitted.normalize().to_string())
+        .collect();
+    format!("[{}]", list.join(", "))
+}
+
+/// The `[lifetime]` table of calibrated.toml.
+fn lifetime_toml(fit: &LifetimeFit) -> String {
+    let mut out = String::from(
+        "\n# Lifetime model: monthly default hazards = defaults / account-months at risk (an account enters \
+         at its age at\n# as_of, leaves at its default, its payoff or the end of its records, the horizon \
+         or the data); sparse cells\n# pooled with their neighbours. Per cell: accounts, account-months, \
+         defaults, hazard, interval.\n[lifetime]\n",
+    );
+    let ages: Vec<String> = fit
+        .by_age
+        .iter()
+        .map(|f| format!("[{}, {}]", f.from, f.fitted.normalize()))
+        .collect();
+    for f in &fit.by_age {
+        out.push_str(&hazard_comment(&format!("from age {}", f.from), f));
+    }
+    out.push_str(&format!("hazard_by_age = [{}]\n", ages.join(", ")));
+    let s = &fit.speed;
+    let how = match (&s.kept_because, s.interval) {
+        (Some(why), _) => format!("kept {}: {why}", s.current),
+        (None, Some((low, high))) => format!("95% [{low}, {high}]; was {}", s.current),
+        (None, None) => format!("was {}", s.current),
+    };
+    out.push_str(&format!(
+        "# ABS speed: {} prepayments in {} account-months ({} payoffs at maturity not counted); {how}\n\
+         abs_speed = {}\ndiscount = \"{}\"\n",
+        s.payoffs,
+        s.months,
+        s.matured,
+        s.fitted.normalize(),
+        fit.model.discount.label()
+    ));
+    if fit.delinquent.is_empty() {
+        return out;
+    }
+    out.push_str("\n# Delinquent classes: hazards for months 1, 2, … after as_of, then hazard_by_age.\n[lifetime.delinquent]\n");
+    for class in &fit.delinquent {
+        out.push_str(&format!(
+            "# {} days past due at as_of: {} accounts\n",
+            class.from_day, class.accounts
+        ));
+        for f in &class.months {
+            out.push_str(&hazard_comment(&format!("month {}", f.from), f));
+        }
+        out.push_str(&format!(
+            "{} = {}\n",
+            class.from_day,
+            hazard_list(&class.months)
+        ));
+    }
     out
 }
 
@@ -99,6 +182,91 @@ pub struct CalibrationJson {
     pub min_accounts: u64,
     pub pd_by_days_past_due: Vec<PdJson>,
     pub recovery: RecoveryJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<LifetimeJson>,
+}
+
+/// The lifetime fit in calibration.json: every cell before and after.
+#[derive(Serialize)]
+pub struct LifetimeJson {
+    pub hazard_by_age: Vec<HazardJson>,
+    pub delinquent: Vec<ClassJson>,
+    pub abs_speed: SpeedJson,
+}
+
+#[derive(Serialize)]
+pub struct HazardJson {
+    /// The band's first age, or the month after as_of.
+    pub from: u32,
+    pub accounts: u64,
+    pub account_months: u64,
+    pub defaults: u64,
+    pub hazard: Option<String>,
+    pub jeffreys_low: Option<f64>,
+    pub jeffreys_high: Option<f64>,
+    pub before: String,
+    pub after: String,
+    pub note: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ClassJson {
+    pub from_day: u32,
+    pub accounts: u64,
+    pub months: Vec<HazardJson>,
+}
+
+#[derive(Serialize)]
+pub struct SpeedJson {
+    pub account_months: u64,
+    pub prepayments: u64,
+    pub payoffs_at_maturity: u64,
+    /// Floats: the speeds at the Jeffreys bounds of the prepayments.
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub before: String,
+    pub after: String,
+    pub kept_because: Option<String>,
+}
+
+impl LifetimeJson {
+    fn new(fit: &LifetimeFit) -> LifetimeJson {
+        let hazard = |f: &HazardFit| HazardJson {
+            from: f.from,
+            accounts: f.cell.accounts,
+            account_months: f.cell.months,
+            defaults: f.cell.defaults,
+            hazard: f.rate.map(|r| r.to_string()),
+            jeffreys_low: f.jeffreys.map(|j| j.low),
+            jeffreys_high: f.jeffreys.map(|j| j.high),
+            before: f.current.to_string(),
+            after: f.fitted.to_string(),
+            note: f.note.clone(),
+        };
+        let s = &fit.speed;
+        LifetimeJson {
+            hazard_by_age: fit.by_age.iter().map(hazard).collect(),
+            delinquent: fit
+                .delinquent
+                .iter()
+                .map(|c| ClassJson {
+                    from_day: c.from_day,
+                    accounts: c.accounts,
+                    months: c.months.iter().map(hazard).collect(),
+                })
+                .collect(),
+            abs_speed: SpeedJson {
+                account_months: s.months,
+                prepayments: s.payoffs,
+                payoffs_at_maturity: s.matured,
+                low: s.interval.map(|i| i.0),
+                high: s.interval.map(|i| i.1),
+                before: s.current.to_string(),
+                after: s.fitted.to_string(),
+                kept_because: s.kept_because.clone(),
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -162,6 +330,7 @@ impl CalibrationJson {
                 repossession_cost_after: r.cost.to_string(),
                 kept_because: r.kept_because.clone(),
             },
+            lifetime: c.lifetime.as_ref().map(LifetimeJson::new),
         }
     }
 }

@@ -12,6 +12,8 @@
 //!   least 0). The
 //!   residual spread is a float (a statistic, not money), printed at full precision.
 
+pub mod lifetime;
+
 use crate::book::backtest::{Backtest, Jeffreys};
 use crate::book::Book;
 use crate::money::{cents, div_half_even, ratio};
@@ -58,6 +60,8 @@ pub struct Calibration {
     pub min_accounts: u64,
     pub pd: Vec<PdFit>,
     pub recovery: RecoveryFit,
+    /// The lifetime model fitted (`None`: the lifetime figures are off).
+    pub lifetime: Option<lifetime::LifetimeFit>,
 }
 
 /// Fits the model of `book` to the outcomes of `bt`.
@@ -67,6 +71,11 @@ pub fn calibrate(book: &Book, bt: &Backtest, min_accounts: u64) -> Calibration {
         min_accounts,
         pd: fit_pd(book, bt, min_accounts),
         recovery: fit_recovery(book, bt),
+        lifetime: book
+            .model
+            .lifetime
+            .as_ref()
+            .map(|current| lifetime::fit(book, &bt.accounts, current, min_accounts)),
     }
 }
 

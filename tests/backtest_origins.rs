@@ -1,0 +1,192 @@
+//! `backtest --start-month K` (the book re-anchored K months on) and calibrate's lifetime fit, on the
+//! hand panel of `backtest.rs`, every figure worked out here.
+
+use crate::backtest::{backtest_panel, hand_panel};
+use crate::common::*;
+
+/// The hand panel re-anchored at month 1: who is still open, at what balance and days past due, and
+/// what happens to each over the months after.
+#[test]
+fn start_month_re_anchors_the_hand_panel_at_month_1() {
+    let s = Sandbox::new();
+    s.write("panel.csv", &hand_panel());
+    let out = s.run(&[
+        "backtest",
+        "--tape",
+        "regab",
+        "panel.csv",
+        "--start-month",
+        "1",
+        "--out",
+        "bt",
+        "-q",
+    ]);
+    assert_ok(&out);
+    let rows = read_csv(&s.path("bt/backtest.csv"));
+    let got: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            [
+                "account_id",
+                "balance",
+                "pd",
+                "status",
+                "default_month",
+                "default_rule",
+            ]
+            .map(|c| r[c].clone())
+            .join(" ")
+        })
+        .collect();
+    // Month 1 by hand (month 0 unpaid counts in the run of unpaid months):
+    // A paid → 0 days, 9700; B unpaid months 0 and 1 → 30 days, 8000, charged off in month 2 (its
+    // new month 1); C paid → 0 days, 4800, written off in month 2; D unpaid in month 1 only → 1 day
+    // (pd 0.05), 6000, pays again in month 4: performing; E unpaid months 0 and 1 → 30 days, and
+    // month 2 makes three in a row with no payment after: dpd_90 in new month 1; F paid off in month
+    // 1 and H closed at month 0 are gone; G's records stop after month 1: it left the pool in its
+    // new month 1.
+    assert_eq!(
+        got,
+        [
+            "A 9700.00 0.02 performing  ",
+            "B 8000.00 0.15 defaulted 1 charge_off",
+            "C 4800.00 0.02 defaulted 1 written_off",
+            "D 6000.00 0.05 performing  ",
+            "E 7000.00 0.15 defaulted 1 dpd_90",
+            "G 3900.00 0.02 left_pool  ",
+        ]
+    );
+    let j = s.summary("bt");
+    assert_eq!(j["as_of"], "2017-06-30");
+    assert_eq!(j["months_of_data"], 3);
+    let r = &j["re_anchored"];
+    assert_eq!(r["start_month"], 1);
+    assert_eq!(r["accounts_at_month_0"], 8);
+    assert_eq!(r["accounts_open"], 6);
+    let gone = &r["gone_before"];
+    assert_eq!(
+        [
+            &gone["closed_at_start"],
+            &gone["no_records"],
+            &gone["defaulted"],
+            &gone["paid_off"],
+            &gone["left_pool"],
+        ],
+        [1, 0, 0, 1, 0]
+    );
+    // The outcome rows are still every row of the file.
+    assert_eq!(j["outcome_rows"]["read"], 8);
+    assert_eq!(j["outcome_rows"]["not_in_book"], 0);
+}
+
+/// Re-anchoring at or past the data's last month leaves nothing to judge: refused, naming the fix.
+#[test]
+fn start_month_at_the_end_of_the_data_is_refused_with_the_fix() {
+    let s = Sandbox::new();
+    s.write("panel.csv", &hand_panel());
+    let out = s.run(&[
+        "backtest",
+        "--tape",
+        "regab",
+        "panel.csv",
+        "--start-month",
+        "4",
+        "--out",
+        "bt",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--start-month 4") && err.contains("pass --start-month 3 or less"),
+        "{err}"
+    );
+    assert!(!s.path("bt").exists());
+}
+
+/// calibrate's lifetime fit on the hand panel over its 4 months, by hand (loans of age 16 at as_of;
+/// H is closed). The current accounts A, C, D, F, G spend 4 + 2 + 4 + 1 + 1 = 12 months in the band
+/// from age 12, with C's default: 1 / 12. E (30 days) and B (60) each spend 2 months in their list,
+/// defaulting in the second: month 1 has no default, so it is pooled with month 2, 1 / 2. F's payoff
+/// in month 1 (age 17, long before its 72nd month) is the one prepayment.
+#[test]
+fn calibrate_fits_the_lifetime_hazards_and_speed_of_the_hand_panel() {
+    let s = Sandbox::new();
+    s.write("panel.csv", &hand_panel());
+    assert_ok(&backtest_panel(&s, "panel.csv", "bt"));
+    let out = s.run(&[
+        "calibrate",
+        "--tape",
+        "regab",
+        "panel.csv",
+        "--horizon",
+        "4",
+        "--min-accounts",
+        "1",
+        "--out",
+        "cal",
+        "-q",
+    ]);
+    assert_ok(&out);
+    let toml = s.read("cal/calibrated.toml");
+    let h = "0.083333";
+    assert!(
+        toml.contains(&format!(
+            "hazard_by_age = [[0, {h}], [12, {h}], [24, {h}], [36, {h}], [48, {h}]]"
+        )),
+        "{toml}"
+    );
+    assert!(toml.contains("30 = [0.5, 0.5, 0.5]"), "{toml}");
+    assert!(toml.contains("60 = [0.5, 0.5, 0.5]"), "{toml}");
+    // No account 90 days past due: the class keeps its list.
+    assert!(toml.contains("90 = [0.35, 0.15, 0.08]"), "{toml}");
+    let c: serde_json::Value = serde_json::from_str(&s.read("cal/calibration.json")).unwrap();
+    let band = &c["lifetime"]["hazard_by_age"][1];
+    assert_eq!(
+        [
+            &band["accounts"],
+            &band["account_months"],
+            &band["defaults"]
+        ],
+        [5, 12, 1]
+    );
+    // The speed: at risk of prepayment, 7 accounts at age 17, 5 at 18, 2 at 19 and 2 at 20; the
+    // speed whose Σ n × s / (1 − s (age − 1)) is the one payoff, solved here by its own bisection.
+    let expected = |s: f64| {
+        [(17.0, 7.0), (18.0, 5.0), (19.0, 2.0), (20.0, 2.0)]
+            .iter()
+            .map(|(age, n)| n * s / (1.0 - s * (age - 1.0)))
+            .sum::<f64>()
+    };
+    let (mut lo, mut hi) = (0.0, 0.05);
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        if expected(mid) < 1.0 {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    let speed = format!("{:.6}", lo);
+    let speed = speed.trim_end_matches('0');
+    let s_json = &c["lifetime"]["abs_speed"];
+    assert_eq!(s_json["account_months"], 16);
+    assert_eq!(s_json["prepayments"], 1);
+    assert_eq!(
+        s_json["after"].as_str().unwrap().trim_end_matches('0'),
+        speed
+    );
+    assert!(toml.contains(&format!("abs_speed = {speed}\n")), "{toml}");
+    // The calibrated config is one `run` and `backtest` take.
+    let again = s.run(&[
+        "backtest",
+        "--tape",
+        "regab",
+        "panel.csv",
+        "--config",
+        "cal/calibrated.toml",
+        "--out",
+        "bt2",
+        "-q",
+    ]);
+    assert_ok(&again);
+}
