@@ -52,6 +52,10 @@ impl crate::book::predicted::Tested for Account {
         self.tested().then_some(self.loan)
     }
 
+    fn band(&self) -> usize {
+        self.figures.bucket
+    }
+
     fn realized_default(&self) -> Option<(u32, Decimal)> {
         let r = self.realized.as_ref()?;
         let (month, _) = r.default?;

@@ -2,7 +2,9 @@
 //! scheduled run-off, the chance it defaults that month times what would be lost then.
 //!
 //! - `h(t)`: the monthly default hazard. An account current at as_of (or in a delinquency class the
-//!   model gives no list) takes `hazard_by_age(a + t)`, `a` its age in whole months at as_of. An
+//!   model gives no list) takes `hazard_by_age(a + t) × f(b)`, `a` its age in whole months at as_of,
+//!   `f(b)` the factor of its LTV band at as_of (`hazard_factor_by_ltv_band`, 1 without one; the
+//!   product rounded half to even to 10^-18). An
 //!   account in a delinquent class takes the class's list for months 1, 2, … after as_of (its risk is
 //!   front-loaded: it defaults soon or cures), then `hazard_by_age` once the list ends.
 //! - `p(t)`: prepayment at the ABS speed: `SMM(age) = ABS / (1 − ABS × (age − 1))` at the loan's age
@@ -37,6 +39,10 @@ pub struct Lifetime {
     /// `(first day past due, monthly hazards for months 1, 2, … after as_of)`: an account at least
     /// that many days past due (the largest such entry) takes this list.
     pub delinquent: Vec<(u32, Vec<Decimal>)>,
+    /// Per LTV band of the model's `ltv_bands` (the account's band at as_of), the factor its
+    /// `hazard_by_age` is multiplied by; empty: 1 for every band. Not applied to the delinquent
+    /// lists, which are their class's own risk.
+    pub hazard_factor_by_ltv_band: Vec<Decimal>,
     /// The ABS prepayment speed, a share of the original number of loans a month (0.013 = 1.3%).
     pub abs_speed: Decimal,
     pub discount: Discount,
@@ -187,8 +193,9 @@ impl LossCurve {
 /// The model in integers, built once per run.
 #[derive(Clone, Debug)]
 pub struct Rates {
-    /// Hazard by age 0 ..= the last step's age (flat after).
-    by_age: Vec<u64>,
+    /// Per LTV band (one table for every band without factors): hazard by age 0 ..= the last step's
+    /// age (flat after).
+    by_age: Vec<Vec<u64>>,
     delinquent: Vec<(u32, Vec<u64>)>,
     /// SMM by age 0 ..= [`SMM_TABLE_AGES`]; at most [`ONE`].
     smm: Vec<u64>,
@@ -283,12 +290,19 @@ impl Rates {
             return None;
         }
         let last = lifetime.hazard_by_age.last().map_or(0, |s| s.0);
-        let by_age = (0..=last)
-            .map(|age| {
-                let h = lifetime.hazard_by_age.iter().rev().find(|s| s.0 <= age);
-                h.map_or(0, |s| unit(s.1))
-            })
-            .collect();
+        let table = |factor: Decimal| -> Vec<u64> {
+            (0..=last)
+                .map(|age| {
+                    let h = lifetime.hazard_by_age.iter().rev().find(|s| s.0 <= age);
+                    // Exact: a hazard of at most 12 places times a factor of at most 6.
+                    h.map_or(0, |s| unit(s.1.checked_mul(factor).unwrap_or(Decimal::ONE)))
+                })
+                .collect()
+        };
+        let by_age = match lifetime.hazard_factor_by_ltv_band.is_empty() {
+            true => vec![table(Decimal::ONE)],
+            false => lifetime.hazard_factor_by_ltv_band.iter().map(|&f| table(f)).collect(),
+        };
         Some(Rates {
             by_age,
             delinquent: lifetime
@@ -308,14 +322,11 @@ impl Rates {
         })
     }
 
-    fn hazard(&self, list: Option<&[u64]>, t: u32, age: u32) -> u64 {
-        match list.and_then(|l| l.get(t as usize - 1)) {
-            Some(&h) => h,
-            None => match self.by_age.get(age as usize) {
-                Some(&h) => h,
-                None => self.by_age.last().copied().unwrap_or(0),
-            },
-        }
+    /// The hazard by age of LTV band `band` (the last table past the last band: an account
+    /// without a band has no value, so no figures).
+    fn ages(&self, band: usize) -> &[u64] {
+        let last = self.by_age.len() - 1;
+        &self.by_age[band.min(last)]
     }
 
     fn smm(&self, age: u32) -> u64 {
@@ -380,12 +391,11 @@ impl Rates {
     pub fn account(
         &self,
         projection: &Projection,
-        loan: &Loan,
-        value: Option<Decimal>,
+        (loan, value, band): (&Loan, Option<Decimal>, usize),
         curve: &mut LossCurve,
         horizon: Option<u32>,
     ) -> Result<AccountLifetime, NotComputed> {
-        let result = self.walk(projection, loan, value, curve, horizon.unwrap_or(u32::MAX));
+        let result = self.walk(projection, (loan, value, band), curve, horizon.unwrap_or(u32::MAX));
         if let Err(why) = result {
             curve.count(why);
         }
@@ -395,8 +405,7 @@ impl Rates {
     fn walk(
         &self,
         projection: &Projection,
-        loan: &Loan,
-        value: Option<Decimal>,
+        (loan, value, band): (&Loan, Option<Decimal>, usize),
         curve: &mut LossCurve,
         horizon: u32,
     ) -> Result<AccountLifetime, NotComputed> {
@@ -408,7 +417,7 @@ impl Rates {
         if big(loan.balance) || value.is_some_and(big) {
             return Err(NotComputed::OutOfRange);
         }
-        let list = self.class(loan.days_past_due);
+        let hazards = (self.class(loan.days_past_due), self.ages(band));
         let age = loan.origination_date.months_until(projection.as_of());
         let discount = match self.discount {
             Discount::None => None,
@@ -420,7 +429,7 @@ impl Rates {
             if k == 0 {
                 life.start(b);
             } else if k <= horizon {
-                life.month(k, age, list, discount, b, v);
+                life.month(k, age, hazards, discount, b, v);
             }
             k < horizon && life.survival > 0
         });
@@ -437,6 +446,18 @@ fn monthly_discount(apr: Decimal) -> Option<(u128, u128)> {
     let m = u128::try_from(apr.mantissa()).ok()?;
     let d = 1200u128.checked_mul(10u128.checked_pow(apr.scale())?)?;
     Some((d, d.checked_add(m)?))
+}
+
+/// Month t's hazard at age `age`: the delinquent list's while it lasts, else the age table's.
+#[inline]
+fn hazard(list: Option<&[u64]>, ages: &[u64], t: u32, age: u32) -> u64 {
+    match list.and_then(|l| l.get(t as usize - 1)) {
+        Some(&h) => h,
+        None => match ages.get(age as usize) {
+            Some(&h) => h,
+            None => ages.last().copied().unwrap_or(0),
+        },
+    }
 }
 
 /// One account's sums while its schedule is walked.
@@ -481,14 +502,14 @@ impl<'r, 'c> Walk<'r, 'c> {
         &mut self,
         t: u32,
         age: u32,
-        list: Option<&[u64]>,
+        (list, ages): (Option<&[u64]>, &[u64]),
         discount: Option<(u128, u128)>,
         balance: u128,
         value: u128,
     ) {
         let r = self.rates;
         let at = age.saturating_add(t);
-        let h = u128::from(r.hazard(list, t, at));
+        let h = u128::from(hazard(list, ages, t, at));
         let p = u128::from(r.smm(at)).min(ONE - h);
         let defaults = r.one.even(self.survival * h);
         let weight = match discount {

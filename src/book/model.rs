@@ -142,6 +142,7 @@ impl Default for Lifetime {
                 .iter()
                 .map(|(days, list)| (*days, list.iter().map(|h| d(h)).collect()))
                 .collect(),
+            hazard_factor_by_ltv_band: Vec::new(),
             abs_speed: d(DEFAULT_ABS_SPEED),
             discount: Discount::None,
         }

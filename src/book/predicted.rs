@@ -24,6 +24,8 @@ pub struct Curve {
 pub trait Tested {
     /// The loan's index, if the account is tested (open at as_of with records).
     fn tested_loan(&self) -> Option<usize>;
+    /// Its LTV band at as_of (the figures' bucket).
+    fn band(&self) -> usize;
     /// The month of its default and its realized loss, if it defaulted.
     fn realized_default(&self) -> Option<(u32, Decimal)>;
     fn set_predicted(&mut self, predicted: AccountLifetime);
@@ -53,7 +55,7 @@ pub fn predict<A: Tested + Send>(book: &Book, accounts: &mut [A], horizon: u32) 
             let mut own = LossCurve::default();
             // An account without figures (no value, no APR, …) is left out of both sides;
             // summary_backtest_by_pd.csv's predicted_accounts counts the accounts that have them.
-            if let Ok(p) = rates.account(&projection, loan, value, &mut own, Some(horizon)) {
+            if let Ok(p) = rates.account(&projection, (loan, value, a.band()), &mut own, Some(horizon)) {
                 a.set_predicted(p);
                 curve.predicted.merge(&own);
                 if let Some((month, loss)) = a.realized_default() {

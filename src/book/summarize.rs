@@ -397,7 +397,7 @@ impl<'a> Acc<'a> {
         if let (Some(p), Some(rates), Some(curve)) =
             (projection, lifetime, self.loss_curve.as_mut())
         {
-            let figures = rates.account(p, loan, value.map(|v| v.0), curve, None);
+            let figures = rates.account(p, (loan, value.map(|v| v.0), f.bucket), curve, None);
             life = Some(figures.unwrap_or(AccountLifetime::NONE));
             if let (Some(out), Some(l)) = (life_out, life) {
                 *out = l;

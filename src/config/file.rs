@@ -132,7 +132,23 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
         (None, false) => Scenario::built_in(),
     };
     check_scenarios(&settings.model).map_err(|p| c.bad("scenario", p))?;
+    check_ltv_factors(&settings.model).map_err(|p| c.bad("lifetime", p))?;
     Ok(settings)
+}
+
+/// `hazard_factor_by_ltv_band` has one factor per band of `ltv_bands` (edges + 1), once both are read.
+fn check_ltv_factors(model: &crate::book::model::Model) -> Result<(), String> {
+    let Some(l) = &model.lifetime else {
+        return Ok(());
+    };
+    let (factors, bands) = (l.hazard_factor_by_ltv_band.len(), model.ltv_bands.len() + 1);
+    match factors == 0 || factors == bands {
+        true => Ok(()),
+        false => Err(format!(
+            "`hazard_factor_by_ltv_band` has {factors} factors, but `ltv_bands` makes {bands} bands: \
+             give one factor per band, from the lowest LTV up"
+        )),
+    }
 }
 
 fn key_columns(d: &mut Draft, item: &toml_edit::Item, c: &Ctx<'_>) -> Result<(), ConfigError> {

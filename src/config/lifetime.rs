@@ -6,7 +6,8 @@ use crate::book::lifetime::{Discount, Lifetime};
 use rust_decimal::Decimal;
 
 /// The keys of `[lifetime]`.
-pub const LIFETIME_KEYS: &str = "enabled, hazard_by_age, delinquent, abs_speed, discount";
+pub const LIFETIME_KEYS: &str =
+    "enabled, hazard_by_age, hazard_factor_by_ltv_band, delinquent, abs_speed, discount";
 
 /// Reads `[lifetime]` over the default model: `Ok(None)` for `enabled = false`.
 pub(super) fn parse(
@@ -28,6 +29,7 @@ pub(super) fn parse(
             }
             "hazard_by_age" => model.hazard_by_age = hazards(v.as_value())?,
             "delinquent" => model.delinquent = delinquent(v)?,
+            "hazard_factor_by_ltv_band" => model.hazard_factor_by_ltv_band = factors(v.as_value())?,
             "abs_speed" => {
                 model.abs_speed = v
                     .as_value()
@@ -69,6 +71,21 @@ fn hazards(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, Stri
         return Err("`hazard_by_age` ages must be at most 1200 months".into());
     }
     Ok(table)
+}
+
+/// One factor per LTV band: shares from 0 to 100 with at most 6 decimals (so a hazard times its
+/// factor is exact).
+fn factors(value: Option<&toml_edit::Value>) -> Result<Vec<Decimal>, String> {
+    let usage = "`hazard_factor_by_ltv_band` must be one factor per LTV band of `ltv_bands`, from 0 to \
+                 100 with at most 6 decimals, e.g. [0.5, 0.8, 1, 1.5, 2]";
+    let list = decimal_list(value).ok_or(usage)?;
+    match list
+        .iter()
+        .all(|f| *f >= Decimal::ZERO && *f <= Decimal::ONE_HUNDRED && f.scale() <= 6)
+    {
+        true => Ok(list),
+        false => Err(usage.into()),
+    }
 }
 
 fn delinquent(item: &toml_edit::Item) -> Result<Vec<(u32, Vec<Decimal>)>, String> {

@@ -122,6 +122,46 @@ fn hazard_list(fits: &[HazardFit]) -> String {
     format!("[{}]", list.join(", "))
 }
 
+/// `hazard_factor_by_ltv_band` with a comment per band (nothing when the model has no factors).
+fn factors_toml(fit: &LifetimeFit) -> String {
+    let mut out = String::new();
+    if fit.ltv_factors.is_empty() {
+        if !fit.model.hazard_factor_by_ltv_band.is_empty() {
+            out.push_str("# LTV factors: too few bands with data to fit; kept\n");
+        }
+    } else {
+        out.push_str(
+            "# Hazard factor per LTV band at as_of (Poisson fit with the age hazards; mean 1 over the \
+             account-months):\n",
+        );
+        for f in &fit.ltv_factors {
+            let how = match &f.note {
+                Some(note) => format!("; {note}"),
+                None => String::new(),
+            };
+            out.push_str(&format!(
+                "#   {}: {} accounts, {} account-months, {} defaults, factor {}{how}; was {}\n",
+                f.band,
+                f.accounts,
+                f.months,
+                f.defaults,
+                f.fitted.normalize(),
+                f.current
+            ));
+        }
+    }
+    let list: Vec<String> = fit
+        .model
+        .hazard_factor_by_ltv_band
+        .iter()
+        .map(|f| f.normalize().to_string())
+        .collect();
+    if !list.is_empty() {
+        out.push_str(&format!("hazard_factor_by_ltv_band = [{}]\n", list.join(", ")));
+    }
+    out
+}
+
 /// The `[lifetime]` table of calibrated.toml.
 fn lifetime_toml(fit: &LifetimeFit) -> String {
     let mut out = String::from(
@@ -139,6 +179,7 @@ fn lifetime_toml(fit: &LifetimeFit) -> String {
         out.push_str(&hazard_comment(&format!("from age {}", f.from), f));
     }
     out.push_str(&format!("hazard_by_age = [{}]\n", ages.join(", ")));
+    out.push_str(&factors_toml(fit));
     let s = &fit.speed;
     let how = match (&s.kept_because, s.interval) {
         (Some(why), _) => format!("kept {}: {why}", s.current),
@@ -190,6 +231,7 @@ pub struct CalibrationJson {
 #[derive(Serialize)]
 pub struct LifetimeJson {
     pub hazard_by_age: Vec<HazardJson>,
+    pub hazard_factor_by_ltv_band: Vec<FactorJson>,
     pub delinquent: Vec<ClassJson>,
     pub abs_speed: SpeedJson,
 }
@@ -204,6 +246,17 @@ pub struct HazardJson {
     pub hazard: Option<String>,
     pub jeffreys_low: Option<f64>,
     pub jeffreys_high: Option<f64>,
+    pub before: String,
+    pub after: String,
+    pub note: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct FactorJson {
+    pub band: String,
+    pub accounts: u64,
+    pub account_months: u64,
+    pub defaults: u64,
     pub before: String,
     pub after: String,
     pub note: Option<String>,
@@ -246,6 +299,19 @@ impl LifetimeJson {
         let s = &fit.speed;
         LifetimeJson {
             hazard_by_age: fit.by_age.iter().map(hazard).collect(),
+            hazard_factor_by_ltv_band: fit
+                .ltv_factors
+                .iter()
+                .map(|f| FactorJson {
+                    band: f.band.clone(),
+                    accounts: f.accounts,
+                    account_months: f.months,
+                    defaults: f.defaults,
+                    before: f.current.to_string(),
+                    after: f.fitted.to_string(),
+                    note: f.note.clone(),
+                })
+                .collect(),
             delinquent: fit
                 .delinquent
                 .iter()

@@ -23,6 +23,7 @@
 //! without counting. The interval maps the Jeffreys interval of payoffs per account-month through
 //! the same equation.
 
+use super::ltv_factor::{FactorFit, Grid};
 use crate::book::backtest::{Account, Jeffreys};
 use crate::book::lifetime::Lifetime;
 use crate::book::outcome::Status;
@@ -91,6 +92,8 @@ pub struct SpeedFit {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LifetimeFit {
     pub by_age: Vec<HazardFit>,
+    /// Per LTV band, the hazard's factor (empty: the data supports none, the current ones kept).
+    pub ltv_factors: Vec<FactorFit>,
     pub delinquent: Vec<ClassFit>,
     pub speed: SpeedFit,
     /// The model with the fitted figures (its discount as it was).
@@ -100,6 +103,8 @@ pub struct LifetimeFit {
 /// The counts of every cell.
 struct Tally {
     by_age: Vec<Cell>,
+    /// The age cells' months by LTV band, for the factors.
+    grid: Grid,
     delinquent: Vec<(u64, Vec<Cell>)>,
     /// Account-months at risk of prepayment, by age.
     at_age: Vec<u64>,
@@ -122,6 +127,11 @@ fn observe(t: &mut Tally, current: &Lifetime, book: &Book, a: &Account) {
         t.delinquent[c].0 += 1;
     }
     let list = class.map_or(0, |c| current.delinquent[c].1.len() as u32);
+    // The LTV band at as_of; none without a value.
+    let ltv = Some(a.figures.bucket).filter(|&b| b < t.grid.accounts.len());
+    if ltv.is_some() && r.months_at_risk > list {
+        t.grid.accounts[a.figures.bucket] += 1;
+    }
     let mut last_band = None;
     for m in 1..=r.months_at_risk {
         let event = m == r.months_at_risk;
@@ -130,6 +140,10 @@ fn observe(t: &mut Tally, current: &Lifetime, book: &Book, a: &Account) {
             Some(c) if m <= list => &mut t.delinquent[c].1[m as usize - 1],
             _ => {
                 let band = band_of(&current.hazard_by_age, age + m);
+                if let Some(b) = ltv {
+                    let g = &mut t.grid.cells[band][b];
+                    (g.0, g.1) = (g.0 + 1, g.1 + defaulted);
+                }
                 let first = last_band != Some(band);
                 last_band = Some(band);
                 t.by_age[band].accounts += u64::from(first);
@@ -172,8 +186,13 @@ pub fn fit(
     current: &Lifetime,
     min_accounts: u64,
 ) -> LifetimeFit {
+    let bands = book.bands.labels.len() - 1;
     let mut t = Tally {
         by_age: vec![Cell::default(); current.hazard_by_age.len()],
+        grid: Grid {
+            cells: vec![vec![(0, 0); bands]; current.hazard_by_age.len()],
+            accounts: vec![0; bands],
+        },
         delinquent: current
             .delinquent
             .iter()
@@ -186,15 +205,21 @@ pub fn fit(
     for a in accounts {
         observe(&mut t, current, book, a);
     }
-    let by_age = hazards(
-        current
-            .hazard_by_age
-            .iter()
-            .copied()
-            .zip(t.by_age.iter().copied()),
+    let (mut by_age, pools) = hazards(
+        current.hazard_by_age.iter().copied().zip(t.by_age.iter().copied()),
         min_accounts,
         "age",
     );
+    let (ltv_factors, pooled) = super::ltv_factor::fit(
+        &t.grid,
+        &pools,
+        &book.bands.labels[..bands],
+        &current.hazard_factor_by_ltv_band,
+        min_accounts,
+    );
+    if !ltv_factors.is_empty() {
+        with_factors(&mut by_age, &pools, &pooled);
+    }
     let delinquent: Vec<ClassFit> = current
         .delinquent
         .iter()
@@ -208,6 +233,10 @@ pub fn fit(
     let speed = fit_speed(&t, current.abs_speed);
     let model = Lifetime {
         hazard_by_age: by_age.iter().map(|f| (f.from, f.fitted)).collect(),
+        hazard_factor_by_ltv_band: match ltv_factors.is_empty() {
+            true => current.hazard_factor_by_ltv_band.clone(),
+            false => ltv_factors.iter().map(|f| f.fitted).collect(),
+        },
         delinquent: delinquent
             .iter()
             .map(|c| (c.from_day, c.months.iter().map(|f| f.fitted).collect()))
@@ -217,6 +246,7 @@ pub fn fit(
     };
     LifetimeFit {
         by_age,
+        ltv_factors,
         delinquent,
         speed,
         model,
@@ -231,7 +261,7 @@ fn class_hazards(
     accounts: u64,
     min_accounts: u64,
 ) -> Vec<HazardFit> {
-    let mut fits = hazards(
+    let (mut fits, _) = hazards(
         (1..).zip(list.iter().copied()).zip(cells.iter().copied()),
         min_accounts,
         "month",
@@ -254,7 +284,7 @@ fn hazards(
     cells: impl Iterator<Item = ((u32, Decimal), Cell)>,
     min_accounts: u64,
     what: &str,
-) -> Vec<HazardFit> {
+) -> (Vec<HazardFit>, Vec<Vec<usize>>) {
     let mut fits: Vec<HazardFit> = cells
         .map(|((from, current), cell)| HazardFit {
             from,
@@ -295,12 +325,12 @@ fn hazards(
             }
         }
     }
-    for pool in pools {
+    for pool in &pools {
         let mut cell = Cell::default();
         pool.iter().for_each(|&i| cell.add(fits[i].cell));
         let fitted = rate(cell);
         let (first, last) = (fits[pool[0]].from, fits[pool[pool.len() - 1]].from);
-        for &i in &pool {
+        for &i in pool {
             fits[i].fitted = fitted;
             if pool.len() > 1 {
                 fits[i].note = Some(format!(
@@ -311,7 +341,25 @@ fn hazards(
         }
     }
     carry_to_empty(&mut fits, what);
-    fits
+    (fits, pools)
+}
+
+/// The age hazards fitted with the LTV factors: each pool's hazard from the alternating fit,
+/// rounded to 6 places, and the empty cells carried again from them.
+fn with_factors(by_age: &mut [HazardFit], pools: &[Vec<usize>], hazard: &[f64]) {
+    for (pool, &h) in pools.iter().zip(hazard) {
+        let h = Decimal::from_f64_retain(h).map_or(Decimal::ZERO, |h| h.round_dp(6));
+        for &i in pool {
+            let f = &mut by_age[i];
+            f.fitted = h.min(Decimal::ONE);
+            let how = f.note.take().map_or(String::new(), |n| format!("{n}; "));
+            f.note = Some(format!("{how}fitted with the LTV factors, was {}", f.current));
+        }
+    }
+    for f in by_age.iter_mut().filter(|f| f.cell.months == 0) {
+        f.note = None;
+    }
+    carry_to_empty(by_age, "age");
 }
 
 /// A cell without any account-month takes the hazard of the nearest cell fitted from data (the one

@@ -13,6 +13,7 @@
 //!   residual spread is a float (a statistic, not money), printed at full precision.
 
 pub mod lifetime;
+pub mod ltv_factor;
 
 use crate::book::backtest::{Backtest, Jeffreys};
 use crate::book::Book;

@@ -135,6 +135,9 @@ pub struct LifetimeJson {
     pub hazard_by_age: Vec<(u32, Dec)>,
     /// `(first day past due, monthly hazards for months 1, 2, … after as_of)`.
     pub delinquent: Vec<(u32, Vec<Dec>)>,
+    /// Per LTV band, the factor of `hazard_by_age` (absent: 1 for every band).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hazard_factor_by_ltv_band: Vec<Dec>,
     pub abs_speed: Dec,
     pub discount: String,
     /// Accounts with lifetime figures, and those without by reason.
