@@ -301,7 +301,11 @@ impl Rates {
         };
         let by_age = match lifetime.hazard_factor_by_ltv_band.is_empty() {
             true => vec![table(Decimal::ONE)],
-            false => lifetime.hazard_factor_by_ltv_band.iter().map(|&f| table(f)).collect(),
+            false => lifetime
+                .hazard_factor_by_ltv_band
+                .iter()
+                .map(|&f| table(f))
+                .collect(),
         };
         Some(Rates {
             by_age,
@@ -395,7 +399,12 @@ impl Rates {
         curve: &mut LossCurve,
         horizon: Option<u32>,
     ) -> Result<AccountLifetime, NotComputed> {
-        let result = self.walk(projection, (loan, value, band), curve, horizon.unwrap_or(u32::MAX));
+        let result = self.walk(
+            projection,
+            (loan, value, band),
+            curve,
+            horizon.unwrap_or(u32::MAX),
+        );
         if let Err(why) = result {
             curve.count(why);
         }

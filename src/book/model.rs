@@ -142,7 +142,7 @@ impl Default for Lifetime {
                 .iter()
                 .map(|(days, list)| (*days, list.iter().map(|h| d(h)).collect()))
                 .collect(),
-            hazard_factor_by_ltv_band: Vec::new(),
+            hazard_factor_by_ltv_band: DEFAULT_LTV_FACTORS.iter().map(|f| d(f)).collect(),
             abs_speed: d(DEFAULT_ABS_SPEED),
             discount: Discount::None,
         }
@@ -151,20 +151,26 @@ impl Default for Lifetime {
 
 /// The default monthly default hazard by loan age (see [`Lifetime::default`]).
 const DEFAULT_HAZARD_BY_AGE: [(u32, &str); 5] = [
-    (0, "0.0005"),
-    (12, "0.0009"),
-    (24, "0.0008"),
-    (36, "0.0006"),
-    (48, "0.0004"),
+    (0, "0.000172"),
+    (12, "0.001015"),
+    (24, "0.001443"),
+    (36, "0.002347"),
+    (48, "0.001645"),
 ];
-/// The default hazards of delinquent accounts for the months after as_of, by days past due.
+/// The default hazard factors of the default `ltv_bands` (≤80, 80–100, 100–120, 120–140, >140),
+/// fitted with [`DEFAULT_HAZARD_BY_AGE`]; a config that sets its own `hazard_by_age` or `ltv_bands`
+/// without factors has none.
+const DEFAULT_LTV_FACTORS: [&str; 5] = ["0.4332", "0.4332", "0.9438", "1.649", "3.2559"];
+/// The default hazards of delinquent accounts for the months after as_of, by days past due: not
+/// fitted (the Ally panel has 12 accounts 30 or more days past due at as_of, none at 60), an
+/// assumption to calibrate on the lender's own history.
 const DEFAULT_DELINQUENT: [(u32, &[&str]); 3] = [
     (30, &["0.10", "0.08", "0.05"]),
     (60, &["0.20", "0.12", "0.06"]),
     (90, &["0.35", "0.15", "0.08"]),
 ];
 /// The default ABS prepayment speed.
-const DEFAULT_ABS_SPEED: &str = "0.013";
+const DEFAULT_ABS_SPEED: &str = "0.01133";
 
 impl Model {
     /// Probability of default for an account `days` past due.

@@ -55,7 +55,12 @@ pub fn predict<A: Tested + Send>(book: &Book, accounts: &mut [A], horizon: u32) 
             let mut own = LossCurve::default();
             // An account without figures (no value, no APR, …) is left out of both sides;
             // summary_backtest_by_pd.csv's predicted_accounts counts the accounts that have them.
-            if let Ok(p) = rates.account(&projection, (loan, value, a.band()), &mut own, Some(horizon)) {
+            if let Ok(p) = rates.account(
+                &projection,
+                (loan, value, a.band()),
+                &mut own,
+                Some(horizon),
+            ) {
                 a.set_predicted(p);
                 curve.predicted.merge(&own);
                 if let Some((month, loss)) = a.realized_default() {

@@ -120,6 +120,16 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<FileSettings, ConfigError> 
     }
     let mut settings = d.settings;
     settings.as_of = d.as_of;
+    // The default factors belong to the default LTV bands: other bands have none unless given.
+    let factors_given = doc
+        .get("lifetime")
+        .and_then(|l| l.as_table_like())
+        .is_some_and(|l| l.contains_key("hazard_factor_by_ltv_band"));
+    if doc.contains_key("ltv_bands") && !factors_given {
+        if let Some(l) = settings.model.lifetime.as_mut() {
+            l.hazard_factor_by_ltv_band.clear();
+        }
+    }
     settings.model.scenarios = match (d.scenarios, d.scenarios_off) {
         (Some(_), true) => return Err(c.bad(
             "scenarios",

@@ -19,6 +19,11 @@ pub(super) fn parse(
             .to_string()
     })?;
     let mut enabled = true;
+    // The default factors were fitted with the default hazards: a table of one's own has none
+    // unless it gives them.
+    if table.contains_key("hazard_by_age") {
+        model.hazard_factor_by_ltv_band.clear();
+    }
     for (k, v) in table.iter() {
         match k {
             "enabled" => {
@@ -76,7 +81,8 @@ fn hazards(value: Option<&toml_edit::Value>) -> Result<Vec<(u32, Decimal)>, Stri
 /// One factor per LTV band: shares from 0 to 100 with at most 6 decimals (so a hazard times its
 /// factor is exact).
 fn factors(value: Option<&toml_edit::Value>) -> Result<Vec<Decimal>, String> {
-    let usage = "`hazard_factor_by_ltv_band` must be one factor per LTV band of `ltv_bands`, from 0 to \
+    let usage =
+        "`hazard_factor_by_ltv_band` must be one factor per LTV band of `ltv_bands`, from 0 to \
                  100 with at most 6 decimals, e.g. [0.5, 0.8, 1, 1.5, 2]";
     let list = decimal_list(value).ok_or(usage)?;
     match list

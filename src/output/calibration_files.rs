@@ -157,7 +157,10 @@ fn factors_toml(fit: &LifetimeFit) -> String {
         .map(|f| f.normalize().to_string())
         .collect();
     if !list.is_empty() {
-        out.push_str(&format!("hazard_factor_by_ltv_band = [{}]\n", list.join(", ")));
+        out.push_str(&format!(
+            "hazard_factor_by_ltv_band = [{}]\n",
+            list.join(", ")
+        ));
     }
     out
 }

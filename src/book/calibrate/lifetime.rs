@@ -206,7 +206,11 @@ pub fn fit(
         observe(&mut t, current, book, a);
     }
     let (mut by_age, pools) = hazards(
-        current.hazard_by_age.iter().copied().zip(t.by_age.iter().copied()),
+        current
+            .hazard_by_age
+            .iter()
+            .copied()
+            .zip(t.by_age.iter().copied()),
         min_accounts,
         "age",
     );
@@ -353,7 +357,10 @@ fn with_factors(by_age: &mut [HazardFit], pools: &[Vec<usize>], hazard: &[f64]) 
             let f = &mut by_age[i];
             f.fitted = h.min(Decimal::ONE);
             let how = f.note.take().map_or(String::new(), |n| format!("{n}; "));
-            f.note = Some(format!("{how}fitted with the LTV factors, was {}", f.current));
+            f.note = Some(format!(
+                "{how}fitted with the LTV factors, was {}",
+                f.current
+            ));
         }
     }
     for f in by_age.iter_mut().filter(|f| f.cell.months == 0) {

@@ -51,9 +51,9 @@ pub fn fit(
 ) -> (Vec<FactorFit>, Vec<f64>) {
     let bands = labels.len();
     let band_total = |b: usize| -> (u64, u64) {
-        grid.cells.iter().fold((0, 0), |(n, d), row| {
-            (n + row[b].0, d + row[b].1)
-        })
+        grid.cells
+            .iter()
+            .fold((0, 0), |(n, d), row| (n + row[b].0, d + row[b].1))
     };
     let mut fits: Vec<FactorFit> = (0..bands)
         .map(|b| {
@@ -158,7 +158,11 @@ fn alternate(
                     weighted += cell(j, b).0 as f64 * factor[pool_of[b]];
                 }
             }
-            hazard[g] = if weighted > 0.0 { d as f64 / weighted } else { 0.0 };
+            hazard[g] = if weighted > 0.0 {
+                d as f64 / weighted
+            } else {
+                0.0
+            };
         }
         let (mut months, mut weighted_months) = (0.0f64, 0.0f64);
         for (p, pool) in band_pools.iter().enumerate() {
@@ -172,12 +176,20 @@ fn alternate(
                     }
                 }
             }
-            factor[p] = if expected > 0.0 { d as f64 / expected } else { 1.0 };
+            factor[p] = if expected > 0.0 {
+                d as f64 / expected
+            } else {
+                1.0
+            };
             months += n as f64;
             weighted_months += n as f64 * factor[p];
         }
         // Scale so the factors' mean over the account-months is 1 (the hazards take the inverse).
-        let scale = if weighted_months > 0.0 { weighted_months / months } else { 1.0 };
+        let scale = if weighted_months > 0.0 {
+            weighted_months / months
+        } else {
+            1.0
+        };
         factor.iter_mut().for_each(|f| *f /= scale);
         hazard.iter_mut().for_each(|h| *h *= scale);
     }

@@ -262,7 +262,11 @@ impl LifetimeJson {
                 .iter()
                 .map(|(d, list)| (*d, list.iter().map(|&h| Dec(h)).collect()))
                 .collect(),
-            hazard_factor_by_ltv_band: l.hazard_factor_by_ltv_band.iter().map(|&f| Dec(f)).collect(),
+            hazard_factor_by_ltv_band: l
+                .hazard_factor_by_ltv_band
+                .iter()
+                .map(|&f| Dec(f))
+                .collect(),
             abs_speed: Dec(l.abs_speed),
             discount: l.discount.label().into(),
             accounts,
