@@ -46,7 +46,22 @@ pub fn calibrated_toml(c: &Calibration, model: &Model, about: &str) -> String {
             .map(|f| format!("[{}, {}]", f.from_day, f.fitted.normalize()))
             .collect();
     out.push_str(&format!("pd_by_days_past_due = [{}]\n\n", pairs.join(", ")));
-    let r = &c.recovery;
+    out.push_str(&recovery_toml(&c.recovery));
+    let segments: Vec<String> = model
+        .segments
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    out.push_str(&format!("segments = [{}]\n", segments.join(", ")));
+    if let Some(fit) = &c.lifetime {
+        out.push_str(&lifetime_toml(fit));
+    }
+    out
+}
+
+/// The recovery line's keys, with the fit in comments.
+fn recovery_toml(r: &crate::book::calibrate::RecoveryFit) -> String {
+    let mut out = String::new();
     out.push_str(&format!(
         "# Recovery: least squares of recoveries on the value at as_of over {} defaulted accounts with a \
          value.\n",
@@ -84,15 +99,6 @@ pub fn calibrated_toml(c: &Calibration, model: &Model, about: &str) -> String {
         r.rate.normalize(),
         r.cost
     ));
-    let segments: Vec<String> = model
-        .segments
-        .iter()
-        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
-        .collect();
-    out.push_str(&format!("segments = [{}]\n", segments.join(", ")));
-    if let Some(fit) = &c.lifetime {
-        out.push_str(&lifetime_toml(fit));
-    }
     out
 }
 
