@@ -283,7 +283,8 @@ fn unit(p: Decimal) -> u64 {
 
 impl Rates {
     /// The rates of `lifetime` with the model's recovery and cost. `None` when the recovery rate or
-    /// cost has more than 8 decimals (the deficiency's integer unit would be too fine).
+    /// cost has more than 8 decimals (the deficiency's integer unit would be too fine): never for a
+    /// model a config gives, whose rate has at most 6 decimals and cost at most 4.
     pub fn new(lifetime: &Lifetime, recovery_rate: Decimal, cost: Decimal) -> Option<Rates> {
         let r = recovery_rate.scale().max(cost.scale().saturating_sub(2));
         if r > 8 || recovery_rate.is_sign_negative() || cost.is_sign_negative() {
