@@ -1,5 +1,5 @@
 //! report.xlsx: the run as a workbook — a Summary sheet with the headline, then one sheet per summary
-//! table, the scenarios, the run-off and the largest exposures. From summary.json alone, like
+//! table, the scenarios, the run-off, the lifetime loss curve and the largest exposures. From summary.json alone, like
 //! report.html.
 //!
 //! Money is written as numbers with a `#,##0.00` format, never as text, so a treasurer can sum a column.
@@ -198,6 +198,7 @@ pub fn report_xlsx(s: &Summary) -> Result<Vec<u8>, XlsxError> {
         "summary",
         "scenarios",
         "run-off",
+        "lifetime loss",
         "top expected deficiency",
         "top unvalued",
     ]
@@ -211,6 +212,7 @@ pub fn report_xlsx(s: &Summary) -> Result<Vec<u8>, XlsxError> {
 
     scenarios_sheet(&mut wb, &f, s)?;
     runoff_sheet(&mut wb, &f, s)?;
+    lifetime_sheet(&mut wb, &f, s)?;
 
     exposures_sheet(
         &mut wb,
@@ -364,5 +366,36 @@ fn runoff_sheet(wb: &mut Workbook, f: &Formats, s: &Summary) -> Result<(), XlsxE
         ws.write_number_with_format(r, 6, number(&m.negative_equity), &f.money)?;
     }
     finish(ws, runoff.by_month.len() as u32, names.len() as u16)?;
+    Ok(())
+}
+
+/// The Lifetime loss sheet: the expected loss curve month by month (summary.json's
+/// `lifetime.by_month`). Expected defaults are counts of accounts with 18 decimals: a double keeps
+/// about 15 significant digits of them (summary_loss_curve.csv has every place).
+fn lifetime_sheet(wb: &mut Workbook, f: &Formats, s: &Summary) -> Result<(), XlsxError> {
+    let Some(lifetime) = &s.lifetime else {
+        return Ok(());
+    };
+    let ws = wb.add_worksheet();
+    ws.set_name("Lifetime loss")?;
+    let names = [
+        "month",
+        "date",
+        "expected_defaults",
+        "expected_loss",
+        "cumulative_defaults",
+        "cumulative_loss",
+    ];
+    header(ws, f, &names)?;
+    for (r, m) in lifetime.by_month.iter().enumerate() {
+        let r = r as u32 + 1;
+        ws.write_number(r, 0, f64::from(m.month))?;
+        ws.write_string(r, 1, &m.date)?;
+        ws.write_number(r, 2, number(&m.expected_defaults))?;
+        ws.write_number_with_format(r, 3, number(&m.expected_loss), &f.money)?;
+        ws.write_number(r, 4, number(&m.cumulative_defaults))?;
+        ws.write_number_with_format(r, 5, number(&m.cumulative_loss), &f.money)?;
+    }
+    finish(ws, lifetime.by_month.len() as u32, names.len() as u16)?;
     Ok(())
 }

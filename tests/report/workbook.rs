@@ -104,6 +104,8 @@ fn format_of(column: &str) -> Option<&'static str> {
         | "negative_equity"
         | "deficiency_if_default"
         | "expected_deficiency"
+        | "expected_loss"
+        | "cumulative_loss"
         | "estimated_value_balance" => Some("#,##0.00"),
         "accounts"
         | "closed_accounts"
@@ -160,6 +162,10 @@ fn the_workbook_holds_summary_json_cell_for_cell_with_formats_panes_and_filters(
     sheets.push((
         "Run-off".into(),
         j["runoff"]["by_month"].as_array().unwrap().clone(),
+    ));
+    sheets.push((
+        "Lifetime loss".into(),
+        j["lifetime"]["by_month"].as_array().unwrap().clone(),
     ));
     for (sheet, list) in [
         ("Top expected deficiency", "expected_deficiency"),
