@@ -237,12 +237,21 @@ pub fn loss_table_csv(table: &LossTable, predicted: bool) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// summary_backtest_curve.csv: month by month to the horizon, over the tested accounts with
-/// predictions, the predicted against the realized cumulative defaults and loss.
-pub fn curve_csv(curve: &Curve) -> Vec<u8> {
-    let mut out =
-        String::from("month,predicted_defaults,realized_defaults,predicted_loss,realized_loss\n");
+/// One month of the backtest's curve: cumulative, over the tested accounts with predictions.
+#[derive(Serialize)]
+pub struct CurveRow {
+    pub month: u32,
+    /// Σ pd to the month, 18 places at most (normalized).
+    pub predicted_defaults: String,
+    pub realized_defaults: u64,
+    pub predicted_loss: String,
+    pub realized_loss: String,
+}
+
+/// The curve month by month to the horizon, cumulative.
+pub fn curve_rows(curve: &Curve) -> Vec<CurveRow> {
     let (mut predicted, mut realized) = ((0u128, 0i128), (0u64, Decimal::ZERO));
+    let mut rows = Vec::with_capacity(curve.realized.len());
     for (i, (defaults, loss)) in curve.realized.iter().enumerate() {
         if let Some(m) = curve.predicted.months.get(i) {
             predicted.0 += m.defaults;
@@ -250,15 +259,28 @@ pub fn curve_csv(curve: &Curve) -> Vec<u8> {
         }
         realized.0 += defaults;
         realized.1 += loss;
-        let expected = Decimal::try_from_i128_with_scale(predicted.0 as i128, 18)
-            .map_or_else(|_| String::new(), |d| d.normalize().to_string());
+        rows.push(CurveRow {
+            month: i as u32 + 1,
+            predicted_defaults: Decimal::try_from_i128_with_scale(predicted.0 as i128, 18)
+                .map_or_else(|_| String::new(), |d| d.normalize().to_string()),
+            realized_defaults: realized.0,
+            predicted_loss: money(Decimal::from_i128_with_scale(predicted.1, 2)),
+            realized_loss: money(realized.1),
+        });
+    }
+    rows
+}
+
+/// summary_backtest_curve.csv: month by month to the horizon, over the tested accounts with
+/// predictions, the predicted against the realized cumulative defaults and loss.
+pub fn curve_csv(curve: &Curve) -> Vec<u8> {
+    let mut out =
+        String::from("month,predicted_defaults,realized_defaults,predicted_loss,realized_loss\n");
+    for r in curve_rows(curve) {
         let _ = writeln!(
             out,
-            "{},{expected},{},{},{}",
-            i + 1,
-            realized.0,
-            money(Decimal::from_i128_with_scale(predicted.1, 2)),
-            money(realized.1),
+            "{},{},{},{},{}",
+            r.month, r.predicted_defaults, r.realized_defaults, r.predicted_loss, r.realized_loss
         );
     }
     out.into_bytes()
@@ -332,6 +354,10 @@ pub struct BacktestSummary {
     pub auc_ltv: Option<String>,
     pub by_ltv_bucket: Vec<LossRow>,
     pub by_segment: Vec<SegmentRows>,
+    /// The lifetime model's cumulative predicted against realized defaults and loss, month by month
+    /// (absent with `--no-lifetime`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curve: Option<Vec<CurveRow>>,
     pub manifest: CommandManifest,
 }
 
@@ -363,6 +389,17 @@ pub struct PdRow {
     pub jeffreys_low: Option<f64>,
     pub jeffreys_high: Option<f64>,
     pub verdict: Option<&'static str>,
+    /// The lifetime model's Σ pd_H, the accounts with it and its verdict (absent with
+    /// `--no-lifetime`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<PredictedPd>,
+}
+
+#[derive(Serialize)]
+pub struct PredictedPd {
+    pub predicted_defaults: String,
+    pub predicted_accounts: u64,
+    pub predicted_verdict: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -378,6 +415,9 @@ pub struct LossRow {
     pub realized_loss: String,
     pub loss_severity: Option<String>,
     pub modeled_severity: Option<String>,
+    /// Σ expected_deficiency_H (absent with `--no-lifetime`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_loss: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -386,7 +426,7 @@ pub struct SegmentRows {
     pub rows: Vec<LossRow>,
 }
 
-fn loss_rows(table: &LossTable) -> Vec<LossRow> {
+fn loss_rows(table: &LossTable, predicted: bool) -> Vec<LossRow> {
     let row = |group: &str, t: &LossTally| LossRow {
         group: group.to_string(),
         accounts: t.accounts,
@@ -399,6 +439,7 @@ fn loss_rows(table: &LossTable) -> Vec<LossRow> {
         realized_loss: money(t.realized_loss),
         loss_severity: t.loss_severity().map(|d| d.to_string()),
         modeled_severity: t.modeled_severity().map(|d| d.to_string()),
+        predicted_loss: predicted.then(|| money(t.predicted_loss)),
     };
     table
         .rows
@@ -415,6 +456,7 @@ impl BacktestSummary {
         outcomes: OutcomeFacts,
         manifest: CommandManifest,
     ) -> BacktestSummary {
+        let predicted = bt.curve.is_some();
         BacktestSummary {
             as_of: book.as_of.to_string(),
             re_anchored: outcomes.origin,
@@ -442,19 +484,25 @@ impl BacktestSummary {
                     jeffreys_low: r.jeffreys.map(|j| j.low),
                     jeffreys_high: r.jeffreys.map(|j| j.high),
                     verdict: r.verdict(),
+                    predicted: predicted.then(|| PredictedPd {
+                        predicted_defaults: r.predicted_defaults.normalize().to_string(),
+                        predicted_accounts: r.predicted_accounts,
+                        predicted_verdict: r.predicted_verdict(),
+                    }),
                 })
                 .collect(),
             auc_pd: bt.auc_pd.map(|d| d.to_string()),
             auc_ltv: bt.auc_ltv.map(|d| d.to_string()),
-            by_ltv_bucket: loss_rows(&bt.by_ltv),
+            by_ltv_bucket: loss_rows(&bt.by_ltv, predicted),
             by_segment: bt
                 .by_segment
                 .iter()
                 .map(|t| SegmentRows {
                     segment: t.dimension.clone(),
-                    rows: loss_rows(t),
+                    rows: loss_rows(t, predicted),
                 })
                 .collect(),
+            curve: bt.curve.as_ref().map(curve_rows),
             manifest,
         }
     }

@@ -3,12 +3,13 @@
 //! figure they show is summary.json's.
 //!
 //! The page shows predicted against realized default rates per pd class with each Jeffreys interval
-//! drawn, modeled against realized loss severity per LTV band, and the book's expected deficiency
-//! against its realized loss. Positions in the charts are the only floats; each chart has its
+//! drawn, modeled against realized loss severity per LTV band, the book's expected deficiency
+//! against its realized loss, and (with the lifetime model) its cumulative predicted against realized
+//! loss month by month. Positions in the charts are the only floats; each chart has its
 //! figures in a table beside it.
 
-use crate::output::backtest_files::{BacktestSummary, LossRow, PdRow};
-use crate::output::html::esc;
+use crate::output::backtest_files::{BacktestSummary, CurveRow, LossRow, PdRow};
+use crate::output::html::{esc, lines_chart};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use std::fmt::Write as _;
 
@@ -57,6 +58,9 @@ pub fn backtest_html(s: &BacktestSummary) -> String {
     }
     pd_section(&mut out, &s.by_pd);
     severity_section(&mut out, &s.by_ltv_bucket);
+    if let Some(curve) = &s.curve {
+        curve_section(&mut out, curve);
+    }
     let _ = write!(
         out,
         "<h2>Rules</h2><p class=\"note\">{}</p>\n</body></html>\n",
@@ -185,6 +189,38 @@ fn severity_section(out: &mut String, rows: &[LossRow]) {
     out.push_str("</table>\n");
 }
 
+/// The lifetime model judged month by month: its cumulative predicted loss against the realized.
+fn curve_section(out: &mut String, rows: &[CurveRow]) {
+    out.push_str(
+        "<h2>Lifetime model: predicted against realized, month by month</h2>\n<p class=\"note\">\
+         Cumulative over the tested accounts with lifetime figures: predicted = Σ expected deficiency \
+         (and Σ pd) to the month; realized = the defaults of each month and their realized loss.</p>\n",
+    );
+    let predicted: Vec<f64> = rows.iter().map(|r| float(&r.predicted_loss)).collect();
+    let realized: Vec<f64> = rows.iter().map(|r| float(&r.realized_loss)).collect();
+    out.push_str(&lines_chart(
+        "Cumulative loss",
+        &[("predicted", &predicted), ("realized", &realized)],
+        "curve",
+    ));
+    out.push_str(
+        "<table id=\"curve\"><tr><th>month</th><th>predicted defaults</th><th>realized defaults</th>\
+         <th>predicted loss</th><th>realized loss</th></tr>\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.month,
+            esc(&r.predicted_defaults),
+            r.realized_defaults,
+            esc(&r.predicted_loss),
+            esc(&r.realized_loss),
+        );
+    }
+    out.push_str("</table>\n");
+}
+
 /// Two bars per band: modeled (grey) and realized (blue) severity, on a 0–1 scale.
 fn severity_chart(rows: &[LossRow]) -> String {
     let (w, h, bottom) = (640.0, 220.0, 30.0);
@@ -282,7 +318,38 @@ pub fn backtest_xlsx(s: &BacktestSummary) -> Result<Vec<u8>, XlsxError> {
         }
     }
     ws.autofilter(0, 0, s.by_ltv_bucket.len() as u32, names.len() as u16 - 1)?;
+    if let Some(curve) = &s.curve {
+        curve_sheet(&mut wb, curve, &header, &money)?;
+    }
     wb.save_to_buffer()
+}
+
+/// The curve sheet: summary_backtest_curve.csv's rows, numbers as numbers.
+fn curve_sheet(
+    wb: &mut Workbook,
+    rows: &[CurveRow],
+    header: &Format,
+    money: &Format,
+) -> Result<(), XlsxError> {
+    let ws = wb.add_worksheet().set_name("lifetime curve")?;
+    let names = [
+        "month",
+        "predicted_defaults",
+        "realized_defaults",
+        "predicted_loss",
+        "realized_loss",
+    ];
+    head(ws, &names, header)?;
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        ws.write_number(row, 0, f64::from(r.month))?;
+        ws.write_number(row, 1, float(&r.predicted_defaults))?;
+        ws.write_number(row, 2, r.realized_defaults as f64)?;
+        ws.write_number_with_format(row, 3, float(&r.predicted_loss), money)?;
+        ws.write_number_with_format(row, 4, float(&r.realized_loss), money)?;
+    }
+    ws.autofilter(0, 0, rows.len() as u32, names.len() as u16 - 1)?;
+    Ok(())
 }
 
 fn head(ws: &mut Worksheet, names: &[&str], format: &Format) -> Result<(), XlsxError> {

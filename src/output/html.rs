@@ -80,12 +80,22 @@ pub(crate) fn bar_chart(title: &str, labels: &[String], values: &[f64], table_id
 
 /// A line chart of `values` by month.
 pub(crate) fn line_chart(title: &str, values: &[f64], table_id: &str) -> String {
+    lines_chart(title, &[("", values)], table_id)
+}
+
+/// The series' colours, in order: the first is the one-line chart's.
+const SERIES: [RGBColor; 2] = [RGBColor(200, 60, 60), RGBColor(45, 108, 223)];
+
+/// A line chart of several `(label, values)` series by month, with a legend when they are labelled.
+pub(crate) fn lines_chart(title: &str, series: &[(&str, &[f64])], table_id: &str) -> String {
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (620, 260)).into_drawing_area();
         root.fill(&WHITE)?;
-        let top = values.iter().copied().fold(0.0, f64::max).max(1.0) * 1.1;
-        let last = values.len().saturating_sub(1).max(1) as u32;
+        let all = || series.iter().flat_map(|(_, v)| v.iter().copied());
+        let top = all().fold(0.0, f64::max).max(1.0) * 1.1;
+        let longest = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+        let last = longest.saturating_sub(1).max(1) as u32;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 15))
             .margin(8)
@@ -98,10 +108,25 @@ pub(crate) fn line_chart(title: &str, values: &[f64], table_id: &str) -> String 
             .max_light_lines(1)
             .y_label_formatter(&|y| short_number(*y))
             .draw()?;
-        chart.draw_series(LineSeries::new(
-            values.iter().enumerate().map(|(k, v)| (k as u32, *v)),
-            RGBColor(200, 60, 60).stroke_width(2),
-        ))?;
+        for (i, (label, values)) in series.iter().enumerate() {
+            let colour = SERIES[i % SERIES.len()];
+            let line = chart.draw_series(LineSeries::new(
+                values.iter().enumerate().map(|(k, v)| (k as u32, *v)),
+                colour.stroke_width(2),
+            ))?;
+            if !label.is_empty() {
+                line.label(*label).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+            }
+        }
+        if series.iter().any(|(label, _)| !label.is_empty()) {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+        }
         root.present()?;
         Ok(())
     })();

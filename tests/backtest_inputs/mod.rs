@@ -802,6 +802,24 @@ fn every_cell_of_the_backtest_report_and_workbook_is_summary_json_s() {
             .iter()
             .map(|r| row_of(r, &ltv_columns)),
     );
+    // The lifetime curve: summary.json's rows are summary_backtest_curve.csv's, and the page's.
+    let curve_columns = [
+        "month",
+        "predicted_defaults",
+        "realized_defaults",
+        "predicted_loss",
+        "realized_loss",
+    ];
+    let curve = j["curve"]
+        .as_array()
+        .expect("the lifetime curve in summary.json");
+    let csv_rows: Vec<Vec<String>> = read_csv(&s.path("bt/summary_backtest_curve.csv"))
+        .iter()
+        .map(|r| curve_columns.iter().map(|c| r[*c].clone()).collect())
+        .collect();
+    let json_rows: Vec<Vec<String>> = curve.iter().map(|r| row_of(r, &curve_columns)).collect();
+    assert_eq!(json_rows, csv_rows);
+    want.extend(json_rows);
     assert_eq!(page_rows, want);
     // The workbook: every cell of both sheets, numbers as numbers.
     let mut wb: Xlsx<_> = calamine::open_workbook(s.path("bt/report.xlsx")).unwrap();
@@ -822,6 +840,7 @@ fn every_cell_of_the_backtest_report_and_workbook_is_summary_json_s() {
     for (sheet, key, columns) in [
         ("pd classes", "by_pd", &pd_columns[..]),
         ("severity by LTV", "by_ltv_bucket", &ltv_columns[..]),
+        ("lifetime curve", "curve", &curve_columns[..]),
     ] {
         let range = wb.worksheet_range(sheet).unwrap();
         let got: Vec<Vec<String>> = range
