@@ -1,5 +1,5 @@
 //! `backtest --start-month K` (the book re-anchored K months on) and calibrate's lifetime fit, on the
-//! hand panel of `backtest.rs`, every figure worked out here.
+//! hand panel of `backtest.rs`, every figure worked out here; and the recovery line's window.
 
 use crate::backtest::{backtest_panel, hand_panel};
 use crate::common::*;
@@ -189,4 +189,75 @@ fn calibrate_fits_the_lifetime_hazards_and_speed_of_the_hand_panel() {
         "-q",
     ]);
     assert_ok(&again);
+}
+
+/// A default near the data's end has not recovered yet: its few recoveries pulled calibrate's
+/// recovery line down. Three defaults on exact values: month 1 (value 10,000, 5,000 recovered),
+/// month 2 (20,000, 11,000) and month 4 (15,000, nothing yet) of 4 months of data. With
+/// `--recovery-months 2` the month-4 default is left out and the line through the other two is
+/// recoveries = 0.6 × value − 1,000; with 0 it is counted and the cost becomes 3,666.67 (the least
+/// squares of all three: x̄ = 15,000, ȳ = 5,333.33, slope 30,000,000 / 50,000,000 = 0.6).
+#[test]
+fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_recovered() {
+    use crate::backtest::{backtest_records, RECORDS_HEADER};
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!(
+            "{LOAN_HEADER}\n\
+             L1,VIN1,2022-01-15,20000,60,10000.00,0\n\
+             L2,VIN2,2022-01-15,20000,60,15000.00,0\n\
+             L3,VIN3,2022-01-15,20000,60,12000.00,0\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value\nVIN1,2024-06-01,10000\nVIN2,2024-06-01,20000\nVIN3,2024-06-01,15000\n",
+    );
+    let records = [
+        RECORDS_HEADER,
+        "L1,2024-07,0,0,0,10000,,5000,",
+        "L2,2024-07,15000,300,300,,,,0",
+        "L2,2024-08,0,0,0,15000,,11000,",
+        "L3,2024-07,11700,300,300,,,,0",
+        "L3,2024-08,11400,300,300,,,,0",
+        "L3,2024-09,11100,300,300,,,,0",
+        "L3,2024-10,0,0,0,11100,,,",
+    ]
+    .join("\n");
+    // The records written (and the book checked) by a backtest first.
+    assert_ok(&backtest_records(&s, &records, &["-q"]));
+    let calibrate = |months: &str, out: &str| -> serde_json::Value {
+        let args = [
+            "calibrate",
+            "--loans",
+            "loans.csv",
+            "--valuations",
+            "valuations.csv",
+            "--as-of",
+            "2024-06-30",
+            "--outcomes",
+            "records.csv",
+            "--horizon",
+            "4",
+            "--recovery-months",
+            months,
+            "--out",
+            out,
+            "-q",
+        ];
+        assert_ok(&s.run(&args));
+        serde_json::from_str(&s.read(&format!("{out}/calibration.json"))).unwrap()
+    };
+    let r = &calibrate("2", "cal")["recovery"];
+    assert_eq!(r["defaulted_accounts_with_value"], 2);
+    assert_eq!(r["defaulted_too_recently"], 1);
+    assert_eq!(dec(r["recovery_rate_after"].as_str().unwrap()), dec("0.6"));
+    assert_eq!(r["repossession_cost_after"], "1000.00");
+    assert!(s
+        .read("cal/calibrated.toml")
+        .contains("left out: 1 defaulted accounts"));
+    let all = &calibrate("0", "cal0")["recovery"];
+    assert_eq!(all["defaulted_accounts_with_value"], 3);
+    assert_eq!(all["repossession_cost_after"], "3666.67");
 }

@@ -30,8 +30,10 @@ def test_backtest_on_the_ally_panel_equals_the_cli(tmp_path: pathlib.Path) -> No
 
 def test_calibrate_on_a_generated_history(tmp_path: pathlib.Path) -> None:
     book = uw.generate(tmp_path / "book", 20000, seed=5, outcome_months=12)
+    # The generator books each sale in its default month: every default has recovered.
     cal = uw.calibrate(loans=book / "loans.csv", valuations=book / "valuations.csv",
-                       outcomes=book / "outcomes.csv", as_of="2025-06-30", out=tmp_path / "cal")
+                       outcomes=book / "outcomes.csv", as_of="2025-06-30", out=tmp_path / "cal",
+                       recovery_months=0)
     assert "recovery_rate" in cal["toml"]
     assert (tmp_path / "cal" / "calibrated.toml").read_text() == cal["toml"]
     # The generator's truth: sale = 0.60 x value - 600 (+-300): the fitted rate is near 0.60.

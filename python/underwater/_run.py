@@ -279,6 +279,7 @@ def backtest(
     run: "str | os.PathLike[str] | None" = None,
     outcomes: Any = None,
     horizon: int | None = None,
+    start_month: int | None = None,
     tape: str | None = None,
     as_of: "str | _dt.date | None" = None,
     config: Any = None,
@@ -289,10 +290,11 @@ def backtest(
     """``underwater backtest``: the book's figures against what happened (``outcomes``: loan-month
     records; with ``tape="regab"`` a panel tape carries its own). ``run``: a finished run's directory as
     the book (its inputs, config and as_of, checked to give its figures). Published to ``out`` when
-    given."""
+    given. ``start_month``: the book re-anchored that many months after the data's start."""
     with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-bt-") as tmp:
         flags = _history_flags(inputs, loans, valuations, outcomes, run=run, horizon=horizon,
-                               tape=tape, as_of=as_of, config=config, threads=threads, out=out,
+                               start_month=start_month, tape=tape, as_of=as_of, config=config,
+                               threads=threads, out=out,
                                no_lifetime=_flag(no_lifetime, "no_lifetime"))
         dir = _in_dir(flags.pop("out") or pathlib.Path(tmp) / "backtest", "backtest", flags)
         return Backtest(dir)
@@ -305,10 +307,12 @@ def calibrate(
     run: "str | os.PathLike[str] | None" = None,
     outcomes: Any = None,
     horizon: int | None = None,
+    start_month: int | None = None,
     tape: str | None = None,
     as_of: "str | _dt.date | None" = None,
     config: Any = None,
     min_accounts: int | None = None,
+    recovery_months: int | None = None,
     no_lifetime: bool = False,
     out: Any = None,
     threads: int | None = None,
@@ -317,7 +321,8 @@ def calibrate(
     typed}``; ``run`` as in :func:`backtest`; published to ``out`` when given (calibrated.toml is what ``run(config=...)`` takes)."""
     with _Inputs() as inputs, tempfile.TemporaryDirectory(prefix="underwater-cal-") as tmp:
         flags = _history_flags(inputs, loans, valuations, outcomes, run=run, horizon=horizon,
-                               tape=tape, as_of=as_of, config=config, min_accounts=min_accounts,
+                               start_month=start_month, tape=tape, as_of=as_of, config=config,
+                               min_accounts=min_accounts, recovery_months=recovery_months,
                                threads=threads, out=out, no_lifetime=_flag(no_lifetime, "no_lifetime"))
         dir = _in_dir(flags.pop("out") or pathlib.Path(tmp) / "calibration", "calibrate", flags)
         return {

@@ -23,14 +23,19 @@ use crate::progress::Progress;
 pub fn run(
     config: &Config,
     args: &BacktestArgs,
-    min_accounts: u64,
+    fit: Settings,
     progress: Progress,
 ) -> Result<String, Error> {
     crate::output::staging::check_target(&config.out).map_err(OutputError)?;
     let _lock = crate::output::staging::OutLock::take(&config.out).map_err(OutputError)?;
     super::thread_pool(config.threads)?.install(|| {
-        let super::history::Judged { book, bt, .. } = compute(config, args, progress)?;
-        let c = calibrate(&book, &bt, min_accounts);
+        let judged = compute(config, args, progress)?;
+        let window = crate::book::calibrate::RecoveryWindow {
+            months: fit.recovery_months,
+            months_of_data: judged.months_of_data(),
+        };
+        let (book, bt) = (&judged.book, &judged.bt);
+        let c = calibrate(book, bt, fit.min_accounts, window);
         let about = format!("{} as of {}", inputs(config, args).join(", "), book.as_of);
         let toml = calibrated_toml(&c, &book.model, &about);
         publish(config, &c, &toml, inputs(config, args))?;
@@ -63,6 +68,13 @@ fn publish(config: &Config, c: &Calibration, toml: &str, inputs: Vec<String>) ->
     Ok(())
 }
 
+/// calibrate's own settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub min_accounts: u64,
+    pub recovery_months: u32,
+}
+
 /// `underwater calibrate`'s flags: `backtest`'s and its own.
 #[derive(clap::Args, Debug)]
 pub struct CalibrateCmd {
@@ -71,18 +83,21 @@ pub struct CalibrateCmd {
     /// A pd class with fewer tested accounts keeps its current pd
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub min_accounts: u64,
+    /// A default counts in the recovery line only when the data runs at least this many months past
+    /// its default month (recoveries lag the default; a later one has not recovered yet)
+    #[arg(long, value_name = "MONTHS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(0..=600))]
+    pub recovery_months: u32,
 }
 
 /// `underwater calibrate`: the config from the flags, the calibration, calibrated.toml on stdout.
 pub fn command(cmd: CalibrateCmd) -> Result<(), Error> {
     let mut spooled = Vec::new();
     let (config, args) = config(cmd.backtest, &mut spooled)?;
-    let printed = run(
-        &config,
-        &args,
-        cmd.min_accounts,
-        Progress::new(config.quiet),
-    )?;
+    let fit = Settings {
+        min_accounts: cmd.min_accounts,
+        recovery_months: cmd.recovery_months,
+    };
+    let printed = run(&config, &args, fit, Progress::new(config.quiet))?;
     match config.quiet {
         true => Ok(()),
         false => super::print(printed.as_bytes()),

@@ -67,6 +67,13 @@ fn recovery_toml(r: &crate::book::calibrate::RecoveryFit) -> String {
          value.\n",
         r.accounts
     ));
+    if r.too_recent > 0 {
+        out.push_str(&format!(
+            "#   left out: {} defaulted accounts with a value whose default is within {} months of the \
+             data's end (their recoveries are not all in it yet; --recovery-months)\n",
+            r.too_recent, r.window
+        ));
+    }
     match (&r.kept_because, r.line) {
         (Some(why), _) => out.push_str(&format!("#   kept: {why}\n")),
         (None, Some((slope, intercept))) => {
@@ -360,6 +367,10 @@ pub struct PdJson {
 #[derive(Serialize)]
 pub struct RecoveryJson {
     pub defaulted_accounts_with_value: u64,
+    /// `--recovery-months`: a default counts when the data runs this many months past it.
+    pub recovery_months: u32,
+    /// Defaulted accounts with a value left out: defaulted within `recovery_months` of the data's end.
+    pub defaulted_too_recently: u64,
     pub slope: Option<String>,
     pub intercept: Option<String>,
     pub through_origin: bool,
@@ -395,6 +406,8 @@ impl CalibrationJson {
                 .collect(),
             recovery: RecoveryJson {
                 defaulted_accounts_with_value: r.accounts,
+                recovery_months: r.window,
+                defaulted_too_recently: r.too_recent,
                 slope: r.line.map(|l| l.0.to_string()),
                 intercept: r.line.map(|l| l.1.to_string()),
                 through_origin: r.through_origin,

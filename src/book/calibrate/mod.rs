@@ -6,7 +6,9 @@
 //!   keeps its current pd, held between the fitted classes around it so the table never falls, and
 //!   says why.
 //! - recovery_rate and repossession_cost = the least-squares line `recoveries ≈ rate × value − cost`
-//!   over the defaulted accounts with a value: the normal equations solved exactly in integer cents,
+//!   over the defaulted accounts with a value whose default is at least `--recovery-months` before the
+//!   data's end (recoveries lag the default: a later default has not recovered yet, and its few
+//!   recoveries would pull the rate down): the normal equations solved exactly in integer cents,
 //!   the rate rounded once to 4 places and clipped to [0, 1], the cost to cents. A line whose cost
 //!   comes out below 0 is fitted again through the origin (cost 0: the best line with a cost of at
 //!   least 0). The
@@ -39,8 +41,13 @@ pub struct PdFit {
 /// The recovery line, before and after.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecoveryFit {
-    /// Defaulted accounts with a value: the points of the fit.
+    /// Defaulted accounts with a value and the window's months of data after their default: the
+    /// points of the fit.
     pub accounts: u64,
+    /// Defaulted accounts with a value left out: their default is within `window` months of the
+    /// data's end, so their recoveries are not all in it yet.
+    pub too_recent: u64,
+    pub window: u32,
     pub current_rate: Decimal,
     pub current_cost: Decimal,
     pub rate: Decimal,
@@ -65,13 +72,26 @@ pub struct Calibration {
     pub lifetime: Option<lifetime::LifetimeFit>,
 }
 
+/// Which defaults have had time to recover: those at least `months` before the data's end.
+#[derive(Clone, Copy, Debug)]
+pub struct RecoveryWindow {
+    pub months: u32,
+    /// The months of data after the book's as_of.
+    pub months_of_data: u32,
+}
+
 /// Fits the model of `book` to the outcomes of `bt`.
-pub fn calibrate(book: &Book, bt: &Backtest, min_accounts: u64) -> Calibration {
+pub fn calibrate(
+    book: &Book,
+    bt: &Backtest,
+    min_accounts: u64,
+    window: RecoveryWindow,
+) -> Calibration {
     Calibration {
         horizon: bt.horizon,
         min_accounts,
         pd: fit_pd(book, bt, min_accounts),
-        recovery: fit_recovery(book, bt),
+        recovery: fit_recovery(book, bt, window),
         lifetime: book
             .model
             .lifetime
@@ -206,19 +226,27 @@ struct Sums {
     xy: i128,
 }
 
-fn fit_recovery(book: &Book, bt: &Backtest) -> RecoveryFit {
+fn fit_recovery(book: &Book, bt: &Backtest, window: RecoveryWindow) -> RecoveryFit {
     let model = &book.model;
+    let mut too_recent = 0;
     let points: Vec<(i128, i128)> = bt
         .accounts
         .iter()
         .filter_map(|a| {
-            let r = a.realized.as_ref().filter(|r| r.default.is_some())?;
+            let r = a.realized.as_ref()?;
+            let (month, _) = r.default?;
             let v = a.figures.valued.as_ref()?;
+            if month.saturating_add(window.months) > window.months_of_data {
+                too_recent += 1;
+                return None;
+            }
             Some((in_cents(v.value), in_cents(r.recoveries)))
         })
         .collect();
     let mut fit = RecoveryFit {
         accounts: points.len() as u64,
+        too_recent,
+        window: window.months,
         current_rate: model.recovery_rate,
         current_cost: model.repossession_cost,
         rate: model.recovery_rate,
