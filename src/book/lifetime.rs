@@ -412,6 +412,64 @@ impl Rates {
         result
     }
 
+    /// `account` (to payoff) with the run-off riding the same walk of the schedule
+    /// ([`Projection::project_and`]): one walk instead of two. Returns the lifetime figures and the
+    /// account's `months_to_positive_equity`, each as the two calls apart would.
+    pub fn account_and_runoff(
+        &self,
+        projection: &Projection,
+        (loan, value, band): (&Loan, Option<Decimal>, usize),
+        curve: &mut LossCurve,
+        runoff: &mut crate::book::runoff::Runoff,
+    ) -> (Result<AccountLifetime, NotComputed>, u32) {
+        if let Some(result) = self.without_walk(loan, value) {
+            if let Err(why) = result {
+                curve.count(why);
+            }
+            return (result, projection.project(loan, value, runoff));
+        }
+        let setting = self.setting(projection, loan, band);
+        let mut life = Walk::new(self, curve);
+        let (months, walked) =
+            projection.project_and(loan, value, runoff, |k, b, v| life.step(k, b, v, &setting));
+        let result = match walked {
+            Err(NotProjected::Closed) => Ok(AccountLifetime::default()),
+            Err(why) => Err(NotComputed::NotProjected(why)),
+            Ok(()) => Ok(life.finish()),
+        };
+        if let Err(why) = result {
+            curve.count(why);
+        }
+        (result, months)
+    }
+
+    /// The figures of an account that needs no walk: 0 for one closed, none for amounts out of range.
+    fn without_walk(
+        &self,
+        loan: &Loan,
+        value: Option<Decimal>,
+    ) -> Option<Result<AccountLifetime, NotComputed>> {
+        if loan.balance.is_zero() || loan.balance.is_sign_negative() {
+            return Some(Ok(AccountLifetime::default()));
+        }
+        let limit = 1u128 << 66;
+        let big = |v: Decimal| v.abs() * Decimal::from(10u64.pow(self.r)) >= Decimal::from(limit);
+        (big(loan.balance) || value.is_some_and(big)).then_some(Err(NotComputed::OutOfRange))
+    }
+
+    /// What an account's months read: its hazards, age and discount (to `u32::MAX`: no horizon).
+    fn setting<'s>(&'s self, projection: &Projection, loan: &Loan, band: usize) -> Setting<'s> {
+        Setting {
+            hazards: (self.class(loan.days_past_due), self.ages(band)),
+            age: loan.origination_date.months_until(projection.as_of()),
+            discount: match self.discount {
+                Discount::None => None,
+                Discount::Apr => loan.apr().and_then(monthly_discount),
+            },
+            horizon: u32::MAX,
+        }
+    }
+
     fn walk(
         &self,
         projection: &Projection,
@@ -419,36 +477,29 @@ impl Rates {
         curve: &mut LossCurve,
         horizon: u32,
     ) -> Result<AccountLifetime, NotComputed> {
-        if loan.balance.is_zero() || loan.balance.is_sign_negative() {
-            return Ok(AccountLifetime::default());
+        if let Some(result) = self.without_walk(loan, value) {
+            return result;
         }
-        let limit = 1u128 << 66;
-        let big = |v: Decimal| v.abs() * Decimal::from(10u64.pow(self.r)) >= Decimal::from(limit);
-        if big(loan.balance) || value.is_some_and(big) {
-            return Err(NotComputed::OutOfRange);
-        }
-        let hazards = (self.class(loan.days_past_due), self.ages(band));
-        let age = loan.origination_date.months_until(projection.as_of());
-        let discount = match self.discount {
-            Discount::None => None,
-            Discount::Apr => loan.apr().and_then(monthly_discount),
+        let setting = Setting {
+            horizon,
+            ..self.setting(projection, loan, band)
         };
         let mut life = Walk::new(self, curve);
-        // Once every path has defaulted or prepaid (S = 0), no later month adds anything.
-        let walked = projection.walk_to_end(loan, value, |k, b, v| {
-            if k == 0 {
-                life.start(b);
-            } else if k <= horizon {
-                life.month(k, age, hazards, discount, b, v);
-            }
-            k < horizon && life.survival > 0
-        });
+        let walked = projection.walk_to_end(loan, value, |k, b, v| life.step(k, b, v, &setting));
         match walked {
             Err(NotProjected::Closed) => Ok(AccountLifetime::default()),
             Err(why) => Err(NotComputed::NotProjected(why)),
             Ok(()) => Ok(life.finish()),
         }
     }
+}
+
+/// What one account's months read.
+struct Setting<'r> {
+    hazards: (Option<&'r [u64]>, &'r [u64]),
+    age: u32,
+    discount: Option<(u128, u128)>,
+    horizon: u32,
 }
 
 /// `(1200·10^s, 1200·10^s + apr mantissa)`: one month's discount factor `1 / (1 + apr/1200)` as a ratio.
@@ -500,6 +551,18 @@ impl<'r, 'c> Walk<'r, 'c> {
         }
     }
 
+    /// Month `k` of the schedule (0: the start); whether the walk is still wanted. Once every path
+    /// has defaulted or prepaid (S = 0), no later month adds anything.
+    #[inline]
+    fn step(&mut self, k: u32, b: u128, v: u128, s: &Setting<'_>) -> bool {
+        if k == 0 {
+            self.start(b);
+        } else if k <= s.horizon {
+            self.month(k, s.age, s.hazards, s.discount, b, v);
+        }
+        k < s.horizon && self.survival > 0
+    }
+
     fn start(&mut self, balance: u128) {
         self.previous_balance = balance;
         self.curve.starting_balance += balance as i128;
@@ -530,20 +593,25 @@ impl<'r, 'c> Walk<'r, 'c> {
             }
         };
         self.pd += defaults;
-        self.loss += weight * r.deficiency(self.previous_balance, value);
+        let added = weight * r.deficiency(self.previous_balance, value);
         self.survival = r.one.even(self.survival * (ONE - h - p));
-        let cents = r.cent.even(self.loss) as i128;
         let i = t as usize - 1;
         if self.curve.months.len() <= i {
             self.curve.months.resize(i + 1, CurveMonth::default());
         }
         let month = &mut self.curve.months[i];
         month.defaults += defaults;
-        month.loss += cents - self.cents;
         month.surviving_balance += self.survival * balance;
-        self.cents = cents;
+        // Nothing lost this month (the car covers the balance, or no chance of default): the
+        // cumulative and its cents stay, and the division is skipped.
+        if added != 0 {
+            self.loss += added;
+            let cents = r.cent.even(self.loss) as i128;
+            month.loss += cents - self.cents;
+            self.cents = cents;
+        }
         if t == 12 {
-            self.cents_12m = Some(cents);
+            self.cents_12m = Some(self.cents);
         }
         self.previous_balance = balance;
     }

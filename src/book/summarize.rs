@@ -392,12 +392,22 @@ impl<'a> Acc<'a> {
             join,
             ..
         } = s.passes;
-        let (months, life_out) = out;
+        let (mut months, life_out) = out;
         let mut life = None;
+        let mut runoff_done = false;
         if let (Some(p), Some(rates), Some(curve)) =
             (projection, lifetime, self.loss_curve.as_mut())
         {
-            let figures = rates.account(p, (loan, value.map(|v| v.0), f.bucket), curve, None);
+            let input = (loan, value.map(|v| v.0), f.bucket);
+            let figures = match (self.runoff.as_mut(), months.as_deref_mut()) {
+                // One walk of the schedule for both.
+                (Some(runoff), Some(out)) => {
+                    let (figures, found) = rates.account_and_runoff(p, input, curve, runoff);
+                    (*out, runoff_done) = (found, true);
+                    figures
+                }
+                _ => rates.account(p, input, curve, None),
+            };
             life = Some(figures.unwrap_or(AccountLifetime::NONE));
             if let (Some(out), Some(l)) = (life_out, life) {
                 *out = l;
@@ -414,7 +424,9 @@ impl<'a> Acc<'a> {
                 stress.add(tallies, loan, value, amounts, s.bands, s.segments);
             }
         }
-        if let (Some(p), Some(runoff), Some(out)) = (projection, self.runoff.as_mut(), months) {
+        if let (Some(p), Some(runoff), Some(out), false) =
+            (projection, self.runoff.as_mut(), months, runoff_done)
+        {
             *out = p.project(loan, value.map(|v| v.0), runoff);
         }
         if let (Some(j), Some(c)) = (join, self.changes.as_mut()) {

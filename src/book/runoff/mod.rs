@@ -367,6 +367,49 @@ impl Projection {
         found
     }
 
+    /// [`Projection::project`] with another reader of the same schedule: `also(k, balance, value)` is
+    /// called for k = 0, 1, … until it returns false, and the walk goes on while either needs it.
+    /// Returns the account's `months_to_positive_equity` (as `project`) and why it has no schedule.
+    pub fn project_and(
+        &self,
+        loan: &Loan,
+        value: Option<Decimal>,
+        runoff: &mut Runoff,
+        mut also: impl FnMut(u32, u128, u128) -> bool,
+    ) -> (u32, Result<(), NotProjected>) {
+        let balance = cents_int(loan.balance).unwrap_or(0);
+        let value_cents = value.and_then(cents_int).filter(|&v| v > 0);
+        let (months, mut also_on, mut above) = (self.months, true, false);
+        let walked = self.walk(
+            loan,
+            balance,
+            value_cents,
+            MAX_PROJECTION_MONTHS,
+            |k, b, v| {
+                if let Some(month) = runoff.months.get_mut(k as usize) {
+                    month.add(b, v);
+                }
+                above |= b <= v;
+                if also_on {
+                    also_on = also(k, b, v);
+                }
+                also_on || k < months || !above
+            },
+        );
+        let found = match walked {
+            Ok(Some(k)) => k,
+            Ok(None) => {
+                runoff.beyond_projection += 1;
+                NO_MONTHS
+            }
+            Err(why) => {
+                runoff.add_not_projected(why, balance, value_cents);
+                NO_MONTHS
+            }
+        };
+        (found, walked.map(|_| ()))
+    }
+
     /// Walks one account's schedule until it pays off (at most [`MAX_PROJECTION_MONTHS`]), calling
     /// `month(k, balance, value)` for k = 0, 1, … in cents (the lifetime loss's months) until it
     /// returns false.
