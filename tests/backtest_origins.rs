@@ -4,24 +4,26 @@
 use crate::backtest::{backtest_panel, hand_panel};
 use crate::common::*;
 
-/// The hand panel re-anchored at month 1: who is still open, at what balance and days past due, and
-/// what happens to each over the months after.
-#[test]
-fn start_month_re_anchors_the_hand_panel_at_month_1() {
-    let s = Sandbox::new();
+/// The hand panel backtested from month `k` into `bt`.
+fn hand_panel_from(s: &Sandbox, k: &str) -> std::process::Output {
     s.write("panel.csv", &hand_panel());
-    let out = s.run(&[
+    let args = [
         "backtest",
         "--tape",
         "regab",
         "panel.csv",
         "--start-month",
-        "1",
-        "--out",
-        "bt",
-        "-q",
-    ]);
-    assert_ok(&out);
+        k,
+    ];
+    s.run(&[&args[..], &["--out", "bt", "-q"]].concat())
+}
+
+/// The hand panel re-anchored at month 1: who is still open, at what balance and days past due, and
+/// what happens to each over the months after.
+#[test]
+fn start_month_re_anchors_the_hand_panel_at_month_1() {
+    let s = Sandbox::new();
+    assert_ok(&hand_panel_from(&s, "1"));
     let rows = read_csv(&s.path("bt/backtest.csv"));
     let got: Vec<String> = rows
         .iter()
@@ -83,17 +85,7 @@ fn start_month_re_anchors_the_hand_panel_at_month_1() {
 #[test]
 fn start_month_at_the_end_of_the_data_is_refused_with_the_fix() {
     let s = Sandbox::new();
-    s.write("panel.csv", &hand_panel());
-    let out = s.run(&[
-        "backtest",
-        "--tape",
-        "regab",
-        "panel.csv",
-        "--start-month",
-        "4",
-        "--out",
-        "bt",
-    ]);
+    let out = hand_panel_from(&s, "4");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
