@@ -168,6 +168,18 @@ pub fn rfc3339_utc(time: std::time::SystemTime) -> String {
     )
 }
 
+/// The table's date of month k: as_of plus k months, the day clamped to the month's end; from a
+/// month-end as_of, every date is a month end (2025-06-30 → 2025-07-31).
+pub fn month_date(as_of: Date, k: u32) -> Date {
+    let later = as_of.plus_months(k as i32);
+    let (y, m, d) = as_of.ymd();
+    let (ly, lm, _) = later.ymd();
+    match d == days_in_month(y, m) {
+        true => Date::from_ymd(ly, lm, days_in_month(ly, lm)).unwrap_or(later),
+        false => later,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -394,6 +394,11 @@ fn calibrate_recovers_a_generated_historys_truth_and_backtests_closer() {
     assert!(toml.contains(&line), "{line} not in\n{toml}");
     for (class, (from, pd)) in classes.iter().zip(TRUE_PD) {
         assert_eq!(class["from_day"], from);
+        // A current loan defaults by the generator's age hazard, not a pd (see
+        // `calibrate_recovers_the_generated_age_hazard_and_abs_speed`).
+        if from == 0 {
+            continue;
+        }
         // The truth is inside the fitted pd's interval too: pooling moved nothing far.
         let after: f64 = class["after"].as_str().unwrap().parse().unwrap();
         assert!((after - pd).abs() < 0.03, "class {from}: fitted {after}");

@@ -170,7 +170,7 @@ const DEFAULT_DELINQUENT: [(u32, &[&str]); 3] = [
     (90, &["0.35", "0.15", "0.08"]),
 ];
 /// The default ABS prepayment speed.
-const DEFAULT_ABS_SPEED: &str = "0.01133";
+const DEFAULT_ABS_SPEED: &str = "0.01083";
 
 impl Model {
     /// Probability of default for an account `days` past due.

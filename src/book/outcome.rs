@@ -93,6 +93,9 @@ pub struct Realized {
     /// The months the account was seen at risk: to its default or payoff (that month included), to
     /// its last record before it left the pool, else to the horizon or the data's end.
     pub months_at_risk: u32,
+    /// Paid off: the balance at the end of the month before (a payoff of no more than the scheduled
+    /// payment is the schedule's last, not a prepayment).
+    pub balance_before_payoff: Decimal,
 }
 
 /// Written off: the principal collected falls short of the previous balance by more than this.
@@ -107,6 +110,7 @@ pub fn closed_at_as_of() -> Realized {
         recoveries: Decimal::ZERO,
         realized_loss: Decimal::ZERO,
         months_at_risk: 0,
+        balance_before_payoff: Decimal::ZERO,
     }
 }
 
@@ -145,6 +149,7 @@ pub fn walk(balance_at_as_of: Decimal, history: &History<'_>, horizon: u32) -> R
             None => {}
             Some(b) if b <= Decimal::ZERO => {
                 realized.status = Status::PaidOff;
+                realized.balance_before_payoff = previous;
                 return realized;
             }
             Some(b) => previous = b,

@@ -22,18 +22,10 @@ use crate::input::Loans;
 use crate::money::cents;
 use rust_decimal::Decimal;
 
-/// The as_of `k` months after `as_of`: a month's last day stays the last day (2017-11-30 plus one
-/// month is 2017-12-31), another day is clamped to the month's end.
+/// The as_of `k` months after `as_of`: the run-off table's date of month k (a month's last day stays
+/// the last day: 2017-11-30 plus one month is 2017-12-31).
 pub fn as_of_at(as_of: crate::date::Date, k: u32) -> crate::date::Date {
-    let (y, m, d) = as_of.ymd();
-    let later = as_of.plus_months(k as i32);
-    match d == crate::date::days_in_month(y, m) {
-        true => {
-            let (ly, lm, _) = later.ymd();
-            crate::date::Date::from_ymd(ly, lm, crate::date::days_in_month(ly, lm)).unwrap_or(later)
-        }
-        false => later,
-    }
+    crate::book::runoff::month_date(as_of, k)
 }
 
 /// Where the accounts of the book at month 0 went by month k.

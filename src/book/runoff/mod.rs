@@ -24,9 +24,10 @@ use crate::money::{cents, rounds_up_half_even};
 use rust_decimal::Decimal;
 
 mod fast_div;
-mod terms;
+mod payment;
+pub use crate::date::month_date;
 use fast_div::FastDiv;
-use terms::{Start, Terms, ValuePath};
+pub use payment::level_payment;
 
 /// An account is not projected (its `months_to_positive_equity` is empty) for one of these reasons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -287,39 +288,6 @@ fn div_half_even_u64(n: u64, d: u64) -> u64 {
 /// A non-negative cents amount as an integer of cents.
 fn cents_int(d: Decimal) -> Option<u128> {
     u128::try_from(cents(d).mantissa()).ok()
-}
-
-/// The level monthly payment of `amount` over `term` months at `apr` percent, rounded to cents:
-/// `A·r / (1 − (1 + r)^−n)` with `r = apr / 1200`, or `A / n` at 0%. When `(1 + r)^n` leaves decimal's
-/// range the payment is its limit `A·r`, the interest alone (such an account is then not projected).
-pub fn level_payment(amount: Decimal, apr: Decimal, term: u32) -> Decimal {
-    if apr.is_zero() || term == 0 {
-        return cents(amount / Decimal::from(term.max(1)));
-    }
-    let r = apr / Decimal::from(1200);
-    let growth = pow(Decimal::ONE + r, term);
-    match growth.and_then(|f| {
-        let top = amount.checked_mul(r)?.checked_mul(f)?;
-        top.checked_div(f - Decimal::ONE)
-    }) {
-        Some(p) => cents(p),
-        None => cents(amount * apr / Decimal::from(1200)),
-    }
-}
-
-/// `base^n` by repeated squaring; None when it leaves decimal's range.
-fn pow(base: Decimal, mut n: u32) -> Option<Decimal> {
-    let (mut result, mut b) = (Decimal::ONE, base);
-    while n > 0 {
-        if n & 1 == 1 {
-            result = result.checked_mul(b)?;
-        }
-        n >>= 1;
-        if n > 0 {
-            b = b.checked_mul(b)?;
-        }
-    }
-    Some(result)
 }
 
 /// How the book is projected: the horizon and the curves.
@@ -590,15 +558,104 @@ impl Projection {
     }
 }
 
-/// The table's date of month k: as_of plus k months, the day clamped to the month's end; from a
-/// month-end as_of, every date is a month end (2025-06-30 → 2025-07-31).
-pub fn month_date(as_of: Date, k: u32) -> Date {
-    let later = as_of.plus_months(k as i32);
-    let (y, m, d) = as_of.ymd();
-    let (ly, lm, _) = later.ymd();
-    match d == crate::date::days_in_month(y, m) {
-        true => Date::from_ymd(ly, lm, crate::date::days_in_month(ly, lm)).unwrap_or(later),
-        false => later,
+/// Where an account's schedule starts: its age in months at as_of, and its balance and value in
+/// cents.
+#[derive(Clone, Copy)]
+struct Start {
+    age: u32,
+    balance: u128,
+    value: u128,
+}
+
+/// An account's monthly terms as integers: the payment in cents, and the rate as `apr_m / apr_div`
+/// a month (apr = m / 10^s percent a year: the month's interest on B cents is B·m / (1200·10^s)).
+struct Terms {
+    apr: Decimal,
+    payment: u128,
+    apr_m: u128,
+    apr_div: u128,
+    /// `apr_m` and `apr_div` when both fit 64 bits.
+    fast: Option<(u64, u64)>,
+}
+
+impl Terms {
+    fn of(loan: &Loan) -> Result<Terms, NotProjected> {
+        let apr = loan.apr().ok_or(NotProjected::NoApr)?;
+        let payment = match loan.monthly_payment() {
+            Some(p) => p,
+            None => level_payment(loan.amount_financed, apr, loan.term_months),
+        };
+        let payment = cents_int(payment).unwrap_or(0);
+        let apr_m = u128::try_from(apr.mantissa()).map_err(|_| NotProjected::NoApr)?;
+        let apr_div = 1200 * 10u128.pow(apr.scale());
+        let fast = u64::try_from(apr_m).ok().zip(u64::try_from(apr_div).ok());
+        Ok(Terms {
+            apr,
+            payment,
+            apr_m,
+            apr_div,
+            fast,
+        })
+    }
+
+    /// The month's interest on `b` cents, rounded half to even.
+    fn interest(&self, b: u128) -> u128 {
+        if let Some((m, d)) = self.fast {
+            if let Some(n) = u64::try_from(b).ok().and_then(|b| b.checked_mul(m)) {
+                return u128::from(div_half_even_u64(n, d));
+            }
+        }
+        match b.checked_mul(self.apr_m) {
+            Some(n) => div_half_even(n, self.apr_div),
+            // Beyond 10^38: only a balance of 10^24 dollars at a rate with 14 decimals gets here.
+            None => cents_int(
+                Decimal::from_i128_with_scale(b as i128, 2) * self.apr / Decimal::from(1200),
+            )
+            .unwrap_or(u128::MAX / 4),
+        }
+    }
+}
+
+/// The car's value month by month: V0 · share(age + k) / share(age), rounded once.
+struct ValuePath<'c> {
+    curve: &'c ExactCurve,
+    age: u32,
+    v0: u128,
+    /// The share kept at `age`, as a fraction.
+    now: (u128, u128),
+}
+
+impl ValuePath<'_> {
+    fn at(&self, k: u32) -> u128 {
+        let (v0, (now_num, now_den)) = (self.v0, self.now);
+        let (num, den) = self.curve.retained(self.age.saturating_add(k));
+        if (num, den) == (now_num, now_den) {
+            return v0;
+        }
+        // Same-segment denominators cancel.
+        let (top, bottom) = if den == now_den {
+            (num, now_num)
+        } else {
+            (num * now_den, now_num * den)
+        };
+        let fast = u64::try_from(v0)
+            .ok()
+            .zip(u64::try_from(top).ok())
+            .and_then(|(v, t)| v.checked_mul(t))
+            .zip(u64::try_from(bottom).ok());
+        if let Some((n, d)) = fast {
+            return u128::from(div_half_even_u64(n, d));
+        }
+        match v0.checked_mul(top) {
+            Some(n) => div_half_even(n, bottom),
+            // A value of 10^12 dollars with curve points years apart: decimal, 28 digits.
+            None => {
+                let v = Decimal::from_i128_with_scale(v0 as i128, 2);
+                let q = Decimal::from(num) * Decimal::from(now_den)
+                    / (Decimal::from(now_num) * Decimal::from(den));
+                cents_int(v * q).unwrap_or(0)
+            }
+        }
     }
 }
 

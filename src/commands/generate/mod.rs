@@ -247,6 +247,7 @@ fn push_outcomes(out: &mut String, g: &Generated, args: &GenerateArgs, i: u64) {
         apr: amount(&row[7]),
         payment: amount(&row[8]),
         value: matched_value(&g.valuations, args.as_of),
+        age: crate::date::Date::parse(&row[2]).map_or(0, |o| o.months_until(args.as_of)),
     };
     let mut rng = Rng::new(args.seed ^ 0x0c7c_0e5d, i);
     push_records(out, &facts, args.as_of, args.outcome_months, &mut || {

@@ -2,16 +2,20 @@
 //! (`outcomes.csv`, the form `backtest --outcomes` reads), with a known truth to calibrate against.
 //!
 //! The documented rules, per loan of the book at as_of (its own random stream, so the book's files
-//! are the same with or without outcomes):
+//! are the same with or without outcomes), for months k = 1 … N at the loan's age a + k:
 //! - a loan with nothing owed has one record, of a zero balance;
-//! - it **defaults** within the N months with the probability the default model gives its days past
-//!   due (2% current, 5% 1–29, 15% 30–59, 35% 60–89, 65% 90+), in a month drawn evenly from 1 … N.
-//!   Until then it pays only the interest; in that month its balance is charged off and its car sold for
-//!   **60% of its value at as_of, less $600**, ± up to $300 (the value is the one `run` matches: the
-//!   latest valuation on or before as_of, the lowest on a tie, then the lowest source; a car without
-//!   one sells for nothing), booked as repossession proceeds; then its records stop;
-//! - any other loan is current from month 1 on, paying its scheduled payment (interest at its apr on
-//!   the balance, the rest principal) until the balance is paid, and its records stop after that.
+//! - a loan **current** at as_of defaults in month k with the known age hazard ([`TRUE_HAZARD`]: 0.2%
+//!   a month before age 24, 0.4% from it), else prepays its whole balance with the ABS convention's
+//!   SMM at [`TRUE_ABS`] (1.5%: `SMM = ABS / (1 − ABS × (age − 1))`), else pays its scheduled payment
+//!   (interest at its apr on the balance, the rest principal) until the balance is paid;
+//! - a loan **past due** at as_of defaults within the N months with the probability the default
+//!   model gives its days past due (5% 1–29, 15% 30–59, 35% 60–89, 65% 90+), in a month drawn evenly
+//!   from 1 … min(3, N) (its risk is front-loaded), paying only the interest until then; any other
+//!   is current from month 1 on and prepays or pays as a current loan does;
+//! - in its default month a loan's balance is charged off and its car sold for **60% of its value at
+//!   as_of, less $600**, ± up to $300 (the value is the one `run` matches: the latest valuation on or
+//!   before as_of, the lowest on a tie, then the lowest source; a car without one sells for nothing),
+//!   booked as repossession proceeds; then its records stop, as they do after a payoff.
 //!
 //! Amounts are computed in exact decimals and written in cents.
 
@@ -23,6 +27,11 @@ use std::fmt::Write as _;
 pub const OUTCOMES_HEADER: &str =
     "account_id,month,balance,principal_paid,amount_paid,charged_off,\
 recoveries,repossession_proceeds,days_past_due";
+
+/// The generator's truth for a current loan's monthly default hazard: `(first age, hazard)`.
+pub const TRUE_HAZARD: [(u32, f64); 2] = [(0, 0.002), (24, 0.004)];
+/// The generator's truth for prepayment: the ABS speed.
+pub const TRUE_ABS: f64 = 0.015;
 
 /// The generator's truth for a sale: rate × value − cost, ± up to `SALE_NOISE`.
 pub const SALE_RATE: &str = "0.60";
@@ -39,6 +48,8 @@ pub struct LoanFacts<'a> {
     pub payment: Decimal,
     /// The value `run` matches, if any.
     pub value: Option<Decimal>,
+    /// Whole months from origination to as_of.
+    pub age: u32,
 }
 
 /// The default model, whose pd table is the generator's truth (read once, not per loan).
@@ -50,7 +61,60 @@ fn pd(days: u32) -> f64 {
     f64::try_from(DEFAULT_MODEL.pd_for(days)).unwrap_or(0.0)
 }
 
-/// Appends one loan's records; `unit` and `below` draw from the loan's own outcome stream.
+/// The hazard of [`TRUE_HAZARD`] at `age`.
+fn hazard(age: u32) -> f64 {
+    TRUE_HAZARD
+        .iter()
+        .rev()
+        .find(|(from, _)| age >= *from)
+        .map_or(0.0, |(_, h)| *h)
+}
+
+/// The SMM at `age` of [`TRUE_ABS`].
+fn smm(age: u32) -> f64 {
+    if age == 0 {
+        return 0.0;
+    }
+    let left = 1.0 - TRUE_ABS * f64::from(age - 1);
+    if left <= TRUE_ABS {
+        1.0
+    } else {
+        TRUE_ABS / left
+    }
+}
+
+/// The record of a default in month `k` (labelled `label`): the balance charged off, the car sold at
+/// the documented rule.
+fn push_default(
+    out: &mut String,
+    loan: &LoanFacts<'_>,
+    (label, k): (&str, u32),
+    balance: Decimal,
+    unit: &mut dyn FnMut() -> f64,
+) {
+    let sale = loan.value.map_or(Decimal::ZERO, |v| {
+        let noise = Decimal::try_from((unit() * 2.0 - 1.0) * SALE_NOISE).unwrap_or_default();
+        let rate: Decimal = SALE_RATE.parse().unwrap_or_default();
+        let cost: Decimal = SALE_COST.parse().unwrap_or_default();
+        (v * rate - cost + noise).round_dp(2)
+    });
+    let dpd = loan.days_past_due + 30 * k;
+    let _ = writeln!(
+        out,
+        "{},{label},0.00,0.00,0.00,{balance:.2},,{sale:.2},{dpd}",
+        loan.account
+    );
+}
+
+/// How a loan's months go.
+enum Path {
+    /// Past due, drawn to default in this month: interest only until then.
+    Defaults(u32),
+    /// Month by month: default with the age hazard (current loans only), prepay, or pay.
+    Drawn { hazard: bool },
+}
+
+/// Appends one loan's records; `unit` draws from the loan's own outcome stream.
 pub fn push_records(
     out: &mut String,
     loan: &LoanFacts<'_>,
@@ -66,42 +130,47 @@ pub fn push_records(
         let _ = writeln!(out, "{},{},0.00,0.00,0.00,,,,0", loan.account, month(1));
         return;
     }
-    let defaults = unit() < pd(loan.days_past_due);
-    let default_month = 1 + ((unit() * f64::from(months)) as u32).min(months - 1);
+    let path = match loan.days_past_due {
+        0 => Path::Drawn { hazard: true },
+        days => {
+            let defaults = unit() < pd(days);
+            let window = months.min(3);
+            let default_month = 1 + ((unit() * f64::from(window)) as u32).min(window - 1);
+            match defaults {
+                true => Path::Defaults(default_month),
+                false => Path::Drawn { hazard: false },
+            }
+        }
+    };
     let rate = loan.apr / Decimal::from(1200);
     let mut balance = loan.balance;
     for k in 1..=months {
-        if defaults && k == default_month {
-            let sale = loan.value.map_or(Decimal::ZERO, |v| {
-                let noise =
-                    Decimal::try_from((unit() * 2.0 - 1.0) * SALE_NOISE).unwrap_or_default();
-                let rate: Decimal = SALE_RATE.parse().unwrap_or_default();
-                let cost: Decimal = SALE_COST.parse().unwrap_or_default();
-                (v * rate - cost + noise).round_dp(2)
-            });
-            let dpd = loan.days_past_due + 30 * k;
-            let _ = writeln!(
-                out,
-                "{},{},0.00,0.00,0.00,{:.2},,{sale:.2},{dpd}",
-                loan.account,
-                month(k),
-                balance
-            );
+        let age = loan.age.saturating_add(k);
+        let (defaults, prepays) = match path {
+            Path::Defaults(m) => (k == m, false),
+            Path::Drawn { hazard: h } => {
+                let u = unit();
+                let h = if h { hazard(age) } else { 0.0 };
+                (u < h, u >= h && u < h + smm(age))
+            }
+        };
+        if defaults {
+            push_default(out, loan, (&month(k), k), balance, unit);
             return;
         }
         let interest = (balance * rate).round_dp(2);
-        // A defaulter pays only the interest until its default month, so it cannot pay off first
-        // and its realized default rate is the pd.
-        let principal = match defaults {
-            true => Decimal::ZERO,
-            false => (loan.payment - interest).max(Decimal::ZERO).min(balance),
+        // A past-due loan drawn to default pays only the interest until its default month, so it
+        // cannot pay off first and its realized default rate is the pd; a prepayment pays it all.
+        let principal = match (&path, prepays) {
+            (Path::Defaults(_), _) => Decimal::ZERO,
+            (_, true) => balance,
+            _ => (loan.payment - interest).max(Decimal::ZERO).min(balance),
         };
         balance -= principal;
-        // A defaulter stays as behind as it was (below 90 days) until its default month.
-        let dpd = if defaults {
-            loan.days_past_due.min(89)
-        } else {
-            0
+        // A loan drawn to default stays as behind as it was (below 90 days) until its default month.
+        let dpd = match path {
+            Path::Defaults(_) => loan.days_past_due.min(89),
+            Path::Drawn { .. } => 0,
         };
         let _ = writeln!(
             out,
@@ -129,10 +198,11 @@ mod tests {
             apr: "12".parse().unwrap(),
             payment: "400.00".parse().unwrap(),
             value: None,
+            age: 10,
         };
         let mut out = String::new();
         let as_of = Date::parse("2024-06-30").unwrap();
-        // No default (0.99 is above every pd).
+        // Neither default nor prepayment (0.99 is above every hazard plus SMM).
         push_records(&mut out, &loan, as_of, 12, &mut || 0.99);
         // 1% a month: 10.00 interest, 390.00 principal → 610.00; 6.10 → 216.10; 2.16 + 216.10.
         assert_eq!(
@@ -152,11 +222,12 @@ mod tests {
             apr: "0".parse().unwrap(),
             payment: "500.00".parse().unwrap(),
             value: Some("10000.00".parse().unwrap()),
+            age: 10,
         };
         let mut out = String::new();
         let as_of = Date::parse("2024-06-30").unwrap();
-        // Draws: 0.0 defaults; 0.25 × 4 months → month 2; 0.5 → no noise.
-        let mut draws = [0.0, 0.25, 0.5].into_iter();
+        // Draws: 0.0 defaults; 0.5 × min(3, 4) months → month 2; 0.5 → no noise.
+        let mut draws = [0.0, 0.5, 0.5].into_iter();
         push_records(&mut out, &loan, as_of, 4, &mut || draws.next().unwrap());
         // Sale: 0.60 × 10,000 − 600 = 5,400.00.
         assert_eq!(
@@ -164,5 +235,32 @@ mod tests {
             "B,2024-07,9000.00,0.00,0.00,,,,30\n\
              B,2024-08,0.00,0.00,0.00,9000.00,,5400.00,90\n"
         );
+    }
+
+    /// A current loan at age 10 + 1: a draw below the hazard (0.002) defaults, one between it and
+    /// the hazard plus SMM(11) = 0.015 / (1 − 0.015 × 10) = 0.0176… prepays the whole balance.
+    #[test]
+    fn a_current_loan_defaults_below_the_hazard_and_prepays_below_hazard_plus_smm() {
+        let loan = LoanFacts {
+            account: "C",
+            balance: "1000.00".parse().unwrap(),
+            days_past_due: 0,
+            apr: "12".parse().unwrap(),
+            payment: "400.00".parse().unwrap(),
+            value: Some("2000.00".parse().unwrap()),
+            age: 10,
+        };
+        let as_of = Date::parse("2024-06-30").unwrap();
+        let mut out = String::new();
+        let mut draws = [0.001, 0.5].into_iter();
+        push_records(&mut out, &loan, as_of, 12, &mut || draws.next().unwrap());
+        // 0.60 × 2,000 − 600 = 600.00.
+        assert_eq!(out, "C,2024-07,0.00,0.00,0.00,1000.00,,600.00,30\n");
+        let mut out = String::new();
+        push_records(&mut out, &loan, as_of, 12, &mut || 0.019);
+        assert_eq!(out, "C,2024-07,0.00,1000.00,1010.00,,,,0\n");
+        let mut out = String::new();
+        push_records(&mut out, &loan, as_of, 12, &mut || 0.0197);
+        assert!(out.starts_with("C,2024-07,610.00,390.00,400.00"), "{out}");
     }
 }
