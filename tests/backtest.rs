@@ -345,8 +345,9 @@ fn the_ally_2017_3_panel_accounts_for_every_loan_at_12_and_24_months() {
     }
 }
 
-/// The generator's documented truth (`generate --outcome-months`): pd by days past due as the default
-/// model's, sales at 60% of the value less $600.
+/// The generator's documented truth (`generate --outcome-months`) for past-due loans: pd by days past
+/// due as the default model's (current loans default by an age hazard instead), sales at 60% of the
+/// value less $600.
 const TRUE_PD: [(u32, f64); 5] = [(0, 0.02), (1, 0.05), (30, 0.15), (60, 0.35), (90, 0.65)];
 
 #[test]
