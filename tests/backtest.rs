@@ -224,6 +224,22 @@ pub(crate) const RECORDS_HEADER: &str =
 repossession_proceeds,days_past_due";
 
 /// `backtest` of loans.csv and valuations.csv at 2024-06-30 against `records`, into `bt`.
+/// loans.csv and valuations.csv of three loans L1–L3 (VIN1–VIN3, financed 20,000 over 60 months in
+/// January 2022), each `(balance, days past due, value on 2024-06-01)`.
+pub(crate) fn three_loans(s: &Sandbox, loans: [(&str, u32, u32); 3]) {
+    let mut loan_rows = format!("{LOAN_HEADER}\n");
+    let mut value_rows = String::from("vin,valuation_date,value\n");
+    for (i, (balance, dpd, value)) in loans.iter().enumerate() {
+        let n = i + 1;
+        loan_rows.push_str(&format!(
+            "L{n},VIN{n},2022-01-15,20000,60,{balance},{dpd}\n"
+        ));
+        value_rows.push_str(&format!("VIN{n},2024-06-01,{value}\n"));
+    }
+    s.write("loans.csv", &loan_rows);
+    s.write("valuations.csv", &value_rows);
+}
+
 pub(crate) fn backtest_records(
     s: &Sandbox,
     records: impl AsRef<[u8]>,
@@ -249,18 +265,13 @@ pub(crate) fn backtest_records(
 #[test]
 fn loan_month_records_default_on_days_past_due_and_reject_repeats_and_gaps() {
     let s = Sandbox::new();
-    s.write(
-        "loans.csv",
-        &format!(
-            "{LOAN_HEADER}\n\
-             L1,VIN1,2022-01-15,20000,60,10000.00,0\n\
-             L2,VIN2,2022-01-15,20000,60,9000.00,30\n\
-             L3,VIN3,2022-01-15,20000,60,5000.00,0\n"
-        ),
-    );
-    s.write(
-        "valuations.csv",
-        "vin,valuation_date,value\nVIN1,2024-06-01,12000\nVIN2,2024-06-01,6000\nVIN3,2024-06-01,7000\n",
+    three_loans(
+        &s,
+        [
+            ("10000.00", 0, 12000),
+            ("9000.00", 30, 6000),
+            ("5000.00", 0, 7000),
+        ],
     );
     let records = [
         RECORDS_HEADER,

@@ -191,20 +191,15 @@ fn calibrate_fits_the_lifetime_hazards_and_speed_of_the_hand_panel() {
 /// squares of all three: x̄ = 15,000, ȳ = 5,333.33, slope 30,000,000 / 50,000,000 = 0.6).
 #[test]
 fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_recovered() {
-    use crate::backtest::{backtest_records, RECORDS_HEADER};
+    use crate::backtest::{backtest_records, three_loans, RECORDS_HEADER};
     let s = Sandbox::new();
-    s.write(
-        "loans.csv",
-        &format!(
-            "{LOAN_HEADER}\n\
-             L1,VIN1,2022-01-15,20000,60,10000.00,0\n\
-             L2,VIN2,2022-01-15,20000,60,15000.00,0\n\
-             L3,VIN3,2022-01-15,20000,60,12000.00,0\n"
-        ),
-    );
-    s.write(
-        "valuations.csv",
-        "vin,valuation_date,value\nVIN1,2024-06-01,10000\nVIN2,2024-06-01,20000\nVIN3,2024-06-01,15000\n",
+    three_loans(
+        &s,
+        [
+            ("10000.00", 0, 10000),
+            ("15000.00", 0, 20000),
+            ("12000.00", 0, 15000),
+        ],
     );
     let records = [
         RECORDS_HEADER,
