@@ -19,8 +19,9 @@
 //! The ABS speed is the one whose expected payoffs over the observed account-months,
 //! `Σ SMM(a + t)`, equal the payoffs seen (a moment estimate; `Σ SMM` rises with the speed, so the
 //! root is found by bisection in floats — a rate, not money — and rounded to 6 places). A payoff in
-//! the loan's last scheduled month, or of a balance no larger than its scheduled payment, is its
-//! maturity, not a prepayment: it ends the account's months without counting. The interval maps the Jeffreys interval of payoffs per account-month through
+//! the loan's last scheduled month (its opening balance plus the month's interest no more than the
+//! scheduled payment; by the term where the file gives no payment) is its maturity, not a
+//! prepayment: it ends the account's months without counting. The interval maps the Jeffreys interval of payoffs per account-month through
 //! the same equation.
 
 use super::ltv_factor::{FactorFit, Grid};
@@ -160,10 +161,16 @@ fn observe(t: &mut Tally, current: &Lifetime, book: &Book, a: &Account) {
             t.at_age.resize(at + 1, 0);
         }
         if event && r.status == Status::PaidOff {
-            let last_payment = loan
-                .monthly_payment()
-                .is_some_and(|p| r.balance_before_payoff <= p);
-            match age + m >= loan.term_months || last_payment {
+            // The schedule's last month: its opening balance with the month's interest is no more
+            // than the payment (by the term only where the file gives no payment).
+            let last_month = match (loan.monthly_payment(), loan.apr()) {
+                (Some(p), Some(apr)) => {
+                    let b = r.balance_before_payoff;
+                    b + b * apr / Decimal::from(1200) <= p
+                }
+                _ => age + m >= loan.term_months,
+            };
+            match last_month {
                 true => {
                     t.matured += 1;
                     continue;
