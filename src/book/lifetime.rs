@@ -432,11 +432,7 @@ impl Rates {
         let mut life = Walk::new(self, curve);
         let (months, walked) =
             projection.project_and(loan, value, runoff, |k, b, v| life.step(k, b, v, &setting));
-        let result = match walked {
-            Err(NotProjected::Closed) => Ok(AccountLifetime::default()),
-            Err(why) => Err(NotComputed::NotProjected(why)),
-            Ok(()) => Ok(life.finish()),
-        };
+        let result = life.finish_walk(walked);
         if let Err(why) = result {
             curve.count(why);
         }
@@ -486,11 +482,7 @@ impl Rates {
         };
         let mut life = Walk::new(self, curve);
         let walked = projection.walk_to_end(loan, value, |k, b, v| life.step(k, b, v, &setting));
-        match walked {
-            Err(NotProjected::Closed) => Ok(AccountLifetime::default()),
-            Err(why) => Err(NotComputed::NotProjected(why)),
-            Ok(()) => Ok(life.finish()),
-        }
+        life.finish_walk(walked)
     }
 }
 
@@ -614,6 +606,16 @@ impl<'r, 'c> Walk<'r, 'c> {
             self.cents_12m = Some(self.cents);
         }
         self.previous_balance = balance;
+    }
+
+    /// The account's figures once its schedule was walked: 0 for a closed account, none for one
+    /// without a schedule.
+    fn finish_walk(self, walked: Result<(), NotProjected>) -> Result<AccountLifetime, NotComputed> {
+        match walked {
+            Err(NotProjected::Closed) => Ok(AccountLifetime::default()),
+            Err(why) => Err(NotComputed::NotProjected(why)),
+            Ok(()) => Ok(self.finish()),
+        }
     }
 
     fn finish(self) -> AccountLifetime {

@@ -22,12 +22,6 @@ use crate::input::Loans;
 use crate::money::cents;
 use rust_decimal::Decimal;
 
-/// The as_of `k` months after `as_of`: the run-off table's date of month k (a month's last day stays
-/// the last day: 2017-11-30 plus one month is 2017-12-31).
-pub fn as_of_at(as_of: crate::date::Date, k: u32) -> crate::date::Date {
-    crate::book::runoff::month_date(as_of, k)
-}
-
 /// Where the accounts of the book at month 0 went by month k.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Gone {

@@ -251,7 +251,8 @@ fn reanchored(
         .into());
     }
     let mut plan = config.plan();
-    plan.as_of = crate::book::reanchor::as_of_at(book.as_of, k);
+    // A month's last day stays the last day (2017-11-30 plus one month is 2017-12-31).
+    plan.as_of = crate::date::month_date(book.as_of, k);
     if let Some(index) = plan
         .estimate
         .index

@@ -311,25 +311,14 @@ fn hazards(
                 .then(|| format!("no account-months in the data: kept {current}")),
         })
         .collect();
-    let sparse = |c: &Cell| c.accounts < min_accounts || c.defaults == 0;
-    let with_data: Vec<usize> = (0..fits.len())
-        .filter(|&i| fits[i].cell.months > 0)
-        .collect();
-    let mut pools: Vec<Vec<usize>> = Vec::new();
-    let mut open: Vec<usize> = Vec::new();
-    let mut pooled = Cell::default();
-    for &i in &with_data {
-        open.push(i);
-        pooled.add(fits[i].cell);
-        if !sparse(&pooled) {
-            pools.push(std::mem::take(&mut open));
-            pooled = Cell::default();
-        }
-    }
-    match (open.is_empty(), pools.last_mut()) {
-        (true, _) => {}
-        (false, Some(last)) => last.extend(open),
-        (false, None) => {
+    let with_data = fits
+        .iter()
+        .map(|f| (f.cell.months > 0).then_some((f.cell.accounts, f.cell.defaults)));
+    let pools = match super::pooling::pools(with_data, min_accounts) {
+        Ok(pools) => pools,
+        Err(open) => {
+            let mut pooled = Cell::default();
+            open.iter().for_each(|&i| pooled.add(fits[i].cell));
             for i in open {
                 let f = &mut fits[i];
                 f.note = Some(format!(
@@ -337,8 +326,9 @@ fn hazards(
                     pooled.accounts, pooled.defaults, f.current
                 ));
             }
+            Vec::new()
         }
-    }
+    };
     for pool in &pools {
         let mut cell = Cell::default();
         pool.iter().for_each(|&i| cell.add(fits[i].cell));
@@ -391,8 +381,7 @@ fn carry_to_empty(fits: &mut [HazardFit], what: &str) {
         if fits[i].cell.months > 0 {
             continue;
         }
-        let before = (0..i).rev().find(|&j| fitted[j]);
-        let Some(from) = before.or_else(|| (i + 1..fits.len()).find(|&j| fitted[j])) else {
+        let Some(from) = super::pooling::nearest(&fitted, i) else {
             continue;
         };
         let (hazard, start) = (fits[from].fitted, fits[from].from);

@@ -108,23 +108,12 @@ pub fn fit(
 
 /// Groups the bands with data into pools (sparse ones joined as the module doc says).
 fn pool_bands(fits: &mut [FactorFit], min_accounts: u64) -> Vec<Vec<usize>> {
-    let mut pools: Vec<Vec<usize>> = Vec::new();
-    let (mut open, mut accounts, mut defaults) = (Vec::new(), 0, 0);
-    for (b, f) in fits.iter().enumerate().filter(|(_, f)| f.months > 0) {
-        open.push(b);
-        accounts += f.accounts;
-        defaults += f.defaults;
-        if accounts >= min_accounts && defaults > 0 {
-            pools.push(std::mem::take(&mut open));
-            (accounts, defaults) = (0, 0);
-        }
-    }
-    if !open.is_empty() {
-        match pools.last_mut() {
-            Some(last) => last.extend(open),
-            None => return Vec::new(),
-        }
-    }
+    let with_data = fits
+        .iter()
+        .map(|f| (f.months > 0).then_some((f.accounts, f.defaults)));
+    let Ok(pools) = super::pooling::pools(with_data, min_accounts) else {
+        return Vec::new();
+    };
     for pool in pools.iter().filter(|p| p.len() > 1) {
         let names: Vec<String> = pool.iter().map(|&b| fits[b].band.clone()).collect();
         let note = format!("pooled bands {}", names.join(", "));
@@ -203,11 +192,7 @@ fn carry_to_empty(fits: &mut [FactorFit]) {
         if fitted[i] {
             continue;
         }
-        let from = (0..i)
-            .rev()
-            .find(|&j| fitted[j])
-            .or_else(|| (i + 1..fits.len()).find(|&j| fitted[j]));
-        if let Some(from) = from {
+        if let Some(from) = super::pooling::nearest(&fitted, i) {
             let (factor, band) = (fits[from].fitted, fits[from].band.clone());
             fits[i].fitted = factor;
             fits[i].note = Some(format!(

@@ -16,6 +16,7 @@
 
 pub mod lifetime;
 pub mod ltv_factor;
+mod pooling;
 
 use crate::book::backtest::{Backtest, Jeffreys};
 use crate::book::Book;
