@@ -225,7 +225,7 @@ fn summaries(bencher: divan::Bencher) {
     let bands = Bands::new(&model.ltv_bands);
     // With the built-in stress scenarios, the run-off and the lifetime figures, as a default run
     // computes them.
-    let stresses = underwater::book::summarize::Stress::of(&model, &bands, &b.layout.segments);
+    let stresses = underwater::book::stress::Stress::of(&model, &bands, &b.layout.segments);
     let projection = default_projection();
     let lifetime = model.lifetime.as_ref().and_then(|l| {
         underwater::book::lifetime::Rates::new(l, model.recovery_rate, model.repossession_cost)

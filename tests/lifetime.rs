@@ -94,7 +94,7 @@ fn reference(
     balances: &[Decimal],
     net: Decimal,
     abs: Decimal,
-    apr: Option<Decimal>,
+    (apr, times): (Option<Decimal>, Decimal),
 ) -> (Decimal, Decimal) {
     let r18 = |d: Decimal| {
         d.round_dp_with_strategy(18, rust_decimal::RoundingStrategy::MidpointNearestEven)
@@ -105,6 +105,7 @@ fn reference(
     for t in 1..balances.len() {
         let at = age + t as u32;
         let h = list.get(t - 1).copied().unwrap_or_else(|| by_age(at));
+        let h = (h * times).min(Decimal::ONE);
         let denominator = Decimal::ONE - abs * Decimal::from(at - 1);
         let smm = match abs.is_zero() {
             true => Decimal::ZERO,
@@ -131,7 +132,7 @@ fn reference(
 }
 
 /// With prepayment at 2% ABS and with the loss discounted at a 12% APR, each account's figures equal
-/// the reference's.
+/// the reference's, and so does a stress scenario's total (values −25%, recovery −20%, hazards × 1.5).
 #[test]
 fn lifetime_figures_equal_an_independent_reference_with_prepayment_and_discounting() {
     let d = |x: &str| Decimal::from_str(x).unwrap();
@@ -150,13 +151,17 @@ fn lifetime_figures_equal_an_independent_reference_with_prepayment_and_discounti
             "valuations.csv",
             "vin,valuation_date,value,source\nVE,2025-06-01,4000,kbb\nVB,2025-06-01,1000,kbb\n",
         );
-        s.write("model.toml", &config(abs, discount));
+        let stress = "[[scenario]]\nname = \"stress\"\nvalue_change = -0.25\n\
+                      recovery_rate_change = -0.2\npd_multiplier = 1.5\n";
+        let model = config(abs, discount).replace("scenarios = []\n", "") + stress;
+        s.write("model.toml", &model);
         assert_ok(&s.run_loans("out", &["--as-of", "2025-06-30", "--config", "model.toml"]));
         let a = accounts(&s, "out");
         let rate = (apr != "0").then(|| d(apr));
-        for (id, age, list, b0, net) in [
-            ("E", 30, vec![], "10000", "1900"),
-            ("B", 12, vec![d("0.5")], "2000", "400"),
+        let mut stressed = Decimal::ZERO;
+        for (id, age, list, b0, net, stressed_net) in [
+            ("E", 30, vec![], "10000", "1900", "1100"),
+            ("B", 12, vec![d("0.5")], "2000", "400", "200"),
         ] {
             // The schedule: B(t) = max(B(t−1) + cents(B(t−1) × apr / 1200) − 1,000, 0).
             let mut balances = vec![d(b0)];
@@ -166,7 +171,9 @@ fn lifetime_figures_equal_an_independent_reference_with_prepayment_and_discounti
                     .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven);
                 balances.push((b + interest - d("1000")).max(Decimal::ZERO));
             }
-            let (pd, loss) = reference(age, &list, &balances, d(net), d(abs), rate);
+            let (pd, loss) = reference(age, &list, &balances, d(net), d(abs), (rate, Decimal::ONE));
+            let net = d(stressed_net);
+            stressed += reference(age, &list, &balances, net, d(abs), (rate, d("1.5"))).1;
             assert_eq!(
                 a[id]["lifetime_pd"],
                 format!("{pd:.18}"),
@@ -178,6 +185,16 @@ fn lifetime_figures_equal_an_independent_reference_with_prepayment_and_discounti
                 "{id} {abs} {discount}"
             );
         }
+        let scenarios = read_csv(&s.path("out/summary_scenarios.csv"));
+        let total = scenarios
+            .iter()
+            .find(|r| r["scenario"] == "stress" && r["ltv_bucket"] == "TOTAL")
+            .unwrap();
+        assert_eq!(
+            total["lifetime_expected_deficiency"],
+            format!("{stressed:.2}"),
+            "{abs} {discount}"
+        );
     }
 }
 
@@ -201,4 +218,51 @@ fn no_lifetime_leaves_the_lifetime_outputs_out() {
     assert!(!s.read("out/summary_by_ltv_bucket.csv").contains("lifetime"));
     assert!(!s.path("out/summary_loss_curve.csv").exists());
     assert!(s.summary("out").get("lifetime").is_none());
+}
+
+/// Stress scenarios apply to the lifetime figure: each scenario's car values (the base path's × `1 +
+/// change`, rounded to cents), recovery and hazards (× the pd multiplier, at most 1), worked by hand
+/// on the book above (flat values, no prepayment).
+/// `values` (−20%): A's car $1,200, net $500: D = 2,500, 1,500, 500 at h = 0.01 → 25 + 14.85 +
+/// 4.9005 = 44.7505 → 44.75. B's $800, net $300: 0.5 × 1,700 + 0.005 × 700 = 853.50. Total 898.25.
+/// `severe` (−20% values, −20% recovery, pd × 2): A net 0.4 × 1,200 − 100 = 380, D = 2,620, 1,620,
+/// 620 at h = 0.02: 52.40 + 0.0196 × 1,620 + 0.019208 × 620 = 96.06096 → 96.06. B's class hazard
+/// 0.5 × 2 is capped at 1: it defaults in month 1 losing 2,000 − 220 = 1,780.00. Total 1,876.06.
+#[test]
+fn stress_scenarios_apply_to_the_lifetime_figure() {
+    let s = Sandbox::new();
+    book(&s);
+    let scenarios = "[[scenario]]\nname = \"values\"\nvalue_change = -0.2\n\
+                     [[scenario]]\nname = \"severe\"\nvalue_change = -0.2\nrecovery_rate_change = -0.2\npd_multiplier = 2\n";
+    let model = config("0", "none").replace("scenarios = []\n", "") + scenarios;
+    s.write("model.toml", &model);
+    assert_ok(&s.run_loans("out", &["--as-of", "2025-06-30", "--config", "model.toml"]));
+    let rows = read_csv(&s.path("out/summary_scenarios.csv"));
+    let total = |name: &str| {
+        rows.iter()
+            .find(|r| r["scenario"] == name && r["ltv_bucket"] == "TOTAL")
+            .map(|r| r["lifetime_expected_deficiency"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        [total("base"), total("values"), total("severe")],
+        ["843.30", "898.25", "1876.06"]
+    );
+    let summary = s.summary("out");
+    assert_eq!(
+        summary["scenarios"][1]["totals"]["lifetime_expected_deficiency"],
+        "1876.06"
+    );
+    // Without the lifetime figures the scenario table keeps its earlier columns.
+    assert_ok(&s.run_loans(
+        "off",
+        &[
+            "--as-of",
+            "2025-06-30",
+            "--config",
+            "model.toml",
+            "--no-lifetime",
+        ],
+    ));
+    assert!(!s.read("off/summary_scenarios.csv").contains("lifetime"));
 }

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod estimate;
 pub mod guards;
 pub mod lifetime;
+mod magic_div;
 pub mod matching;
 pub mod metrics;
 pub mod model;
@@ -21,6 +22,7 @@ pub mod predicted;
 pub mod reanchor;
 pub mod runoff;
 pub mod segments;
+pub mod stress;
 pub mod summarize;
 pub mod tally;
 pub mod vin_index;
@@ -40,7 +42,8 @@ use metrics::{figures, Bands, Detail, Figures, ScaledModel};
 use model::Model;
 use runoff::Projection;
 use std::path::{Path, PathBuf};
-use summarize::{summarize, Passes, Stress, Summaries};
+use stress::Stress;
+use summarize::{summarize, Passes, Summaries};
 
 /// What to compute: the inputs, the date and the model (see [`crate::config::Config::plan`]).
 pub struct Plan<'a> {

@@ -90,6 +90,10 @@ impl Scenario {
                 .iter()
                 .map(|&(day, pd)| (day, (pd * self.pd_multiplier).min(Decimal::ONE)))
                 .collect(),
+            lifetime: base
+                .lifetime
+                .as_ref()
+                .map(|l| l.hazards_times(self.pd_multiplier)),
             scenarios: Vec::new(),
             ..base.clone()
         }

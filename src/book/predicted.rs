@@ -60,6 +60,7 @@ pub fn predict<A: Tested + Send>(book: &Book, accounts: &mut [A], horizon: u32) 
                 (loan, value, a.band()),
                 &mut own,
                 Some(horizon),
+                &mut (),
             ) {
                 a.set_predicted(p);
                 curve.predicted.merge(&own);

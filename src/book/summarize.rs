@@ -5,14 +5,13 @@
 
 use crate::book::changes::{Changes, Join};
 use crate::book::lifetime::{AccountLifetime, LossCurve, Rates};
-use crate::book::metrics::{figures_of_value, Bands, Detail, Figures, ScaledModel};
-use crate::book::model::{Model, Scenario};
+use crate::book::metrics::{Bands, Figures};
 use crate::book::percentiles::{Counted, Percentiles};
 use crate::book::runoff::{Projection, Runoff, NO_MONTHS};
 use crate::book::segments::{key, Key};
+use crate::book::stress::{Amounts, Riders, Stress};
 use crate::book::tally::{Cents, Tally};
 use crate::input::load::{Loan, SegmentSource};
-use crate::money::{cents, has_value};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
@@ -28,145 +27,6 @@ pub struct Table {
     /// of one segment merge into the order one book of both would give; empty for the LTV-band tables,
     /// whose rows are the bands.
     pub positions: Vec<u32>,
-}
-
-/// An account's balance and value at [`ScaledModel::amount`]'s scale (None: beyond it), worked out
-/// once for all its stress scenarios.
-#[derive(Clone, Copy)]
-struct Amounts {
-    balance: Option<i128>,
-    value: Option<i128>,
-}
-
-impl Amounts {
-    fn of(loan: &Loan, value: Option<(Decimal, bool)>) -> Amounts {
-        Amounts {
-            balance: ScaledModel::amount(loan.balance),
-            value: value.and_then(|(v, _)| ScaledModel::amount(v)),
-        }
-    }
-}
-
-/// `1 + change` as (mantissa, scale) for [`ScaledModel::shock`]; None when too fine for it.
-fn multiplier_of(change: Decimal) -> Option<(i128, u32)> {
-    let m = Decimal::ONE + change;
-    (m.scale() <= 10).then(|| (m.mantissa(), m.scale()))
-}
-
-/// A stress scenario ready to apply: its model, and which of the run's segments its value shocks follow.
-pub struct Stress<'a> {
-    pub scenario: &'a Scenario,
-    pub model: Model,
-    /// The model in scaled integers (`None`: a config decimal too fine for them; decimals then).
-    scaled: Option<ScaledModel>,
-    /// Index into the run's segments of `value_change_by`'s segment.
-    pub by_segment: Option<usize>,
-    /// The value multiplier when every account has the same (no `value_change_by`).
-    multiplier: Option<Option<(i128, u32)>>,
-}
-
-impl<'a> Stress<'a> {
-    /// The stresses of a model, against the run's segments (config validation checked every
-    /// `value_change_by` segment is one of them).
-    pub fn of(
-        base: &'a Model,
-        bands: &Bands,
-        segments: &[(String, SegmentSource)],
-    ) -> Vec<Stress<'a>> {
-        base.scenarios
-            .iter()
-            .map(|scenario| {
-                let model = scenario.model(base);
-                let by_segment = scenario
-                    .value_change_by
-                    .as_ref()
-                    .and_then(|by| segments.iter().position(|(name, _)| *name == by.segment));
-                Stress {
-                    scaled: ScaledModel::new(&model, bands),
-                    model,
-                    multiplier: by_segment
-                        .is_none()
-                        .then(|| multiplier_of(scenario.value_change)),
-                    by_segment,
-                    scenario,
-                }
-            })
-            .collect()
-    }
-
-    /// The account's shocked value: `value × (1 + change)`, rounded half-even to cents once, and at
-    /// least one cent for an account that has a value: a shock lowers a car's value, it never takes
-    /// the car away, so the accounts with a value are the same in the base and every scenario.
-    fn shock(
-        &self,
-        loan: &Loan,
-        value: Option<(Decimal, bool)>,
-        segments: &[(String, SegmentSource)],
-    ) -> Option<(Decimal, bool)> {
-        let (v, estimated) = value?;
-        let change = self.change(loan, segments);
-        let shocked = cents(v * (Decimal::ONE + change));
-        let floor = if has_value(v) {
-            Decimal::new(1, 2)
-        } else {
-            Decimal::ZERO
-        };
-        Some((shocked.max(floor), estimated))
-    }
-
-    /// The account's value change (its segment's, with `value_change_by`).
-    fn change(&self, loan: &Loan, segments: &[(String, SegmentSource)]) -> Decimal {
-        match self.by_segment {
-            Some(k) => {
-                let key = key(loan, &segments[k].1);
-                let label = match (&segments[k].1, key.label) {
-                    (SegmentSource::Vintage, "") => key.position.to_string(),
-                    (_, l) => l.to_string(),
-                };
-                self.scenario.value_change_for(Some(&label))
-            }
-            None => self.scenario.value_change,
-        }
-    }
-
-    /// Adds the account's figures under this scenario to its band's tally: in scaled integers when the
-    /// amounts and the model allow, else in decimals (the same figures either way). `amounts` are the
-    /// account's, shared by every scenario.
-    fn add(
-        &self,
-        tallies: &mut [Tally],
-        loan: &Loan,
-        value: Option<(Decimal, bool)>,
-        amounts: Amounts,
-        bands: &Bands,
-        segments: &[(String, SegmentSource)],
-    ) {
-        if let Some(scaled) = &self.scaled {
-            let multiplier = || match self.multiplier {
-                Some(fixed) => fixed,
-                None => multiplier_of(self.change(loan, segments)),
-            };
-            let amounts = amounts.balance.zip(match (value, amounts.value) {
-                (None, _) => Some(None),
-                (Some(_), None) => None,
-                (Some((base, estimated)), Some(v)) => multiplier()
-                    // The shocked value in cents (at least one, as in `shock`), at the scale
-                    // `figures` takes.
-                    .map(|m| {
-                        let floor = i128::from(has_value(base));
-                        Some((ScaledModel::shock(v, m).max(floor) * 100, estimated))
-                    }),
-            });
-            if let Some((balance, value)) = amounts {
-                let f = scaled.figures(balance, loan.days_past_due, value);
-                tallies[f.bucket].add_cents(loan, &f, None);
-                return;
-            }
-        }
-        let shocked = self.shock(loan, value, segments);
-        let g = figures_of_value(loan, shocked, &self.model, bands, Detail::Summary);
-        tallies[g.bucket].add(loan, &g);
-    }
 }
 
 /// All summaries of a run.
@@ -386,44 +246,22 @@ impl<'a> Acc<'a> {
         s: Setting<'_>,
     ) {
         let Passes {
-            stresses,
-            projection,
-            lifetime,
-            join,
-            ..
+            projection, join, ..
         } = s.passes;
         let (mut months, life_out) = out;
-        let mut life = None;
-        let mut runoff_done = false;
-        if let (Some(p), Some(rates), Some(curve)) =
-            (projection, lifetime, self.loss_curve.as_mut())
-        {
-            let input = (loan, value.map(|v| v.0), f.bucket);
-            let figures = match (self.runoff.as_mut(), months.as_deref_mut()) {
-                // One walk of the schedule for both.
-                (Some(runoff), Some(out)) => {
-                    let (figures, found) = rates.account_and_runoff(p, input, curve, runoff);
-                    (*out, runoff_done) = (found, true);
-                    figures
-                }
-                _ => rates.account(p, input, curve, None),
-            };
-            life = Some(figures.unwrap_or(AccountLifetime::NONE));
-            if let (Some(out), Some(l)) = (life_out, life) {
-                *out = l;
-            }
-        }
+        let stressed_bands = self.add_stressed(loan, value, s);
+        let (life, runoff_done) = self.add_lifetime(
+            (loan, f),
+            value,
+            (&mut months, life_out),
+            &stressed_bands,
+            s,
+        );
         self.buckets[f.bucket].add(loan, f);
         if let Some(l) = life {
             self.buckets[f.bucket].add_lifetime(l);
         }
         self.top.add(loan, i, f);
-        if !stresses.is_empty() {
-            let amounts = Amounts::of(loan, value);
-            for (stress, tallies) in stresses.iter().zip(self.stressed.iter_mut()) {
-                stress.add(tallies, loan, value, amounts, s.bands, s.segments);
-            }
-        }
         if let (Some(p), Some(runoff), Some(out), false) =
             (projection, self.runoff.as_mut(), months, runoff_done)
         {
@@ -446,6 +284,80 @@ impl<'a> Acc<'a> {
             if let Some(l) = life {
                 tally.add_lifetime(l);
             }
+        }
+    }
+
+    /// Adds the account's figures under each stress scenario; returns its band under each.
+    fn add_stressed(
+        &mut self,
+        loan: &Loan,
+        value: Option<(Decimal, bool)>,
+        s: Setting<'_>,
+    ) -> Vec<usize> {
+        let stresses = s.passes.stresses;
+        if stresses.is_empty() {
+            return Vec::new();
+        }
+        let amounts = Amounts::of(loan, value);
+        stresses
+            .iter()
+            .zip(self.stressed.iter_mut())
+            .map(|(stress, tallies)| stress.add(tallies, loan, value, amounts, s.bands, s.segments))
+            .collect()
+    }
+
+    /// The account's lifetime figures (when they are on), with each stress scenario's riding the same
+    /// walk in its band under the scenario (`stressed_bands`), and its run-off when that walk can carry
+    /// it. Returns the figures and whether the run-off was done.
+    fn add_lifetime(
+        &mut self,
+        (loan, f): (&Loan, &Figures),
+        value: Option<(Decimal, bool)>,
+        (months, life_out): (&mut Option<&mut u32>, Option<&mut AccountLifetime>),
+        stressed_bands: &[usize],
+        s: Setting<'_>,
+    ) -> (Option<AccountLifetime>, bool) {
+        let (Some(p), Some(rates), Some(curve)) = (
+            s.passes.projection,
+            s.passes.lifetime,
+            self.loss_curve.as_mut(),
+        ) else {
+            return (None, false);
+        };
+        let input = (loan, value.map(|v| v.0), f.bucket);
+        let mut riders = Riders(
+            s.passes
+                .stresses
+                .iter()
+                .zip(stressed_bands)
+                .map(|(stress, &band)| stress.walk(rates, (loan, f.bucket, band), s.segments))
+                .collect(),
+        );
+        let mut runoff_done = false;
+        let figures = match (self.runoff.as_mut(), months.as_deref_mut()) {
+            // One walk of the schedule for both.
+            (Some(runoff), Some(out)) => {
+                let (figures, found) =
+                    rates.account_and_runoff(p, input, (curve, &mut riders), runoff);
+                (*out, runoff_done) = (found, true);
+                figures
+            }
+            _ => rates.account(p, input, curve, None, &mut riders),
+        };
+        let life = figures.unwrap_or(AccountLifetime::NONE);
+        if let Some(out) = life_out {
+            *out = life;
+        }
+        self.add_stressed_lifetime(figures.is_ok(), &riders, stressed_bands);
+        (Some(life), runoff_done)
+    }
+
+    /// Each scenario's lifetime figures of an account, in its band under the scenario: none when the
+    /// base walk has none (no value, no APR, …) or the scenario's amounts are out of range.
+    fn add_stressed_lifetime(&mut self, computed: bool, riders: &Riders<'_>, bands: &[usize]) {
+        for ((walk, &band), tallies) in riders.0.iter().zip(bands).zip(&mut self.stressed) {
+            let figures = walk.as_ref().filter(|_| computed).map(|w| w.finish());
+            tallies[band].add_lifetime(figures.unwrap_or(AccountLifetime::NONE));
         }
     }
 

@@ -158,7 +158,7 @@ pub fn table_files(s: &Summaries, as_of: Date) -> Vec<OutputFile> {
         ),
     ];
     if !s.scenarios.is_empty() {
-        let bytes = tables::scenarios_csv(&s.ltv, &s.scenarios);
+        let bytes = tables::scenarios_csv(&s.ltv, &s.scenarios, s.loss_curve.is_some());
         files.push(OutputFile::new("summary_scenarios.csv", bytes));
     }
     if let Some(c) = &s.changes {

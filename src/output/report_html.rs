@@ -379,55 +379,49 @@ fn scenarios_section(out: &mut String, s: &Summary) {
             &ne,
             "scenarios",
         ));
-        header(
-            out,
-            "scenarios",
-            &[
-                "scenario",
-                "values",
-                "recovery",
-                "pd ×",
-                "underwater",
-                "negative equity",
-                "deficiency if default",
-                "expected deficiency",
-            ],
-        );
+        let lifetime = t.lifetime_expected_deficiency.is_some();
+        let mut names = vec![
+            "scenario",
+            "values",
+            "recovery",
+            "pd ×",
+            "underwater",
+            "negative equity",
+            "deficiency if default",
+            "expected deficiency",
+        ];
+        if lifetime {
+            names.push("lifetime expected loss");
+        }
+        header(out, "scenarios", &names);
         let pct = |d: &Dec| {
             format!(
                 "{:+}%",
                 (d.0 * rust_decimal::Decimal::ONE_HUNDRED).normalize()
             )
         };
-        cells(
-            out,
-            &[
-                "base".into(),
-                String::new(),
-                String::new(),
-                String::new(),
+        let figures = |t: &TallyJson| {
+            let mut c = vec![
                 count(t.underwater_accounts),
                 money(&t.negative_equity),
                 money(&t.deficiency_if_default),
                 money(&t.expected_deficiency),
-            ],
-            4,
-        );
+            ];
+            c.extend(t.lifetime_expected_deficiency.as_ref().map(money));
+            c
+        };
+        let mut base = vec!["base".into(), String::new(), String::new(), String::new()];
+        base.extend(figures(t));
+        cells(out, &base, 4);
         for x in &s.scenarios {
-            cells(
-                out,
-                &[
-                    esc(&x.name),
-                    pct(&x.value_change),
-                    pct(&x.recovery_rate_change),
-                    x.pd_multiplier.0.normalize().to_string(),
-                    count(x.totals.underwater_accounts),
-                    money(&x.totals.negative_equity),
-                    money(&x.totals.deficiency_if_default),
-                    money(&x.totals.expected_deficiency),
-                ],
-                4,
-            );
+            let mut row = vec![
+                esc(&x.name),
+                pct(&x.value_change),
+                pct(&x.recovery_rate_change),
+                x.pd_multiplier.0.normalize().to_string(),
+            ];
+            row.extend(figures(&x.totals));
+            cells(out, &row, 4);
         }
         out.push_str("</tbody></table></section>");
     }

@@ -304,7 +304,7 @@ fn scenarios_sheet(wb: &mut Workbook, f: &Formats, s: &Summary) -> Result<(), Xl
     let t = &s.portfolio.totals;
     let ws = wb.add_worksheet();
     ws.set_name("Scenarios")?;
-    let names = [
+    let mut names = vec![
         "scenario",
         "value_change",
         "recovery_rate_change",
@@ -314,6 +314,9 @@ fn scenarios_sheet(wb: &mut Workbook, f: &Formats, s: &Summary) -> Result<(), Xl
         "deficiency_if_default",
         "expected_deficiency",
     ];
+    if t.lifetime_expected_deficiency.is_some() {
+        names.push("lifetime_expected_deficiency");
+    }
     header(ws, f, &names)?;
     ws.write_string(1, 0, "base")?;
     let totals = std::iter::once(("base", None, t)).chain(
@@ -333,6 +336,9 @@ fn scenarios_sheet(wb: &mut Workbook, f: &Formats, s: &Summary) -> Result<(), Xl
         ws.write_number_with_format(r, 5, number(&t.negative_equity), &f.money)?;
         ws.write_number_with_format(r, 6, number(&t.deficiency_if_default), &f.money)?;
         ws.write_number_with_format(r, 7, number(&t.expected_deficiency), &f.money)?;
+        if let Some(l) = &t.lifetime_expected_deficiency {
+            ws.write_number_with_format(r, 8, number(l), &f.money)?;
+        }
     }
     finish(ws, s.scenarios.len() as u32 + 1, names.len() as u16)?;
     Ok(())

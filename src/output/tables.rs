@@ -101,12 +101,18 @@ pub fn rejects_csv(rejects: &[Reject], files: &InputNames) -> Vec<u8> {
 }
 
 /// summary_scenarios.csv: the base LTV table, then each stress scenario's, in config order, each with
-/// every band, `no_value` and `TOTAL`; the base rows are summary_by_ltv_bucket.csv's.
-pub fn scenarios_csv(base: &Table, scenarios: &[(String, Table)]) -> Vec<u8> {
+/// every band, `no_value` and `TOTAL`; the base rows are summary_by_ltv_bucket.csv's. With the
+/// lifetime figures each row ends with `lifetime_expected_deficiency` under its scenario.
+pub fn scenarios_csv(base: &Table, scenarios: &[(String, Table)], with_lifetime: bool) -> Vec<u8> {
     let mut out = String::from(
         "scenario,ltv_bucket,accounts,balance,value,underwater_accounts,negative_equity,\
-         deficiency_if_default,expected_deficiency\n",
+         deficiency_if_default,expected_deficiency",
     );
+    if with_lifetime {
+        out.push(',');
+        out.push_str(LIFETIME_METRIC);
+    }
+    out.push('\n');
     let base = ("base".to_string(), base.clone());
     for (name, table) in std::iter::once(&base).chain(scenarios) {
         let total = (TOTAL.to_string(), table.total.clone());
@@ -119,6 +125,10 @@ pub fn scenarios_csv(base: &Table, scenarios: &[(String, Table)]) -> Vec<u8> {
             for i in [0, 3, 4, 5, 6, 7, 8] {
                 out.push(',');
                 out.push_str(&cells[i]);
+            }
+            if with_lifetime {
+                out.push(',');
+                out.push_str(&money(t.lifetime_expected_deficiency.dec()));
             }
             out.push('\n');
         }

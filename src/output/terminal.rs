@@ -143,8 +143,15 @@ fn outlook_notes(book: &Book) -> String {
             .scenarios
             .iter()
             .map(|(name, table)| {
+                let lifetime = match s.loss_curve {
+                    Some(_) => format!(
+                        ", lifetime expected loss {}",
+                        human_money(&table.total.lifetime_expected_deficiency.dec())
+                    ),
+                    None => String::new(),
+                };
                 format!(
-                    "    {name}: underwater {} accounts, negative equity {}, expected deficiency {}\n",
+                    "    {name}: underwater {} accounts, negative equity {}, expected deficiency {}{lifetime}\n",
                     human_count(table.total.underwater_accounts),
                     human_money(&table.total.negative_equity.dec()),
                     human_money(&table.total.expected_deficiency.dec()),

@@ -492,13 +492,16 @@ fn check_outlook_in_place(page: &str, j: &serde_json::Value) {
                 .map(|sc| (sc["name"].as_str().unwrap(), &sc["totals"])),
         )
         .map(|(name, t)| {
-            vec![
+            let mut row = vec![
                 name.to_string(),
                 count(&t["underwater_accounts"]),
                 grouped(t["negative_equity"].as_str().unwrap()),
                 grouped(t["deficiency_if_default"].as_str().unwrap()),
                 grouped(t["expected_deficiency"].as_str().unwrap()),
-            ]
+            ];
+            // The lifetime expected loss under each scenario, when the run has lifetime figures.
+            row.extend(t["lifetime_expected_deficiency"].as_str().map(grouped));
+            row
         })
         .collect();
     assert_eq!(scenarios, want);

@@ -10,7 +10,7 @@ use crate::money::rounds_up_half_even;
 /// so: a hardware division per month is most of the run-off's time, and a float reciprocal is about
 /// twice this on the chain each month's balance waits for (docs/perf-log.md).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct FastDiv {
+pub(crate) struct FastDiv {
     d: u64,
     magic: u64,
     shift: u32,
@@ -18,7 +18,7 @@ pub(super) struct FastDiv {
 
 impl FastDiv {
     /// For `1 <= d < 2^62`.
-    pub(super) fn new(d: i64) -> FastDiv {
+    pub(crate) fn new(d: i64) -> FastDiv {
         let d = d as u64;
         let l = u64::BITS - d.saturating_sub(1).leading_zeros();
         let shift = 62 + l;
@@ -29,7 +29,7 @@ impl FastDiv {
 
     /// `n / d` rounded half to even, exactly, for `0 <= n < 2^62`.
     #[inline]
-    pub(super) fn half_even(self, n: i64) -> i64 {
+    pub(crate) fn half_even(self, n: i64) -> i64 {
         let n = n as u64;
         let q = ((u128::from(n) * u128::from(self.magic)) >> self.shift) as u64;
         let r = n - q * self.d;

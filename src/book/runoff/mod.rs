@@ -23,7 +23,7 @@ use crate::input::load::{Loan, NewUsed};
 use crate::money::{cents, rounds_up_half_even};
 use rust_decimal::Decimal;
 
-mod fast_div;
+pub(crate) mod fast_div;
 mod payment;
 pub use crate::date::month_date;
 use fast_div::FastDiv;

@@ -5,7 +5,7 @@ use super::*;
 use crate::book::lifetime::{Lifetime, LossCurve, NOT_COMPUTED};
 
 impl ScenarioJson {
-    fn new(scenario: &crate::book::model::Scenario, table: &Table) -> ScenarioJson {
+    fn new(scenario: &crate::book::model::Scenario, table: &Table, lifetime: bool) -> ScenarioJson {
         ScenarioJson {
             name: scenario.name.clone(),
             value_change: Dec(scenario.value_change),
@@ -20,7 +20,7 @@ impl ScenarioJson {
             recovery_rate_change: Dec(scenario.recovery_rate_change),
             repossession_cost_change: Dec(scenario.repossession_cost_change),
             pd_multiplier: Dec(scenario.pd_multiplier),
-            totals: (&table.total).into(),
+            totals: with_lifetime(&table.total, lifetime),
         }
     }
 }
@@ -593,7 +593,7 @@ impl Summary {
                 .scenarios
                 .iter()
                 .zip(&s.scenarios)
-                .map(|(scenario, (_, table))| ScenarioJson::new(scenario, table))
+                .map(|(scenario, (_, table))| ScenarioJson::new(scenario, table, lifetime))
                 .collect(),
             runoff: s
                 .runoff
