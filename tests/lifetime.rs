@@ -266,3 +266,36 @@ fn stress_scenarios_apply_to_the_lifetime_figure() {
     ));
     assert!(!s.read("off/summary_scenarios.csv").contains("lifetime"));
 }
+
+/// Regression: the bound on amounts the exact sums take counted dollars where the sums count cents, so
+/// a balance near the inputs' limit ($999,999,999,999) with a 6-place recovery rate and a certain
+/// default passed it, and `S·h × D` went past 2^126, where the division by multiplication is proven
+/// exact (the figure was right here by luck, and guaranteed nowhere near it). Now such an account has
+/// no lifetime figures, counted as out of range; an ordinary account beside it keeps its figures.
+#[test]
+fn regression_a_balance_near_the_input_limit_left_the_proven_range_of_the_exact_sums() {
+    let s = Sandbox::new();
+    s.write(
+        "loans.csv",
+        &format!(
+            "{HEADER}BIG,VX,2024-06-30,999999999999,12,999999999999.00,90,0,90000000000.00,new\n\
+             A,VA,2024-06-30,12000,12,3000.00,0,0,1000.00,new\n"
+        ),
+    );
+    s.write(
+        "valuations.csv",
+        "vin,valuation_date,value,source\nVX,2025-06-01,1000,kbb\nVA,2025-06-01,1500,kbb\n",
+    );
+    let model = config("0", "none")
+        .replace("recovery_rate = 0.5", "recovery_rate = 0.123456")
+        .replace("60 = [0.5]", "90 = [1]");
+    s.write("model.toml", &model);
+    assert_ok(&s.run_loans("out", &["--as-of", "2025-06-30", "--config", "model.toml"]));
+    let a = accounts(&s, "out");
+    assert_eq!(a["BIG"]["lifetime_expected_deficiency"], "");
+    assert_ne!(a["A"]["lifetime_expected_deficiency"], "");
+    assert_eq!(
+        s.summary("out")["lifetime"]["not_computed"]["out_of_range"],
+        1
+    );
+}
