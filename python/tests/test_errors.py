@@ -24,6 +24,21 @@ def test_a_missing_column_is_an_input_error_naming_it(tmp_path: pathlib.Path) ->
         uw.run(loans, pl.DataFrame({"vin": ["x"], "valuation_date": ["2025-01-01"], "value": ["1"]}))
 
 
+def test_a_numeric_id_column_is_refused_naming_it_and_the_fix(tmp_path: pathlib.Path) -> None:
+    """polars reads ids like 000123 and 123 as one integer: the file's text is lost, so the frame is
+    refused rather than read as fewer accounts. A `[columns]` config's id column is the one checked."""
+    loans = pl.DataFrame({"account_id": [123, 123], "vin": ["V1", "V2"]})
+    with pytest.raises(uw.InputError, match="account_id.*Int64.*schema_overrides") as e:
+        uw.run(loans, pl.DataFrame({"vin": ["V1"], "valuation_date": ["2025-01-01"], "value": ["1"]}))
+    assert e.value.field == "account_id" and e.value.exit_code == 3
+    config = tmp_path / "c.toml"
+    config.write_text('[columns]\naccount_id = "LoanNo"\n')
+    renamed = loans.rename({"account_id": "LoanNo"})
+    with pytest.raises(uw.InputError, match="LoanNo"):
+        uw.run(renamed, pl.DataFrame({"vin": ["V1"], "valuation_date": ["2025-01-01"], "value": ["1"]}),
+               config=config)
+
+
 def test_a_bad_config_is_a_config_error(tmp_path: pathlib.Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("recovery_rate = 7\n")

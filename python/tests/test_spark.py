@@ -58,12 +58,24 @@ def book_with_repeated_ids(tmp: pathlib.Path, loans: int) -> pathlib.Path:
     return tmp
 
 
+def visible(text: str) -> str:
+    """Text as the CLI's CSV writes it: a character that hides or reorders text (a control but tab and
+    line ends, a bidi override or isolate, a zero-width mark) as a visible ``\\u{...}`` escape. A
+    DataFrame holds the raw text."""
+    def hidden(c: str) -> bool:
+        o = ord(c)
+        return ((o < 0x20 or 0x7f <= o <= 0x9f) and c not in "\t\n\r") or 0x202a <= o <= 0x202e \
+            or 0x2066 <= o <= 0x2069 or 0x200b <= o <= 0x200f or 0x2060 <= o <= 0x2064 or o == 0xfeff
+    return "".join(f"\\u{{{ord(c):x}}}" if hidden(c) else c for c in text)
+
+
 def cell(value: object) -> str:
     """A Spark cell as the CLI's CSV writes it: a decimal in plain notation with all its places
-    (Python writes a zero of 18 places as ``0E-18``), empty for null."""
+    (Python writes a zero of 18 places as ``0E-18``), text with its hidden characters visible, empty
+    for null."""
     if value is None:
         return ""
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
+    return format(value, "f") if isinstance(value, Decimal) else visible(str(value))
 
 
 def test_spark_equals_the_cli_on_a_200k_book_with_repeated_ids(spark, tmp_path: pathlib.Path) -> None:
@@ -130,3 +142,62 @@ def test_spark_on_csv_files_names_each_reject_by_file_and_line(spark, tmp_path: 
     ours = sorted((r["input"], r["line"], r["field"] or "") for r in result.rejects.collect())
     assert len(want) > 10
     assert ours == want
+
+
+def test_spark_equals_the_cli_with_renamed_columns_padded_vins_and_empty_partitions(
+        spark, tmp_path: pathlib.Path) -> None:
+    """A `[columns]` config (the lender's own column names), ids that differ only by a form feed (two
+    accounts, as the CLI trims spaces and tabs only), a space-padded id, lower-case and space-padded VINs
+    against upper-case valuations, and 4 loans over 16 partitions (most of them empty): the accounts,
+    the rejects and every table equal the CLI's."""
+    import underwater.spark as uws
+
+    loans = tmp_path / "loans.csv"
+    loans.write_text(
+        "LoanNo,Serial,origination_date,amount_financed,term_months,current_balance,days_past_due,apr,"
+        "monthly_payment,new_used\n"
+        "A1,vin00000000000001,2024-06-30,20000,60,18000.00,0,5,400.00,used\n"
+        "A1\f,VIN00000000000002,2024-06-30,20000,60,17000.00,30,5,400.00,used\n"
+        " A2 , vin00000000000003 ,2023-06-30,30000,72,26000.00,0,7,500.00,new\n"
+        "A3,VIN00000000000004,2023-06-30,30000,72,26000.00,0,7,500.00,new\n"
+        "A4,VIN00000000000005,2023-06-30,30000,72,not-money,0,7,500.00,new\n",
+        encoding="utf-8")
+    valuations = tmp_path / "valuations.csv"
+    valuations.write_text(
+        "vin,valuation_date,value,source\nVIN00000000000001,2025-06-01,15500,kbb\n"
+        "VIN00000000000002,2025-06-01,19000.50,kbb\nVIN00000000000003,2025-05-01,24000,kbb\n",
+        encoding="utf-8")
+    config = tmp_path / "c.toml"
+    config.write_text('[columns]\naccount_id = "LoanNo"\nvin = "Serial"\n', encoding="utf-8")
+    cli("run", "--loans", str(loans), "--valuations", str(valuations), "--config", str(config),
+        "--as-of", "2025-06-30", "--out", str(tmp_path / "cli"), "-q")
+    result = uws.run(spark, spark.read.csv(str(loans), header=True),
+                     spark.read.csv(str(valuations), header=True), as_of="2025-06-30",
+                     config=str(config), partitions=16)
+    for name in sorted(p.name for p in (tmp_path / "cli").glob("summary_*.csv")):
+        assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
+    header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
+    got = sorted([cell(r[c]) for c in header] for r in result.accounts.collect())
+    assert got == sorted(rows)
+    assert len(rows) == 4 and {r[0] for r in rows} == {"A1", "A1\\u{c}", "A2", "A3"}
+    _, cli_rejects = csv_cells((tmp_path / "cli" / "rejects.csv").read_bytes())
+    ours = sorted((r["field"], r["reason"], r["raw_record"]) for r in result.rejects.collect())
+    assert ours == sorted((r[2], r[3], r[4]) for r in cli_rejects) and len(ours) == 1
+
+
+def test_spark_refuses_a_numeric_id_column_read_by_infer_schema(spark, tmp_path: pathlib.Path) -> None:
+    """`inferSchema=True` reads ids 000123 and 123 as one double: refused, naming the column and the fix."""
+    import underwater as uw
+    import underwater.spark as uws
+
+    loans = tmp_path / "loans.csv"
+    loans.write_text(
+        "account_id,vin,origination_date,amount_financed,term_months,current_balance\n"
+        "000123,V1,2024-06-30,20000,60,18000.00\n123,V2,2024-06-30,20000,60,18000.00\n",
+        encoding="utf-8")
+    valuations = tmp_path / "valuations.csv"
+    valuations.write_text("vin,valuation_date,value,source\nV1,2025-06-01,15500,kbb\n", encoding="utf-8")
+    frame = spark.read.csv(str(loans), header=True, inferSchema=True)
+    with pytest.raises(uw.InputError, match="account_id.*inferSchema") as e:
+        uws.run(spark, frame, spark.read.csv(str(valuations), header=True), as_of="2025-06-30")
+    assert e.value.field == "account_id"

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 import polars as pl
 
 from . import _native, summary as _summary
-from .errors import ConfigError, refused
+from .errors import ConfigError, InputError, refused
 
 
 # Files of a run that are not tables: read as bytes, never as frames.
@@ -59,6 +59,33 @@ def _argv(flags: Mapping[str, Any]) -> list[str]:
     return argv
 
 
+def _key_columns(config_text: "str | None") -> tuple[str, str]:
+    """The loans' account-id and VIN columns as the library reads them: the config's ``[columns]``
+    names, else ours. An unreadable config is left to the library, which names its fault."""
+    import tomllib
+
+    try:
+        columns = tomllib.loads(config_text).get("columns", {}) if config_text else {}
+    except tomllib.TOMLDecodeError:
+        columns = {}
+    if not isinstance(columns, dict):
+        columns = {}
+    pick = lambda ours: columns.get(ours) if isinstance(columns.get(ours), str) else ours  # noqa: E731
+    return pick("account_id"), pick("vin")
+
+
+def refuse_numeric_id(column: str, type_name: str, source: str) -> None:
+    """A numeric account-id column has lost the file's text (``000123`` read as 123, ``1e3`` as 1000.0:
+    two accounts become one), so it is refused rather than read."""
+    error = InputError(
+        f"{source}: the account id column `{column}` is {type_name}, so the file's text of each id is "
+        f"lost (000123 and 123 become one id). Fix: read the ids as text (polars: "
+        f"schema_overrides={{'{column}': pl.String}}; Spark: spark.read.csv(path, header=True) without "
+        f"inferSchema, or underwater.spark.run_csv), or pass the file's path")
+    error.field = column
+    raise error
+
+
 def _frame(frames: Any) -> pl.DataFrame:
     """A native stream of frames as one polars DataFrame (the Arrow C stream interface, no copy)."""
     return pl.DataFrame(frames)
@@ -79,7 +106,7 @@ class _Inputs:
         if self._dir is not None:
             self._dir.cleanup()
 
-    def path(self, value: Any, name: str) -> str | None:
+    def path(self, value: Any, name: str, id_column: "str | None" = None) -> str | None:
         if value is None:
             return None
         if isinstance(value, (str, os.PathLike)):
@@ -91,6 +118,9 @@ class _Inputs:
                     f"{name}= takes a path (str or os.PathLike) or a DataFrame (polars, or any with "
                     f"__arrow_c_stream__), not {type(value).__name__}", name)
             frame = pl.DataFrame(frame)
+        dtype = frame.schema.get(id_column) if id_column else None
+        if dtype is not None and dtype.is_numeric():
+            refuse_numeric_id(id_column, str(dtype), f"{name}=")
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="underwater-")
         path = pathlib.Path(self._dir.name) / f"{name}.csv"
@@ -174,12 +204,15 @@ def run(
     if loans is None:
         raise refused("run() needs loans: a path or a DataFrame", "loans")
     with _Inputs() as inputs:
+        config_path = _dir_path(config, "config")
+        config_text = pathlib.Path(config_path).read_text(encoding="utf-8", errors="replace") \
+            if config_path and os.path.isfile(config_path) else None
         flags = {
-            "loans": inputs.path(loans, "loans"),
+            "loans": inputs.path(loans, "loans", None if tape else _key_columns(config_text)[0]),
             "valuations": inputs.path(valuations, "valuations"),
             "tape": tape,
             "as_of": as_of,
-            "config": _dir_path(config, "config"),
+            "config": config_path,
             "previous": _dir_path(previous, "previous"),
             # The run is computed first and published by `write`: `--out` is only where it goes.
             "out": _dir_path(out, "out") or "underwater-out",

@@ -22,7 +22,7 @@ import polars as pl
 
 from . import _native
 from . import summary as _summary
-from ._run import _argv, _table, _tables
+from ._run import _argv, _key_columns, _table, _tables, refuse_numeric_id
 
 ROW = "_underwater_row"
 LINE = "_underwater_line"
@@ -68,7 +68,9 @@ def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | No
     names = tuple(os.path.basename(f) for f in _files) if _files else ("loans", "valuations")
     dry = _dry_run(loan_columns, val_columns, flags, config_text)
     schema, computed, echoed = _output_schema(dry, loans.schema)
-    combined = _co_located(loans, valuations, F)
+    id_column, vin_column = _key_columns(config_text)
+    _refuse_numeric_ids(loans, id_column)
+    combined = _co_located(loans, valuations, (id_column, vin_column), F)
     n = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
     kernel = _kernel(loan_columns, val_columns, flags, config_text, schema, names)
     out = combined.repartition(n, "_underwater_key").mapInArrow(kernel, schema)
@@ -126,14 +128,31 @@ def _csv_lines(spark: Any, path: str) -> tuple[Any, Any]:
     return frame, spark.createDataFrame(bad, bad_schema)
 
 
-def _co_located(loans: Any, valuations: Any, F: Any) -> Any:
+def _refuse_numeric_ids(loans: Any, id_column: str) -> None:
+    """A numeric id column (``inferSchema=True`` reads ``000123`` as 123) is refused, naming the fix."""
+    from pyspark.sql import types as T
+
+    for field in loans.schema.fields:
+        if field.name.lower() == id_column.lower() and isinstance(field.dataType, T.NumericType):
+            refuse_numeric_id(field.name, field.dataType.simpleString(), "loans DataFrame")
+
+
+# What the library trims from an id or a VIN: spaces and tabs, not Java's `\s` (form feed, CR, vertical
+# tab), so `A1` and `A1\f` stay two accounts here as in the CLI.
+_TRIM = r"^[ \t]+|[ \t]+$"
+
+
+def _co_located(loans: Any, valuations: Any, columns: tuple[str, str], F: Any) -> Any:
     """Loans and valuations in one frame, keyed for the repartition: a valuation by its VIN as the
     library matches it (trimmed, upper case); a loan by its VIN, or by its account id when that id is on
-    more than one row (trimmed, as the library compares ids)."""
-    def vin_key(c: Any) -> Any:
-        return F.upper(F.regexp_replace(c, r"^\s+|\s+$", ""))
+    more than one row (trimmed, as the library compares ids). ``columns`` are the loans' id and VIN
+    columns (a ``[columns]`` config renames them)."""
+    id_column, vin_column = columns
 
-    trimmed = F.regexp_replace(F.col("account_id"), r"^\s+|\s+$", "")
+    def vin_key(c: Any) -> Any:
+        return F.upper(F.regexp_replace(c, _TRIM, ""))
+
+    trimmed = F.regexp_replace(F.col(id_column), _TRIM, "")
     repeated = (loans.select(trimmed.alias("_underwater_id")).groupBy("_underwater_id").count()
                 .where("count > 1").select("_underwater_id", F.lit(True).alias("_underwater_dup")))
     # Repeated ids are few (a data-quality fault): sent to every executor, so the loans are not
@@ -143,7 +162,7 @@ def _co_located(loans: Any, valuations: Any, F: Any) -> Any:
     loans = loans.withColumn(
         "_underwater_key",
         F.when(F.col("_underwater_dup"), F.concat(F.lit("id:"), F.col("_underwater_id")))
-        .otherwise(F.concat(F.lit("vin:"), vin_key(F.col("vin")))),
+        .otherwise(F.concat(F.lit("vin:"), vin_key(F.col(vin_column)))),
     ).drop("_underwater_id", "_underwater_dup").withColumn(KIND, F.lit("L"))
     valuations = valuations.select(
         *[F.col(c).alias(PREFIX + c) for c in valuations.columns],
