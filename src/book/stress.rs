@@ -275,7 +275,7 @@ impl Shock {
         }
         let product = cents * u128::from(self.m);
         // Divided by multiplication where the product allows (every car below $4 billion): a
-        // 128-bit division per scenario and month was most of the scenarios' lifetime cost.
+        // 128-bit division per scenario and month cost about 0.2 s of the 1M book's run (BENCHMARKS.md).
         let shocked = match product < (1 << 62) {
             true => self.whole.half_even(product as i64) as u128,
             false => crate::book::magic_div::div_even(product, self.whole_wide),
