@@ -83,3 +83,55 @@ fn struct_array(frame: DataFrame) -> Box<dyn Array> {
         .collect();
     StructArray::new(struct_type(&frame), frame.height(), arrays, None).boxed()
 }
+
+/// A frame from Python (anything with `__arrow_c_stream__`: a polars or pyarrow frame, a record batch
+/// reader) taken through the Arrow C stream interface: its batches stacked into one polars frame.
+pub fn import(py: Python<'_>, object: &Bound<'_, PyAny>) -> PyResult<DataFrame> {
+    use pyo3::types::PyCapsuleMethods;
+    let capsule = object
+        .call_method0("__arrow_c_stream__")?
+        .cast_into::<PyCapsule>()
+        .map_err(|e| crate::internal(format!("__arrow_c_stream__ gave no capsule: {e}")))?;
+    let pointer = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
+    // SAFETY: the capsule named "arrow_array_stream" holds an ArrowArrayStream (the Arrow PyCapsule
+    // interface); moving it out and leaving an empty one with no `release` is how a consumer takes it,
+    // so the capsule's destructor then releases nothing.
+    let stream = unsafe {
+        std::ptr::replace(
+            pointer.as_ptr().cast::<ffi::ArrowArrayStream>(),
+            ffi::ArrowArrayStream::empty(),
+        )
+    };
+    py.detach(move || stack(stream)).map_err(crate::internal)
+}
+
+/// The stream's struct arrays, one per batch, as one frame (its schema's columns when it has none).
+fn stack(stream: ffi::ArrowArrayStream) -> PolarsResult<DataFrame> {
+    // SAFETY: the stream came from an Arrow PyCapsule, which promises a valid C stream.
+    let mut reader = unsafe { ffi::ArrowArrayStreamReader::try_new(Box::new(stream))? };
+    let ArrowDataType::Struct(fields) = reader.field().dtype().clone() else {
+        polars_bail!(ComputeError: "the Arrow stream holds {:?}, not record batches", reader.field().dtype());
+    };
+    let mut frame: Option<DataFrame> = None;
+    // SAFETY: as above, each array the stream hands out fulfils the C data interface.
+    while let Some(array) = unsafe { reader.next() } {
+        let array = array?;
+        let Some(batch) = array.as_any().downcast_ref::<StructArray>() else {
+            polars_bail!(ComputeError: "the Arrow stream's batch is not a struct array");
+        };
+        let batch = DataFrame::try_from(batch.clone())?;
+        match &mut frame {
+            None => frame = Some(batch),
+            Some(f) => {
+                f.vstack_mut_owned(batch)?;
+            }
+        }
+    }
+    match frame {
+        Some(frame) => Ok(frame),
+        None => {
+            let schema: Schema = fields.iter().map(Field::from).collect();
+            Ok(DataFrame::empty_with_schema(&schema))
+        }
+    }
+}

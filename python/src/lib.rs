@@ -70,15 +70,27 @@ struct Run {
 }
 
 /// `underwater run` with the CLI's flags (`--out` names where `write` publishes by default), computed
-/// and not written.
+/// and not written. `frames` are read in place of the files their names (`loans`, `valuations`) stand
+/// for: each any object with `__arrow_c_stream__`, its columns text or typed.
 #[pyfunction]
-fn run(py: Python<'_>, argv: Vec<String>, progress: bool) -> PyResult<Run> {
+#[pyo3(signature = (argv, progress, frames=None))]
+fn run(
+    py: Python<'_>,
+    argv: Vec<String>,
+    progress: bool,
+    frames: Option<Vec<(String, Bound<'_, PyAny>)>>,
+) -> PyResult<Run> {
     let Command::Run(cmd) = parse(py, "run", argv)? else {
         return Err(internal("not a run command"));
     };
+    let mut imported = Vec::new();
+    for (name, object) in frames.unwrap_or_default() {
+        imported.push((name, frames::import(py, &object)?));
+    }
     let (config, computed) = detached(py, move || {
         let mut spooled = Vec::new();
-        let config = underwater::commands::run::config(cmd, &mut spooled)?;
+        let mut config = underwater::commands::run::config(cmd, &mut spooled)?;
+        config.frames = frame_inputs(&imported, &config)?;
         let computed = commands::run::compute(&config, Progress::new(!progress))?;
         Ok((config, computed))
     })?;
@@ -86,6 +98,27 @@ fn run(py: Python<'_>, argv: Vec<String>, progress: bool) -> PyResult<Run> {
         config,
         computed: Arc::new(computed),
     })
+}
+
+/// The imported frames as the run's inputs, by the input each stands for, named as the flags name
+/// them (rejects and the manifest call a frame so).
+fn frame_inputs(
+    imported: &[(String, polars::prelude::DataFrame)],
+    config: &Config,
+) -> Result<underwater::input::frame::FrameInputs, Error> {
+    use underwater::input::frame::FrameInput;
+    let names = config.input_names();
+    let mut inputs = underwater::input::frame::FrameInputs::default();
+    for (input, frame) in imported {
+        match input.as_str() {
+            "loans" => inputs.loans = Some(Arc::new(FrameInput::new(&names.loans, frame)?)),
+            "valuations" => {
+                inputs.valuations = Some(Arc::new(FrameInput::new(&names.valuations, frame)?))
+            }
+            other => return Err(Error::internal(format!("no input is called {other}"))),
+        }
+    }
+    Ok(inputs)
 }
 
 #[pymethods]
@@ -110,6 +143,13 @@ impl Run {
             .into_iter()
             .map(|f| (f.name, PyBytes::new(py, &f.bytes)))
             .collect())
+    }
+
+    /// rejects.csv's bytes alone, as `files` gives them (a Spark partition needs no other output).
+    fn rejects_csv<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let rejects = &self.computed.book.rejects;
+        let bytes = underwater::output::tables::rejects_csv(rejects, &self.config.input_names());
+        PyBytes::new(py, &bytes)
     }
 
     /// The names of the loan's own columns at the end of the accounts (after the computed ones).

@@ -166,3 +166,67 @@ def test_generate_writes_a_book(tmp_path: pathlib.Path) -> None:
     out = uw.generate(tmp_path / "g", 100, seed=1, outcome_months=6)
     assert {"loans.csv", "valuations.csv", "outcomes.csv"} <= {p.name for p in out.iterdir()}
     assert len((out / "loans.csv").read_text().splitlines()) == 101
+
+
+LOANS_CSV = """account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due
+T1,1HGCM82633A004352,2023-01-15,25000.00,72,19000.5,0
+T2,1HGCM82633A004353,2023-02-01,20000.00,60,10000.25,
+T3,1HGCM82633A004354,2022-11-30,18000.50,48,9000.0,35
+T1,1HGCM82633A004355,2023-01-15,15000.00,72,12000.0,0
+T4,"2HGCM82633A00435,6",2023-03-01,30000.00,72,28000.75,0
+"""
+VALUATIONS_CSV = """vin,valuation_date,value
+1HGCM82633A004352,2025-06-01,15500.1
+1HGCM82633A004353,2025-06-01,
+1HGCM82633A004354,2025-05-01,34974.52
+"""
+
+
+def test_typed_dataframes_are_read_in_memory_as_the_cli_reads_their_text(
+        tmp_path: pathlib.Path) -> None:
+    """Frames typed as a warehouse or Parquet types them (dates, decimals, integers, floats, nulls)
+    give the CLI's cells on a CSV holding their text, and the same rejects, naming the frame and the
+    row's index in it (the CSV's line - 2): no CSV is written for them."""
+    (tmp_path / "loans.csv").write_text(LOANS_CSV)
+    (tmp_path / "valuations.csv").write_text(VALUATIONS_CSV)
+    cli("run", "--loans", str(tmp_path / "loans.csv"), "--valuations",
+        str(tmp_path / "valuations.csv"), "--as-of", "2025-06-30", "--out", str(tmp_path / "cli"), "-q")
+    loans = pl.DataFrame({
+        "account_id": ["T1", "T2", "T3", "T1", "T4"],
+        "vin": ["1HGCM82633A004352", "1HGCM82633A004353", "1HGCM82633A004354", "1HGCM82633A004355",
+                "2HGCM82633A00435,6"],
+        "origination_date": [dt.date(2023, 1, 15), dt.date(2023, 2, 1), dt.date(2022, 11, 30),
+                             dt.date(2023, 1, 15), dt.date(2023, 3, 1)],
+        "amount_financed": pl.Series([Decimal("25000.00"), Decimal("20000.00"), Decimal("18000.50"),
+                                      Decimal("15000.00"), Decimal("30000.00")],
+                                     dtype=pl.Decimal(38, 2)),
+        "term_months": [72, 60, 48, 72, 72],
+        "current_balance": [19000.5, 10000.25, 9000.0, 12000.0, 28000.75],
+        "days_past_due": [0, None, 35, 0, 0],
+    })
+    valuations = pl.DataFrame({
+        "vin": ["1HGCM82633A004352", "1HGCM82633A004353", "1HGCM82633A004354"],
+        "valuation_date": [dt.date(2025, 6, 1)] * 2 + [dt.date(2025, 5, 1)],
+        "value": [15500.1, None, 34974.52],
+    })
+    run = uw.run(loans, valuations, as_of="2025-06-30")
+    header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
+    assert run.accounts.columns == header
+    for name, column in zip(header, run.accounts.iter_columns()):
+        want = [r[header.index(name)] for r in rows]
+        if isinstance(column.dtype, pl.Decimal):
+            assert column.to_list() == [Decimal(w) if w else None for w in want], name
+        else:
+            assert [cell_text(v) for v in column.to_list()] == want, name
+    for name, data in run.files.items():
+        if name.startswith("summary_") and name.endswith(".csv"):
+            assert data == (tmp_path / "cli" / name).read_bytes(), name
+    _, cli_rejects = csv_cells((tmp_path / "cli" / "rejects.csv").read_bytes())
+    got = run.rejects.rows()
+    assert len(got) == len(cli_rejects) == 3
+    for ours, theirs in zip(got, cli_rejects):
+        file, line, field, reason, raw = theirs
+        name = pathlib.Path(file).stem
+        # A repeated id's reason names its rows as the line column does.
+        reason = reason.replace(file, name).replace("(lines 2, 5)", "(lines 0, 3)")
+        assert ours == (name, int(line) - 2, field, reason, raw), ours

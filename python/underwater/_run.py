@@ -92,12 +92,16 @@ def _frame(frames: Any) -> pl.DataFrame:
 
 
 class _Inputs:
-    """Paths for the loans and valuations: a path as it is, a DataFrame (polars, or anything with
-    ``__arrow_c_stream__``) written as CSV to a temporary directory that lives as long as the call.
-    Rejects of a DataFrame name that CSV file and its line (row n is line n + 1)."""
+    """Paths for the loans and valuations: a path as it is; a DataFrame (polars, or anything with
+    ``__arrow_c_stream__``) handed to the library in memory where the command takes frames (``run``),
+    else written as CSV to a temporary directory that lives as long as the call. Rejects of a frame
+    name it (``loans``) and its row's index (0 for the first row); of a written CSV, that file and its
+    line (row n is line n + 2)."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_memory: bool = False) -> None:
         self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._in_memory = in_memory
+        self.frames: list[tuple[str, Any]] = []
 
     def __enter__(self) -> "_Inputs":
         return self
@@ -121,6 +125,9 @@ class _Inputs:
         dtype = frame.schema.get(id_column) if id_column else None
         if dtype is not None and dtype.is_numeric():
             refuse_numeric_id(id_column, str(dtype), f"{name}=")
+        if self._in_memory:
+            self.frames.append((name, frame))
+            return name
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="underwater-")
         path = pathlib.Path(self._dir.name) / f"{name}.csv"
@@ -203,7 +210,8 @@ def run(
     :class:`RejectRateError` or :class:`StaleError` (with ``out``, after writing ``<out>.failed``)."""
     if loans is None:
         raise refused("run() needs loans: a path or a DataFrame", "loans")
-    with _Inputs() as inputs:
+    # A tape's period is read from its file before the run: a tape frame goes through a file.
+    with _Inputs(in_memory=tape is None) as inputs:
         config_path = _dir_path(config, "config")
         config_text = pathlib.Path(config_path).read_text(encoding="utf-8", errors="replace") \
             if config_path and os.path.isfile(config_path) else None
@@ -224,7 +232,7 @@ def run(
             "no_lifetime": _flag(no_lifetime, "no_lifetime"),
             "quiet": not _flag(progress, "progress"),
         }
-        native = _native.run(_argv(flags), progress)
+        native = _native.run(_argv(flags), progress, inputs.frames)
     if out is not None:
         native.write(None, None)
     else:

@@ -14,7 +14,6 @@ executors' Python runs.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from typing import Any, Iterator
 
@@ -24,7 +23,6 @@ from . import _native
 from . import summary as _summary
 from ._run import _argv, _key_columns, _table, _tables, refuse_numeric_id
 
-ROW = "_underwater_row"
 LINE = "_underwater_line"
 KIND = "_underwater_kind"
 BLOB = "_underwater_blob"
@@ -70,6 +68,10 @@ def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | No
     schema, computed, echoed = _output_schema(dry, loans.schema)
     id_column, vin_column = _key_columns(config_text)
     _refuse_numeric_ids(loans, id_column)
+    # A DataFrame's row is named in a reject by Spark's own row id (its partition and place in it).
+    loans, valuations = (frame if LINE in frame.columns
+                         else frame.withColumn(LINE, F.monotonically_increasing_id())
+                         for frame in (loans, valuations))
     combined = _co_located(loans, valuations, (id_column, vin_column), F)
     n = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
     kernel = _kernel(loan_columns, val_columns, flags, config_text, schema, names)
@@ -172,28 +174,33 @@ def _co_located(loans: Any, valuations: Any, columns: tuple[str, str], F: Any) -
     return loans.unionByName(valuations, allowMissingColumns=True)
 
 
-def _write_inputs(dir: str, loans: pl.DataFrame, valuations: pl.DataFrame,
-                  config_text: str | None) -> list[str]:
-    """A partition's rows as the two CSV files the library reads, each row numbered in a last column
-    (so a reject names its row), and the config; returns the flags that name them."""
-    loans.with_row_index(ROW).select(pl.exclude(ROW), ROW).write_csv(f"{dir}/loans.csv")
-    valuations.with_row_index(ROW).select(pl.exclude(ROW), ROW).write_csv(f"{dir}/valuations.csv")
-    argv = ["--loans", f"{dir}/loans.csv", "--valuations", f"{dir}/valuations.csv",
-            "--out", f"{dir}/out"]
+def _config_argv(dir: str, flags: dict[str, Any], config_text: str | None,
+                 names: tuple[str, str]) -> list[str]:
+    """The flags of a partition's run: the inputs named as rejects name them (their rows are handed
+    over as frames), and the config written where the library reads it."""
+    argv = ["--loans", names[0], "--valuations", names[1], "--out", f"{dir}/out"]
     if config_text is not None:
         with open(f"{dir}/config.toml", "w", encoding="utf-8") as f:
             f.write(config_text)
         argv += ["--config", f"{dir}/config.toml"]
-    return argv
+    return argv + _argv(flags)
+
+
+def _native_run(frames: tuple[pl.DataFrame, pl.DataFrame], flags: dict[str, Any],
+                config_text: str | None, names: tuple[str, str]) -> Any:
+    """The library on a partition's loans and valuations, handed over as Arrow (no file written but
+    the config's)."""
+    with tempfile.TemporaryDirectory(prefix="underwater-spark-") as dir:
+        return _native.run(_config_argv(dir, flags, config_text, names), False,
+                           [("loans", frames[0]), ("valuations", frames[1])])
 
 
 def _dry_run(loan_columns: list[str], val_columns: list[str], flags: dict[str, Any],
              config_text: str | None) -> Any:
     """The library on an empty book with the same columns: the accounts' schema and columns."""
-    with tempfile.TemporaryDirectory(prefix="underwater-spark-") as dir:
-        empty = lambda cols: pl.DataFrame(schema={c: pl.String for c in cols})  # noqa: E731
-        argv = _write_inputs(dir, empty(loan_columns), empty(val_columns), config_text)
-        return _native.run(argv + _argv(flags), False)
+    empty = lambda cols: pl.DataFrame(schema={c: pl.String for c in cols})  # noqa: E731
+    return _native_run((empty(loan_columns), empty(val_columns)), flags, config_text,
+                       ("loans", "valuations"))
 
 
 def _output_schema(dry: Any, loan_schema: Any) -> tuple[Any, list[str], list[str]]:
@@ -205,7 +212,7 @@ def _output_schema(dry: Any, loan_schema: Any) -> tuple[Any, list[str], list[str
     from pyspark.sql.pandas.types import from_arrow_type
 
     frame = pl.DataFrame(dry.accounts())
-    echoed = [c for c in dry.loan_columns() if c != ROW]
+    echoed = list(dry.loan_columns())
     computed = [c for c in frame.columns if c not in dry.loan_columns()]
     fields = []
     for name in computed:
@@ -223,25 +230,23 @@ def _output_schema(dry: Any, loan_schema: Any) -> tuple[Any, list[str], list[str
 
 
 def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, Any],
-            config_text: str | None, schema: Any, names: tuple[str, ...]) -> Any:
-    """The function each partition runs: its rows into the library, its accounts, rejects and
-    partial out, cast to the declared schema."""
+            config_text: str | None, schema: Any, names: tuple[str, str]) -> Any:
+    """The function each partition runs: its rows into the library as Arrow, its accounts, rejects
+    and partial out, cast to the declared schema."""
 
     def kernel(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
         from pyspark.sql.pandas.types import to_arrow_schema
 
         target = to_arrow_schema(schema)
-        rows = pl.concat([pl.from_arrow(b) for b in batches] or [pl.DataFrame()], how="diagonal")
-        (loans, loan_lines), (valuations, val_lines) = _split(rows, loan_columns, val_columns)
-        with tempfile.TemporaryDirectory(prefix="underwater-spark-") as dir:
-            native = _native.run(_write_inputs(dir, loans, valuations, config_text) + _argv(flags),
-                                 False)
-            accounts = pl.DataFrame(native.accounts()).drop(ROW, strict=False)
-            parts = [accounts.with_columns(pl.lit("a").alias(KIND)),
-                     pl.DataFrame({KIND: ["p"], BLOB: [native.partial()]}),
-                     _rejects(dict(native.files())["rejects.csv"], names, (loan_lines, val_lines))
-                     .with_columns(pl.lit("r").alias(KIND))]
+        batches = list(batches)
+        # An empty partition has no batch to take a schema from.
+        rows = pl.from_arrow(pa.Table.from_batches(batches)) if batches else pl.DataFrame()
+        assert isinstance(rows, pl.DataFrame)
+        native = _native_run(_split(rows, loan_columns, val_columns), flags, config_text, names)
+        parts = [pl.DataFrame(native.accounts()).with_columns(pl.lit("a").alias(KIND)),
+                 pl.DataFrame({KIND: ["p"], BLOB: [native.partial()]}),
+                 _rejects(native.rejects_csv()).with_columns(pl.lit("r").alias(KIND))]
         out = pl.concat(parts, how="diagonal_relaxed")
         table = out.to_arrow()
         columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
@@ -251,42 +256,28 @@ def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, An
     return kernel
 
 
-Part = tuple[pl.DataFrame, "list[int | None]"]
-
-
-def _split(rows: pl.DataFrame, loan_columns: list[str], val_columns: list[str]) -> tuple[Part, Part]:
-    """A partition's rows back into loans and valuations, every cell as text (the CSV the library
-    reads), each with its rows' file lines (`run_csv`; None for a DataFrame's rows)."""
-    def part(kind: str, columns: list[str], prefix: str) -> Part:
+def _split(rows: pl.DataFrame, loan_columns: list[str],
+           val_columns: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A partition's rows back into loans and valuations, each column as Spark typed it, with each
+    row's line (its file's with `run_csv`, Spark's row id for a DataFrame's row)."""
+    def part(kind: str, columns: list[str], prefix: str) -> pl.DataFrame:
         if rows.is_empty() or KIND not in rows.columns:
-            return pl.DataFrame(schema={c: pl.String for c in columns}), []
+            return pl.DataFrame(schema={c: pl.String for c in columns})
         picked = rows.filter(pl.col(KIND) == kind)
-        text = picked.select(pl.col(prefix + c).cast(pl.String).alias(c) for c in columns)
-        lines = (picked[prefix + LINE].to_list() if prefix + LINE in picked.columns
-                 else [None] * picked.height)
-        return text, lines
+        return picked.select(pl.col(prefix + c).alias(c) for c in columns + [LINE])
 
     return part("L", loan_columns, ""), part("V", val_columns, PREFIX)
 
 
-_LINES = re.compile(r" \(lines [^)]*\)")
-
-
-def _rejects(data: bytes, names: tuple[str, ...], lines: tuple[list[Any], list[Any]]) -> pl.DataFrame:
-    """A partition's rejects: the input (its file's name with `run_csv`), the row's line in that file
-    (`run_csv`; none for a DataFrame, whose raw record names the row), the field and reason, and the
-    raw record as the source held it (the row-number column taken off). The lines of the partition's
-    own files mean nothing to the caller and are left out of a repeated id's reason."""
+def _rejects(data: bytes) -> pl.DataFrame:
+    """A partition's rejects: the input (its file's name with `run_csv`, else `loans` or
+    `valuations`), the row's line (its file's, or Spark's row id), the field, the reason and the raw
+    record, as rejects.csv has them."""
     rejects = _table(data, "rejects.csv")
     if rejects.is_empty():
         return pl.DataFrame(schema={c: (pl.Int64 if c == "line" else pl.String) for c in REJECT_COLUMNS})
-    is_val = rejects["file"].cast(pl.String).str.ends_with("valuations.csv").to_list()
-    rows = rejects["raw_record"].cast(pl.String).str.extract(r",([0-9]+)$").cast(pl.Int64).to_list()
-    line = [None if r is None or r >= len(lines[v]) else lines[v][r] for v, r in zip(is_val, rows)]
     return rejects.select(
-        pl.Series("input", [names[1] if v else names[0] for v in is_val], dtype=pl.String),
-        pl.Series("line", line, dtype=pl.Int64),
-        pl.col("field").cast(pl.String),
-        pl.col("reason").cast(pl.String).map_elements(lambda r: _LINES.sub("", r), return_dtype=pl.String),
-        pl.col("raw_record").cast(pl.String).str.replace(r",[0-9]+$", ""),
+        pl.col("file").cast(pl.String).alias("input"),
+        pl.col("line").cast(pl.Int64),
+        *(pl.col(c).cast(pl.String) for c in ("field", "reason", "raw_record")),
     )

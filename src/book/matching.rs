@@ -12,18 +12,18 @@ use super::vin_index::{Probe, VinIndex};
 use crate::date::Date;
 use crate::error::InputError;
 use crate::input::conventions::Conventions;
+use crate::input::frame::InputRef;
 use crate::input::load::rows::{parse_valuations, ValuationLayout};
 use crate::input::load::{Loan, Reject};
 use crate::input::reader::{Chunk, FileFacts};
 use crate::input::valuations;
 use crate::input::valuations::{Source, Valuation};
-use crate::input::{file_size, RowCounts};
+use crate::input::RowCounts;
 use crate::progress::Progress;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::Mutex;
 
 /// `Less` when `(date, value, source)` is the better choice than `other`'s: the later date, then the
@@ -198,7 +198,7 @@ struct Folded {
 /// The matching stage: streams the valuations file (when there is one), keeping only the best candidate
 /// per VIN of the book.
 pub fn match_valuations(
-    path: Option<&Path>,
+    input: Option<InputRef<'_>>,
     conventions: &Conventions,
     chunk_bytes: usize,
     loans: &[Loan],
@@ -206,7 +206,7 @@ pub fn match_valuations(
     progress: Progress,
 ) -> Result<Matched, InputError> {
     // The stage's time includes building the index, which only matching needs.
-    let stage = path.map(|path| progress.bytes("valuations", file_size(path)));
+    let stage = input.map(|input| progress.bytes("valuations", input.size()));
     // Filling the best-valuation table (every page handed out and zeroed by the kernel) holds one core
     // while the other would wait: it runs beside the index build.
     let ((index, vin_ids), best) = rayon::join(
@@ -220,7 +220,7 @@ pub fn match_valuations(
         rows: RowCounts::default(),
         rejects: Vec::new(),
     };
-    let (Some(path), Some(stage)) = (path, stage) else {
+    let (Some(input), Some(stage)) = (input, stage) else {
         return Ok(Matched {
             best: folded.best,
             vin_ids,
@@ -232,7 +232,7 @@ pub fn match_valuations(
     };
     let bar = stage.bar();
     let (mut reader, layout) = valuations::open(
-        path,
+        input,
         conventions,
         chunk_bytes,
         Box::new(move |n| bar.inc(n)),

@@ -41,14 +41,15 @@ use matching::{match_valuations, MatchCounts};
 use metrics::{figures, Bands, Detail, Figures, ScaledModel};
 use model::Model;
 use runoff::Projection;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use stress::Stress;
 use summarize::{summarize, Passes, Summaries};
 
 /// What to compute: the inputs, the date and the model (see [`crate::config::Config::plan`]).
 pub struct Plan<'a> {
     pub loans: LoanSource<'a>,
-    pub valuations: Option<&'a Path>,
+    /// The valuations file, or the frame read in its place; None when values are only estimated.
+    pub valuations: Option<crate::input::frame::InputRef<'a>>,
     pub valuations_conventions: Conventions,
     pub as_of: Date,
     pub estimate: &'a Estimate,

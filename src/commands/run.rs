@@ -108,10 +108,18 @@ fn write_in_pool(config: &Config, computed: &Computed, progress: Progress) -> Re
 fn refuse_unsafe_out(config: &Config) -> Result<(), OutputError> {
     if let Ok(out) = config.out.canonicalize() {
         let index = config.estimate.index.as_ref().map(|i| &i.path);
-        let inputs = [Some(&config.loans), config.valuations.as_ref()]
-            .into_iter()
-            .chain([config.config_file.as_ref(), index])
-            .flatten();
+        // A frame handed over in memory is named, not read, by its path.
+        let frames = &config.frames;
+        let inputs = [
+            Some(&config.loans).filter(|_| frames.loans.is_none()),
+            config
+                .valuations
+                .as_ref()
+                .filter(|_| frames.valuations.is_none()),
+        ]
+        .into_iter()
+        .chain([config.config_file.as_ref(), index])
+        .flatten();
         for input in inputs {
             if let Ok(input) = input.canonicalize() {
                 if input.starts_with(&out) {

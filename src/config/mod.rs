@@ -10,6 +10,7 @@ use crate::book::Plan;
 use crate::date::Date;
 use crate::error::ConfigError;
 use crate::input::conventions::Conventions;
+use crate::input::frame::{FrameInputs, InputRef};
 use crate::input::load::LoanFileRules;
 use crate::input::tape::Tape;
 use crate::input::LoanSource;
@@ -65,6 +66,9 @@ pub struct Config {
     pub tape: Option<Tape>,
     /// The tape's reporting period; rows of other periods are rejected.
     pub tape_period: Option<Date>,
+    /// Frames read in place of the files (the Python package's DataFrames); `loans` and `valuations`
+    /// then name them.
+    pub frames: FrameInputs,
     /// Loan column renames, `(ours, theirs)`: the tape's fixed mapping, then the config's `[columns]`.
     pub columns: Vec<(String, String)>,
     /// Words that mean "no value" in any input field (an empty field always does).
@@ -178,6 +182,7 @@ impl Config {
         Plan {
             loans: LoanSource {
                 path: &self.loans,
+                frame: self.frames.loans.as_ref(),
                 chunk_bytes: self.chunk_bytes,
                 rules: LoanFileRules {
                     conventions: self.conventions(self.tape.is_some()),
@@ -188,7 +193,10 @@ impl Config {
                     segments: self.model.segments.clone(),
                 },
             },
-            valuations: self.valuations.as_deref(),
+            valuations: self.valuations.as_deref().map(|path| InputRef {
+                path,
+                frame: self.frames.valuations.as_ref(),
+            }),
             valuations_conventions: self.conventions(false),
             as_of: self.as_of,
             estimate: &self.estimate,
@@ -232,6 +240,7 @@ impl Config {
             valuations: args.valuations,
             tape: args.tape,
             tape_period: args.tape_period,
+            frames: FrameInputs::default(),
             columns: crate::input::tape::mapping(args.tape, &file.columns),
             missing: file.missing,
             estimate,

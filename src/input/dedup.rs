@@ -3,12 +3,11 @@
 //! then line) that every per-account file follows.
 
 use crate::error::InputError;
+use crate::input::frame::InputRef;
 use crate::input::load::{InputKind, Loan, Reject};
-use crate::input::reader::{ChunkReader, CHUNK_BYTES};
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Account ids that several different loans of a tape share.
 #[derive(Clone, Copy, Debug, Default)]
@@ -254,9 +253,9 @@ fn duplicate_reasons(lines_by_id: BTreeMap<&str, Vec<u64>>) -> BTreeMap<String, 
 }
 
 /// Reads the raw text of rejects that lack it (duplicates of accepted rows) with a second pass over the
-/// loans file; only runs when there are duplicates, which a clean book does not have.
+/// loans input; only runs when there are duplicates, which a clean book does not have.
 pub fn fill_raw_records(
-    path: &Path,
+    input: InputRef<'_>,
     line_of: &dyn Fn(u64) -> u64,
     rejects: &mut [Reject],
 ) -> Result<(), InputError> {
@@ -265,16 +264,7 @@ pub fn fill_raw_records(
         .filter(|r| r.raw.is_empty())
         .map(|r| r.line)
         .collect();
-    let mut found: rustc_hash::FxHashMap<u64, String> = Default::default();
-    let (reader, _) = ChunkReader::open(path, CHUNK_BYTES, Box::new(|_| {}))?;
-    for chunk in reader {
-        chunk?.for_each_row(|row| {
-            let line = line_of(row.line);
-            if wanted.contains(&line) {
-                found.insert(line, String::from_utf8_lossy(row.raw).into_owned());
-            }
-        });
-    }
+    let mut found = input.raw_records(&wanted, line_of)?;
     for r in rejects.iter_mut().filter(|r| r.raw.is_empty()) {
         if let Some(raw) = found.remove(&r.line) {
             r.raw = raw;

@@ -8,11 +8,13 @@
 
 pub mod conventions;
 pub mod dedup;
+pub mod frame;
 pub mod load;
 pub mod outcomes;
 pub mod previous;
 pub mod price_index;
 pub mod reader;
+pub mod record;
 pub mod schema;
 pub mod tape;
 pub mod valuations;
@@ -24,7 +26,7 @@ use dedup::SharedIds;
 use load::rows::parse_loans;
 use load::{FieldCount, Loan, LoanBatch, LoanFileRules, LoanLayout, Reject, Unreadable};
 use rayon::prelude::*;
-use reader::{ChunkReader, FileFacts};
+use reader::FileFacts;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -46,6 +48,8 @@ pub fn file_size(path: &Path) -> u64 {
 pub struct LoanSource<'a> {
     /// The file as given: a loans CSV, or a tape in CSV or EX-102 XML.
     pub path: &'a Path,
+    /// The frame read in the file's place, when one was handed over in memory (`path` names it).
+    pub frame: Option<&'a std::sync::Arc<frame::FrameInput>>,
     /// Target bytes per parallel chunk.
     pub chunk_bytes: usize,
     pub rules: LoanFileRules,
@@ -121,7 +125,7 @@ fn convert_xml_tape(
     source: &LoanSource<'_>,
     progress: Progress,
 ) -> Result<Option<xmltape::Converted>, InputError> {
-    if !(source.rules.conventions.tape && xmltape::is_xml(source.path)) {
+    if source.frame.is_some() || !(source.rules.conventions.tape && xmltape::is_xml(source.path)) {
         return Ok(None);
     }
     let stage = progress.spinner("xml tape");
@@ -136,13 +140,15 @@ fn convert_xml_tape(
 pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, InputError> {
     let tape = source.rules.conventions.tape;
     let converted = convert_xml_tape(source, progress)?;
-    let path = converted.as_ref().map_or(source.path, |c| c.csv.as_path());
+    let input = frame::InputRef {
+        path: converted.as_ref().map_or(source.path, |c| c.csv.as_path()),
+        frame: source.frame,
+    };
     let line_of = |line: u64| converted.as_ref().map_or(line, |c| c.xml_line(line));
-    let file_bytes = file_size(path);
+    let file_bytes = input.size();
     let stage = progress.bytes("loans", file_bytes);
     let bar = stage.bar();
-    let (mut reader, mut header) =
-        ChunkReader::open(path, source.chunk_bytes, Box::new(move |n| bar.inc(n)))?;
+    let (mut reader, mut header) = input.open(source.chunk_bytes, Box::new(move |n| bar.inc(n)))?;
     tape::apply_mapping(&mut header, &source.rules.columns, tape, source.path)?;
     let layout = LoanLayout::new(source.path, &header, &source.rules)?;
     crate::cleanup::test_hook("loading");
@@ -154,7 +160,7 @@ pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, 
         .try_for_each(|chunk| -> Result<(), InputError> {
             let chunk = chunk?;
             let batch = parse_loans(&chunk, &layout);
-            let chunk_bytes = chunk.bytes.len().max(1) as u64;
+            let chunk_bytes = chunk.size().max(1) as u64;
             drop(chunk);
             // A poisoned lock means another worker panicked; that panic is the error to report.
             let mut parsed = parsed.lock().unwrap_or_else(|e| e.into_inner());
@@ -181,7 +187,7 @@ pub fn load_loans(source: &LoanSource<'_>, progress: Progress) -> Result<Loans, 
     };
     let mut kept = dedup::reject_duplicates(parsed.loans, parsed.rejects, rejected_rows);
     if kept.duplicate_rows > 0 {
-        dedup::fill_raw_records(path, &line_of, &mut kept.rejects)?;
+        dedup::fill_raw_records(input, &line_of, &mut kept.rejects)?;
     }
     let counts = RowCounts {
         read: parsed.rows,

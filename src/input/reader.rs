@@ -9,6 +9,7 @@
 //! file lines. While reading, the bytes are hashed (sha256 for the manifest) and counted for progress.
 
 use crate::error::InputError;
+pub use crate::input::record::{Header, Row, RowSource};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::Read;
@@ -18,46 +19,15 @@ use std::path::{Path, PathBuf};
 pub const CHUNK_BYTES: usize = 4 << 20;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The header of an input file: column names as written (trimmed), in order.
-#[derive(Clone, Debug)]
-pub struct Header {
-    pub names: Vec<String>,
-}
-
-impl Header {
-    /// Position of a column, matched case-insensitively.
-    pub fn find(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n.eq_ignore_ascii_case(name))
-    }
-
-    /// Refuses a header with an unnamed column or a name used twice (case-insensitively). Layouts call it
-    /// after any column mapping, which may number repeats first (loan tapes).
-    pub fn check_unique(&self, path: &Path) -> Result<(), InputError> {
-        for (i, name) in self.names.iter().enumerate() {
-            if name.is_empty() {
-                return Err(InputError::BadHeader {
-                    path: path.to_path_buf(),
-                    problem: format!("column {} has an empty name", i + 1),
-                });
-            }
-            if self.names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
-                return Err(InputError::BadHeader {
-                    path: path.to_path_buf(),
-                    problem: format!("column name `{name}` appears twice"),
-                });
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A run of whole records from one file.
+/// A run of whole records from one file, or rows of a frame handed over in memory.
 pub struct Chunk {
     /// File line number of the chunk's first byte (the header is line 1).
     pub first_line: u64,
     pub bytes: Vec<u8>,
     /// Where the buffer goes back when the chunk is done (see [`Buffers`]).
     buffers: Option<Buffers>,
+    /// Rows that are not CSV bytes (a frame's: [`crate::input::frame`]); `bytes` is then empty.
+    rows: Option<Box<dyn RowSource>>,
 }
 
 impl Drop for Chunk {
@@ -95,36 +65,39 @@ impl Buffers {
     }
 }
 
-/// One record of a chunk: its fields, its first line in the file, and its raw bytes.
-pub struct Row<'a> {
-    pub line: u64,
-    fields: &'a [&'a [u8]],
-    pub raw: &'a [u8],
-}
-
-impl<'a> Row<'a> {
-    /// Number of fields.
-    pub fn len(&self) -> usize {
-        self.fields.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-    }
-
-    /// The i-th field, unquoted.
-    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
-        self.fields.get(i).copied()
-    }
-}
-
 impl Chunk {
+    /// A chunk of rows that are not CSV bytes (a frame's).
+    pub fn of_rows(rows: Box<dyn RowSource>) -> Chunk {
+        Chunk {
+            first_line: 0,
+            bytes: Vec::new(),
+            buffers: None,
+            rows: Some(rows),
+        }
+    }
+
+    /// The chunk's size in the unit its input's size is counted in: bytes of a file, rows of a frame.
+    pub fn size(&self) -> usize {
+        self.rows.as_ref().map_or(self.bytes.len(), |r| r.rows())
+    }
+
+    /// At least as many as the chunk's records (its lines, or a frame's rows), to size a vector once.
+    pub fn records_bound(&self) -> usize {
+        match &self.rows {
+            Some(rows) => rows.rows(),
+            None => memchr::memchr_iter(b'\n', &self.bytes).count() + 1,
+        }
+    }
+
     /// Calls `each` for every record, in order. Blank lines are not records (as in `csv`).
     ///
     /// Reads exactly as the `csv` crate does (a test checks it against `csv` on random bytes), but a
     /// line with no quote and no bare CR, which is most lines of a real export, is split on commas
     /// directly; only other lines go through `csv`'s own parser, `csv_core`.
     pub fn for_each_row(&self, mut each: impl FnMut(Row<'_>)) {
+        if let Some(rows) = &self.rows {
+            return rows.for_each_row(&mut each);
+        }
         let bytes = &self.bytes[..];
         let mut fields: Vec<&[u8]> = Vec::with_capacity(32);
         let mut quoted = QuotedRecords::new();
@@ -145,20 +118,16 @@ impl Chunk {
             if memchr::memchr2(b'"', b'\r', body).is_none() {
                 fields.clear();
                 fields.extend(body.split(|&b| b == b','));
-                each(Row {
-                    line,
-                    fields: &fields,
-                    raw: body,
-                });
+                each(Row::of_record(line, &fields, body));
                 pos = line_end;
             } else {
                 let consumed = quoted.read(&bytes[pos..]);
                 let record = &bytes[pos..pos + consumed];
-                each(Row {
+                each(Row::of_record(
                     line,
-                    fields: &quoted.fields(),
-                    raw: trim_line_end(record),
-                });
+                    &quoted.fields(),
+                    trim_line_end(record),
+                ));
                 line += memchr::memchr_iter(b'\n', record).count() as u64;
                 pos += consumed;
             }
@@ -202,11 +171,11 @@ impl Chunk {
             line += memchr::memchr_iter(b'\n', &self.bytes[counted_to..start]).count() as u64;
             counted_to = start;
             let fields: Vec<&[u8]> = record.iter().collect();
-            each(Row {
+            each(Row::of_record(
                 line,
-                fields: &fields,
-                raw: trim_line_end(&self.bytes[start..end]),
-            });
+                &fields,
+                trim_line_end(&self.bytes[start..end]),
+            ));
         }
     }
 }
@@ -473,6 +442,7 @@ impl ChunkReader {
                     first_line: self.next_line,
                     bytes,
                     buffers: Some(self.buffers.clone()),
+                    rows: None,
                 };
                 self.next_line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
                 return Ok(Some(chunk));
@@ -576,7 +546,7 @@ mod tests {
             let fields = (0..row.len())
                 .map(|i| row.get(i).unwrap().to_vec())
                 .collect();
-            out.push((row.line, fields, row.raw.to_vec()));
+            out.push((row.line, fields, row.raw().to_vec()));
         };
         if reference {
             chunk.for_each_csv_row(collect);
@@ -588,6 +558,7 @@ mod tests {
 
     fn chunk(bytes: &[u8]) -> Chunk {
         Chunk {
+            rows: None,
             first_line: 7,
             bytes: bytes.to_vec(),
             buffers: None,

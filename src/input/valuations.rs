@@ -5,8 +5,8 @@
 use crate::date::Date;
 use crate::error::InputError;
 use crate::input::conventions::Conventions;
+use crate::input::frame::{Chunks, InputRef};
 use crate::input::load::rows::{parse_valuations, ValuationLayout};
-use crate::input::reader::ChunkReader;
 use rust_decimal::Decimal;
 use std::path::Path;
 use std::sync::Arc;
@@ -51,13 +51,13 @@ impl From<&str> for Source {
 /// Opens a valuations file: its chunked reader (reporting bytes read to `progress`) and its layout,
 /// the required columns checked.
 pub fn open(
-    path: &Path,
+    input: InputRef<'_>,
     conventions: &Conventions,
     chunk_bytes: usize,
     progress: Box<dyn FnMut(u64) + Send>,
-) -> Result<(ChunkReader, ValuationLayout), InputError> {
-    let (reader, header) = ChunkReader::open(path, chunk_bytes, progress)?;
-    let layout = ValuationLayout::new(path, &header, conventions.clone())?;
+) -> Result<(Chunks, ValuationLayout), InputError> {
+    let (reader, header) = input.open(chunk_bytes, progress)?;
+    let layout = ValuationLayout::new(input.path, &header, conventions.clone())?;
     Ok((reader, layout))
 }
 
@@ -77,7 +77,8 @@ pub fn accepted_valuations(
     conventions: &Conventions,
     chunk_bytes: usize,
 ) -> Result<Vec<AcceptedValuation>, InputError> {
-    let (reader, layout) = open(path, conventions, chunk_bytes, Box::new(|_| {}))?;
+    let input = InputRef { path, frame: None };
+    let (reader, layout) = open(input, conventions, chunk_bytes, Box::new(|_| {}))?;
     let mut rows = Vec::new();
     for chunk in reader {
         let chunk = chunk?;

@@ -101,7 +101,7 @@ fn reject(input: InputKind, row: &Row<'_>, (field, reason): Problem) -> Reject {
         line: row.line,
         field: field.to_string(),
         reason: crate::csvfmt::shortened(&reason, crate::csvfmt::MAX_REASON_BYTES).into_owned(),
-        raw: quoted_raw(row.raw),
+        raw: quoted_raw(&row.raw()),
     }
 }
 
@@ -144,9 +144,8 @@ fn is_canonical_number(t: &str) -> bool {
 pub fn parse_loans(chunk: &Chunk, layout: &LoanLayout) -> LoanBatch {
     // Sized once from the chunk's line count (an upper bound on its rows): growing by doubling copied
     // each chunk's loans about once more (1.6% of a run's CPU time, in `realloc`).
-    let lines = memchr::memchr_iter(b'\n', &chunk.bytes).count() + 1;
     let mut batch = LoanBatch {
-        loans: Vec::with_capacity(lines),
+        loans: Vec::with_capacity(chunk.records_bound()),
         ..LoanBatch::default()
     };
     let mut scratch = String::new();
@@ -248,7 +247,7 @@ fn check_row(row: &Row<'_>, l: &LoanLayout) -> Result<(), Problem> {
     if let Some(p) = field_count_problem(row, l.width) {
         return Err(p);
     }
-    if row.raw.len() > MAX_ROW_BYTES {
+    if row.raw_len() > MAX_ROW_BYTES {
         return Err(("", format!("row longer than {MAX_ROW_BYTES} bytes")));
     }
     let d = &l.conventions;
