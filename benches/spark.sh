@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# underwater.spark.run against the CLI on the same generated book and the same cores: a Spark
-# local-cluster with 2 executor processes of 1 core each (this machine's 2 cores), the book read from
-# CSV as text, the tables folded and the accounts written to Parquet; the CLI's `run --format parquet`.
+# underwater.spark.run against Spark's own floor for the job and a plain Spark SQL peer of it
+# (benches/spark_jobs.py), and against the CLI's `run --format parquet`, on the same generated book and
+# the same cores: a Spark local-cluster with 2 executor processes of 1 core each (this machine's 2
+# cores), warm (the executors have run once), the book read from CSV as text, the tables folded and the
+# accounts written to Parquet. The peer's LTV table is checked against the CLI's and underwater.spark's.
 # usage: bash benches/spark.sh [LOANS ...]      (default 1000000; e.g. bash benches/spark.sh 1000000 10000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,25 +23,52 @@ for N in "${@:-1000000}"; do
   /usr/bin/time -f "cli_parquet $N %e s %M KB" "$UW" run --loans "$BOOK/loans.csv" --valuations "$BOOK/valuations.csv" \
     --as-of 2025-06-30 --out "$WORK/spark-cli" --format parquet -q
   rm -rf "$WORK/spark-out"; sync
-  PYSPARK_PYTHON="$venv/bin/python" "$venv/bin/python" - "$BOOK" "$WORK/spark-out" "$N" "$EXECUTOR_MB" <<'PY' 2> >(grep -v "WARN\|Stage\|log4j\|setLogLevel" >&2)
-import sys, time
-from pyspark.sql import SparkSession
+  PYSPARK_PYTHON="$venv/bin/python" PYTHONPATH=benches "$venv/bin/python" - "$BOOK" "$WORK" "$N" "$EXECUTOR_MB" <<'PY' 2> >(grep -v "WARN\|Stage\|log4j\|setLogLevel" >&2)
+import csv, shutil, sys, time
+from decimal import Decimal
+import spark_jobs
 import underwater.spark as uws
-book, out, n, mb = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+book, work, n, mb = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 t0 = time.time()
-spark = (SparkSession.builder.master(f"local-cluster[2,1,{mb}]").config("spark.driver.host", "127.0.0.1")
-         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false")
-         .config("spark.driver.memory", "2g").getOrCreate())
+spark = spark_jobs.cluster(mb)
+# Warm: the executors' JVMs and Python workers have run once, as in a nightly job on a running cluster.
+spark_jobs.floor(spark, book, f"{work}/spark-floor")
 t1 = time.time()
-loans = spark.read.csv(f"{book}/loans.csv", header=True)
-valuations = spark.read.csv(f"{book}/valuations.csv", header=True)
+def timed(job):
+    started = time.time()
+    result = job()
+    return result, time.time() - started
+_, floor = timed(lambda: spark_jobs.floor(spark, book, f"{work}/spark-floor"))
+peer, peer_s = timed(lambda: spark_jobs.peer(spark, book, "2025-06-30"))
 parts = max(8, n // 100_000)
-result = uws.run(spark, loans, valuations, as_of="2025-06-30", partitions=parts)
-t2 = time.time()
-result.accounts.write.parquet(out)
-t3 = time.time()
-print(f"spark {n} start {t1 - t0:.1f} s, kernel+tables {t2 - t1:.1f} s, accounts to parquet {t3 - t2:.1f} s, "
-      f"total after start {t3 - t1:.1f} s ({parts} partitions)")
+def underwater(accounts_dir=None):
+    loans = spark.read.csv(f"{book}/loans.csv", header=True)
+    valuations = spark.read.csv(f"{book}/valuations.csv", header=True)
+    result = uws.run(spark, loans, valuations, as_of="2025-06-30", partitions=parts,
+                     accounts_dir=accounts_dir)
+    tables = time.time()
+    if accounts_dir is None:
+        result.accounts.write.mode("overwrite").parquet(f"{work}/spark-out")
+    return result, time.time() - tables
+(result, to_parquet), ours = timed(underwater)
+shutil.rmtree(f"{work}/spark-parts", ignore_errors=True)
+(parted, _), ours_parts = timed(lambda: underwater(f"{work}/spark-parts"))
+print(f"spark {n}: cluster start and warm-up {t1 - t0:.1f} s; floor {floor:.1f} s; plain Spark SQL peer "
+      f"{peer_s:.1f} s; underwater.spark with the accounts through Spark {ours:.1f} s (of which accounts to "
+      f"Parquet {to_parquet:.1f} s; {parts} partitions) = {ours / floor:.2f}x the floor; with accounts_dir "
+      f"(each partition writes its Parquet part) {ours_parts:.1f} s = {ours_parts / floor:.2f}x the floor, "
+      f"{ours_parts / peer_s:.2f}x the peer")
+assert parted.files == result.files
+# The LTV tables: the peer's columns against the CLI's file and underwater.spark's table, to the cent.
+with open(f"{work}/spark-cli/summary_by_ltv_bucket.csv") as f:
+    cli = {r["ltv_bucket"]: r for r in csv.DictReader(f)}
+keys = ["accounts", "valued_accounts", "balance", "value", "underwater_accounts", "negative_equity"]
+spark_table = {r["ltv_bucket"]: r for r in result.tables["summary_by_ltv_bucket"].iter_rows(named=True)}
+for band, row in peer.items():
+    want = tuple(Decimal(cli[band][k]) for k in keys)
+    assert tuple(Decimal(v) for v in row) == want, (band, row, want)
+    assert tuple(Decimal(str(spark_table[band][k])) for k in keys) == want, band
+print(f"LTV tables of the peer, underwater.spark and the CLI equal to the cent ({len(peer)} bands)")
 spark.stop()
 PY
 done

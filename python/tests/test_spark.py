@@ -201,3 +201,58 @@ def test_spark_refuses_a_numeric_id_column_read_by_infer_schema(spark, tmp_path:
     with pytest.raises(uw.InputError, match="account_id.*inferSchema") as e:
         uws.run(spark, frame, spark.read.csv(str(valuations), header=True), as_of="2025-06-30")
     assert e.value.field == "account_id"
+
+
+def test_spark_reads_typed_parquet_and_float_values_and_writes_the_accounts_as_parts(
+        spark, tmp_path: pathlib.Path) -> None:
+    """A book typed as a warehouse types it — loans as Parquet with DATE, DECIMAL(18, 2) and INT columns,
+    valuations read with `inferSchema` (the values DOUBLE) — gives the CLI's accounts and tables on the
+    CSV text, the floats read through their shortest round-trip text; with `accounts_dir` each
+    partition writes its accounts as a Parquet part that `accounts` reads."""
+    import underwater.spark as uws
+    from pyspark.sql import functions as F
+
+    book = tmp_path / "book"
+    cli("generate", "--loans", "3000", "--seed", "9", "--out", str(book), "--as-of", "2025-06-30", "-q")
+    cli("run", "--loans", str(book / "loans.csv"), "--valuations", str(book / "valuations.csv"),
+        "--as-of", "2025-06-30", "--out", str(tmp_path / "cli"), "-q")
+    text = spark.read.csv(str(book / "loans.csv"), header=True)
+    typed = text.select(*[
+        F.col(c).cast("date").alias(c) if c == "origination_date"
+        else F.col(c).cast("decimal(18,2)").alias(c) if c in ("amount_financed", "current_balance")
+        else F.col(c).cast("int").alias(c) if c in ("term_months", "days_past_due")
+        else F.col(c) for c in text.columns])
+    typed.write.parquet(str(tmp_path / "loans.parquet"))
+    loans = spark.read.parquet(str(tmp_path / "loans.parquet"))
+    valuations = spark.read.csv(str(book / "valuations.csv"), header=True, inferSchema=True)
+    assert dict(valuations.dtypes)["value"] == "double"
+    assert dict(loans.dtypes)["current_balance"] == "decimal(18,2)"
+    result = uws.run(spark, loans, valuations, as_of="2025-06-30", partitions=4,
+                     accounts_dir=str(tmp_path / "accounts"))
+    assert len(list((tmp_path / "accounts").glob("part-*.parquet"))) == 4
+    for name in sorted(p.name for p in (tmp_path / "cli").glob("summary_*.csv")):
+        assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
+    header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
+    assert result.accounts.columns == header
+    got = sorted([cell(r[c]) for c in header] for r in result.accounts.collect())
+    assert got == sorted(rows)
+    assert result.rejects.count() == 0
+
+
+def test_regression_a_second_run_into_a_new_accounts_dir_wrote_no_parts(spark, tmp_path: pathlib.Path) -> None:
+    """The kernel's output was cached by its plan, so the same inputs run again into another (empty)
+    accounts_dir were served from the cache: no part was written and the accounts came back empty."""
+    import underwater.spark as uws
+
+    book = tmp_path / "book"
+    cli("generate", "--loans", "500", "--seed", "4", "--dirty", "--out", str(book), "-q")
+    read = lambda name: spark.read.csv(str(book / name), header=True)  # noqa: E731
+    first = uws.run(spark, read("loans.csv"), read("valuations.csv"), as_of="2025-06-30",
+                    partitions=2, accounts_dir=str(tmp_path / "a"))
+    second = uws.run(spark, read("loans.csv"), read("valuations.csv"), as_of="2025-06-30",
+                     partitions=2, accounts_dir=str(tmp_path / "b"))
+    assert first.accounts.count() == second.accounts.count() > 400
+    assert first.rejects.count() == second.rejects.count() > 0
+    with pytest.raises(Exception, match="not empty"):
+        uws.run(spark, read("loans.csv"), read("valuations.csv"), as_of="2025-06-30",
+                accounts_dir=str(tmp_path / "b"))

@@ -22,6 +22,7 @@ import polars as pl
 from . import _native
 from . import summary as _summary
 from ._run import _argv, _key_columns, _table, _tables, refuse_numeric_id
+from .errors import ConfigError
 
 LINE = "_underwater_line"
 KIND = "_underwater_kind"
@@ -49,12 +50,15 @@ class SparkRun:
 
 
 def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | None = None,
-        no_outlook: bool = False, partitions: int | None = None,
+        no_outlook: bool = False, partitions: int | None = None, accounts_dir: str | None = None,
         _files: tuple[str, str] | None = None) -> SparkRun:
     """The nightly run over Spark DataFrames (``spark.read.csv(..., header=True)`` keeps every cell's text,
-    the surest way to the CLI's figures; typed columns work too). ``as_of`` is required: every executor
-    must value the book at one date. ``config`` is a TOML file read on the driver and sent to the
-    executors."""
+    the surest way to the CLI's figures; typed columns, as Parquet or a table gives them, work too).
+    ``as_of`` is required: every executor must value the book at one date. ``config`` is a TOML file
+    read on the driver and sent to the executors. ``accounts_dir``: a directory the executors and the
+    driver share (a local cluster's disk, a mounted store such as ``/dbfs/...``), where each partition
+    writes its accounts as a Parquet part; ``accounts`` then reads them, and they do not pass through
+    Spark's rows."""
     from pyspark.sql import functions as F
     from pyspark import StorageLevel
 
@@ -72,18 +76,69 @@ def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | No
     loans, valuations = (frame if LINE in frame.columns
                          else frame.withColumn(LINE, F.monotonically_increasing_id())
                          for frame in (loans, valuations))
-    combined = _co_located(loans, valuations, (id_column, vin_column), F)
+    if accounts_dir is not None:
+        os.makedirs(accounts_dir, exist_ok=True)
+        if any(os.scandir(accounts_dir)):
+            raise ConfigError(f"accounts_dir {accounts_dir} is not empty: the run writes a whole book of "
+                              f"parts there. Fix: name a new or empty directory")
     n = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
-    kernel = _kernel(loan_columns, val_columns, flags, config_text, schema, names)
-    out = combined.repartition(n, "_underwater_key").mapInArrow(kernel, schema)
-    out = out.persist(StorageLevel.MEMORY_AND_DISK)
-    partials = [bytes(r[0]) for r in out.where(F.col(KIND) == "p").select(BLOB).collect()]
-    folded, whole = _native.fold(partials, as_of)
+    kernel = _kernel(loan_columns, val_columns, flags, config_text, schema, names,
+                     (id_column, accounts_dir, computed + echoed))
+    keys = (id_column, vin_column)
+
+    def one_pass(repeated: Any) -> tuple[Any, list[Any]]:
+        combined = _co_located(loans, valuations, keys, F, repeated)
+        out = combined.repartition(n, "_underwater_key").mapInArrow(kernel, schema)
+        if accounts_dir is not None:
+            # Only tallies, hashes and rejects come back: collected whole, the kernel run once (a
+            # cached plan would skip the writing of the parts on a later run of the same inputs).
+            return out, out.collect()
+        out = out.persist(StorageLevel.MEMORY_AND_DISK)
+        return out, out.where(F.col(KIND).isin("p", "h")).select(*schema.names).collect()
+
+    # Keyed by VIN alone first: a book whose ids each sit in one partition (a clean book) is done in
+    # one pass. An id seen in two partitions (its rows have different VINs) is a repeated id the CLI
+    # rejects on every row: the book is then keyed again, those ids' rows sent to one partition.
+    out, collected = one_pass(None)
+    if _ids_in_two_partitions([bytes(r[BLOB]) for r in collected if r[KIND] == "h"]):
+        if accounts_dir is None:
+            out.unpersist()
+        out, collected = one_pass(_repeated_ids(loans, id_column, F))
+    folded, whole = _native.fold([bytes(r[BLOB]) for r in collected if r[KIND] == "p"], as_of)
     files = dict(folded)
-    tables = _tables(files)
-    accounts = out.where(F.col(KIND) == "a").select(*computed, *echoed)
-    rejects = out.where(F.col(KIND) == "r").select(*REJECT_COLUMNS)
-    return SparkRun(accounts, tables, files, rejects, whole)
+    if accounts_dir is None:
+        accounts = out.where(F.col(KIND) == "a").select(*computed, *echoed)
+        rejects = out.where(F.col(KIND) == "r").select(*REJECT_COLUMNS)
+    else:
+        accounts = spark.read.schema(_accounts_schema(schema, computed + echoed)).parquet(accounts_dir)
+        rejects = spark.createDataFrame([[r[c] for c in REJECT_COLUMNS] for r in collected
+                                         if r[KIND] == "r"], _accounts_schema(schema, REJECT_COLUMNS))
+    return SparkRun(accounts, _tables(files), files, rejects, whole)
+
+
+def _ids_in_two_partitions(hashes: list[bytes]) -> bool:
+    """Whether a hash of a trimmed id (each partition's, each once) comes from two partitions."""
+    import array
+
+    parts = [array.array("Q", h) for h in hashes if h]
+    if len(parts) < 2:
+        return False
+    every = pl.Series(values=[x for part in parts for x in part], dtype=pl.UInt64)
+    return every.n_unique() < every.len()
+
+
+def _repeated_ids(loans: Any, id_column: str, F: Any) -> Any:
+    """The trimmed ids on more than one row (a count of the ids: one pass over the loans)."""
+    trimmed = F.trim(F.col(id_column), F.lit(_TRIM))
+    return (loans.select(trimmed.alias("_underwater_id")).groupBy("_underwater_id").count()
+            .where("count > 1").select("_underwater_id", F.lit(True).alias("_underwater_dup")))
+
+
+def _accounts_schema(schema: Any, columns: list[str]) -> Any:
+    """Some columns of the kernel's output schema (the accounts', the rejects')."""
+    from pyspark.sql import types as T
+
+    return T.StructType([schema[c] for c in columns])
 
 
 def run_csv(spark: Any, loans: str, valuations: str, *, as_of: str, config: str | None = None,
@@ -141,37 +196,39 @@ def _refuse_numeric_ids(loans: Any, id_column: str) -> None:
 
 # What the library trims from an id or a VIN: spaces and tabs, not Java's `\s` (form feed, CR, vertical
 # tab), so `A1` and `A1\f` stay two accounts here as in the CLI.
-_TRIM = r"^[ \t]+|[ \t]+$"
+_TRIM = " \t"
 
 
-def _co_located(loans: Any, valuations: Any, columns: tuple[str, str], F: Any) -> Any:
+def _co_located(loans: Any, valuations: Any, columns: tuple[str, str], F: Any,
+                repeated: Any = None) -> Any:
     """Loans and valuations in one frame, keyed for the repartition: a valuation by its VIN as the
-    library matches it (trimmed, upper case); a loan by its VIN, or by its account id when that id is on
-    more than one row (trimmed, as the library compares ids). ``columns`` are the loans' id and VIN
+    library matches it (trimmed, upper case); a loan by its VIN, or by its account id when that id is
+    among ``repeated`` (trimmed, as the library compares ids). ``columns`` are the loans' id and VIN
     columns (a ``[columns]`` config renames them)."""
     id_column, vin_column = columns
 
     def vin_key(c: Any) -> Any:
-        return F.upper(F.regexp_replace(c, _TRIM, ""))
+        return F.concat(F.lit("vin:"), F.upper(F.trim(c, F.lit(_TRIM))))
 
-    trimmed = F.regexp_replace(F.col(id_column), _TRIM, "")
-    repeated = (loans.select(trimmed.alias("_underwater_id")).groupBy("_underwater_id").count()
-                .where("count > 1").select("_underwater_id", F.lit(True).alias("_underwater_dup")))
-    # Repeated ids are few (a data-quality fault): sent to every executor, so the loans are not
-    # shuffled for the join as well as for the repartition.
-    loans = loans.withColumn("_underwater_id", trimmed).join(F.broadcast(repeated), "_underwater_id",
-                                                             "left")
-    loans = loans.withColumn(
-        "_underwater_key",
-        F.when(F.col("_underwater_dup"), F.concat(F.lit("id:"), F.col("_underwater_id")))
-        .otherwise(F.concat(F.lit("vin:"), vin_key(F.col(vin_column)))),
-    ).drop("_underwater_id", "_underwater_dup").withColumn(KIND, F.lit("L"))
+    if repeated is None:
+        loans = loans.withColumn("_underwater_key", vin_key(F.col(vin_column)))
+    else:
+        # Repeated ids are few (a data-quality fault): sent to every executor, so the loans are not
+        # shuffled for the join as well as for the repartition.
+        trimmed = F.trim(F.col(id_column), F.lit(_TRIM))
+        loans = loans.withColumn("_underwater_id", trimmed).join(F.broadcast(repeated),
+                                                                 "_underwater_id", "left")
+        loans = loans.withColumn(
+            "_underwater_key",
+            F.when(F.col("_underwater_dup"), F.concat(F.lit("id:"), F.col("_underwater_id")))
+            .otherwise(vin_key(F.col(vin_column))),
+        ).drop("_underwater_id", "_underwater_dup")
     valuations = valuations.select(
         *[F.col(c).alias(PREFIX + c) for c in valuations.columns],
-        F.concat(F.lit("vin:"), vin_key(F.col("vin"))).alias("_underwater_key"),
+        vin_key(F.col("vin")).alias("_underwater_key"),
         F.lit("V").alias(KIND),
     )
-    return loans.unionByName(valuations, allowMissingColumns=True)
+    return loans.withColumn(KIND, F.lit("L")).unionByName(valuations, allowMissingColumns=True)
 
 
 def _config_argv(dir: str, flags: dict[str, Any], config_text: str | None,
@@ -230,9 +287,13 @@ def _output_schema(dry: Any, loan_schema: Any) -> tuple[Any, list[str], list[str
 
 
 def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, Any],
-            config_text: str | None, schema: Any, names: tuple[str, str]) -> Any:
-    """The function each partition runs: its rows into the library as Arrow, its accounts, rejects
-    and partial out, cast to the declared schema."""
+            config_text: str | None, schema: Any, names: tuple[str, str],
+            accounts: tuple[str, str | None, list[str]]) -> Any:
+    """The function each partition runs: its rows into the library as Arrow; out, cast to the declared
+    schema, its accounts (or, with an accounts directory, a Parquet part written there), its rejects,
+    its partial and the hashes of its trimmed ids. ``accounts``: the id column, the directory, the
+    accounts' columns."""
+    id_column, accounts_dir, account_columns = accounts
 
     def kernel(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -243,17 +304,52 @@ def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, An
         # An empty partition has no batch to take a schema from.
         rows = pl.from_arrow(pa.Table.from_batches(batches)) if batches else pl.DataFrame()
         assert isinstance(rows, pl.DataFrame)
-        native = _native_run(_split(rows, loan_columns, val_columns), flags, config_text, names)
-        parts = [pl.DataFrame(native.accounts()).with_columns(pl.lit("a").alias(KIND)),
-                 pl.DataFrame({KIND: ["p"], BLOB: [native.partial()]}),
+        loans, valuations = _split(rows, loan_columns, val_columns)
+        native = _native_run((loans, valuations), flags, config_text, names)
+        accounts = pl.DataFrame(native.accounts()).with_columns(pl.lit("a").alias(KIND))
+        if accounts_dir is not None:
+            _write_part(_cast(accounts, target).select(account_columns), accounts_dir)
+            accounts = accounts.clear()
+        parts = [accounts,
+                 pl.DataFrame({KIND: ["p", "h"], BLOB: [native.partial(), _id_hashes(loans, id_column)]}),
                  _rejects(native.rejects_csv()).with_columns(pl.lit("r").alias(KIND))]
-        out = pl.concat(parts, how="diagonal_relaxed")
-        table = out.to_arrow()
-        columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
-                   else pa.nulls(table.num_rows, f.type) for f in target]
-        yield from pa.Table.from_arrays(columns, schema=target).to_batches()
+        yield from _cast(pl.concat(parts, how="diagonal_relaxed"), target).to_batches()
 
     return kernel
+
+
+def _cast(frame: pl.DataFrame, target: Any) -> Any:
+    """A frame as an Arrow table of the target schema (its missing columns null)."""
+    import pyarrow as pa
+
+    table = frame.to_arrow()
+    columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+               else pa.nulls(table.num_rows, f.type) for f in target]
+    return pa.Table.from_arrays(columns, schema=target)
+
+
+def _write_part(table: Any, dir: str) -> None:
+    """A partition's accounts as a Parquet part, named by the partition (a retried task writes the
+    same part again) and renamed into place once whole."""
+    import pyarrow.parquet as pq
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    name = f"part-{context.partitionId() if context else 0:05d}.parquet"
+    temporary = os.path.join(dir, f".{name}.{os.getpid()}")
+    pq.write_table(table, temporary, compression="lz4")
+    os.replace(temporary, os.path.join(dir, name))
+
+
+def _id_hashes(loans: pl.DataFrame, id_column: str) -> bytes:
+    """The partition's trimmed, non-empty ids hashed, each once (little-endian u64s)."""
+    column = next((c for c in loans.columns if c.lower() == id_column.lower()), None)
+    if column is None or loans.is_empty():
+        return b""
+    ids = loans[column].cast(pl.String).str.strip_chars(_TRIM)
+    import array
+
+    return array.array("Q", ids.filter(ids.str.len_bytes() > 0).hash().unique().to_list()).tobytes()
 
 
 def _split(rows: pl.DataFrame, loan_columns: list[str],
