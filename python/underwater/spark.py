@@ -82,12 +82,14 @@ def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | No
             raise ConfigError(f"accounts_dir {accounts_dir} is not empty: the run writes a whole book of "
                               f"parts there. Fix: name a new or empty directory")
     n = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
-    kernel = _kernel(loan_columns, val_columns, flags, config_text, schema, names,
+    slots = _slots(loans.schema, valuations.schema)
+    kernel = _kernel((loan_columns, val_columns, slots), flags, config_text, schema, names,
                      (id_column, accounts_dir, computed + echoed))
-    keys = (id_column, vin_column)
+    keys = (id_column, vin_column, slots["vin"])
 
     def one_pass(repeated: Any) -> tuple[Any, list[Any]]:
-        combined = _co_located(loans, valuations, keys, F, repeated)
+        combined = _co_located(loans, valuations.select(
+            *[F.col(c).alias(slots[c]) for c in valuations.columns]), keys, F, repeated)
         out = combined.repartition(n, "_underwater_key").mapInArrow(kernel, schema)
         if accounts_dir is not None:
             # Only tallies, hashes and rejects come back: collected whole, the kernel run once (a
@@ -199,13 +201,30 @@ def _refuse_numeric_ids(loans: Any, id_column: str) -> None:
 _TRIM = " \t"
 
 
+def _slots(loan_schema: Any, valuation_schema: Any) -> dict[str, str]:
+    """Where each valuation column travels in the rows shared with the loans: in a loan column of the
+    same type (a CSV read as text shares them all), else in its own. A valuation row then carries
+    few empty loan cells, and the shuffle and the Arrow batches are narrower."""
+    free = [f for f in loan_schema.fields if f.name != LINE]
+    slots = {LINE: LINE}
+    for field in valuation_schema.fields:
+        if field.name == LINE:
+            continue
+        match = next((f for f in free if f.dataType == field.dataType), None)
+        if match is not None:
+            free.remove(match)
+        slots[field.name] = match.name if match is not None else PREFIX + field.name
+    return slots
+
+
 def _co_located(loans: Any, valuations: Any, columns: tuple[str, str], F: Any,
                 repeated: Any = None) -> Any:
-    """Loans and valuations in one frame, keyed for the repartition: a valuation by its VIN as the
-    library matches it (trimmed, upper case); a loan by its VIN, or by its account id when that id is
-    among ``repeated`` (trimmed, as the library compares ids). ``columns`` are the loans' id and VIN
-    columns (a ``[columns]`` config renames them)."""
-    id_column, vin_column = columns
+    """Loans and valuations (in their slots: see `_slots`) in one frame, keyed for the repartition:
+    a valuation by its VIN as the library matches it (trimmed, upper case); a loan by its VIN, or by
+    its account id when that id is among ``repeated`` (trimmed, as the library compares ids).
+    ``columns`` are the loans' id and VIN columns (a ``[columns]`` config renames them) and the
+    valuations' VIN column."""
+    id_column, vin_column, valuation_vin = columns
 
     def vin_key(c: Any) -> Any:
         return F.concat(F.lit("vin:"), F.upper(F.trim(c, F.lit(_TRIM))))
@@ -223,11 +242,8 @@ def _co_located(loans: Any, valuations: Any, columns: tuple[str, str], F: Any,
             F.when(F.col("_underwater_dup"), F.concat(F.lit("id:"), F.col("_underwater_id")))
             .otherwise(vin_key(F.col(vin_column))),
         ).drop("_underwater_id", "_underwater_dup")
-    valuations = valuations.select(
-        *[F.col(c).alias(PREFIX + c) for c in valuations.columns],
-        vin_key(F.col("vin")).alias("_underwater_key"),
-        F.lit("V").alias(KIND),
-    )
+    valuations = valuations.withColumn("_underwater_key", vin_key(F.col(valuation_vin)))
+    valuations = valuations.withColumn(KIND, F.lit("V"))
     return loans.withColumn(KIND, F.lit("L")).unionByName(valuations, allowMissingColumns=True)
 
 
@@ -286,13 +302,13 @@ def _output_schema(dry: Any, loan_schema: Any) -> tuple[Any, list[str], list[str
     return T.StructType(fields), computed, echoed
 
 
-def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, Any],
+def _kernel(columns: tuple[list[str], list[str], dict[str, str]], flags: dict[str, Any],
             config_text: str | None, schema: Any, names: tuple[str, str],
             accounts: tuple[str, str | None, list[str]]) -> Any:
     """The function each partition runs: its rows into the library as Arrow; out, cast to the declared
     schema, its accounts (or, with an accounts directory, a Parquet part written there), its rejects,
-    its partial and the hashes of its trimmed ids. ``accounts``: the id column, the directory, the
-    accounts' columns."""
+    its partial and the hashes of its trimmed ids. ``columns``: the loans', the valuations' and the
+    valuations' slots; ``accounts``: the id column, the directory, the accounts' columns."""
     id_column, accounts_dir, account_columns = accounts
 
     def kernel(batches: Iterator[Any]) -> Iterator[Any]:
@@ -304,7 +320,7 @@ def _kernel(loan_columns: list[str], val_columns: list[str], flags: dict[str, An
         # An empty partition has no batch to take a schema from.
         rows = pl.from_arrow(pa.Table.from_batches(batches)) if batches else pl.DataFrame()
         assert isinstance(rows, pl.DataFrame)
-        loans, valuations = _split(rows, loan_columns, val_columns)
+        loans, valuations = _split(rows, columns)
         native = _native_run((loans, valuations), flags, config_text, names)
         accounts = pl.DataFrame(native.accounts()).with_columns(pl.lit("a").alias(KIND))
         if accounts_dir is not None:
@@ -352,17 +368,19 @@ def _id_hashes(loans: pl.DataFrame, id_column: str) -> bytes:
     return array.array("Q", ids.filter(ids.str.len_bytes() > 0).hash().unique().to_list()).tobytes()
 
 
-def _split(rows: pl.DataFrame, loan_columns: list[str],
-           val_columns: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A partition's rows back into loans and valuations, each column as Spark typed it, with each
-    row's line (its file's with `run_csv`, Spark's row id for a DataFrame's row)."""
-    def part(kind: str, columns: list[str], prefix: str) -> pl.DataFrame:
-        if rows.is_empty() or KIND not in rows.columns:
-            return pl.DataFrame(schema={c: pl.String for c in columns})
-        picked = rows.filter(pl.col(KIND) == kind)
-        return picked.select(pl.col(prefix + c).alias(c) for c in columns + [LINE])
+def _split(rows: pl.DataFrame,
+           columns: tuple[list[str], list[str], dict[str, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A partition's rows back into loans and valuations (from their slots), each column as Spark
+    typed it, with each row's line (its file's with `run_csv`, Spark's row id for a DataFrame's row)."""
+    loan_columns, val_columns, slots = columns
 
-    return part("L", loan_columns, ""), part("V", val_columns, PREFIX)
+    def part(kind: str, names: list[str], slot: Any) -> pl.DataFrame:
+        if rows.is_empty() or KIND not in rows.columns:
+            return pl.DataFrame(schema={c: pl.String for c in names})
+        picked = rows.filter(pl.col(KIND) == kind)
+        return picked.select(pl.col(slot(c)).alias(c) for c in names + [LINE])
+
+    return part("L", loan_columns, lambda c: c), part("V", val_columns, lambda c: slots[c])
 
 
 def _rejects(data: bytes) -> pl.DataFrame:
