@@ -295,3 +295,120 @@ fn query_sees_the_same_decimals_in_a_parquet_run_as_in_a_csv_run() {
     let fourth = csv.lines().nth(1).unwrap().split(',').next().unwrap();
     assert!(fourth.split('.').next().unwrap().len() > 18, "{csv}");
 }
+
+/// The VINs of a Parquet part (trimmed, upper case: as matched).
+fn part_vins(s: &Sandbox, file: &str) -> std::collections::BTreeSet<String> {
+    let df = ParquetReader::new(std::fs::File::open(s.path(file)).unwrap())
+        .finish()
+        .unwrap();
+    let vins = df.column("vin").unwrap().str().unwrap().clone();
+    vins.iter()
+        .map(|v| v.unwrap_or("").trim().to_ascii_uppercase())
+        .collect()
+}
+
+#[test]
+fn generated_parts_split_the_book_by_vin_and_their_tables_sum_to_the_whole_books() {
+    let s = Sandbox::new();
+    assert_ok(&s.run(&[
+        "generate", "--loans", "3000", "--seed", "8", "--out", "book", "--parts", "3", "-q",
+    ]));
+    assert_ok(&s.run_generated("whole", &[]));
+    let mut sums: std::collections::BTreeMap<(String, String), rust_decimal::Decimal> =
+        Default::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..3 {
+        let (loans, valuations) = (
+            format!("book/parts/loans/part-{i:05}.parquet"),
+            format!("book/parts/valuations/part-{i:05}.parquet"),
+        );
+        // A VIN lies in one part only, its loans and valuations together.
+        let vins = part_vins(&s, &loans);
+        assert!(
+            vins.is_disjoint(&seen),
+            "part {i} shares a VIN with an earlier part"
+        );
+        assert!(part_vins(&s, &valuations).is_disjoint(&seen));
+        seen.extend(vins);
+        let out = format!("p{i}");
+        assert_ok(&s.run(&[
+            "run",
+            "--loans",
+            &loans,
+            "--valuations",
+            &valuations,
+            "--as-of",
+            "2025-06-30",
+            "--out",
+            &out,
+            "-q",
+        ]));
+        for row in read_csv(&s.path(&format!("{out}/summary_by_ltv_bucket.csv"))) {
+            for (column, cell) in &row {
+                if column != "ltv_bucket" {
+                    *sums
+                        .entry((row["ltv_bucket"].clone(), column.clone()))
+                        .or_default() += cell.parse::<rust_decimal::Decimal>().unwrap();
+                }
+            }
+        }
+    }
+    let whole = read_csv(&s.path("whole/summary_by_ltv_bucket.csv"));
+    for row in &whole {
+        for (column, cell) in row {
+            if column != "ltv_bucket" {
+                let sum = sums[&(row["ltv_bucket"].clone(), column.clone())];
+                assert_eq!(sum.to_string(), *cell, "{} {column}", row["ltv_bucket"]);
+            }
+        }
+    }
+    assert_eq!(whole.last().unwrap()["accounts"], "3000");
+}
+
+#[test]
+fn a_parquet_input_is_read_as_its_csv_text_and_its_rejects_name_the_row() {
+    let s = Sandbox::new();
+    let loans = "account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due\n\
+                 P1,1HGCM82633A004352,2023-01-15,25000.00,72,19000.00,0\n\
+                 P2,1HGCM82633A004353,2023-01-15,25000.00,72,not-money,0\n";
+    s.write("loans.csv", loans);
+    s.write("valuations.csv", &hand_valuations());
+    let mut frame = CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(s.path("loans.csv")))
+        .unwrap()
+        .finish()
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(s.path("loans.parquet")).unwrap())
+        .finish(&mut frame)
+        .unwrap();
+    assert_ok(&s.run(&book_args("csv", &["--as-of", "2025-06-30"], true)));
+    assert_ok(&s.run(&[
+        "run",
+        "--loans",
+        "loans.parquet",
+        "--valuations",
+        "valuations.csv",
+        "--as-of",
+        "2025-06-30",
+        "--out",
+        "pq",
+        "-q",
+    ]));
+    assert_eq!(s.read("csv/accounts.csv"), s.read("pq/accounts.csv"));
+    assert_eq!(
+        s.read("csv/summary_by_ltv_bucket.csv"),
+        s.read("pq/summary_by_ltv_bucket.csv")
+    );
+    // Line 3 of the CSV is the Parquet file's row 1 (counted from 0, as a frame's rows are).
+    let csv_reject = &read_csv(&s.path("csv/rejects.csv"))[0];
+    let pq_reject = &read_csv(&s.path("pq/rejects.csv"))[0];
+    assert_eq!(
+        (csv_reject["line"].as_str(), pq_reject["line"].as_str()),
+        ("3", "1")
+    );
+    assert_eq!(pq_reject["file"], "loans.parquet");
+    for k in ["field", "reason", "raw_record"] {
+        assert_eq!(csv_reject[k], pq_reject[k], "{k}");
+    }
+}

@@ -9,6 +9,8 @@
 //! the file held before a reader inferred a float; never `34974.520000000004`). A null is an empty
 //! field. A column of another type (a list, a struct, bytes) is refused, naming it.
 //!
+//! A Parquet file (`--loans book.parquet`) is read whole as such a frame.
+//!
 //! A reject names the frame (`loans`, `valuations`) as its file and the row's index in the frame (0 for
 //! the first row, as `DataFrame.row(0)` and `with_row_index` count) as its line, unless the frame
 //! carries the lines itself in a [`LINE_COLUMN`] (Spark's `run_csv`, whose rows keep their file's line).
@@ -244,12 +246,47 @@ pub struct InputRef<'a> {
     pub frame: Option<&'a Arc<FrameInput>>,
 }
 
+/// Whether a file is read as Parquet (by its extension) rather than as CSV.
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
+/// A Parquet file read whole into a frame input (its columns typed or text, read as a frame's are).
+fn read_parquet(path: &Path) -> Result<Arc<FrameInput>, InputError> {
+    let file = std::fs::File::open(path).map_err(|source| InputError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let frame = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| InputError::NotCsv {
+            path: path.to_path_buf(),
+            reason: format!("it cannot be read as Parquet: {e}"),
+        })?;
+    Ok(Arc::new(FrameInput::new(
+        &path.display().to_string(),
+        &frame,
+    )?))
+}
+
 impl InputRef<'_> {
-    /// The input's size in the unit its chunks report (bytes of a file, rows of a frame).
+    /// The input's size in the unit its chunks report (bytes of a CSV file, rows of a frame; a
+    /// Parquet file's rows are known once it is read, so it reports none ahead).
     pub fn size(&self) -> u64 {
         match self.frame {
             Some(f) => f.rows as u64,
+            None if is_parquet(self.path) => 0,
             None => std::fs::metadata(self.path).map_or(0, |m| m.len()),
+        }
+    }
+
+    /// The frame the input is read from: the one handed over, or a Parquet file read whole.
+    fn frame(&self) -> Result<Option<Arc<FrameInput>>, InputError> {
+        match self.frame {
+            Some(frame) => Ok(Some(frame.clone())),
+            None if is_parquet(self.path) => read_parquet(self.path).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -259,14 +296,14 @@ impl InputRef<'_> {
         chunk_bytes: usize,
         on_size: Box<dyn FnMut(u64) + Send>,
     ) -> Result<(Chunks, Header), InputError> {
-        match self.frame {
+        match self.frame()? {
             Some(frame) => {
                 let header = Header {
                     names: frame.header.clone(),
                 };
                 let mut on_size = on_size;
                 on_size(frame.rows as u64);
-                let chunks = FrameChunks::new(frame.clone(), chunk_bytes);
+                let chunks = FrameChunks::new(frame, chunk_bytes);
                 Ok((Chunks::Frame(chunks), header))
             }
             None => {
@@ -282,7 +319,7 @@ impl InputRef<'_> {
         wanted: &rustc_hash::FxHashSet<u64>,
         line_of: &dyn Fn(u64) -> u64,
     ) -> Result<rustc_hash::FxHashMap<u64, String>, InputError> {
-        if let Some(frame) = self.frame {
+        if let Some(frame) = self.frame()? {
             return Ok(frame.raw_records(wanted));
         }
         let mut found = rustc_hash::FxHashMap::default();

@@ -32,6 +32,7 @@ use std::path::PathBuf;
 
 mod loan;
 pub mod outcomes;
+pub mod parts;
 
 use loan::{cents_of, generate_loan, money, vin, Generated, Later, Rng};
 
@@ -49,6 +50,8 @@ pub struct GenerateArgs {
     /// Also write outcomes.csv: this many months of loan-month records after `as_of`
     /// ([`outcomes`]); 0: none.
     pub outcome_months: u32,
+    /// Also lay the book out in this many Parquet parts by VIN hash ([`parts`]); 0: none.
+    pub parts: u32,
 }
 
 const LOAN_HEADER: &str = "account_id,vin,origination_date,amount_financed,term_months,current_balance,days_past_due,apr,monthly_payment,credit_score,origination_value,vehicle_year,make,model,new_used,state,dealer_id";
@@ -297,6 +300,12 @@ pub fn generate(args: &GenerateArgs, progress: crate::progress::Progress) -> Res
     if args.dirty {
         write_manifest(args, &mut injected)?;
     }
+    if args.parts > 0 {
+        for name in ["loans", "valuations"] {
+            let dir = args.out.join("parts").join(name);
+            parts::split(&args.out.join(format!("{name}.csv")), &dir, args.parts)?;
+        }
+    }
     stage.finish(&format!(
         "{} loans ({} lines), {} valuation rows in {}",
         loan_line - 1,
@@ -404,6 +413,11 @@ pub struct GenerateCmd {
     /// --outcomes`, defaults and sales drawn from documented rules (see `underwater backtest`)
     #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "months_later", value_parser = clap::value_parser!(u32).range(0..=120))]
     pub outcome_months: u32,
+    /// Also lay the book out as N Parquet parts partitioned by VIN hash, in parts/loans/ and
+    /// parts/valuations/ (part i of both holds the same VINs): the layout `underwater.spark.run_parts`
+    /// runs without a shuffle
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub parts: u32,
     #[command(flatten)]
     pub workers: super::args::Workers,
 }
@@ -429,6 +443,7 @@ pub fn command(cmd: GenerateCmd) -> Result<(), crate::error::Error> {
         dirty: cmd.dirty,
         months_later: cmd.months_later,
         outcome_months: cmd.outcome_months,
+        parts: cmd.parts,
     };
     let threads = cmd
         .workers
