@@ -54,6 +54,7 @@ fn book() -> &'static Book {
             dirty: false,
             months_later: 0,
             outcome_months: 0,
+            parts: 0,
         };
         underwater::commands::generate::generate(&args, underwater::progress::Progress::hidden())
             .unwrap();

@@ -382,13 +382,14 @@ def generate(
     dirty: bool = False,
     months_later: int | None = None,
     outcome_months: int | None = None,
+    parts: int | None = None,
     threads: int | None = None,
 ) -> pathlib.Path:
     """``underwater generate``: a deterministic synthetic book (loans.csv, valuations.csv, ...) in
-    ``out``; returns ``out``."""
+    ``out``, with ``parts`` also as Parquet parts by VIN hash in ``out/parts``; returns ``out``."""
     if isinstance(loans, bool) or not isinstance(loans, int):
         raise refused(f"loans= takes a whole number of loans, not {type(loans).__name__}", "loans")
     flags = {"loans": loans, "seed": seed, "as_of": as_of, "valuations_per_loan": valuations_per_loan,
              "dirty": _flag(dirty, "dirty"), "months_later": months_later,
-             "outcome_months": outcome_months, "threads": threads}
+             "outcome_months": outcome_months, "parts": parts, "threads": threads}
     return _in_dir(_dir_path(out, "out"), "generate", flags)

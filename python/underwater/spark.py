@@ -36,13 +36,15 @@ class SparkRun:
     (every summary table, as polars DataFrames: the CLI's files, folded from the partitions),
     ``rejects`` (a Spark DataFrame: input, field, reason, raw_record) and ``summary`` (summary.json's
     ``portfolio``, with the origination-LTV percentiles, and ``top_exposures``, of the whole book, typed;
-    ``summary_json`` their JSON bytes).
+    ``summary_json`` their JSON bytes; ``plan`` Spark's physical plan of the run, where a shuffle shows
+    as an ``Exchange``).
     Unpacks as ``accounts, tables = underwater.spark.run(...)``."""
 
     def __init__(self, accounts: Any, tables: dict[str, pl.DataFrame], files: dict[str, bytes],
-                 rejects: Any, summary_json: bytes):
+                 rejects: Any, summary_json: bytes, plan: str):
         self.accounts, self.tables, self.files, self.rejects = accounts, tables, files, rejects
         self.summary_json = summary_json
+        self.plan = plan
         self.summary = _summary.parse(summary_json)
 
     def __iter__(self) -> Iterator[Any]:
@@ -77,10 +79,7 @@ def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | No
                          else frame.withColumn(LINE, F.monotonically_increasing_id())
                          for frame in (loans, valuations))
     if accounts_dir is not None:
-        os.makedirs(accounts_dir, exist_ok=True)
-        if any(os.scandir(accounts_dir)):
-            raise ConfigError(f"accounts_dir {accounts_dir} is not empty: the run writes a whole book of "
-                              f"parts there. Fix: name a new or empty directory")
+        _new_accounts_dir(accounts_dir)
     n = partitions or max(2, spark.sparkContext.defaultParallelism * 2)
     slots = _slots(loans.schema, valuations.schema)
     kernel = _kernel((loan_columns, val_columns, slots), flags, config_text, schema, names,
@@ -106,6 +105,7 @@ def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | No
         if accounts_dir is None:
             out.unpersist()
         out, collected = one_pass(_repeated_ids(loans, id_column, F))
+    plan = out._jdf.queryExecution().executedPlan().toString()
     folded, whole = _native.fold([bytes(r[BLOB]) for r in collected if r[KIND] == "p"], as_of)
     files = dict(folded)
     if accounts_dir is None:
@@ -115,7 +115,7 @@ def run(spark: Any, loans: Any, valuations: Any, *, as_of: str, config: str | No
         accounts = spark.read.schema(_accounts_schema(schema, computed + echoed)).parquet(accounts_dir)
         rejects = spark.createDataFrame([[r[c] for c in REJECT_COLUMNS] for r in collected
                                          if r[KIND] == "r"], _accounts_schema(schema, REJECT_COLUMNS))
-    return SparkRun(accounts, _tables(files), files, rejects, whole)
+    return SparkRun(accounts, _tables(files), files, rejects, whole, plan)
 
 
 def _ids_in_two_partitions(hashes: list[bytes]) -> bool:
@@ -185,6 +185,101 @@ def _csv_lines(spark: Any, path: str) -> tuple[Any, Any]:
     bad_schema = T.StructType([T.StructField(c, T.LongType() if c == "line" else T.StringType(), True)
                                for c in REJECT_COLUMNS])
     return frame, spark.createDataFrame(bad, bad_schema)
+
+
+def run_parts(spark: Any, loans_dir: str, valuations_dir: str, *, as_of: str,
+              config: str | None = None, no_outlook: bool = False,
+              accounts_dir: str | None = None) -> SparkRun:
+    """The nightly run over a book laid out in Parquet parts by VIN hash (``generate --parts``; the
+    guide says how to lay a book out so): ``loans_dir/part-*.parquet`` and
+    ``valuations_dir/part-*.parquet``, part *i* of both holding the same VINs. Each task reads its pair
+    of parts where it runs (the directories must be readable by every executor, as ``accounts_dir``)
+    and runs the library on it: the book is not shuffled. A reject names its part file and the row's
+    index in it. An account id on rows of two parts (a repeated id across VINs) sends the book
+    through `run`, whose shuffle puts every row of a repeated id together, as the CLI rejects them."""
+    import glob
+
+    from pyspark import StorageLevel
+
+    loan_parts = sorted(glob.glob(os.path.join(loans_dir, "part-*.parquet")))
+    val_parts = [os.path.join(valuations_dir, os.path.basename(p)) for p in loan_parts]
+    missing = [p for p in val_parts if not os.path.exists(p)]
+    if not loan_parts or missing:
+        raise ConfigError(f"{loans_dir} and {valuations_dir} are not a book in parts: "
+                          f"{'no part-*.parquet' if not loan_parts else 'no ' + missing[0]}. Fix: "
+                          f"lay out part i of both by the same VIN hash (underwater generate --parts)")
+    config_text = open(config, encoding="utf-8").read() if config else None
+    flags = {"as_of": as_of, "no_outlook": no_outlook, "threads": 1, "quiet": True}
+    loans_schema = spark.read.parquet(loan_parts[0]).schema
+    val_columns = spark.read.parquet(val_parts[0]).columns
+    dry = _dry_run(loans_schema.names, val_columns, flags, config_text)
+    schema, computed, echoed = _output_schema(dry, loans_schema)
+    id_column, _ = _key_columns(config_text)
+    _refuse_numeric_ids(spark.read.parquet(loan_parts[0]), id_column)
+    if accounts_dir is not None:
+        _new_accounts_dir(accounts_dir)
+    pairs = spark.createDataFrame(
+        spark.sparkContext.parallelize(list(zip(loan_parts, val_parts)), len(loan_parts)),
+        "loans string, valuations string")
+    kernel = _parts_kernel(flags, config_text, schema, (id_column, accounts_dir, computed + echoed))
+    out = pairs.mapInArrow(kernel, schema)
+    if accounts_dir is None:
+        out = out.persist(StorageLevel.MEMORY_AND_DISK)
+    collected = out.where(f"{KIND} != 'a'").collect()
+    plan = out._jdf.queryExecution().executedPlan().toString()
+    if _ids_in_two_partitions([bytes(r[BLOB]) for r in collected if r[KIND] == "h"]):
+        if accounts_dir is None:
+            out.unpersist()
+        else:
+            for part in glob.glob(os.path.join(accounts_dir, "part-*.parquet")):
+                os.remove(part)
+        return run(spark, spark.read.parquet(*loan_parts), spark.read.parquet(*val_parts), as_of=as_of,
+                   config=config, no_outlook=no_outlook, partitions=len(loan_parts),
+                   accounts_dir=accounts_dir)
+    folded, whole = _native.fold([bytes(r[BLOB]) for r in collected if r[KIND] == "p"], as_of)
+    files = dict(folded)
+    if accounts_dir is None:
+        accounts = out.where(f"{KIND} = 'a'").select(*computed, *echoed)
+    else:
+        accounts = spark.read.schema(_accounts_schema(schema, computed + echoed)).parquet(accounts_dir)
+    rejects = spark.createDataFrame([[r[c] for c in REJECT_COLUMNS] for r in collected
+                                     if r[KIND] == "r"], _accounts_schema(schema, REJECT_COLUMNS))
+    return SparkRun(accounts, _tables(files), files, rejects, whole, plan)
+
+
+def _parts_kernel(flags: dict[str, Any], config_text: str | None, schema: Any,
+                  accounts: tuple[str, str | None, list[str]]) -> Any:
+    """The function each task of `run_parts` runs: for each pair of part files it is given, the
+    library reads both and runs on them; out as `_kernel`'s."""
+    id_column = accounts[0]
+
+    def kernel(batches: Iterator[Any]) -> Iterator[Any]:
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        target = to_arrow_schema(schema)
+        for batch in batches:
+            for loans, valuations in zip(*(batch.column(i).to_pylist() for i in range(2))):
+                native = _native_run_files((loans, valuations), flags, config_text)
+                names = [c for c in pl.read_parquet_schema(loans) if c.lower() == id_column.lower()]
+                ids = pl.read_parquet(loans, columns=names[:1])
+                yield from _emit(native, _id_hashes(ids, id_column), target, accounts)
+
+    return kernel
+
+
+def _native_run_files(paths: tuple[str, str], flags: dict[str, Any], config_text: str | None) -> Any:
+    """The library on a pair of input files (it reads Parquet itself)."""
+    with tempfile.TemporaryDirectory(prefix="underwater-spark-") as dir:
+        return _native.run(_config_argv(dir, flags, config_text, paths), False)
+
+
+def _new_accounts_dir(dir: str) -> None:
+    """Creates the accounts directory, refusing one that holds anything (a run writes a whole book of
+    parts there)."""
+    os.makedirs(dir, exist_ok=True)
+    if any(os.scandir(dir)):
+        raise ConfigError(f"accounts_dir {dir} is not empty: the run writes a whole book of parts there. "
+                          f"Fix: name a new or empty directory")
 
 
 def _refuse_numeric_ids(loans: Any, id_column: str) -> None:
@@ -322,16 +417,25 @@ def _kernel(columns: tuple[list[str], list[str], dict[str, str]], flags: dict[st
         assert isinstance(rows, pl.DataFrame)
         loans, valuations = _split(rows, columns)
         native = _native_run((loans, valuations), flags, config_text, names)
-        accounts = pl.DataFrame(native.accounts()).with_columns(pl.lit("a").alias(KIND))
-        if accounts_dir is not None:
-            _write_part(accounts.select(account_columns), target, accounts_dir)
-            accounts = accounts.clear()
-        parts = [accounts,
-                 pl.DataFrame({KIND: ["p", "h"], BLOB: [native.partial(), _id_hashes(loans, id_column)]}),
-                 _rejects(native.rejects_csv()).with_columns(pl.lit("r").alias(KIND))]
-        yield from _cast(pl.concat(parts, how="diagonal_relaxed"), target).to_batches()
+        yield from _emit(native, _id_hashes(loans, id_column), target, accounts)
 
     return kernel
+
+
+def _emit(native: Any, hashes: bytes, target: Any,
+          accounts: tuple[str, str | None, list[str]]) -> Iterator[Any]:
+    """A partition's output rows, as Arrow batches of the declared schema: its accounts (or, with an
+    accounts directory, none: a Parquet part written there), its partial, its id hashes, its
+    rejects."""
+    _, accounts_dir, account_columns = accounts
+    frame = pl.DataFrame(native.accounts()).with_columns(pl.lit("a").alias(KIND))
+    if accounts_dir is not None:
+        _write_part(frame.select(account_columns), target, accounts_dir)
+        frame = frame.clear()
+    parts = [frame,
+             pl.DataFrame({KIND: ["p", "h"], BLOB: [native.partial(), hashes]}),
+             _rejects(native.rejects_csv()).with_columns(pl.lit("r").alias(KIND))]
+    yield from _cast(pl.concat(parts, how="diagonal_relaxed"), target).to_batches()
 
 
 def _cast(frame: pl.DataFrame, target: Any) -> Any:
