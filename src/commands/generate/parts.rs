@@ -11,9 +11,9 @@ use anyhow::{Context, Result};
 use polars::prelude::*;
 use std::path::Path;
 
-/// Rows a part buffers before it writes them as a row group: bounds memory at a few hundred bytes ×
-/// this × the part count.
-const ROWS_PER_GROUP: usize = 65_536;
+/// Rows all parts buffer at most before they write them as row groups: about 0.7 GB of cells for a
+/// loan file, whatever the part count.
+const ROWS_BUFFERED: usize = 1 << 20;
 
 /// The part of a VIN: FNV-1a over its matching form (trimmed, upper case), modulo `parts`. A data
 /// engineer can lay a book out the same way with any hash, as long as loans and valuations use the
@@ -63,6 +63,7 @@ pub fn split(file: &Path, dir: &Path, parts: u32) -> Result<()> {
         .iter()
         .map(|n| Field::new(n.into(), DataType::String))
         .collect();
+    let rows_per_group = (ROWS_BUFFERED / parts as usize).max(4096);
     let mut out = Vec::with_capacity(parts as usize);
     for i in 0..parts {
         let path = dir.join(format!("part-{i:05}.parquet"));
@@ -84,7 +85,7 @@ pub fn split(file: &Path, dir: &Path, parts: u32) -> Result<()> {
             for (c, values) in part.columns.iter_mut().enumerate() {
                 values.push(String::from_utf8_lossy(row.get(c).unwrap_or_default()).into_owned());
             }
-            if part.columns[0].len() == ROWS_PER_GROUP {
+            if part.columns[0].len() == rows_per_group {
                 full.push(i);
             }
         });
