@@ -208,14 +208,15 @@ def test_spark_reads_typed_parquet_and_float_values_and_writes_the_accounts_as_p
     """A book typed as a warehouse types it — loans as Parquet with DATE, DECIMAL(18, 2) and INT columns,
     valuations read with `inferSchema` (the values DOUBLE) — gives the CLI's accounts and tables on the
     CSV text, the floats read through their shortest round-trip text; with `accounts_dir` each
-    partition writes its accounts as a Parquet part that `accounts` reads."""
+    partition writes its accounts as a Parquet part that `accounts` reads; `no_outlook` as the CLI's
+    `--no-outlook`."""
     import underwater.spark as uws
     from pyspark.sql import functions as F
 
     book = tmp_path / "book"
     cli("generate", "--loans", "3000", "--seed", "9", "--out", str(book), "--as-of", "2025-06-30", "-q")
     cli("run", "--loans", str(book / "loans.csv"), "--valuations", str(book / "valuations.csv"),
-        "--as-of", "2025-06-30", "--out", str(tmp_path / "cli"), "-q")
+        "--as-of", "2025-06-30", "--out", str(tmp_path / "cli"), "--no-outlook", "-q")
     text = spark.read.csv(str(book / "loans.csv"), header=True)
     typed = text.select(*[
         F.col(c).cast("date").alias(c) if c == "origination_date"
@@ -227,8 +228,9 @@ def test_spark_reads_typed_parquet_and_float_values_and_writes_the_accounts_as_p
     valuations = spark.read.csv(str(book / "valuations.csv"), header=True, inferSchema=True)
     assert dict(valuations.dtypes)["value"] == "double"
     assert dict(loans.dtypes)["current_balance"] == "decimal(18,2)"
-    result = uws.run(spark, loans, valuations, as_of="2025-06-30", partitions=4,
+    result = uws.run(spark, loans, valuations, as_of="2025-06-30", partitions=4, no_outlook=True,
                      accounts_dir=str(tmp_path / "accounts"))
+    assert "summary_runoff.csv" not in result.files
     assert len(list((tmp_path / "accounts").glob("part-*.parquet"))) == 4
     for name in sorted(p.name for p in (tmp_path / "cli").glob("summary_*.csv")):
         assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
