@@ -195,11 +195,13 @@ def run_parts(spark: Any, loans_dir: str, valuations_dir: str, *, as_of: str,
     ``valuations_dir/part-*.parquet``, part *i* of both holding the same VINs. Each task reads its pair
     of parts where it runs (the directories must be readable by every executor, as ``accounts_dir``)
     and runs the library on it: the book is not shuffled. A reject names its part file and the row's
-    index in it. An account id on rows of two parts (a repeated id across VINs) sends the book
-    through `run`, whose shuffle puts every row of a repeated id together, as the CLI rejects them."""
+    index in it. Repeated ids are found first by a count of the loans' id column alone (Parquet reads
+    that one column; only the ids are shuffled); a book with one goes through `run`, whose shuffle puts
+    every row of a repeated id together, as the CLI rejects them."""
     import glob
 
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
 
     loan_parts = sorted(glob.glob(os.path.join(loans_dir, "part-*.parquet")))
     val_parts = [os.path.join(valuations_dir, os.path.basename(p)) for p in loan_parts]
@@ -216,6 +218,10 @@ def run_parts(spark: Any, loans_dir: str, valuations_dir: str, *, as_of: str,
     schema, computed, echoed = _output_schema(dry, loans_schema)
     id_column, _ = _key_columns(config_text)
     _refuse_numeric_ids(spark.read.parquet(loan_parts[0]), id_column)
+    loans = spark.read.parquet(*loan_parts)
+    if _repeated_ids(loans, id_column, F).limit(1).count():
+        return run(spark, loans, spark.read.parquet(*val_parts), as_of=as_of, config=config,
+                   no_outlook=no_outlook, partitions=len(loan_parts), accounts_dir=accounts_dir)
     if accounts_dir is not None:
         _new_accounts_dir(accounts_dir)
     pairs = spark.createDataFrame(
@@ -225,17 +231,8 @@ def run_parts(spark: Any, loans_dir: str, valuations_dir: str, *, as_of: str,
     out = pairs.mapInArrow(kernel, schema)
     if accounts_dir is None:
         out = out.persist(StorageLevel.MEMORY_AND_DISK)
-    collected = out.where(f"{KIND} != 'a'").collect()
+    collected = out.where(f"{KIND} NOT IN ('a', 'h')").collect()
     plan = out._jdf.queryExecution().executedPlan().toString()
-    if _ids_in_two_partitions([bytes(r[BLOB]) for r in collected if r[KIND] == "h"]):
-        if accounts_dir is None:
-            out.unpersist()
-        else:
-            for part in glob.glob(os.path.join(accounts_dir, "part-*.parquet")):
-                os.remove(part)
-        return run(spark, spark.read.parquet(*loan_parts), spark.read.parquet(*val_parts), as_of=as_of,
-                   config=config, no_outlook=no_outlook, partitions=len(loan_parts),
-                   accounts_dir=accounts_dir)
     folded, whole = _native.fold([bytes(r[BLOB]) for r in collected if r[KIND] == "p"], as_of)
     files = dict(folded)
     if accounts_dir is None:
@@ -250,8 +247,8 @@ def run_parts(spark: Any, loans_dir: str, valuations_dir: str, *, as_of: str,
 def _parts_kernel(flags: dict[str, Any], config_text: str | None, schema: Any,
                   accounts: tuple[str, str | None, list[str]]) -> Any:
     """The function each task of `run_parts` runs: for each pair of part files it is given, the
-    library reads both and runs on them; out as `_kernel`'s."""
-    id_column = accounts[0]
+    library reads both and runs on them; out as `_kernel`'s (no id hashes: `run_parts` counts the
+    ids before)."""
 
     def kernel(batches: Iterator[Any]) -> Iterator[Any]:
         from pyspark.sql.pandas.types import to_arrow_schema
@@ -260,9 +257,7 @@ def _parts_kernel(flags: dict[str, Any], config_text: str | None, schema: Any,
         for batch in batches:
             for loans, valuations in zip(*(batch.column(i).to_pylist() for i in range(2))):
                 native = _native_run_files((loans, valuations), flags, config_text)
-                names = [c for c in pl.read_parquet_schema(loans) if c.lower() == id_column.lower()]
-                ids = pl.read_parquet(loans, columns=names[:1])
-                yield from _emit(native, _id_hashes(ids, id_column), target, accounts)
+                yield from _emit(native, b"", target, accounts)
 
     return kernel
 
