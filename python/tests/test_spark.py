@@ -78,6 +78,12 @@ def cell(value: object) -> str:
     return format(value, "f") if isinstance(value, Decimal) else visible(str(value))
 
 
+def assert_tables_are_the_clis(result, cli_dir: pathlib.Path) -> None:
+    """Every summary table the CLI wrote into ``cli_dir`` is, byte for byte, the Spark run's."""
+    for name in sorted(p.name for p in cli_dir.glob("summary_*.csv")):
+        assert result.files[name] == (cli_dir / name).read_bytes(), name
+
+
 def test_spark_equals_the_cli_on_a_200k_book_with_repeated_ids(spark, tmp_path: pathlib.Path) -> None:
     import underwater.spark as uws
 
@@ -132,8 +138,7 @@ def test_spark_on_csv_files_names_each_reject_by_file_and_line(spark, tmp_path: 
         "--as-of", "2025-06-30", "--out", str(tmp_path / "cli"), "-q")
     result = uws.run_csv(spark, str(book / "loans.csv"), str(book / "valuations.csv"),
                          as_of="2025-06-30", partitions=4)
-    for name in sorted(p.name for p in (tmp_path / "cli").glob("summary_*.csv")):
-        assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
+    assert_tables_are_the_clis(result, tmp_path / "cli")
     header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
     got = sorted([cell(r[c]) for c in header] for r in result.accounts.collect())
     assert got == sorted(rows)
@@ -174,8 +179,7 @@ def test_spark_equals_the_cli_with_renamed_columns_padded_vins_and_empty_partiti
     result = uws.run(spark, spark.read.csv(str(loans), header=True),
                      spark.read.csv(str(valuations), header=True), as_of="2025-06-30",
                      config=str(config), partitions=16)
-    for name in sorted(p.name for p in (tmp_path / "cli").glob("summary_*.csv")):
-        assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
+    assert_tables_are_the_clis(result, tmp_path / "cli")
     header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
     got = sorted([cell(r[c]) for c in header] for r in result.accounts.collect())
     assert got == sorted(rows)
@@ -232,8 +236,7 @@ def test_spark_reads_typed_parquet_and_float_values_and_writes_the_accounts_as_p
                      accounts_dir=str(tmp_path / "accounts"))
     assert "summary_runoff.csv" not in result.files
     assert len(list((tmp_path / "accounts").glob("part-*.parquet"))) == 4
-    for name in sorted(p.name for p in (tmp_path / "cli").glob("summary_*.csv")):
-        assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
+    assert_tables_are_the_clis(result, tmp_path / "cli")
     header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
     assert result.accounts.columns == header
     got = sorted([cell(r[c]) for c in header] for r in result.accounts.collect())
@@ -275,8 +278,7 @@ def test_spark_runs_a_book_laid_out_in_vin_parts_without_a_shuffle(spark, tmp_pa
     result = uws.run_parts(spark, str(parts / "loans"), str(parts / "valuations"), as_of="2025-06-30",
                            accounts_dir=str(tmp_path / "accounts"))
     assert "Exchange" not in result.plan
-    for name in sorted(p.name for p in (tmp_path / "cli").glob("summary_*.csv")):
-        assert result.files[name] == (tmp_path / "cli" / name).read_bytes(), name
+    assert_tables_are_the_clis(result, tmp_path / "cli")
     header, rows = csv_cells((tmp_path / "cli" / "accounts.csv").read_bytes())
     got = sorted([cell(r[c]) for c in header] for r in result.accounts.collect())
     assert got == sorted(rows)
@@ -291,6 +293,5 @@ def test_spark_runs_a_book_laid_out_in_vin_parts_without_a_shuffle(spark, tmp_pa
         "--as-of", "2025-06-30", "--out", str(tmp_path / "cli2"), "-q")
     again = uws.run_parts(spark, str(parts / "loans"), str(parts / "valuations"), as_of="2025-06-30")
     assert "Exchange" in again.plan
-    for name in sorted(p.name for p in (tmp_path / "cli2").glob("summary_*.csv")):
-        assert again.files[name] == (tmp_path / "cli2" / name).read_bytes(), name
+    assert_tables_are_the_clis(again, tmp_path / "cli2")
     assert sorted(r["raw_record"] for r in again.rejects.collect()) == [",".join(first.row(0))] * 2

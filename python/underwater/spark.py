@@ -217,8 +217,8 @@ def run_parts(spark: Any, loans_dir: str, valuations_dir: str, *, as_of: str,
     dry = _dry_run(loans_schema.names, val_columns, flags, config_text)
     schema, computed, echoed = _output_schema(dry, loans_schema)
     id_column, _ = _key_columns(config_text)
-    _refuse_numeric_ids(spark.read.parquet(loan_parts[0]), id_column)
     loans = spark.read.parquet(*loan_parts)
+    _refuse_numeric_ids(loans, id_column)
     if _repeated_ids(loans, id_column, F).limit(1).count():
         return run(spark, loans, spark.read.parquet(*val_parts), as_of=as_of, config=config,
                    no_outlook=no_outlook, partitions=len(loan_parts), accounts_dir=accounts_dir)
