@@ -185,7 +185,8 @@ fn calibrate_fits_the_lifetime_hazards_and_speed_of_the_hand_panel() {
 
 /// A default near the data's end has not recovered yet: its few recoveries pulled calibrate's
 /// recovery line down. Three defaults on exact values: month 1 (value 10,000, 5,000 recovered),
-/// month 2 (20,000, 11,000) and month 4 (15,000, nothing yet) of 4 months of data. With
+/// month 2 (20,000, 11,000) and month 4 (15,000, nothing yet) of 4 months of data, without the
+/// lifetime model (so the line is fitted against the value at as_of). With
 /// `--recovery-months 2` the month-4 default is left out and the line through the other two is
 /// recoveries = 0.6 × value − 1,000; with 0 it is counted and the cost becomes 3,666.67 (the least
 /// squares of all three: x̄ = 15,000, ȳ = 5,333.33, slope 30,000,000 / 50,000,000 = 0.6).
@@ -229,6 +230,7 @@ fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_
             "4",
             "--recovery-months",
             months,
+            "--no-lifetime",
             "--out",
             out,
             "-q",
@@ -247,6 +249,70 @@ fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_
     let all = &calibrate("0", "cal0")["recovery"];
     assert_eq!(all["defaulted_accounts_with_value"], 3);
     assert_eq!(all["repossession_cost_after"], "3666.67");
+}
+
+/// The lifetime loss applies the recovery line to the car's value in the default month, but
+/// calibrate fitted it against the value at as_of: on a pool whose defaults come later, the line
+/// came out too low, and the loss counted the depreciation twice. Three new cars of age 29 at
+/// as_of (the default curve keeps 0.656625 of the value at 29 months and loses 0.007875 a month
+/// until 36) default in months 1, 2 and 4, each car sold for exactly 0.6 × its value that month −
+/// 1,000 (cents half to even):
+/// 10,000 × 0.64875 / 0.656625 = 9,885.44 → 4,931.26; 20,000 × 0.640875 / 0.656625 = 19,541.74 →
+/// 10,725.04; 15,000 × 0.625125 / 0.656625 = 14,312.61 → 7,587.57. The least squares of those
+/// three points is 0.6000 × value − 1,000.00 (to 4 places and to cents; against the values at
+/// as_of it would be 0.5794 × value − 942.71).
+#[test]
+fn regression_calibrate_fitted_the_recovery_line_against_the_value_at_as_of_not_in_the_default_month(
+) {
+    use crate::backtest::{backtest_records, three_loans, RECORDS_HEADER};
+    let s = Sandbox::new();
+    three_loans(
+        &s,
+        [
+            ("10000.00", 0, 10000),
+            ("15000.00", 0, 20000),
+            ("12000.00", 0, 15000),
+        ],
+    );
+    let records = [
+        RECORDS_HEADER,
+        "L1,2024-07,0,0,0,10000,,4931.26,",
+        "L2,2024-07,15000,300,300,,,,0",
+        "L2,2024-08,0,0,0,15000,,10725.04,",
+        "L3,2024-07,11700,300,300,,,,0",
+        "L3,2024-08,11400,300,300,,,,0",
+        "L3,2024-09,11100,300,300,,,,0",
+        "L3,2024-10,0,0,0,11100,,7587.57,",
+    ]
+    .join("\n");
+    assert_ok(&backtest_records(&s, &records, &["-q"]));
+    let args = [
+        "calibrate",
+        "--loans",
+        "loans.csv",
+        "--valuations",
+        "valuations.csv",
+        "--as-of",
+        "2024-06-30",
+        "--outcomes",
+        "records.csv",
+        "--horizon",
+        "4",
+        "--recovery-months",
+        "0",
+        "--out",
+        "cal",
+        "-q",
+    ];
+    assert_ok(&s.run(&args));
+    let c: serde_json::Value = serde_json::from_str(&s.read("cal/calibration.json")).unwrap();
+    let r = &c["recovery"];
+    assert_eq!(r["defaulted_accounts_with_value"], 3);
+    assert_eq!(dec(r["recovery_rate_after"].as_str().unwrap()), dec("0.6"));
+    assert_eq!(r["repossession_cost_after"], "1000.00");
+    assert!(s
+        .read("cal/calibrated.toml")
+        .contains("value in the default month"));
 }
 
 /// `generate --outcome-months` draws a current loan's default from a known age hazard (0.2% a

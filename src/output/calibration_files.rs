@@ -3,7 +3,7 @@
 //! figures, before and after).
 
 use crate::book::calibrate::lifetime::{HazardFit, LifetimeFit};
-use crate::book::calibrate::{Calibration, PdFit};
+use crate::book::calibrate::{Calibration, PdFit, ValueAt};
 use crate::book::model::Model;
 use serde::Serialize;
 
@@ -62,9 +62,15 @@ pub fn calibrated_toml(c: &Calibration, model: &Model, about: &str) -> String {
 /// The recovery line's keys, with the fit in comments.
 fn recovery_toml(r: &crate::book::calibrate::RecoveryFit) -> String {
     let mut out = String::new();
+    let value = match r.value_at {
+        ValueAt::AsOf => "the value at as_of",
+        ValueAt::DefaultMonth => {
+            "the value in the default month (the value at as_of along the depreciation curve, as the \
+             lifetime loss reads it)"
+        }
+    };
     out.push_str(&format!(
-        "# Recovery: least squares of recoveries on the value at as_of over {} defaulted accounts with a \
-         value.\n",
+        "# Recovery: least squares of recoveries on {value} over {} defaulted accounts with a value.\n",
         r.accounts
     ));
     if r.too_recent > 0 {
@@ -374,6 +380,10 @@ pub struct RecoveryJson {
     pub slope: Option<String>,
     pub intercept: Option<String>,
     pub through_origin: bool,
+    /// `default_month` when the line is fitted against the value in the default month (the
+    /// lifetime model); absent when against the value at as_of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_at: Option<&'static str>,
     /// A float (a statistic, not money), at full precision.
     pub residual_spread: Option<f64>,
     pub recovery_rate_before: String,
@@ -411,6 +421,7 @@ impl CalibrationJson {
                 slope: r.line.map(|l| l.0.to_string()),
                 intercept: r.line.map(|l| l.1.to_string()),
                 through_origin: r.through_origin,
+                value_at: (r.value_at == ValueAt::DefaultMonth).then_some("default_month"),
                 residual_spread: r.residual_spread,
                 recovery_rate_before: r.current_rate.to_string(),
                 recovery_rate_after: r.rate.to_string(),

@@ -504,8 +504,33 @@ fn regression_query_of_a_run_with_previous_beside_one_without_said_not_a_run() {
     );
 }
 
+/// The default config's retained-value curves (yearly points, linear between them, flat after the
+/// last), written here from the guide's table, not read from the code: the share of the value at
+/// origination a car of `months` keeps.
+fn default_curve_share(used: bool, months: u32) -> rust_decimal::Decimal {
+    let points: [&str; 11] = if used {
+        [
+            "1", "0.89", "0.7921", "0.7050", "0.6274", "0.5584", "0.4970", "0.4423", "0.3937",
+            "0.35275", "0.3118",
+        ]
+    } else {
+        [
+            "1", "0.80", "0.696", "0.6055", "0.5268", "0.4583", "0.3987", "0.3469", "0.3018",
+            "0.26515", "0.2285",
+        ]
+    };
+    // Points at 0, 12, …, 96 and 120 (the 108 entry is the straight line's midpoint between them).
+    let year = (months / 12).min(10) as usize;
+    if year == 10 {
+        return dec(points[10]);
+    }
+    let into = rust_decimal::Decimal::from(months % 12) / rust_decimal::Decimal::from(12);
+    dec(points[year]) + (dec(points[year + 1]) - dec(points[year])) * into
+}
+
 /// `generate --outcome-months` adds outcomes.csv and changes nothing else; its draws stay inside the
-/// documented bounds (a default month in 1 … M, both ends drawn; a sale of 0.60 × value − 600 ± 300).
+/// documented bounds (a default month in 1 … M, both ends drawn; a sale of 0.60 × the value in the
+/// default month − 600 ± 300, that value being the value at as_of along the default curve).
 #[test]
 fn the_generators_outcomes_leave_its_book_alone_and_stay_inside_their_bounds() {
     let s = Sandbox::new();
@@ -540,6 +565,20 @@ fn the_generators_outcomes_leave_its_book_alone_and_stay_inside_their_bounds() {
         .into_iter()
         .map(|r| (r["account_id"].clone(), r["value"].clone()))
         .collect();
+    // Per account: used or not, and whole months from origination to as_of (2025-06-30).
+    let ages: BTreeMap<String, (bool, u32)> = read_csv(&s.path("g/loans.csv"))
+        .into_iter()
+        .map(|r| {
+            let o = &r["origination_date"];
+            let (y, m, d): (u32, u32, u32) = (
+                o[..4].parse().unwrap(),
+                o[5..7].parse().unwrap(),
+                o[8..].parse().unwrap(),
+            );
+            let age = (2025 * 12 + 6) - (y * 12 + m) - u32::from(30 < d);
+            (r["account_id"].clone(), (r["new_used"] == "used", age))
+        })
+        .collect();
     let mut months = std::collections::BTreeSet::new();
     let mut sales = 0;
     for r in read_csv(&s.path("g/outcomes.csv")) {
@@ -555,10 +594,14 @@ fn the_generators_outcomes_leave_its_book_alone_and_stay_inside_their_bounds() {
         if value.is_empty() {
             continue;
         }
-        let base = dec(value) * dec("0.60") - dec("600");
+        let (used, age) = ages[&r["account_id"]];
+        let then = dec(value) * default_curve_share(used, age + k) / default_curve_share(used, age);
+        // ± a cent: the generator rounds the value in the month to cents.
+        let base = then * dec("0.60") - dec("600");
+        let base_range = (base - dec("0.01"), base + dec("0.01"));
         let sale = dec(&r["repossession_proceeds"]);
         assert!(
-            sale >= base - dec("300") && sale <= base + dec("300"),
+            sale >= base_range.0 - dec("300") && sale <= base_range.1 + dec("300"),
             "{r:?}: {sale} vs {base}"
         );
         sales += 1;

@@ -6,7 +6,9 @@
 //!   keeps its current pd, held between the fitted classes around it so the table never falls, and
 //!   says why.
 //! - recovery_rate and repossession_cost = the least-squares line `recoveries ≈ rate × value − cost`
-//!   over the defaulted accounts with a value whose default is at least `--recovery-months` before the
+//!   (with the lifetime model, the value in the default month, which is what the lifetime loss
+//!   applies the line to: a line fitted against the value at as_of and applied to a depreciated
+//!   value would count the depreciation twice) over the defaulted accounts with a value whose default is at least `--recovery-months` before the
 //!   data's end (recoveries lag the default: a later default has not recovered yet, and its few
 //!   recoveries would pull the rate down): the normal equations solved exactly in integer cents,
 //!   the rate rounded once to 4 places and clipped to [0, 1], the cost to cents. A line whose cost
@@ -57,9 +59,21 @@ pub struct RecoveryFit {
     pub line: Option<(Decimal, Decimal)>,
     /// The line's intercept was positive, so the rate is the fit through the origin (cost 0).
     pub through_origin: bool,
+    /// Which value the line is fitted against.
+    pub value_at: ValueAt,
     /// sqrt(Σ residual² / (n − 2)) of the clipped line, in dollars.
     pub residual_spread: Option<f64>,
     pub kept_because: Option<String>,
+}
+
+/// The value a recovery is regressed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueAt {
+    /// The value at as_of: what the flat pd's `deficiency_if_default` reads (no lifetime model).
+    AsOf,
+    /// The value at as_of carried along the depreciation curve to the default month, as the run-off
+    /// projects it: what the lifetime loss reads in that month.
+    DefaultMonth,
 }
 
 /// Everything calibrate fitted.
@@ -230,6 +244,10 @@ struct Sums {
 fn fit_recovery(book: &Book, bt: &Backtest, window: RecoveryWindow) -> RecoveryFit {
     let model = &book.model;
     let mut too_recent = 0;
+    let at_default = model
+        .lifetime
+        .is_some()
+        .then(|| crate::book::runoff::Projection::new(0, &book.estimate, book.as_of));
     let points: Vec<(i128, i128)> = bt
         .accounts
         .iter()
@@ -241,7 +259,13 @@ fn fit_recovery(book: &Book, bt: &Backtest, window: RecoveryWindow) -> RecoveryF
                 too_recent += 1;
                 return None;
             }
-            Some((in_cents(v.value), in_cents(r.recoveries)))
+            let x = match &at_default {
+                Some(p) => p
+                    .value_in_month(&book.loaded.loans[a.loan], v.value, month)
+                    .map_or(0, |v| v as i128),
+                None => in_cents(v.value),
+            };
+            Some((x, in_cents(r.recoveries)))
         })
         .collect();
     let mut fit = RecoveryFit {
@@ -254,6 +278,10 @@ fn fit_recovery(book: &Book, bt: &Backtest, window: RecoveryWindow) -> RecoveryF
         cost: model.repossession_cost,
         line: None,
         through_origin: false,
+        value_at: match at_default {
+            Some(_) => ValueAt::DefaultMonth,
+            None => ValueAt::AsOf,
+        },
         residual_spread: None,
         kept_because: None,
     };

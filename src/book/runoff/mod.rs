@@ -395,6 +395,39 @@ impl Projection {
             .map(|_| ())
     }
 
+    /// The car's value in cents in month `k` of `loan`'s schedule (`value`: at as_of), as the walk
+    /// has it. None without a value or when the curve is at 0 at the loan's age.
+    pub fn value_in_month(&self, loan: &Loan, value: Decimal, k: u32) -> Option<u128> {
+        let age = loan.origination_date.months_until(self.as_of);
+        self.value_along(loan.new_used, age, value, k)
+    }
+
+    /// [`Projection::value_in_month`] of a loan of `age` months at as_of: along the curve of its
+    /// new/used class.
+    pub fn value_along(
+        &self,
+        new_used: Option<NewUsed>,
+        age: u32,
+        value: Decimal,
+        k: u32,
+    ) -> Option<u128> {
+        let v0 = cents_int(value).filter(|&v| v > 0)?;
+        let curve = match new_used {
+            Some(NewUsed::Used) => &self.used,
+            _ => &self.new,
+        };
+        let now = curve.retained(age);
+        (now.0 != 0).then(|| {
+            ValuePath {
+                curve,
+                age,
+                v0,
+                now,
+            }
+            .at(k)
+        })
+    }
+
     /// The date the schedules start from.
     pub fn as_of(&self) -> Date {
         self.as_of

@@ -123,3 +123,58 @@ fn exact_curve_matches_the_decimal_one() {
         );
     }
 }
+
+/// The value a calibrate line is fitted against is the one the lifetime walk reads in the same
+/// month: the walk's own value, and the decimal curve's `V0 · retained(age + k) / retained(age)`
+/// rounded half to even (computed here from the curve, not by the projection).
+#[test]
+fn the_value_in_a_month_is_the_walks() {
+    let est = Estimate::defaults(false);
+    let as_of = Date::parse("2025-06-30").unwrap();
+    let projection = Projection::new(0, &est, as_of);
+    for (origination, new_used, value) in [
+        ("2022-01-15", Some(NewUsed::Used), "15500.00"),
+        ("2025-06-01", Some(NewUsed::New), "41234.57"),
+        ("2016-03-01", None, "999.99"),
+    ] {
+        let loan = crate::input::load::Loan {
+            line: 2,
+            origination_date: Date::parse(origination).unwrap(),
+            term_months: 72,
+            amount_financed: d("30000"),
+            origination_value: None.into(),
+            new_used,
+            balance: d("12000"),
+            days_past_due: 0,
+            credit_score: None,
+            apr: Some(d("6.5")).into(),
+            monthly_payment: None.into(),
+            text: crate::input::load::LoanText::new(&["A", "V", ""]),
+        };
+        let mut walked = Vec::new();
+        projection
+            .walk_to_end(&loan, Some(d(value)), |_, _, v| {
+                walked.push(v);
+                walked.len() < 40
+            })
+            .unwrap();
+        let curve = match new_used {
+            Some(NewUsed::Used) => &est.used,
+            _ => &est.new,
+        };
+        let age = loan.origination_date.months_until(as_of);
+        for (k, &v) in walked.iter().enumerate() {
+            let k = k as u32;
+            let exact = d(value) * curve.retained(age + k) / curve.retained(age);
+            let reference = u128::try_from(
+                exact
+                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
+                    .mantissa(),
+            )
+            .unwrap();
+            let got = projection.value_in_month(&loan, d(value), k).unwrap();
+            assert_eq!(got, v, "{origination} month {k}");
+            assert_eq!(got, reference, "{origination} month {k}");
+        }
+    }
+}

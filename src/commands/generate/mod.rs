@@ -99,6 +99,11 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
         injected: Vec::new(),
     };
     let mut stray = Rng::new(args.seed ^ 0x5eed, start);
+    // The sales' values follow the default config's curves (outcomes.rs).
+    let projection = (args.outcome_months > 0).then(|| {
+        let curves = crate::book::estimate::Estimate::defaults(false);
+        crate::book::runoff::Projection::new(0, &curves, args.as_of)
+    });
     for i in start..end {
         let later = Later {
             months: args.months_later,
@@ -116,8 +121,8 @@ fn generate_block(args: &GenerateArgs, start: u64, end: u64) -> Block {
         };
         push_row(&mut b.loans, &g.loan_row, eol);
         b.loan_lines += 1;
-        if args.outcome_months > 0 {
-            push_outcomes(&mut b.outcomes, &g, args, i);
+        if let Some(projection) = &projection {
+            push_outcomes(&mut b.outcomes, (&g, projection), args, i);
         }
         for (date, v, src) in &g.valuations {
             let _ = write!(
@@ -239,7 +244,12 @@ fn matched_value(
 }
 
 /// Appends the outcome records of generated loan `i` (its own random stream).
-fn push_outcomes(out: &mut String, g: &Generated, args: &GenerateArgs, i: u64) {
+fn push_outcomes(
+    out: &mut String,
+    (g, projection): (&Generated, &crate::book::runoff::Projection),
+    args: &GenerateArgs,
+    i: u64,
+) {
     use outcomes::{push_records, LoanFacts};
     let amount = |t: &str| crate::money::parse_amount(t).unwrap_or_default();
     let row = &g.loan_row;
@@ -250,10 +260,11 @@ fn push_outcomes(out: &mut String, g: &Generated, args: &GenerateArgs, i: u64) {
         apr: amount(&row[7]),
         payment: amount(&row[8]),
         value: matched_value(&g.valuations, args.as_of),
+        new_used: crate::input::load::NewUsed::parse(&row[14]),
         age: crate::date::Date::parse(&row[2]).map_or(0, |o| o.months_until(args.as_of)),
     };
     let mut rng = Rng::new(args.seed ^ 0x0c7c_0e5d, i);
-    push_records(out, &facts, args.as_of, args.outcome_months, &mut || {
+    push_records(out, &facts, projection, args.outcome_months, &mut || {
         rng.unit()
     });
 }

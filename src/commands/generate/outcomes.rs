@@ -12,14 +12,16 @@
 //!   model gives its days past due (5% 1–29, 15% 30–59, 35% 60–89, 65% 90+), in a month drawn evenly
 //!   from 1 … min(3, N) (its risk is front-loaded), paying only the interest until then; any other
 //!   is current from month 1 on and prepays or pays as a current loan does;
-//! - in its default month a loan's balance is charged off and its car sold for **60% of its value at
-//!   as_of, less $600**, ± up to $300 (the value is the one `run` matches: the latest valuation on or
-//!   before as_of, the lowest on a tie, then the lowest source; a car without one sells for nothing),
-//!   booked as repossession proceeds; then its records stop, as they do after a payoff.
+//! - in its default month k a loan's balance is charged off and its car sold for **60% of its value
+//!   in month k, less $600**, ± up to $300, booked as repossession proceeds; then its records stop,
+//!   as they do after a payoff. The value in month k is the one `run` matches at as_of (the latest
+//!   valuation on or before as_of, the lowest on a tie, then the lowest source) carried along the
+//!   default config's depreciation curve as the run-off carries it
+//!   ([`crate::book::runoff::Projection::value_in_month`]); a car without one sells for nothing.
 //!
 //! Amounts are computed in exact decimals and written in cents.
 
-use crate::date::Date;
+use crate::book::runoff::Projection;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 
@@ -48,6 +50,7 @@ pub struct LoanFacts<'a> {
     pub payment: Decimal,
     /// The value `run` matches, if any.
     pub value: Option<Decimal>,
+    pub new_used: Option<crate::input::load::NewUsed>,
     /// Whole months from origination to as_of.
     pub age: u32,
 }
@@ -87,12 +90,16 @@ fn smm(age: u32) -> f64 {
 /// the documented rule.
 fn push_default(
     out: &mut String,
-    loan: &LoanFacts<'_>,
+    (loan, projection): (&LoanFacts<'_>, &Projection),
     (label, k): (&str, u32),
     balance: Decimal,
     unit: &mut dyn FnMut() -> f64,
 ) {
-    let sale = loan.value.map_or(Decimal::ZERO, |v| {
+    let value_then = loan.value.and_then(|v| {
+        let cents = projection.value_along(loan.new_used, loan.age, v, k)?;
+        Some(Decimal::from_i128_with_scale(cents as i128, 2))
+    });
+    let sale = value_then.map_or(Decimal::ZERO, |v| {
         let noise = Decimal::try_from((unit() * 2.0 - 1.0) * SALE_NOISE).unwrap_or_default();
         let rate: Decimal = SALE_RATE.parse().unwrap_or_default();
         let cost: Decimal = SALE_COST.parse().unwrap_or_default();
@@ -114,14 +121,16 @@ enum Path {
     Drawn { hazard: bool },
 }
 
-/// Appends one loan's records; `unit` draws from the loan's own outcome stream.
+/// Appends one loan's records, from the projection's as_of on; `unit` draws from the loan's own
+/// outcome stream.
 pub fn push_records(
     out: &mut String,
     loan: &LoanFacts<'_>,
-    as_of: Date,
+    projection: &Projection,
     months: u32,
     unit: &mut dyn FnMut() -> f64,
 ) {
+    let as_of = projection.as_of();
     let month = |k: u32| {
         let (y, m, _) = as_of.plus_months(k as i32).ymd();
         format!("{y:04}-{m:02}")
@@ -155,7 +164,7 @@ pub fn push_records(
             }
         };
         if defaults {
-            push_default(out, loan, (&month(k), k), balance, unit);
+            push_default(out, (loan, projection), (&month(k), k), balance, unit);
             return;
         }
         let interest = (balance * rate).round_dp(2);
@@ -188,6 +197,13 @@ pub fn push_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::date::Date;
+
+    /// The default config's curves from 2024-06-30.
+    fn projection() -> Projection {
+        let as_of = Date::parse("2024-06-30").unwrap();
+        Projection::new(0, &crate::book::estimate::Estimate::defaults(false), as_of)
+    }
 
     #[test]
     fn a_paying_loan_amortizes_to_zero_and_stops() {
@@ -198,12 +214,12 @@ mod tests {
             apr: "12".parse().unwrap(),
             payment: "400.00".parse().unwrap(),
             value: None,
+            new_used: None,
             age: 10,
         };
         let mut out = String::new();
-        let as_of = Date::parse("2024-06-30").unwrap();
         // Neither default nor prepayment (0.99 is above every hazard plus SMM).
-        push_records(&mut out, &loan, as_of, 12, &mut || 0.99);
+        push_records(&mut out, &loan, &projection(), 12, &mut || 0.99);
         // 1% a month: 10.00 interest, 390.00 principal → 610.00; 6.10 → 216.10; 2.16 + 216.10.
         assert_eq!(
             out,
@@ -222,18 +238,21 @@ mod tests {
             apr: "0".parse().unwrap(),
             payment: "500.00".parse().unwrap(),
             value: Some("10000.00".parse().unwrap()),
+            new_used: None,
             age: 10,
         };
         let mut out = String::new();
-        let as_of = Date::parse("2024-06-30").unwrap();
         // Draws: 0.0 defaults; 0.5 × min(3, 4) months → month 2; 0.5 → no noise.
         let mut draws = [0.0, 0.5, 0.5].into_iter();
-        push_records(&mut out, &loan, as_of, 4, &mut || draws.next().unwrap());
-        // Sale: 0.60 × 10,000 − 600 = 5,400.00.
+        push_records(&mut out, &loan, &projection(), 4, &mut || {
+            draws.next().unwrap()
+        });
+        // A new car (not `used`) keeps 1 − 0.2·m/12 of its value in its first year: from age 10 to 12,
+        // 10,000 × 0.8 / (10/12) = 9,600.00. Sale: 0.60 × 9,600 − 600 = 5,160.00.
         assert_eq!(
             out,
             "B,2024-07,9000.00,0.00,0.00,,,,30\n\
-             B,2024-08,0.00,0.00,0.00,9000.00,,5400.00,90\n"
+             B,2024-08,0.00,0.00,0.00,9000.00,,5160.00,90\n"
         );
     }
 
@@ -248,19 +267,22 @@ mod tests {
             apr: "12".parse().unwrap(),
             payment: "400.00".parse().unwrap(),
             value: Some("2000.00".parse().unwrap()),
+            new_used: Some(crate::input::load::NewUsed::Used),
             age: 10,
         };
-        let as_of = Date::parse("2024-06-30").unwrap();
         let mut out = String::new();
         let mut draws = [0.001, 0.5].into_iter();
-        push_records(&mut out, &loan, as_of, 12, &mut || draws.next().unwrap());
-        // 0.60 × 2,000 − 600 = 600.00.
-        assert_eq!(out, "C,2024-07,0.00,0.00,0.00,1000.00,,600.00,30\n");
+        push_records(&mut out, &loan, &projection(), 12, &mut || {
+            draws.next().unwrap()
+        });
+        // A used car keeps 1 − 0.11·m/12 in its first year: from age 10 to 11, 2,000 × 10.79 / 10.9
+        // = 1,979.8165… → 1,979.82. Sale: 0.60 × 1,979.82 − 600 = 587.892 → 587.89.
+        assert_eq!(out, "C,2024-07,0.00,0.00,0.00,1000.00,,587.89,30\n");
         let mut out = String::new();
-        push_records(&mut out, &loan, as_of, 12, &mut || 0.019);
+        push_records(&mut out, &loan, &projection(), 12, &mut || 0.019);
         assert_eq!(out, "C,2024-07,0.00,1000.00,1010.00,,,,0\n");
         let mut out = String::new();
-        push_records(&mut out, &loan, as_of, 12, &mut || 0.0197);
+        push_records(&mut out, &loan, &projection(), 12, &mut || 0.0197);
         assert!(out.starts_with("C,2024-07,610.00,390.00,400.00"), "{out}");
     }
 }
