@@ -173,11 +173,14 @@ impl<'a> Stress<'a> {
         // pd multiplier of 1 and the same band (or one table for every band).
         let same =
             self.scenario.pd_multiplier == Decimal::ONE && (band == base_band || base.bands() == 1);
+        let (m, whole) = (u64::try_from(m).ok()?, 10u64.checked_pow(scale)?);
         Some(StressWalk {
             rates,
             hazards: (!same).then(|| rates.hazards(loan.days_past_due, band)),
             sequence: &[],
-            shock: Shock::new(u64::try_from(m).ok()?, scale),
+            // A change of 0 (`m` = 10^scale) leaves every value as it is: a value × 1 rounded to
+            // cents is itself, and a car with a value has at least a cent already.
+            shock: (m != whole).then(|| Shock::new(m, whole)),
             survival: crate::book::lifetime::ONE,
             pd: 0,
             loss: 0,
@@ -209,7 +212,9 @@ pub struct StressWalk<'r> {
     hazards: Option<Hazards<'r>>,
     /// Their survival chain ([`Rates::sequence`]), read from the first month.
     sequence: &'r [(u64, u64)],
-    shock: Shock,
+    /// `None`: the scenario leaves values alone (a recovery or pd stress), and the month's value is
+    /// the base walk's, with no multiplication to do.
+    shock: Option<Shock>,
     survival: u128,
     pd: u128,
     /// Σ S(t−1) h(t) D(t) [× discount], in the scenario rates' unit.
@@ -241,7 +246,10 @@ impl Rider for StressWalk<'_> {
             }
         };
         self.pd += defaults;
-        let value = self.shock.value(s.value);
+        let value = match self.shock {
+            Some(shock) => shock.value(s.value),
+            None => s.value,
+        };
         self.loss += self
             .rates
             .loss_term(defaults, s.factor, s.balance_before, value);
@@ -259,8 +267,8 @@ struct Shock {
 }
 
 impl Shock {
-    fn new(m: u64, scale: u32) -> Shock {
-        let whole = 10u64.pow(scale);
+    /// `m / whole`: the multiplier `1 + change` with `whole` = 10^scale.
+    fn new(m: u64, whole: u64) -> Shock {
         Shock {
             m,
             whole: FastDiv::new(whole as i64),
