@@ -71,14 +71,16 @@ struct Run {
 
 /// `underwater run` with the CLI's flags (`--out` names where `write` publishes by default), computed
 /// and not written. `frames` are read in place of the files their names (`loans`, `valuations`) stand
-/// for: each any object with `__arrow_c_stream__`, its columns text or typed.
+/// for: each any object with `__arrow_c_stream__`, its columns text or typed. `digest=False` skips
+/// the manifest's sha256 of the frames (for a caller that never reads the manifest).
 #[pyfunction]
-#[pyo3(signature = (argv, progress, frames=None))]
+#[pyo3(signature = (argv, progress, frames=None, digest=true))]
 fn run(
     py: Python<'_>,
     argv: Vec<String>,
     progress: bool,
     frames: Option<Vec<(String, Bound<'_, PyAny>)>>,
+    digest: bool,
 ) -> PyResult<Run> {
     let Command::Run(cmd) = parse(py, "run", argv)? else {
         return Err(internal("not a run command"));
@@ -90,7 +92,7 @@ fn run(
     let (config, computed) = detached(py, move || {
         let mut spooled = Vec::new();
         let mut config = underwater::commands::run::config(cmd, &mut spooled)?;
-        config.frames = frame_inputs(&imported, &config)?;
+        config.frames = frame_inputs(&imported, &config, digest)?;
         let computed = commands::run::compute(&config, Progress::new(!progress))?;
         Ok((config, computed))
     })?;
@@ -105,16 +107,22 @@ fn run(
 fn frame_inputs(
     imported: &[(String, polars::prelude::DataFrame)],
     config: &Config,
+    digest: bool,
 ) -> Result<underwater::input::frame::FrameInputs, Error> {
     use underwater::input::frame::FrameInput;
     let names = config.input_names();
+    let read = |name: &str, frame| -> Result<Arc<FrameInput>, Error> {
+        let input = FrameInput::new(name, frame)?;
+        Ok(Arc::new(match digest {
+            true => input,
+            false => input.without_digest(),
+        }))
+    };
     let mut inputs = underwater::input::frame::FrameInputs::default();
     for (input, frame) in imported {
         match input.as_str() {
-            "loans" => inputs.loans = Some(Arc::new(FrameInput::new(&names.loans, frame)?)),
-            "valuations" => {
-                inputs.valuations = Some(Arc::new(FrameInput::new(&names.valuations, frame)?))
-            }
+            "loans" => inputs.loans = Some(read(&names.loans, frame)?),
+            "valuations" => inputs.valuations = Some(read(&names.valuations, frame)?),
             other => return Err(Error::internal(format!("no input is called {other}"))),
         }
     }

@@ -23,6 +23,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The sha256 in the facts of a frame read [`FrameInput::without_digest`].
+pub const NOT_DIGESTED: &str = "not computed";
+
 /// A frame's column holding each row's line (in a file the frame was read from); not an input column.
 pub const LINE_COLUMN: &str = "_underwater_line";
 
@@ -36,6 +39,9 @@ pub struct FrameInput {
     /// Each row's line, when the frame carried them; else a row's line is its index.
     lines: Option<Vec<u64>>,
     rows: usize,
+    /// Whether the manifest's sha256 of the frame (its rows written as CSV lines) is computed; a
+    /// caller that never reads the manifest (a Spark partition's kernel) spares every row's CSV text.
+    digest: bool,
 }
 
 impl std::fmt::Debug for FrameInput {
@@ -81,7 +87,17 @@ impl FrameInput {
             columns,
             lines,
             rows: frame.height(),
+            digest: true,
         })
+    }
+
+    /// The same input without the manifest's sha256: its facts give the frame's rows as its bytes and
+    /// [`NOT_DIGESTED`] as its sha256.
+    pub fn without_digest(self) -> FrameInput {
+        FrameInput {
+            digest: false,
+            ..self
+        }
     }
 
     /// The row's line: the frame's own, else its index.
@@ -201,10 +217,14 @@ impl FrameChunks {
     }
 
     fn finish(self) -> FileFacts {
+        let (bytes, sha256) = match self.input.digest {
+            true => (self.bytes, format!("{:x}", self.hasher.finalize())),
+            false => (self.input.rows as u64, NOT_DIGESTED.to_string()),
+        };
         FileFacts {
             path: PathBuf::from(&self.input.name),
-            bytes: self.bytes,
-            sha256: format!("{:x}", self.hasher.finalize()),
+            bytes,
+            sha256,
             no_final_line_end: false,
         }
     }
@@ -222,13 +242,15 @@ impl Iterator for FrameChunks {
             return None;
         }
         self.next = end;
-        let (hasher, bytes) = (&mut self.hasher, &mut self.bytes);
-        self.input.for_each_row_in(start, end, &mut |row| {
-            let raw = row.raw();
-            hasher.update(&raw);
-            hasher.update(b"\n");
-            *bytes += raw.len() as u64 + 1;
-        });
+        if self.input.digest {
+            let (hasher, bytes) = (&mut self.hasher, &mut self.bytes);
+            self.input.for_each_row_in(start, end, &mut |row| {
+                let raw = row.raw();
+                hasher.update(&raw);
+                hasher.update(b"\n");
+                *bytes += raw.len() as u64 + 1;
+            });
+        }
         let rows = FrameRows {
             input: self.input.clone(),
             start,
@@ -406,6 +428,43 @@ mod tests {
                 ["1", "", "19000.00", "-3", "1970-01-01"],
                 ["2", "0.30000000000000004", "0.07", "120", "1970-01-02"],
             ]
+        );
+    }
+
+    /// The manifest's sha256 of a frame is that of its rows written as CSV lines (computed here by
+    /// sha2 over the text written in the test); without the digest the rows are the same and the
+    /// facts say it was not computed.
+    #[test]
+    fn a_frame_s_digest_is_its_csv_text_s_and_can_be_skipped() {
+        let frame = DataFrame::new(
+            2,
+            vec![
+                Column::new("id".into(), ["A1", "B,2"]),
+                Column::new("n".into(), [1i64, 2]),
+            ],
+        )
+        .unwrap();
+        let text = "id,n\nA1,1\n\"B,2\",2\n";
+        let read = |input: FrameInput| {
+            let input = Arc::new(input);
+            let mut chunks = FrameChunks::new(input.clone(), 1 << 20);
+            let mut rows = 0;
+            for chunk in chunks.by_ref() {
+                rows += chunk.unwrap().records_bound();
+            }
+            (rows, chunks.finish())
+        };
+        let (rows, facts) = read(FrameInput::new("loans", &frame).unwrap());
+        assert_eq!(rows, 2);
+        assert_eq!(facts.sha256, format!("{:x}", Sha256::digest(text.as_bytes())));
+        assert_eq!(facts.bytes, text.len() as u64);
+        let (rows, facts) = read(FrameInput::new("loans", &frame).unwrap().without_digest());
+        assert_eq!(rows, 2);
+        assert_eq!((facts.sha256.as_str(), facts.bytes), (NOT_DIGESTED, 2));
+        assert_eq!(
+            cells(&frame),
+            [["0", "A1", "1"], ["1", "B,2", "2"]],
+            "the rows themselves"
         );
     }
 }
