@@ -183,19 +183,17 @@ fn calibrate_fits_the_lifetime_hazards_and_speed_of_the_hand_panel() {
     assert_ok(&again);
 }
 
-/// A default near the data's end has not recovered yet: its few recoveries pulled calibrate's
-/// recovery line down. Three defaults on exact values: month 1 (value 10,000, 5,000 recovered),
-/// month 2 (20,000, 11,000) and month 4 (15,000, nothing yet) of 4 months of data, without the
-/// lifetime model (so the line is fitted against the value at as_of). With
-/// `--recovery-months 2` the month-4 default is left out and the line through the other two is
-/// recoveries = 0.6 × value − 1,000; with 0 it is counted and the cost becomes 3,666.67 (the least
-/// squares of all three: x̄ = 15,000, ȳ = 5,333.33, slope 30,000,000 / 50,000,000 = 0.6).
-#[test]
-fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_recovered() {
+/// Three loans with exact values (10,000, 20,000 and 15,000 on 2024-06-01; new cars of age 29 at
+/// as_of 2024-06-30) that default in months 1, 2 and 4 of 4 months of records, their cars sold for
+/// `sales` in their default months (empty: nothing recovered yet), checked by a backtest first.
+/// Returns `calibrate`: its calibration.json for `--recovery-months` and `extra` flags into `out`.
+fn three_defaults<'s>(
+    s: &'s Sandbox,
+    sales: [&str; 3],
+) -> impl Fn(&str, &str, &[&str]) -> serde_json::Value + 's {
     use crate::backtest::{backtest_records, three_loans, RECORDS_HEADER};
-    let s = Sandbox::new();
     three_loans(
-        &s,
+        s,
         [
             ("10000.00", 0, 10000),
             ("15000.00", 0, 20000),
@@ -203,19 +201,19 @@ fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_
         ],
     );
     let records = [
-        RECORDS_HEADER,
-        "L1,2024-07,0,0,0,10000,,5000,",
-        "L2,2024-07,15000,300,300,,,,0",
-        "L2,2024-08,0,0,0,15000,,11000,",
-        "L3,2024-07,11700,300,300,,,,0",
-        "L3,2024-08,11400,300,300,,,,0",
-        "L3,2024-09,11100,300,300,,,,0",
-        "L3,2024-10,0,0,0,11100,,,",
+        RECORDS_HEADER.to_string(),
+        format!("L1,2024-07,0,0,0,10000,,{},", sales[0]),
+        "L2,2024-07,15000,300,300,,,,0".into(),
+        format!("L2,2024-08,0,0,0,15000,,{},", sales[1]),
+        "L3,2024-07,11700,300,300,,,,0".into(),
+        "L3,2024-08,11400,300,300,,,,0".into(),
+        "L3,2024-09,11100,300,300,,,,0".into(),
+        format!("L3,2024-10,0,0,0,11100,,{},", sales[2]),
     ]
     .join("\n");
     // The records written (and the book checked) by a backtest first.
-    assert_ok(&backtest_records(&s, &records, &["-q"]));
-    let calibrate = |months: &str, out: &str| -> serde_json::Value {
+    assert_ok(&backtest_records(s, &records, &["-q"]));
+    move |months: &str, out: &str, extra: &[&str]| {
         let args = [
             "calibrate",
             "--loans",
@@ -230,15 +228,27 @@ fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_
             "4",
             "--recovery-months",
             months,
-            "--no-lifetime",
             "--out",
             out,
             "-q",
         ];
-        assert_ok(&s.run(&args));
+        assert_ok(&s.run(&[&args[..], extra].concat()));
         serde_json::from_str(&s.read(&format!("{out}/calibration.json"))).unwrap()
-    };
-    let r = &calibrate("2", "cal")["recovery"];
+    }
+}
+
+/// A default near the data's end has not recovered yet: its few recoveries pulled calibrate's
+/// recovery line down. Three defaults on exact values: month 1 (value 10,000, 5,000 recovered),
+/// month 2 (20,000, 11,000) and month 4 (15,000, nothing yet) of 4 months of data, without the
+/// lifetime model (so the line is fitted against the value at as_of). With
+/// `--recovery-months 2` the month-4 default is left out and the line through the other two is
+/// recoveries = 0.6 × value − 1,000; with 0 it is counted and the cost becomes 3,666.67 (the least
+/// squares of all three: x̄ = 15,000, ȳ = 5,333.33, slope 30,000,000 / 50,000,000 = 0.6).
+#[test]
+fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_recovered() {
+    let s = Sandbox::new();
+    let calibrate = three_defaults(&s, ["5000", "11000", ""]);
+    let r = &calibrate("2", "cal", &["--no-lifetime"])["recovery"];
     assert_eq!(r["defaulted_accounts_with_value"], 2);
     assert_eq!(r["defaulted_too_recently"], 1);
     assert_eq!(dec(r["recovery_rate_after"].as_str().unwrap()), dec("0.6"));
@@ -246,7 +256,7 @@ fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_
     assert!(s
         .read("cal/calibrated.toml")
         .contains("left out: 1 defaulted accounts"));
-    let all = &calibrate("0", "cal0")["recovery"];
+    let all = &calibrate("0", "cal0", &["--no-lifetime"])["recovery"];
     assert_eq!(all["defaulted_accounts_with_value"], 3);
     assert_eq!(all["repossession_cost_after"], "3666.67");
 }
@@ -264,50 +274,11 @@ fn regression_calibrate_fitted_the_recovery_line_on_defaults_too_recent_to_have_
 #[test]
 fn regression_calibrate_fitted_the_recovery_line_against_the_value_at_as_of_not_in_the_default_month(
 ) {
-    use crate::backtest::{backtest_records, three_loans, RECORDS_HEADER};
     let s = Sandbox::new();
-    three_loans(
-        &s,
-        [
-            ("10000.00", 0, 10000),
-            ("15000.00", 0, 20000),
-            ("12000.00", 0, 15000),
-        ],
-    );
-    let records = [
-        RECORDS_HEADER,
-        "L1,2024-07,0,0,0,10000,,4931.26,",
-        "L2,2024-07,15000,300,300,,,,0",
-        "L2,2024-08,0,0,0,15000,,10725.04,",
-        "L3,2024-07,11700,300,300,,,,0",
-        "L3,2024-08,11400,300,300,,,,0",
-        "L3,2024-09,11100,300,300,,,,0",
-        "L3,2024-10,0,0,0,11100,,7587.57,",
-    ]
-    .join("\n");
-    assert_ok(&backtest_records(&s, &records, &["-q"]));
-    let args = [
-        "calibrate",
-        "--loans",
-        "loans.csv",
-        "--valuations",
-        "valuations.csv",
-        "--as-of",
-        "2024-06-30",
-        "--outcomes",
-        "records.csv",
-        "--horizon",
-        "4",
-        "--recovery-months",
-        "0",
-        "--out",
-        "cal",
-        "-q",
-    ];
-    assert_ok(&s.run(&args));
-    let c: serde_json::Value = serde_json::from_str(&s.read("cal/calibration.json")).unwrap();
-    let r = &c["recovery"];
+    let calibrate = three_defaults(&s, ["4931.26", "10725.04", "7587.57"]);
+    let r = &calibrate("0", "cal", &[])["recovery"];
     assert_eq!(r["defaulted_accounts_with_value"], 3);
+    assert_eq!(r["value_at"], "default_month");
     assert_eq!(dec(r["recovery_rate_after"].as_str().unwrap()), dec("0.6"));
     assert_eq!(r["repossession_cost_after"], "1000.00");
     assert!(s

@@ -456,7 +456,10 @@ mod tests {
         };
         let (rows, facts) = read(FrameInput::new("loans", &frame).unwrap());
         assert_eq!(rows, 2);
-        assert_eq!(facts.sha256, format!("{:x}", Sha256::digest(text.as_bytes())));
+        assert_eq!(
+            facts.sha256,
+            format!("{:x}", Sha256::digest(text.as_bytes()))
+        );
         assert_eq!(facts.bytes, text.len() as u64);
         let (rows, facts) = read(FrameInput::new("loans", &frame).unwrap().without_digest());
         assert_eq!(rows, 2);
