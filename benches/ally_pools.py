@@ -11,7 +11,9 @@ unchanged: the split only chooses which rows go to which file.
 Beside each realized figure, its 95% bootstrap interval: the test pool's accounts (backtest.csv's rows)
 resampled with replacement 2,000 times (seed 1), the 2.5th and 97.5th percentiles of the resampled sums.
 It says how far a pool of this size could have landed from the same risk by chance alone; a prediction
-inside it is not refuted by the pool.
+inside it is not refuted by the pool. A row whose last defaults have fewer than 12 months of data after
+them (origin + H + 12 > the panel's 42 months) is marked: their recoveries are not all in the data, so
+its realized loss is too high.
 """
 
 import csv
@@ -21,6 +23,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+PANEL_MONTHS = 42
 PANEL = Path(__file__).resolve().parent.parent.parent / "shared/data/regab/ally_2017_3_panel.csv"
 BIG_STATES = {"FL", "CA", "TX"}
 
@@ -104,9 +107,10 @@ def main() -> None:
                 pred_d, pred_l = Decimal(pd["predicted_defaults"]), Decimal(loss["predicted_loss"])
                 flat_d, flat_l = Decimal(pd["expected_defaults"]), Decimal(loss["expected_deficiency"])
                 (d_lo, d_hi), (l_lo, l_hi) = interval(out / "backtest.csv")
+                partial = "" if start + h + 12 <= PANEL_MONTHS else " (recoveries partly after the data)"
                 print(
                     f"| {name} | {fit_months} | {start}, {h} | {pd['accounts']} | "
-                    f"{d} [{d_lo}–{d_hi}] / ${real:,.0f} [${l_lo:,.0f}–${l_hi:,.0f}] | "
+                    f"{d} [{d_lo}–{d_hi}] / ${real:,.0f} [${l_lo:,.0f}–${l_hi:,.0f}]{partial} | "
                     f"{pred_d:.2f} ({x(pred_d, d)}) / ${pred_l:,} ({x(pred_l, real)}) | "
                     f"{flat_d:.2f} ({x(flat_d, d)}) / ${flat_l:,} ({x(flat_l, real)}) |"
                 )
