@@ -8,13 +8,13 @@
 //! - recovery_rate and repossession_cost = the least-squares line `recoveries ≈ rate × value − cost`
 //!   (with the lifetime model, the value in the default month, which is what the lifetime loss
 //!   applies the line to: a line fitted against the value at as_of and applied to a depreciated
-//!   value would count the depreciation twice) over the defaulted accounts with a value whose default is at least `--recovery-months` before the
-//!   data's end (recoveries lag the default: a later default has not recovered yet, and its few
-//!   recoveries would pull the rate down): the normal equations solved exactly in integer cents,
-//!   the rate rounded once to 4 places and clipped to [0, 1], the cost to cents. A line whose cost
-//!   comes out below 0 is fitted again through the origin (cost 0: the best line with a cost of at
-//!   least 0). The
-//!   residual spread is a float (a statistic, not money), printed at full precision.
+//!   value would count the depreciation twice) over the defaulted accounts with a value whose
+//!   default is at least `--recovery-months` before the data's end (recoveries lag the default: a
+//!   later default has not recovered yet, and its few recoveries would pull the rate down): the
+//!   normal equations solved exactly in integer cents, the rate rounded once to 4 places and
+//!   clipped to [0, 1], the cost to cents. A line whose cost comes out below 0 is fitted again
+//!   through the origin (cost 0: the best line with a cost of at least 0). The residual spread is a
+//!   float (a statistic, not money), printed at full precision.
 
 pub mod lifetime;
 pub mod ltv_factor;
@@ -259,10 +259,12 @@ fn fit_recovery(book: &Book, bt: &Backtest, window: RecoveryWindow) -> RecoveryF
                 too_recent += 1;
                 return None;
             }
+            // A car the curve cannot carry (it is at 0 at the loan's age) has no lifetime figure
+            // to apply the line to, only the flat one: its value at as_of.
             let x = match &at_default {
                 Some(p) => p
                     .value_in_month(&book.loaded.loans[a.loan], v.value, month)
-                    .map_or(0, |v| v as i128),
+                    .map_or_else(|| in_cents(v.value), |v| v as i128),
                 None => in_cents(v.value),
             };
             Some((x, in_cents(r.recoveries)))
