@@ -411,10 +411,7 @@ impl Projection {
         k: u32,
     ) -> Option<u128> {
         let v0 = cents_int(value).filter(|&v| v > 0)?;
-        let curve = match new_used {
-            Some(NewUsed::Used) => &self.used,
-            _ => &self.new,
-        };
+        let curve = self.curve_of(new_used);
         let now = curve.retained(age);
         (now.0 != 0).then(|| {
             ValuePath {
@@ -425,6 +422,14 @@ impl Projection {
             }
             .at(k)
         })
+    }
+
+    /// The value curve of a new/used class (a car of unknown class follows the new one).
+    fn curve_of(&self, new_used: Option<NewUsed>) -> &ExactCurve {
+        match new_used {
+            Some(NewUsed::Used) => &self.used,
+            _ => &self.new,
+        }
     }
 
     /// The date the schedules start from.
@@ -540,10 +545,7 @@ impl Projection {
         if terms.payment <= terms.interest(balance) {
             return Err(NotProjected::PaymentBelowInterest);
         }
-        let curve = match loan.new_used {
-            Some(NewUsed::Used) => &self.used,
-            _ => &self.new,
-        };
+        let curve = self.curve_of(loan.new_used);
         let age = loan.origination_date.months_until(self.as_of);
         let (now_num, now_den) = curve.retained(age);
         if now_num == 0 {
